@@ -1,0 +1,34 @@
+# The two commands of the README, and a few more. Every target first runs scripts/setup.sh,
+# which installs missing Debian packages and is silent when all is there.
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+CONFIGURE = cmake -S . -DCMAKE_BUILD_TYPE=Release -DUNIEM_WERROR=ON $(CMAKE_FLAGS)
+
+.PHONY: all setup build run test static bench clean
+all: build
+
+setup:
+	@scripts/setup.sh --static
+
+build: setup
+	@$(CONFIGURE) -B build >/dev/null
+	@cmake --build build -j $(JOBS)
+
+# Synthesise a demo volume and run the workflow on it; prints what it made.
+run: build
+	./build/uniem demo
+
+# Every test: unit, data (skipped without ../shared/data), the static and clang builds.
+test: build
+	cd build && ctest --output-on-failure -j $(JOBS)
+
+# A fully static uniem in build-static/uniem that runs on any x86-64 Linux.
+static: setup
+	@scripts/build-static.sh
+
+bench: build
+	@scripts/setup.sh --bench
+	./build/bench/bench_io
+
+clean:
+	rm -rf build build-static build-clang demo-output

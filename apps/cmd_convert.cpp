@@ -1,0 +1,105 @@
+// uniem convert: between stack kinds (PNG folder, TIFF folder, multi-page TIFF) and bit depths.
+#include <cstdio>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "core/image/convert.h"
+#include "io/stack.h"
+
+namespace uniem::apps {
+namespace {
+
+DType parse_bits(const std::string& s) {
+  if (s == "8") return DType::u8;
+  if (s == "16") return DType::u16;
+  if (s == "32") return DType::u32;
+  if (s == "64") return DType::u64;
+  if (s == "float" || s == "float32") return DType::f32;
+  throw UsageError("--bits takes 8, 16, 32, 64 or float, not '" + s + "'");
+}
+
+TiffCompression parse_compression(const std::string& s) {
+  if (s == "none") return TiffCompression::none;
+  if (s == "deflate" || s == "zip") return TiffCompression::deflate;
+  if (s == "lzw") return TiffCompression::lzw;
+  throw UsageError("--compression takes none, deflate or lzw, not '" + s + "'");
+}
+
+}  // namespace
+
+int run_convert(const Arguments& argv) {
+  cli::Command command(
+      "convert", "convert a stack to another kind or bit depth",
+      "Reads IN and writes OUT. The kind of OUT follows its name: a name ending in .tif or .tiff is one\n"
+      "multi-page TIFF, anything else a folder of PNG files (0000.png, 0001.png, ...); --format\n"
+      "chooses explicitly (png, tiff, tiff-stack for a folder of TIFF files).\n"
+      "Bit depth is kept unless --bits says otherwise. Values that do not fit the new depth are\n"
+      "refused, never cut silently: --scale maps min..max onto the new range (images), --clip\n"
+      "saturates, and --relabel renumbers label ids 1..N (labels; picks the smallest depth that fits).\n"
+      "OUT must not exist (or be an empty folder) unless --overwrite is given; it is written under a\n"
+      "temporary name and appears only when complete.",
+      "  uniem convert raw/ raw.tif --voxel-size 50,4,4\n"
+      "  uniem convert probabilities.tif probs8/ --bits 8 --scale\n"
+      "  uniem convert segmentation.tif seg16/ --relabel");
+  command.positional("IN", "folder of PNG/TIFF files, or a (multi-page) TIFF file")
+      .positional("OUT", "output folder, or a .tif/.tiff file")
+      .option("format", "KIND", "png, tiff (one multi-page file) or tiff-stack (a folder of TIFF files)")
+      .option("bits", "B", "8, 16, 32, 64 or float")
+      .flag("scale", "rescale min..max linearly onto the new bit depth")
+      .flag("clip", "saturate values that do not fit the new bit depth")
+      .flag("relabel", "renumber label ids consecutively 1..N (0 stays background)")
+      .option("compression", "C", "TIFF compression: none, deflate or lzw", "none")
+      .option("png-level", "L", "PNG zlib level 0 (fastest) to 9 (smallest)", "6")
+      .option("voxel-size", "Z,Y,X", "voxel size in nm to record, replacing what IN says")
+      .flag("rgb", "keep colour images as 3 channels (default: convert to grey)")
+      .flag("overwrite", "replace OUT if it exists");
+  const auto args = command.parse(argv);
+  if (args.help) {
+    std::fputs(command.help().c_str(), stdout);
+    return 0;
+  }
+  if (args.has("scale") && args.has("clip")) throw UsageError("--scale and --clip exclude each other");
+  const std::string in = args.positional(0), out = args.positional(1);
+  WriteOptions write;
+  write.overwrite = args.has("overwrite");
+  write.format = format_for_output(out);
+  if (args.has("format")) {
+    const auto f = parse_stack_format(args.get("format"));
+    if (!f) throw UsageError("--format takes png, tiff or tiff-stack, not '" + args.get("format") + "'");
+    write.format = *f;
+  }
+  write.tiff_compression = parse_compression(args.get("compression"));
+  write.png_compression = static_cast<int>(args.integer("png-level"));
+  if (write.png_compression < 0 || write.png_compression > 9) throw UsageError("--png-level takes 0 to 9");
+  const bool change_bits = args.has("bits");
+  const DType bits = change_bits ? parse_bits(args.get("bits")) : DType::u8;
+  check_output_writable(out, write.overwrite);
+
+  ReadOptions read;
+  read.voxel_size = args.voxel_size();
+  if (args.has("rgb")) read.color = ColorPolicy::channels;
+  Volume v = read_volume(in, read);
+  if (args.has("relabel")) {
+    int64_t count = 0;
+    try {
+      v = relabel_consecutive(v, &count);
+    } catch (const InputError& e) {
+      throw InputError(in + ": " + e.what());
+    }
+    std::printf("relabelled %lld ids to 1..%lld\n", static_cast<long long>(count), static_cast<long long>(count));
+  }
+  if (change_bits) {
+    const DepthPolicy policy = args.has("scale") ? DepthPolicy::scale : args.has("clip") ? DepthPolicy::clip : DepthPolicy::exact;
+    try {
+      v = convert_dtype(v, bits, policy);
+    } catch (const InputError& e) {
+      throw InputError(in + ": " + e.what());
+    }
+  }
+  write_volume(out, v, write);
+  std::printf("wrote %s: %lld x %lld x %lld %s\n", out.c_str(), static_cast<long long>(v.nz()), static_cast<long long>(v.ny()),
+              static_cast<long long>(v.nx()), dtype_name(v.dtype()));
+  return 0;
+}
+
+}  // namespace uniem::apps

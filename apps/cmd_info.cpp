@@ -1,0 +1,37 @@
+// uniem info: what a stack holds, so a user can check a dataset before working on it.
+#include <cstdio>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/describe.h"
+#include "io/stack.h"
+
+namespace uniem::apps {
+
+int run_info(const Arguments& argv) {
+  cli::Command command("info", "describe an image stack",
+                       "Reads the stack and prints its shape (z, y, x), voxel type, voxel size in nm, value range,\n"
+                       "percentiles, number of distinct values and a histogram. STACK is a folder of PNG/TIFF files\n"
+                       "(sorted by name) or a multi-page TIFF.",
+                       "  uniem info ../data/isbi2012/train/image\n  uniem info neurons.tif --json");
+  command.positional("STACK", "folder of PNG/TIFF files, or a (multi-page) TIFF file")
+      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it")
+      .flag("rgb", "keep colour images as 3 channels (default: convert to grey)")
+      .flag("json", "print JSON instead of text");
+  const auto args = command.parse(argv);
+  if (args.help) {
+    std::fputs(command.help().c_str(), stdout);
+    return 0;
+  }
+  ReadOptions read;
+  read.voxel_size = args.voxel_size();
+  if (args.has("rgb")) read.color = ColorPolicy::channels;
+  StackInfo info;
+  const Volume v = read_volume(args.positional(0), read, &info);
+  const auto description = describe_json(args.positional(0), v, info);
+  if (args.has("json")) std::printf("%s\n", description.dump(2).c_str());
+  else std::fputs(describe_text(description).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace uniem::apps

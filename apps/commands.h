@@ -1,0 +1,32 @@
+// The subcommands of `uniem`, one file each (cmd_<name>.cpp): parse, call core/ and io/, print.
+// Each returns the exit code: 0 success; failures are thrown (UsageError -> 2, Error -> 1).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace uniem::apps {
+
+using Arguments = std::vector<std::string>;
+
+int run_info(const Arguments& args);
+int run_convert(const Arguments& args);
+int run_synth(const Arguments& args);
+int run_demo(const Arguments& args);
+int run_devices(const Arguments& args);
+
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  int (*run)(const Arguments&);
+};
+
+inline constexpr Subcommand subcommands[] = {
+    {"demo", "make a synthetic EM volume with ground truth and show what uniem does with it", run_demo},
+    {"info", "describe an image stack: shape, type, voxel size, value statistics", run_info},
+    {"convert", "convert between PNG folders, TIFF folders and multi-page TIFF, and between bit depths", run_convert},
+    {"synth", "synthesise an EM-like volume with neuron, membrane and mitochondria ground truth", run_synth},
+    {"devices", "list the GPUs uniem can use", run_devices},
+};
+
+}  // namespace uniem::apps

@@ -1,0 +1,74 @@
+// uniem: git-style entry point. Finds the subcommand, runs it, and turns exceptions into one line
+// on stderr and an exit code: 0 success, 1 failure (bad data, refused output), 2 bad usage.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "apps/commands.h"
+#include "core/error.h"
+#include "uniem/version.h"
+
+namespace {
+
+void print_version() {
+  std::printf("uniem %s (commit %s)\n", uniem::build::version, uniem::build::git_commit);
+  std::printf("build: %s, %s, %s\n", uniem::build::build_type, uniem::build::linkage, uniem::build::compiler);
+#ifdef UNIEM_WITH_CUDA
+  std::printf("CUDA: on (run 'uniem devices' to list GPUs)\n");
+#else
+  std::printf("CUDA: off\n");
+#endif
+}
+
+void print_help() {
+  std::printf(
+      "uniem - segmentation of electron-microscopy volumes, in one program\n\n"
+      "Usage: uniem <command> [arguments] [options]\n\nCommands:\n");
+  for (const auto& c : uniem::apps::subcommands) std::printf("  %-10s %s\n", c.name, c.summary);
+  std::printf(
+      "\nEvery command explains itself: uniem <command> --help\n"
+      "Image stacks are folders of PNG/TIFF files (sorted by name, 2.png before 10.png) or\n"
+      "multi-page TIFF files. Start with: uniem demo\n\n"
+      "Options: --help, --version\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_help();
+    return 2;
+  }
+  const std::string first = argv[1];
+  if (first == "--help" || first == "-h" || first == "help") {
+    print_help();
+    return 0;
+  }
+  if (first == "--version" || first == "version") {
+    print_version();
+    return 0;
+  }
+  for (const auto& c : uniem::apps::subcommands) {
+    if (first != c.name) continue;
+    const uniem::apps::Arguments args(argv + 2, argv + argc);
+    try {
+      return c.run(args);
+    } catch (const uniem::UsageError& e) {
+      std::fprintf(stderr, "uniem %s: %s\nRun 'uniem %s --help' for usage.\n", c.name, e.what(), c.name);
+      return 2;
+    } catch (const uniem::Error& e) {
+      std::fprintf(stderr, "uniem %s: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "uniem %s: out of memory\n", c.name);
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "uniem %s: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "uniem: unknown command '%s'. Run 'uniem --help' for the list.\n", first.c_str());
+  return 2;
+}

@@ -1,0 +1,82 @@
+#include "core/image/statistics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace uniem {
+namespace {
+
+template <class T>
+void moments(const T* d, int64_t n, VolumeStatistics& s) {
+  double sum = 0, sum2 = 0;
+  T lo = d[0], hi = d[0];
+  int64_t zeros = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const T v = d[i];
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    sum += static_cast<double>(v);
+    sum2 += static_cast<double>(v) * static_cast<double>(v);
+    zeros += v == T{0};
+  }
+  s.min = static_cast<double>(lo);
+  s.max = static_cast<double>(hi);
+  s.mean = sum / static_cast<double>(n);
+  s.std = std::sqrt(std::max(0.0, sum2 / static_cast<double>(n) - s.mean * s.mean));
+  s.zeros = zeros;
+}
+
+int bin_of(double v, const VolumeStatistics& s) {
+  if (s.max <= s.min) return 0;
+  return std::clamp(static_cast<int>((v - s.min) / (s.max - s.min) * 16), 0, 15);
+}
+
+int64_t rank(double q, int64_t n) { return std::clamp(static_cast<int64_t>(std::ceil(q * static_cast<double>(n))) - 1, int64_t{0}, n - 1); }
+
+template <class T>
+void small_integer(const T* d, int64_t n, VolumeStatistics& s) {
+  std::vector<int64_t> counts(size_t{1} << (8 * sizeof(T)), 0);
+  for (int64_t i = 0; i < n; ++i) ++counts[d[i]];
+  int64_t seen = 0;
+  const std::array<double, 3> qs{0.01, 0.5, 0.99};
+  std::array<double*, 3> out{&s.p1, &s.p50, &s.p99};
+  size_t next_q = 0;
+  for (size_t v = 0; v < counts.size(); ++v) {
+    if (!counts[v]) continue;
+    ++s.distinct;
+    s.histogram[static_cast<size_t>(bin_of(static_cast<double>(v), s))] += counts[v];
+    seen += counts[v];
+    while (next_q < qs.size() && seen > rank(qs[next_q], n)) *out[next_q++] = static_cast<double>(v);
+  }
+}
+
+template <class T>
+void by_sorting(const T* d, int64_t n, VolumeStatistics& s) {
+  std::vector<T> sorted(d, d + n);
+  std::sort(sorted.begin(), sorted.end());
+  s.p1 = static_cast<double>(sorted[static_cast<size_t>(rank(0.01, n))]);
+  s.p50 = static_cast<double>(sorted[static_cast<size_t>(rank(0.5, n))]);
+  s.p99 = static_cast<double>(sorted[static_cast<size_t>(rank(0.99, n))]);
+  for (int64_t i = 0; i < n; ++i) {
+    if (i == 0 || sorted[static_cast<size_t>(i)] != sorted[static_cast<size_t>(i - 1)]) ++s.distinct;
+    s.histogram[static_cast<size_t>(bin_of(static_cast<double>(sorted[static_cast<size_t>(i)]), s))]++;
+  }
+}
+
+}  // namespace
+
+VolumeStatistics compute_statistics(const Volume& v) {
+  VolumeStatistics s;
+  if (v.empty()) return s;
+  visit_dtype(v.dtype(), [&](auto type) {
+    using T = decltype(type);
+    const T* d = v.data<T>();
+    moments(d, v.elements(), s);
+    if constexpr (std::is_same_v<T, uint8_t> || std::is_same_v<T, uint16_t>) small_integer(d, v.elements(), s);
+    else by_sorting(d, v.elements(), s);
+  });
+  return s;
+}
+
+}  // namespace uniem

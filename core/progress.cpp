@@ -1,0 +1,51 @@
+#include "core/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace uniem {
+namespace {
+std::atomic<bool> enabled{true};
+}
+
+void set_progress_enabled(bool e) { enabled.store(e); }
+bool progress_enabled() { return enabled.load(); }
+
+Progress::Progress(std::string label, int64_t total)
+    : label_(std::move(label)),
+      total_(total),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_),
+      active_(enabled.load() && total > 0 && isatty(STDERR_FILENO)) {}
+
+Progress::~Progress() {
+  if (drawn_) std::fprintf(stderr, "\r\033[K");
+}
+
+void Progress::advance(int64_t n) {
+  const int64_t done = done_.fetch_add(n) + n;
+  if (!active_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - start_ < std::chrono::seconds(1) || now - last_draw_ < std::chrono::milliseconds(100)) return;
+  std::unique_lock lock(draw_mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  last_draw_ = now;
+  draw(done);
+}
+
+void Progress::draw(int64_t done) {
+  const double fraction = static_cast<double>(std::min(done, total_)) / static_cast<double>(total_);
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
+  constexpr int width = 30;
+  const int filled = static_cast<int>(fraction * width);
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.resize(width, '.');
+  std::fprintf(stderr, "\r\033[K%s [%s] %3d%%  %lld/%lld  %.0fs left", label_.c_str(), bar.c_str(),
+               static_cast<int>(fraction * 100), static_cast<long long>(done), static_cast<long long>(total_), eta);
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+}  // namespace uniem

@@ -1,0 +1,40 @@
+// A progress line for long operations, on stderr.
+//
+// Drawn only when stderr is a terminal, progress is not silenced (--quiet), and the operation has
+// run for more than one second, so quick commands never flicker. advance() may be called from
+// any thread; redraws are at most ten per second. The line is cleared when the Progress ends.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace uniem {
+
+void set_progress_enabled(bool enabled);
+bool progress_enabled();
+
+class Progress {
+ public:
+  Progress(std::string label, int64_t total);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+  void advance(int64_t n = 1);
+
+ private:
+  void draw(int64_t done);
+
+  std::string label_;
+  int64_t total_;
+  std::atomic<int64_t> done_{0};
+  std::chrono::steady_clock::time_point start_, last_draw_;
+  std::mutex draw_mutex_;
+  bool drawn_ = false;
+  bool active_;
+};
+
+}  // namespace uniem

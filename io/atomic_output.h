@@ -1,0 +1,33 @@
+// Outputs that appear whole or not at all.
+//
+// An AtomicOutput is made before the work starts, so that a refused output (it exists and is not
+// an empty folder, and --overwrite was not given) costs nothing. The work writes to temporary(), a
+// sibling named "<target>.tmp-<pid>-<n>"; commit() renames it onto the target. If the work fails,
+// the destructor removes the temporary. With overwrite, an existing target is moved aside, the new
+// one renamed in, and only then is the old one deleted, so a crash never leaves neither.
+#pragma once
+
+#include <filesystem>
+
+namespace uniem {
+
+class AtomicOutput {
+ public:
+  enum class Kind { file, folder };
+  // Throws InputError if the target may not be written.
+  AtomicOutput(std::filesystem::path target, Kind kind, bool overwrite);
+  ~AtomicOutput();
+  AtomicOutput(const AtomicOutput&) = delete;
+  AtomicOutput& operator=(const AtomicOutput&) = delete;
+
+  const std::filesystem::path& temporary() const { return temporary_; }
+  const std::filesystem::path& target() const { return target_; }
+  void commit();
+
+ private:
+  std::filesystem::path target_, temporary_;
+  Kind kind_;
+  bool committed_ = false;
+};
+
+}  // namespace uniem

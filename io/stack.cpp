@@ -1,0 +1,169 @@
+#include "io/stack.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <mutex>
+#include <vector>
+
+#include "core/progress.h"
+#include "core/threads.h"
+#include "io/atomic_output.h"
+#include "io/natural_sort.h"
+#include "io/png.h"
+
+namespace fs = std::filesystem;
+
+namespace uniem {
+namespace {
+
+std::string lower_extension(const fs::path& p) {
+  std::string e = p.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return e;
+}
+bool is_png(const fs::path& p) { return lower_extension(p) == ".png"; }
+bool is_tiff(const fs::path& p) { return lower_extension(p) == ".tif" || lower_extension(p) == ".tiff"; }
+
+ImageHeader probe(const fs::path& p, ColorPolicy policy) {
+  return is_png(p) ? probe_png(p, policy) : probe_tiff(p, policy);
+}
+
+std::string shape_text(const ImageHeader& h) {
+  return std::to_string(h.width) + " x " + std::to_string(h.height) + " " + dtype_name(h.dtype);
+}
+
+std::vector<fs::path> list_images(const fs::path& folder) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    const fs::path& p = entry.path();
+    if (p.filename().string().starts_with(".")) continue;
+    if (entry.is_regular_file(ec) && (is_png(p) || is_tiff(p))) files.push_back(p);
+  }
+  if (ec) throw InputError(folder, "cannot be listed: " + ec.message());
+  std::sort(files.begin(), files.end(),
+            [](const fs::path& a, const fs::path& b) { return natural_less(a.filename().string(), b.filename().string()); });
+  return files;
+}
+
+Volume read_folder(const fs::path& folder, const ReadOptions& options, StackInfo* info) {
+  const auto files = list_images(folder);
+  if (files.empty()) throw InputError(folder, "holds no PNG or TIFF images");
+  const size_t pngs = static_cast<size_t>(std::count_if(files.begin(), files.end(), is_png));
+  // Headers first: a wrong file is reported before anything is decoded.
+  std::vector<ImageHeader> headers(files.size());
+  parallel_for(0, static_cast<int64_t>(files.size()), 8, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) headers[static_cast<size_t>(i)] = probe(files[static_cast<size_t>(i)], options.color);
+  });
+  const ImageHeader& first = headers.front();
+  std::string formats = first.format;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const ImageHeader& h = headers[i];
+    if (h.pages != 1)
+      throw InputError(files[i], "has " + std::to_string(h.pages) +
+                                     " pages; a folder stack takes one image per file (read the file on its own instead)");
+    if (h.width != first.width || h.height != first.height || h.dtype != first.dtype)
+      throw InputError(files[i], "is " + shape_text(h) + " but " + files[0].filename().string() + " is " +
+                                     shape_text(first) + "; every image of a stack must have the same size and type");
+    if (formats.find(h.format) == std::string::npos) formats += ", " + h.format;
+  }
+  Volume v(first.dtype, static_cast<int64_t>(files.size()), first.height, first.width, first.channels);
+  Progress progress("reading " + folder.filename().string(), static_cast<int64_t>(files.size()));
+  std::vector<VoxelSize> sizes(files.size());
+  parallel_for(0, static_cast<int64_t>(files.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t z = b; z < e; ++z) {
+      const fs::path& f = files[static_cast<size_t>(z)];
+      if (is_png(f)) sizes[static_cast<size_t>(z)] = read_png_into(f, options.color, v, z);
+      else read_tiff_into(f, options.color, v, z);
+      progress.advance();
+    }
+  });
+  v.voxel_size = is_png(files[0]) ? sizes[0] : first.voxel_size;
+  if (info) {
+    info->kind = "folder of " + std::to_string(files.size()) + " " +
+                 (pngs == files.size() ? "PNG" : pngs == 0 ? "TIFF" : "PNG and TIFF") + " files";
+    info->format = formats;
+  }
+  return v;
+}
+
+Volume read_file(const fs::path& file, const ReadOptions& options, StackInfo* info) {
+  if (!is_png(file) && !is_tiff(file))
+    throw InputError(file, "is neither a PNG nor a TIFF file (by its extension); give a .png, .tif or .tiff file or a folder");
+  const ImageHeader h = probe(file, options.color);
+  Volume v(h.dtype, h.pages, h.height, h.width, h.channels);
+  if (is_png(file)) {
+    v.voxel_size = read_png_into(file, options.color, v, 0);
+  } else {
+    Progress progress("reading " + file.filename().string(), h.pages);
+    read_tiff_into(file, options.color, v, 0, &progress);
+    v.voxel_size = h.voxel_size;
+  }
+  if (info) {
+    info->kind = h.pages > 1 ? "multi-page TIFF (" + std::to_string(h.pages) + " pages)" : "single image file";
+    info->format = h.format;
+  }
+  return v;
+}
+
+}  // namespace
+
+Volume read_volume(const fs::path& input, const ReadOptions& options, StackInfo* info) {
+  std::error_code ec;
+  const auto status = fs::status(input, ec);
+  if (!fs::exists(status)) throw InputError(input, "no such file or folder");
+  Volume v = fs::is_directory(status) ? read_folder(input, options, info) : read_file(input, options, info);
+  if (options.voxel_size) v.voxel_size = *options.voxel_size;
+  return v;
+}
+
+StackFormat format_for_output(const fs::path& output) {
+  return is_tiff(output) ? StackFormat::multipage_tiff : StackFormat::png_folder;
+}
+
+std::optional<StackFormat> parse_stack_format(const std::string& name) {
+  if (name == "png") return StackFormat::png_folder;
+  if (name == "tiff-stack" || name == "tif-stack") return StackFormat::tiff_folder;
+  if (name == "tiff" || name == "tif") return StackFormat::multipage_tiff;
+  return std::nullopt;
+}
+
+void check_output_writable(const fs::path& output, bool overwrite) {
+  std::error_code ec;
+  if (!fs::exists(output, ec)) return;
+  if (fs::is_directory(output, ec) && fs::is_empty(output, ec)) return;
+  if (!overwrite) throw InputError(output, "already exists; choose another name or pass --overwrite");
+}
+
+void write_volume(const fs::path& output, const Volume& v, const WriteOptions& options) {
+  if (v.empty()) throw InputError(output, "nothing to write: the volume is empty");
+  if (options.format == StackFormat::png_folder && v.dtype() != DType::u8 && v.dtype() != DType::u16)
+    throw InputError(output, std::string("PNG holds 8 or 16 bits, this volume is ") + dtype_name(v.dtype()) +
+                                 ": write a TIFF (--format tiff) or reduce the depth with 'uniem convert --bits 16'");
+  if (v.channels() != 1 && v.channels() != 3) throw InputError(output, "only 1 or 3 channels can be written");
+  if (options.format == StackFormat::multipage_tiff) {
+    AtomicOutput out(output, AtomicOutput::Kind::file, options.overwrite);
+    Progress progress("writing " + output.filename().string(), v.nz());
+    write_tiff(out.temporary(), v, 0, v.nz(), options.tiff_compression, &progress);
+    out.commit();
+    return;
+  }
+  AtomicOutput out(output, AtomicOutput::Kind::folder, options.overwrite);
+  const int digits = std::max<int>(4, static_cast<int>(std::to_string(std::max<int64_t>(0, v.nz() - 1)).size()));
+  const char* extension = options.format == StackFormat::png_folder ? ".png" : ".tif";
+  Progress progress("writing " + output.filename().string(), v.nz());
+  parallel_for(0, v.nz(), 1, [&](int64_t b, int64_t e) {
+    for (int64_t z = b; z < e; ++z) {
+      char name[32];
+      std::snprintf(name, sizeof name, "%0*lld%s", digits, static_cast<long long>(z), extension);
+      const fs::path file = out.temporary() / name;
+      if (options.format == StackFormat::png_folder) write_png(file, v, z, options.png_compression);
+      else write_tiff(file, v, z, z + 1, options.tiff_compression);
+      progress.advance();
+    }
+  });
+  out.commit();
+}
+
+}  // namespace uniem

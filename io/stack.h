@@ -1,0 +1,60 @@
+// Image stacks as volumes: the one place where files become a (z, y, x) Volume and back.
+//
+// An input is one of
+//   - a folder of PNG and/or TIFF files, one section per file, in natural order of names
+//     ("2.png" before "10.png"); other files (notes, thumbnails) are ignored;
+//   - a multi-page TIFF file (classic or BigTIFF), one section per page;
+//   - a single PNG or single-page TIFF file (a volume with nz = 1).
+// Every section must have the same width, height and voxel type; the first that differs is named
+// in the error. Voxel size: from the files when they say it, replaced by ReadOptions::voxel_size.
+//
+// An output is a folder of PNG files (0000.png, 0001.png, ... zero-padded to sort in any viewer),
+// a folder of TIFF files, or one multi-page TIFF (a path ending in .tif or .tiff). Outputs are
+// written under a temporary name and renamed when complete (io/atomic_output.h). PNG stores
+// 8 and 16 bits only: other volumes are refused with the fix (convert with --bits, or TIFF).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "core/image/volume.h"
+#include "io/image_header.h"
+#include "io/tiff.h"
+
+namespace uniem {
+
+struct ReadOptions {
+  ColorPolicy color = ColorPolicy::grey;
+  std::optional<VoxelSize> voxel_size;  // overrides what the files say
+};
+
+struct StackInfo {
+  std::string kind;     // "folder of 20 PNG files", "multi-page TIFF (64 pages)", ...
+  std::string format;   // the first file's, e.g. "8-bit grey PNG"; "mixed: ..." when files differ
+};
+
+Volume read_volume(const std::filesystem::path& input, const ReadOptions& options = {}, StackInfo* info = nullptr);
+
+enum class StackFormat { png_folder, tiff_folder, multipage_tiff };
+
+// Multi-page TIFF for *.tif / *.tiff, else a PNG folder.
+StackFormat format_for_output(const std::filesystem::path& output);
+std::optional<StackFormat> parse_stack_format(const std::string& name);  // "png", "tiff", "tiff-stack"
+
+struct WriteOptions {
+  StackFormat format = StackFormat::png_folder;
+  bool overwrite = false;
+  int png_compression = 6;  // zlib level 0-9
+  TiffCompression tiff_compression = TiffCompression::none;
+};
+
+// Throws InputError when the output exists (without overwrite) or the format cannot hold the
+// volume; nothing is left behind on failure.
+void write_volume(const std::filesystem::path& output, const Volume& v, const WriteOptions& options);
+
+// Checks, before any work is done, that write_volume(output, ...) will not be refused for an
+// existing output; commands call it first so a refusal costs nothing.
+void check_output_writable(const std::filesystem::path& output, bool overwrite);
+
+}  // namespace uniem

@@ -1,0 +1,37 @@
+// TIFF images through libtiff: single and multi-page files, classic and BigTIFF.
+//
+// Reads, from strips or tiles, any compression libtiff knows: 1/2/4-bit grey (scaled to 0..255),
+// 8/16/32/64-bit unsigned and 32-bit float samples, min-is-white (inverted to min-is-black),
+// grey+alpha, RGB/RGBA (converted by ColorPolicy) and 8-bit palette images. Reduced-resolution
+// subfiles (thumbnails) are skipped. Voxel size: x/y from XResolution/YResolution, and from an
+// ImageJ description ("unit=", "spacing=") the unit and the z spacing. Signed and 64-bit float
+// samples are refused with a message.
+//
+// Writes uint8/uint16/uint32/uint64/float32 pages, one strip per page when uncompressed (fast to
+// read), an ImageJ description with the voxel size so Fiji opens the stack with its scale, and
+// switches to BigTIFF when the file would pass 4 GiB.
+#pragma once
+
+#include <filesystem>
+
+#include "core/image/volume.h"
+#include "core/progress.h"
+#include "io/image_header.h"
+
+namespace uniem {
+
+// Header of the first page and the number of pages; every page must match the first when read.
+ImageHeader probe_tiff(const std::filesystem::path& path, ColorPolicy policy);
+
+// Reads all pages into sections z0, z0 + 1, ... of `dst` (checked against probe_tiff by the
+// caller). Throws InputError for a page that differs from the first or cannot be decoded.
+void read_tiff_into(const std::filesystem::path& path, ColorPolicy policy, Volume& dst, int64_t z0,
+                    Progress* progress = nullptr);
+
+enum class TiffCompression { none, deflate, lzw };
+
+// Writes sections [z_begin, z_end) of `v` as the pages of one file.
+void write_tiff(const std::filesystem::path& path, const Volume& v, int64_t z_begin, int64_t z_end,
+                TiffCompression compression = TiffCompression::none, Progress* progress = nullptr);
+
+}  // namespace uniem

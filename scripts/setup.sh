@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what uniem needs on Debian 12, and nothing twice. Quiet when everything is there.
+#
+#   scripts/setup.sh            packages for the everyday build and its tests
+#   scripts/setup.sh --static   also the Debian sources of lodepng and cpp-httplib for the static build,
+#                               unpacked into build-static/_sources (adds a deb-src entry to apt if missing)
+#   scripts/setup.sh --bench    also the Python peers the benchmarks compare against
+# Runs apt-get as root, or through sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_static=0 want_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --static) want_static=1 ;;
+    --bench) want_bench=1 ;;
+    *) echo "setup.sh: unknown option '$arg' (use --static or --bench)" >&2; exit 2 ;;
+  esac
+done
+
+packages=(build-essential cmake pkg-config git file
+          libeigen3-dev zlib1g-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
+          nlohmann-json3-dev clang)
+[ $want_static = 1 ] && packages+=(dpkg-dev)
+[ $want_bench = 1 ] && packages+=(python3-numpy python3-tifffile python3-pil)
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup.sh: need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ $want_static = 1 ]; then
+  src=build-static/_sources
+  if ! ls -d $src/lodepng-*/ $src/cpp-httplib-*/ >/dev/null 2>&1; then
+    if ! apt-get source --print-uris lodepng >/dev/null 2>&1; then
+      echo "setup: adding a deb-src entry for bookworm (/etc/apt/sources.list.d/uniem-deb-src.sources)"
+      as_root tee /etc/apt/sources.list.d/uniem-deb-src.sources >/dev/null <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+      as_root apt-get update -qq
+    fi
+    echo "setup: fetching the Debian sources of lodepng and cpp-httplib into $src"
+    rm -rf $src && mkdir -p $src
+    (cd $src && apt-get source -qq lodepng cpp-httplib >/dev/null 2>&1) || {
+      echo "setup: 'apt-get source lodepng cpp-httplib' failed" >&2; exit 1; }
+  fi
+fi
