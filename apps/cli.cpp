@@ -73,14 +73,14 @@ Args Command::parse(const std::vector<std::string>& argv) const {
       if (!spec) throw UsageError("unknown option --" + name);
       if (spec->value.empty()) {
         if (inline_value) throw UsageError("--" + name + " takes no value");
-        value = std::string(1, '1');  // not = "1": GCC 12 -Wrestrict false positive (PR 105651)
+        value = "1";
       } else if (!inline_value) {
         if (i + 1 >= argv.size()) throw UsageError("--" + name + " needs a value (" + spec->value + ")");
         value = argv[++i];
       }
       args.values_[name] = value;
     } else if (a == "-h") {
-      args.values_["help"] = std::string(1, '1');
+      args.values_["help"] = "1";
     } else {
       args.positionals_.push_back(a);
     }

@@ -217,11 +217,18 @@ VoxelSize read_png_into(const fs::path& path, ColorPolicy policy, Volume& dst, i
   } else {
     store(dst.slice<uint8_t>(z));
   }
+  // pHYs in metres gives the pixel size, unless it is a print resolution (72 dpi and the like:
+  // pixels of hundreds of micrometres) that image editors write by default.
+  constexpr double largest_microscope_pixel_nm = 10000;
   VoxelSize size;
   if (state.info_png.phys_defined && state.info_png.phys_unit == 1 && state.info_png.phys_x && state.info_png.phys_y) {
-    size.x = 1e9 / state.info_png.phys_x;
-    size.y = 1e9 / state.info_png.phys_y;
-    size.known = true;
+    const double x = 1e9 / state.info_png.phys_x, y = 1e9 / state.info_png.phys_y;
+    if (x <= largest_microscope_pixel_nm && y <= largest_microscope_pixel_nm) {
+      size.x = x;
+      size.y = y;
+      size.z = x;
+      size.known = true;
+    }
   }
   return size;
 }

@@ -3,8 +3,9 @@
 // Reads every PNG colour type and bit depth: 1/2/4/8/16-bit grey (low depths scaled to 0..255, as
 // the PNG specification says), grey+alpha, RGB, RGBA and palette, converted by ColorPolicy
 // (io/image_header.h). 16-bit files give uint16 voxels. The pHYs chunk, when in metres, gives the
-// x/y pixel size. Writes 8/16-bit grey or RGB with a pHYs chunk when the voxel size is known,
-// zlib level 6 and the adaptive (minimum sum) row filters, as libpng and Pillow do by default.
+// x/y pixel size; pixels over 10 um are a print resolution (72 dpi ...) and are ignored.
+// Writes 8/16-bit grey or RGB with a pHYs chunk when the voxel size is known, zlib level 6 and the
+// adaptive (minimum sum) row filters, as libpng and Pillow do by default.
 // Errors (missing, truncated, corrupt, unsupported) throw InputError naming the file.
 #pragma once
 

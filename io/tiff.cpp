@@ -163,15 +163,21 @@ VoxelSize read_voxel_size(TIFF* t) {
   if (imagej.count("unit")) nm_per_unit = unit_in_nm(imagej["unit"]);
   else if (res_unit == RESUNIT_CENTIMETER) nm_per_unit = 1e7;
   else if (res_unit == RESUNIT_INCH) nm_per_unit = 2.54e7;
+  // TIFF stores resolutions as rationals that libtiff approximates in float: 1/6 nm comes back
+  // as 5.9999998 nm. Six significant digits are more than any microscope's calibration.
+  const auto tidy = [](double x) {
+    const double scale = std::pow(10.0, 5 - std::floor(std::log10(x)));
+    return std::round(x * scale) / scale;
+  };
   if (have_res && nm_per_unit > 0) {
-    v.x = nm_per_unit / xres;
-    v.y = nm_per_unit / yres;
+    v.x = tidy(nm_per_unit / xres);
+    v.y = tidy(nm_per_unit / yres);
     v.z = v.x;
     v.known = true;
   }
   if (imagej.count("spacing") && nm_per_unit > 0) {
     const double spacing = std::atof(imagej["spacing"].c_str());
-    if (spacing > 0) v.z = spacing * nm_per_unit;
+    if (spacing > 0) v.z = tidy(spacing * nm_per_unit);
   }
   return v;
 }
@@ -289,6 +295,14 @@ void convert_page(const std::vector<unsigned char>& page, const PageLayout& l, C
 }
 
 
+// TIFFReadDirectory also stops when the next page's directory cannot be read (a file cut short);
+// libtiff then reports an error through the handler.
+void check_chain_complete(TIFF* t, const fs::path& path, int64_t pages_read) {
+  if (!TIFFLastDirectory(t) || !last_tiff_error.empty())
+    throw InputError(path, "is truncated or corrupt: the directory of page " + std::to_string(pages_read + 1) +
+                               " cannot be read" + (last_tiff_error.empty() ? "" : " (" + last_tiff_error + ")"));
+}
+
 }  // namespace
 
 ImageHeader probe_tiff(const fs::path& path, ColorPolicy policy) {
@@ -303,6 +317,7 @@ ImageHeader probe_tiff(const fs::path& path, ColorPolicy policy) {
     }
     ++pages;
   } while (TIFFReadDirectory(t.get()));
+  check_chain_complete(t.get(), path, pages);
   header.pages = pages;
   return header;
 }
@@ -346,7 +361,7 @@ void read_tiff_into(const fs::path& path, ColorPolicy policy, Volume& dst, int64
     ++index;
     if (progress) progress->advance();
   } while (TIFFReadDirectory(t.get()));
-  if (z0 + index > dst.nz()) UNIEM_CHECK(false, "read_tiff_into: more pages than probed");
+  check_chain_complete(t.get(), path, index);
 }
 
 void write_tiff(const fs::path& path, const Volume& v, int64_t z_begin, int64_t z_end, TiffCompression compression,

@@ -1,0 +1,194 @@
+// The real uniem binary on real files: exit codes, messages, and that refused or failed commands
+// leave nothing behind.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+
+#include "io/png.h"
+#include "io/stack.h"
+#include "tests/test_support.h"
+
+using namespace uniem;
+using uniem::test::quote;
+using uniem::test::run_uniem;
+using uniem::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+// Entries of a folder, to check that a failed command added nothing.
+std::vector<std::string> listing(const fs::path& p) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::recursive_directory_iterator(p)) names.push_back(e.path().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+}  // namespace
+
+TEST_CASE("--version, --help and unknown commands") {
+  auto r = run_uniem("--version");
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("uniem 0.") == 0);
+  CHECK(r.output.find("commit") != std::string::npos);
+  CHECK(r.output.find("CUDA:") != std::string::npos);
+  r = run_uniem("--help");
+  CHECK(r.exit_code == 0);
+  for (const char* c : {"demo", "info", "convert", "synth"}) CHECK(r.output.find(c) != std::string::npos);
+  for (const char* c : {"demo", "info", "convert", "synth", "devices"}) {
+    r = run_uniem(std::string(c) + " --help");
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.find("Example") != std::string::npos);
+  }
+  CHECK(run_uniem("frobnicate").exit_code == 2);
+  CHECK(run_uniem("info").exit_code == 2);
+  CHECK(run_uniem("info a b").exit_code == 2);
+  r = run_uniem("info x --no-such-option");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("unknown option --no-such-option") != std::string::npos);
+  CHECK(run_uniem("synth /tmp/x --shape 1,2").exit_code == 2);
+  CHECK(run_uniem("info x --threads 0").exit_code == 2);
+}
+
+TEST_CASE("synth, info and convert work together on a path with spaces and non-ASCII characters") {
+  TempDir dir;
+  const fs::path out = dir / "synth output – Ü";
+  auto r = run_uniem("synth " + quote(out) + " --shape 6,64,80 --seed 3 --quiet");
+  REQUIRE(r.exit_code == 0);
+  for (const char* part : {"image", "neurons", "membranes", "mitochondria"}) CHECK(fs::exists(out / part / "0005.png"));
+
+  r = run_uniem("info " + quote(out / "image") + " --json");
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.output);
+  CHECK(j["shape"] == nlohmann::json({6, 64, 80}));
+  CHECK(j["dtype"] == "uint8");
+  CHECK(j["voxel_size_nm"][2].get<double>() == doctest::Approx(6).epsilon(1e-3));
+
+  // PNG folder -> multi-page TIFF with an explicit voxel size -> back, exactly.
+  r = run_uniem("convert " + quote(out / "neurons") + " " + quote(dir / "n.tif") + " --voxel-size 30,6,6");
+  REQUIRE(r.exit_code == 0);
+  r = run_uniem("convert " + quote(dir / "n.tif") + " " + quote(dir / "n again"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(test::same_voxels(read_volume(out / "neurons"), read_volume(dir / "n again")));
+  const auto info = nlohmann::json::parse(run_uniem("info " + quote(dir / "n.tif") + " --json").output);
+  CHECK(info["voxel_size_nm"] == nlohmann::json({30.0, 6.0, 6.0}));
+  CHECK(info["kind"] == "multi-page TIFF (6 pages)");
+}
+
+TEST_CASE("depth reduction: refused without a policy, with --scale, --clip and --relabel") {
+  TempDir dir;
+  Volume labels(DType::u32, 2, 4, 4);
+  for (int64_t i = 0; i < labels.elements(); ++i) labels.data<uint32_t>()[i] = static_cast<uint32_t>(i % 3 == 0 ? 0 : 70000 + i);
+  WriteOptions w;
+  w.format = StackFormat::multipage_tiff;
+  write_volume(dir / "labels.tif", labels, w);
+
+  auto r = run_uniem("convert " + quote(dir / "labels.tif") + " " + quote(dir / "png"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("--bits 16") != std::string::npos);
+  r = run_uniem("convert " + quote(dir / "labels.tif") + " " + quote(dir / "png") + " --bits 16");
+  CHECK(r.exit_code == 1);
+  CHECK(one_line(r.output));
+  CHECK(r.output.find("labels.tif") != std::string::npos);
+  CHECK(r.output.find("--relabel") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "png"));
+
+  r = run_uniem("convert " + quote(dir / "labels.tif") + " " + quote(dir / "png") + " --relabel");
+  REQUIRE(r.exit_code == 0);
+  const Volume relabelled = read_volume(dir / "png");
+  CHECK(relabelled.dtype() == DType::u8);
+  CHECK(relabelled.at<uint8_t>(1, 3, 3) == 21);  // the 21st nonzero id of 32 voxels
+
+  r = run_uniem("convert " + quote(dir / "labels.tif") + " " + quote(dir / "scaled.tif") + " --bits 8 --scale");
+  REQUIRE(r.exit_code == 0);
+  const Volume scaled = read_volume(dir / "scaled.tif");
+  CHECK(scaled.at<uint8_t>(0, 0, 0) == 0);
+  CHECK(scaled.at<uint8_t>(1, 3, 3) == 255);  // the largest id, 70031
+  CHECK(run_uniem("convert " + quote(dir / "labels.tif") + " " + quote(dir / "x.tif") + " --scale --clip").exit_code == 2);
+}
+
+TEST_CASE("bad input: one line naming the file, exit code 1, no output left behind") {
+  TempDir dir;
+  fs::create_directory(dir / "empty");
+  fs::create_directory(dir / "mixed");
+  write_png(dir / "mixed" / "a1.png", Volume(DType::u8, 1, 16, 16), 0);
+  write_png(dir / "mixed" / "a2.png", Volume(DType::u8, 1, 16, 20), 0);
+  fs::create_directory(dir / "truncated");
+  write_png(dir / "truncated" / "0.png", test::pattern_volume(DType::u8, 1, 64, 64), 0);
+  {
+    std::ifstream in(dir / "truncated" / "0.png", std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    test::write_text(dir / "truncated" / "1.png", bytes.substr(0, bytes.size() - 40));
+  }
+  test::write_text(dir / "corrupt.tif", std::string("II*\0\x08\0\0\0", 8) + std::string(64, '\x7f'));
+  fs::create_directory(dir / "occupied");
+  test::write_text(dir / "occupied" / "keep.txt", "precious");
+  write_png(dir / "good.png", test::pattern_volume(DType::u8, 1, 8, 8), 0);
+
+  struct Case {
+    std::string arguments, expected;
+  };
+  const Case cases[] = {
+      {"info " + quote(dir / "missing"), "missing: no such file or folder"},
+      {"info " + quote(dir / "empty"), "empty: holds no PNG or TIFF images"},
+      {"convert " + quote(dir / "mixed") + " " + quote(dir / "out1"), "a2.png: is 20 x 16"},
+      {"convert " + quote(dir / "truncated") + " " + quote(dir / "out2"), "1.png: not a readable PNG"},
+      {"convert " + quote(dir / "corrupt.tif") + " " + quote(dir / "out3"), "corrupt.tif:"},
+      {"convert " + quote(dir / "good.png") + " " + quote(dir / "occupied"), "occupied: already exists"},
+      {"synth " + quote(dir / "occupied"), "occupied: already exists"},
+  };
+  const auto before = listing(dir.path());
+  for (const auto& c : cases) {
+    CAPTURE(c.arguments);
+    const auto r = run_uniem(c.arguments);
+    CHECK(r.exit_code == 1);
+    CHECK(one_line(r.output));
+    CHECK(r.output.find(c.expected) != std::string::npos);
+  }
+  CHECK(listing(dir.path()) == before);
+  CHECK(fs::exists(dir / "occupied" / "keep.txt"));
+
+  // An unsupported bit depth: a 64-bit float TIFF.
+  {
+    Volume v(DType::f32, 1, 4, 4);
+    WriteOptions w;
+    w.format = StackFormat::multipage_tiff;
+    write_volume(dir / "f.tif", v, w);
+    std::fstream f(dir / "f.tif", std::ios::in | std::ios::out | std::ios::binary);
+    // Rewrite BitsPerSample (tag 258, SHORT) from 32 to 64 in the first directory.
+    std::string bytes((std::istreambuf_iterator<char>(f)), {});
+    const std::string tag("\x02\x01\x03\x00\x01\x00\x00\x00\x20\x00", 10);
+    const auto at = bytes.find(tag);
+    REQUIRE(at != std::string::npos);
+    bytes[at + 8] = 64;
+    f.seekp(0);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  const auto r = run_uniem("info " + quote(dir / "f.tif"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("f.tif: page 1: 64-bit floating point is not supported") != std::string::npos);
+
+  // --overwrite replaces, and a demo folder is reused only if it is a demo's.
+  CHECK(run_uniem("convert " + quote(dir / "good.png") + " " + quote(dir / "occupied") + " --overwrite").exit_code == 0);
+  CHECK_FALSE(fs::exists(dir / "occupied" / "keep.txt"));
+  fs::create_directory(dir / "not a demo");
+  test::write_text(dir / "not a demo" / "thesis.tex", "x");
+  CHECK(run_uniem("demo --shape 4,32,32 --output " + quote(dir / "not a demo")).exit_code == 1);
+  CHECK(fs::exists(dir / "not a demo" / "thesis.tex"));
+}
+
+TEST_CASE("demo makes its files, reports them, and can run again") {
+  TempDir dir;
+  for (int run = 0; run < 2; ++run) {
+    const auto r = run_uniem("demo --shape 8,64,64 --output " + quote(dir / "demo"));
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.output.find("neurons") != std::string::npos);
+    CHECK(r.output.find("8 x 64 x 64 (z, y, x)") != std::string::npos);
+  }
+  for (const char* f : {"png/image/0007.png", "png/neurons/0000.png", "tiff/image.tif", "tiff/neurons.tif", "tiff/mitochondria.tif",
+                        "uniem-demo.json"})
+    CHECK(fs::exists(dir / "demo" / f));
+  CHECK(test::same_voxels(read_volume(dir / "demo" / "png" / "image"), read_volume(dir / "demo" / "tiff" / "image.tif")));
+}

@@ -1,0 +1,32 @@
+// The CUDA backend starts: a kernel runs with the right answer, cuBLAS and cuDNN create their
+// handles. Skipped (exit code 77) where there is no usable GPU, as on CI.
+#include <cstdio>
+
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include "cuda/device.h"
+
+TEST_CASE("every visible GPU runs a kernel and starts cuBLAS and cuDNN") {
+  const auto report = uniem::cuda::describe_devices();
+  CHECK(report.runtime_version >= 12000);
+  CHECK(report.cudnn_version >= 90000);
+  for (const auto& d : report.devices) {
+    CAPTURE(d.name);
+    CAPTURE(d.problem);
+    CHECK(d.kernel_ok);
+    CHECK(d.cublas_ok);
+    CHECK(d.cudnn_ok);
+    CHECK(d.major >= 7);
+  }
+}
+
+int main(int argc, char** argv) {
+  const auto report = uniem::cuda::describe_devices();
+  if (report.devices.empty()) {
+    std::printf("skipped: no usable GPU (%s)\n", report.problem.c_str());
+    return 77;
+  }
+  doctest::Context context(argc, argv);
+  return context.run();
+}
