@@ -4,10 +4,14 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CONFIGURE = cmake -S . -DCMAKE_BUILD_TYPE=Release -DUNIEM_WERROR=ON $(CMAKE_FLAGS)
 
-.PHONY: all setup build run test static bench clean
+.PHONY: all setup setup-static build run test static bench clean
 all: build
 
 setup:
+	@scripts/setup.sh
+
+# The tests also build the static binary, which needs the lodepng and cpp-httplib sources.
+setup-static:
 	@scripts/setup.sh --static
 
 build: setup
@@ -19,11 +23,11 @@ run: build
 	./build/uniem demo
 
 # Every test: unit, data (skipped without ../shared/data), the static and clang builds.
-test: build
+test: setup-static build
 	cd build && ctest --output-on-failure -j $(JOBS)
 
 # A fully static uniem in build-static/uniem that runs on any x86-64 Linux.
-static: setup
+static: setup-static
 	@scripts/build-static.sh
 
 bench: build

@@ -1,6 +1,7 @@
 #include "apps/cli.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <sstream>
 
@@ -120,6 +121,11 @@ std::string Command::help() const {
   }
   if (!example_.empty()) s << "\nExample:\n" << example_ << "\n";
   return s.str();
+}
+
+int Command::print_help() const {
+  std::fputs(help().c_str(), stdout);
+  return 0;
 }
 
 std::string Args::get(const std::string& name) const {

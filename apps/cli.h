@@ -30,6 +30,7 @@ class Command {
   // Throws UsageError. Applies --threads and --quiet.
   Args parse(const std::vector<std::string>& argv) const;
   std::string help() const;
+  int print_help() const;  // prints help() on stdout; returns exit code 0
   const std::string& name() const { return name_; }
 
  private:

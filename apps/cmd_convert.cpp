@@ -54,10 +54,7 @@ int run_convert(const Arguments& argv) {
       .flag("rgb", "keep colour images as 3 channels (default: convert to grey)")
       .flag("overwrite", "replace OUT if it exists");
   const auto args = command.parse(argv);
-  if (args.help) {
-    std::fputs(command.help().c_str(), stdout);
-    return 0;
-  }
+  if (args.help) return command.print_help();
   if (args.has("scale") && args.has("clip")) throw UsageError("--scale and --clip exclude each other");
   const std::string in = args.positional(0), out = args.positional(1);
   WriteOptions write;

@@ -28,10 +28,7 @@ int run_demo(const Arguments& argv) {
       .option("seed", "N", "random seed", "1")
       .option("shape", "Z,Y,X", "size in voxels", "48,256,256");
   const auto args = command.parse(argv);
-  if (args.help) {
-    std::fputs(command.help().c_str(), stdout);
-    return 0;
-  }
+  if (args.help) return command.print_help();
   const fs::path folder = args.get("output");
   const bool ours = fs::exists(folder / marker);
   AtomicOutput out(folder, AtomicOutput::Kind::folder, ours);

@@ -15,10 +15,7 @@ int run_devices(const Arguments& argv) {
                        "each and starts cuBLAS and cuDNN there. Without a usable GPU, uniem computes on the CPU.",
                        "  uniem devices");
   const auto args = command.parse(argv);
-  if (args.help) {
-    std::fputs(command.help().c_str(), stdout);
-    return 0;
-  }
+  if (args.help) return command.print_help();
 #ifdef UNIEM_WITH_CUDA
   const auto report = cuda::describe_devices();
   std::printf("CUDA runtime %d.%d, cuDNN %zu.%zu.%zu\n", report.runtime_version / 1000, report.runtime_version % 1000 / 10,

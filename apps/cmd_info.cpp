@@ -19,10 +19,7 @@ int run_info(const Arguments& argv) {
       .flag("rgb", "keep colour images as 3 channels (default: convert to grey)")
       .flag("json", "print JSON instead of text");
   const auto args = command.parse(argv);
-  if (args.help) {
-    std::fputs(command.help().c_str(), stdout);
-    return 0;
-  }
+  if (args.help) return command.print_help();
   ReadOptions read;
   read.voxel_size = args.voxel_size();
   if (args.has("rgb")) read.color = ColorPolicy::channels;

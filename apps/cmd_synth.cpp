@@ -29,10 +29,7 @@ int run_synth(const Arguments& argv) {
       .option("format", "KIND", "png (folders) or tiff (multi-page files)", "png")
       .flag("overwrite", "replace OUT if it exists");
   const auto args = command.parse(argv);
-  if (args.help) {
-    std::fputs(command.help().c_str(), stdout);
-    return 0;
-  }
+  if (args.help) return command.print_help();
   SynthOptions o;
   const auto shape = args.integers("shape", 3);
   o.nz = shape[0];

@@ -11,6 +11,7 @@
 #include <string>
 #include <sys/wait.h>
 
+#include "core/error.h"
 #include "core/image/volume.h"
 
 namespace uniem::test {
@@ -71,6 +72,17 @@ inline Volume pattern_volume(DType dtype, int64_t nz, int64_t ny, int64_t nx, in
     }
   });
   return v;
+}
+
+// The message of the InputError that fn throws, or "no error".
+template <class F>
+std::string input_error_message(F&& fn) {
+  try {
+    fn();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
 }
 
 inline void write_text(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }

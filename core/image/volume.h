@@ -6,7 +6,8 @@
 // contiguous, x fastest: element (z, y, x, c) is at ((z * ny + y) * nx + x) * channels + c, which
 // strides() returns. Voxel types: uint8, uint16, uint32, uint64 (labels) and float32. The voxel
 // size is in nanometres; `known` says whether it came from the file or an option, or is the
-// 1 x 1 x 1 assumption. Copying a Volume copies its voxels; moving it does not.
+// 1 x 1 x 1 assumption. Copying a Volume copies its voxels; moving it does not. Storage is
+// 64-byte aligned.
 #pragma once
 
 #include <array>
@@ -50,6 +51,12 @@ struct VoxelSize {
   double z = 1, y = 1, x = 1;  // nm
   bool known = false;
   std::string to_string() const;  // "30 x 6 x 6 nm" or "unknown (1 x 1 x 1 assumed)"
+};
+
+// Frees a volume's voxels: heap or mapping, by size (volume.cpp).
+struct VolumeStorage {
+  size_t bytes = 0;
+  void operator()(std::byte* p) const;
 };
 
 class Volume {
@@ -107,12 +114,9 @@ class Volume {
   VoxelSize voxel_size;
 
  private:
-  struct AlignedFree {
-    void operator()(std::byte* p) const;
-  };
   DType dtype_ = DType::u8;
   int64_t nz_ = 0, ny_ = 0, nx_ = 0, nc_ = 1;
-  std::unique_ptr<std::byte[], AlignedFree> data_;
+  std::unique_ptr<std::byte[], VolumeStorage> data_;
 };
 
 }  // namespace uniem

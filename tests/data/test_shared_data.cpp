@@ -24,7 +24,9 @@ TEST_CASE("every shared dataset loads with the right shape, type and values") {
   REQUIRE(in);
   const auto fixtures = nlohmann::json::parse(in);
   CHECK(fixtures.size() >= 20);
-  for (const auto& [stack, expected] : fixtures.items()) {
+  for (auto item = fixtures.begin(); item != fixtures.end(); ++item) {
+    const std::string stack = item.key();  // not a structured binding: clang 14 cannot capture those
+    const auto& expected = item.value();
     CAPTURE(stack);
     const Volume v = read_volume(data / stack);
     CHECK(nlohmann::json({v.nz(), v.ny(), v.nx()}) == expected["shape"]);

@@ -62,14 +62,7 @@ TEST_CASE("folders are read in natural order and ignore files that are not image
 
 TEST_CASE("bad stacks are refused with the file and the problem") {
   TempDir dir;
-  auto message = [](const fs::path& p) {
-    try {
-      read_volume(p);
-    } catch (const InputError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  auto message = [](const fs::path& p) { return test::input_error_message([&] { read_volume(p); }); };
   CHECK(message(dir / "nowhere").find("no such file or folder") != std::string::npos);
   fs::create_directory(dir / "empty");
   CHECK(message(dir / "empty").find("holds no PNG or TIFF images") != std::string::npos);

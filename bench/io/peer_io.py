@@ -1,0 +1,57 @@
+#!/usr/bin/python3
+"""The peer side of bench/io: Pillow for PNG stacks, tifffile for multi-page TIFF.
+
+Usage: /usr/bin/python3 peer_io.py DIR REPS [AREAS]   (AREAS: png,tiff by default)
+DIR holds png/ (0000.png ...) and stack.tif, both made by bench_io. Prints one JSON object:
+seconds (median of REPS after one warm-up) for each operation. Pillow saves PNG with its
+defaults (zlib level 6, adaptive filters); tifffile writes uncompressed, as uniem does.
+"""
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+import tifffile
+from PIL import Image
+
+folder, reps = sys.argv[1], int(sys.argv[2])
+areas = sys.argv[3].split(",") if len(sys.argv) > 3 else ["png", "tiff"]
+names = sorted(os.listdir(os.path.join(folder, "png")))
+
+
+def timed(fn):
+    fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def read_png():
+    return np.stack([np.asarray(Image.open(os.path.join(folder, "png", n))) for n in names])
+
+
+volume = read_png()
+out = tempfile.mkdtemp(dir=folder)
+
+
+def write_png():
+    for z in range(volume.shape[0]):
+        Image.fromarray(volume[z]).save(os.path.join(out, f"{z:04d}.png"))
+
+
+result = {"versions": {"numpy": np.__version__, "tifffile": tifffile.__version__, "Pillow": Image.__version__}}
+if "png" in areas:
+    result["read_png"] = timed(read_png)
+    result["write_png"] = timed(write_png)
+if "tiff" in areas:
+    result["read_tiff"] = timed(lambda: tifffile.imread(os.path.join(folder, "stack.tif")))
+    result["write_tiff"] = timed(lambda: tifffile.imwrite(os.path.join(out, "stack.tif"), volume))
+shutil.rmtree(out)
+print(json.dumps(result))
