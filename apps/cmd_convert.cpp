@@ -70,7 +70,7 @@ int run_convert(const Arguments& argv) {
   if (write.png_compression < 0 || write.png_compression > 9) throw UsageError("--png-level takes 0 to 9");
   const bool change_bits = args.has("bits");
   const DType bits = change_bits ? parse_bits(args.get("bits")) : DType::u8;
-  check_output_writable(out, write.overwrite);
+  check_output_writable(out, write);
 
   ReadOptions read;
   read.voxel_size = args.voxel_size();

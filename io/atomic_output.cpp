@@ -19,24 +19,36 @@ fs::path sibling(const fs::path& target, const char* tag) {
 }
 }  // namespace
 
-AtomicOutput::AtomicOutput(fs::path target, Kind kind, bool overwrite) : target_(std::move(target)), kind_(kind) {
-  if (target_.empty()) throw InputError("an output path is empty");
-  while (target_.has_filename() == false && target_.has_parent_path() && target_ != target_.parent_path())
-    target_ = target_.parent_path();  // "out/" means "out"
+namespace {
+fs::path without_trailing_slash(fs::path p) {
+  while (!p.has_filename() && p.has_parent_path() && p != p.parent_path()) p = p.parent_path();  // "out/" means "out"
+  return p;
+}
+}  // namespace
+
+void AtomicOutput::check(const fs::path& path, Kind kind, bool overwrite) {
+  if (path.empty()) throw InputError("an output path is empty");
+  const fs::path target = without_trailing_slash(path);
   std::error_code ec;
-  const auto status = fs::status(target_, ec);
+  const auto status = fs::status(target, ec);
   if (fs::exists(status)) {
-    const bool empty_folder = fs::is_directory(status) && fs::is_empty(target_, ec);
-    if (kind_ == Kind::file && fs::is_directory(status))
-      throw InputError(target_, "is a folder; give a file name for this output");
-    if (kind_ == Kind::folder && !fs::is_directory(status))
-      throw InputError(target_, "exists and is a file; give a folder name for this output");
-    if (!empty_folder && !overwrite) throw InputError(target_, "already exists; choose another name or pass --overwrite");
+    const bool empty_folder = fs::is_directory(status) && fs::is_empty(target, ec);
+    if (kind == Kind::file && fs::is_directory(status))
+      throw InputError(target, "is a folder; give a file name for this output");
+    if (kind == Kind::folder && !fs::is_directory(status))
+      throw InputError(target, "exists and is a file; give a folder name for this output");
+    if (!empty_folder && !overwrite) throw InputError(target, "already exists; choose another name or pass --overwrite");
   }
-  const fs::path parent = target_.has_parent_path() ? target_.parent_path() : fs::path(".");
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
   if (!fs::is_directory(parent, ec)) throw InputError(parent, "no such folder to write the output into");
+}
+
+AtomicOutput::AtomicOutput(fs::path target, Kind kind, bool overwrite)
+    : target_(without_trailing_slash(std::move(target))), kind_(kind) {
+  check(target_, kind_, overwrite);
   temporary_ = sibling(target_, ".tmp-");
   if (kind_ == Kind::folder) {
+    std::error_code ec;
     fs::create_directory(temporary_, ec);
     if (ec) throw InputError(temporary_, "cannot create a folder here: " + ec.message());
   }

@@ -20,6 +20,9 @@ class AtomicOutput {
   AtomicOutput(const AtomicOutput&) = delete;
   AtomicOutput& operator=(const AtomicOutput&) = delete;
 
+  // The refusal the constructor would make, without creating anything.
+  static void check(const std::filesystem::path& target, Kind kind, bool overwrite);
+
   const std::filesystem::path& temporary() const { return temporary_; }
   const std::filesystem::path& target() const { return target_; }
   void commit();

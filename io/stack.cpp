@@ -129,11 +129,9 @@ std::optional<StackFormat> parse_stack_format(const std::string& name) {
   return std::nullopt;
 }
 
-void check_output_writable(const fs::path& output, bool overwrite) {
-  std::error_code ec;
-  if (!fs::exists(output, ec)) return;
-  if (fs::is_directory(output, ec) && fs::is_empty(output, ec)) return;
-  if (!overwrite) throw InputError(output, "already exists; choose another name or pass --overwrite");
+void check_output_writable(const fs::path& output, const WriteOptions& options) {
+  AtomicOutput::check(output, options.format == StackFormat::multipage_tiff ? AtomicOutput::Kind::file : AtomicOutput::Kind::folder,
+                      options.overwrite);
 }
 
 void write_volume(const fs::path& output, const Volume& v, const WriteOptions& options) {

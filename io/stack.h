@@ -55,6 +55,6 @@ void write_volume(const std::filesystem::path& output, const Volume& v, const Wr
 
 // Checks, before any work is done, that write_volume(output, ...) will not be refused for an
 // existing output; commands call it first so a refusal costs nothing.
-void check_output_writable(const std::filesystem::path& output, bool overwrite);
+void check_output_writable(const std::filesystem::path& output, const WriteOptions& options);
 
 }  // namespace uniem

@@ -144,11 +144,11 @@ SynthVolume synthesize(const SynthOptions& o) {
         const double py = (static_cast<double>(y) + 0.5) * vs.y;
         for (int64_t x = 0; x < o.nx; ++x) {
           const double px = (static_cast<double>(x) + 0.5) * vs.x;
-          const auto& candidates = cells[static_cast<size_t>((y / cell_px) * cells_x + x / cell_px)];
           double best = std::numeric_limits<double>::max(), second = best;
           int best_i = -1;
-          for (int i : candidates) {
-            const double d = std::hypot(px - cx[static_cast<size_t>(i)], py - cy[static_cast<size_t>(i)]) - r[static_cast<size_t>(i)];
+          const auto consider = [&](int i) {
+            const auto u = static_cast<size_t>(i);
+            const double d = std::hypot(px - cx[u], py - cy[u]) - r[u];
             if (d < best) {
               second = best;
               best = d;
@@ -156,9 +156,12 @@ SynthVolume synthesize(const SynthOptions& o) {
             } else if (d < second) {
               second = d;
             }
-          }
+          };
+          const auto& candidates = cells[static_cast<size_t>((y / cell_px) * cells_x + x / cell_px)];
+          for (int i : candidates) consider(i);
+          if (candidates.size() < 2)  // drift opened a gap wider than `reach` (deep volumes): look at all
+            for (size_t i = 0; i < neurites.size(); ++i) consider(static_cast<int>(i));
           const int64_t at = y * o.nx + x;
-          UNIEM_CHECK(best_i >= 0, "synth: a voxel has no neurite in reach");
           own[at] = static_cast<uint32_t>(best_i + 1);
           if (second - best < o.membrane_nm) {
             mem[at] = 255;

@@ -7,19 +7,19 @@ cd "$root"
 scripts/setup.sh --static
 scripts/build-static.sh
 bin="$root/build-static/uniem"
-file "$bin" | tee /dev/stderr | grep -q "statically linked"
-ldd "$bin" 2>&1 | tee /dev/stderr | grep -q "not a dynamic executable"
-"$bin" --version | tee /dev/stderr | grep -q "static"
+expect() {  # expect WHAT TEXT PATTERN: TEXT must contain PATTERN (no grep -q in a pipe: SIGPIPE)
+  echo "$1: $2"
+  [[ "$2" == *"$3"* ]] || { echo "FAILED: $1 does not say '$3'"; exit 1; }
+}
+expect "file" "$(file "$bin")" "statically linked"
+expect "ldd" "$(ldd "$bin" 2>&1 || true)" "not a dynamic executable"
+expect "--version" "$("$bin" --version)" "static"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$bin" synth "$work/s" --shape 5,48,64 --quiet
-"$bin" convert "$work/s/neurons" "$work/neurons.tif" --quiet
-"$bin" convert "$work/neurons.tif" "$work/back" --quiet
-cmp <(cd "$work/s/neurons" && cat *.png | md5sum) <(cd "$work/back" && cat *.png | md5sum) >/dev/null || {
-  # PNG bytes may differ only if the metadata did; compare the voxels through uniem itself.
-  a=$("$bin" info "$work/s/neurons" --json | grep -E '"(sum|mean|std|max|distinct_values)"')
-  b=$("$bin" info "$work/back" --json | grep -E '"(sum|mean|std|max|distinct_values)"')
-  [ "$a" = "$b" ]
-}
-"$bin" info "$work/neurons.tif" --json | grep -q '"dtype": "uint16"'
+"$bin" synth "$work/s" --shape 5,48,64 --quiet >/dev/null
+"$bin" convert "$work/s/neurons" "$work/neurons.tif" --quiet >/dev/null
+"$bin" convert "$work/neurons.tif" "$work/back" --quiet >/dev/null
+expect "multi-page TIFF" "$("$bin" info "$work/neurons.tif" --json)" '"dtype": "uint16"'
+# PNG -> TIFF -> PNG gives the same files, byte for byte (same voxels, voxel size and encoder).
+cmp <(cat "$work"/s/neurons/*.png) <(cat "$work"/back/*.png) || { echo "FAILED: PNG -> TIFF -> PNG changed the files"; exit 1; }
 echo "static binary OK"

@@ -78,3 +78,16 @@ TEST_CASE("impossible synth options are refused") {
   o.radius_max_nm = 100;
   CHECK_THROWS_AS(synthesize(o), UsageError);
 }
+
+TEST_CASE("deep volumes, where neurites drift far, still give every voxel a neurite") {
+  SynthOptions o;
+  o.nz = 300;
+  o.ny = 16;
+  o.nx = 24;
+  o.voxel_size = {200, 6, 6, true};  // 60 um deep: lateral drift far beyond the neighbour search
+  const SynthVolume s = synthesize(o);
+  CHECK(s.neuron_count >= 1);
+  int64_t labelled = 0;
+  for (int64_t i = 0; i < s.neurons.voxels(); ++i) labelled += s.neurons.data<uint16_t>()[i] != 0;
+  CHECK(labelled > s.neurons.voxels() / 2);
+}

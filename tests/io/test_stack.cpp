@@ -98,6 +98,15 @@ TEST_CASE("outputs: refused when they exist, replaced with overwrite, never half
   const Volume labels = test::pattern_volume(DType::u32, 2, 4, 4);
   CHECK_THROWS_WITH_AS(write_volume(dir / "labels", labels, {}), doctest::Contains("--bits 16"), InputError);
   CHECK_FALSE(fs::exists(dir / "labels"));
+  // A file output where a folder is, and the other way round, are refused even with overwrite.
+  fs::create_directory(dir / "folder.tif");
+  WriteOptions tiff;
+  tiff.format = StackFormat::multipage_tiff;
+  tiff.overwrite = true;
+  CHECK_THROWS_WITH_AS(check_output_writable(dir / "folder.tif", tiff), doctest::Contains("is a folder"), InputError);
+  test::write_text(dir / "file", "x");
+  CHECK_THROWS_WITH_AS(write_volume(dir / "file", v, w), doctest::Contains("is a file"), InputError);
+  CHECK_THROWS_WITH_AS(write_volume(dir / "no" / "such" / "parent", v, w), doctest::Contains("no such folder"), InputError);
   // Nothing with a temporary name is left anywhere.
   for (const auto& entry : fs::directory_iterator(dir.path())) CHECK(entry.path().string().find(".tmp-") == std::string::npos);
 }
