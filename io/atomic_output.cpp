@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <string>
 #include <system_error>
 
@@ -75,6 +76,17 @@ void AtomicOutput::commit() {
   }
   committed_ = true;
   if (!old.empty()) fs::remove_all(old, ec);
+}
+
+void write_file_atomically(const fs::path& path, const std::string& content, bool overwrite) {
+  AtomicOutput out(path, AtomicOutput::Kind::file, overwrite);
+  {
+    std::ofstream file(out.temporary(), std::ios::binary);
+    file << content;
+    file.close();
+    if (!file) throw InputError(path, "could not be written (disk full or no permission?)");
+  }
+  out.commit();
 }
 
 }  // namespace uniem

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 namespace uniem {
 
@@ -32,5 +33,8 @@ class AtomicOutput {
   Kind kind_;
   bool committed_ = false;
 };
+
+// Writes `content` to `path` under a temporary name, then renames it into place.
+void write_file_atomically(const std::filesystem::path& path, const std::string& content, bool overwrite);
 
 }  // namespace uniem

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 #include <mutex>
 #include <vector>
 
@@ -47,6 +50,21 @@ std::vector<fs::path> list_images(const fs::path& folder) {
   return files;
 }
 
+// PNG stores no z spacing, so folder stacks carry their voxel size in a small JSON file.
+constexpr const char* voxel_size_file = "voxel-size.json";
+
+std::optional<VoxelSize> read_voxel_size_file(const fs::path& folder) {
+  std::ifstream in(folder / voxel_size_file);
+  if (!in) return std::nullopt;
+  try {
+    const auto j = nlohmann::json::parse(in);
+    VoxelSize v{j.at("z").get<double>(), j.at("y").get<double>(), j.at("x").get<double>(), true};
+    if (v.z > 0 && v.y > 0 && v.x > 0) return v;
+  } catch (const nlohmann::json::exception&) {
+  }
+  throw InputError(folder / voxel_size_file, "is not a voxel size file ({\"z\": 30, \"y\": 6, \"x\": 6} in nm); fix or delete it");
+}
+
 Volume read_folder(const fs::path& folder, const ReadOptions& options, StackInfo* info) {
   const auto files = list_images(folder);
   if (files.empty()) throw InputError(folder, "holds no PNG or TIFF images");
@@ -79,7 +97,15 @@ Volume read_folder(const fs::path& folder, const ReadOptions& options, StackInfo
       progress.advance();
     }
   });
-  v.voxel_size = is_png(files[0]) ? sizes[0] : first.voxel_size;
+  if (const auto stored = read_voxel_size_file(folder)) {
+    v.voxel_size = *stored;
+  } else if (is_png(files[0])) {
+    // pHYs gives x and y only: the stack's voxel size stays unknown until z is given.
+    v.voxel_size = sizes[0];
+    if (v.voxel_size.known) v.voxel_size = {1, sizes[0].y, sizes[0].x, false};
+  } else {
+    v.voxel_size = first.voxel_size;
+  }
   if (info) {
     info->kind = "folder of " + std::to_string(files.size()) + " " +
                  (pngs == files.size() ? "PNG" : pngs == 0 ? "TIFF" : "PNG and TIFF") + " files";
@@ -161,6 +187,10 @@ void write_volume(const fs::path& output, const Volume& v, const WriteOptions& o
       progress.advance();
     }
   });
+  if (v.voxel_size.known) {
+    std::ofstream(out.temporary() / voxel_size_file)
+        << nlohmann::json{{"z", v.voxel_size.z}, {"y", v.voxel_size.y}, {"x", v.voxel_size.x}, {"unit", "nm"}}.dump() << "\n";
+  }
   out.commit();
 }
 

@@ -6,7 +6,9 @@
 //   - a multi-page TIFF file (classic or BigTIFF), one section per page;
 //   - a single PNG or single-page TIFF file (a volume with nz = 1).
 // Every section must have the same width, height and voxel type; the first that differs is named
-// in the error. Voxel size: from the files when they say it, replaced by ReadOptions::voxel_size.
+// in the error. Voxel size: from the files when they say it (TIFF resolution and ImageJ spacing;
+// for a folder, its voxel-size.json, which uniem writes beside PNG stacks since PNG cannot hold
+// the z spacing), replaced by ReadOptions::voxel_size.
 //
 // An output is a folder of PNG files (0000.png, 0001.png, ... zero-padded to sort in any viewer),
 // a folder of TIFF files, or one multi-page TIFF (a path ending in .tif or .tiff). Outputs are

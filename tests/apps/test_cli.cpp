@@ -192,3 +192,60 @@ TEST_CASE("demo makes its files, reports them, and can run again") {
     CHECK(fs::exists(dir / "demo" / f));
   CHECK(test::same_voxels(read_volume(dir / "demo" / "png" / "image"), read_volume(dir / "demo" / "tiff" / "image.tif")));
 }
+
+TEST_CASE("label and eval on a synthetic volume: counts, statistics CSV, scores") {
+  TempDir dir;
+  REQUIRE(run_uniem("synth " + quote(dir / "s") + " --shape 8,96,96 --quiet").exit_code == 0);
+  const auto synth = nlohmann::json::parse(std::ifstream(dir / "s" / "synth.json"));
+
+  // The neuron ids with 0 on membranes: labelling them label-preserving gives back every neuron
+  // (each is connected), and scoring them against themselves is perfect.
+  auto r = run_uniem("label " + quote(dir / "s" / "neurons") + " " + quote(dir / "cells.tif") + " --connectivity 6 --stats " +
+                     quote(dir / "cells.csv") + " --intensity " + quote(dir / "s" / "image"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("label-preserving") != std::string::npos);
+  std::ifstream csv(dir / "cells.csv");
+  std::string header, line;
+  std::getline(csv, header);
+  CHECK(header.find("id,voxels,volume_nm3") == 0);
+  CHECK(header.find("mean_intensity") != std::string::npos);
+  int rows = 0;
+  int64_t voxels = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    voxels += std::stoll(line.substr(line.find(',') + 1));
+  }
+  const Volume neurons = read_volume(dir / "s" / "neurons");
+  int64_t nonzero = 0;
+  for (int64_t i = 0; i < neurons.elements(); ++i) nonzero += neurons.value(i) != 0;
+  CHECK(voxels == nonzero);
+  CHECK(rows >= synth["neurons"].get<int>());  // a neuron cut by the volume border may come in pieces
+
+  r = run_uniem("eval " + quote(dir / "cells.tif") + " " + quote(dir / "s" / "neurons"));
+  REQUIRE(r.exit_code == 0);
+  auto scores = nlohmann::json::parse(r.output);
+  CHECK(scores["v_rand_merge"].get<double>() == doctest::Approx(1));
+  CHECK(scores["vi_merge_bits"].get<double>() == doctest::Approx(0));
+  r = run_uniem("eval " + quote(dir / "s" / "neurons") + " " + quote(dir / "s" / "neurons") + " --format table");
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("V_rand (Rand F-score, 1 best)        1.0000") != std::string::npos);
+  r = run_uniem("eval " + quote(dir / "s" / "mitochondria") + " " + quote(dir / "s" / "mitochondria") + " --mode semantic");
+  CHECK(nlohmann::json::parse(r.output)["classes"][0]["jaccard"].get<double>() == doctest::Approx(1));
+
+  // Bad input: one line, exit 1, nothing written.
+  REQUIRE(run_uniem("synth " + quote(dir / "other") + " --shape 4,32,32 --quiet").exit_code == 0);
+  r = run_uniem("eval " + quote(dir / "other" / "neurons") + " " + quote(dir / "s" / "neurons"));
+  CHECK(r.exit_code == 1);
+  CHECK(one_line(r.output));
+  CHECK(r.output.find("must match voxel for voxel") != std::string::npos);
+  Volume f(DType::f32, 2, 4, 4);
+  WriteOptions w;
+  w.format = StackFormat::multipage_tiff;
+  write_volume(dir / "float.tif", f, w);
+  r = run_uniem("label " + quote(dir / "float.tif") + " " + quote(dir / "never.tif") + " --mode labels");
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("float.tif: label-preserving labeling needs integer labels") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "never.tif"));
+  CHECK(run_uniem("label " + quote(dir / "float.tif") + " " + quote(dir / "never.tif") + " --connectivity 5").exit_code == 2);
+  CHECK(run_uniem("eval a b --mode fuzzy").exit_code == 2);
+}

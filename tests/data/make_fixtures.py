@@ -4,6 +4,9 @@
 Run from the project root (Debian's python3-pil, python3-tifffile, python3-numpy):
     /usr/bin/python3 tests/data/make_fixtures.py > tests/data/fixtures.json
 
+Also "components": the number of connected components SciPy / scikit-image find in the ISBI
+membrane labels (binary, 2D 4/8 and 3D 6/26) and the SNEMI3D labels (label-preserving, 6).
+
 For each stack in ../shared/data: shape (z, y, x), dtype, the sum of all values, and the sum
 weighted by section, sum_z (z + 1) * sum(section z), which catches a wrong order of sections.
 Colour follows uniem's documented rules (io/image_header.h): 1-bit grey scales to 0/255, the
@@ -76,4 +79,17 @@ for stack in STACKS:
         "sum": int(sums.sum()),
         "weighted_sum": int(sum((z + 1) * int(s) for z, s in enumerate(sums))),
     }
+# Connected components of real labels, as SciPy / scikit-image count them (tests/data, core/image/label).
+from scipy import ndimage as ndi
+from skimage import measure
+
+isbi = load("isbi2012/train/label") > 0  # 255 = cell interior, 0 = membrane
+snemi = load("snemi3d-crop/label")
+out["components"] = {
+    "isbi2012/train/label 4": int(sum(ndi.label(s)[1] for s in isbi)),
+    "isbi2012/train/label 8": int(sum(ndi.label(s, structure=np.ones((3, 3)))[1] for s in isbi)),
+    "isbi2012/train/label 6": int(ndi.label(isbi)[1]),
+    "isbi2012/train/label 26": int(ndi.label(isbi, structure=np.ones((3, 3, 3)))[1]),
+    "snemi3d-crop/label 6 labels": int(measure.label(snemi, background=0, connectivity=1).max()),
+}
 print(json.dumps(out, indent=1))

@@ -34,8 +34,9 @@ TEST_CASE("PNG folders, TIFF folders and multi-page TIFF round trip every depth 
       StackInfo info;
       const Volume back = read_volume(out, {}, &info);
       CHECK(test::same_voxels(v, back));
+      CHECK(back.voxel_size.known);
       CHECK(back.voxel_size.x == doctest::Approx(6).epsilon(1e-3));
-      if (c.format != StackFormat::png_folder) CHECK(back.voxel_size.z == doctest::Approx(30));
+      CHECK(back.voxel_size.z == doctest::Approx(30));
       if (c.format == StackFormat::png_folder) {
         CHECK(fs::exists(out / "0000.png"));
         CHECK(fs::exists(out / "0011.png"));
@@ -58,6 +59,20 @@ TEST_CASE("folders are read in natural order and ignore files that are not image
   CHECK(v.at<uint8_t>(1, 0, 0) == 2);
   CHECK(v.at<uint8_t>(2, 0, 0) == 10);
   CHECK(v.at<uint8_t>(3, 0, 0) == 11);
+}
+
+TEST_CASE("a PNG folder without voxel-size.json knows x and y from pHYs but not z") {
+  TempDir dir;
+  Volume v = test::pattern_volume(DType::u8, 2, 4, 4);
+  v.voxel_size = {50, 4, 4, true};
+  write_volume(dir / "s", v, {});
+  CHECK(read_volume(dir / "s").voxel_size.known);
+  fs::remove(dir / "s" / "voxel-size.json");
+  const VoxelSize partial = read_volume(dir / "s").voxel_size;
+  CHECK_FALSE(partial.known);
+  CHECK(partial.x == doctest::Approx(4).epsilon(1e-3));
+  test::write_text(dir / "s" / "voxel-size.json", "{oops");
+  CHECK(test::input_error_message([&] { read_volume(dir / "s"); }).find("voxel-size.json") != std::string::npos);
 }
 
 TEST_CASE("bad stacks are refused with the file and the problem") {
