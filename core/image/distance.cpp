@@ -1,5 +1,6 @@
 #include "core/image/distance.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -44,19 +45,30 @@ void envelope(const float* f, int64_t n, double w, std::vector<int64_t>& v, std:
   }
 }
 
-// Envelope pass along an axis with `count` lines of length n, element stride `stride`; line j
-// starts at base(j). Lines are gathered into a buffer, transformed and scattered back.
-template <class Base>
-void pass(float* d, int64_t count, int64_t n, int64_t stride, double w, Base base) {
-  parallel_for(0, count, 16, [&](int64_t b, int64_t e) {
-    std::vector<float> line(static_cast<size_t>(n)), result(static_cast<size_t>(n));
+// Envelope pass along an axis of length n (element stride `stride`) for every line (o, x):
+// o < outer counts the other axis (its lines start o * outer_stride apart), x < nx the columns.
+// Lines of neighbouring x are done 16 at a time, gathered into a buffer: each position then
+// reads one 64-byte cache line instead of 16 scattered floats (the z stride of a 512^3 volume
+// is 1 MiB, so one-line-at-a-time gathers miss the cache and the TLB at every element).
+void pass(float* d, int64_t outer, int64_t outer_stride, int64_t nx, int64_t n, int64_t stride, double w) {
+  constexpr int64_t group = 16;
+  const int64_t groups_per_outer = (nx + group - 1) / group;
+  parallel_for(0, outer * groups_per_outer, 4, [&](int64_t b, int64_t e) {
+    std::vector<float> block(static_cast<size_t>(n * group)), line(static_cast<size_t>(n)), result(static_cast<size_t>(n));
     std::vector<int64_t> v(static_cast<size_t>(n));
     std::vector<double> z(static_cast<size_t>(n) + 1);
-    for (int64_t j = b; j < e; ++j) {
-      float* p = d + base(j);
-      for (int64_t i = 0; i < n; ++i) line[static_cast<size_t>(i)] = p[i * stride];
-      envelope(line.data(), n, w, v, z, result.data());
-      for (int64_t i = 0; i < n; ++i) p[i * stride] = result[static_cast<size_t>(i)];
+    for (int64_t task = b; task < e; ++task) {
+      const int64_t o = task / groups_per_outer, x0 = (task % groups_per_outer) * group;
+      const int64_t width = std::min(group, nx - x0);
+      float* base = d + o * outer_stride + x0;
+      for (int64_t i = 0; i < n; ++i)
+        std::copy(base + i * stride, base + i * stride + width, block.data() + i * group);
+      for (int64_t c = 0; c < width; ++c) {
+        for (int64_t i = 0; i < n; ++i) line[static_cast<size_t>(i)] = block[static_cast<size_t>(i * group + c)];
+        envelope(line.data(), n, w, v, z, result.data());
+        for (int64_t i = 0; i < n; ++i) block[static_cast<size_t>(i * group + c)] = result[static_cast<size_t>(i)];
+      }
+      for (int64_t i = 0; i < n; ++i) std::copy(block.data() + i * group, block.data() + i * group + width, base + i * stride);
     }
   });
 }
@@ -92,8 +104,8 @@ Volume distance_transform(const Volume& mask, VoxelSize spacing, bool sections_o
       }
     });
   });
-  if (ny > 1) pass(d, nz * nx, ny, nx, spacing.y, [&](int64_t j) { return (j / nx) * ny * nx + j % nx; });
-  if (nz > 1 && !sections_only) pass(d, ny * nx, nz, ny * nx, spacing.z, [&](int64_t j) { return j; });
+  if (ny > 1) pass(d, nz, ny * nx, nx, ny, nx, spacing.y);                        // lines along y: (z, x)
+  if (nz > 1 && !sections_only) pass(d, ny, nx, nx, nz, ny * nx, spacing.z);      // lines along z: (y, x)
   parallel_for(0, out.elements(), 1 << 16, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) d[i] = std::sqrt(d[i]);
   });
