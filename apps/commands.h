@@ -16,6 +16,7 @@ int run_demo(const Arguments& args);
 int run_devices(const Arguments& args);
 int run_label(const Arguments& args);
 int run_eval(const Arguments& args);
+int run_filter(const Arguments& args);
 
 struct Subcommand {
   const char* name;
@@ -28,6 +29,7 @@ inline constexpr Subcommand subcommands[] = {
     {"info", "describe an image stack: shape, type, voxel size, value statistics", run_info},
     {"convert", "convert between PNG folders, TIFF folders and multi-page TIFF, and between bit depths", run_convert},
     {"synth", "synthesise an EM-like volume with neuron, membrane and mitochondria ground truth", run_synth},
+    {"filter", "apply filters in order: smoothing, median, thresholds, morphology, distance", run_filter},
     {"label", "find connected components, with per-object statistics", run_label},
     {"eval", "score a segmentation against ground truth (Rand, VI, Jaccard, Dice)", run_eval},
     {"devices", "list the GPUs uniem can use", run_devices},

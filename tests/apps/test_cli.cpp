@@ -249,3 +249,48 @@ TEST_CASE("label and eval on a synthetic volume: counts, statistics CSV, scores"
   CHECK(run_uniem("label " + quote(dir / "float.tif") + " " + quote(dir / "never.tif") + " --connectivity 5").exit_code == 2);
   CHECK(run_uniem("eval a b --mode fuzzy").exit_code == 2);
 }
+
+TEST_CASE("filter: command-line and JSON pipelines give the same result; bad steps are refused") {
+  TempDir dir;
+  REQUIRE(run_uniem("synth " + quote(dir / "s") + " --shape 6,64,64 --quiet").exit_code == 0);
+  auto r = run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "a.tif") +
+                     " --gaussian 1 --threshold otsu --invert --remove-small 30 --quiet");
+  REQUIRE(r.exit_code == 0);
+  test::write_text(dir / "steps.json", R"([{"gaussian": 1}, {"threshold": "otsu"}, {"invert": true}, {"remove-small": 30}])");
+  r = run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "b.tif") + " --pipeline " + quote(dir / "steps.json"));
+  REQUIRE(r.exit_code == 0);
+  const Volume a = read_volume(dir / "a.tif"), b = read_volume(dir / "b.tif");
+  CHECK(test::same_voxels(a, b));
+  CHECK(a.dtype() == DType::u8);
+  // The membranes the pipeline finds overlap the true membranes far better than chance.
+  const Volume truth = read_volume(dir / "s" / "membranes");
+  int64_t both = 0, either = 0;
+  for (int64_t i = 0; i < a.elements(); ++i) {
+    both += a.value(i) && truth.value(i);
+    either += a.value(i) || truth.value(i);
+  }
+  CHECK(static_cast<double>(both) / static_cast<double>(either) > 0.5);
+
+  struct Case {
+    std::string arguments, expected;
+    int code;
+  };
+  const Case cases[] = {
+      {"--gaussian -1", "--gaussian must not be negative", 1},
+      {"--dilate 2", "threshold it first", 1},
+      {"--median x", "is not a number", 2},
+      {"", "no filter steps given", 2},
+      {"--pipeline " + quote(dir / "missing.json"), "no such pipeline file", 1},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.arguments);
+    r = run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "never.tif") + " " + c.arguments);
+    CHECK(r.exit_code == c.code);
+    CHECK(r.output.find(c.expected) != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "never.tif"));
+  }
+  test::write_text(dir / "bad.json", R"([{"sharpen": 3}])");
+  r = run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "never.tif") + " --pipeline " + quote(dir / "bad.json"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("unknown step 'sharpen'") != std::string::npos);
+}

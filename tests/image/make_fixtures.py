@@ -10,6 +10,10 @@ Writes tests/image/fixtures/*.tif and tests/image/fixtures/expected.json.
 - label_multi.tif: small multi-label volume; skimage.measure.label(connectivity=1/3) -> counts.
 - dist_mask.tif: random mask; scipy.ndimage.distance_transform_edt with sampling (3, 1, 1.5)
   -> dist.tif (float32), and the 2D transform of each section -> dist2d.tif.
+- filter_*.tif: an 8-bit image and what scipy.ndimage gives for Gaussian, median, mean, grey
+  erosion/dilation and Sobel (2D per section and 3D, mode "reflect"), skimage's Otsu threshold,
+  binary dilation/erosion with a disk (erosion with border_value=1: the outside does not erode),
+  binary_fill_holes and remove_small_objects.
 - seg_<k>.tif / gt_<k>.tif: random label pairs; skimage adapted_rand_error and
   variation_of_information (GT 0 ignored), the SNEMI3D script's adapted Rand error and the
   Arganda-Carreras V_rand / V_info (as ../shared/bench-peers/bench_metrics.py defines them).
@@ -118,6 +122,34 @@ for k, (shape, n_gt, n_seg) in enumerate((((7, 19, 23), 9, 12), ((5, 31, 17), 40
                   "skimage_vi_split": split, "skimage_vi_merge": merge,
                   "snemi3d_adapted_rand_error": snemi_adapted_rand(seg, gt)})
     expected["metrics"].append({key: float(v) for key, v in entry.items()})
+
+# Filters --------------------------------------------------------------------------------------
+# An 8-bit image with structure; 2D results are computed section by section.
+img = ndi.gaussian_filter(rng.standard_normal((6, 40, 44)), (0, 2, 2))
+img = np.clip((img - img.min()) / (img.max() - img.min()) * 255, 0, 255).round().astype(np.uint8)
+save("filter_image.tif", img)
+f = img.astype(np.float32)
+per_section = lambda fn: np.stack([fn(s) for s in f]).astype(np.float32)
+save("filter_gaussian2d.tif", ndi.gaussian_filter(f, (0, 1.5, 1.5)))
+save("filter_gaussian3d.tif", ndi.gaussian_filter(f, (0.75, 1.5, 1.5)))
+save("filter_median2d.tif", ndi.median_filter(img, size=(1, 5, 5)))
+save("filter_median3d.tif", ndi.median_filter(img, size=(3, 3, 3)))
+save("filter_mean2d.tif", ndi.uniform_filter(f, size=(1, 5, 5)))
+save("filter_min2d.tif", ndi.grey_erosion(img, size=(1, 3, 3)))
+save("filter_max3d.tif", ndi.grey_dilation(img, size=(3, 3, 3)))
+save("filter_sobel2d.tif", per_section(lambda s: np.hypot(ndi.sobel(s, axis=0), ndi.sobel(s, axis=1))))
+from skimage.filters import threshold_otsu
+from skimage.morphology import disk, remove_small_objects
+otsu = threshold_otsu(img)
+mask = img > otsu
+save("filter_mask.tif", (mask * 255).astype(np.uint8))
+save("filter_dilate2d.tif", (np.stack([ndi.binary_dilation(s, structure=disk(2)) for s in mask]) * 255).astype(np.uint8))
+save("filter_erode2d.tif", (np.stack([ndi.binary_erosion(s, structure=disk(2), border_value=1) for s in mask]) * 255).astype(np.uint8))
+save("filter_fill2d.tif", (np.stack([ndi.binary_fill_holes(s) for s in mask]) * 255).astype(np.uint8))
+save("filter_small3d.tif", (remove_small_objects(mask, min_size=40, connectivity=1) * 255).astype(np.uint8))
+fimg = ndi.gaussian_filter(rng.random((2, 20, 24)), 1.0).astype(np.float32)
+save("filter_float.tif", fimg)
+expected["otsu"] = {"uint8": float(otsu), "float32": float(threshold_otsu(fimg))}
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

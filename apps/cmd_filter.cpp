@@ -1,0 +1,172 @@
+// uniem filter: several filters applied to a stack in one run, in the order given
+// (core/image/filters.h for what each does and which type it returns).
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "core/image/distance.h"
+#include "core/image/filters.h"
+#include "core/progress.h"
+#include "io/stack.h"
+
+namespace uniem::apps {
+namespace {
+
+struct Step {
+  std::string name, value;  // value empty for steps without one
+};
+
+// Steps and whether they take a value.
+const std::map<std::string, bool> step_takes_value = {
+    {"gaussian", true}, {"median", true},    {"mean", true},       {"min", true},   {"max", true},
+    {"invert", false},  {"normalise", true}, {"sobel", false},     {"threshold", true},
+    {"dilate", true},   {"erode", true},     {"open", true},       {"close", true}, {"fill-holes", false},
+    {"remove-small", true}, {"distance", false}};
+
+double number(const Step& s, const std::string& text) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw UsageError("--" + s.name + ": '" + s.value + "' is not a number");
+}
+
+// "2" (voxels of the x/y plane) or "30nm", as an extent per axis; z only in 3D, scaled by the
+// voxel size so that the neighbourhood is as wide in nm along z as in x.
+Extent extent(const Step& s, const VoxelSize& vs, bool three_d) {
+  const bool nm = s.value.size() > 2 && s.value.ends_with("nm");
+  const double v = number(s, nm ? s.value.substr(0, s.value.size() - 2) : s.value);
+  if (v < 0) throw InputError("--" + s.name + " must not be negative, got " + s.value);
+  const double physical = nm ? v : v * vs.x;
+  return {three_d ? physical / vs.z : 0, physical / vs.y, physical / vs.x};
+}
+
+Volume apply(const Step& s, const Volume& v, bool three_d) {
+  const VoxelSize& vs = v.voxel_size;
+  if (s.name == "gaussian") return gaussian(v, extent(s, vs, three_d));
+  if (s.name == "median") return median(v, extent(s, vs, three_d));
+  if (s.name == "mean") return box_filter(v, BoxStatistic::mean, extent(s, vs, three_d));
+  if (s.name == "min") return box_filter(v, BoxStatistic::minimum, extent(s, vs, three_d));
+  if (s.name == "max") return box_filter(v, BoxStatistic::maximum, extent(s, vs, three_d));
+  if (s.name == "invert") return invert(v);
+  if (s.name == "sobel") return sobel(v, three_d);
+  if (s.name == "distance") return distance_transform(v, vs, !three_d);
+  if (s.name == "fill-holes") return fill_holes(v, three_d);
+  if (s.name == "normalise") {
+    const auto comma = s.value.find(',');
+    if (comma == std::string::npos) throw UsageError("--normalise takes LOW,HIGH percentiles, e.g. 1,99");
+    return normalise(v, number(s, s.value.substr(0, comma)), number(s, s.value.substr(comma + 1)));
+  }
+  if (s.name == "threshold") return threshold(v, s.value == "otsu" ? otsu_threshold(v) : number(s, s.value));
+  if (s.name == "remove-small")
+    return remove_small_objects(v, static_cast<int64_t>(number(s, s.value)), three_d ? Connectivity::c6 : Connectivity::c4);
+  const Extent e = extent(s, vs, three_d);
+  const Morphology op = s.name == "dilate" ? Morphology::dilate : s.name == "erode" ? Morphology::erode
+                        : s.name == "open"  ? Morphology::open   : Morphology::close;
+  return binary_morphology(v, op, e.x * vs.x, vs, three_d);
+}
+
+std::vector<Step> steps_from_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": no such pipeline file");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_array()) throw InputError(path + ": a pipeline is a list of steps, e.g. [{\"gaussian\": 1.0}, {\"threshold\": \"otsu\"}]");
+  std::vector<Step> steps;
+  for (const auto& item : j) {
+    if (!item.is_object() || item.size() != 1) throw InputError(path + ": each step is one {\"name\": value} object");
+    for (const auto& entry : item.items()) {  // exactly one
+      const std::string name = entry.key();
+      const nlohmann::json& value = entry.value();
+      if (!step_takes_value.count(name)) throw InputError(path + ": unknown step '" + name + "'");
+      steps.push_back({name, value.is_string() ? value.get<std::string>() : value.is_boolean() ? "" : value.dump()});
+    }
+  }
+  return steps;
+}
+
+}  // namespace
+
+int run_filter(const Arguments& argv) {
+  cli::Command command(
+      "filter", "apply filters to a stack, in order",
+      "Runs the steps in the order given, on each section (2D, the default) or on the volume (--3d).\n"
+      "Sizes R and sigmas S are in voxels of the x/y plane, or in nm with a suffix (30nm); in 3D the z\n"
+      "extent follows the voxel size, so neighbourhoods are round in nm. Borders are mirrored.\n"
+      "Steps (and the type they give):\n"
+      "  --gaussian S     Gaussian smoothing, truncated at 4 sigma                 (same type)\n"
+      "  --median R       median of the (2R+1)-wide box                            (same type)\n"
+      "  --mean R, --min R, --max R   box mean, grey erosion, grey dilation        (same type)\n"
+      "  --invert         8/16-bit: maximum - value; float: min + max - value      (same type)\n"
+      "  --normalise L,H  map percentiles L..H (e.g. 1,99) to 0..1, clipped        (float32)\n"
+      "  --sobel          gradient magnitude                                       (float32)\n"
+      "  --threshold T    value > T, or T = otsu                                   (mask 0/255)\n"
+      "  --dilate R, --erode R, --open R, --close R   binary morphology, ball      (mask 0/255)\n"
+      "  --fill-holes     fill background not connected to the border              (mask 0/255)\n"
+      "  --remove-small N remove objects under N voxels (4/6-connected)            (mask 0/255)\n"
+      "  --distance       exact Euclidean distance to the background, in nm        (float32)\n"
+      "A pipeline can also come from a JSON file: [{\"gaussian\": 1.0}, {\"threshold\": \"otsu\"}].\n"
+      "Integer results are rounded, never wrapped; masks and float results need a TIFF output unless\n"
+      "they are 8-bit.",
+      "  uniem filter raw/ membranes.tif --gaussian 1 --threshold otsu --invert --remove-small 50\n"
+      "  uniem filter raw/ smooth/ --median 2 --3d --voxel-size 30,6,6");
+  command.positional("IN", "image stack (folder or TIFF)")
+      .positional("OUT", "output (folder or .tif)")
+      .option("pipeline", "FILE.json", "read the steps from a JSON file")
+      .flag("3d", "filter the volume in 3D instead of each section")
+      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it")
+      .flag("overwrite", "replace OUT if it exists");
+  std::vector<std::string> general;
+  std::vector<Step> steps;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    const std::string name = a.starts_with("--") ? a.substr(2) : "";
+    const auto it = step_takes_value.find(name);
+    if (it == step_takes_value.end()) {
+      general.push_back(a);
+      continue;
+    }
+    if (it->second && i + 1 >= argv.size()) throw UsageError("--" + name + " needs a value");
+    steps.push_back({name, it->second ? argv[++i] : ""});
+  }
+  const auto args = command.parse(general);
+  if (args.help) return command.print_help();
+  if (args.has("pipeline")) {
+    if (!steps.empty()) throw UsageError("give the steps on the command line or with --pipeline, not both");
+    steps = steps_from_json(args.get("pipeline"));
+  }
+  if (steps.empty()) throw UsageError("no filter steps given (for example --gaussian 1.0)");
+  const bool three_d = args.has("3d");
+  const std::string in = args.positional(0), out = args.positional(1);
+  WriteOptions write;
+  write.overwrite = args.has("overwrite");
+  write.format = format_for_output(out);
+  check_output_writable(out, write);
+  ReadOptions read;
+  read.voxel_size = args.voxel_size();
+  Volume v = read_volume(in, read);
+  Progress progress("filtering", static_cast<int64_t>(steps.size()));
+  for (const auto& s : steps) {
+    try {
+      v = apply(s, v, three_d);
+    } catch (const InputError& e) {
+      throw InputError(in + ": --" + s.name + ": " + e.what());
+    }
+    progress.advance();
+  }
+  write_volume(out, v, write);
+  std::printf("%zu step%s -> %s (%s)\n", steps.size(), steps.size() == 1 ? "" : "s", out.c_str(), dtype_name(v.dtype()));
+  return 0;
+}
+
+}  // namespace uniem::apps

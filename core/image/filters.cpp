@@ -1,0 +1,385 @@
+#include "core/image/filters.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/image/distance.h"
+#include "core/image/gaussian.h"
+#include "core/image/statistics.h"
+#include "core/threads.h"
+
+namespace uniem {
+namespace {
+
+int64_t reflect(int64_t i, int64_t n) {
+  if (n == 1) return 0;
+  const int64_t period = 2 * n;
+  i %= period;
+  if (i < 0) i += period;
+  return i < n ? i : period - 1 - i;
+}
+
+void refuse_labels(const Volume& v, const char* filter) {
+  if (v.channels() != 1) throw InputError(std::string(filter) + " needs a one-channel image, not colour");
+  if (v.dtype() == DType::u32 || v.dtype() == DType::u64)
+    throw InputError(std::string(filter) + " works on images, and this is a " + dtype_name(v.dtype()) +
+                     " volume (label ids?); convert it to 8 or 16 bits first if it really is an image");
+}
+
+// 0/1 view of a mask; throws when there is more than one nonzero value.
+std::vector<uint8_t> mask_bits(const Volume& v, const char* filter) {
+  if (v.channels() != 1) throw InputError(std::string(filter) + " needs a one-channel mask");
+  std::vector<uint8_t> bits(static_cast<size_t>(v.elements()));
+  double on = 0;
+  for (int64_t i = 0; i < v.elements(); ++i) {
+    const double x = v.value(i);
+    if (x == 0) continue;
+    if (on == 0) on = x;
+    else if (x != on)
+      throw InputError(std::string(filter) + " needs a mask (0 and one other value), and this volume has several values; "
+                                             "threshold it first (--threshold otsu)");
+    bits[static_cast<size_t>(i)] = 1;
+  }
+  return bits;
+}
+
+Volume mask_volume(const Volume& like, const std::vector<uint8_t>& bits) {
+  Volume out(DType::u8, like.nz(), like.ny(), like.nx());
+  out.voxel_size = like.voxel_size;
+  for (int64_t i = 0; i < out.elements(); ++i) out.data<uint8_t>()[i] = bits[static_cast<size_t>(i)] ? 255 : 0;
+  return out;
+}
+
+Volume as_float(const Volume& v) {
+  Volume f(DType::f32, v.nz(), v.ny(), v.nx());
+  f.voxel_size = v.voxel_size;
+  parallel_for(0, v.elements(), 1 << 16, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) f.data<float>()[i] = static_cast<float>(v.value(i));
+  });
+  return f;
+}
+
+// Back to v's type, rounding to nearest and clamping to the type's range.
+Volume back_to(const Volume& f, DType type) {
+  if (type == DType::f32) return f;
+  Volume out(type, f.nz(), f.ny(), f.nx());
+  out.voxel_size = f.voxel_size;
+  visit_dtype(type, [&](auto t) {
+    using T = decltype(t);
+    const double hi = static_cast<double>(std::numeric_limits<T>::max());
+    parallel_for(0, f.elements(), 1 << 16, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        out.data<T>()[i] = static_cast<T>(std::clamp(std::nearbyint(static_cast<double>(f.data<float>()[i])), 0.0, hi));
+    });
+  });
+  return out;
+}
+
+// Applies fn(line_in, line_out, n) to every line along one axis of a float volume.
+template <class F>
+void along_axis(Volume& f, int axis, F fn) {
+  const int64_t nz = f.nz(), ny = f.ny(), nx = f.nx();
+  const int64_t n = axis == 0 ? nz : axis == 1 ? ny : nx;
+  const int64_t stride = axis == 0 ? ny * nx : axis == 1 ? nx : 1;
+  const int64_t lines = f.voxels() / n;
+  float* d = f.data<float>();
+  parallel_for(0, lines, 64, [&](int64_t b, int64_t e) {
+    std::vector<float> in(static_cast<size_t>(n)), out(static_cast<size_t>(n));
+    for (int64_t j = b; j < e; ++j) {
+      int64_t base;
+      if (axis == 2) base = j * nx;
+      else if (axis == 1) base = (j / nx) * ny * nx + j % nx;
+      else base = j;
+      for (int64_t i = 0; i < n; ++i) in[static_cast<size_t>(i)] = d[base + i * stride];
+      fn(in.data(), out.data(), n);
+      for (int64_t i = 0; i < n; ++i) d[base + i * stride] = out[static_cast<size_t>(i)];
+    }
+  });
+}
+
+template <class T>
+Volume median_histogram(const Volume& v, int64_t rz, int64_t ry, int64_t rx) {
+  constexpr size_t bins = size_t{1} << (8 * sizeof(T));
+  const int64_t nz = v.nz(), ny = v.ny(), nx = v.nx();
+  const int64_t window = (2 * rz + 1) * (2 * ry + 1) * (2 * rx + 1);
+  const int64_t rank = (window - 1) / 2;  // odd windows: the middle value
+  Volume out(v.dtype(), nz, ny, nx);
+  out.voxel_size = v.voxel_size;
+  const T* in = v.data<T>();
+  T* o = out.data<T>();
+  parallel_for(0, nz * ny, 8, [&](int64_t b, int64_t e) {
+    std::vector<int32_t> hist(bins);
+    std::vector<int64_t> rows;  // offsets of the window's rows (z, y) for this output row
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t z = r / ny, y = r % ny;
+      rows.clear();
+      for (int64_t dz = -rz; dz <= rz; ++dz)
+        for (int64_t dy = -ry; dy <= ry; ++dy) rows.push_back((reflect(z + dz, nz) * ny + reflect(y + dy, ny)) * nx);
+      std::fill(hist.begin(), hist.end(), 0);
+      for (int64_t row : rows)
+        for (int64_t dx = -rx; dx <= rx; ++dx) ++hist[in[row + reflect(dx, nx)]];
+      // Smallest value whose cumulative count passes the rank; `below` counts values < med.
+      size_t med = 0;
+      int64_t below = 0;
+      while (below + hist[med] <= rank) below += hist[med++];
+      o[r * nx] = static_cast<T>(med);
+      for (int64_t x = 1; x < nx; ++x) {
+        const int64_t leave = reflect(x - rx - 1, nx), enter = reflect(x + rx, nx);
+        for (int64_t row : rows) {
+          const T gone = in[row + leave], come = in[row + enter];
+          --hist[gone];
+          below -= gone < med;
+          ++hist[come];
+          below += come < med;
+        }
+        while (below > rank) below -= hist[--med];
+        while (below + hist[med] <= rank) below += hist[med++];
+        o[r * nx + x] = static_cast<T>(med);
+      }
+    }
+  });
+  return out;
+}
+
+Volume median_sorting(const Volume& v, int64_t rz, int64_t ry, int64_t rx) {
+  const int64_t nz = v.nz(), ny = v.ny(), nx = v.nx();
+  Volume out(DType::f32, nz, ny, nx);
+  out.voxel_size = v.voxel_size;
+  const float* in = v.data<float>();
+  parallel_for(0, nz * ny, 8, [&](int64_t b, int64_t e) {
+    std::vector<float> window;
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t z = r / ny, y = r % ny;
+      for (int64_t x = 0; x < nx; ++x) {
+        window.clear();
+        for (int64_t dz = -rz; dz <= rz; ++dz)
+          for (int64_t dy = -ry; dy <= ry; ++dy)
+            for (int64_t dx = -rx; dx <= rx; ++dx)
+              window.push_back(in[(reflect(z + dz, nz) * ny + reflect(y + dy, ny)) * nx + reflect(x + dx, nx)]);
+        auto mid = window.begin() + static_cast<std::ptrdiff_t>(window.size() / 2);
+        std::nth_element(window.begin(), mid, window.end());
+        out.data<float>()[r * nx + x] = *mid;
+      }
+    }
+  });
+  return out;
+}
+
+int64_t whole(double r) { return static_cast<int64_t>(std::lround(r)); }
+
+}  // namespace
+
+Volume gaussian(const Volume& v, Extent sigma) {
+  refuse_labels(v, "gaussian");
+  if (sigma.z < 0 || sigma.y < 0 || sigma.x < 0) throw InputError("gaussian: sigma must not be negative");
+  Volume f = as_float(v);
+  gaussian_filter(f, {sigma.z, sigma.y, sigma.x});
+  return back_to(f, v.dtype());
+}
+
+Volume box_filter(const Volume& v, BoxStatistic statistic, Extent radius) {
+  refuse_labels(v, statistic == BoxStatistic::mean ? "mean" : statistic == BoxStatistic::minimum ? "minimum" : "maximum");
+  if (radius.z < 0 || radius.y < 0 || radius.x < 0) throw InputError("a filter radius must not be negative");
+  Volume f = as_float(v);
+  const int64_t radii[3] = {whole(radius.z), whole(radius.y), whole(radius.x)};
+  for (int axis = 2; axis >= 0; --axis) {
+    const int64_t r = radii[axis];
+    if (r == 0) continue;
+    along_axis(f, axis, [&](const float* in, float* out, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) {
+        double acc = statistic == BoxStatistic::mean ? 0 : in[reflect(i, n)];
+        for (int64_t k = -r; k <= r; ++k) {
+          const float x = in[reflect(i + k, n)];
+          if (statistic == BoxStatistic::mean) acc += x;
+          else if (statistic == BoxStatistic::minimum) acc = std::min<double>(acc, x);
+          else acc = std::max<double>(acc, x);
+        }
+        out[i] = static_cast<float>(statistic == BoxStatistic::mean ? acc / static_cast<double>(2 * r + 1) : acc);
+      }
+    });
+  }
+  return back_to(f, v.dtype());
+}
+
+Volume median(const Volume& v, Extent radius) {
+  refuse_labels(v, "median");
+  if (radius.z < 0 || radius.y < 0 || radius.x < 0) throw InputError("median: the radius must not be negative");
+  const int64_t rz = whole(radius.z), ry = whole(radius.y), rx = whole(radius.x);
+  switch (v.dtype()) {
+    case DType::u8: return median_histogram<uint8_t>(v, rz, ry, rx);
+    case DType::u16: return median_histogram<uint16_t>(v, rz, ry, rx);
+    default: return median_sorting(v, rz, ry, rx);
+  }
+}
+
+Volume invert(const Volume& v) {
+  if (v.channels() != 1) throw InputError("invert needs a one-channel image");
+  Volume out(v.dtype(), v.nz(), v.ny(), v.nx());
+  out.voxel_size = v.voxel_size;
+  const auto s = compute_statistics(v);
+  visit_dtype(v.dtype(), [&](auto t) {
+    using T = decltype(t);
+    for (int64_t i = 0; i < v.elements(); ++i) {
+      if constexpr (std::is_floating_point_v<T>) out.data<T>()[i] = static_cast<T>(s.min + s.max) - v.data<T>()[i];
+      else out.data<T>()[i] = static_cast<T>(std::numeric_limits<T>::max() - v.data<T>()[i]);
+    }
+  });
+  return out;
+}
+
+Volume normalise(const Volume& v, double low_percent, double high_percent) {
+  refuse_labels(v, "normalise");
+  if (!(low_percent >= 0 && low_percent < high_percent && high_percent <= 100))
+    throw InputError("normalise needs percentiles 0 <= low < high <= 100");
+  std::vector<float> sorted(static_cast<size_t>(v.elements()));
+  for (int64_t i = 0; i < v.elements(); ++i) sorted[static_cast<size_t>(i)] = static_cast<float>(v.value(i));
+  std::sort(sorted.begin(), sorted.end());
+  // Linear interpolation between closest ranks, as numpy.percentile.
+  const auto percentile = [&](double p) {
+    const double pos = p / 100 * static_cast<double>(sorted.size() - 1);
+    const auto i = static_cast<size_t>(std::floor(pos));
+    const double frac = pos - static_cast<double>(i);
+    return i + 1 < sorted.size() ? sorted[i] * (1 - frac) + sorted[i + 1] * frac : static_cast<double>(sorted[i]);
+  };
+  const double lo = percentile(low_percent), hi = percentile(high_percent);
+  const double scale = hi > lo ? 1 / (hi - lo) : 0;
+  Volume out = as_float(v);
+  for (int64_t i = 0; i < out.elements(); ++i)
+    out.data<float>()[i] = static_cast<float>(std::clamp((out.data<float>()[i] - lo) * scale, 0.0, 1.0));
+  return out;
+}
+
+Volume sobel(const Volume& v, bool three_d) {
+  refuse_labels(v, "sobel");
+  const Volume f = as_float(v);
+  Volume magnitude(DType::f32, v.nz(), v.ny(), v.nx());
+  magnitude.voxel_size = v.voxel_size;
+  const int first_axis = three_d && v.nz() > 1 ? 0 : 1;
+  // scipy.ndimage.sobel: derivative [-1, 0, 1] along the axis, smoothing [1, 2, 1] along the others.
+  for (int axis = first_axis; axis <= 2; ++axis) {
+    Volume g = f;
+    for (int other = first_axis; other <= 2; ++other)
+      along_axis(g, other, [&](const float* in, float* out, int64_t n) {
+        for (int64_t i = 0; i < n; ++i) {
+          const float a = in[reflect(i - 1, n)], b = in[i], c = in[reflect(i + 1, n)];
+          out[i] = other == axis ? c - a : a + 2 * b + c;
+        }
+      });
+    for (int64_t i = 0; i < g.elements(); ++i) magnitude.data<float>()[i] += g.data<float>()[i] * g.data<float>()[i];
+  }
+  for (int64_t i = 0; i < magnitude.elements(); ++i) magnitude.data<float>()[i] = std::sqrt(magnitude.data<float>()[i]);
+  return magnitude;
+}
+
+double otsu_threshold(const Volume& v) {
+  refuse_labels(v, "otsu");
+  const auto s = compute_statistics(v);
+  if (s.max <= s.min) return s.min;
+  // Bins and their centres: one per integer value, or 256 over [min, max] for float32.
+  const bool per_value = dtype_is_integer(v.dtype());
+  const size_t bins = per_value ? static_cast<size_t>(s.max - s.min + 1) : 256;
+  std::vector<double> hist(bins, 0), centre(bins);
+  const double width = per_value ? 1 : (s.max - s.min) / 256.0;
+  for (size_t i = 0; i < bins; ++i) centre[i] = per_value ? s.min + static_cast<double>(i) : s.min + width * (static_cast<double>(i) + 0.5);
+  for (int64_t i = 0; i < v.elements(); ++i) {
+    const double x = v.value(i);
+    const auto b = per_value ? static_cast<size_t>(x - s.min) : std::min<size_t>(bins - 1, static_cast<size_t>((x - s.min) / width));
+    hist[b] += 1;
+  }
+  std::vector<double> w1(bins), w2(bins), m1(bins), m2(bins);
+  double cw = 0, cm = 0;
+  for (size_t i = 0; i < bins; ++i) {
+    cw += hist[i];
+    cm += hist[i] * centre[i];
+    w1[i] = cw;
+    m1[i] = cw > 0 ? cm / cw : 0;
+  }
+  cw = cm = 0;
+  for (size_t i = bins; i-- > 0;) {
+    cw += hist[i];
+    cm += hist[i] * centre[i];
+    w2[i] = cw;
+    m2[i] = cw > 0 ? cm / cw : 0;
+  }
+  size_t best = 0;
+  double best_variance = -1;
+  for (size_t i = 0; i + 1 < bins; ++i) {
+    const double variance = w1[i] * w2[i + 1] * (m1[i] - m2[i + 1]) * (m1[i] - m2[i + 1]);
+    if (variance > best_variance) {
+      best_variance = variance;
+      best = i;
+    }
+  }
+  return centre[best];
+}
+
+Volume threshold(const Volume& v, double level) {
+  refuse_labels(v, "threshold");
+  Volume out(DType::u8, v.nz(), v.ny(), v.nx());
+  out.voxel_size = v.voxel_size;
+  for (int64_t i = 0; i < v.elements(); ++i) out.data<uint8_t>()[i] = v.value(i) > level ? 255 : 0;
+  return out;
+}
+
+Volume binary_morphology(const Volume& mask, Morphology op, double radius_nm, VoxelSize spacing, bool three_d) {
+  if (radius_nm < 0) throw InputError("a morphology radius must not be negative");
+  if (op == Morphology::open) {
+    return binary_morphology(binary_morphology(mask, Morphology::erode, radius_nm, spacing, three_d), Morphology::dilate,
+                             radius_nm, spacing, three_d);
+  }
+  if (op == Morphology::close) {
+    return binary_morphology(binary_morphology(mask, Morphology::dilate, radius_nm, spacing, three_d), Morphology::erode,
+                             radius_nm, spacing, three_d);
+  }
+  const std::vector<uint8_t> bits = mask_bits(mask, op == Morphology::dilate ? "dilate" : "erode");
+  // Distance of the background to the mask (dilate) or of the mask to the background (erode).
+  Volume source(DType::u8, mask.nz(), mask.ny(), mask.nx());
+  for (size_t i = 0; i < bits.size(); ++i) source.data<uint8_t>()[i] = (op == Morphology::dilate) != (bits[i] != 0);
+  const Volume d = distance_transform(source, spacing, !three_d);
+  const double limit = radius_nm * (1 + 1e-9);
+  std::vector<uint8_t> result(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    const float dist = d.data<float>()[static_cast<int64_t>(i)];
+    result[i] = op == Morphology::dilate ? (bits[i] || dist <= limit) : (bits[i] && dist > limit);
+  }
+  return mask_volume(mask, result);
+}
+
+Volume fill_holes(const Volume& mask, bool three_d) {
+  const std::vector<uint8_t> bits = mask_bits(mask, "fill-holes");
+  Volume background(DType::u8, mask.nz(), mask.ny(), mask.nx());
+  for (size_t i = 0; i < bits.size(); ++i) background.data<uint8_t>()[i] = !bits[i];
+  const auto parts = label_components(background, three_d ? Connectivity::c6 : Connectivity::c4, false);
+  std::vector<uint8_t> touches(static_cast<size_t>(parts.count) + 1, 0);
+  const int64_t nz = mask.nz(), ny = mask.ny(), nx = mask.nx();
+  for (int64_t z = 0; z < nz; ++z)
+    for (int64_t y = 0; y < ny; ++y)
+      for (int64_t x = 0; x < nx; ++x) {
+        const bool border = x == 0 || y == 0 || x == nx - 1 || y == ny - 1 || (three_d && (z == 0 || z == nz - 1));
+        if (border) touches[parts.labels.at<uint32_t>(z, y, x)] = 1;
+      }
+  std::vector<uint8_t> result(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    const uint32_t part = parts.labels.data<uint32_t>()[static_cast<int64_t>(i)];
+    result[i] = bits[i] || (part != 0 && !touches[part]);
+  }
+  return mask_volume(mask, result);
+}
+
+Volume remove_small_objects(const Volume& mask, int64_t min_voxels, Connectivity connectivity) {
+  const std::vector<uint8_t> bits = mask_bits(mask, "remove-small");
+  if (min_voxels < 0) throw InputError("remove-small needs a size of at least 0 voxels");
+  const auto parts = label_components(mask, connectivity, false);
+  std::vector<int64_t> size(static_cast<size_t>(parts.count) + 1, 0);
+  for (int64_t i = 0; i < parts.labels.elements(); ++i) ++size[parts.labels.data<uint32_t>()[i]];
+  std::vector<uint8_t> result(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    const uint32_t part = parts.labels.data<uint32_t>()[static_cast<int64_t>(i)];
+    result[i] = part != 0 && size[part] >= min_voxels;
+  }
+  return mask_volume(mask, result);
+}
+
+}  // namespace uniem

@@ -1,0 +1,100 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/image/filters.h"
+#include "io/stack.h"
+#include "tests/test_support.h"
+
+using namespace uniem;
+
+namespace {
+const std::filesystem::path fixtures = std::filesystem::path(UNIEM_TEST_FIXTURES) / "image" / "fixtures";
+Volume fixture(const std::string& name) { return read_volume(fixtures / ("filter_" + name + ".tif")); }
+
+// Largest difference between two volumes of the same shape, as doubles.
+double worst_difference(const Volume& a, const Volume& b) {
+  REQUIRE(a.shape() == b.shape());
+  double worst = 0;
+  for (int64_t i = 0; i < a.elements(); ++i) worst = std::max(worst, std::abs(a.value(i) - b.value(i)));
+  return worst;
+}
+
+Volume to_float(const Volume& v) {
+  Volume f(DType::f32, v.nz(), v.ny(), v.nx());
+  for (int64_t i = 0; i < v.elements(); ++i) f.data<float>()[i] = static_cast<float>(v.value(i));
+  return f;
+}
+}  // namespace
+
+TEST_CASE("smoothing and order filters agree with scipy.ndimage, 2D and 3D") {
+  const Volume image = fixture("image");
+  const Volume f = to_float(image);
+  CHECK(worst_difference(gaussian(f, {0, 1.5, 1.5}), fixture("gaussian2d")) < 1e-3);
+  CHECK(worst_difference(gaussian(f, {0.75, 1.5, 1.5}), fixture("gaussian3d")) < 1e-3);
+  // On 8-bit input the result stays 8-bit, rounded.
+  const Volume g8 = gaussian(image, {0, 1.5, 1.5});
+  CHECK(g8.dtype() == DType::u8);
+  CHECK(worst_difference(g8, fixture("gaussian2d")) <= 0.5 + 1e-3);
+  CHECK(test::same_voxels(median(image, {0, 2, 2}), fixture("median2d")));
+  CHECK(test::same_voxels(median(image, {1, 1, 1}), fixture("median3d")));
+  CHECK(worst_difference(median(f, {1, 1, 1}), fixture("median3d")) == 0);  // the float path
+  CHECK(worst_difference(box_filter(f, BoxStatistic::mean, {0, 2, 2}), fixture("mean2d")) < 1e-3);
+  CHECK(test::same_voxels(box_filter(image, BoxStatistic::minimum, {0, 1, 1}), fixture("min2d")));
+  CHECK(test::same_voxels(box_filter(image, BoxStatistic::maximum, {1, 1, 1}), fixture("max3d")));
+  CHECK(worst_difference(sobel(f, false), fixture("sobel2d")) < 1e-2);
+}
+
+TEST_CASE("16-bit median uses the histogram path and equals the float one") {
+  const Volume image = fixture("image");
+  Volume wide(DType::u16, image.nz(), image.ny(), image.nx());
+  for (int64_t i = 0; i < image.elements(); ++i) wide.data<uint16_t>()[i] = static_cast<uint16_t>(image.value(i) * 200);
+  CHECK(worst_difference(median(wide, {1, 2, 2}), median(to_float(wide), {1, 2, 2})) == 0);
+}
+
+TEST_CASE("Otsu's threshold equals scikit-image's, and thresholds make masks") {
+  const auto e = nlohmann::json::parse(std::ifstream(fixtures / "expected.json"));
+  const Volume image = fixture("image");
+  CHECK(otsu_threshold(image) == doctest::Approx(e["otsu"]["uint8"].get<double>()));
+  CHECK(otsu_threshold(fixture("float")) == doctest::Approx(e["otsu"]["float32"].get<double>()).epsilon(1e-6));
+  CHECK(test::same_voxels(threshold(image, otsu_threshold(image)), fixture("mask")));
+}
+
+TEST_CASE("binary morphology, hole filling and small-object removal agree with SciPy and scikit-image") {
+  const Volume mask = fixture("mask");
+  const VoxelSize unit{1, 1, 1, true};
+  CHECK(test::same_voxels(binary_morphology(mask, Morphology::dilate, 2, unit, false), fixture("dilate2d")));
+  CHECK(test::same_voxels(binary_morphology(mask, Morphology::erode, 2, unit, false), fixture("erode2d")));
+  CHECK(test::same_voxels(fill_holes(mask, false), fixture("fill2d")));
+  CHECK(test::same_voxels(remove_small_objects(mask, 40, Connectivity::c6), fixture("small3d")));
+  // Opening never adds, closing never removes.
+  const Volume opened = binary_morphology(mask, Morphology::open, 1.5, unit, true);
+  const Volume closed = binary_morphology(mask, Morphology::close, 1.5, unit, true);
+  for (int64_t i = 0; i < mask.elements(); ++i) {
+    REQUIRE(opened.value(i) <= mask.value(i));
+    REQUIRE(closed.value(i) >= mask.value(i));
+  }
+}
+
+TEST_CASE("invert and normalise") {
+  Volume v(DType::u16, 1, 1, 4);
+  const uint16_t values[] = {0, 100, 1000, 65535};
+  for (int i = 0; i < 4; ++i) v.data<uint16_t>()[i] = values[i];
+  CHECK(invert(v).data<uint16_t>()[1] == 65435);
+  const Volume n = normalise(v, 0, 100);
+  CHECK(n.dtype() == DType::f32);
+  CHECK(n.data<float>()[0] == 0);
+  CHECK(n.data<float>()[3] == 1);
+  CHECK(n.data<float>()[2] == doctest::Approx(1000.0 / 65535));
+}
+
+TEST_CASE("wrong input for a filter is refused with a reason") {
+  Volume labels(DType::u32, 1, 4, 4);
+  CHECK_THROWS_WITH_AS(gaussian(labels, {0, 1, 1}), doctest::Contains("label ids"), InputError);
+  CHECK_THROWS_WITH_AS(median(labels, {0, 1, 1}), doctest::Contains("label ids"), InputError);
+  CHECK_THROWS_WITH_AS(gaussian(fixture("image"), {0, -1, 1}), doctest::Contains("negative"), InputError);
+  CHECK_THROWS_WITH_AS(binary_morphology(fixture("image"), Morphology::dilate, 1, {1, 1, 1, true}, false),
+                       doctest::Contains("threshold it first"), InputError);
+}
