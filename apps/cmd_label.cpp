@@ -82,9 +82,7 @@ int run_label(const Arguments& argv) {
   } catch (const InputError& e) {
     throw InputError(in + ": " + e.what());
   }
-  Volume labels = result.count <= 255 ? convert_dtype(result.labels, DType::u8, DepthPolicy::exact)
-                  : result.count <= 65535 ? convert_dtype(result.labels, DType::u16, DepthPolicy::exact)
-                                          : std::move(result.labels);
+  Volume labels = shrink_to_fit(result.labels);
   if (write.format == StackFormat::png_folder && labels.dtype() == DType::u32)
     throw InputError(out, std::to_string(result.count) + " objects need 32 bits, more than PNG holds; write a .tif file");
   if (args.has("stats")) {

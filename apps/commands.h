@@ -17,6 +17,7 @@ int run_devices(const Arguments& args);
 int run_label(const Arguments& args);
 int run_eval(const Arguments& args);
 int run_filter(const Arguments& args);
+int run_watershed(const Arguments& args);
 
 struct Subcommand {
   const char* name;
@@ -31,6 +32,7 @@ inline constexpr Subcommand subcommands[] = {
     {"synth", "synthesise an EM-like volume with neuron, membrane and mitochondria ground truth", run_synth},
     {"filter", "apply filters in order: smoothing, median, thresholds, morphology, distance", run_filter},
     {"label", "find connected components, with per-object statistics", run_label},
+    {"watershed", "grow regions from markers: split cells along membranes or touching objects", run_watershed},
     {"eval", "score a segmentation against ground truth (Rand, VI, Jaccard, Dice)", run_eval},
     {"devices", "list the GPUs uniem can use", run_devices},
 };

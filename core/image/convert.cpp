@@ -142,4 +142,11 @@ Volume relabel_consecutive(const Volume& labels, int64_t* count) {
   });
 }
 
+Volume shrink_to_fit(const Volume& labels) {
+  if (!dtype_is_integer(labels.dtype())) throw InputError("shrink_to_fit needs integer labels");
+  const double max = labels.empty() ? 0 : compute_statistics(labels).max;
+  const DType type = max <= 255 ? DType::u8 : max <= 65535 ? DType::u16 : max <= 4294967295.0 ? DType::u32 : DType::u64;
+  return type == labels.dtype() ? labels : convert_dtype(labels, type, DepthPolicy::exact);
+}
+
 }  // namespace uniem

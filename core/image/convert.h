@@ -22,4 +22,7 @@ Volume convert_dtype(const Volume& v, DType target, DepthPolicy policy);
 
 Volume relabel_consecutive(const Volume& labels, int64_t* count = nullptr);
 
+// An integer volume in the smallest unsigned type that holds its largest value (ids unchanged).
+Volume shrink_to_fit(const Volume& labels);
+
 }  // namespace uniem

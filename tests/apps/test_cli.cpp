@@ -294,3 +294,33 @@ TEST_CASE("filter: command-line and JSON pipelines give the same result; bad ste
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("unknown step 'sharpen'") != std::string::npos);
 }
+
+TEST_CASE("watershed: seeds below Otsu on the inverted image recover the synthetic neurons; --split; refusals") {
+  TempDir dir;
+  REQUIRE(run_uniem("synth " + quote(dir / "s") + " --shape 6,96,96 --quiet").exit_code == 0);
+  REQUIRE(run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "boundary.tif") + " --gaussian 1.5 --invert --quiet").exit_code == 0);
+  auto r = run_uniem("watershed " + quote(dir / "boundary.tif") + " " + quote(dir / "cells.tif") + " --seeds-below otsu");
+  REQUIRE(r.exit_code == 0);
+  r = run_uniem("eval " + quote(dir / "cells.tif") + " " + quote(dir / "s" / "neurons"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.output)["v_rand"].get<double>() > 0.95);
+
+  // Markers given explicitly: the same as seeds-below with the markers it would make.
+  r = run_uniem("watershed " + quote(dir / "s" / "mitochondria") + " " + quote(dir / "mito.tif") + " --split --connectivity 8");
+  REQUIRE(r.exit_code == 0);
+  const Volume mito = read_volume(dir / "mito.tif"), truth = read_volume(dir / "s" / "mitochondria");
+  for (int64_t i = 0; i < mito.elements(); ++i) REQUIRE((mito.value(i) != 0) == (truth.value(i) != 0));
+
+  CHECK(run_uniem("watershed " + quote(dir / "boundary.tif") + " " + quote(dir / "x.tif")).exit_code == 2);
+  r = run_uniem("watershed " + quote(dir / "boundary.tif") + " " + quote(dir / "x.tif") + " --split");
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("--split needs a mask") != std::string::npos);
+  r = run_uniem("watershed " + quote(dir / "boundary.tif") + " " + quote(dir / "x.tif") + " --markers " + quote(dir / "s" / "image") +
+                " --mask " + quote(dir / "cells.tif"));
+  CHECK(r.exit_code == 0);  // an image as markers is allowed: every nonzero value is a seed
+  REQUIRE(run_uniem("synth " + quote(dir / "small") + " --shape 2,32,32 --quiet").exit_code == 0);
+  r = run_uniem("watershed " + quote(dir / "boundary.tif") + " " + quote(dir / "y.tif") + " --markers " + quote(dir / "small" / "neurons"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("same shape") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "y.tif"));
+}

@@ -14,6 +14,8 @@ Writes tests/image/fixtures/*.tif and tests/image/fixtures/expected.json.
   erosion/dilation and Sobel (2D per section and 3D, mode "reflect"), skimage's Otsu threshold,
   binary dilation/erosion with a disk (erosion with border_value=1: the outside does not erode),
   binary_fill_holes and remove_small_objects.
+- ws_*.tif: skimage.segmentation.watershed on a smooth 8-bit and float landscape with 25 random
+  markers, 6- and 26-connected, with and without a mask.
 - seg_<k>.tif / gt_<k>.tif: random label pairs; skimage adapted_rand_error and
   variation_of_information (GT 0 ignored), the SNEMI3D script's adapted Rand error and the
   Arganda-Carreras V_rand / V_info (as ../shared/bench-peers/bench_metrics.py defines them).
@@ -150,6 +152,22 @@ save("filter_small3d.tif", (remove_small_objects(mask, min_size=40, connectivity
 fimg = ndi.gaussian_filter(rng.random((2, 20, 24)), 1.0).astype(np.float32)
 save("filter_float.tif", fimg)
 expected["otsu"] = {"uint8": float(otsu), "float32": float(threshold_otsu(fimg))}
+
+# Watershed -------------------------------------------------------------------------------------
+from skimage.segmentation import watershed
+land = ndi.gaussian_filter(rng.random((8, 36, 40)), (1, 2, 2))
+land8 = np.round((land - land.min()) / (land.max() - land.min()) * 255).astype(np.uint8)
+seeds = np.zeros(land.shape, np.uint32)
+idx = rng.choice(land.size, 25, replace=False)
+seeds.flat[idx] = np.arange(1, 26)
+wmask = (ndi.gaussian_filter(rng.random(land.shape), 2) > 0.47).astype(np.uint8)
+save("ws_landscape.tif", land8)
+save("ws_landscape_float.tif", land.astype(np.float32))
+save("ws_markers.tif", seeds)
+save("ws_mask.tif", wmask)
+save("ws_6.tif", watershed(land8, seeds, connectivity=1).astype(np.uint32))
+save("ws_26_mask.tif", watershed(land8, seeds, connectivity=3, mask=wmask.astype(bool)).astype(np.uint32))
+save("ws_float_6.tif", watershed(land.astype(np.float32), seeds, connectivity=1).astype(np.uint32))
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

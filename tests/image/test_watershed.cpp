@@ -1,0 +1,78 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "core/image/watershed.h"
+#include "io/stack.h"
+#include "tests/test_support.h"
+
+using namespace uniem;
+
+namespace {
+const std::filesystem::path fixtures = std::filesystem::path(UNIEM_TEST_FIXTURES) / "image" / "fixtures";
+Volume fixture(const std::string& name) { return read_volume(fixtures / ("ws_" + name + ".tif")); }
+
+double agreement(const Volume& a, const Volume& b) {
+  int64_t same = 0;
+  for (int64_t i = 0; i < a.elements(); ++i) same += a.value(i) == b.value(i);
+  return static_cast<double>(same) / static_cast<double>(a.elements());
+}
+}  // namespace
+
+TEST_CASE("two basins split exactly at the ridge between them") {
+  // Landscape along x: a valley at x = 2 and one at x = 9, a ridge at x = 6.
+  Volume land(DType::u8, 1, 3, 12), markers(DType::u32, 1, 3, 12);
+  const uint8_t profile[12] = {5, 2, 0, 2, 5, 8, 9, 7, 3, 0, 2, 4};
+  for (int64_t y = 0; y < 3; ++y)
+    for (int64_t x = 0; x < 12; ++x) land.at<uint8_t>(0, y, x) = profile[x];
+  markers.at<uint32_t>(0, 1, 2) = 1;
+  markers.at<uint32_t>(0, 1, 9) = 2;
+  for (Connectivity c : {Connectivity::c4, Connectivity::c8, Connectivity::c6, Connectivity::c26}) {
+    const Volume ws = watershed(land, markers, nullptr, {c, false});
+    for (int64_t y = 0; y < 3; ++y)
+      for (int64_t x = 0; x < 12; ++x) REQUIRE(ws.at<uint32_t>(0, y, x) == (x <= 5 ? 1u : 2u));
+    // With lines, the ridge column separates the two.
+    const Volume lined = watershed(land, markers, nullptr, {c, true});
+    CHECK(lined.at<uint32_t>(0, 1, 0) == 1);
+    CHECK(lined.at<uint32_t>(0, 1, 11) == 2);
+    int64_t zeros = 0;
+    for (int64_t i = 0; i < lined.elements(); ++i) zeros += lined.data<uint32_t>()[i] == 0;
+    CHECK(zeros > 0);
+    CHECK(zeros <= 6);
+  }
+}
+
+TEST_CASE("agrees with skimage.segmentation.watershed: 8-bit and float, with a mask") {
+  const Volume land = fixture("landscape"), markers = fixture("markers"), mask = fixture("mask");
+  CHECK(agreement(watershed(land, markers, nullptr, {Connectivity::c6, false}), fixture("6")) > 0.995);
+  CHECK(agreement(watershed(land, markers, &mask, {Connectivity::c26, false}), fixture("26_mask")) > 0.995);
+  CHECK(agreement(watershed(fixture("landscape_float"), markers, nullptr, {Connectivity::c6, false}), fixture("float_6")) > 0.995);
+  // Outside the mask nothing is labelled; every marker keeps its label.
+  const Volume ws = watershed(land, markers, &mask, {Connectivity::c26, false});
+  for (int64_t i = 0; i < ws.elements(); ++i) {
+    if (mask.value(i) == 0) REQUIRE(ws.value(i) == 0);
+    if (markers.value(i) != 0 && mask.value(i) != 0) REQUIRE(ws.value(i) == markers.value(i));
+  }
+}
+
+TEST_CASE("local maxima of a distance transform give one marker per blob") {
+  // Two separate squares: two maxima plateaus.
+  Volume d(DType::f32, 1, 9, 20);
+  for (int64_t y = 2; y < 7; ++y)
+    for (int64_t x = 0; x < 20; ++x)
+      if ((x >= 2 && x < 7) || (x >= 12 && x < 17)) {
+        const int64_t across = x < 10 ? std::min<int64_t>(x - 2, 6 - x) : std::min<int64_t>(x - 12, 16 - x);
+        d.at<float>(0, y, x) = 1 + static_cast<float>(std::min({y - 2, 6 - y, across}));
+      }
+  const Volume m = local_maxima_markers(d, {0, 2, 2}, 0, Connectivity::c8);
+  uint32_t biggest = 0;
+  for (int64_t i = 0; i < m.elements(); ++i) biggest = std::max(biggest, m.data<uint32_t>()[i]);
+  CHECK(biggest == 2);
+  CHECK(m.at<uint32_t>(0, 4, 4) == 1);
+  CHECK(m.at<uint32_t>(0, 4, 14) == 2);
+}
+
+TEST_CASE("bad watershed input is refused") {
+  CHECK_THROWS_AS(watershed(Volume(DType::u8, 1, 2, 2), Volume(DType::u32, 1, 2, 3), nullptr, {}), InputError);
+  CHECK_THROWS_AS(watershed(Volume(DType::u8, 1, 2, 2), Volume(DType::f32, 1, 2, 2), nullptr, {}), InputError);
+}
