@@ -24,36 +24,12 @@
 #include "core/image/metrics.h"
 #include "core/progress.h"
 #include "core/threads.h"
+#include "bench/bench_support.h"
 #include "io/stack.h"
 
 namespace fs = std::filesystem;
 using namespace uniem;
-
-namespace {
-
-double median_seconds(int reps, const std::function<void()>& fn) {
-  fn();
-  std::vector<double> t;
-  for (int i = 0; i < reps; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return out;
-  std::array<char, 4096> buffer{};
-  while (size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
-  if (pclose(pipe) != 0) out.clear();
-  return out;
-}
-
-}  // namespace
+using uniem::bench::median_seconds;
 
 int main(int argc, char** argv) {
   int cc_n = 512, edt_n = 256, metrics_n = 512, reps = 3;
@@ -71,14 +47,13 @@ int main(int argc, char** argv) {
   std::printf("bench/image: CC on %d^3, EDT on %d^3, metrics on %d^3; running the SciPy peer first (it also makes the data)\n",
               cc_n, edt_n, metrics_n);
   std::fflush(stdout);
-  const std::string peer_text = run("/usr/bin/python3 '" + std::string(UNIEM_BENCH_DIR) + "/image/peer_image.py' '" + dir.string() +
+  const auto peer = bench::run_peer("/usr/bin/python3 '" + std::string(UNIEM_BENCH_DIR) + "/image/peer_image.py' '" + dir.string() +
                                     "' " + std::to_string(cc_n) + " " + std::to_string(edt_n) + " " + std::to_string(metrics_n));
-  if (peer_text.empty()) {
+  if (peer.is_null()) {
     fs::remove_all(dir);
     std::fprintf(stderr, "bench_image: the peer script failed (needs python3-scipy and ../shared/bench-peers)\n");
     return 1;
   }
-  const auto peer = nlohmann::json::parse(peer_text.substr(peer_text.rfind('\n', peer_text.size() - 2) + 1));
 
   struct Row {
     std::string name, peer_key;

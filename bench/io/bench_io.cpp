@@ -21,35 +21,18 @@
 #include "core/image/synth.h"
 #include "core/progress.h"
 #include "core/threads.h"
+#include "bench/bench_support.h"
 #include "io/stack.h"
 
 namespace fs = std::filesystem;
 using namespace uniem;
+using uniem::bench::median_seconds;
 
 namespace {
 
-double median_seconds(int reps, const std::function<void()>& fn) {
-  fn();  // warm-up: page cache, allocator
-  std::vector<double> t;
-  for (int i = 0; i < reps; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-std::string run_peer(const fs::path& dir, int reps, const std::string& areas) {
-  const std::string command = "/usr/bin/python3 '" + std::string(UNIEM_BENCH_DIR) + "/io/peer_io.py' '" + dir.string() + "' " +
-                              std::to_string(reps) + " " + areas;
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return out;
-  std::array<char, 4096> buffer{};
-  while (size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) out.append(buffer.data(), n);
-  if (pclose(pipe) != 0) out.clear();
-  return out;
+nlohmann::json run_peer(const fs::path& dir, int reps, const std::string& areas) {
+  return bench::run_peer("/usr/bin/python3 '" + std::string(UNIEM_BENCH_DIR) + "/io/peer_io.py' '" + dir.string() + "' " +
+                         std::to_string(reps) + " " + areas);
 }
 
 }  // namespace
@@ -103,13 +86,12 @@ int main(int argc, char** argv) {
     set_thread_count(threads);
     r.all = median_seconds(reps, r.fn);
   }
-  const std::string peer_text = run_peer(dir, reps, areas);
+  const auto peer = run_peer(dir, reps, areas);
   fs::remove_all(dir);
-  if (peer_text.empty()) {
+  if (peer.is_null()) {
     std::fprintf(stderr, "bench_io: the peer script failed; install python3-pil python3-tifffile (make bench does)\n");
     return 1;
   }
-  const auto peer = nlohmann::json::parse(peer_text);
   std::printf("peer: Pillow %s, tifffile %s, numpy %s (/usr/bin/python3, one thread)\n\n",
               peer["versions"]["Pillow"].get<std::string>().c_str(), peer["versions"]["tifffile"].get<std::string>().c_str(),
               peer["versions"]["numpy"].get<std::string>().c_str());

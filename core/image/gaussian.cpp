@@ -27,20 +27,50 @@ int64_t reflect(int64_t i, int64_t n) {
   return i < n ? i : period - 1 - i;
 }
 
-// Filters `count` lines of length n; line j starts at base(j) and steps by `stride` elements.
-template <class Base>
-void filter_lines(float* data, int64_t count, int64_t n, int64_t stride, const std::vector<float>& kernel, Base base) {
-  const int64_t radius = static_cast<int64_t>(kernel.size() / 2);
-  parallel_for(0, count, 64, [&](int64_t begin, int64_t end) {
-    std::vector<float> line(static_cast<size_t>(n + 2 * radius));
-    for (int64_t j = begin; j < end; ++j) {
-      float* p = data + base(j);
-      for (int64_t i = -radius; i < n + radius; ++i) line[static_cast<size_t>(i + radius)] = p[reflect(i, n) * stride];
+// Every pass is written as out = sum_k w_k * (input shifted by k) over whole contiguous spans, so
+// the inner loop runs along x in memory order and vectorises (8 floats per AVX2 instruction),
+// and no pass gathers strided columns. Measured on a 2048^2 image (bench/filters).
+
+// Along x: each row copied once into a mirrored, padded buffer, then the shifted sums.
+void pass_x(float* d, int64_t rows, int64_t nx, const std::vector<float>& w) {
+  const auto r = static_cast<int64_t>(w.size() / 2);
+  parallel_for(0, rows, 16, [&](int64_t b, int64_t e) {
+    std::vector<float> padded(static_cast<size_t>(nx + 2 * r)), out(static_cast<size_t>(nx));
+    for (int64_t row = b; row < e; ++row) {
+      float* p = d + row * nx;
+      for (int64_t i = -r; i < nx + r; ++i) padded[static_cast<size_t>(i + r)] = p[reflect(i, nx)];
+      std::fill(out.begin(), out.end(), 0.0f);
+      for (size_t k = 0; k < w.size(); ++k) {
+        const float wk = w[k];
+        const float* src = padded.data() + k;
+        for (int64_t x = 0; x < nx; ++x) out[static_cast<size_t>(x)] += wk * src[x];
+      }
+      std::copy(out.begin(), out.end(), p);
+    }
+  });
+}
+
+// Along an outer axis of n positions, each a span of `span` floats `step` apart (y: rows of a
+// section; z: whole sections): out[i] = sum_k w_k * in[reflect(i + k - r)], span by span.
+void pass_outer(float* d, int64_t blocks, int64_t block_stride, int64_t n, int64_t step, int64_t span,
+                const std::vector<float>& w) {
+  const auto r = static_cast<int64_t>(w.size() / 2);
+  constexpr int64_t tile = 512;  // floats of each span at a time: the input rows stay in cache
+  const int64_t tiles = (span + tile - 1) / tile;
+  parallel_for(0, blocks * tiles, 4, [&](int64_t b, int64_t e) {
+    std::vector<float> in(static_cast<size_t>(n * tile)), out(static_cast<size_t>(tile));
+    for (int64_t task = b; task < e; ++task) {
+      float* base = d + (task / tiles) * block_stride + (task % tiles) * tile;
+      const int64_t width = std::min(tile, span - (task % tiles) * tile);
+      for (int64_t i = 0; i < n; ++i) std::copy(base + i * step, base + i * step + width, in.data() + i * tile);
       for (int64_t i = 0; i < n; ++i) {
-        const float* w = line.data() + i;
-        float acc = 0;
-        for (size_t k = 0; k < kernel.size(); ++k) acc += w[k] * kernel[k];
-        p[i * stride] = acc;
+        std::fill(out.begin(), out.begin() + width, 0.0f);
+        for (size_t k = 0; k < w.size(); ++k) {
+          const float wk = w[k];
+          const float* src = in.data() + reflect(i + static_cast<int64_t>(k) - r, n) * tile;
+          for (int64_t x = 0; x < width; ++x) out[static_cast<size_t>(x)] += wk * src[x];
+        }
+        std::copy(out.begin(), out.begin() + width, base + i * step);
       }
     }
   });
@@ -53,13 +83,9 @@ void gaussian_filter(Volume& v, GaussianSigma sigma) {
   UNIEM_CHECK(sigma.z >= 0 && sigma.y >= 0 && sigma.x >= 0, "negative sigma");
   float* d = v.data<float>();
   const int64_t nz = v.nz(), ny = v.ny(), nx = v.nx();
-  if (sigma.x > 0 && nx > 1)
-    filter_lines(d, nz * ny, nx, 1, gaussian_kernel(sigma.x), [&](int64_t j) { return j * nx; });
-  if (sigma.y > 0 && ny > 1)
-    filter_lines(d, nz * nx, ny, nx, gaussian_kernel(sigma.y),
-                 [&](int64_t j) { return (j / nx) * ny * nx + j % nx; });
-  if (sigma.z > 0 && nz > 1)
-    filter_lines(d, ny * nx, nz, ny * nx, gaussian_kernel(sigma.z), [&](int64_t j) { return j; });
+  if (sigma.x > 0 && nx > 1) pass_x(d, nz * ny, nx, gaussian_kernel(sigma.x));
+  if (sigma.y > 0 && ny > 1) pass_outer(d, nz, ny * nx, ny, nx, nx, gaussian_kernel(sigma.y));
+  if (sigma.z > 0 && nz > 1) pass_outer(d, 1, 0, nz, ny * nx, ny * nx, gaussian_kernel(sigma.z));
 }
 
 }  // namespace uniem
