@@ -23,7 +23,7 @@ struct Step {
 // Steps and whether they take a value.
 const std::map<std::string, bool> step_takes_value = {
     {"gaussian", true}, {"median", true},    {"mean", true},       {"min", true},   {"max", true},
-    {"invert", false},  {"normalise", true}, {"sobel", false},     {"threshold", true},
+    {"invert", false},  {"normalise", true}, {"sobel", false},     {"threshold", true}, {"clahe", true},
     {"dilate", true},   {"erode", true},     {"open", true},       {"close", true}, {"fill-holes", false},
     {"remove-small", true}, {"distance", false}};
 
@@ -55,6 +55,13 @@ Volume apply(const Step& s, const Volume& v, bool three_d) {
   if (s.name == "min") return box_filter(v, BoxStatistic::minimum, extent(s, vs, three_d));
   if (s.name == "max") return box_filter(v, BoxStatistic::maximum, extent(s, vs, three_d));
   if (s.name == "invert") return invert(v);
+  if (s.name == "clahe") {
+    if (three_d) throw InputError("CLAHE works on each section; leave out --3d");
+    double p[3];
+    if (std::sscanf(s.value.c_str(), "%lf,%lf,%lf", &p[0], &p[1], &p[2]) != 3)
+      throw UsageError("--clahe takes BLOCK,BINS,SLOPE, e.g. 127,256,1.5 (ImageJ's parameters)");
+    return clahe(v, {static_cast<int>(p[0]), static_cast<int>(p[1]), p[2]});
+  }
   if (s.name == "sobel") return sobel(v, three_d);
   if (s.name == "distance") return distance_transform(v, vs, !three_d);
   if (s.name == "fill-holes") return fill_holes(v, three_d);
@@ -108,6 +115,8 @@ int run_filter(const Arguments& argv) {
       "  --median R       median of the (2R+1)-wide box                            (same type)\n"
       "  --mean R, --min R, --max R   box mean, grey erosion, grey dilation        (same type)\n"
       "  --invert         8/16-bit: maximum - value; float: min + max - value      (same type)\n"
+      "  --clahe B,N,S    adaptive histogram equalisation as ImageJ: block size B, N histogram bins,\n"
+      "                   maximum slope S (SNEMI3D: 127,256,1.5); 8-bit, each section  (uint8)\n"
       "  --normalise L,H  map percentiles L..H (e.g. 1,99) to 0..1, clipped        (float32)\n"
       "  --sobel          gradient magnitude                                       (float32)\n"
       "  --threshold T    value > T, or T = otsu                                   (mask 0/255)\n"

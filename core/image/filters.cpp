@@ -1,6 +1,7 @@
 #include "core/image/filters.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -55,8 +56,12 @@ Volume mask_volume(const Volume& like, const std::vector<uint8_t>& bits) {
 Volume as_float(const Volume& v) {
   Volume f(DType::f32, v.nz(), v.ny(), v.nx());
   f.voxel_size = v.voxel_size;
-  parallel_for(0, v.elements(), 1 << 16, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) f.data<float>()[i] = static_cast<float>(v.value(i));
+  float* out = f.data<float>();
+  visit_dtype(v.dtype(), [&](auto t) {
+    const auto* in = v.data<decltype(t)>();
+    parallel_for(0, v.elements(), 1 << 16, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) out[i] = static_cast<float>(in[i]);
+    });
   });
   return f;
 }
@@ -68,10 +73,11 @@ Volume back_to(const Volume& f, DType type) {
   out.voxel_size = f.voxel_size;
   visit_dtype(type, [&](auto t) {
     using T = decltype(t);
-    const double hi = static_cast<double>(std::numeric_limits<T>::max());
+    const float hi = static_cast<float>(std::numeric_limits<T>::max());
+    const float* in = f.data<float>();
+    T* o = out.data<T>();
     parallel_for(0, f.elements(), 1 << 16, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        out.data<T>()[i] = static_cast<T>(std::clamp(std::nearbyint(static_cast<double>(f.data<float>()[i])), 0.0, hi));
+      for (int64_t i = b; i < e; ++i) o[i] = static_cast<T>(std::clamp(std::nearbyint(in[i]), 0.0f, hi));
     });
   });
   return out;
@@ -256,21 +262,94 @@ Volume sobel(const Volume& v, bool three_d) {
   const Volume f = as_float(v);
   Volume magnitude(DType::f32, v.nz(), v.ny(), v.nx());
   magnitude.voxel_size = v.voxel_size;
-  const int first_axis = three_d && v.nz() > 1 ? 0 : 1;
+  const bool use_z = three_d && v.nz() > 1;
   // scipy.ndimage.sobel: derivative [-1, 0, 1] along the axis, smoothing [1, 2, 1] along the others.
-  for (int axis = first_axis; axis <= 2; ++axis) {
+  const std::vector<float> derivative{-1, 0, 1}, smooth{1, 2, 1}, none{1};
+  float* m = magnitude.data<float>();
+  for (int axis = use_z ? 0 : 1; axis <= 2; ++axis) {
     Volume g = f;
-    for (int other = first_axis; other <= 2; ++other)
-      along_axis(g, other, [&](const float* in, float* out, int64_t n) {
-        for (int64_t i = 0; i < n; ++i) {
-          const float a = in[reflect(i - 1, n)], b = in[i], c = in[reflect(i + 1, n)];
-          out[i] = other == axis ? c - a : a + 2 * b + c;
-        }
-      });
-    for (int64_t i = 0; i < g.elements(); ++i) magnitude.data<float>()[i] += g.data<float>()[i] * g.data<float>()[i];
+    separable_filter(g, !use_z ? none : axis == 0 ? derivative : smooth, axis == 1 ? derivative : smooth,
+                     axis == 2 ? derivative : smooth);
+    const float* gd = g.data<float>();
+    for (int64_t i = 0; i < g.elements(); ++i) m[i] += gd[i] * gd[i];
   }
-  for (int64_t i = 0; i < magnitude.elements(); ++i) magnitude.data<float>()[i] = std::sqrt(magnitude.data<float>()[i]);
+  for (int64_t i = 0; i < magnitude.elements(); ++i) m[i] = std::sqrt(m[i]);
   return magnitude;
+}
+
+namespace {
+
+// Clips the histogram at `limit`, spreading what was cut evenly over all bins (the rest over
+// every (bins / rest)-th bin), again until nothing more is cut.
+void clip_histogram(const std::vector<int>& hist, std::vector<int>& clipped, int limit) {
+  clipped = hist;
+  const int n = static_cast<int>(hist.size());
+  int cut = 0, cut_before = 0;
+  do {
+    cut_before = cut;
+    cut = 0;
+    for (int& c : clipped)
+      if (c > limit) {
+        cut += c - limit;
+        c = limit;
+      }
+    const int each = cut / n, rest = cut % n;
+    for (int& c : clipped) c += each;
+    if (rest != 0) {
+      const int step = std::max(1, (n - 1) / rest);
+      for (int i = 0; i < n; i += step) ++clipped[static_cast<size_t>(i)];
+    }
+  } while (cut != cut_before);
+}
+
+}  // namespace
+
+Volume clahe(const Volume& v, const ClaheOptions& o) {
+  if (v.dtype() != DType::u8 || v.channels() != 1)
+    throw InputError(std::string("CLAHE works on 8-bit grey images, this is ") + dtype_name(v.dtype()) +
+                     "; convert with --bits 8 --scale first");
+  if (o.block_size < 3 || o.bins < 2 || o.bins > 256 || o.max_slope < 1)
+    throw InputError("CLAHE needs a block size of at least 3, 2 to 256 bins and a maximum slope of at least 1");
+  const int radius = (o.block_size - 1) / 2, bins = o.bins - 1;  // bin indices 0..bins
+  const int64_t ny = v.ny(), nx = v.nx();
+  Volume out(DType::u8, v.nz(), ny, nx);
+  out.voxel_size = v.voxel_size;
+  std::array<int, 256> bin_of{};
+  for (int i = 0; i < 256; ++i) bin_of[static_cast<size_t>(i)] = static_cast<int>(std::lround(i / 255.0 * bins));
+  parallel_for(0, v.nz() * ny, 4, [&](int64_t b, int64_t e) {
+    std::vector<int> hist(static_cast<size_t>(bins) + 1), clipped;
+    for (int64_t row = b; row < e; ++row) {
+      const int64_t z = row / ny, y = row % ny;
+      const uint8_t* in = v.slice<uint8_t>(z);
+      uint8_t* dst = out.slice<uint8_t>(z);
+      const int64_t y0 = std::max<int64_t>(0, y - radius), y1 = std::min<int64_t>(ny, y + radius + 1);
+      std::fill(hist.begin(), hist.end(), 0);
+      for (int64_t yi = y0; yi < y1; ++yi)
+        for (int64_t xi = 0; xi < std::min<int64_t>(nx, radius); ++xi) ++hist[static_cast<size_t>(bin_of[in[yi * nx + xi]])];
+      for (int64_t x = 0; x < nx; ++x) {
+        // Slide the block: drop the column that left, add the one that entered.
+        if (x - radius - 1 >= 0)
+          for (int64_t yi = y0; yi < y1; ++yi) --hist[static_cast<size_t>(bin_of[in[yi * nx + x - radius - 1]])];
+        if (x + radius < nx)
+          for (int64_t yi = y0; yi < y1; ++yi) ++hist[static_cast<size_t>(bin_of[in[yi * nx + x + radius]])];
+        const int64_t width = std::min<int64_t>(nx, x + radius + 1) - std::max<int64_t>(0, x - radius);
+        const int limit = static_cast<int>(o.max_slope * static_cast<double>((y1 - y0) * width) / bins + 0.5);
+        clip_histogram(hist, clipped, limit);
+        const int value = bin_of[in[y * nx + x]];
+        int first = 0;
+        while (first < bins && clipped[static_cast<size_t>(first)] == 0) ++first;
+        int64_t cdf = 0, total = 0;
+        for (int i = first; i <= bins; ++i) {
+          if (i <= value) cdf += clipped[static_cast<size_t>(i)];
+          total += clipped[static_cast<size_t>(i)];
+        }
+        const int64_t lowest = clipped[static_cast<size_t>(first)];
+        const double mapped = total > lowest ? static_cast<double>(cdf - lowest) / static_cast<double>(total - lowest) : 0.0;
+        dst[y * nx + x] = static_cast<uint8_t>(std::clamp(std::lround(mapped * 255.0), 0L, 255L));
+      }
+    }
+  });
+  return out;
 }
 
 double otsu_threshold(const Volume& v) {

@@ -40,6 +40,19 @@ Volume invert(const Volume& v);  // integers: type maximum - v; float32: (min + 
 Volume normalise(const Volume& v, double low_percent, double high_percent);  // to [0, 1], clipped
 Volume sobel(const Volume& v, bool three_d);                                // gradient magnitude
 
+// Contrast-limited adaptive histogram equalisation (Zuiderveld, "Contrast Limited Adaptive
+// Histogram Equalization", Graphics Gems IV, 1994), each pixel mapped through the clipped
+// cumulative histogram of the block centred on it, as ImageJ's CLAHE plugin computes it exactly
+// (its parameters: block size, histogram bins, maximum slope; SNEMI3D used 127, 256, 1.5).
+// Blocks are cut at the image border, not mirrored. 8-bit images only; each section on its own.
+// O(pixels * (block + bins)).
+struct ClaheOptions {
+  int block_size = 127;
+  int bins = 256;
+  double max_slope = 3.0;
+};
+Volume clahe(const Volume& v, const ClaheOptions& options);
+
 // scikit-image's threshold_otsu: one bin per value for integer images, 256 bins for float32.
 double otsu_threshold(const Volume& v);
 Volume threshold(const Volume& v, double level);  // 255 where v > level

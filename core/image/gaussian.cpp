@@ -1,5 +1,6 @@
 #include "core/image/gaussian.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -38,7 +39,9 @@ void pass_x(float* d, int64_t rows, int64_t nx, const std::vector<float>& w) {
     std::vector<float> padded(static_cast<size_t>(nx + 2 * r)), out(static_cast<size_t>(nx));
     for (int64_t row = b; row < e; ++row) {
       float* p = d + row * nx;
-      for (int64_t i = -r; i < nx + r; ++i) padded[static_cast<size_t>(i + r)] = p[reflect(i, nx)];
+      std::copy(p, p + nx, padded.data() + r);  // the mirror index only at the two borders
+      for (int64_t i = -r; i < 0; ++i) padded[static_cast<size_t>(i + r)] = p[reflect(i, nx)];
+      for (int64_t i = nx; i < nx + r; ++i) padded[static_cast<size_t>(i + r)] = p[reflect(i, nx)];
       std::fill(out.begin(), out.end(), 0.0f);
       for (size_t k = 0; k < w.size(); ++k) {
         const float wk = w[k];
@@ -78,14 +81,24 @@ void pass_outer(float* d, int64_t blocks, int64_t block_stride, int64_t n, int64
 
 }  // namespace
 
-void gaussian_filter(Volume& v, GaussianSigma sigma) {
-  UNIEM_CHECK(v.dtype() == DType::f32 && v.channels() == 1, "gaussian_filter needs one float32 channel");
-  UNIEM_CHECK(sigma.z >= 0 && sigma.y >= 0 && sigma.x >= 0, "negative sigma");
+void separable_filter(Volume& v, const std::vector<float>& kz, const std::vector<float>& ky, const std::vector<float>& kx) {
+  UNIEM_CHECK(v.dtype() == DType::f32 && v.channels() == 1, "separable_filter needs one float32 channel");
+  UNIEM_CHECK(kz.size() % 2 == 1 && ky.size() % 2 == 1 && kx.size() % 2 == 1, "kernels have odd lengths");
   float* d = v.data<float>();
   const int64_t nz = v.nz(), ny = v.ny(), nx = v.nx();
-  if (sigma.x > 0 && nx > 1) pass_x(d, nz * ny, nx, gaussian_kernel(sigma.x));
-  if (sigma.y > 0 && ny > 1) pass_outer(d, nz, ny * nx, ny, nx, nx, gaussian_kernel(sigma.y));
-  if (sigma.z > 0 && nz > 1) pass_outer(d, 1, 0, nz, ny * nx, ny * nx, gaussian_kernel(sigma.z));
+  if (kx.size() > 1 && nx > 1) pass_x(d, nz * ny, nx, kx);
+  if (ky.size() > 1 && ny > 1) pass_outer(d, nz, ny * nx, ny, nx, nx, ky);
+  if (kz.size() > 1 && nz > 1) pass_outer(d, 1, 0, nz, ny * nx, ny * nx, kz);
+  // A kernel of length 1 scales: apply it where the pass above was skipped.
+  const float scale = (kx.size() == 1 ? kx[0] : 1.0f) * (ky.size() == 1 ? ky[0] : 1.0f) * (kz.size() == 1 ? kz[0] : 1.0f);
+  if (scale != 1.0f)
+    for (int64_t i = 0; i < v.elements(); ++i) d[i] *= scale;
+}
+
+void gaussian_filter(Volume& v, GaussianSigma sigma) {
+  UNIEM_CHECK(sigma.z >= 0 && sigma.y >= 0 && sigma.x >= 0, "negative sigma");
+  const auto kernel = [](double s) { return s > 0 ? gaussian_kernel(s) : std::vector<float>{1.0f}; };
+  separable_filter(v, kernel(sigma.z), kernel(sigma.y), kernel(sigma.x));
 }
 
 }  // namespace uniem

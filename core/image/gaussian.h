@@ -3,8 +3,10 @@
 // The kernel is the sampled Gaussian exp(-t^2 / 2 sigma^2), normalised to sum 1, truncated at
 // 4 sigma (as scipy.ndimage.gaussian_filter). Borders are mirrored without repeating the edge
 // voxel's neighbour ("reflect": d c b a | a b c d). Sigmas are in voxels per axis; 0 skips an axis.
-// Cost O(voxels * (sum of kernel widths)), parallel over lines.
+// Cost O(voxels * (sum of kernel widths)), parallel, vectorised along x.
 #pragma once
+
+#include <vector>
 
 #include "core/image/volume.h"
 
@@ -16,5 +18,9 @@ struct GaussianSigma {
 
 // In place; `volume` must be float32 with one channel.
 void gaussian_filter(Volume& volume, GaussianSigma sigma);
+
+// The general separable correlation it runs on: out[i] = sum_k w[k] in[i + k - r] along each
+// axis with the same mirrored borders; kernels have odd lengths, {1} leaves an axis alone.
+void separable_filter(Volume& volume, const std::vector<float>& kz, const std::vector<float>& ky, const std::vector<float>& kx);
 
 }  // namespace uniem

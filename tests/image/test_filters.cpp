@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/image/filters.h"
+#include "core/image/statistics.h"
 #include "io/stack.h"
 #include "tests/test_support.h"
 
@@ -97,4 +98,25 @@ TEST_CASE("wrong input for a filter is refused with a reason") {
   CHECK_THROWS_WITH_AS(gaussian(fixture("image"), {0, -1, 1}), doctest::Contains("negative"), InputError);
   CHECK_THROWS_WITH_AS(binary_morphology(fixture("image"), Morphology::dilate, 1, {1, 1, 1, true}, false),
                        doctest::Contains("threshold it first"), InputError);
+}
+
+TEST_CASE("CLAHE raises local contrast, keeps order within a block, and takes ImageJ's parameters") {
+  // A dim, low-contrast ramp with a step: equalisation spreads it over the full range.
+  Volume v(DType::u8, 1, 64, 64);
+  for (int64_t y = 0; y < 64; ++y)
+    for (int64_t x = 0; x < 64; ++x) v.at<uint8_t>(0, y, x) = static_cast<uint8_t>(100 + x / 8 + (y > 32 ? 4 : 0));
+  // A low slope limits the enhancement (ImageJ's 1.5 stretches a little), a high one approaches
+  // full histogram equalisation. One block covers the image here: a global mapping.
+  const auto before = compute_statistics(v);
+  const auto gentle = compute_statistics(clahe(v, {127, 256, 1.5}));
+  const Volume c = clahe(v, {127, 256, 50});
+  const auto strong = compute_statistics(c);
+  CHECK(gentle.max - gentle.min > before.max - before.min);
+  CHECK(strong.max - strong.min > 200);
+  // Brighter input never maps darker when the block is the whole image.
+  for (int64_t i = 1; i < v.elements(); ++i)
+    for (int64_t j : {i - 1, i - 64})
+      if (j >= 0 && v.data<uint8_t>()[j] < v.data<uint8_t>()[i]) REQUIRE(c.data<uint8_t>()[j] <= c.data<uint8_t>()[i]);
+  CHECK_THROWS_WITH_AS(clahe(Volume(DType::u16, 1, 4, 4), {}), doctest::Contains("8-bit"), InputError);
+  CHECK_THROWS_AS(clahe(v, {1, 256, 1.5}), InputError);
 }
