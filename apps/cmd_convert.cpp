@@ -3,6 +3,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/stack_options.h"
 #include "core/image/convert.h"
 #include "io/stack.h"
 
@@ -57,25 +58,14 @@ int run_convert(const Arguments& argv) {
   if (args.help) return command.print_help();
   if (args.has("scale") && args.has("clip")) throw UsageError("--scale and --clip exclude each other");
   const std::string in = args.positional(0), out = args.positional(1);
-  WriteOptions write;
-  write.overwrite = args.has("overwrite");
-  write.format = format_for_output(out);
-  if (args.has("format")) {
-    const auto f = parse_stack_format(args.get("format"));
-    if (!f) throw UsageError("--format takes png, tiff or tiff-stack, not '" + args.get("format") + "'");
-    write.format = *f;
-  }
+  WriteOptions write = prepare_output(args, out);
   write.tiff_compression = parse_compression(args.get("compression"));
   write.png_compression = static_cast<int>(args.integer("png-level"));
   if (write.png_compression < 0 || write.png_compression > 9) throw UsageError("--png-level takes 0 to 9");
   const bool change_bits = args.has("bits");
   const DType bits = change_bits ? parse_bits(args.get("bits")) : DType::u8;
-  check_output_writable(out, write);
 
-  ReadOptions read;
-  read.voxel_size = args.voxel_size();
-  if (args.has("rgb")) read.color = ColorPolicy::channels;
-  Volume v = read_volume(in, read);
+  Volume v = read_volume(in, read_options(args));
   if (args.has("relabel")) {
     int64_t count = 0;
     try {

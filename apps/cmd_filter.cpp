@@ -8,6 +8,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/stack_options.h"
 #include "core/image/distance.h"
 #include "core/image/filters.h"
 #include "core/progress.h"
@@ -157,13 +158,8 @@ int run_filter(const Arguments& argv) {
   if (steps.empty()) throw UsageError("no filter steps given (for example --gaussian 1.0)");
   const bool three_d = args.has("3d");
   const std::string in = args.positional(0), out = args.positional(1);
-  WriteOptions write;
-  write.overwrite = args.has("overwrite");
-  write.format = format_for_output(out);
-  check_output_writable(out, write);
-  ReadOptions read;
-  read.voxel_size = args.voxel_size();
-  Volume v = read_volume(in, read);
+  const WriteOptions write = prepare_output(args, out);
+  Volume v = read_volume(in, read_options(args));
   Progress progress("filtering", static_cast<int64_t>(steps.size()));
   for (const auto& s : steps) {
     try {

@@ -3,6 +3,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/stack_options.h"
 #include "apps/describe.h"
 #include "io/stack.h"
 
@@ -20,11 +21,8 @@ int run_info(const Arguments& argv) {
       .flag("json", "print JSON instead of text");
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
-  ReadOptions read;
-  read.voxel_size = args.voxel_size();
-  if (args.has("rgb")) read.color = ColorPolicy::channels;
   StackInfo info;
-  const Volume v = read_volume(args.positional(0), read, &info);
+  const Volume v = read_volume(args.positional(0), read_options(args), &info);
   const auto description = describe_json(args.positional(0), v, info);
   if (args.has("json")) std::printf("%s\n", description.dump(2).c_str());
   else std::fputs(describe_text(description).c_str(), stdout);

@@ -4,6 +4,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/stack_options.h"
 #include "core/image/convert.h"
 #include "core/image/label.h"
 #include "core/image/objects.h"
@@ -62,14 +63,10 @@ int run_label(const Arguments& argv) {
   if (mode != "auto" && mode != "binary" && mode != "labels") throw UsageError("--mode takes auto, binary or labels");
   if (args.has("intensity") && !args.has("stats")) throw UsageError("--intensity needs --stats");
   const std::string in = args.positional(0), out = args.positional(1);
-  WriteOptions write;
-  write.overwrite = args.has("overwrite");
-  write.format = format_for_output(out);
-  check_output_writable(out, write);
+  const WriteOptions write = prepare_output(args, out);
   if (args.has("stats")) AtomicOutput::check(args.get("stats"), AtomicOutput::Kind::file, write.overwrite);
 
-  ReadOptions read;
-  read.voxel_size = args.voxel_size();
+  const ReadOptions read = read_options(args);
   const Volume v = read_volume(in, read);
   bool preserve = mode == "labels";
   if (mode == "auto") {

@@ -4,6 +4,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/stack_options.h"
 #include "core/image/convert.h"
 #include "core/image/distance.h"
 #include "core/image/filters.h"
@@ -45,12 +46,8 @@ int run_watershed(const Arguments& argv) {
   const auto connectivity = connectivity_from(static_cast<int>(args.integer("connectivity")));
   if (!connectivity) throw UsageError("--connectivity takes 4, 8, 6, 18 or 26");
   const std::string in = args.positional(0), out = args.positional(1);
-  WriteOptions write;
-  write.overwrite = args.has("overwrite");
-  write.format = format_for_output(out);
-  check_output_writable(out, write);
-  ReadOptions read;
-  read.voxel_size = args.voxel_size();
+  const WriteOptions write = prepare_output(args, out);
+  const ReadOptions read = read_options(args);
   Volume landscape = read_volume(in, read);
   Volume mask_volume, markers;
   if (args.has("mask")) mask_volume = read_volume(args.get("mask"), read);

@@ -9,18 +9,11 @@
 #include "core/image/distance.h"
 #include "core/image/gaussian.h"
 #include "core/image/statistics.h"
+#include "core/image/border.h"
 #include "core/threads.h"
 
 namespace uniem {
 namespace {
-
-int64_t reflect(int64_t i, int64_t n) {
-  if (n == 1) return 0;
-  const int64_t period = 2 * n;
-  i %= period;
-  if (i < 0) i += period;
-  return i < n ? i : period - 1 - i;
-}
 
 void refuse_labels(const Volume& v, const char* filter) {
   if (v.channels() != 1) throw InputError(std::string(filter) + " needs a one-channel image, not colour");

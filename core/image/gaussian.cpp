@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/image/border.h"
 #include "core/threads.h"
 
 namespace uniem {
@@ -17,15 +18,6 @@ std::vector<float> gaussian_kernel(double sigma) {
   std::vector<float> out(k.size());
   for (size_t i = 0; i < k.size(); ++i) out[i] = static_cast<float>(k[i] / sum);
   return out;
-}
-
-// Reflect index i into [0, n).
-int64_t reflect(int64_t i, int64_t n) {
-  if (n == 1) return 0;
-  const int64_t period = 2 * n;
-  i %= period;
-  if (i < 0) i += period;
-  return i < n ? i : period - 1 - i;
 }
 
 // Every pass is written as out = sum_k w_k * (input shifted by k) over whole contiguous spans, so
