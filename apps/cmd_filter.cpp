@@ -24,7 +24,7 @@ struct Step {
 // Steps and whether they take a value.
 const std::map<std::string, bool> step_takes_value = {
     {"gaussian", true}, {"median", true},    {"mean", true},       {"min", true},   {"max", true},
-    {"invert", false},  {"normalise", true}, {"sobel", false},     {"threshold", true}, {"clahe", true},
+    {"invert", false},  {"normalise", true}, {"sobel", false},     {"threshold", true}, {"clahe", true}, {"bilateral", true},
     {"dilate", true},   {"erode", true},     {"open", true},       {"close", true}, {"fill-holes", false},
     {"remove-small", true}, {"distance", false}};
 
@@ -56,6 +56,12 @@ Volume apply(const Step& s, const Volume& v, bool three_d) {
   if (s.name == "min") return box_filter(v, BoxStatistic::minimum, extent(s, vs, three_d));
   if (s.name == "max") return box_filter(v, BoxStatistic::maximum, extent(s, vs, three_d));
   if (s.name == "invert") return invert(v);
+  if (s.name == "bilateral") {
+    const auto comma = s.value.find(',');
+    if (comma == std::string::npos) throw UsageError("--bilateral takes SPACE,RANGE, e.g. 2,30 (sigmas: voxels or nm, grey levels)");
+    const Step space{s.name, s.value.substr(0, comma)};
+    return bilateral(v, extent(space, vs, false).x, number(s, s.value.substr(comma + 1)), vs, three_d);
+  }
   if (s.name == "clahe") {
     if (three_d) throw InputError("CLAHE works on each section; leave out --3d");
     double p[3];
@@ -116,6 +122,7 @@ int run_filter(const Arguments& argv) {
       "  --median R       median of the (2R+1)-wide box                            (same type)\n"
       "  --mean R, --min R, --max R   box mean, grey erosion, grey dilation        (same type)\n"
       "  --invert         8/16-bit: maximum - value; float: min + max - value      (same type)\n"
+      "  --bilateral S,R  edge-preserving smoothing: spatial sigma S, grey-level sigma R  (same type)\n"
       "  --clahe B,N,S    adaptive histogram equalisation as ImageJ: block size B, N histogram bins,\n"
       "                   maximum slope S (SNEMI3D: 127,256,1.5); 8-bit, each section  (uint8)\n"
       "  --normalise L,H  map percentiles L..H (e.g. 1,99) to 0..1, clipped        (float32)\n"

@@ -270,6 +270,56 @@ Volume sobel(const Volume& v, bool three_d) {
   return magnitude;
 }
 
+Volume bilateral(const Volume& v, double sigma_space, double sigma_range, VoxelSize spacing, bool three_d) {
+  refuse_labels(v, "bilateral");
+  if (!(sigma_space > 0 && sigma_range > 0)) throw InputError("bilateral needs positive spatial and range sigmas");
+  const int64_t nz = v.nz(), ny = v.ny(), nx = v.nx();
+  const auto radius = static_cast<int64_t>(std::lround(1.5 * sigma_space));
+  // The window: offsets within the radius (measured in x voxels, z scaled by the voxel size).
+  struct Tap {
+    int64_t dz, dy, dx;
+    float weight;
+  };
+  std::vector<Tap> taps;
+  const double zscale = three_d && nz > 1 ? spacing.z / spacing.x : 0, yscale = spacing.y / spacing.x;
+  const int64_t rz = zscale > 0 ? static_cast<int64_t>(radius / zscale) : 0;
+  for (int64_t dz = -rz; dz <= rz; ++dz)
+    for (int64_t dy = -radius; dy <= radius; ++dy)
+      for (int64_t dx = -radius; dx <= radius; ++dx) {
+        const double d2 = dz * zscale * dz * zscale + dy * yscale * dy * yscale + double(dx * dx);
+        if (d2 <= double(radius * radius))
+          taps.push_back({dz, dy, dx, static_cast<float>(std::exp(-0.5 * d2 / (sigma_space * sigma_space)))});
+      }
+  const Volume f = as_float(v);
+  const float* in = f.data<float>();
+  Volume out(DType::f32, nz, ny, nx);
+  out.voxel_size = v.voxel_size;
+  float* o = out.data<float>();
+  const double range_coefficient = -0.5 / (sigma_range * sigma_range);
+  std::vector<float> range_table;  // by |difference| for 8-bit input
+  if (v.dtype() == DType::u8)
+    for (int d = 0; d < 256; ++d) range_table.push_back(static_cast<float>(std::exp(d * d * range_coefficient)));
+  parallel_for(0, nz * ny, 4, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; ++row) {
+      const int64_t z = row / ny, y = row % ny;
+      for (int64_t x = 0; x < nx; ++x) {
+        const float centre = in[row * nx + x];
+        double sum = 0, total = 0;
+        for (const Tap& t : taps) {
+          const float value = in[(reflect(z + t.dz, nz) * ny + reflect(y + t.dy, ny)) * nx + reflect(x + t.dx, nx)];
+          const float difference = std::abs(value - centre);
+          const double w = t.weight * (range_table.empty() ? std::exp(difference * difference * range_coefficient)
+                                                           : range_table[static_cast<size_t>(difference)]);
+          sum += w * value;
+          total += w;
+        }
+        o[row * nx + x] = static_cast<float>(sum / total);
+      }
+    }
+  });
+  return back_to(out, v.dtype());
+}
+
 namespace {
 
 // Clips the histogram at `limit`, spreading what was cut evenly over all bins (the rest over

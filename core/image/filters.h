@@ -40,6 +40,12 @@ Volume invert(const Volume& v);  // integers: type maximum - v; float32: (min + 
 Volume normalise(const Volume& v, double low_percent, double high_percent);  // to [0, 1], clipped
 Volume sobel(const Volume& v, bool three_d);                                // gradient magnitude
 
+// Edge-preserving smoothing (Tomasi and Manduchi, "Bilateral filtering for gray and color images",
+// ICCV 1998): each voxel becomes the mean of its neighbours within round(1.5 sigma_space) (a disc,
+// or a ball in nm in 3D), weighted by exp(-d^2 / 2 sigma_space^2) * exp(-dv^2 / 2 sigma_range^2),
+// d the distance in voxels of x and dv the grey-level difference. The same type comes back.
+Volume bilateral(const Volume& v, double sigma_space, double sigma_range, VoxelSize spacing, bool three_d);
+
 // Contrast-limited adaptive histogram equalisation (Zuiderveld, "Contrast Limited Adaptive
 // Histogram Equalization", Graphics Gems IV, 1994), each pixel mapped through the clipped
 // cumulative histogram of the block centred on it, as ImageJ's CLAHE plugin computes it exactly

@@ -280,6 +280,8 @@ TEST_CASE("filter: command-line and JSON pipelines give the same result; bad ste
       {"--dilate 2", "threshold it first", 1},
       {"--median x", "is not a number", 2},
       {"--clahe 127,256", "BLOCK,BINS,SLOPE", 2},
+      {"--bilateral 2", "SPACE,RANGE", 2},
+      {"--bilateral 0,30", "positive spatial and range sigmas", 1},
       {"--clahe 127,256,1.5 --3d", "CLAHE works on each section", 1},
       {"", "no filter steps given", 2},
       {"--pipeline " + quote(dir / "missing.json"), "no such pipeline file", 1},
@@ -291,6 +293,8 @@ TEST_CASE("filter: command-line and JSON pipelines give the same result; bad ste
     CHECK(r.output.find(c.expected) != std::string::npos);
     CHECK_FALSE(fs::exists(dir / "never.tif"));
   }
+  r = run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "bilateral.tif") + " --bilateral 12nm,20");
+  CHECK(r.exit_code == 0);
   r = run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "clahe.tif") + " --clahe 127,256,1.5");
   CHECK(r.exit_code == 0);
   CHECK(read_volume(dir / "clahe.tif").dtype() == DType::u8);

@@ -13,7 +13,7 @@ Writes tests/image/fixtures/*.tif and tests/image/fixtures/expected.json.
 - filter_*.tif: an 8-bit image and what scipy.ndimage gives for Gaussian, median, mean, grey
   erosion/dilation and Sobel (2D per section and 3D, mode "reflect"), skimage's Otsu threshold,
   binary dilation/erosion with a disk (erosion with border_value=1: the outside does not erode),
-  binary_fill_holes and remove_small_objects.
+  binary_fill_holes and remove_small_objects; cv2.bilateralFilter(d=-1, sigmaColor=30, sigmaSpace=2).
 - ws_*.tif: skimage.segmentation.watershed on a smooth 8-bit and float landscape with 25 random
   markers, 6- and 26-connected, with and without a mask.
 - seg_<k>.tif / gt_<k>.tif: random label pairs; skimage adapted_rand_error and
@@ -149,6 +149,8 @@ save("filter_dilate2d.tif", (np.stack([ndi.binary_dilation(s, structure=disk(2))
 save("filter_erode2d.tif", (np.stack([ndi.binary_erosion(s, structure=disk(2), border_value=1) for s in mask]) * 255).astype(np.uint8))
 save("filter_fill2d.tif", (np.stack([ndi.binary_fill_holes(s) for s in mask]) * 255).astype(np.uint8))
 save("filter_small3d.tif", (remove_small_objects(mask, min_size=40, connectivity=1) * 255).astype(np.uint8))
+import cv2
+save("filter_bilateral2d.tif", np.stack([cv2.bilateralFilter(s, -1, 30.0, 2.0) for s in img]))
 fimg = ndi.gaussian_filter(rng.random((2, 20, 24)), 1.0).astype(np.float32)
 save("filter_float.tif", fimg)
 expected["otsu"] = {"uint8": float(otsu), "float32": float(threshold_otsu(fimg))}

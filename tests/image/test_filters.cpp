@@ -120,3 +120,22 @@ TEST_CASE("CLAHE raises local contrast, keeps order within a block, and takes Im
   CHECK_THROWS_WITH_AS(clahe(Volume(DType::u16, 1, 4, 4), {}), doctest::Contains("8-bit"), InputError);
   CHECK_THROWS_AS(clahe(v, {1, 256, 1.5}), InputError);
 }
+
+TEST_CASE("bilateral smoothing agrees with cv2.bilateralFilter away from the borders and keeps edges") {
+  const Volume image = fixture("image"), opencv = fixture("bilateral2d");
+  const Volume ours = bilateral(image, 2.0, 30.0, {1, 1, 1, true}, false);
+  REQUIRE(ours.dtype() == DType::u8);
+  double worst = 0;
+  for (int64_t z = 0; z < image.nz(); ++z)
+    for (int64_t y = 3; y < image.ny() - 3; ++y)
+      for (int64_t x = 3; x < image.nx() - 3; ++x)
+        worst = std::max(worst, std::abs(double(ours.at<uint8_t>(z, y, x)) - opencv.at<uint8_t>(z, y, x)));
+  CHECK(worst <= 1);  // OpenCV's fixed-point weights round differently by at most one grey level
+  // A step stays a step: 20 grey levels apart with a range sigma of 5.
+  Volume step(DType::u8, 1, 8, 16);
+  for (int64_t y = 0; y < 8; ++y)
+    for (int64_t x = 0; x < 16; ++x) step.at<uint8_t>(0, y, x) = x < 8 ? 100 : 120;
+  const Volume kept = bilateral(step, 2.0, 5.0, {1, 1, 1, true}, false);
+  CHECK(kept.at<uint8_t>(0, 4, 7) == 100);
+  CHECK(kept.at<uint8_t>(0, 4, 8) == 120);
+}
