@@ -69,10 +69,7 @@ int run_label(const Arguments& argv) {
   const ReadOptions read = read_options(args);
   const Volume v = read_volume(in, read);
   bool preserve = mode == "labels";
-  if (mode == "auto") {
-    const auto s = compute_statistics(v);
-    preserve = s.distinct - (s.zeros > 0 ? 1 : 0) > 1 && dtype_is_integer(v.dtype());
-  }
+  if (mode == "auto") preserve = dtype_is_integer(v.dtype()) && !is_mask(v);
   LabelResult result;
   try {
     result = label_components(v, *connectivity, preserve);

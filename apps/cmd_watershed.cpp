@@ -61,8 +61,7 @@ int run_watershed(const Arguments& argv) {
       markers = label_components(low, *connectivity, false).labels;
     } else {
       // Splitting a mask: flood -distance from the distance maxima, inside the mask.
-      const auto s = compute_statistics(landscape);
-      if (s.distinct > 2) throw InputError("--split needs a mask (0 and one other value); threshold it first");
+      if (!is_mask(landscape)) throw InputError("--split needs a mask (0 and one other value); threshold it first");
       const bool three_d = !connectivity_is_2d(*connectivity);
       const Volume distance = distance_transform(landscape, landscape.voxel_size, !three_d);
       const double r = args.number("min-distance");
@@ -77,7 +76,8 @@ int run_watershed(const Arguments& argv) {
                                     {*connectivity, args.has("lines")});
     const Volume labels = shrink_to_fit(result);
     write_volume(out, labels, write);
-    std::printf("%lld regions -> %s\n", static_cast<long long>(compute_statistics(labels).distinct - 1), out.c_str());
+    const auto s = compute_statistics(labels);  // 8/16-bit unless there are > 65535 regions: a histogram
+    std::printf("%lld regions -> %s\n", static_cast<long long>(s.distinct - (s.zeros > 0 ? 1 : 0)), out.c_str());
   } catch (const UsageError&) {
     throw;
   } catch (const InputError& e) {

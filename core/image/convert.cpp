@@ -45,9 +45,9 @@ Volume convert_dtype(const Volume& v, DType target, DepthPolicy policy) {
   if (v.dtype() == target) return v;
   double lo = 0, hi = 0;
   if (!v.empty()) {
-    const auto s = compute_statistics(v);
-    lo = s.min;
-    hi = s.max;
+    const auto r = value_range(v);
+    lo = r.min;
+    hi = r.max;
   }
   const bool to_int = dtype_is_integer(target);
   const double max = type_max(target);
@@ -144,7 +144,7 @@ Volume relabel_consecutive(const Volume& labels, int64_t* count) {
 
 Volume shrink_to_fit(const Volume& labels) {
   if (!dtype_is_integer(labels.dtype())) throw InputError("shrink_to_fit needs integer labels");
-  const double max = labels.empty() ? 0 : compute_statistics(labels).max;
+  const double max = value_range(labels).max;
   const DType type = max <= 255 ? DType::u8 : max <= 65535 ? DType::u16 : max <= 4294967295.0 ? DType::u32 : DType::u64;
   return type == labels.dtype() ? labels : convert_dtype(labels, type, DepthPolicy::exact);
 }

@@ -217,7 +217,7 @@ Volume invert(const Volume& v) {
   if (v.channels() != 1) throw InputError("invert needs a one-channel image");
   Volume out(v.dtype(), v.nz(), v.ny(), v.nx());
   out.voxel_size = v.voxel_size;
-  const auto s = compute_statistics(v);
+  const auto s = v.dtype() == DType::f32 ? value_range(v) : ValueRange{};
   visit_dtype(v.dtype(), [&](auto t) {
     using T = decltype(t);
     for (int64_t i = 0; i < v.elements(); ++i) {
@@ -397,7 +397,7 @@ Volume clahe(const Volume& v, const ClaheOptions& o) {
 
 double otsu_threshold(const Volume& v) {
   refuse_labels(v, "otsu");
-  const auto s = compute_statistics(v);
+  const auto s = value_range(v);
   if (s.max <= s.min) return s.min;
   // Bins and their centres: one per integer value, or 256 over [min, max] for float32.
   const bool per_value = dtype_is_integer(v.dtype());
@@ -441,7 +441,13 @@ Volume threshold(const Volume& v, double level) {
   refuse_labels(v, "threshold");
   Volume out(DType::u8, v.nz(), v.ny(), v.nx());
   out.voxel_size = v.voxel_size;
-  for (int64_t i = 0; i < v.elements(); ++i) out.data<uint8_t>()[i] = v.value(i) > level ? 255 : 0;
+  uint8_t* o = out.data<uint8_t>();
+  visit_dtype(v.dtype(), [&](auto t) {
+    const auto* in = v.data<decltype(t)>();
+    parallel_for(0, v.elements(), 1 << 16, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) o[i] = static_cast<double>(in[i]) > level ? 255 : 0;
+    });
+  });
   return out;
 }
 

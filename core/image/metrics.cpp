@@ -54,8 +54,7 @@ class PairCounts {
 // Ids that fit in 32 bits (all but the largest value), renumbering the volume if they do not.
 Volume with_small_ids(const Volume& v) {
   if (v.dtype() != DType::u64) return Volume();
-  const auto s = compute_statistics(v);
-  if (s.max < 4294967295.0) return Volume();
+  if (value_range(v).max < 4294967295.0) return Volume();
   return relabel_consecutive(v);
 }
 

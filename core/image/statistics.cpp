@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
+
+#include "core/threads.h"
 #include <vector>
 
 namespace uniem {
@@ -65,6 +68,37 @@ void by_sorting(const T* d, int64_t n, VolumeStatistics& s) {
 }
 
 }  // namespace
+
+ValueRange value_range(const Volume& v) {
+  if (v.empty()) return {};
+  return visit_dtype(v.dtype(), [&](auto type) {
+    using T = decltype(type);
+    const T* d = v.data<T>();
+    std::mutex merge;
+    T lo = d[0], hi = d[0];
+    parallel_for(0, v.elements(), 1 << 18, [&](int64_t b, int64_t e) {
+      const auto [l, h] = std::minmax_element(d + b, d + e);
+      std::lock_guard lock(merge);
+      lo = std::min(lo, *l);
+      hi = std::max(hi, *h);
+    });
+    return ValueRange{static_cast<double>(lo), static_cast<double>(hi)};
+  });
+}
+
+bool is_mask(const Volume& v) {
+  return visit_dtype(v.dtype(), [&](auto type) {
+    using T = decltype(type);
+    const T* d = v.data<T>();
+    T on = 0;
+    for (int64_t i = 0; i < v.elements(); ++i) {
+      if (d[i] == T{0}) continue;
+      if (on == T{0}) on = d[i];
+      else if (d[i] != on) return false;
+    }
+    return true;
+  });
+}
 
 VolumeStatistics compute_statistics(const Volume& v) {
   VolumeStatistics s;

@@ -22,4 +22,15 @@ struct VolumeStatistics {
 
 VolumeStatistics compute_statistics(const Volume& v);
 
+// Only the smallest and largest value: one parallel pass, no sorting. For the many callers
+// that need a range (depth conversion, Otsu, id widths), where compute_statistics would sort a
+// copy of a 32-bit or float volume.
+struct ValueRange {
+  double min = 0, max = 0;
+};
+ValueRange value_range(const Volume& v);
+
+// True when the volume holds at most one nonzero value (a mask); stops at the second one.
+bool is_mask(const Volume& v);
+
 }  // namespace uniem
