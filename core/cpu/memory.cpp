@@ -1,0 +1,92 @@
+// CPU memory, copies, dtype casts, fills and the counter-based random fills.
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <numbers>
+
+#include "core/cpu/cpu_backend.h"
+#include "core/image/random.h"
+#include "core/threads.h"
+
+namespace uniem {
+
+Backend& cpu_backend() {
+  static CpuBackend instance;
+  return instance;
+}
+
+std::shared_ptr<Storage> CpuBackend::allocate(size_t bytes, Device device) {
+  UNIEM_CHECK(device.kind == DeviceKind::cpu, "CPU allocation for " + device.str());
+  // 64-byte alignment for full-width vector loads; a zero-byte tensor still gets a valid pointer.
+  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) throw Error("out of memory allocating " + std::to_string(bytes >> 20) + " MiB for a tensor");
+  auto s = std::make_shared<Storage>();
+  s->data = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  s->bytes = bytes;
+  s->device = device;
+  return s;
+}
+
+void CpuBackend::copy_to_host(const Tensor& src, void* dst) { std::memcpy(dst, src.raw_data(), src.bytes()); }
+void CpuBackend::copy_from_host(const void* src, Tensor& dst) { std::memcpy(dst.raw_data(), src, dst.bytes()); }
+void CpuBackend::copy(const Tensor& src, Tensor& dst) {
+  if (src.raw_data() != dst.raw_data()) std::memcpy(dst.raw_data(), src.raw_data(), src.bytes());
+}
+
+void CpuBackend::cast(const Tensor& src, Tensor& dst) {
+  cpu::dispatch_any(src.dtype(), [&](auto s) {
+    cpu::dispatch_any(dst.dtype(), [&](auto d) {
+      using S = decltype(s);
+      using D = decltype(d);
+      const S* in = static_cast<const S*>(src.raw_data());
+      D* out = static_cast<D*>(dst.raw_data());
+      const int64_t n = src.numel();
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<D>(in[i]);
+    });
+  });
+}
+
+void CpuBackend::fill(Tensor& t, double value) {
+  cpu::dispatch_any(t.dtype(), [&](auto z) {
+    using T = decltype(z);
+    T* p = static_cast<T*>(t.raw_data());
+    const T v = static_cast<T>(value);
+    parallel_for(0, t.numel(), 1 << 16, [&](int64_t b, int64_t e) { std::fill(p + b, p + e, v); });
+  });
+}
+
+namespace {
+// Element i of a draw from stream s: a function of (seed, offset + i) alone.
+inline double uniform_at(RandomStream s, int64_t i) {
+  return hash_uniform(s.seed, s.offset + static_cast<uint64_t>(i));
+}
+
+template <typename Fn>
+void fill_float(Tensor& t, Fn value_at) {
+  cpu::dispatch_float(t.dtype(), [&](auto z) {
+    using T = decltype(z);
+    T* p = static_cast<T*>(t.raw_data());
+    parallel_for(0, t.numel(), 1 << 14, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) p[i] = static_cast<T>(value_at(i));
+    });
+  });
+}
+}  // namespace
+
+void CpuBackend::random_uniform(Tensor& t, RandomStream s, double low, double high) {
+  fill_float(t, [&](int64_t i) { return low + (high - low) * uniform_at(s, i); });
+}
+
+void CpuBackend::random_normal(Tensor& t, RandomStream s, double mean, double stddev) {
+  fill_float(t, [&](int64_t i) {
+    const double u1 = 1.0 - uniform_at(s, 2 * i), u2 = uniform_at(s, 2 * i + 1);
+    return mean + stddev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+  });
+}
+
+void CpuBackend::random_bernoulli(Tensor& t, RandomStream s, double p) {
+  fill_float(t, [&](int64_t i) { return uniform_at(s, i) < p ? 1.0 : 0.0; });
+}
+
+}  // namespace uniem

@@ -1,0 +1,86 @@
+// Optimizers, gradient clipping and learning-rate schedules.
+//
+// An optimizer holds the parameters (leaf tensors with requires_grad) and their state. step()
+// applies one update from the gradients accumulated since zero_grad(); parameters without a
+// gradient are skipped. Updates run in place on the parameters' device through the backend's fused
+// kernels. state() names every state tensor ("<parameter>.momentum", ".adam_m", ".adam_v") so a
+// checkpoint can save and restore it; steps() counts the updates (Adam's bias correction uses it).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/params.h"
+#include "core/tensor.h"
+
+namespace uniem {
+
+class Optimizer {
+ public:
+  explicit Optimizer(NamedTensors parameters);
+  virtual ~Optimizer() = default;
+  virtual void step() = 0;
+  virtual const char* kind() const = 0;  // "sgd", "adam", "adamw"
+  void zero_grad();
+  virtual double learning_rate() const = 0;
+  virtual void set_learning_rate(double lr) = 0;
+  int64_t steps() const { return steps_; }
+  void set_steps(int64_t s) { steps_ = s; }
+  const NamedTensors& parameters() const { return parameters_; }
+  // The state tensors, created on first use; restoring copies values into them.
+  virtual NamedTensors state() = 0;
+
+ protected:
+  NamedTensors parameters_;
+  int64_t steps_ = 0;
+};
+
+class Sgd final : public Optimizer {
+ public:
+  Sgd(NamedTensors parameters, SgdParams p);
+  void step() override;
+  const char* kind() const override { return "sgd"; }
+  double learning_rate() const override { return p_.lr; }
+  void set_learning_rate(double lr) override { p_.lr = lr; }
+  NamedTensors state() override;
+
+ private:
+  SgdParams p_;
+  std::vector<Tensor> momentum_;  // one per parameter, undefined without momentum
+};
+
+// Adam (Kingma & Ba 2015); with decoupled = true, AdamW (Loshchilov & Hutter 2019).
+class Adam final : public Optimizer {
+ public:
+  Adam(NamedTensors parameters, AdamParams p);
+  void step() override;
+  const char* kind() const override { return p_.decoupled ? "adamw" : "adam"; }
+  double learning_rate() const override { return p_.lr; }
+  void set_learning_rate(double lr) override { p_.lr = lr; }
+  NamedTensors state() override;
+
+ private:
+  AdamParams p_;
+  std::vector<Tensor> m_, v_;
+};
+
+// Clamps every gradient element to [-limit, limit].
+void clip_grad_value(const NamedTensors& parameters, double limit);
+// Scales all gradients together so their global L2 norm is at most max_norm; returns the norm
+// before clipping.
+double clip_grad_norm(const NamedTensors& parameters, double max_norm);
+
+// Learning rate at a step (counting from 0).
+struct LearningRateSchedule {
+  enum class Kind { constant, step, cosine } kind = Kind::constant;
+  double base = 1e-3;
+  int64_t step_size = 1000;  // step: multiply by gamma every step_size steps
+  double gamma = 0.1;
+  int64_t total_steps = 0;   // cosine: decay from base to minimum over total_steps
+  double minimum = 0;
+  int64_t warmup_steps = 0;  // linear warm-up from 0 before either schedule
+  double at(int64_t step) const;
+};
+
+}  // namespace uniem
