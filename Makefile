@@ -31,12 +31,13 @@ static: setup-static
 	@scripts/build-static.sh
 
 # The benchmarks, each against its peer in the same run (tables for bench/RESULTS.md). Needs
-# ../shared/bench-peers for the image and filter data; about 25 minutes on 2 cores.
+# ../shared/bench-peers for the image and filter data; about 30 minutes on 2 cores.
 bench: build
 	@scripts/setup.sh --bench
 	./build/bench/bench_io
 	./build/bench/bench_image
 	./build/bench/bench_filters
+	./build/bench/bench_runtime
 
 clean:
 	rm -rf build build-static build-clang demo-output

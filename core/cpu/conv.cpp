@@ -1,290 +1,36 @@
-// Convolution on the CPU: im2col + Eigen GEMM (Chellapilla et al. 2006, "High performance
-// convolutional neural networks for document processing").
-//
-// For one sample, y (Cout x P) = w (Cout x K) * col (K x P), K = Cin*kD*kH*kW, P = Do*Ho*Wo, where
-// column p of `col` holds the input values under the kernel at output position p (zeros in the
-// padding). The P columns are cut into chunks of whole output rows (or planes, for 3-D) sized so
-// that a chunk's col block stays in cache (~2 MiB); chunks run in parallel, each doing its own
-// im2col and a single-threaded GEMM.
-//
-// Backward data: dcol = w^T * dy per chunk, then col2im adds dcol into dx. A chunk's input footprint
-// overlaps only its neighbours' (chunks are at least (k-1)*dilation/stride rows long), so even
-// chunks run in parallel, then odd ones: no races, and every dx element sums its terms in the same
-// order whatever the thread count.
-// Backward filter: dw = sum over chunks of dy_chunk * col_chunk^T, one partial per chunk, added in
-// chunk order.
-#include <Eigen/Core>
-#include <algorithm>
-#include <cstring>
-#include <vector>
-
-#include "core/cpu/cpu_backend.h"
-#include "core/threads.h"
+// The CPU backend's convolutions: the AVX-512 build of the kernels where the processor has it
+// (and this build has one), the baseline build otherwise.
+#include "core/cpu/conv_kernels.h"
 
 namespace uniem {
 namespace {
 
-template <typename T>
-using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using MatrixMap = Eigen::Map<RowMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-template <typename T>
-using ConstMatrixMap = Eigen::Map<const RowMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-
-constexpr size_t chunk_bytes = 2 << 20;
-
-struct Geometry {
-  int64_t n, ci, d, h, w;        // input
-  int64_t co, kd, kh, kw;        // filter
-  int64_t od, oh, ow;            // output
-  int64_t sd, sh, sw, pd, ph, pw, dd, dh, dw;
-  int64_t k() const { return ci * kd * kh * kw; }
-  int64_t p() const { return od * oh * ow; }
-  bool pointwise() const {  // 1x1x1, stride 1, no padding: col is the input itself
-    return kd == 1 && kh == 1 && kw == 1 && sd == 1 && sh == 1 && sw == 1 && pd == 0 && ph == 0 && pw == 0;
-  }
-};
-
-Geometry geometry(const ConvParams& p, const Shape& x, const Shape& w, const Shape& y) {
-  return {x[0], x[1], x[2], x[3], x[4], w[0], w[2], w[3], w[4], y[2], y[3], y[4],
-          p.stride[0], p.stride[1], p.stride[2], p.padding[0], p.padding[1], p.padding[2],
-          p.dilation[0], p.dilation[1], p.dilation[2]};
-}
-
-// Chunks of whole output rows (od, oh), or whole planes for 3-D outputs, in column units.
-struct Chunks {
-  int64_t columns;  // per chunk (the last may be shorter)
-  int64_t count;
-  int64_t total;
-  int64_t begin(int64_t c) const { return c * columns; }
-  int64_t end(int64_t c) const { return std::min(total, (c + 1) * columns); }
-};
-
-Chunks make_chunks(const Geometry& g, size_t elem) {
-  const bool by_plane = g.od > 1;
-  const int64_t unit = by_plane ? g.oh * g.ow : g.ow;  // columns per row or plane
-  const int64_t units = by_plane ? g.od : g.oh;
-  // Minimum length so that only neighbouring chunks share input (see the header).
-  const int64_t k = by_plane ? g.kd : g.kh, s = by_plane ? g.sd : g.sh, dil = by_plane ? g.dd : g.dh;
-  const int64_t min_units = std::max<int64_t>(1, ((k - 1) * dil + s - 1) / s);
-  const int64_t want = static_cast<int64_t>(chunk_bytes / (elem * static_cast<size_t>(std::max<int64_t>(g.k(), 1))));
-  int64_t per = std::clamp<int64_t>(want / unit, min_units, units);
-  // At least eight chunks per sample where the sample allows, so that backward data, which runs
-  // half the chunks at a time, still has work for several threads.
-  per = std::min(per, std::max(min_units, units / 8));
-  Chunks c;
-  c.columns = per * unit;
-  c.total = g.p();
-  c.count = (c.total + c.columns - 1) / c.columns;
-  return c;
-}
-
-// Walks output positions [p0, p1) as runs along W: fn(column offset, od, oh, ow, run length).
-template <typename Fn>
-void for_each_run(const Geometry& g, int64_t p0, int64_t p1, Fn&& fn) {
-  int64_t ow = p0 % g.ow, oh = (p0 / g.ow) % g.oh, od = p0 / (g.ow * g.oh);
-  for (int64_t p = p0; p < p1;) {
-    const int64_t run = std::min(g.ow - ow, p1 - p);
-    fn(p - p0, od, oh, ow, run);
-    p += run;
-    ow = 0;
-    if (++oh == g.oh) {
-      oh = 0;
-      ++od;
-    }
-  }
-}
-
-// col (K x cols, row-major) = the input values under each kernel tap for output columns [p0, p1).
-template <typename T>
-void im2col(const Geometry& g, const T* x, int64_t p0, int64_t p1, T* col) {
-  const int64_t cols = p1 - p0;
-  int64_t r = 0;
-  for (int64_t c = 0; c < g.ci; ++c)
-    for (int64_t a = 0; a < g.kd; ++a)
-      for (int64_t b = 0; b < g.kh; ++b)
-        for (int64_t e = 0; e < g.kw; ++e, ++r) {
-          T* dst = col + r * cols;
-          for_each_run(g, p0, p1, [&](int64_t off, int64_t od, int64_t oh, int64_t ow, int64_t run) {
-            T* out = dst + off;
-            const int64_t id = od * g.sd - g.pd + a * g.dd, ih = oh * g.sh - g.ph + b * g.dh;
-            if (id < 0 || id >= g.d || ih < 0 || ih >= g.h) {
-              std::fill(out, out + run, T(0));
-              return;
-            }
-            const T* row = x + ((c * g.d + id) * g.h + ih) * g.w;
-            const int64_t iw0 = ow * g.sw - g.pw + e * g.dw;
-            if (g.sw == 1) {
-              const int64_t lo = std::clamp<int64_t>(-iw0, 0, run), hi = std::clamp<int64_t>(g.w - iw0, lo, run);
-              std::fill(out, out + lo, T(0));
-              std::memcpy(out + lo, row + iw0 + lo, static_cast<size_t>(hi - lo) * sizeof(T));
-              std::fill(out + hi, out + run, T(0));
-            } else {
-              for (int64_t j = 0; j < run; ++j) {
-                const int64_t iw = iw0 + j * g.sw;
-                out[j] = (iw >= 0 && iw < g.w) ? row[iw] : T(0);
-              }
-            }
-          });
-        }
-}
-
-// dx += the columns of dcol scattered back to the input positions im2col read them from.
-template <typename T>
-void col2im(const Geometry& g, const T* col, int64_t p0, int64_t p1, T* dx) {
-  const int64_t cols = p1 - p0;
-  int64_t r = 0;
-  for (int64_t c = 0; c < g.ci; ++c)
-    for (int64_t a = 0; a < g.kd; ++a)
-      for (int64_t b = 0; b < g.kh; ++b)
-        for (int64_t e = 0; e < g.kw; ++e, ++r) {
-          const T* src = col + r * cols;
-          for_each_run(g, p0, p1, [&](int64_t off, int64_t od, int64_t oh, int64_t ow, int64_t run) {
-            const int64_t id = od * g.sd - g.pd + a * g.dd, ih = oh * g.sh - g.ph + b * g.dh;
-            if (id < 0 || id >= g.d || ih < 0 || ih >= g.h) return;
-            T* row = dx + ((c * g.d + id) * g.h + ih) * g.w;
-            const T* in = src + off;
-            const int64_t iw0 = ow * g.sw - g.pw + e * g.dw;
-            if (g.sw == 1) {
-              const int64_t lo = std::clamp<int64_t>(-iw0, 0, run), hi = std::clamp<int64_t>(g.w - iw0, lo, run);
-              T* out = row + iw0;
-              for (int64_t j = lo; j < hi; ++j) out[j] += in[j];
-            } else {
-              for (int64_t j = 0; j < run; ++j) {
-                const int64_t iw = iw0 + j * g.sw;
-                if (iw >= 0 && iw < g.w) row[iw] += in[j];
-              }
-            }
-          });
-        }
-}
-
-// One scratch buffer per thread, grown on demand and reused across calls.
-template <typename T>
-T* scratch(size_t elements) {
-  thread_local std::vector<T> buffer;
-  if (buffer.size() < elements) buffer.resize(elements);
-  return buffer.data();
-}
-
-template <typename T>
-void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* y) {
-  const int64_t k = g.k(), p = g.p(), in_sample = g.ci * g.d * g.h * g.w, out_sample = g.co * p;
-  const Chunks chunks = make_chunks(g, sizeof(T));
-  ConstMatrixMap<T> wm(w, g.co, k, Eigen::OuterStride<>(k));
-  parallel_for(0, g.n * chunks.count, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t n = t / chunks.count, c = t % chunks.count;
-      const int64_t p0 = chunks.begin(c), p1 = chunks.end(c), cols = p1 - p0;
-      const T* xs = x + n * in_sample;
-      MatrixMap<T> ym(y + n * out_sample + p0, g.co, cols, Eigen::OuterStride<>(p));
-      if (g.pointwise()) {
-        ym.noalias() = wm * ConstMatrixMap<T>(xs + p0, k, cols, Eigen::OuterStride<>(p));
-      } else {
-        T* col = scratch<T>(static_cast<size_t>(k * cols));
-        im2col(g, xs, p0, p1, col);
-        ym.noalias() = wm * ConstMatrixMap<T>(col, k, cols, Eigen::OuterStride<>(cols));
-      }
-      if (bias)
-        for (int64_t o = 0; o < g.co; ++o) ym.row(o).array() += bias[o];
-    }
-  });
-}
-
-template <typename T>
-void backward_data(const Geometry& g, const T* gy, const T* w, T* gx) {
-  const int64_t k = g.k(), p = g.p(), in_sample = g.ci * g.d * g.h * g.w, out_sample = g.co * p;
-  const Chunks chunks = make_chunks(g, sizeof(T));
-  ConstMatrixMap<T> wm(w, g.co, k, Eigen::OuterStride<>(k));
-  std::fill(gx, gx + g.n * in_sample, T(0));
-  for (int64_t parity = 0; parity < 2; ++parity) {
-    const int64_t per_sample = (chunks.count - parity + 1) / 2;
-    parallel_for(0, g.n * per_sample, 1, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t n = t / per_sample, c = 2 * (t % per_sample) + parity;
-        const int64_t p0 = chunks.begin(c), p1 = chunks.end(c), cols = p1 - p0;
-        ConstMatrixMap<T> gym(gy + n * out_sample + p0, g.co, cols, Eigen::OuterStride<>(p));
-        T* xs = gx + n * in_sample;
-        if (g.pointwise()) {
-          MatrixMap<T> gxm(xs + p0, k, cols, Eigen::OuterStride<>(p));
-          gxm.noalias() = wm.transpose() * gym;
-        } else {
-          T* col = scratch<T>(static_cast<size_t>(k * cols));
-          MatrixMap<T>(col, k, cols, Eigen::OuterStride<>(cols)).noalias() = wm.transpose() * gym;
-          col2im(g, col, p0, p1, xs);
-        }
-      }
-    });
-  }
-}
-
-template <typename T>
-void backward_filter(const Geometry& g, const T* x, const T* gy, T* gw, T* gb) {
-  const int64_t k = g.k(), p = g.p(), in_sample = g.ci * g.d * g.h * g.w, out_sample = g.co * p;
-  const Chunks chunks = make_chunks(g, sizeof(T));
-  const int64_t tasks = g.n * chunks.count;
-  std::vector<T> partial(static_cast<size_t>(tasks * g.co * k));
-  std::vector<double> bias_partial(gb ? static_cast<size_t>(tasks * g.co) : 0);
-  parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t n = t / chunks.count, c = t % chunks.count;
-      const int64_t p0 = chunks.begin(c), p1 = chunks.end(c), cols = p1 - p0;
-      ConstMatrixMap<T> gym(gy + n * out_sample + p0, g.co, cols, Eigen::OuterStride<>(p));
-      MatrixMap<T> pm(partial.data() + t * g.co * k, g.co, k, Eigen::OuterStride<>(k));
-      const T* xs = x + n * in_sample;
-      if (g.pointwise()) {
-        pm.noalias() = gym * ConstMatrixMap<T>(xs + p0, k, cols, Eigen::OuterStride<>(p)).transpose();
-      } else {
-        T* col = scratch<T>(static_cast<size_t>(k * cols));
-        im2col(g, xs, p0, p1, col);
-        pm.noalias() = gym * ConstMatrixMap<T>(col, k, cols, Eigen::OuterStride<>(cols)).transpose();
-      }
-      if (gb)
-        for (int64_t o = 0; o < g.co; ++o)
-          bias_partial[static_cast<size_t>(t * g.co + o)] = static_cast<double>(gym.row(o).sum());
-    }
-  });
-  // Sum the partials in task order; parallel over the filter elements.
-  const int64_t total = g.co * k;
-  parallel_for(0, total, 4096, [&](int64_t e0, int64_t e1) {
-    for (int64_t e = e0; e < e1; ++e) {
-      T acc = 0;
-      for (int64_t t = 0; t < tasks; ++t) acc += partial[static_cast<size_t>(t * total + e)];
-      gw[e] = acc;
-    }
-  });
-  if (gb)
-    for (int64_t o = 0; o < g.co; ++o) {
-      double acc = 0;
-      for (int64_t t = 0; t < tasks; ++t) acc += bias_partial[static_cast<size_t>(t * g.co + o)];
-      gb[o] = static_cast<T>(acc);
-    }
+bool use_avx512() {
+#if defined(UNIEM_HAVE_AVX512_KERNELS)
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  return yes;
+#else
+  return false;
+#endif
 }
 
 }  // namespace
 
 void CpuBackend::conv_forward(const ConvParams& p, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
-  cpu::dispatch_float(x.dtype(), [&](auto z) {
-    using T = decltype(z);
-    forward<T>(geometry(p, x.shape(), w.shape(), y.shape()), x.data<T>(), w.data<T>(),
-               b.defined() ? b.data<T>() : nullptr, y.data<T>());
-  });
+  if (use_avx512()) cpu::avx512::conv_forward(p, x, w, b, y);
+  else cpu::baseline::conv_forward(p, x, w, b, y);
 }
 
 void CpuBackend::conv_backward_data(const ConvParams& p, const Tensor& gy, const Tensor& w, Tensor& gx) {
-  cpu::dispatch_float(gy.dtype(), [&](auto z) {
-    using T = decltype(z);
-    backward_data<T>(geometry(p, gx.shape(), w.shape(), gy.shape()), gy.data<T>(), w.data<T>(), gx.data<T>());
-  });
+  if (use_avx512()) cpu::avx512::conv_backward_data(p, gy, w, gx);
+  else cpu::baseline::conv_backward_data(p, gy, w, gx);
 }
 
 void CpuBackend::conv_backward_filter(const ConvParams& p, const Tensor& x, const Tensor& gy, Tensor& gw,
                                       Tensor& gb) {
-  cpu::dispatch_float(x.dtype(), [&](auto z) {
-    using T = decltype(z);
-    backward_filter<T>(geometry(p, x.shape(), gw.shape(), gy.shape()), x.data<T>(), gy.data<T>(), gw.data<T>(),
-                       gb.defined() ? gb.data<T>() : nullptr);
-  });
+  if (use_avx512()) cpu::avx512::conv_backward_filter(p, x, gy, gw, gb);
+  else cpu::baseline::conv_backward_filter(p, x, gy, gw, gb);
 }
 
 }  // namespace uniem

@@ -37,6 +37,16 @@ Tensor reduce_to(const Tensor& g, const Shape& shape) {
   return out.reshape(shape);
 }
 
+// g (one element per broadcast group) stretched to `shape` in one pass: y = g * 1 broadcast.
+Tensor expand(const Tensor& g, const Shape& shape) {
+  Tensor y = empty_like(g, shape);
+  std::vector<int64_t> ones(static_cast<size_t>(shape.rank()), 1), gdims = ones;
+  for (int i = 0; i < g.rank(); ++i) gdims[static_cast<size_t>(shape.rank() - g.rank() + i)] = g.size(i);
+  const Tensor one = Tensor::ones(Shape(ones), g.dtype(), g.device());
+  backend_of(g).binary(BinaryOp::mul, g.detach().reshape(Shape(gdims)), one, y);
+  return y;
+}
+
 Tensor binary(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
   require_defined(a, name, "first operand");
   require_defined(b, name, "second operand");
@@ -116,9 +126,7 @@ Tensor sum(const Tensor& x) {
   Tensor y = empty_like(x, Shape{});
   backend_of(x).sum_all(x, y);
   record(y, "sum", {x}, [shape = x.shape()](const Tensor& g) {
-    // d(sum)/dx = 1 everywhere: broadcast g to x's shape.
-    Tensor ones = Tensor::ones(shape, g.dtype(), g.device());
-    return std::vector<Tensor>{mul(ones, g)};
+    return std::vector<Tensor>{expand(g, shape)};  // d(sum)/dx = 1 everywhere
   });
   return y;
 }
@@ -131,7 +139,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   Tensor y = reduce_to(x.detach(), shape);
   if (y.same_storage(x)) y = y.clone();
   record(y, "sum_to", {x}, [shape = x.shape()](const Tensor& g) {
-    return std::vector<Tensor>{mul(Tensor::ones(shape, g.dtype(), g.device()), g)};  // broadcast back
+    return std::vector<Tensor>{expand(g, shape)};
   });
   return y;
 }
