@@ -178,13 +178,9 @@ Tensor Tensor::reshape(const Shape& shape) const {
   if (free_dim >= 0) s[free_dim] = known ? numel() / known : 0;
   if (s.numel() != numel())
     throw Error("cannot reshape " + describe(*this) + " to " + shape.str());
-  auto impl = std::make_shared<TensorImpl>(*impl_);
-  impl->shape = s;
-  impl->grad = Tensor();
-  Tensor out(std::move(impl));
+  Tensor out = detach();
+  out.impl()->shape = s;
   // The view is differentiable: its gradient is the incoming one reshaped back.
-  out.impl()->grad_fn = nullptr;
-  out.impl()->requires_grad = false;
   const Shape original = this->shape();
   record(out, "reshape", {*this}, [original](const Tensor& g) { return std::vector<Tensor>{g.reshape(original)}; });
   return out;
@@ -233,13 +229,12 @@ Tensor Tensor::to(ScalarType target) const {
 void Tensor::copy_from(const Tensor& src) {
   if (!(src.shape() == shape()))
     throw Error("copy_from: " + describe(src) + " into " + describe(*this));
-  Tensor s = src.device() == device() ? src : src.dtype() == dtype() ? src : src.to(dtype());
+  // Convert the type where the data is, then move it: explicit and synchronous.
+  const Tensor s = src.to(dtype());
   if (s.device() == device()) {
-    if (s.dtype() == dtype()) backend(device()).copy(s, *this);
-    else backend(device()).cast(s, *this);
+    backend(device()).copy(s, *this);
     return;
   }
-  // Across devices through a host buffer, explicit and synchronous.
   std::vector<unsigned char> host(s.bytes());
   backend(s.device()).copy_to_host(s, host.data());
   backend(device()).copy_from_host(host.data(), *this);

@@ -84,84 +84,83 @@ Chunks make_chunks(const Geometry& g, size_t elem) {
   return c;
 }
 
-// Walks output positions [p0, p1) as runs along W: fn(column offset, od, oh, ow, run length).
+// The one walk im2col and col2im share: for every kernel tap r (row r of col, taps in
+// (Cin, kD, kH, kW) order) and every run of output columns of [p0, p1) along W, calls
+// fn(r, column offset, input row offset or -1 when the row lies in the padding, iw0, run length),
+// where input column iw0 + j * stride_w is read for output column offset + j.
 template <typename Fn>
-void for_each_run(const Geometry& g, int64_t p0, int64_t p1, Fn&& fn) {
-  int64_t ow = p0 % g.ow, oh = (p0 / g.ow) % g.oh, od = p0 / (g.ow * g.oh);
-  for (int64_t p = p0; p < p1;) {
-    const int64_t run = std::min(g.ow - ow, p1 - p);
-    fn(p - p0, od, oh, ow, run);
-    p += run;
-    ow = 0;
-    if (++oh == g.oh) {
-      oh = 0;
-      ++od;
-    }
-  }
+void for_each_tap_run(const Geometry& g, int64_t p0, int64_t p1, Fn&& fn) {
+  int64_t r = 0;
+  for (int64_t c = 0; c < g.ci; ++c)
+    for (int64_t a = 0; a < g.kd; ++a)
+      for (int64_t b = 0; b < g.kh; ++b)
+        for (int64_t e = 0; e < g.kw; ++e, ++r) {
+          int64_t ow = p0 % g.ow, oh = (p0 / g.ow) % g.oh, od = p0 / (g.ow * g.oh);
+          for (int64_t p = p0; p < p1;) {
+            const int64_t run = std::min(g.ow - ow, p1 - p);
+            const int64_t id = od * g.sd - g.pd + a * g.dd, ih = oh * g.sh - g.ph + b * g.dh;
+            const bool inside = id >= 0 && id < g.d && ih >= 0 && ih < g.h;
+            fn(r, p - p0, inside ? ((c * g.d + id) * g.h + ih) * g.w : int64_t{-1}, ow * g.sw - g.pw + e * g.dw, run);
+            p += run;
+            ow = 0;
+            if (++oh == g.oh) {
+              oh = 0;
+              ++od;
+            }
+          }
+        }
+}
+
+// For stride 1: the part [lo, hi) of a run of `run` columns starting at input column iw0 that
+// lies inside the row of width w.
+inline std::pair<int64_t, int64_t> inside_span(int64_t iw0, int64_t run, int64_t w) {
+  const int64_t lo = std::clamp<int64_t>(-iw0, 0, run);
+  return {lo, std::clamp<int64_t>(w - iw0, lo, run)};
 }
 
 // col (K x cols, row-major) = the input values under each kernel tap for output columns [p0, p1).
 template <typename T>
 void im2col(const Geometry& g, const T* x, int64_t p0, int64_t p1, T* col) {
   const int64_t cols = p1 - p0;
-  int64_t r = 0;
-  for (int64_t c = 0; c < g.ci; ++c)
-    for (int64_t a = 0; a < g.kd; ++a)
-      for (int64_t b = 0; b < g.kh; ++b)
-        for (int64_t e = 0; e < g.kw; ++e, ++r) {
-          T* dst = col + r * cols;
-          for_each_run(g, p0, p1, [&](int64_t off, int64_t od, int64_t oh, int64_t ow, int64_t run) {
-            T* out = dst + off;
-            const int64_t id = od * g.sd - g.pd + a * g.dd, ih = oh * g.sh - g.ph + b * g.dh;
-            if (id < 0 || id >= g.d || ih < 0 || ih >= g.h) {
-              std::fill(out, out + run, T(0));
-              return;
-            }
-            const T* row = x + ((c * g.d + id) * g.h + ih) * g.w;
-            const int64_t iw0 = ow * g.sw - g.pw + e * g.dw;
-            if (g.sw == 1) {
-              const int64_t lo = std::clamp<int64_t>(-iw0, 0, run), hi = std::clamp<int64_t>(g.w - iw0, lo, run);
-              std::fill(out, out + lo, T(0));
-              std::memcpy(out + lo, row + iw0 + lo, static_cast<size_t>(hi - lo) * sizeof(T));
-              std::fill(out + hi, out + run, T(0));
-            } else {
-              for (int64_t j = 0; j < run; ++j) {
-                const int64_t iw = iw0 + j * g.sw;
-                out[j] = (iw >= 0 && iw < g.w) ? row[iw] : T(0);
-              }
-            }
-          });
-        }
+  for_each_tap_run(g, p0, p1, [&](int64_t r, int64_t off, int64_t row_at, int64_t iw0, int64_t run) {
+    T* out = col + r * cols + off;
+    if (row_at < 0) {
+      std::fill(out, out + run, T(0));
+      return;
+    }
+    const T* row = x + row_at;
+    if (g.sw == 1) {
+      const auto [lo, hi] = inside_span(iw0, run, g.w);
+      std::fill(out, out + lo, T(0));
+      std::memcpy(out + lo, row + iw0 + lo, static_cast<size_t>(hi - lo) * sizeof(T));
+      std::fill(out + hi, out + run, T(0));
+      return;
+    }
+    for (int64_t j = 0; j < run; ++j) {
+      const int64_t iw = iw0 + j * g.sw;
+      out[j] = (iw >= 0 && iw < g.w) ? row[iw] : T(0);
+    }
+  });
 }
 
 // dx += the columns of dcol scattered back to the input positions im2col read them from.
 template <typename T>
 void col2im(const Geometry& g, const T* col, int64_t p0, int64_t p1, T* dx) {
   const int64_t cols = p1 - p0;
-  int64_t r = 0;
-  for (int64_t c = 0; c < g.ci; ++c)
-    for (int64_t a = 0; a < g.kd; ++a)
-      for (int64_t b = 0; b < g.kh; ++b)
-        for (int64_t e = 0; e < g.kw; ++e, ++r) {
-          const T* src = col + r * cols;
-          for_each_run(g, p0, p1, [&](int64_t off, int64_t od, int64_t oh, int64_t ow, int64_t run) {
-            const int64_t id = od * g.sd - g.pd + a * g.dd, ih = oh * g.sh - g.ph + b * g.dh;
-            if (id < 0 || id >= g.d || ih < 0 || ih >= g.h) return;
-            T* row = dx + ((c * g.d + id) * g.h + ih) * g.w;
-            const T* in = src + off;
-            const int64_t iw0 = ow * g.sw - g.pw + e * g.dw;
-            if (g.sw == 1) {
-              const int64_t lo = std::clamp<int64_t>(-iw0, 0, run), hi = std::clamp<int64_t>(g.w - iw0, lo, run);
-              T* out = row + iw0;
-              for (int64_t j = lo; j < hi; ++j) out[j] += in[j];
-            } else {
-              for (int64_t j = 0; j < run; ++j) {
-                const int64_t iw = iw0 + j * g.sw;
-                if (iw >= 0 && iw < g.w) row[iw] += in[j];
-              }
-            }
-          });
-        }
+  for_each_tap_run(g, p0, p1, [&](int64_t r, int64_t off, int64_t row_at, int64_t iw0, int64_t run) {
+    if (row_at < 0) return;
+    const T* in = col + r * cols + off;
+    T* row = dx + row_at;
+    if (g.sw == 1) {
+      const auto [lo, hi] = inside_span(iw0, run, g.w);
+      for (int64_t j = lo; j < hi; ++j) row[iw0 + j] += in[j];
+      return;
+    }
+    for (int64_t j = 0; j < run; ++j) {
+      const int64_t iw = iw0 + j * g.sw;
+      if (iw >= 0 && iw < g.w) row[iw] += in[j];
+    }
+  });
 }
 
 // One scratch buffer per thread, grown on demand and reused across calls.

@@ -75,21 +75,32 @@ void check_label(int32_t label, int64_t classes) {
                      " output channels; use the ignore label for unlabelled pixels");
 }
 
+// The operands of a point-wise loss: element i counts unless masked, with weight(i).
+template <typename T>
+struct PointwiseOperands {
+  const T* x;
+  const T* target;
+  const T* w;
+  const uint8_t* m;
+  cpu::PixelIndex wi, mi;
+  PointwiseOperands(const Tensor& xt, const Tensor& tt, const Tensor& weight, const Tensor& mask)
+      : x(xt.data<T>()), target(tt.data<T>()), w(weight.defined() ? weight.data<T>() : nullptr),
+        m(mask.defined() ? mask.data<uint8_t>() : nullptr), wi(cpu::pixel_index(xt, weight)),
+        mi(cpu::pixel_index(xt, mask)) {}
+  bool counted(int64_t i) const { return !m || m[mi(i)]; }
+  T weight(int64_t i) const { return w ? w[wi(i)] : T(1); }
+};
+
 }  // namespace
 
 void CpuBackend::pointwise_loss_forward(PointwiseLoss kind, const Tensor& x, const Tensor& target,
                                         const Tensor& weight, const Tensor& mask, Tensor& sum, Tensor& count) {
   cpu::dispatch_float(x.dtype(), [&](auto z) {
     using T = decltype(z);
-    const T* px = x.data<T>();
-    const T* pt = target.data<T>();
-    const T* pw = weight.defined() ? weight.data<T>() : nullptr;
-    const uint8_t* pm = mask.defined() ? mask.data<uint8_t>() : nullptr;
-    const cpu::PixelIndex wi = cpu::pixel_index(x, weight), mi = cpu::pixel_index(x, mask);
+    const PointwiseOperands<T> in(x, target, weight, mask);
     const auto [s, k] = chunked_sum(x.numel(), [&](int64_t i) -> std::pair<double, double> {
-      if (pm && !pm[mi(i)]) return {0.0, 0.0};
-      const double w = pw ? static_cast<double>(pw[wi(i)]) : 1.0;
-      return {w * static_cast<double>(loss_value(kind, px[i], pt[i])), 1.0};
+      if (!in.counted(i)) return {0.0, 0.0};
+      return {static_cast<double>(in.weight(i)) * static_cast<double>(loss_value(kind, in.x[i], in.target[i])), 1.0};
     });
     sum.data<T>()[0] = static_cast<T>(s);
     count.data<T>()[0] = static_cast<T>(k);
@@ -101,21 +112,12 @@ void CpuBackend::pointwise_loss_backward(PointwiseLoss kind, const Tensor& x, co
                                          Tensor& gx) {
   cpu::dispatch_float(x.dtype(), [&](auto z) {
     using T = decltype(z);
-    const T* px = x.data<T>();
-    const T* pt = target.data<T>();
-    const T* pw = weight.defined() ? weight.data<T>() : nullptr;
-    const uint8_t* pm = mask.defined() ? mask.data<uint8_t>() : nullptr;
-    const cpu::PixelIndex wi = cpu::pixel_index(x, weight), mi = cpu::pixel_index(x, mask);
+    const PointwiseOperands<T> in(x, target, weight, mask);
     const T g = g_sum.data<T>()[0];
     T* out = gx.data<T>();
     parallel_for(0, x.numel(), 1 << 14, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        if (pm && !pm[mi(i)]) {
-          out[i] = 0;
-          continue;
-        }
-        out[i] = g * (pw ? pw[wi(i)] : T(1)) * loss_derivative(kind, px[i], pt[i]);
-      }
+      for (int64_t i = b; i < e; ++i)
+        out[i] = in.counted(i) ? g * in.weight(i) * loss_derivative(kind, in.x[i], in.target[i]) : T(0);
     });
   });
 }
