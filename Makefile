@@ -38,6 +38,7 @@ bench: build
 	./build/bench/bench_image
 	./build/bench/bench_filters
 	./build/bench/bench_runtime
+	./build/bench/bench_mesh
 
 clean:
 	rm -rf build build-static build-clang demo-output

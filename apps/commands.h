@@ -18,6 +18,7 @@ int run_label(const Arguments& args);
 int run_eval(const Arguments& args);
 int run_filter(const Arguments& args);
 int run_watershed(const Arguments& args);
+int run_mesh(const Arguments& args);
 
 struct Subcommand {
   const char* name;
@@ -33,6 +34,7 @@ inline constexpr Subcommand subcommands[] = {
     {"filter", "apply filters in order: smoothing, median, thresholds, morphology, distance", run_filter},
     {"label", "find connected components, with per-object statistics", run_label},
     {"watershed", "grow regions from markers: split cells along membranes or touching objects", run_watershed},
+    {"mesh", "surface meshes of labelled objects (PLY, OBJ, STL, Neuroglancer), with area and volume", run_mesh},
     {"eval", "score a segmentation against ground truth (Rand, VI, Jaccard, Dice)", run_eval},
     {"devices", "list the GPUs uniem can use", run_devices},
 };

@@ -22,7 +22,7 @@ packages=(build-essential cmake pkg-config git file
           libeigen3-dev zlib1g-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
           nlohmann-json3-dev clang)
 [ $want_static = 1 ] && packages+=(dpkg-dev)
-[ $want_bench = 1 ] && packages+=(python3-numpy python3-tifffile python3-pil python3-scipy python3-skimage python3-opencv python3-torch)
+[ $want_bench = 1 ] && packages+=(python3-numpy python3-tifffile python3-pil python3-scipy python3-skimage python3-opencv python3-torch python3-vtk9)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include "core/image/statistics.h"
 #include "io/png.h"
@@ -189,8 +190,10 @@ TEST_CASE("demo makes its files, reports them, and can run again") {
     CHECK(r.output.find("8 x 64 x 64 (z, y, x)") != std::string::npos);
   }
   for (const char* f : {"png/image/0007.png", "png/neurons/0000.png", "tiff/image.tif", "tiff/neurons.tif", "tiff/mitochondria.tif",
-                        "uniem-demo.json"})
+                        "uniem-demo.json", "meshes/measurements.csv", "meshes/label_1.ply"})
     CHECK(fs::exists(dir / "demo" / f));
+  const auto record = nlohmann::json::parse(std::ifstream(dir / "demo" / "uniem-demo.json"));
+  CHECK(record["meshes"]["objects"].get<int64_t>() == record["segmentation"]["segments"].get<int64_t>());
   CHECK(test::same_voxels(read_volume(dir / "demo" / "png" / "image"), read_volume(dir / "demo" / "tiff" / "image.tif")));
 }
 
@@ -339,4 +342,78 @@ TEST_CASE("watershed: seeds below Otsu on the inverted image recover the synthet
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("same shape") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "y.tif"));
+}
+
+TEST_CASE("mesh: one closed surface per object, measurements, formats, and bad input refused whole") {
+  TempDir dir;
+  REQUIRE(run_uniem("synth " + quote(dir / "s") + " --shape 12,64,64 --seed 2 --quiet").exit_code == 0);
+  REQUIRE(run_uniem("convert " + quote(dir / "s" / "neurons") + " " + quote(dir / "objects.tif")).exit_code == 0);
+  const Volume objects = read_volume(dir / "objects.tif");
+  const auto stats = compute_statistics(objects);
+  REQUIRE(stats.distinct > 2);
+
+  auto r = run_uniem("mesh " + quote(dir / "objects.tif") + " " + quote(dir / "m") + " --voxel-size 30,6,6");
+  REQUIRE(r.exit_code == 0);
+  const auto count = stats.distinct - 1;  // not the background
+  CHECK(r.output.find(std::to_string(count) + " objects") == 0);
+  std::ifstream csv(dir / "m" / "measurements.csv");
+  std::string line;
+  std::getline(csv, line);
+  CHECK(line.rfind("label,voxels,voxel_volume_nm3,mesh_volume_nm3,surface_area_nm2", 0) == 0);
+  int64_t rows = 0;
+  while (std::getline(csv, line)) {
+    ++rows;
+    // The mesh encloses about the voxels' volume (the surface through edge midpoints cuts corners).
+    std::vector<double> f;
+    std::stringstream in(line);
+    for (std::string cell; std::getline(in, cell, ',');) f.push_back(std::stod(cell));
+    CHECK(f[2] == doctest::Approx(f[1] * 30 * 6 * 6));
+    CHECK(f[3] > 0);
+    CHECK(f[3] < f[2] * 1.05);
+    CHECK(f[4] > 0);
+    CHECK(fs::exists(dir / "m" / ("label_" + std::to_string(static_cast<int64_t>(f[0])) + ".ply")));
+  }
+  CHECK(rows == count);
+
+  r = run_uniem("mesh " + quote(dir / "objects.tif") + " " + quote(dir / "ng") + " --format precomputed --decimate 0.5 --labels 1,2");
+  REQUIRE(r.exit_code == 0);
+  CHECK(fs::exists(dir / "ng" / "info"));
+  CHECK(fs::exists(dir / "ng" / "1:0"));
+  CHECK(fs::exists(dir / "ng" / "2.frag"));
+  CHECK_FALSE(fs::exists(dir / "ng" / "3.frag"));
+  r = run_uniem("mesh " + quote(dir / "objects.tif") + " " + quote(dir / "one") + " --single-file --format stl --no-smooth");
+  REQUIRE(r.exit_code == 0);
+  CHECK(fs::exists(dir / "one" / "meshes.stl"));
+
+  // An empty volume: a note, an empty table, exit 0.
+  WriteOptions tiff_output;
+  tiff_output.format = StackFormat::multipage_tiff;
+  write_volume(dir / "empty.tif", Volume(DType::u8, 3, 8, 8), tiff_output);
+  r = run_uniem("mesh " + quote(dir / "empty.tif") + " " + quote(dir / "e"));
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("no labelled voxels") != std::string::npos);
+
+  write_volume(dir / "float.tif", Volume(DType::f32, 3, 8, 8), tiff_output);
+  fs::create_directory(dir / "taken");
+  test::write_text(dir / "taken" / "keep.txt", "precious");
+  const auto before = listing(dir.path());
+  struct Case {
+    std::string arguments, expected;
+  };
+  const Case cases[] = {
+      {"mesh " + quote(dir / "float.tif") + " " + quote(dir / "x1"), "float.tif: meshes need a label volume"},
+      {"mesh " + quote(dir / "objects.tif") + " " + quote(dir / "x2") + " --labels 9999", "label 9999 does not occur"},
+      {"mesh " + quote(dir / "objects.tif") + " " + quote(dir / "taken"), "taken: already exists"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.arguments);
+    r = run_uniem(c.arguments);
+    CHECK(r.exit_code == 1);
+    CHECK(one_line(r.output));
+    CHECK(r.output.find(c.expected) != std::string::npos);
+  }
+  CHECK(listing(dir.path()) == before);
+  CHECK(run_uniem("mesh " + quote(dir / "objects.tif") + " " + quote(dir / "x3") + " --format vtk").exit_code == 2);
+  CHECK(run_uniem("mesh " + quote(dir / "objects.tif") + " " + quote(dir / "x3") + " --decimate 0").exit_code == 2);
+  CHECK(run_uniem("mesh " + quote(dir / "objects.tif") + " " + quote(dir / "x3") + " --labels a,b").exit_code == 2);
 }

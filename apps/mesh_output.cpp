@@ -1,0 +1,116 @@
+// Meshing a label volume into a folder (see mesh_output.h).
+#include "apps/mesh_output.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/image/objects.h"
+#include "core/progress.h"
+#include "core/threads.h"
+#include "io/atomic_output.h"
+
+namespace fs = std::filesystem;
+
+namespace uniem::apps {
+namespace {
+
+std::string measurements_csv(const std::vector<LabelMesh>& meshes, const std::vector<ObjectStatistics>& objects,
+                             const VoxelSize& size) {
+  std::ostringstream csv;
+  csv.precision(10);
+  csv << "label,voxels,voxel_volume_nm3,mesh_volume_nm3,surface_area_nm2,z_min,y_min,x_min,z_max,y_max,x_max,"
+         "centroid_z_nm,centroid_y_nm,centroid_x_nm,vertices,triangles\n";
+  const double voxel_volume = size.z * size.y * size.x;
+  size_t j = 0;
+  for (const auto& m : meshes) {
+    while (j < objects.size() && objects[j].id < m.label) ++j;
+    UNIEM_CHECK(j < objects.size() && objects[j].id == m.label, "a mesh for a label without voxels");
+    const ObjectStatistics& o = objects[j];
+    const MeshMeasures mm = measure(m.mesh);
+    csv << m.label << "," << o.voxels << "," << static_cast<double>(o.voxels) * voxel_volume << "," << mm.volume << ","
+        << mm.area;
+    for (auto v : o.min) csv << "," << v;
+    for (auto v : o.max) csv << "," << v;
+    csv << "," << o.centroid[0] * size.z << "," << o.centroid[1] * size.y << "," << o.centroid[2] * size.x << ","
+        << m.mesh.vertices.size() << "," << m.mesh.triangles.size() << "\n";
+  }
+  return csv.str();
+}
+
+std::string label_list(const std::vector<ObjectStatistics>& objects) {
+  std::string s;
+  for (size_t i = 0; i < objects.size() && i < 12; ++i) s += (i ? ", " : "") + std::to_string(objects[i].id);
+  if (objects.size() > 12) s += ", ... (" + std::to_string(objects.size()) + " labels)";
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace
+
+MeshSummary write_label_meshes(const Volume& labels, const std::string& source, const fs::path& folder,
+                               const MeshJob& job) {
+  if (!dtype_is_integer(labels.dtype()) || labels.channels() != 1)
+    throw InputError(source, std::string("meshes need a label volume (8-64 bit integers, one channel), this is ") +
+                                 dtype_name(labels.dtype()) + (labels.channels() > 1 ? " colour" : "") +
+                                 "; label it first ('uniem label') or convert it ('uniem convert --bits')");
+  const auto objects = object_statistics(labels);
+  std::vector<ObjectStatistics> present;
+  for (const auto& o : objects)
+    if (o.id != 0) present.push_back(o);
+  for (uint64_t wanted : job.surfaces.labels)
+    if (!std::any_of(present.begin(), present.end(), [&](const ObjectStatistics& o) { return o.id == wanted; }))
+      throw InputError(source, "label " + std::to_string(wanted) + " does not occur; labels present: " + label_list(present));
+
+  std::vector<LabelMesh> meshes = label_surfaces(labels, job.surfaces);
+  {
+    Progress progress("smoothing and decimating meshes", static_cast<int64_t>(meshes.size()));
+    parallel_for(0, static_cast<int64_t>(meshes.size()), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        Mesh& m = meshes[static_cast<size_t>(i)].mesh;
+        if (job.smooth) smooth(m, job.smoothing);
+        decimate(m, job.decimation);
+        progress.advance();
+      }
+    });
+  }
+  MeshSummary summary;
+  summary.objects = static_cast<int64_t>(meshes.size());
+  for (const auto& m : meshes) {
+    summary.triangles += static_cast<int64_t>(m.mesh.triangles.size());
+    summary.vertices += static_cast<int64_t>(m.mesh.vertices.size());
+  }
+
+  if (job.format == "precomputed") {
+    std::vector<SegmentProperty> props = {{"voxels", {}}, {"volume_nm3", {}}, {"surface_area_nm2", {}}};
+    size_t j = 0;
+    for (const auto& m : meshes) {
+      while (present[j].id < m.label) ++j;
+      const MeshMeasures mm = measure(m.mesh);
+      props[0].values.push_back(static_cast<double>(present[j].voxels));
+      props[1].values.push_back(mm.volume);
+      props[2].values.push_back(mm.area);
+    }
+    write_precomputed(folder, meshes, props);
+  } else {
+    MeshFormat format = MeshFormat::ply;
+    if (job.format == "obj") format = MeshFormat::obj;
+    else if (job.format == "stl") format = MeshFormat::stl;
+    else UNIEM_CHECK(job.format == "ply", "unknown mesh format " + job.format);
+    if (job.single_file) {
+      if (!meshes.empty())
+        write_file_atomically(folder / (std::string("meshes") + mesh_format_extension(format)), encode_meshes(meshes, format),
+                              false);
+    } else {
+      Progress progress("writing meshes", static_cast<int64_t>(meshes.size()));
+      for (const auto& m : meshes) {
+        write_file_atomically(folder / ("label_" + std::to_string(m.label) + mesh_format_extension(format)),
+                              encode_mesh(m.mesh, format), false);
+        progress.advance();
+      }
+    }
+  }
+  write_file_atomically(folder / "measurements.csv", measurements_csv(meshes, present, labels.voxel_size), false);
+  return summary;
+}
+
+}  // namespace uniem::apps
