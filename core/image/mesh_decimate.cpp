@@ -55,7 +55,6 @@ struct Candidate {
   double cost;
   uint32_t u, v;
   uint32_t version_u, version_v;
-  D3 position;
   bool operator<(const Candidate& o) const {  // std::priority_queue pops the largest: invert
     if (cost != o.cost) return cost > o.cost;
     return u != o.u ? u > o.u : v > o.v;
@@ -104,22 +103,24 @@ class Decimator {
   }
 
  private:
-  void push(uint32_t a, uint32_t b) {
+  // Where edge (a, b) would collapse to, and at what cost.
+  double placement(uint32_t a, uint32_t b, D3& best) const {
     Quadric q = quadric_[a];
     q += quadric_[b];
-    D3 best;
-    double cost;
     if (!q.optimum(best) || dot(sub(best, position_[a]), sub(best, position_[a])) >
                                 4 * dot(sub(position_[b], position_[a]), sub(position_[b], position_[a]))) {
       // Ill-conditioned or far away: the better of the ends and the midpoint.
-      const D3 mid = {(position_[a][0] + position_[b][0]) / 2, (position_[a][1] + position_[b][1]) / 2,
-                      (position_[a][2] + position_[b][2]) / 2};
-      best = mid;
+      best = {(position_[a][0] + position_[b][0]) / 2, (position_[a][1] + position_[b][1]) / 2,
+              (position_[a][2] + position_[b][2]) / 2};
       for (const D3& p : {position_[a], position_[b]})
         if (q.error(p) < q.error(best)) best = p;
     }
-    cost = std::max(0.0, q.error(best));
-    queue_.push({cost, a, b, version_[a], version_[b], best});
+    return std::max(0.0, q.error(best));
+  }
+
+  void push(uint32_t a, uint32_t b) {
+    D3 best;
+    queue_.push({placement(a, b, best), a, b, version_[a], version_[b]});
   }
 
   uint32_t third(uint32_t t, uint32_t a, uint32_t b) const {
@@ -144,6 +145,8 @@ class Decimator {
 
   void collapse(const Candidate& c) {
     const uint32_t u = c.u, v = c.v;
+    D3 position;
+    placement(u, v, position);
     // The two triangles of edge uv and their third vertices.
     std::vector<uint32_t> shared;
     for (auto t : around_[u])
@@ -155,18 +158,14 @@ class Decimator {
     common_.clear();
     std::set_intersection(nu_.begin(), nu_.end(), nv_.begin(), nv_.end(), std::back_inserter(common_));
     if (common_.size() != 2 || !((common_[0] == a && common_[1] == b) || (common_[0] == b && common_[1] == a))) return;
-    // No triangle twice: (v, x, y) becoming (u, x, y) while u already has one with x and y.
-    for (auto t : around_[v]) {
-      if (has(t, u)) continue;
-      const auto& tri = mesh_.triangles[t];
-      for (auto s : around_[u])
-        if (!has(s, v)) {
-          int same = 0;
-          for (auto x : tri)
-            if (x != v && has(s, x)) ++same;
-          if (same == 2) return;
-        }
-    }
+    // No triangle twice: with the link condition, that happens only when both (u, a, b) and
+    // (v, a, b) exist (the edge is part of a tetrahedron).
+    const auto spans_ab = [&](uint32_t end) {
+      for (auto t : around_[end])
+        if (has(t, a) && has(t, b)) return true;
+      return false;
+    };
+    if (spans_ab(u) && spans_ab(v)) return;
     // No fold-over and no collapsed triangle among those that remain.
     for (uint32_t end : {u, v})
       for (auto t : around_[end]) {
@@ -175,7 +174,7 @@ class Decimator {
         for (int k = 0; k < 3; ++k) {
           const uint32_t x = mesh_.triangles[t][k];
           p[k] = position_[x];
-          q[k] = (x == u || x == v) ? c.position : position_[x];
+          q[k] = (x == u || x == v) ? position : position_[x];
         }
         const D3 before = cross(sub(p[1], p[0]), sub(p[2], p[0]));
         const D3 after = cross(sub(q[1], q[0]), sub(q[2], q[0]));
@@ -200,7 +199,7 @@ class Decimator {
     }
     around_[u] = std::move(kept);
     around_[v].clear();
-    position_[u] = c.position;
+    position_[u] = position;
     quadric_[u] += quadric_[v];
     ++version_[u];
     ++version_[v];

@@ -290,7 +290,6 @@ class SlabMesher {
     touched_[0] = &xy_[0];
     touched_[1] = &xy_[1];
     touched_[2] = &z_;
-    const auto& table = case_table();
     const T* s0 = slices_[0].data();
     const T* s1 = slices_[1].data();
     const int64_t W = g_.W;
@@ -325,21 +324,39 @@ class SlabMesher {
         }
         if (!busy[X]) continue;
         const T v[8] = {r00[X], r00[X + 1], r01[X], r01[X + 1], r10[X], r10[X + 1], r11[X], r11[X + 1]};
+        // Most cubes hold two values: handle them without the data-dependent loop below.
+        const int m0 = corners_equal(v, v[0]);
+        const int c1 = __builtin_ctz(static_cast<unsigned>(~m0));
+        const int m1 = corners_equal(v, v[c1]);
+        if ((m0 | m1) == 0xff) {
+          if (v[0] != T{0}) surface(v, v[0], m0, Z, Y, X);
+          if (v[c1] != T{0}) surface(v, v[c1], m1, Z, Y, X);
+          continue;
+        }
         T done[8];
         int n_done = 0;
         for (int c = 0; c < 8; ++c) {
           const T label = v[c];
           if (label == T{0} || std::find(done, done + n_done, label) != done + n_done) continue;
           done[n_done++] = label;
-          const int32_t m = index_.find(static_cast<uint64_t>(label), slab_.labels);
-          if (m < 0) continue;
-          if (static_cast<size_t>(m) == growing_.size()) growing_.emplace_back();
-          int mask = 0;
-          for (int k = c; k < 8; ++k) mask |= (v[k] == label) << k;
-          emit(table[static_cast<size_t>(mask)], v, label, growing_[static_cast<size_t>(m)], Z, Y * W + X, Y, X);
+          surface(v, label, corners_equal(v, label), Z, Y, X);
         }
       }
     }
+  }
+
+  static int corners_equal(const T* v, T label) {
+    int mask = 0;
+    for (int k = 0; k < 8; ++k) mask |= (v[k] == label) << k;
+    return mask;
+  }
+
+  // The part of `label`'s surface in cube (Z, Y, X), whose corners `mask` are the label's.
+  void surface(const T* v, T label, int mask, int64_t Z, int64_t Y, int64_t X) {
+    const int32_t m = index_.find(static_cast<uint64_t>(label), slab_.labels);
+    if (m < 0) return;
+    if (static_cast<size_t>(m) == growing_.size()) growing_.emplace_back();
+    emit(case_table()[static_cast<size_t>(mask)], v, label, growing_[static_cast<size_t>(m)], Z, Y * g_.W + X, Y, X);
   }
 
   void emit(const CubeCase& cc, const T* v, T label, GrowingMesh& mesh, int64_t Z, int64_t cell, int64_t Y, int64_t X) {
