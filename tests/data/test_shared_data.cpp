@@ -1,6 +1,7 @@
 // Every stack in ../shared/data loads with the shape, type and values that Pillow/tifffile give
 // (tests/data/fixtures.json, made by tests/data/make_fixtures.py). Skipped (exit code 77) when
 // the shared data folder is absent, as on a user's fresh clone.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/image/label.h"
+#include "core/image/mesh_decimate.h"
+#include "core/image/mesh_smooth.h"
+#include "core/image/mesh_surfaces.h"
+#include "core/threads.h"
 #include "io/stack.h"
 
 using namespace uniem;
@@ -56,6 +61,32 @@ TEST_CASE("connected components of real labels: the counts SciPy and scikit-imag
   }
   const Volume snemi = read_volume(data / "snemi3d-crop" / "label");
   CHECK(label_components(snemi, Connectivity::c6, true).count == expected["snemi3d-crop/label 6 labels"].get<int64_t>());
+}
+
+TEST_CASE("meshes of every SNEMI3D neuron: closed, outward, enclosing the voxels' volume") {
+  Volume snemi = read_volume(data / "snemi3d-crop" / "label");
+  snemi.voxel_size = {30, 6, 6, true};
+  auto meshes = label_surfaces(snemi);
+  CHECK(meshes.size() > 50);
+  std::vector<char> closed(meshes.size());
+  parallel_for(0, static_cast<int64_t>(meshes.size()), 1, [&](int64_t begin, int64_t end) {
+    for (auto i = static_cast<size_t>(begin); i < static_cast<size_t>(end); ++i) {
+      smooth(meshes[i].mesh);
+      decimate(meshes[i].mesh, {0.5, 0});
+      const MeshTopology t = topology(meshes[i].mesh);
+      closed[i] = t.closed() && t.unused_vertices == 0;
+    }
+  });
+  CHECK(std::count(closed.begin(), closed.end(), 0) == 0);
+  double mesh_volume = 0;
+  for (const auto& m : meshes) mesh_volume += measure(m.mesh).volume;
+  int64_t labelled = 0;
+  for (int64_t i = 0; i < snemi.elements(); ++i) labelled += snemi.value(i) != 0;
+  // The surface through the edge midpoints gives up a quarter voxel along every face of the thin
+  // neurites, so it encloses somewhat less than the voxels do.
+  const double voxel_volume = static_cast<double>(labelled) * 30 * 6 * 6;
+  CHECK(mesh_volume < voxel_volume);
+  CHECK(mesh_volume > 0.7 * voxel_volume);
 }
 
 TEST_CASE("the SNEMI3D labels are 16-bit ids and the VNC membranes are 1-bit masks") {
