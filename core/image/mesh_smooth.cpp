@@ -16,22 +16,30 @@ struct Adjacency {
 };
 
 Adjacency adjacency(const Mesh& mesh) {
+  // Both directions of every triangle edge, bucketed by vertex (a counting sort), then each
+  // vertex's short list sorted and made unique: an edge shared by two triangles counts once.
   const size_t n = mesh.vertices.size();
-  std::vector<std::pair<uint32_t, uint32_t>> edges;
-  edges.reserve(mesh.triangles.size() * 6);
+  std::vector<uint32_t> count(n + 1, 0);
+  for (const auto& t : mesh.triangles)
+    for (auto v : t) count[v + 1] += 2;
+  for (size_t i = 0; i < n; ++i) count[i + 1] += count[i];
+  std::vector<uint32_t> raw(count[n]), fill(count.begin(), count.end() - 1);
   for (const auto& t : mesh.triangles)
     for (int k = 0; k < 3; ++k) {
-      edges.emplace_back(t[k], t[(k + 1) % 3]);
-      edges.emplace_back(t[(k + 1) % 3], t[k]);
+      const uint32_t a = t[k], b = t[(k + 1) % 3];
+      raw[fill[a]++] = b;
+      raw[fill[b]++] = a;
     }
-  std::sort(edges.begin(), edges.end());
-  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
   Adjacency a;
   a.start.assign(n + 1, 0);
-  for (const auto& e : edges) ++a.start[e.first + 1];
-  for (size_t i = 0; i < n; ++i) a.start[i + 1] += a.start[i];
-  a.index.resize(edges.size());
-  for (size_t i = 0; i < edges.size(); ++i) a.index[i] = edges[i].second;
+  a.index.reserve(raw.size() / 2);
+  for (size_t v = 0; v < n; ++v) {
+    auto begin = raw.begin() + count[v], end = raw.begin() + count[v + 1];
+    std::sort(begin, end);
+    end = std::unique(begin, end);
+    a.index.insert(a.index.end(), begin, end);
+    a.start[v + 1] = static_cast<uint32_t>(a.index.size());
+  }
   return a;
 }
 
