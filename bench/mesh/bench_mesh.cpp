@@ -4,6 +4,7 @@
 //
 //   bench_mesh [--reps N]          run the peer (about 1.5 minutes), then uniem, print the table
 //   bench_mesh --data DIR          uniem only, on inputs a previous peer run left in DIR
+//              [--case NAME]       only blobs, sphere, ellipsoids or voronoi
 #include <unistd.h>
 
 #include <cstdio>
@@ -23,11 +24,12 @@ using uniem::bench::median_seconds;
 
 int main(int argc, char** argv) {
   int reps = 5;
-  std::string data;
+  std::string data, only;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--reps") reps = std::stoi(argv[i + 1]);
     else if (a == "--data") data = argv[i + 1];
+    else if (a == "--case") only = argv[i + 1];
   }
   set_progress_enabled(false);
   fs::path dir = data;
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
               "vs scikit-image | vs VTK (2 threads each) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
               threads);
   for (const auto& c : cases) {
+    if (!only.empty() && c.file != only) continue;
     const Volume v = read_volume(dir / (c.file + ".tif"));
     size_t triangles = 0;
     for (const auto& m : label_surfaces(v)) triangles += m.mesh.triangles.size();

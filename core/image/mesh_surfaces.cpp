@@ -150,6 +150,11 @@ class LabelIndex {
   // The mesh number of `label`, making a mesh the first time.
   int32_t find(uint64_t label, std::vector<uint64_t>& labels) {
     if (label == last_label_) return last_index_;
+    return find_new(label, labels);
+  }
+
+ private:
+  int32_t find_new(uint64_t label, std::vector<uint64_t>& labels) {
     int32_t* slot;
     if (label < kDense) {
       if (label >= dense_.size()) dense_.resize(std::max<size_t>(label + 1, dense_.size() * 2), kUnseen);
@@ -169,7 +174,6 @@ class LabelIndex {
     return *slot;
   }
 
- private:
   static constexpr uint64_t kDense = uint64_t{1} << 22;
   static constexpr int32_t kUnseen = -2;
   const std::vector<uint64_t>* selection_;
@@ -224,8 +228,11 @@ struct GrowingMesh {
   std::vector<Triangle> triangles;
   size_t vertex_count = 0, triangle_count = 0;
   void make_room() {
-    if (vertex_count + 16 > vertices.size()) vertices.resize(std::max<size_t>(256, 2 * vertices.size()));
-    if (triangle_count + 16 > triangles.size()) triangles.resize(std::max<size_t>(256, 2 * triangles.size()));
+    if (vertex_count + 16 > vertices.size() || triangle_count + 16 > triangles.size()) grow();
+  }
+  void grow() {
+    vertices.resize(std::max<size_t>(4096, 2 * vertices.size()));
+    triangles.resize(std::max<size_t>(4096, 2 * triangles.size()));
   }
   Mesh finish() {
     vertices.resize(vertex_count);
@@ -300,19 +307,27 @@ class SlabMesher {
       const T* r01 = r00 + W;
       const T* r10 = s1 + Y * W;
       const T* r11 = r10 + W;
-      // The edge numbers of the row after next: planes are too large for the cache, and sparse
-      // access defeats the hardware prefetcher.
-      if (Y + 2 < g_.H) {
-        for (const uint32_t* p : {xy_[0].values.data(), xy_[1].values.data()})
-          for (int64_t i = 0; i < W * 4; i += 16) __builtin_prefetch(p + (Y + 2) * W * 4 + i);
-        for (int64_t i = 0; i < W * 2; i += 16) __builtin_prefetch(z_.values.data() + (Y + 2) * W * 2 + i);
-      }
+      // Room for every vertex this row can make: 12 edges per cube, two sides each.
+      for (auto* t : touched_) t->make_room(static_cast<size_t>(24 * W));
       // A cube is uniform when both its corner columns are and they agree; most are, and these
       // two vectorised passes find the others.
       for (int64_t X = 0; X < W; ++X)
         column[X] = static_cast<uint8_t>((r00[X] != r01[X]) | (r00[X] != r10[X]) | (r00[X] != r11[X]));
       for (int64_t X = 0; X + 1 < W; ++X)
         busy[X] = static_cast<uint8_t>(column[X] | column[X + 1] | (r00[X] != r00[X + 1]));
+      busy[W - 1] = 0;
+      // The edge numbers the busy cubes will use: the planes are too large for the cache, and
+      // sparse access defeats the hardware prefetcher. One cache line holds four cells.
+      for (int64_t X = 0; X + 1 < W; X += 4) {
+        uint32_t word;
+        std::memcpy(&word, busy + X, 4);
+        if (word == 0) continue;
+        for (int64_t row : {Y, Y + 1}) {
+          __builtin_prefetch(xy_[0].values.data() + (row * W + X) * 4);
+          __builtin_prefetch(xy_[1].values.data() + (row * W + X) * 4);
+          __builtin_prefetch(z_.values.data() + (row * W + X) * 2);
+        }
+      }
       for (int64_t X = 0; X + 1 < W; ++X) {
         if (X + 8 < W) {
           uint64_t word;
@@ -356,13 +371,12 @@ class SlabMesher {
     const int32_t m = index_.find(static_cast<uint64_t>(label), slab_.labels);
     if (m < 0) return;
     if (static_cast<size_t>(m) == growing_.size()) growing_.emplace_back();
-    emit(case_table()[static_cast<size_t>(mask)], v, label, growing_[static_cast<size_t>(m)], Z, Y * g_.W + X, Y, X);
+    emit(table_[mask], v, label, growing_[static_cast<size_t>(m)], Z, Y * g_.W + X, Y, X);
   }
 
   void emit(const CubeCase& cc, const T* v, T label, GrowingMesh& mesh, int64_t Z, int64_t cell, int64_t Y, int64_t X) {
     const CubeGeometry& cg = cube();
     mesh.make_room();
-    for (auto* t : touched_) t->make_room(12);
     uint32_t points[16];
     uint32_t* base[3] = {xy_[0].values.data() + cell * 4, xy_[1].values.data() + cell * 4, z_.values.data() + cell * 2};
     const float corner[3] = {float(X - 1), float(Y - 1), float(Z - 1)};
@@ -408,16 +422,19 @@ class SlabMesher {
 
   // The vertices on the padded plane held in xy_[which], with the mesh each belongs to.
   std::vector<PlaneVertex> plane_vertices(int which) {
+    const EdgeVertices& plane = xy_[which];
+    std::vector<uint32_t*> made(plane.touched.begin(), plane.touched.begin() + static_cast<std::ptrdiff_t>(plane.touched_count));
+    std::sort(made.begin(), made.end());  // address order is key order
     std::vector<PlaneVertex> out;
-    const auto& plane = xy_[which].values;
+    out.reserve(made.size());
     const T* s = slices_[which].data();
-    for (size_t i = 0; i < plane.size(); ++i) {
-      if (plane[i] == kNone) continue;
+    for (const uint32_t* ref : made) {
+      const auto i = static_cast<size_t>(ref - plane.values.data());
       const size_t slot = i & 1, axis = (i >> 1) & 1, cell = i >> 2;
       const size_t corner = slot == 0 ? cell : cell + (axis == 0 ? 1 : static_cast<size_t>(g_.W));
       const int32_t m = index_.find(static_cast<uint64_t>(s[corner]), slab_.labels);
       UNIEM_CHECK(m >= 0, "mesh vertex of an unselected label");
-      out.push_back({static_cast<uint64_t>(i), m, plane[i]});
+      out.push_back({static_cast<uint64_t>(i), m, *ref});
     }
     return out;
   }
@@ -431,6 +448,7 @@ class SlabMesher {
   EdgeVertices xy_[2], z_;
   std::vector<uint8_t> column_, busy_;
   EdgeVertices* touched_[3] = {};
+  const CubeCase* table_ = case_table().data();
   std::vector<GrowingMesh> growing_;
   int edge_array_[12];      // 0, 1: xy_[0], xy_[1]; 2: z_
   int64_t edge_offset_[12];  // from the cube's cell, before the slot
@@ -440,6 +458,14 @@ class SlabMesher {
 // slab's share of the result is known from counts alone, so the slabs are copied in parallel.
 std::vector<LabelMesh> merge(std::vector<Slab>& slabs) {
   const size_t n = slabs.size();
+  if (n == 1) {
+    std::vector<size_t> order(slabs[0].labels.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return slabs[0].labels[a] < slabs[0].labels[b]; });
+    std::vector<LabelMesh> result;
+    for (size_t i : order) result.push_back({slabs[0].labels[i], std::move(slabs[0].meshes[i])});
+    return result;
+  }
   std::vector<uint64_t> labels;
   for (const auto& s : slabs) labels.insert(labels.end(), s.labels.begin(), s.labels.end());
   std::sort(labels.begin(), labels.end());
@@ -542,18 +568,24 @@ std::vector<LabelMesh> surfaces(const Volume& volume, const SurfaceOptions& opti
   const std::vector<uint64_t>* chosen = selection.empty() ? nullptr : &selection;
   if (volume.empty()) return {};
   const int64_t layers = grid.D - 1, count = (layers + kSlabLayers - 1) / kSlabLayers;
-  std::vector<Slab> slabs(static_cast<size_t>(count));
+  // Each run of consecutive slabs that the thread pool hands out is meshed in one go: a vertex
+  // on a plane inside it is made by the layer below, exactly as when slabs are joined, so the
+  // result is the same however the runs fall.
+  std::vector<Slab> runs(static_cast<size_t>(count));
+  std::vector<char> started(static_cast<size_t>(count), 0);
   visit_dtype(volume.dtype(), [&](auto zero) {
     using T = decltype(zero);
     if constexpr (std::is_integral_v<T>) {
       parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
         SlabMesher<T> mesher(volume, grid, chosen);
-        for (int64_t s = begin; s < end; ++s) {
-          slabs[static_cast<size_t>(s)] = mesher.run(s * kSlabLayers, std::min(layers, (s + 1) * kSlabLayers));
-        }
+        runs[static_cast<size_t>(begin)] = mesher.run(begin * kSlabLayers, std::min(layers, end * kSlabLayers));
+        started[static_cast<size_t>(begin)] = 1;
       });
     }
   });
+  std::vector<Slab> slabs;
+  for (size_t i = 0; i < runs.size(); ++i)
+    if (started[i]) slabs.push_back(std::move(runs[i]));
   return merge(slabs);
 }
 
