@@ -511,6 +511,12 @@ std::vector<LabelMesh> merge(std::vector<Slab>& slabs) {
       vertex_count[part.result] += static_cast<uint32_t>(added);
       triangle_count[part.result] += slabs[k].meshes[m].triangles.size();
     }
+  // The first part of each label already sits where the result needs it: it becomes the result,
+  // which saves copying it (and often, with the room its vectors grew, any reallocation).
+  for (size_t k = 0; k < n; ++k)
+    for (size_t m = 0; m < parts[k].size(); ++m)
+      if (parts[k][m].vertex_offset == 0 && parts[k][m].triangle_offset == 0)
+        result[parts[k][m].result].mesh = std::move(slabs[k].meshes[m]);
   for (size_t i = 0; i < labels.size(); ++i) {
     result[i].label = labels[i];
     result[i].mesh.vertices.resize(vertex_count[i]);
@@ -571,12 +577,15 @@ std::vector<LabelMesh> surfaces(const Volume& volume, const SurfaceOptions& opti
   // Each run of consecutive slabs that the thread pool hands out is meshed in one go: a vertex
   // on a plane inside it is made by the layer below, exactly as when slabs are joined, so the
   // result is the same however the runs fall.
+  // Two runs per thread: enough to balance uneven volumes, few enough that little is copied
+  // when the runs are joined.
+  const int64_t grain = std::max<int64_t>(1, count / (2 * int64_t{thread_count()}));
   std::vector<Slab> runs(static_cast<size_t>(count));
   std::vector<char> started(static_cast<size_t>(count), 0);
   visit_dtype(volume.dtype(), [&](auto zero) {
     using T = decltype(zero);
     if constexpr (std::is_integral_v<T>) {
-      parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
+      parallel_for(0, count, grain, [&](int64_t begin, int64_t end) {
         SlabMesher<T> mesher(volume, grid, chosen);
         runs[static_cast<size_t>(begin)] = mesher.run(begin * kSlabLayers, std::min(layers, end * kSlabLayers));
         started[static_cast<size_t>(begin)] = 1;
