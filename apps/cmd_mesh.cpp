@@ -63,6 +63,7 @@ int run_mesh(const Arguments& argv) {
       .option("pass-band", "K", "Taubin pass band; smaller smooths more", "0.05")
       .option("decimate", "R", "keep this fraction of each object's triangles (0 < R <= 1)", "1")
       .option("triangles", "N", "or simplify each object to about N triangles")
+      .flag("noisy-labels", "mesh even a volume that looks like an image (few neighbours share a value)")
       .flag("overwrite", "replace OUTDIR if it exists");
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
@@ -76,6 +77,7 @@ int run_mesh(const Arguments& argv) {
   if (job.format == "precomputed" && args.has("single-file"))
     throw UsageError("--single-file does not apply to --format precomputed (one fragment per object)");
   job.single_file = args.has("single-file");
+  job.allow_noisy_labels = args.has("noisy-labels");
   job.smooth = !args.has("no-smooth");
   job.smoothing.iterations = static_cast<int>(args.integer("smooth-iterations"));
   job.smoothing.pass_band = args.number("pass-band");

@@ -53,6 +53,25 @@ MeshSummary write_label_meshes(const Volume& labels, const std::string& source, 
     throw InputError(source, std::string("meshes need a label volume (8-64 bit integers, one channel), this is ") +
                                  dtype_name(labels.dtype()) + (labels.channels() > 1 ? " colour" : "") +
                                  "; label it first ('uniem label') or convert it ('uniem convert --bits')");
+  if (!job.allow_noisy_labels) {
+    // An EM image given by mistake is an integer volume too; in a label volume most voxels share
+    // their value with the next one along x, in an image (noise) few do.
+    int64_t pairs = 0, equal = 0;
+    visit_dtype(labels.dtype(), [&](auto zero) {
+      using T = decltype(zero);
+      const T* v = labels.data<T>();
+      const int64_t step = std::max<int64_t>(1, labels.voxels() / 4'000'000);
+      for (int64_t i = 0; i + 1 < labels.voxels(); i += step) {
+        if ((i + 1) % labels.nx() == 0) continue;
+        ++pairs;
+        equal += v[i] == v[i + 1];
+      }
+    });
+    if (pairs > 1000 && equal < pairs * 3 / 10)
+      throw InputError(source, "looks like an image, not labels: only " + std::to_string(100 * equal / pairs) +
+                                   "% of neighbouring voxels share a value; segment it first ('uniem watershed', "
+                                   "'uniem label') or, if these are labels, pass --noisy-labels");
+  }
   const auto objects = object_statistics(labels);
   std::vector<ObjectStatistics> present;
   for (const auto& o : objects)

@@ -24,6 +24,7 @@ struct MeshJob {
   DecimateOptions decimation;
   std::string format = "ply";  // ply, obj, stl or precomputed
   bool single_file = false;
+  bool allow_noisy_labels = false;  // skip the check that the volume is labels, not an image
 };
 
 struct MeshSummary {

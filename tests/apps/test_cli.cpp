@@ -403,6 +403,7 @@ TEST_CASE("mesh: one closed surface per object, measurements, formats, and bad i
   const Case cases[] = {
       {"mesh " + quote(dir / "float.tif") + " " + quote(dir / "x1"), "float.tif: meshes need a label volume"},
       {"mesh " + quote(dir / "objects.tif") + " " + quote(dir / "x2") + " --labels 9999", "label 9999 does not occur"},
+      {"mesh " + quote(dir / "s" / "image") + " " + quote(dir / "x4"), "image: looks like an image, not labels"},
       {"mesh " + quote(dir / "objects.tif") + " " + quote(dir / "taken"), "taken: already exists"},
   };
   for (const auto& c : cases) {
