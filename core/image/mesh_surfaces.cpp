@@ -6,9 +6,10 @@
 // and ends one, so the segments of a cube close into loops; each loop is a polygon, fanned into
 // triangles from a corner whose diagonals stay off the cube faces (else from its centre).
 //
-// The volume is cut into slabs of kSlabLayers cube layers, meshed in parallel, each with its own
-// vertex indices; the vertices on the plane two slabs share are then matched by their grid edge,
-// so the merged mesh is the same for every thread count.
+// The volume is cut into slabs of kSlabLayers cube layers; each thread meshes a run of
+// consecutive slabs with its own vertex numbers, and the runs are joined by matching the vertices
+// on the plane two runs share by their grid edge. A run makes its vertices in the order the
+// joined slabs would, so the result is the same for every thread count.
 #include "core/image/mesh_surfaces.h"
 
 #include <algorithm>
