@@ -15,19 +15,20 @@ namespace fs = std::filesystem;
 namespace uniem::apps {
 namespace {
 
-std::string measurements_csv(const std::vector<LabelMesh>& meshes, const std::vector<ObjectStatistics>& objects,
-                             const VoxelSize& size) {
+std::string measurements_csv(const std::vector<LabelMesh>& meshes, const std::vector<MeshMeasures>& measures,
+                             const std::vector<ObjectStatistics>& objects, const VoxelSize& size) {
   std::ostringstream csv;
   csv.precision(10);
   csv << "label,voxels,voxel_volume_nm3,mesh_volume_nm3,surface_area_nm2,z_min,y_min,x_min,z_max,y_max,x_max,"
          "centroid_z_nm,centroid_y_nm,centroid_x_nm,vertices,triangles\n";
   const double voxel_volume = size.z * size.y * size.x;
   size_t j = 0;
-  for (const auto& m : meshes) {
+  for (size_t i = 0; i < meshes.size(); ++i) {
+    const LabelMesh& m = meshes[i];
     while (j < objects.size() && objects[j].id < m.label) ++j;
     UNIEM_CHECK(j < objects.size() && objects[j].id == m.label, "a mesh for a label without voxels");
     const ObjectStatistics& o = objects[j];
-    const MeshMeasures mm = measure(m.mesh);
+    const MeshMeasures& mm = measures[i];
     csv << m.label << "," << o.voxels << "," << static_cast<double>(o.voxels) * voxel_volume << "," << mm.volume << ","
         << mm.area;
     for (auto v : o.min) csv << "," << v;
@@ -99,15 +100,16 @@ MeshSummary write_label_meshes(const Volume& labels, const std::string& source, 
     summary.vertices += static_cast<int64_t>(m.mesh.vertices.size());
   }
 
+  std::vector<MeshMeasures> measures;
+  for (const auto& m : meshes) measures.push_back(measure(m.mesh));
   if (job.format == "precomputed") {
     std::vector<SegmentProperty> props = {{"voxels", {}}, {"volume_nm3", {}}, {"surface_area_nm2", {}}};
     size_t j = 0;
-    for (const auto& m : meshes) {
-      while (present[j].id < m.label) ++j;
-      const MeshMeasures mm = measure(m.mesh);
+    for (size_t i = 0; i < meshes.size(); ++i) {
+      while (present[j].id < meshes[i].label) ++j;
       props[0].values.push_back(static_cast<double>(present[j].voxels));
-      props[1].values.push_back(mm.volume);
-      props[2].values.push_back(mm.area);
+      props[1].values.push_back(measures[i].volume);
+      props[2].values.push_back(measures[i].area);
     }
     write_precomputed(folder, meshes, props);
   } else {
@@ -128,7 +130,7 @@ MeshSummary write_label_meshes(const Volume& labels, const std::string& source, 
       }
     }
   }
-  write_file_atomically(folder / "measurements.csv", measurements_csv(meshes, present, labels.voxel_size), false);
+  write_file_atomically(folder / "measurements.csv", measurements_csv(meshes, measures, present, labels.voxel_size), false);
   return summary;
 }
 

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <map>
 #include <unordered_map>
 
 #include "core/error.h"
