@@ -19,6 +19,8 @@ int run_eval(const Arguments& args);
 int run_filter(const Arguments& args);
 int run_watershed(const Arguments& args);
 int run_mesh(const Arguments& args);
+int run_train2d(const Arguments& args);
+int run_infer2d(const Arguments& args);
 
 struct Subcommand {
   const char* name;
@@ -35,6 +37,8 @@ inline constexpr Subcommand subcommands[] = {
     {"label", "find connected components, with per-object statistics", run_label},
     {"watershed", "grow regions from markers: split cells along membranes or touching objects", run_watershed},
     {"mesh", "surface meshes of labelled objects (PLY, OBJ, STL, Neuroglancer), with area and volume", run_mesh},
+    {"train2d", "train a 2D network (U-Net, ResNet, HighwayNet, DenseNet) from painted sections", run_train2d},
+    {"infer2d", "apply a trained 2D network to sections: probability maps, masks, objects", run_infer2d},
     {"eval", "score a segmentation against ground truth (Rand, VI, Jaccard, Dice)", run_eval},
     {"devices", "list the GPUs uniem can use", run_devices},
 };

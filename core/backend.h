@@ -32,6 +32,11 @@ class Backend {
   virtual void copy(const Tensor& src, Tensor& dst) = 0;  // same shape and dtype
   virtual void cast(const Tensor& src, Tensor& dst) = 0;  // same shape, any dtypes
   virtual void fill(Tensor& t, double value) = 0;
+  // Bytes of tensor storage allocated now and at most since the last reset_peak_bytes(): what a
+  // command measures to say how much memory a network needs.
+  virtual size_t live_bytes() const = 0;
+  virtual size_t peak_bytes() const = 0;
+  virtual void reset_peak_bytes() = 0;
 
   // ---- random (core/generator.h): uniform in [low, high), normal, bernoulli (1 with probability p)
   virtual void random_uniform(Tensor& t, RandomStream s, double low, double high) = 0;

@@ -6,6 +6,7 @@
 // on the sizes only, and adds the chunk results in chunk order.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "core/backend.h"
@@ -23,6 +24,9 @@ class CpuBackend final : public Backend {
   void copy(const Tensor& src, Tensor& dst) override;
   void cast(const Tensor& src, Tensor& dst) override;
   void fill(Tensor& t, double value) override;
+  size_t live_bytes() const override { return live_.load(); }
+  size_t peak_bytes() const override { return peak_.load(); }
+  void reset_peak_bytes() override { peak_.store(live_.load()); }
   void random_uniform(Tensor& t, RandomStream s, double low, double high) override;
   void random_normal(Tensor& t, RandomStream s, double mean, double stddev) override;
   void random_bernoulli(Tensor& t, RandomStream s, double p) override;
@@ -69,6 +73,9 @@ class CpuBackend final : public Backend {
   void sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad, Tensor& momentum) override;
   void adam_step(const AdamParams& p, int64_t step, Tensor& param, const Tensor& grad, Tensor& m,
                  Tensor& v) override;
+
+ private:
+  std::atomic<size_t> live_{0}, peak_{0};  // rounded allocation sizes
 };
 
 namespace cpu {

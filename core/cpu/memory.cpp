@@ -22,7 +22,13 @@ std::shared_ptr<Storage> CpuBackend::allocate(size_t bytes, Device device) {
   void* p = std::aligned_alloc(64, rounded);
   if (!p) throw Error("out of memory allocating " + std::to_string(bytes >> 20) + " MiB for a tensor");
   auto s = std::make_shared<Storage>();
-  s->data = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  const size_t now = live_.fetch_add(rounded) + rounded;
+  for (size_t peak = peak_.load(); now > peak && !peak_.compare_exchange_weak(peak, now);) {
+  }
+  s->data = std::shared_ptr<void>(p, [this, rounded](void* q) {
+    std::free(q);
+    live_.fetch_sub(rounded);
+  });
   s->bytes = bytes;
   s->device = device;
   return s;

@@ -1,0 +1,190 @@
+// uniem infer2d: apply a trained 2D model (nn/model_folder.h) to a stack, tile by tile.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "core/error.h"
+#include "core/image/convert.h"
+#include "core/image/label.h"
+#include "core/progress.h"
+#include "io/atomic_output.h"
+#include "io/stack.h"
+#include "nn/model_folder.h"
+#include "nn/tiled_inference.h"
+#include "nn/validation.h"
+
+namespace fs = std::filesystem;
+
+namespace uniem::apps {
+
+int run_infer2d(const Arguments& argv) {
+  cli::Command command(
+      "infer2d", "apply a trained 2D network to EM sections: probability maps, masks, objects",
+      "Runs the model in MODEL (made by uniem train2d) on every section of IMAGES, of any size: the\n"
+      "section is cut into overlapping tiles whose predictions are blended smoothly, so there are\n"
+      "no seams, and mirrored at its borders. OUT (a new or empty folder) gets:\n"
+      "  probabilities/        the probability of the structure per pixel (0..255 for --bits 8; one\n"
+      "                        folder per channel, probabilities-N/, for several classes or masks)\n"
+      "  mask/                 with --threshold T: 255 where the probability is >= T (binary models);\n"
+      "  classes/              softmax models: the most probable class of each pixel\n"
+      "  labels.tif            with --labels 2d or 3d: the connected objects of the mask, numbered\n"
+      "                        (2d: each section on its own, 4-connected; 3d: 6-connected through\n"
+      "                        the sections, UNI-EM's mitochondria post-processing)\n"
+      "  inference.json        the model, options, timing and memory\n"
+      "--flips averages the 8 flipped and rotated versions of each tile (8x slower, a little more\n"
+      "accurate). The memory for the network is measured on the first tile and printed.",
+      "  uniem infer2d --model mito-model --images stack/ --out mito-result --threshold 0.5 --labels 3d\n"
+      "  uniem infer2d --model membranes --images isbi/test/image --out isbi-result --bits 16 --flips");
+  command.option("model", "DIR", "model folder made by uniem train2d")
+      .option("images", "STACK", "EM sections: folder of PNG/TIFF or a multi-page TIFF")
+      .option("out", "DIR", "output folder (new or empty)")
+      .option("checkpoint", "WHICH", "best (best validation score) or last", "best")
+      .option("tile", "PIXELS", "tile size (rounded to the network's multiple)", "512")
+      .option("overlap", "PIXELS", "overlap of neighbouring tiles", "64")
+      .option("batch", "N", "tiles per forward pass", "1")
+      .flag("flips", "average over the 8 symmetries of each tile")
+      .option("bits", "N", "probability maps: 8 or 16-bit PNG, or 32 for float TIFF", "8")
+      .option("threshold", "T", "also write mask/: probability >= T")
+      .option("labels", "2d|3d", "also write labels.tif: connected objects of the mask (needs --threshold)")
+      .flag("overwrite", "replace OUT if it exists");
+  const auto args = command.parse(argv);
+  if (args.help) return command.print_help();
+  for (const char* required : {"model", "images", "out"})
+    if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem infer2d --help)");
+  const std::string which = args.get("checkpoint");
+  if (which != "best" && which != "last") throw UsageError("--checkpoint takes best or last");
+  const int64_t bits = args.integer("bits");
+  if (bits != 8 && bits != 16 && bits != 32) throw UsageError("--bits takes 8, 16 or 32");
+  const bool threshold_given = args.has("threshold");
+  const double threshold = threshold_given ? args.number("threshold") : 0.5;
+  if (threshold_given && !(threshold > 0 && threshold < 1)) throw UsageError("--threshold takes a probability between 0 and 1");
+  const std::string labels = args.has("labels") ? args.get("labels") : "";
+  if (!labels.empty() && labels != "2d" && labels != "3d") throw UsageError("--labels takes 2d or 3d");
+  nn::TileOptions tiles{.tile = args.integer("tile"), .overlap = args.integer("overlap"), .batch = args.integer("batch"),
+                        .flips = args.has("flips")};
+  if (tiles.tile < 16 || tiles.overlap < 0 || tiles.batch < 1) throw UsageError("--tile >= 16, --overlap >= 0 and --batch >= 1");
+  const fs::path out_dir = args.get("out");
+  AtomicOutput::check(out_dir, AtomicOutput::Kind::folder, args.has("overwrite"));
+
+  nn::LoadedModel model = nn::load_model(args.get("model"), which);
+  const nn::ModelDescription& d = model.description;
+  if (!labels.empty() && (d.loss.softmax() || d.network.out_channels != 1))
+    throw UsageError("--labels needs a model with one foreground channel; this one has " +
+                     std::to_string(d.network.out_channels) + " outputs");
+  if (!labels.empty() && !threshold_given) throw UsageError("--labels needs --threshold (the mask it labels)");
+  const std::string images_path = args.get("images");
+  const Volume images = read_volume(images_path, nn::image_read_options(d.network.in_channels));
+  if (dtype_name(images.dtype()) != d.input_dtype)
+    std::fprintf(stderr, "note: the model was trained on %s images, these are %s (both are scaled to 0..1)\n",
+                 d.input_dtype.c_str(), dtype_name(images.dtype()));
+
+  const int64_t k = d.network.out_channels, nz = images.nz(), ny = images.ny(), nx = images.nx();
+  const nn::TilePlan plan = nn::plan_tiles(ny, nx, model.network->size_multiple(), tiles);
+  std::printf("uniem infer2d: %s (%s, step %lld) on %lld sections of %lld x %lld, tiles %lld x %lld with overlap %lld%s\n",
+              d.network.describe().c_str(), model.checkpoint.c_str(), static_cast<long long>(model.step),
+              static_cast<long long>(nz), static_cast<long long>(nx), static_cast<long long>(ny),
+              static_cast<long long>(plan.tile), static_cast<long long>(plan.tile), static_cast<long long>(plan.overlap),
+              tiles.flips ? ", 8 symmetries" : "");
+  std::fflush(stdout);
+
+  const DType out_type = bits == 8 ? DType::u8 : bits == 16 ? DType::u16 : DType::f32;
+  const double scale = bits == 8 ? 255.0 : bits == 16 ? 65535.0 : 1.0;
+  const int64_t maps = d.loss.softmax() || k > 1 ? k : 1;
+  std::vector<Volume> probability(static_cast<size_t>(maps), Volume(out_type, nz, ny, nx));
+  Volume mask, classes;
+  if (threshold_given && !d.loss.softmax()) mask = Volume(DType::u8, nz, ny, nx, k);
+  if (d.loss.softmax()) classes = Volume(DType::u8, nz, ny, nx);
+  nn::PredictStats stats;
+  const auto begin = std::chrono::steady_clock::now();
+  {
+    Progress progress("infer2d", nz * plan.tiles());
+    for (int64_t z = 0; z < nz; ++z) {
+      const std::vector<float> image = nn::image_section(images, z);
+      nn::PredictStats section_stats;
+      const auto p = nn::predict_section(*model.network, d.loss, image.data(), ny, nx, tiles,
+                                         z == 0 ? &section_stats : nullptr, [&] { progress.advance(); });
+      if (z == 0) {
+        stats = section_stats;
+        const double canvas = static_cast<double>((k + 1) * plan.padded_height * plan.padded_width) * 4.0;
+        std::fprintf(stderr, "memory: %.0f MiB for the network on %lld tile(s) of %lld x %lld (measured), %.0f MiB for the section\n",
+                     static_cast<double>(stats.network_bytes) / 1048576.0, static_cast<long long>(tiles.batch),
+                     static_cast<long long>(plan.tile), static_cast<long long>(plan.tile), canvas / 1048576.0);
+      }
+      const int64_t n = ny * nx;
+      for (int64_t c = 0; c < maps; ++c)
+        for (int64_t i = 0; i < n; ++i) {
+          const double v = p[static_cast<size_t>(c * n + i)];
+          Volume& out = probability[static_cast<size_t>(c)];
+          if (out_type == DType::f32) out.data<float>()[z * n + i] = static_cast<float>(v);
+          else if (out_type == DType::u16) out.data<uint16_t>()[z * n + i] = static_cast<uint16_t>(std::lround(v * scale));
+          else out.data<uint8_t>()[z * n + i] = static_cast<uint8_t>(std::lround(v * scale));
+        }
+      if (mask.elements() > 0)
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t c = 0; c < k; ++c) mask.data<uint8_t>()[(z * n + i) * k + c] = p[static_cast<size_t>(c * n + i)] >= threshold ? 255 : 0;
+      if (classes.elements() > 0) {
+        const auto best = nn::predicted_target(d.loss, p, k, n, 0.5);
+        std::copy(best.begin(), best.end(), classes.data<uint8_t>() + z * n);
+      }
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+
+  AtomicOutput out(out_dir, AtomicOutput::Kind::folder, args.has("overwrite"));
+  WriteOptions write;
+  write.format = bits == 32 ? StackFormat::tiff_folder : StackFormat::png_folder;
+  for (int64_t c = 0; c < maps; ++c) {
+    probability[static_cast<size_t>(c)].voxel_size = images.voxel_size;
+    write_volume(out.temporary() / (maps == 1 ? "probabilities" : "probabilities-" + std::to_string(c)),
+                 probability[static_cast<size_t>(c)], write);
+  }
+  write.format = StackFormat::png_folder;
+  int64_t objects = -1;
+  if (mask.elements() > 0) {
+    mask.voxel_size = images.voxel_size;
+    write_volume(out.temporary() / "mask", mask, write);
+  }
+  if (classes.elements() > 0) {
+    classes.voxel_size = images.voxel_size;
+    write_volume(out.temporary() / "classes", classes, write);
+  }
+  if (!labels.empty()) {
+    LabelResult r = label_components(mask, labels == "2d" ? Connectivity::c4 : Connectivity::c6, false);
+    objects = r.count;
+    Volume l = shrink_to_fit(r.labels);
+    l.voxel_size = images.voxel_size;
+    WriteOptions tif;
+    tif.format = StackFormat::multipage_tiff;
+    write_volume(out.temporary() / "labels.tif", l, tif);
+  }
+  nlohmann::json record = {{"model", fs::absolute(args.get("model")).string()},
+                           {"checkpoint", model.checkpoint},
+                           {"step", model.step},
+                           {"network", d.network.to_json()},
+                           {"images", images_path},
+                           {"sections", nz},
+                           {"width", nx},
+                           {"height", ny},
+                           {"tile", plan.tile},
+                           {"overlap", plan.overlap},
+                           {"flips", tiles.flips},
+                           {"bits", bits},
+                           {"seconds", seconds},
+                           {"megapixels_per_second", static_cast<double>(nz * ny * nx) / 1e6 / seconds},
+                           {"network_memory_bytes", stats.network_bytes}};
+  if (threshold_given) record["threshold"] = threshold;
+  if (objects >= 0) record["objects"] = objects;
+  std::ofstream(out.temporary() / "inference.json") << record.dump(2) << "\n";
+  out.commit();
+  std::printf("%lld sections in %.1f s (%.2f megapixels/s) -> %s/probabilities%s%s%s\n", static_cast<long long>(nz), seconds,
+              static_cast<double>(nz * ny * nx) / 1e6 / seconds, out_dir.c_str(), maps > 1 ? "-N" : "",
+              mask.elements() > 0 ? ", mask/" : classes.elements() > 0 ? ", classes/" : "",
+              objects >= 0 ? (", labels.tif (" + std::to_string(objects) + " objects)").c_str() : "");
+  return 0;
+}
+
+}  // namespace uniem::apps

@@ -1,0 +1,259 @@
+#include "nn/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "core/autograd.h"
+#include "core/error.h"
+#include "core/optim.h"
+#include "io/atomic_output.h"
+#include "io/checkpoint.h"
+#include "nn/validation.h"
+
+namespace fs = std::filesystem;
+
+namespace uniem::nn {
+namespace {
+
+std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& o, const NamedTensors& parameters) {
+  if (o.optimizer == "sgd")
+    return std::make_unique<Sgd>(parameters, SgdParams{.lr = o.learning_rate, .momentum = o.momentum, .weight_decay = o.weight_decay});
+  return std::make_unique<Adam>(parameters, AdamParams{.lr = o.learning_rate, .beta1 = o.beta1, .beta2 = o.beta2,
+                                                       .weight_decay = o.weight_decay, .decoupled = o.optimizer == "adamw"});
+}
+
+LearningRateSchedule schedule(const TrainOptions& o) {
+  LearningRateSchedule s;
+  s.base = o.learning_rate;
+  s.total_steps = o.steps;
+  if (o.schedule == "cosine") s.kind = LearningRateSchedule::Kind::cosine;
+  if (o.schedule == "step") {
+    s.kind = LearningRateSchedule::Kind::step;
+    s.step_size = std::max<int64_t>(1, o.steps / 3);
+  }
+  return s;
+}
+
+// One training batch: inputs (B, C, P, P), targets (B, T, P, P) f32 or (B, 1, P, P) i32 for
+// softmax, mask (B, 1, P, P) u8.
+struct Batch {
+  Tensor input, target, mask;
+};
+
+Batch draw_batch(const std::vector<Section>& sections, const TrainOptions& o, const ModelDescription& m, int64_t step) {
+  Random random(splitmix64(o.seed ^ splitmix64(static_cast<uint64_t>(step) + 0x5eed)));
+  const int64_t p = o.patch, plane = p * p, b = o.batch;
+  const int64_t c = m.network.in_channels, t = m.target.target_channels();
+  Batch batch{Tensor::empty({b, c, p, p}),
+              m.loss.softmax() ? Tensor::empty({b, 1, p, p}, ScalarType::i32) : Tensor::empty({b, t, p, p}),
+              Tensor::empty({b, 1, p, p}, ScalarType::u8)};
+  double total_area = 0;
+  for (const Section& s : sections) total_area += static_cast<double>((s.height - p + 1) * (s.width - p + 1));
+  std::vector<uint8_t> target(static_cast<size_t>(t * plane));
+  for (int64_t i = 0; i < b; ++i) {
+    double pick = random.uniform() * total_area;
+    size_t k = 0;
+    for (; k + 1 < sections.size(); ++k) {
+      pick -= static_cast<double>((sections[k].height - p + 1) * (sections[k].width - p + 1));
+      if (pick < 0) break;
+    }
+    const Section& s = sections[k];
+    const int64_t y = random.integer(0, s.height - p), x = random.integer(0, s.width - p);
+    float* image = batch.input.data<float>() + i * c * plane;
+    crop(s, y, x, p, image, target.data());
+    augment(image, c, target.data(), t, p, o.augment, random);
+    uint8_t* mask = batch.mask.data<uint8_t>() + i * plane;
+    for (int64_t j = 0; j < plane; ++j) {
+      bool keep = true;
+      for (int64_t ch = 0; ch < t; ++ch) keep = keep && target[static_cast<size_t>(ch * plane + j)] != ignored;
+      mask[j] = keep;
+    }
+    if (m.loss.softmax()) {
+      int32_t* out = batch.target.data<int32_t>() + i * plane;
+      for (int64_t j = 0; j < plane; ++j) out[j] = mask[j] ? target[static_cast<size_t>(j)] : 0;
+    } else {
+      float* out = batch.target.data<float>() + i * t * plane;
+      for (int64_t j = 0; j < t * plane; ++j) out[j] = target[static_cast<size_t>(j)] == 1 ? 1.0f : 0.0f;
+    }
+  }
+  return batch;
+}
+
+std::string duration(double seconds) {
+  char s[32];
+  if (seconds < 90) std::snprintf(s, sizeof s, "%.0f s", seconds);
+  else if (seconds < 5400) std::snprintf(s, sizeof s, "%.0f min", seconds / 60);
+  else std::snprintf(s, sizeof s, "%.1f h", seconds / 3600);
+  return s;
+}
+
+double metric(const nlohmann::json& scores, const std::string& name) {
+  return scores.contains(name) ? scores[name].get<double>() : scores["jaccard"].get<double>();
+}
+
+// Keeps the log lines of steps up to `step` (a resumed run rewrites what came after).
+void truncate_log(const fs::path& file, int64_t step) {
+  std::ifstream in(file);
+  if (!in) return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    try {
+      if (nlohmann::json::parse(line).value("step", int64_t{0}) <= step) kept += line + "\n";
+    } catch (const nlohmann::json::exception&) {
+      // a line cut short by the interruption
+    }
+  }
+  in.close();
+  write_file_atomically(file, kept, true);
+}
+
+}  // namespace
+
+nlohmann::json TrainOptions::to_json() const {
+  return {{"patch", patch},
+          {"batch", batch},
+          {"steps", steps},
+          {"optimizer", optimizer},
+          {"learning_rate", learning_rate},
+          {"beta1", beta1},
+          {"beta2", beta2},
+          {"momentum", momentum},
+          {"weight_decay", weight_decay},
+          {"schedule", schedule},
+          {"augment",
+           {{"symmetries", augment.symmetries},
+            {"elastic", augment.elastic},
+            {"elastic_spacing", augment.elastic_spacing},
+            {"contrast", augment.contrast},
+            {"brightness", augment.brightness},
+            {"defects", augment.defects},
+            {"missing", augment.missing}}},
+          {"validation", validation},
+          {"validate_every", validate_every},
+          {"checkpoint_every", checkpoint_every},
+          {"log_every", log_every},
+          {"best_metric", best_metric},
+          {"threshold", threshold},
+          {"seed", seed}};
+}
+
+TrainResult train(const ModelDescription& model, const TrainOptions& o, const Split& data, const fs::path& folder,
+                  bool resume, const Reporter& report) {
+  for (const Section& s : data.train)
+    if (s.height < o.patch || s.width < o.patch)
+      throw InputError(s.name, "is " + std::to_string(s.width) + " x " + std::to_string(s.height) +
+                                   " pixels, smaller than the " + std::to_string(o.patch) + "-pixel training patch; use a smaller --patch");
+  std::unique_ptr<Network> network = make_network(model.network, o.seed);
+  std::unique_ptr<Optimizer> optimizer = make_optimizer(o, network->parameters());
+  const LearningRateSchedule lr = schedule(o);
+  const std::string architecture = "2d-" + model.network.family;
+
+  int64_t start = 0;
+  double best = -1;
+  nlohmann::json best_scores;
+  const fs::path last = folder / last_checkpoint, log_file = folder / training_log;
+  if (resume && fs::exists(last)) {
+    const Checkpoint c = load_checkpoint(last, architecture);
+    if (c.config != model.network.to_json()) throw InputError(last, "was saved for another network than model.json describes");
+    restore_tensors(last, "parameter", c.parameters, network->parameters());
+    restore_tensors(last, "buffer", c.buffers, network->buffers());
+    restore_tensors(last, "optimizer", c.optimizer_state, optimizer->state());
+    optimizer->set_steps(c.step);
+    start = c.step;
+    best = c.extra.value("best", -1.0);
+    best_scores = c.extra.value("best_scores", nlohmann::json());
+    truncate_log(log_file, start);
+    report("resuming from step " + std::to_string(start) + " (" + last.string() + ")");
+  } else {
+    fs::create_directories(folder);
+    write_file_atomically(folder / model_json, model.to_json().dump(2) + "\n", true);
+    write_file_atomically(log_file, "", true);
+  }
+  std::ofstream log(log_file, std::ios::app);
+  if (!log) throw InputError(log_file, "cannot be written");
+
+  const TileOptions tiles{.tile = std::min<int64_t>(1024, 2 * o.patch), .overlap = o.patch / 4, .batch = 1};
+  auto save = [&](const fs::path& file, int64_t step, bool with_optimizer) {
+    Checkpoint c;
+    c.architecture = architecture;
+    c.config = model.network.to_json();
+    c.step = step;
+    c.extra = {{"optimizer", optimizer->kind()}, {"learning_rate", optimizer->learning_rate()}, {"best", best},
+               {"best_scores", best_scores}, {"seed", o.seed}};
+    c.parameters = network->parameters();
+    c.buffers = network->buffers();
+    if (with_optimizer) c.optimizer_state = optimizer->state();
+    save_checkpoint(file, c);
+  };
+  TrainResult result;
+  auto run_validation = [&](int64_t step) {
+    if (data.validation.empty()) return;
+    const ValidationScores v = validate(*network, model.loss, model.target, data.validation, tiles, o.threshold);
+    const nlohmann::json scores = v.to_json();
+    result.last_scores = scores;
+    log << nlohmann::json{{"step", step}, {"validation", scores}}.dump() << "\n" << std::flush;
+    const double score = metric(scores, o.best_metric);
+    char line[200];
+    std::snprintf(line, sizeof line, "validation at step %lld: Jaccard %.4f, Dice %.4f%s", static_cast<long long>(step),
+                  v.jaccard, v.dice, v.v_rand >= 0 ? (", V_rand " + std::to_string(v.v_rand).substr(0, 6)).c_str() : "");
+    std::string text = line;
+    if (score > best) {
+      best = score;
+      best_scores = scores;
+      save(folder / best_checkpoint, step, false);
+      text += "  (best so far, saved)";
+    }
+    report(text);
+  };
+
+  const auto begin = std::chrono::steady_clock::now();
+  auto interval_start = begin;
+  double loss_sum = 0;
+  int64_t loss_count = 0;
+  for (int64_t step = start + 1; step <= o.steps; ++step) {
+    optimizer->set_learning_rate(lr.at(step - 1));
+    const Batch batch = draw_batch(data.train, o, model, step);
+    const Tensor loss = training_loss(model.loss, network->forward(batch.input, true), batch.target, batch.mask);
+    const double value = loss.item();
+    if (!std::isfinite(value))
+      throw Error("training diverged at step " + std::to_string(step) + " (loss " + std::to_string(value) +
+                  "); lower --learning-rate or resume from the last checkpoint");
+    optimizer->zero_grad();
+    loss.backward();
+    optimizer->step();
+    loss_sum += value;
+    ++loss_count;
+    if (step % o.log_every == 0 || step == o.steps) {
+      const auto now = std::chrono::steady_clock::now();
+      const double interval = std::chrono::duration<double>(now - interval_start).count();
+      const double elapsed = std::chrono::duration<double>(now - begin).count();
+      const double rate = static_cast<double>(loss_count * o.batch) / std::max(interval, 1e-9);
+      const double left = elapsed / static_cast<double>(step - start) * static_cast<double>(o.steps - step);
+      result.last_loss = loss_sum / static_cast<double>(loss_count);
+      log << nlohmann::json{{"step", step}, {"loss", result.last_loss}, {"learning_rate", optimizer->learning_rate()},
+                            {"images_per_second", rate}, {"elapsed_seconds", elapsed}}
+                 .dump()
+          << "\n" << std::flush;
+      char line[200];
+      std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  %.2f images/s  lr %.1e  %s left",
+                    static_cast<long long>(step), static_cast<long long>(o.steps), result.last_loss, rate,
+                    optimizer->learning_rate(), duration(left).c_str());
+      report(line);
+      loss_sum = 0;
+      loss_count = 0;
+      interval_start = now;
+    }
+    if (step % o.validate_every == 0 || step == o.steps) run_validation(step);
+    if (step % o.checkpoint_every == 0 || step == o.steps) save(last, step, true);
+  }
+  if (start >= o.steps) report("the model already has " + std::to_string(start) + " steps; raise --steps to train further");
+  result.steps = std::max(start, o.steps);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  result.best_scores = best_scores;
+  return result;
+}
+
+}  // namespace uniem::nn

@@ -1,0 +1,63 @@
+// Training of a 2D network from sections (nn/dataset.h) into a model folder (nn/model_folder.h).
+//
+// Each step draws `batch` random square crops of `patch` pixels (sections weighted by area),
+// augments them (nn/augment.h), and takes one optimizer step on the loss. Every draw of step s
+// comes from a generator seeded with (seed, s) alone, so a resumed run continues exactly as the
+// uninterrupted one would have (the weights, batch-norm statistics and optimizer state come from
+// last.checkpoint), and the same seed and thread count give the same weights.
+//
+// Every `log_every` steps a progress line (loss, images/s, time left) is reported and logged;
+// every `validate_every` steps and at the end the validation sections are scored
+// (nn/validation.h) and best.checkpoint is replaced when `best_metric` improves; every
+// `checkpoint_every` steps and at the end last.checkpoint is written (atomically).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "nn/augment.h"
+#include "nn/dataset.h"
+#include "nn/model_folder.h"
+#include "nn/tiled_inference.h"
+
+namespace uniem::nn {
+
+struct TrainOptions {
+  int64_t patch = 256;
+  int64_t batch = 4;
+  int64_t steps = 2000;
+  std::string optimizer = "adam";  // adam, adamw, sgd
+  double learning_rate = 2e-4;     // UNI-EM's defaults: Adam, lr 2e-4, beta1 0.5
+  double beta1 = 0.5, beta2 = 0.999;
+  double momentum = 0.9;           // sgd
+  double weight_decay = 0;
+  std::string schedule = "constant";  // constant, cosine, step (x0.1 at 1/2 and 3/4 of the steps)
+  AugmentOptions augment;
+  std::string validation = "auto";  // see split_validation
+  int64_t validate_every = 200;
+  int64_t checkpoint_every = 200;
+  int64_t log_every = 10;
+  std::string best_metric = "jaccard";  // jaccard, dice, v_rand
+  double threshold = 0.5;               // for the validation scores
+  uint64_t seed = 1;
+  nlohmann::json to_json() const;
+};
+
+// Progress lines for the user.
+using Reporter = std::function<void(const std::string&)>;
+
+struct TrainResult {
+  int64_t steps = 0;          // total steps in the model
+  double seconds = 0;         // this run's wall time
+  double last_loss = 0;       // mean over the last log interval
+  nlohmann::json last_scores; // the last validation's scores (null without validation)
+  nlohmann::json best_scores;
+};
+
+// Trains `model` (a fresh description, or the one in the folder when resuming) on the split into
+// `folder`, which must be empty or missing unless `resume` is set.
+TrainResult train(const ModelDescription& model, const TrainOptions& options, const Split& data,
+                  const std::filesystem::path& folder, bool resume, const Reporter& report);
+
+}  // namespace uniem::nn

@@ -1,0 +1,170 @@
+// Tiled inference, the trainer and model folders, on real files.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "io/checkpoint.h"
+#include "nn/model_folder.h"
+#include "nn/tiled_inference.h"
+#include "nn/trainer.h"
+#include "tests/test_support.h"
+
+using namespace uniem;
+using namespace uniem::nn;
+using uniem::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+NetworkConfig tiny_unet() {
+  NetworkConfig c;
+  c.filters = 4;
+  c.depth = 2;
+  return c;
+}
+
+// Sections with bright squares on noise; the target marks the squares.
+std::vector<Section> squares(int64_t n, int64_t size, uint64_t seed) {
+  Random r(seed);
+  std::vector<Section> out;
+  for (int64_t z = 0; z < n; ++z) {
+    Section s;
+    s.name = "section " + std::to_string(z);
+    s.height = s.width = size;
+    s.image.resize(static_cast<size_t>(size * size));
+    s.target.assign(s.image.size(), 0);
+    for (auto& v : s.image) v = static_cast<float>(0.3 + 0.1 * r.normal());
+    for (int k = 0; k < 6; ++k) {
+      const int64_t y0 = r.integer(0, size - 12), x0 = r.integer(0, size - 12), side = r.integer(5, 11);
+      for (int64_t y = y0; y < y0 + side; ++y)
+        for (int64_t x = x0; x < x0 + side; ++x) {
+          s.image[static_cast<size_t>(y * size + x)] += 0.4f;
+          s.target[static_cast<size_t>(y * size + x)] = 1;
+        }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+ModelDescription description(const NetworkConfig& c) {
+  ModelDescription m;
+  m.network = c;
+  return m;
+}
+
+TrainOptions quick(int64_t steps) {
+  TrainOptions o;
+  o.patch = 32;
+  o.batch = 2;
+  o.steps = steps;
+  o.learning_rate = 3e-3;
+  o.validate_every = 4;
+  o.checkpoint_every = 4;
+  o.log_every = 2;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("tile plans cover the section with whole tiles") {
+  TileOptions o{.tile = 64, .overlap = 16};
+  TilePlan p = plan_tiles(100, 300, 4, o);
+  CHECK(p.tile == 64);
+  CHECK(p.margin == 8);
+  CHECK(p.padded_height >= 100 + 16);
+  CHECK(p.padded_width >= 300 + 16);
+  CHECK((p.padded_width - p.tile) % (p.tile - p.overlap) == 0);
+  // A small section gets one tile, rounded up to the network's multiple.
+  p = plan_tiles(20, 30, 8, o);
+  CHECK(p.tiles() == 1);
+  CHECK(p.tile == 48);
+  // Overlap is at most half a tile.
+  o.overlap = 60;
+  CHECK(plan_tiles(500, 500, 4, o).overlap == 32);
+}
+
+TEST_CASE("tiled inference agrees with one whole-section tile: blending leaves no seams") {
+  auto net = make_network(tiny_unet(), 3);
+  const LossConfig loss;
+  const auto s = squares(1, 96, 4)[0];
+  const auto whole = predict_section(*net, loss, s.image.data(), 96, 96, {.tile = 256, .overlap = 32});
+  PredictStats stats;
+  const auto tiled = predict_section(*net, loss, s.image.data(), 96, 96, {.tile = 32, .overlap = 16, .batch = 3}, &stats);
+  CHECK(stats.tiles == 36);
+  CHECK(stats.network_bytes > 0);
+  double worst = 0, total = 0;
+  for (size_t i = 0; i < whole.size(); ++i) {
+    worst = std::max(worst, std::abs(double(whole[i]) - tiled[i]));
+    total += std::abs(double(whole[i]) - tiled[i]);
+  }
+  CHECK(worst < 0.05);
+  CHECK(total / static_cast<double>(whole.size()) < 0.005);
+  // The 8 symmetries average to probabilities too.
+  const auto flipped = predict_section(*net, loss, s.image.data(), 96, 96, {.tile = 64, .overlap = 16, .flips = true});
+  for (float v : flipped) REQUIRE((v >= 0 && v <= 1));
+}
+
+TEST_CASE("training learns, logs, validates, saves; a resumed run equals the uninterrupted one") {
+  TempDir dir;
+  Split split;
+  split.train = squares(3, 64, 1);
+  split.validation = squares(1, 64, 2);
+  const ModelDescription m = description(tiny_unet());
+  const auto quiet = [](const std::string&) {};
+  const TrainResult full = train(m, quick(16), split, dir / "full", false, quiet);
+  CHECK(full.steps == 16);
+  CHECK(full.best_scores["jaccard"].get<double>() > 0.45);  // squares are ~10% of the pixels
+  for (const char* f : {model_json, last_checkpoint, best_checkpoint, training_log}) CHECK(fs::exists(dir / "full" / f));
+  std::ifstream log(dir / "full" / training_log);
+  int progress = 0, validations = 0;
+  for (std::string line; std::getline(log, line);) {
+    const auto j = nlohmann::json::parse(line);
+    progress += j.contains("loss");
+    validations += j.contains("validation");
+  }
+  CHECK(progress == 8);
+  CHECK(validations == 4);
+
+  train(m, quick(8), split, dir / "part", false, quiet);
+  train(m, quick(16), split, dir / "part", true, quiet);
+  const Checkpoint a = load_checkpoint(dir / "full" / last_checkpoint), b = load_checkpoint(dir / "part" / last_checkpoint);
+  REQUIRE(a.parameters.size() == b.parameters.size());
+  for (size_t i = 0; i < a.parameters.size(); ++i) CHECK(a.parameters[i].tensor.to_vector() == b.parameters[i].tensor.to_vector());
+  for (size_t i = 0; i < a.optimizer_state.size(); ++i)
+    CHECK(a.optimizer_state[i].tensor.to_vector() == b.optimizer_state[i].tensor.to_vector());
+
+  // The folder alone is enough to predict, and gives what the trained network gave.
+  LoadedModel loaded = load_model(dir / "full");
+  CHECK(loaded.checkpoint == best_checkpoint);
+  CHECK(loaded.description.network.to_json() == m.network.to_json());
+}
+
+TEST_CASE("model folders from elsewhere are refused, naming the file") {
+  TempDir dir;
+  CHECK_THROWS_WITH_AS(load_model(dir / "none"), doctest::Contains("no such model folder"), InputError);
+  fs::create_directory(dir / "empty");
+  CHECK_THROWS_WITH_AS(load_model(dir / "empty"), doctest::Contains("not a uniem 2D model folder"), InputError);
+  Split split;
+  split.train = squares(1, 32, 1);
+  const auto quiet = [](const std::string&) {};
+  train(description(tiny_unet()), quick(2), split, dir / "m", false, quiet);
+  CHECK_NOTHROW(load_model(dir / "m"));  // no validation: falls back to the last checkpoint
+  // Another version.
+  auto j = description(tiny_unet()).to_json();
+  j["version"] = 99;
+  std::ofstream(dir / "m" / model_json) << j.dump();
+  CHECK_THROWS_WITH_AS(load_model(dir / "m"), doctest::Contains("version 99"), InputError);
+  // Another architecture than the checkpoint holds.
+  NetworkConfig other = tiny_unet();
+  other.family = "resnet";
+  std::ofstream(dir / "m" / model_json) << description(other).to_json().dump();
+  CHECK_THROWS_WITH_AS(load_model(dir / "m"), doctest::Contains(last_checkpoint), InputError);
+  other = tiny_unet();
+  other.filters = 8;
+  std::ofstream(dir / "m" / model_json) << description(other).to_json().dump();
+  CHECK_THROWS_WITH_AS(load_model(dir / "m"), doctest::Contains("another network"), InputError);
+  // A truncated checkpoint.
+  std::ofstream(dir / "m" / model_json) << description(tiny_unet()).to_json().dump();
+  fs::resize_file(dir / "m" / last_checkpoint, 100);
+  CHECK_THROWS_AS(load_model(dir / "m"), InputError);
+}
