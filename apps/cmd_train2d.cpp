@@ -240,8 +240,6 @@ int run_train2d(const Arguments& argv) {
   const nn::TrainOptions options = training_options(args, model, resume);
   model.training = options.to_json();
 
-  std::printf("uniem train2d: %s, %lld parameters\n", model.network.describe().c_str(),
-              static_cast<long long>(nn::make_network(model.network, options.seed)->parameter_count()));
   const std::string images = args.get("images"), labels = args.get("labels");
   std::vector<nn::Section> sections = nn::load_sections(images, labels, model.network.in_channels, model.target);
   int64_t foreground = 0, counted = 0;
@@ -252,6 +250,9 @@ int run_train2d(const Arguments& argv) {
         ++counted;
       }
   const nn::Split split = nn::split_validation(std::move(sections), options.validation);
+  nn::check_patch_fits(split, options.patch);
+  std::printf("uniem train2d: %s, %lld parameters\n", model.network.describe().c_str(),
+              static_cast<long long>(nn::make_network(model.network, options.seed)->parameter_count()));
   std::printf("data: %s; %s; %.1f%% of the annotated pixels are foreground\n", images.c_str(), split.description.c_str(),
               100.0 * static_cast<double>(foreground) / static_cast<double>(std::max<int64_t>(counted, 1)));
   std::printf("training: %lld steps of %lld crops of %lld x %lld, %s, learning rate %g, loss %s, seed %llu\n",

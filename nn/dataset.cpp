@@ -107,7 +107,11 @@ std::vector<Section> load_sections(const std::filesystem::path& images, const st
   const Volume image = read_volume(images, image_read_options(in_channels));
   ReadOptions label_read;
   label_read.color = m.kind == "channels" ? ColorPolicy::channels : ColorPolicy::grey;
-  const Volume label = read_volume(labels, label_read);
+  return make_sections(image, read_volume(labels, label_read), images, labels, m);
+}
+
+std::vector<Section> make_sections(const Volume& image, const Volume& label, const std::filesystem::path& images,
+                                   const std::filesystem::path& labels, const TargetMapping& m) {
   if (label.nz() != image.nz())
     throw InputError(labels, std::to_string(label.nz()) + " label sections for " + std::to_string(image.nz()) +
                                  " image sections in " + images.string() + "; every image needs its label image");
@@ -128,7 +132,7 @@ std::vector<Section> load_sections(const std::filesystem::path& images, const st
   for (int64_t z = 0; z < image.nz(); ++z) {
     Section s;
     s.name = section_name(images, z, image.nz());
-    s.channels = in_channels;
+    s.channels = image.channels();
     s.height = image.ny();
     s.width = image.nx();
     s.image = image_section(image, z);

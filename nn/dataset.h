@@ -56,6 +56,9 @@ ReadOptions image_read_options(int64_t channels);
 // counts, sizes or values do not fit.
 std::vector<Section> load_sections(const std::filesystem::path& images, const std::filesystem::path& labels,
                                    int64_t in_channels, const TargetMapping& mapping);
+// The same from volumes in memory; the paths only name them in messages.
+std::vector<Section> make_sections(const Volume& image, const Volume& label, const std::filesystem::path& images,
+                                   const std::filesystem::path& labels, const TargetMapping& mapping);
 
 // The validation split: "none"; "N" holds out the last N sections; "P%" the bottom P percent of
 // the rows of every section (for data with one or few sections); "auto" the last 10% of the

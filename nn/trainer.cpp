@@ -140,12 +140,16 @@ nlohmann::json TrainOptions::to_json() const {
           {"seed", seed}};
 }
 
+void check_patch_fits(const Split& data, int64_t patch) {
+  for (const Section& s : data.train)
+    if (s.height < patch || s.width < patch)
+      throw InputError(s.name, "is " + std::to_string(s.width) + " x " + std::to_string(s.height) +
+                                   " pixels, smaller than the " + std::to_string(patch) + "-pixel training patch; use a smaller --patch");
+}
+
 TrainResult train(const ModelDescription& model, const TrainOptions& o, const Split& data, const fs::path& folder,
                   bool resume, const Reporter& report) {
-  for (const Section& s : data.train)
-    if (s.height < o.patch || s.width < o.patch)
-      throw InputError(s.name, "is " + std::to_string(s.width) + " x " + std::to_string(s.height) +
-                                   " pixels, smaller than the " + std::to_string(o.patch) + "-pixel training patch; use a smaller --patch");
+  check_patch_fits(data, o.patch);
   std::unique_ptr<Network> network = make_network(model.network, o.seed);
   std::unique_ptr<Optimizer> optimizer = make_optimizer(o, network->parameters());
   const LearningRateSchedule lr = schedule(o);

@@ -55,6 +55,9 @@ struct TrainResult {
   nlohmann::json best_scores;
 };
 
+// Throws InputError naming the first training section smaller than the patch.
+void check_patch_fits(const Split& data, int64_t patch);
+
 // Trains `model` (a fresh description, or the one in the folder when resuming) on the split into
 // `folder`, which must be empty or missing unless `resume` is set.
 TrainResult train(const ModelDescription& model, const TrainOptions& options, const Split& data,

@@ -190,9 +190,13 @@ TEST_CASE("demo makes its files, reports them, and can run again") {
     CHECK(r.output.find("8 x 64 x 64 (z, y, x)") != std::string::npos);
   }
   for (const char* f : {"png/image/0007.png", "png/neurons/0000.png", "tiff/image.tif", "tiff/neurons.tif", "tiff/mitochondria.tif",
-                        "uniem-demo.json", "meshes/measurements.csv", "meshes/label_1.ply"})
+                        "uniem-demo.json", "meshes/measurements.csv", "meshes/label_1.ply", "cnn/model/model.json",
+                        "cnn/model/best.checkpoint", "cnn/unseen-image/0000.png", "cnn/predicted-mitochondria/0000.png"})
     CHECK(fs::exists(dir / "demo" / f));
   const auto record = nlohmann::json::parse(std::ifstream(dir / "demo" / "uniem-demo.json"));
+  CHECK(record["cnn"]["steps"].get<int64_t>() == 150);
+  const double jaccard = record["cnn"]["unseen_jaccard"].get<double>();
+  CHECK((jaccard >= 0 && jaccard <= 1));
   CHECK(record["meshes"]["objects"].get<int64_t>() == record["segmentation"]["segments"].get<int64_t>());
   CHECK(test::same_voxels(read_volume(dir / "demo" / "png" / "image"), read_volume(dir / "demo" / "tiff" / "image.tif")));
 }
@@ -417,4 +421,89 @@ TEST_CASE("mesh: one closed surface per object, measurements, formats, and bad i
   CHECK(run_uniem("mesh " + quote(dir / "objects.tif") + " " + quote(dir / "x3") + " --format vtk").exit_code == 2);
   CHECK(run_uniem("mesh " + quote(dir / "objects.tif") + " " + quote(dir / "x3") + " --decimate 0").exit_code == 2);
   CHECK(run_uniem("mesh " + quote(dir / "objects.tif") + " " + quote(dir / "x3") + " --labels a,b").exit_code == 2);
+}
+
+TEST_CASE("train2d and infer2d: a model folder that is all inference needs; bad input refused whole") {
+  TempDir dir;
+  const fs::path a = dir / "a", b = dir / "b";
+  REQUIRE(run_uniem("synth " + quote(a) + " --shape 6,96,96 --quiet").exit_code == 0);
+  REQUIRE(run_uniem("synth " + quote(b) + " --shape 3,96,96 --seed 2 --quiet").exit_code == 0);
+  const std::string data = " --images " + quote(a / "image") + " --labels " + quote(a / "membranes");
+  const std::string small = " --filters 8 --depth 3 --patch 64 --batch 4 --learning-rate 2e-3 --validate-every 20 --log-every 10";
+  auto r = run_uniem("train2d" + data + small + " --steps 40 --model " + quote(dir / "m"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("5 sections for training, the last 1 held out") != std::string::npos);
+  CHECK(r.output.find("step 40/40  loss") != std::string::npos);
+  CHECK(r.output.find("validation at step 40: Jaccard") != std::string::npos);
+  for (const char* f : {"model.json", "last.checkpoint", "best.checkpoint", "training-log.jsonl"}) CHECK(fs::exists(dir / "m" / f));
+  const auto model = nlohmann::json::parse(std::ifstream(dir / "m" / "model.json"));
+  CHECK(model["network"]["family"] == "unet");
+  CHECK(model["training"]["steps"] == 40);
+  CHECK(model["training"]["beta1"] == 0.5);
+
+  r = run_uniem("infer2d --model " + quote(dir / "m") + " --images " + quote(b / "image") + " --out " + quote(dir / "out") +
+                " --threshold 0.5 --labels 2d --tile 64 --overlap 16");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("memory:") != std::string::npos);
+  for (const char* f : {"probabilities/0002.png", "mask/0002.png", "labels.tif", "inference.json"}) CHECK(fs::exists(dir / "out" / f));
+  const auto info = nlohmann::json::parse(std::ifstream(dir / "out" / "inference.json"));
+  CHECK(info["sections"] == 3);
+  CHECK(info["objects"].get<int64_t>() > 0);
+  r = run_uniem("eval " + quote(dir / "out" / "mask") + " " + quote(b / "membranes") + " --mode semantic");
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.output)["mean_jaccard"].get<double>() > 0.5);  // membranes of an unseen volume
+
+  // Resume continues to a higher step count; an option that contradicts the model is refused.
+  r = run_uniem("train2d" + data + " --model " + quote(dir / "m") + " --resume --steps 50");
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("resuming from step 40") != std::string::npos);
+  CHECK(r.output.find("step 50/50") != std::string::npos);
+
+  // Bad input: exit 1, one line naming what is wrong, nothing written.
+  const fs::path other = dir / "other";
+  REQUIRE(run_uniem("synth " + quote(other) + " --shape 4,96,96 --quiet").exit_code == 0);
+  REQUIRE(run_uniem("synth " + quote(dir / "wide") + " --shape 6,96,128 --quiet").exit_code == 0);
+  fs::create_directory(dir / "occupied");
+  test::write_text(dir / "occupied" / "keep.txt", "precious");
+  fs::copy(dir / "m", dir / "old", fs::copy_options::recursive);
+  auto j = nlohmann::json::parse(std::ifstream(dir / "old" / "model.json"));
+  j["version"] = 7;
+  std::ofstream(dir / "old" / "model.json") << j.dump();
+  fs::copy(dir / "m", dir / "swapped", fs::copy_options::recursive);
+  j = nlohmann::json::parse(std::ifstream(dir / "swapped" / "model.json"));
+  j["network"]["family"] = "resnet";
+  std::ofstream(dir / "swapped" / "model.json") << j.dump();
+  struct Case {
+    std::string arguments, expected;
+  };
+  const std::string infer = "infer2d --images " + quote(b / "image") + " --out " + quote(dir / "out2") + " --model ";
+  const Case cases[] = {
+      {"train2d --images " + quote(a / "image") + " --labels " + quote(other / "membranes") + small + " --model " + quote(dir / "n1"),
+       "4 label sections for 6 image sections"},
+      {"train2d --images " + quote(a / "image") + " --labels " + quote(dir / "wide" / "membranes") + small + " --model " + quote(dir / "n2"),
+       "labels are 128 x 96 pixels but the images"},
+      {"train2d --images " + quote(a / "image") + " --labels " + quote(a / "image") + small + " --model " + quote(dir / "n3"),
+       "different values"},
+      {"train2d" + data + " --patch 128 --model " + quote(dir / "n4"), "smaller than the 128-pixel training patch"},
+      {"train2d" + data + small + " --model " + quote(dir / "occupied"), "occupied: exists and is not empty"},
+      {"train2d" + data + " --model " + quote(dir / "m") + " --resume --net resnet", "--net resnet contradicts the model"},
+      {infer + quote(dir / "old"), "model format version 7"},
+      {infer + quote(dir / "swapped"), "2d-resnet"},
+      {infer + quote(a), "not a uniem 2D model folder"},
+      {"infer2d --images " + quote(b / "image") + " --out " + quote(dir / "occupied") + " --model " + quote(dir / "m"),
+       "occupied: already exists"},
+  };
+  const auto before = listing(dir.path());
+  for (const auto& c : cases) {
+    CAPTURE(c.arguments);
+    r = run_uniem(c.arguments);
+    CHECK(r.exit_code == 1);
+    CHECK(one_line(r.output));
+    CHECK(r.output.find(c.expected) != std::string::npos);
+  }
+  CHECK(listing(dir.path()) == before);
+  CHECK(run_uniem("train2d" + data + " --net vgg --model " + quote(dir / "n5")).exit_code == 1);
+  CHECK(run_uniem("train2d" + data + " --loss hinge --model " + quote(dir / "n6")).exit_code == 2);
+  CHECK_FALSE(fs::exists(dir / "n5"));
+  CHECK_FALSE(fs::exists(dir / "n6"));
 }
