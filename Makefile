@@ -39,6 +39,7 @@ bench: build
 	./build/bench/bench_filters
 	./build/bench/bench_runtime
 	./build/bench/bench_mesh
+	./build/bench/bench_cnn2d
 
 clean:
 	rm -rf build build-static build-clang demo-output
