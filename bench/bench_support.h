@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -41,6 +42,21 @@ inline nlohmann::json run_peer(const std::string& command) {
   } catch (const nlohmann::json::exception&) {
     return nullptr;
   }
+}
+
+// The options of the programs that time a network against PyTorch: [--threads N] [--no-peer].
+struct PeerOptions {
+  int threads = 2;
+  bool peer = true;
+};
+inline PeerOptions parse_peer_options(int argc, char** argv) {
+  PeerOptions o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--threads" && i + 1 < argc) o.threads = std::atoi(argv[++i]);
+    else if (a == "--no-peer") o.peer = false;
+  }
+  return o;
 }
 
 }  // namespace uniem::bench

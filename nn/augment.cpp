@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/image/border.h"
+
 namespace uniem::nn {
 namespace {
 
@@ -30,14 +32,6 @@ void apply_symmetry(T* data, int64_t channels, int64_t size, int k, std::vector<
   }
 }
 
-// Mirror index into [0, n) (reflection without repeating the edge pixel), for any offset.
-inline int64_t mirror(int64_t i, int64_t n) {
-  if (n == 1) return 0;
-  const int64_t period = 2 * (n - 1);
-  i %= period;
-  if (i < 0) i += period;
-  return i < n ? i : period - i;
-}
 
 void elastic_deform(float* image, int64_t channels, uint8_t* target, int64_t target_channels, int64_t size,
                     const AugmentOptions& o, Random& random) {
@@ -66,7 +60,7 @@ void elastic_deform(float* image, int64_t channels, uint8_t* target, int64_t tar
       const double sy = static_cast<double>(y) + field(dy), sx = static_cast<double>(x) + field(dx);
       const int64_t y0 = static_cast<int64_t>(std::floor(sy)), x0 = static_cast<int64_t>(std::floor(sx));
       const double wy = sy - static_cast<double>(y0), wx = sx - static_cast<double>(x0);
-      const int64_t ya = mirror(y0, size), yb = mirror(y0 + 1, size), xa = mirror(x0, size), xb = mirror(x0 + 1, size);
+      const int64_t ya = reflect(y0, size), yb = reflect(y0 + 1, size), xa = reflect(x0, size), xb = reflect(x0 + 1, size);
       for (int64_t c = 0; c < channels; ++c) {
         const float* s = src_image.data() + c * plane;
         image[c * plane + y * size + x] = static_cast<float>(

@@ -5,7 +5,7 @@
 //   1. one of the 8 symmetries of the square (flips, 90-degree rotations, transposes), uniformly;
 //   2. elastic deformation (Simard et al. 2003): displacements drawn N(0, elastic) pixels on a
 //      grid of `elastic_spacing` pixels, interpolated bilinearly in between; the image is sampled
-//      bilinearly and the target by nearest neighbour, mirrored at the crop border;
+//      bilinearly and the target by nearest neighbour, mirrored at the crop border (core/image/border.h);
 //   3. contrast and brightness: x -> (x - mean) * c + mean + b, c in [1 - contrast, 1 + contrast],
 //      b in [-brightness, brightness], uniformly;
 //   4. section defects, as EM stacks have them (Lee et al. 2017): with probability `defects` a

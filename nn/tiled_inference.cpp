@@ -6,17 +6,11 @@
 #include "core/autograd.h"
 #include "core/backend.h"
 #include "core/error.h"
+#include "core/image/border.h"
 
 namespace uniem::nn {
 namespace {
 
-int64_t mirror(int64_t i, int64_t n) {
-  if (n == 1) return 0;
-  const int64_t period = 2 * (n - 1);
-  i %= period;
-  if (i < 0) i += period;
-  return i < n ? i : period - i;
-}
 
 // Weight of position i in a tile of `size` whose rims of `ramp` pixels blend with neighbours.
 std::vector<float> window(int64_t size, int64_t ramp) {
@@ -106,10 +100,10 @@ std::vector<float> predict_section(Network& network, const LossConfig& loss, con
       const auto [oy, ox] = origins[first + static_cast<size_t>(b)];
       for (int64_t c = 0; c < channels; ++c)
         for (int64_t y = 0; y < t; ++y) {
-          const int64_t sy = mirror(oy + y - plan.margin, height);
+          const int64_t sy = reflect(oy + y - plan.margin, height);
           float* row = in + ((b * channels + c) * t + y) * t;
           const float* src = image + (c * height + sy) * width;
-          for (int64_t x = 0; x < t; ++x) row[x] = src[mirror(ox + x - plan.margin, width)];
+          for (int64_t x = 0; x < t; ++x) row[x] = src[reflect(ox + x - plan.margin, width)];
         }
     }
     std::vector<float> probabilities(static_cast<size_t>(n * classes * plane), 0.0f);

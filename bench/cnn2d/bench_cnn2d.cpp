@@ -9,7 +9,6 @@
 // Usage: bench_cnn2d [--threads N] [--no-peer]
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 
 #include "bench/bench_support.h"
 #include "core/autograd.h"
@@ -22,12 +21,9 @@
 using namespace uniem;
 
 int main(int argc, char** argv) {
-  int threads = 2;
-  bool peer = true;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--no-peer")) peer = false;
-  }
+  const bench::PeerOptions options = bench::parse_peer_options(argc, argv);
+  const int threads = options.threads;
+  const bool peer = options.peer;
   set_thread_count(threads);
   const int64_t batch = 4, patch = 256, tile = 512;
   nlohmann::json torch;

@@ -10,7 +10,6 @@
 // Usage: bench_runtime [--threads N] [--no-peer]
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 #include "bench/bench_support.h"
@@ -129,12 +128,9 @@ double gemm_peak() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2;
-  bool peer = true;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--no-peer")) peer = false;
-  }
+  const bench::PeerOptions options = bench::parse_peer_options(argc, argv);
+  const int threads = options.threads;
+  const bool peer = options.peer;
   set_thread_count(threads);
   Generator g(0);
   nlohmann::json torch;
