@@ -29,7 +29,8 @@ int run_infer2d(const Arguments& argv) {
       "no seams, and mirrored at its borders. OUT (a new or empty folder) gets:\n"
       "  probabilities/        the probability of the structure per pixel (0..255 for --bits 8; one\n"
       "                        folder per channel, probabilities-N/, for several classes or masks)\n"
-      "  mask/                 with --threshold T: 255 where the probability is >= T (binary models);\n"
+      "  mask/                 with --threshold T: 255 where the probability is >= T (mask-N/ for\n"
+      "                        several masks)\n"
       "  classes/              softmax models: the most probable class of each pixel\n"
       "  labels.tif            with --labels 2d or 3d: the connected objects of the mask, numbered\n"
       "                        (2d: each section on its own, 4-connected; 3d: 6-connected through\n"
@@ -95,8 +96,9 @@ int run_infer2d(const Arguments& argv) {
   const double scale = bits == 8 ? 255.0 : bits == 16 ? 65535.0 : 1.0;
   const int64_t maps = d.loss.softmax() || k > 1 ? k : 1;
   std::vector<Volume> probability(static_cast<size_t>(maps), Volume(out_type, nz, ny, nx));
-  Volume mask, classes;
-  if (threshold_given && !d.loss.softmax()) mask = Volume(DType::u8, nz, ny, nx, k);
+  std::vector<Volume> masks;  // one per output channel
+  Volume classes;
+  if (threshold_given && !d.loss.softmax()) masks.assign(static_cast<size_t>(k), Volume(DType::u8, nz, ny, nx));
   if (d.loss.softmax()) classes = Volume(DType::u8, nz, ny, nx);
   nn::PredictStats stats;
   const auto begin = std::chrono::steady_clock::now();
@@ -123,9 +125,9 @@ int run_infer2d(const Arguments& argv) {
           else if (out_type == DType::u16) out.data<uint16_t>()[z * n + i] = static_cast<uint16_t>(std::lround(v * scale));
           else out.data<uint8_t>()[z * n + i] = static_cast<uint8_t>(std::lround(v * scale));
         }
-      if (mask.elements() > 0)
+      for (size_t c = 0; c < masks.size(); ++c)
         for (int64_t i = 0; i < n; ++i)
-          for (int64_t c = 0; c < k; ++c) mask.data<uint8_t>()[(z * n + i) * k + c] = p[static_cast<size_t>(c * n + i)] >= threshold ? 255 : 0;
+          masks[c].data<uint8_t>()[z * n + i] = p[c * static_cast<size_t>(n) + static_cast<size_t>(i)] >= threshold ? 255 : 0;
       if (classes.elements() > 0) {
         const auto best = nn::predicted_target(d.loss, p, k, n, 0.5);
         std::copy(best.begin(), best.end(), classes.data<uint8_t>() + z * n);
@@ -144,16 +146,16 @@ int run_infer2d(const Arguments& argv) {
   }
   write.format = StackFormat::png_folder;
   int64_t objects = -1;
-  if (mask.elements() > 0) {
-    mask.voxel_size = images.voxel_size;
-    write_volume(out.temporary() / "mask", mask, write);
+  for (size_t c = 0; c < masks.size(); ++c) {
+    masks[c].voxel_size = images.voxel_size;
+    write_volume(out.temporary() / (masks.size() == 1 ? "mask" : "mask-" + std::to_string(c)), masks[c], write);
   }
   if (classes.elements() > 0) {
     classes.voxel_size = images.voxel_size;
     write_volume(out.temporary() / "classes", classes, write);
   }
   if (!labels.empty()) {
-    LabelResult r = label_components(mask, labels == "2d" ? Connectivity::c4 : Connectivity::c6, false);
+    LabelResult r = label_components(masks.front(), labels == "2d" ? Connectivity::c4 : Connectivity::c6, false);
     objects = r.count;
     Volume l = shrink_to_fit(r.labels);
     l.voxel_size = images.voxel_size;
@@ -182,7 +184,7 @@ int run_infer2d(const Arguments& argv) {
   out.commit();
   std::printf("%lld sections in %.1f s (%.2f megapixels/s) -> %s/probabilities%s%s%s\n", static_cast<long long>(nz), seconds,
               static_cast<double>(nz * ny * nx) / 1e6 / seconds, out_dir.c_str(), maps > 1 ? "-N" : "",
-              mask.elements() > 0 ? ", mask/" : classes.elements() > 0 ? ", classes/" : "",
+              !masks.empty() ? (maps > 1 ? ", mask-N/" : ", mask/") : classes.elements() > 0 ? ", classes/" : "",
               objects >= 0 ? (", labels.tif (" + std::to_string(objects) + " objects)").c_str() : "");
   return 0;
 }

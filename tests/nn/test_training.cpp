@@ -1,6 +1,7 @@
 // Tiled inference, the trainer and model folders, on real files.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -8,6 +9,7 @@
 #include "nn/model_folder.h"
 #include "nn/tiled_inference.h"
 #include "nn/trainer.h"
+#include "nn/validation.h"
 #include "tests/test_support.h"
 
 using namespace uniem;
@@ -167,4 +169,55 @@ TEST_CASE("model folders from elsewhere are refused, naming the file") {
   std::ofstream(dir / "m" / model_json) << description(tiny_unet()).to_json().dump();
   fs::resize_file(dir / "m" / last_checkpoint, 100);
   CHECK_THROWS_AS(load_model(dir / "m"), InputError);
+}
+
+TEST_CASE("multi-class (softmax) and multi-label (sigmoid) targets train and are scored per class") {
+  TempDir dir;
+  const auto quiet = [](const std::string&) {};
+  // Classes: 0 background, 1 square interior, 2 square rim; masks: interior and rim.
+  auto classes = squares(2, 64, 5);
+  for (auto& s : classes)
+    for (int64_t y = 1; y + 1 < s.height; ++y)
+      for (int64_t x = 1; x + 1 < s.width; ++x) {
+        const size_t i = static_cast<size_t>(y * s.width + x);
+        if (s.target[i] == 1 && (s.target[i - 1] == 0 || s.target[i + 1] == 0)) s.target[i] = 2;
+      }
+  Split split;
+  split.train = classes;
+  split.validation = {classes[1]};
+  ModelDescription m = description(tiny_unet());
+  m.network.out_channels = 3;
+  m.loss.kind = "softmax";
+  m.loss.class_weights = {1, 1, 2};
+  m.target.kind = "classes";
+  m.target.classes = 3;
+  TrainResult r = train(m, quick(4), split, dir / "softmax", false, quiet);
+  CHECK(r.best_scores["jaccard"].get<double>() >= 0);
+  CHECK_FALSE(r.best_scores.contains("v_rand"));
+  LoadedModel loaded = load_model(dir / "softmax");
+  const auto p = predict_section(*loaded.network, loaded.description.loss, classes[0].image.data(), 64, 64, {.tile = 64});
+  REQUIRE(p.size() == 3 * 64 * 64);
+  for (size_t i = 0; i < 64 * 64; i += 97) CHECK(p[i] + p[i + 4096] + p[i + 8192] == doctest::Approx(1.0).epsilon(1e-4));
+  const auto best = predicted_target(loaded.description.loss, p, 3, 64 * 64, 0.5);
+  CHECK(best.size() == 64 * 64);
+  CHECK(*std::max_element(best.begin(), best.end()) <= 2);
+
+  for (auto& s : classes) {  // two masks per pixel: interior-or-rim, rim
+    std::vector<uint8_t> two(s.target.size() * 2);
+    for (size_t i = 0; i < s.target.size(); ++i) {
+      two[i] = s.target[i] > 0;
+      two[i + s.target.size()] = s.target[i] == 2;
+    }
+    s.target = two;
+    s.target_channels = 2;
+  }
+  split.train = classes;
+  split.validation = {classes[1]};
+  m.network.out_channels = 2;
+  m.loss = {};
+  m.loss.kind = "sigmoid";
+  m.target.kind = "channels";
+  m.target.classes = 2;
+  r = train(m, quick(4), split, dir / "multilabel", false, quiet);
+  CHECK(r.best_scores["jaccard"].get<double>() > 0);
 }
