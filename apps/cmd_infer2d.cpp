@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/image/convert.h"
 #include "core/image/label.h"
+#include "core/image/watershed.h"
 #include "core/progress.h"
 #include "io/atomic_output.h"
 #include "io/stack.h"
@@ -34,7 +35,9 @@ int run_infer2d(const Arguments& argv) {
       "  classes/              softmax models: the most probable class of each pixel\n"
       "  labels.tif            with --labels 2d or 3d: the connected objects of the mask, numbered\n"
       "                        (2d: each section on its own, 4-connected; 3d: 6-connected through\n"
-      "                        the sections, UNI-EM's mitochondria post-processing)\n"
+      "                        the sections, UNI-EM's mitochondria post-processing); with --grow\n"
+      "                        the objects then grow over the background through the valleys of\n"
+      "                        1 - probability, so cells tile the section with thin borders\n"
       "  inference.json        the model, options, timing and memory\n"
       "--flips averages the 8 flipped and rotated versions of each tile (8x slower, a little more\n"
       "accurate). The memory for the network is measured on the first tile and printed.",
@@ -51,6 +54,7 @@ int run_infer2d(const Arguments& argv) {
       .option("bits", "N", "probability maps: 8 or 16-bit PNG, or 32 for float TIFF", "8")
       .option("threshold", "T", "also write mask/: probability >= T")
       .option("labels", "2d|3d", "also write labels.tif: connected objects of the mask (needs --threshold)")
+      .flag("grow", "grow the --labels objects over the background (cells from a membrane model)")
       .flag("overwrite", "replace OUT if it exists");
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
@@ -77,6 +81,7 @@ int run_infer2d(const Arguments& argv) {
     throw UsageError("--labels needs a model with one foreground channel; this one has " +
                      std::to_string(d.network.out_channels) + " outputs");
   if (!labels.empty() && !threshold_given) throw UsageError("--labels needs --threshold (the mask it labels)");
+  if (args.has("grow") && labels.empty()) throw UsageError("--grow needs --labels 2d or 3d");
   const std::string images_path = args.get("images");
   const Volume images = read_volume(images_path, nn::image_read_options(d.network.in_channels));
   if (dtype_name(images.dtype()) != d.input_dtype)
@@ -155,8 +160,20 @@ int run_infer2d(const Arguments& argv) {
     write_volume(out.temporary() / "classes", classes, write);
   }
   if (!labels.empty()) {
-    LabelResult r = label_components(masks.front(), labels == "2d" ? Connectivity::c4 : Connectivity::c6, false);
+    const Connectivity connectivity = labels == "2d" ? Connectivity::c4 : Connectivity::c6;
+    LabelResult r = label_components(masks.front(), connectivity, false);
     objects = r.count;
+    if (args.has("grow")) {  // flood 1 - probability from the objects
+      Volume landscape = probability.front();
+      const double top = out_type == DType::f32 ? 1.0 : scale;
+      for (int64_t i = 0; i < landscape.elements(); ++i) {
+        const double v = top - landscape.value(i);
+        if (out_type == DType::f32) landscape.data<float>()[i] = static_cast<float>(v);
+        else if (out_type == DType::u16) landscape.data<uint16_t>()[i] = static_cast<uint16_t>(v);
+        else landscape.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+      }
+      r.labels = watershed(landscape, r.labels, nullptr, {connectivity, false});
+    }
     Volume l = shrink_to_fit(r.labels);
     l.voxel_size = images.voxel_size;
     WriteOptions tif;

@@ -201,9 +201,12 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     log << nlohmann::json{{"step", step}, {"validation", scores}}.dump() << "\n" << std::flush;
     const double score = metric(scores, o.best_metric);
     char line[200];
-    std::snprintf(line, sizeof line, "validation at step %lld: Jaccard %.4f, Dice %.4f%s", static_cast<long long>(step),
-                  v.jaccard, v.dice, v.v_rand >= 0 ? (", V_rand " + std::to_string(v.v_rand).substr(0, 6)).c_str() : "");
+    std::snprintf(line, sizeof line, "validation at step %lld: Jaccard %.4f, Dice %.4f", static_cast<long long>(step), v.jaccard, v.dice);
     std::string text = line;
+    if (v.v_rand >= 0) {
+      std::snprintf(line, sizeof line, ", V_rand %.4f (thinned %.4f)", v.v_rand, v.v_rand_thinned);
+      text += line;
+    }
     if (score > best) {
       best = score;
       best_scores = scores;

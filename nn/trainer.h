@@ -38,7 +38,7 @@ struct TrainOptions {
   int64_t validate_every = 200;
   int64_t checkpoint_every = 200;
   int64_t log_every = 10;
-  std::string best_metric = "jaccard";  // jaccard, dice, v_rand
+  std::string best_metric = "jaccard";  // jaccard, dice, v_rand, v_rand_thinned
   double threshold = 0.5;               // for the validation scores
   uint64_t seed = 1;
   nlohmann::json to_json() const;

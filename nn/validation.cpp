@@ -2,12 +2,14 @@
 
 #include "core/image/label.h"
 #include "core/image/metrics.h"
+#include "core/image/watershed.h"
 
 namespace uniem::nn {
 
 nlohmann::json ValidationScores::to_json() const {
   nlohmann::json j = {{"jaccard", jaccard}, {"dice", dice}, {"precision", precision}, {"recall", recall}, {"pixels", pixels}};
   if (v_rand >= 0) j["v_rand"] = v_rand;
+  if (v_rand_thinned >= 0) j["v_rand_thinned"] = v_rand_thinned;
   return j;
 }
 
@@ -37,6 +39,13 @@ Volume components(const std::vector<uint8_t>& mask, const std::vector<uint8_t>& 
   return label_components(v, Connectivity::c4, false).labels;
 }
 
+// The components grown over the rest of the section, through the valleys of 1 - probability.
+Volume thinned(const Volume& components, const std::vector<float>& probability, int64_t h, int64_t w) {
+  Volume landscape(DType::f32, 1, h, w);
+  for (int64_t i = 0; i < h * w; ++i) landscape.data<float>()[i] = 1.0f - probability[static_cast<size_t>(i)];
+  return watershed(landscape, components, nullptr, {Connectivity::c4, false});
+}
+
 }  // namespace
 
 ValidationScores validate(Network& network, const LossConfig& loss, const TargetMapping& mapping,
@@ -45,7 +54,7 @@ ValidationScores validate(Network& network, const LossConfig& loss, const Target
   const int64_t k = network.config().out_channels;
   const int64_t first = mapping.kind == "classes" ? 1 : 0;
   std::vector<int64_t> tp(static_cast<size_t>(k)), fp(tp.size()), fn(tp.size());
-  double v_rand_sum = 0;
+  double v_rand_sum = 0, thinned_sum = 0;
   for (const Section& section : sections) {
     const int64_t n = section.height * section.width;
     const auto probabilities = predict_section(network, loss, section.image.data(), section.height, section.width, tiles);
@@ -71,6 +80,7 @@ ValidationScores validate(Network& network, const LossConfig& loss, const Target
       const Volume truth = components(section.target, section.target, section.height, section.width);
       const Volume segmentation = components(predicted, section.target, section.height, section.width);
       v_rand_sum += instance_scores(contingency_table(segmentation, truth, true)).v_rand;
+      thinned_sum += instance_scores(contingency_table(thinned(segmentation, probabilities, section.height, section.width), truth, true)).v_rand;
     }
   }
   int64_t counted = 0;
@@ -89,7 +99,10 @@ ValidationScores validate(Network& network, const LossConfig& loss, const Target
     s.precision /= static_cast<double>(counted);
     s.recall /= static_cast<double>(counted);
   }
-  if (mapping.kind == "binary" && !sections.empty()) s.v_rand = v_rand_sum / static_cast<double>(sections.size());
+  if (mapping.kind == "binary" && !sections.empty()) {
+    s.v_rand = v_rand_sum / static_cast<double>(sections.size());
+    s.v_rand_thinned = thinned_sum / static_cast<double>(sections.size());
+  }
   return s;
 }
 

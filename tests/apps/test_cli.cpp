@@ -449,6 +449,12 @@ TEST_CASE("train2d and infer2d: a model folder that is all inference needs; bad 
   const auto info = nlohmann::json::parse(std::ifstream(dir / "out" / "inference.json"));
   CHECK(info["sections"] == 3);
   CHECK(info["objects"].get<int64_t>() > 0);
+  // Grown objects cover the whole volume.
+  r = run_uniem("infer2d --model " + quote(dir / "m") + " --images " + quote(b / "image") + " --out " + quote(dir / "grown") +
+                " --threshold 0.5 --labels 2d --grow");
+  REQUIRE(r.exit_code == 0);
+  const Volume grown = read_volume(dir / "grown" / "labels.tif");
+  for (int64_t i = 0; i < grown.elements(); i += 7) REQUIRE(grown.value(i) > 0);
   r = run_uniem("eval " + quote(dir / "out" / "mask") + " " + quote(b / "membranes") + " --mode semantic");
   REQUIRE(r.exit_code == 0);
   CHECK(nlohmann::json::parse(r.output)["mean_jaccard"].get<double>() > 0.5);  // membranes of an unseen volume

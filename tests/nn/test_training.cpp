@@ -115,7 +115,8 @@ TEST_CASE("training learns, logs, validates, saves; a resumed run equals the uni
   const auto quiet = [](const std::string&) {};
   const TrainResult full = train(m, quick(16), split, dir / "full", false, quiet);
   CHECK(full.steps == 16);
-  CHECK(full.best_scores["jaccard"].get<double>() > 0.45);  // squares are ~10% of the pixels
+  CHECK(full.best_scores["jaccard"].get<double>() > 0.45);
+  CHECK(full.best_scores["v_rand_thinned"].get<double>() > 0);  // squares are ~10% of the pixels
   for (const char* f : {model_json, last_checkpoint, best_checkpoint, training_log}) CHECK(fs::exists(dir / "full" / f));
   std::ifstream log(dir / "full" / training_log);
   int progress = 0, validations = 0;
