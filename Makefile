@@ -42,4 +42,4 @@ bench: build
 	./build/bench/bench_cnn2d
 
 clean:
-	rm -rf build build-static build-clang demo-output
+	rm -rf build build-static build-clang demo-output accuracy-output

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Full-length accuracy runs of the 2D CNN issue on ../shared/data, each with uniem commands only:
+# train2d, infer2d on the held-out sections, label and eval. Each case takes up to an hour on
+# 2 cores; the figures are recorded in bench/RESULTS.md.
+#
+# Usage: bench/accuracy/run_accuracy.sh CASE [OUTDIR]
+#   isbi-unet        membranes: U-Net on isbi2012/train, slices 15-19 held out, cells = connected
+#                    interiors at probability 0.9 grown over the membranes; V_rand against the
+#                    ground truth's 4-connected cells
+#   mito-resnet16    the UNI-EM mitochondria workflow: ResNet-16, least squares, the single section
+#                    of uniem-mito, its bottom 25% held out; foreground Jaccard
+#   epfl-resnet9     ResNet-9 on epfl-mito/train, the last 3 slices held out; foreground Jaccard
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+uniem=$root/build/uniem
+data=$root/../shared/data
+case=${1:?case: isbi-unet, mito-resnet16 or epfl-resnet9}
+out=${2:-$root/accuracy-output}/$case
+mkdir -p "$out"
+held=$out/held-out
+copy_held_out() {  # copy_held_out IMAGES LABELS FILE...: the held-out sections as their own stacks
+  local images=$1 labels=$2
+  shift 2
+  rm -rf "$held" && mkdir -p "$held/image" "$held/label"
+  for f in "$@"; do cp "$images/$f" "$held/image/"; cp "$labels/$f" "$held/label/"; done
+}
+start=$(date +%s)
+case $case in
+  isbi-unet)
+    "$uniem" train2d --images "$data/isbi2012/train/image" --labels "$data/isbi2012/train/label" --model "$out/model" \
+      --net unet --filters 16 --loss logistic --patch 256 --batch 4 --steps 1400 --learning-rate 5e-4 --schedule cosine \
+      --validation 5 --validate-every 100 --checkpoint-every 100 --log-every 20 --best-metric v_rand_thinned
+    copy_held_out "$data/isbi2012/train/image" "$data/isbi2012/train/label" 15.png 16.png 17.png 18.png 19.png
+    "$uniem" infer2d --model "$out/model" --images "$held/image" --out "$out/result" --threshold 0.9 --labels 2d --grow
+    "$uniem" label "$held/label" "$out/truth-cells.tif" --connectivity 4
+    "$uniem" eval "$out/result/labels.tif" "$out/truth-cells.tif" --format table
+    ;;
+  mito-resnet16)
+    "$uniem" train2d --images "$data/uniem-mito/image" --labels "$data/uniem-mito/label" --label-threshold 128 \
+      --model "$out/model" --net resnet --blocks 16 --filters 16 --loss square --patch 256 --batch 4 --steps 600 \
+      --learning-rate 1e-3 --schedule cosine --validation 25% --validate-every 100 --checkpoint-every 100 --log-every 20
+    ;;
+  epfl-resnet9)
+    "$uniem" train2d --images "$data/epfl-mito/train/image" --labels "$data/epfl-mito/train/mito" --label-threshold 127 \
+      --model "$out/model" --net resnet --blocks 9 --filters 16 --loss square --patch 256 --batch 4 --steps 800 \
+      --learning-rate 1e-3 --schedule cosine --validation 3 --validate-every 100 --checkpoint-every 100 --log-every 20
+    ;;
+  *) echo "unknown case $case" >&2; exit 2 ;;
+esac
+echo "$case: $(( $(date +%s) - start )) s in all; training log in $out/model/training-log.jsonl"
