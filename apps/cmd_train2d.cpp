@@ -243,7 +243,9 @@ int run_train2d(const Arguments& argv) {
   model.training = options.to_json();
 
   const std::string images = args.get("images"), labels = args.get("labels");
-  std::vector<nn::Section> sections = nn::load_sections(images, labels, model.network.in_channels, model.target);
+  DType image_type = DType::u8;
+  std::vector<nn::Section> sections = nn::load_sections(images, labels, model.network.in_channels, model.target, &image_type);
+  if (!resume) model.input_dtype = dtype_name(image_type);
   int64_t foreground = 0, counted = 0;
   for (const auto& s : sections)
     for (uint8_t t : s.target)

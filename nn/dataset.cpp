@@ -103,8 +103,9 @@ ReadOptions image_read_options(int64_t channels) {
 }
 
 std::vector<Section> load_sections(const std::filesystem::path& images, const std::filesystem::path& labels,
-                                   int64_t in_channels, const TargetMapping& m) {
+                                   int64_t in_channels, const TargetMapping& m, DType* image_dtype) {
   const Volume image = read_volume(images, image_read_options(in_channels));
+  if (image_dtype) *image_dtype = image.dtype();
   ReadOptions label_read;
   label_read.color = m.kind == "channels" ? ColorPolicy::channels : ColorPolicy::grey;
   return make_sections(image, read_volume(labels, label_read), images, labels, m);

@@ -54,8 +54,9 @@ ReadOptions image_read_options(int64_t channels);
 
 // Reads both stacks and maps the labels; throws InputError naming the folder and the section when
 // counts, sizes or values do not fit.
+// image_dtype, when given, receives the images' voxel type (recorded in model.json).
 std::vector<Section> load_sections(const std::filesystem::path& images, const std::filesystem::path& labels,
-                                   int64_t in_channels, const TargetMapping& mapping);
+                                   int64_t in_channels, const TargetMapping& mapping, DType* image_dtype = nullptr);
 // The same from volumes in memory; the paths only name them in messages.
 std::vector<Section> make_sections(const Volume& image, const Volume& label, const std::filesystem::path& images,
                                    const std::filesystem::path& labels, const TargetMapping& mapping);
