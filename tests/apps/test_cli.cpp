@@ -28,6 +28,20 @@ std::vector<std::string> listing(const fs::path& p) {
   return names;
 }
 bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+// A command that must be refused: exit code 1, one line of output containing `expected`.
+struct Refusal {
+  std::string arguments, expected;
+};
+void check_refusals(const std::vector<Refusal>& cases) {
+  for (const auto& c : cases) {
+    CAPTURE(c.arguments);
+    const auto r = run_uniem(c.arguments);
+    CHECK(r.exit_code == 1);
+    CHECK(one_line(r.output));
+    CHECK(r.output.find(c.expected) != std::string::npos);
+  }
+}
 }  // namespace
 
 TEST_CASE("--version, --help and unknown commands") {
@@ -129,10 +143,7 @@ TEST_CASE("bad input: one line naming the file, exit code 1, no output left behi
   test::write_text(dir / "occupied" / "keep.txt", "precious");
   write_png(dir / "good.png", test::pattern_volume(DType::u8, 1, 8, 8), 0);
 
-  struct Case {
-    std::string arguments, expected;
-  };
-  const Case cases[] = {
+  const std::vector<Refusal> cases = {
       {"info " + quote(dir / "missing"), "missing: no such file or folder"},
       {"info " + quote(dir / "empty"), "empty: holds no PNG or TIFF images"},
       {"convert " + quote(dir / "mixed") + " " + quote(dir / "out1"), "a2.png: is 20 x 16"},
@@ -142,13 +153,7 @@ TEST_CASE("bad input: one line naming the file, exit code 1, no output left behi
       {"synth " + quote(dir / "occupied"), "occupied: already exists"},
   };
   const auto before = listing(dir.path());
-  for (const auto& c : cases) {
-    CAPTURE(c.arguments);
-    const auto r = run_uniem(c.arguments);
-    CHECK(r.exit_code == 1);
-    CHECK(one_line(r.output));
-    CHECK(r.output.find(c.expected) != std::string::npos);
-  }
+  check_refusals(cases);
   CHECK(listing(dir.path()) == before);
   CHECK(fs::exists(dir / "occupied" / "keep.txt"));
 
@@ -401,22 +406,13 @@ TEST_CASE("mesh: one closed surface per object, measurements, formats, and bad i
   fs::create_directory(dir / "taken");
   test::write_text(dir / "taken" / "keep.txt", "precious");
   const auto before = listing(dir.path());
-  struct Case {
-    std::string arguments, expected;
-  };
-  const Case cases[] = {
+  const std::vector<Refusal> cases = {
       {"mesh " + quote(dir / "float.tif") + " " + quote(dir / "x1"), "float.tif: meshes need a label volume"},
       {"mesh " + quote(dir / "objects.tif") + " " + quote(dir / "x2") + " --labels 9999", "label 9999 does not occur"},
       {"mesh " + quote(dir / "s" / "image") + " " + quote(dir / "x4"), "image: looks like an image, not labels"},
       {"mesh " + quote(dir / "objects.tif") + " " + quote(dir / "taken"), "taken: already exists"},
   };
-  for (const auto& c : cases) {
-    CAPTURE(c.arguments);
-    r = run_uniem(c.arguments);
-    CHECK(r.exit_code == 1);
-    CHECK(one_line(r.output));
-    CHECK(r.output.find(c.expected) != std::string::npos);
-  }
+  check_refusals(cases);
   CHECK(listing(dir.path()) == before);
   CHECK(run_uniem("mesh " + quote(dir / "objects.tif") + " " + quote(dir / "x3") + " --format vtk").exit_code == 2);
   CHECK(run_uniem("mesh " + quote(dir / "objects.tif") + " " + quote(dir / "x3") + " --decimate 0").exit_code == 2);
@@ -479,11 +475,8 @@ TEST_CASE("train2d and infer2d: a model folder that is all inference needs; bad 
   j = nlohmann::json::parse(std::ifstream(dir / "swapped" / "model.json"));
   j["network"]["family"] = "resnet";
   std::ofstream(dir / "swapped" / "model.json") << j.dump();
-  struct Case {
-    std::string arguments, expected;
-  };
   const std::string infer = "infer2d --images " + quote(b / "image") + " --out " + quote(dir / "out2") + " --model ";
-  const Case cases[] = {
+  const std::vector<Refusal> cases = {
       {"train2d --images " + quote(a / "image") + " --labels " + quote(other / "membranes") + small + " --model " + quote(dir / "n1"),
        "4 label sections for 6 image sections"},
       {"train2d --images " + quote(a / "image") + " --labels " + quote(dir / "wide" / "membranes") + small + " --model " + quote(dir / "n2"),
@@ -500,13 +493,7 @@ TEST_CASE("train2d and infer2d: a model folder that is all inference needs; bad 
        "occupied: already exists"},
   };
   const auto before = listing(dir.path());
-  for (const auto& c : cases) {
-    CAPTURE(c.arguments);
-    r = run_uniem(c.arguments);
-    CHECK(r.exit_code == 1);
-    CHECK(one_line(r.output));
-    CHECK(r.output.find(c.expected) != std::string::npos);
-  }
+  check_refusals(cases);
   CHECK(listing(dir.path()) == before);
   CHECK(run_uniem("train2d" + data + " --net vgg --model " + quote(dir / "n5")).exit_code == 1);
   CHECK(run_uniem("train2d" + data + " --loss hinge --model " + quote(dir / "n6")).exit_code == 2);
