@@ -75,63 +75,33 @@ nn::ModelDescription describe_model(const cli::Args& args, const fs::path& folde
 }
 
 nn::TrainOptions training_options(const cli::Args& args, const nn::ModelDescription& m, bool resume) {
-  nn::TrainOptions o;
-  auto pick = [&](const char* option, const char* key, auto& field) {
-    using T = std::decay_t<decltype(field)>;
-    if (resume && !args.has(option) && m.training.contains(key)) field = m.training[key].get<T>();
-  };
-  o.patch = args.integer("patch");
-  o.batch = args.integer("batch");
-  o.steps = args.integer("steps");
-  o.optimizer = args.get("optimizer");
-  o.learning_rate = args.number("learning-rate");
-  o.beta1 = args.number("beta1");
-  o.beta2 = args.number("beta2");
-  o.momentum = args.number("momentum");
-  o.weight_decay = args.number("weight-decay");
-  o.schedule = args.get("schedule");
-  o.augment.symmetries = !args.has("no-symmetries");
-  o.augment.elastic = args.number("elastic");
-  o.augment.elastic_spacing = args.integer("elastic-spacing");
-  o.augment.contrast = args.number("contrast");
-  o.augment.brightness = args.number("brightness");
-  o.augment.defects = args.number("defects");
-  o.augment.missing = args.number("missing-sections");
-  o.validation = args.get("validation");
-  o.validate_every = args.integer("validate-every");
-  o.checkpoint_every = args.integer("checkpoint-every");
-  o.log_every = args.integer("log-every");
-  o.best_metric = args.get("best-metric");
-  o.threshold = args.number("threshold");
-  o.seed = static_cast<uint64_t>(args.integer("seed"));
-  // A resumed run keeps the folder's options unless given again (--steps to train further).
-  pick("patch", "patch", o.patch);
-  pick("batch", "batch", o.batch);
-  pick("steps", "steps", o.steps);
-  pick("optimizer", "optimizer", o.optimizer);
-  pick("learning-rate", "learning_rate", o.learning_rate);
-  pick("beta1", "beta1", o.beta1);
-  pick("beta2", "beta2", o.beta2);
-  pick("momentum", "momentum", o.momentum);
-  pick("weight-decay", "weight_decay", o.weight_decay);
-  pick("schedule", "schedule", o.schedule);
-  pick("validation", "validation", o.validation);
-  pick("validate-every", "validate_every", o.validate_every);
-  pick("checkpoint-every", "checkpoint_every", o.checkpoint_every);
-  pick("log-every", "log_every", o.log_every);
-  pick("best-metric", "best_metric", o.best_metric);
-  pick("threshold", "threshold", o.threshold);
-  pick("seed", "seed", o.seed);
-  if (resume && m.training.contains("augment")) {
-    const auto& a = m.training["augment"];
-    if (!args.has("no-symmetries")) o.augment.symmetries = a.value("symmetries", true);
-    if (!args.has("elastic")) o.augment.elastic = a.value("elastic", o.augment.elastic);
-    if (!args.has("elastic-spacing")) o.augment.elastic_spacing = a.value("elastic_spacing", o.augment.elastic_spacing);
-    if (!args.has("contrast")) o.augment.contrast = a.value("contrast", o.augment.contrast);
-    if (!args.has("brightness")) o.augment.brightness = a.value("brightness", o.augment.brightness);
-    if (!args.has("defects")) o.augment.defects = a.value("defects", o.augment.defects);
-    if (!args.has("missing-sections")) o.augment.missing = a.value("missing", o.augment.missing);
-  }
+  // A resumed run keeps the folder's options unless they are given again (--steps to train further).
+  nn::TrainOptions o = resume ? nn::TrainOptions::from_json(m.training) : nn::TrainOptions{};
+  auto given = [&](const char* option) { return !resume || args.has(option); };
+  if (given("patch")) o.patch = args.integer("patch");
+  if (given("batch")) o.batch = args.integer("batch");
+  if (given("steps")) o.steps = args.integer("steps");
+  if (given("optimizer")) o.optimizer = args.get("optimizer");
+  if (given("learning-rate")) o.learning_rate = args.number("learning-rate");
+  if (given("beta1")) o.beta1 = args.number("beta1");
+  if (given("beta2")) o.beta2 = args.number("beta2");
+  if (given("momentum")) o.momentum = args.number("momentum");
+  if (given("weight-decay")) o.weight_decay = args.number("weight-decay");
+  if (given("schedule")) o.schedule = args.get("schedule");
+  if (given("no-symmetries")) o.augment.symmetries = !args.has("no-symmetries");
+  if (given("elastic")) o.augment.elastic = args.number("elastic");
+  if (given("elastic-spacing")) o.augment.elastic_spacing = args.integer("elastic-spacing");
+  if (given("contrast")) o.augment.contrast = args.number("contrast");
+  if (given("brightness")) o.augment.brightness = args.number("brightness");
+  if (given("defects")) o.augment.defects = args.number("defects");
+  if (given("missing-sections")) o.augment.missing = args.number("missing-sections");
+  if (given("validation")) o.validation = args.get("validation");
+  if (given("validate-every")) o.validate_every = args.integer("validate-every");
+  if (given("checkpoint-every")) o.checkpoint_every = args.integer("checkpoint-every");
+  if (given("log-every")) o.log_every = args.integer("log-every");
+  if (given("best-metric")) o.best_metric = args.get("best-metric");
+  if (given("threshold")) o.threshold = args.number("threshold");
+  if (given("seed")) o.seed = static_cast<uint64_t>(args.integer("seed"));
   if (o.patch < 8 || o.patch > 4096) throw UsageError("--patch takes 8 to 4096 pixels");
   if (o.patch % 4 != 0 || (m.network.family == "unet" && o.patch % (int64_t{1} << (m.network.depth - 1)) != 0))
     throw UsageError("--patch " + std::to_string(o.patch) + " must be a multiple of " +

@@ -81,21 +81,22 @@ struct UpBnRelu {
 
 class EncoderDecoder final : public Network {
  public:
-  EncoderDecoder(const NetworkConfig& c, uint64_t seed)
-      : Network(c), params_(seed), stem_(params_, "stem", c.in_channels, c.filters, 7),
-        down1_(params_, "down1", c.filters, 2 * c.filters, 3, 2), down2_(params_, "down2", 2 * c.filters, 4 * c.filters, 3, 2) {
+  // The layers register their tensors with `params` as they are made; the network keeps the lists.
+  EncoderDecoder(const NetworkConfig& c, Parameters& params)
+      : Network(c), stem_(params, "stem", c.in_channels, c.filters, 7),
+        down1_(params, "down1", c.filters, 2 * c.filters, 3, 2), down2_(params, "down2", 2 * c.filters, 4 * c.filters, 3, 2) {
     const int64_t width = 4 * c.filters;
     for (int64_t i = 0; i < c.blocks; ++i) {
       const std::string name = "body" + std::to_string(i);
-      if (c.family == "resnet") residual_.emplace_back(params_, name, width);
-      if (c.family == "highway") highway_.emplace_back(params_, name, width);
-      if (c.family == "densenet") dense_.emplace_back(params_, name, width, c.layers, c.growth);
+      if (c.family == "resnet") residual_.emplace_back(params, name, width);
+      if (c.family == "highway") highway_.emplace_back(params, name, width);
+      if (c.family == "densenet") dense_.emplace_back(params, name, width, c.layers, c.growth);
     }
-    up_.emplace_back(params_, "up1", width, 2 * c.filters);
-    up_.emplace_back(params_, "up2", 2 * c.filters, c.filters);
-    head_ = Conv2d(params_, "head", c.filters, c.out_channels, 7);
-    parameters_ = std::move(params_.parameters);
-    buffers_ = std::move(params_.buffers);
+    up_.emplace_back(params, "up1", width, 2 * c.filters);
+    up_.emplace_back(params, "up2", 2 * c.filters, c.filters);
+    head_ = Conv2d(params, "head", c.filters, c.out_channels, 7);
+    parameters_ = std::move(params.parameters);
+    buffers_ = std::move(params.buffers);
   }
 
   Tensor forward(const Tensor& input, bool training) override {
@@ -108,7 +109,6 @@ class EncoderDecoder final : public Network {
   }
 
  private:
-  Parameters params_;  // only during construction
   ConvBnRelu stem_, down1_, down2_;
   std::vector<ResidualBlock> residual_;
   std::vector<HighwayUnit> highway_;
@@ -120,7 +120,8 @@ class EncoderDecoder final : public Network {
 }  // namespace
 
 std::unique_ptr<Network> make_encoder_decoder(const NetworkConfig& config, uint64_t seed) {
-  return std::make_unique<EncoderDecoder>(config, seed);
+  Parameters params(seed);
+  return std::make_unique<EncoderDecoder>(config, params);
 }
 
 }  // namespace uniem::nn

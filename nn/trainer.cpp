@@ -147,6 +147,41 @@ void check_patch_fits(const Split& data, int64_t patch) {
                                    " pixels, smaller than the " + std::to_string(patch) + "-pixel training patch; use a smaller --patch");
 }
 
+TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
+  TrainOptions o;
+  auto take = [&](const char* key, auto& field) {
+    if (j.contains(key)) field = j[key].get<std::decay_t<decltype(field)>>();
+  };
+  take("patch", o.patch);
+  take("batch", o.batch);
+  take("steps", o.steps);
+  take("optimizer", o.optimizer);
+  take("learning_rate", o.learning_rate);
+  take("beta1", o.beta1);
+  take("beta2", o.beta2);
+  take("momentum", o.momentum);
+  take("weight_decay", o.weight_decay);
+  take("schedule", o.schedule);
+  take("validation", o.validation);
+  take("validate_every", o.validate_every);
+  take("checkpoint_every", o.checkpoint_every);
+  take("log_every", o.log_every);
+  take("best_metric", o.best_metric);
+  take("threshold", o.threshold);
+  take("seed", o.seed);
+  if (j.contains("augment")) {
+    const nlohmann::json& a = j["augment"];
+    o.augment.symmetries = a.value("symmetries", o.augment.symmetries);
+    o.augment.elastic = a.value("elastic", o.augment.elastic);
+    o.augment.elastic_spacing = a.value("elastic_spacing", o.augment.elastic_spacing);
+    o.augment.contrast = a.value("contrast", o.augment.contrast);
+    o.augment.brightness = a.value("brightness", o.augment.brightness);
+    o.augment.defects = a.value("defects", o.augment.defects);
+    o.augment.missing = a.value("missing", o.augment.missing);
+  }
+  return o;
+}
+
 TrainResult train(const ModelDescription& model, const TrainOptions& o, const Split& data, const fs::path& folder,
                   bool resume, const Reporter& report) {
   check_patch_fits(data, o.patch);

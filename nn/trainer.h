@@ -42,6 +42,8 @@ struct TrainOptions {
   double threshold = 0.5;               // for the validation scores
   uint64_t seed = 1;
   nlohmann::json to_json() const;
+  // The options a model folder recorded (model.json "training"); missing keys keep the defaults.
+  static TrainOptions from_json(const nlohmann::json& j);
 };
 
 // Progress lines for the user.

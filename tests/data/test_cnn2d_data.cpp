@@ -7,6 +7,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include "tests/data/data_test_main.h"
+
 #include "nn/trainer.h"
 #include "tests/test_support.h"
 
@@ -15,7 +17,7 @@ using namespace uniem::nn;
 namespace fs = std::filesystem;
 
 namespace {
-const fs::path data = UNIEM_SHARED_DATA;
+const fs::path& data = test::shared_data;
 
 TrainOptions short_run(int64_t steps) {
   TrainOptions o;
@@ -54,13 +56,4 @@ TEST_CASE("ISBI 2012 membranes: a small U-Net separates cell interiors from memb
   const TrainResult r = train(m, short_run(150), split, dir / "model", false, [](const std::string&) {});
   // Interior is 77% of the pixels, so all-interior scores 0.77: the bound asks for real contours.
   CHECK(r.best_scores["jaccard"].get<double>() > 0.83);
-}
-
-int main(int argc, char** argv) {
-  if (!fs::is_directory(data)) {
-    std::printf("skipped: no ../shared/data (looked in %s)\n", data.c_str());
-    return 77;
-  }
-  doctest::Context context(argc, argv);
-  return context.run();
 }

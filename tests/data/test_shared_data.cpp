@@ -9,6 +9,8 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+
+#include "tests/data/data_test_main.h"
 #include <nlohmann/json.hpp>
 
 #include "core/image/label.h"
@@ -22,7 +24,7 @@ using namespace uniem;
 namespace fs = std::filesystem;
 
 namespace {
-const fs::path data = UNIEM_SHARED_DATA;
+const fs::path& data = test::shared_data;
 }
 
 TEST_CASE("every shared dataset loads with the right shape, type and values") {
@@ -97,13 +99,4 @@ TEST_CASE("the SNEMI3D labels are 16-bit ids and the VNC membranes are 1-bit mas
     const double v = membranes.value(i);
     REQUIRE((v == 0 || v == 255));
   }
-}
-
-int main(int argc, char** argv) {
-  if (!fs::is_directory(data)) {
-    std::printf("skipped: no ../shared/data (looked in %s)\n", data.c_str());
-    return 77;
-  }
-  doctest::Context context(argc, argv);
-  return context.run();
 }
