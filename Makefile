@@ -40,6 +40,7 @@ bench: build
 	./build/bench/bench_runtime
 	./build/bench/bench_mesh
 	./build/bench/bench_cnn2d
+	./build/bench/bench_ffn
 
 clean:
 	rm -rf build build-static build-clang demo-output accuracy-output

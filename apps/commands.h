@@ -21,6 +21,7 @@ int run_watershed(const Arguments& args);
 int run_mesh(const Arguments& args);
 int run_train2d(const Arguments& args);
 int run_infer2d(const Arguments& args);
+int run_ffn(const Arguments& args);
 
 struct Subcommand {
   const char* name;
@@ -39,6 +40,7 @@ inline constexpr Subcommand subcommands[] = {
     {"mesh", "surface meshes of labelled objects (PLY, OBJ, STL, Neuroglancer), with area and volume", run_mesh},
     {"train2d", "train a 2D network (U-Net, ResNet, HighwayNet, DenseNet) from painted sections", run_train2d},
     {"infer2d", "apply a trained 2D network to sections: probability maps, masks, objects", run_infer2d},
+    {"ffn", "3D neuron segmentation with flood-filling networks: prep, train, segment, export, import-tf", run_ffn},
     {"eval", "score a segmentation against ground truth (Rand, VI, Jaccard, Dice)", run_eval},
     {"devices", "list the GPUs uniem can use", run_devices},
 };

@@ -17,7 +17,8 @@ Progress::Progress(std::string label, int64_t total)
       total_(total),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_),
-      active_(enabled.load() && total > 0 && isatty(STDERR_FILENO)) {}
+      active_(enabled.load() && total > 0),
+      terminal_(isatty(STDERR_FILENO) != 0) {}
 
 Progress::~Progress() {
   if (drawn_) std::fprintf(stderr, "\r\033[K");
@@ -27,7 +28,9 @@ void Progress::advance(int64_t n) {
   const int64_t done = done_.fetch_add(n) + n;
   if (!active_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (now - start_ < std::chrono::seconds(1) || now - last_draw_ < std::chrono::milliseconds(100)) return;
+  // A terminal gets a redrawn bar; a log file a plain line every 30 s of a long job.
+  const auto pause = terminal_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(30000);
+  if (now - start_ < (terminal_ ? std::chrono::seconds(1) : std::chrono::seconds(30)) || now - last_draw_ < pause) return;
   std::unique_lock lock(draw_mutex_, std::try_to_lock);
   if (!lock.owns_lock()) return;
   last_draw_ = now;
@@ -42,10 +45,11 @@ void Progress::draw(int64_t done) {
   const int filled = static_cast<int>(fraction * width);
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(width, '.');
-  std::fprintf(stderr, "\r\033[K%s [%s] %3d%%  %lld/%lld  %.0fs left", label_.c_str(), bar.c_str(),
-               static_cast<int>(fraction * 100), static_cast<long long>(done), static_cast<long long>(total_), eta);
+  std::fprintf(stderr, "%s%s [%s] %3d%%  %lld/%lld  %.0fs left%s", terminal_ ? "\r\033[K" : "", label_.c_str(), bar.c_str(),
+               static_cast<int>(fraction * 100), static_cast<long long>(done), static_cast<long long>(total_), eta,
+               terminal_ ? "" : "\n");
   std::fflush(stderr);
-  drawn_ = true;
+  drawn_ = terminal_;
 }
 
 }  // namespace uniem

@@ -1,8 +1,10 @@
 // A progress line for long operations, on stderr.
 //
-// Drawn only when stderr is a terminal, progress is not silenced (--quiet), and the operation has
-// run for more than one second, so quick commands never flicker. advance() may be called from
-// any thread; redraws are at most ten per second. The line is cleared when the Progress ends.
+// Shown unless progress is silenced (--quiet). On a terminal: a bar redrawn at most ten times a
+// second once the operation has run for more than one second, so quick commands never flicker,
+// and cleared when the Progress ends. Into a file or pipe (a job left running with its output in
+// a log): a plain line every 30 seconds, only for operations that last that long. advance() may
+// be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -35,6 +37,7 @@ class Progress {
   std::mutex draw_mutex_;
   bool drawn_ = false;
   bool active_;
+  bool terminal_;
 };
 
 }  // namespace uniem

@@ -56,7 +56,10 @@ Geometry geometry(const ConvParams& p, const Shape& x, const Shape& w, const Sha
           p.dilation[0], p.dilation[1], p.dilation[2]};
 }
 
-// Chunks of whole output rows (od, oh), or whole planes for 3-D outputs, in column units.
+// Chunks of whole output rows (od, oh), or whole planes for 3-D outputs, in column units. With
+// `rows`, whole rows also in 3-D (for the forward pass and the filter gradient, where chunks need
+// not avoid sharing input): a 33^3 FFN plane is 1089 columns, too many for the GEMM's cache
+// blocking (the FFN forward went from 0.69 to N moves/s on 2 threads with rows).
 struct Chunks {
   int64_t columns;  // per chunk (the last may be shorter)
   int64_t count;
@@ -65,13 +68,13 @@ struct Chunks {
   int64_t end(int64_t c) const { return std::min(total, (c + 1) * columns); }
 };
 
-Chunks make_chunks(const Geometry& g, size_t elem) {
-  const bool by_plane = g.od > 1;
+Chunks make_chunks(const Geometry& g, size_t elem, bool rows = false) {
+  const bool by_plane = g.od > 1 && !rows;
   const int64_t unit = by_plane ? g.oh * g.ow : g.ow;  // columns per row or plane
-  const int64_t units = by_plane ? g.od : g.oh;
+  const int64_t units = by_plane ? g.od : rows ? g.od * g.oh : g.oh;
   // Minimum length so that only neighbouring chunks share input (see the header).
   const int64_t k = by_plane ? g.kd : g.kh, s = by_plane ? g.sd : g.sh, dil = by_plane ? g.dd : g.dh;
-  const int64_t min_units = std::max<int64_t>(1, ((k - 1) * dil + s - 1) / s);
+  const int64_t min_units = rows ? 1 : std::max<int64_t>(1, ((k - 1) * dil + s - 1) / s);
   const int64_t want = static_cast<int64_t>(chunk_bytes / (elem * static_cast<size_t>(std::max<int64_t>(g.k(), 1))));
   int64_t per = std::clamp<int64_t>(want / unit, min_units, units);
   // At least eight chunks per sample where the sample allows, so that backward data, which runs
@@ -174,7 +177,7 @@ T* scratch(size_t elements) {
 template <typename T>
 void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* y) {
   const int64_t k = g.k(), p = g.p(), in_sample = g.ci * g.d * g.h * g.w, out_sample = g.co * p;
-  const Chunks chunks = make_chunks(g, sizeof(T));
+  const Chunks chunks = make_chunks(g, sizeof(T), true);
   ConstMatrixMap<T> wm(w, g.co, k, Eigen::OuterStride<>(k));
   parallel_for(0, g.n * chunks.count, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -247,7 +250,7 @@ void backward_data(const Geometry& g, const T* gy, const T* w, T* gx) {
 template <typename T>
 void backward_filter(const Geometry& g, const T* x, const T* gy, T* gw, T* gb) {
   const int64_t k = g.k(), p = g.p(), in_sample = g.ci * g.d * g.h * g.w, out_sample = g.co * p;
-  const Chunks chunks = make_chunks(g, sizeof(T));
+  const Chunks chunks = make_chunks(g, sizeof(T), true);
   const int64_t tasks = g.n * chunks.count;
   // Tasks fall into a fixed number of groups (independent of the thread count); each group adds
   // its tasks' products in order into its own partial, and the partials are added in group order.

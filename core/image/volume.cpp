@@ -96,4 +96,23 @@ double Volume::value(int64_t i) const {
   });
 }
 
+Volume crop(const Volume& v, const std::array<int64_t, 3>& origin, const std::array<int64_t, 3>& size) {
+  const auto shape = v.shape();
+  for (int a = 0; a < 3; ++a)
+    if (origin[a] < 0 || size[a] < 1 || origin[a] + size[a] > shape[a])
+      throw InputError("the crop of " + std::to_string(size[0]) + " x " + std::to_string(size[1]) + " x " +
+                       std::to_string(size[2]) + " voxels at z,y,x " + std::to_string(origin[0]) + "," +
+                       std::to_string(origin[1]) + "," + std::to_string(origin[2]) + " does not fit in the volume of " +
+                       std::to_string(shape[0]) + " x " + std::to_string(shape[1]) + " x " + std::to_string(shape[2]));
+  Volume out(v.dtype(), size[0], size[1], size[2], v.channels());
+  out.voxel_size = v.voxel_size;
+  const size_t element = dtype_size(v.dtype()) * static_cast<size_t>(v.channels());
+  for (int64_t z = 0; z < size[0]; ++z)
+    for (int64_t y = 0; y < size[1]; ++y)
+      std::memcpy(out.raw() + static_cast<size_t>((z * size[1] + y) * size[2]) * element,
+                  v.raw() + static_cast<size_t>(((origin[0] + z) * shape[1] + origin[1] + y) * shape[2] + origin[2]) * element,
+                  static_cast<size_t>(size[2]) * element);
+  return out;
+}
+
 }  // namespace uniem

@@ -119,4 +119,8 @@ class Volume {
   std::unique_ptr<std::byte[], VolumeStorage> data_;
 };
 
+// The box of `size` voxels (z, y, x) starting at `origin`; throws InputError when it does not lie
+// inside the volume, saying both.
+Volume crop(const Volume& v, const std::array<int64_t, 3>& origin, const std::array<int64_t, 3>& size);
+
 }  // namespace uniem

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/image/statistics.h"
+#include "io/checkpoint.h"
 #include "io/png.h"
 #include "io/stack.h"
 #include "tests/test_support.h"
@@ -499,4 +500,91 @@ TEST_CASE("train2d and infer2d: a model folder that is all inference needs; bad 
   CHECK(run_uniem("train2d" + data + " --loss hinge --model " + quote(dir / "n6")).exit_code == 2);
   CHECK_FALSE(fs::exists(dir / "n5"));
   CHECK_FALSE(fs::exists(dir / "n6"));
+}
+
+TEST_CASE("ffn: prep, train, resume, segment in parts, export; bad input refused whole") {
+  TempDir dir;
+  const fs::path a = dir / "a";
+  REQUIRE(run_uniem("synth " + quote(a) + " --shape 20,48,48 --voxel-size 12,6,6 --quiet").exit_code == 0);
+  const std::string net = " --fov 5,9,9 --deltas 1,2,2 --depth 2 --filters 4";
+  auto r = run_uniem("ffn prep --images " + quote(a / "image") + " --labels " + quote(a / "neurons") + " --out " +
+                     quote(dir / "prep") + net + " --min-size 100");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("training coordinates over 14 classes") != std::string::npos);
+  const auto prep = nlohmann::json::parse(std::ifstream(dir / "prep" / "prep.json"));
+  CHECK(prep["margin_zyx"] == nlohmann::json({3, 6, 6}));  // fov / 2 + deltas
+  CHECK(prep["image_stddev"].get<double>() > 10);
+  CHECK(fs::exists(dir / "prep" / "classes-0" / "0010.png"));
+
+  const std::string train = "ffn train --prep " + quote(dir / "prep") + net + " --optimizer adam --learning-rate 1e-3 --log-every 10 --checkpoint-every 10";
+  r = run_uniem(train + " --steps 20 --model " + quote(dir / "m"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("step 20/20  loss") != std::string::npos);
+  for (const char* f : {"model.json", "model.checkpoint", "training-log.jsonl"}) CHECK(fs::exists(dir / "m" / f));
+  r = run_uniem(train + " --steps 30 --resume --model " + quote(dir / "m"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("resuming from step 20") != std::string::npos);
+  // Resumed training ends with the same weights as one uninterrupted run.
+  REQUIRE(run_uniem(train + " --steps 30 --model " + quote(dir / "straight")).exit_code == 0);
+  const Checkpoint resumed = load_checkpoint(dir / "m" / "model.checkpoint"), straight = load_checkpoint(dir / "straight" / "model.checkpoint");
+  REQUIRE(resumed.parameters.size() == straight.parameters.size());
+  for (size_t i = 0; i < resumed.parameters.size(); ++i)
+    CHECK(resumed.parameters[i].tensor.to_vector() == straight.parameters[i].tensor.to_vector());
+  std::ifstream log(dir / "m" / "training-log.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(log, line); ++lines) {
+    const auto j = nlohmann::json::parse(line);
+    CHECK(j.contains("f1"));
+    CHECK(j["voxels_per_second"].get<double>() > 0);
+  }
+  CHECK(lines == 3);
+
+  // Segmenting in two parts (stopped by --max-seeds, resumed from the state file) gives what one
+  // run gives; export writes the objects of a stopped run.
+  const std::string segment = "ffn segment --model " + quote(dir / "m") + " --images " + quote(a / "image") + " --min-size 20 --out ";
+  r = run_uniem(segment + quote(dir / "whole"));
+  REQUIRE(r.exit_code == 0);
+  for (const char* f : {"labels/0000.png", "colour/0019.png", "probabilities/0005.png", "segmentation.json"})
+    CHECK(fs::exists(dir / "whole" / f));
+  const auto record = nlohmann::json::parse(std::ifstream(dir / "whole" / "segmentation.json"));
+  CHECK(record["counters"]["seeds_tried"].get<double>() == record["seed_count"].get<double>());
+  CHECK(record["counters"]["predictions"].get<double>() > 0);
+  r = run_uniem(segment + quote(dir / "parts") + " --max-seeds 5");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("stopped after seed 5") != std::string::npos);
+  REQUIRE(fs::exists(dir / "parts.ffn-state"));
+  CHECK_FALSE(fs::exists(dir / "parts"));
+  REQUIRE(run_uniem("ffn export " + quote(dir / "parts.ffn-state") + " " + quote(dir / "partial")).exit_code == 0);
+  CHECK(fs::exists(dir / "partial" / "labels" / "0000.png"));
+  r = run_uniem(segment + quote(dir / "parts"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("resuming from") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "parts.ffn-state"));
+  CHECK(test::same_voxels(read_volume(dir / "parts" / "labels"), read_volume(dir / "whole" / "labels")));
+
+  // Bad input: exit 1, one line naming what is wrong, nothing written.
+  REQUIRE(run_uniem("synth " + quote(dir / "b") + " --shape 20,48,40 --quiet").exit_code == 0);
+  REQUIRE(run_uniem("synth " + quote(dir / "thin") + " --shape 3,48,48 --quiet").exit_code == 0);
+  REQUIRE(run_uniem("ffn prep --images " + quote(a / "image") + " --labels " + quote(a / "neurons") + " --out " +
+                    quote(dir / "prep-narrow") + net + " --margin 1,1,1 --min-size 100").exit_code == 0);
+  test::write_text(dir / "garbage.index", "not a checkpoint at all, but longer than forty-eight bytes of footer......");
+  const std::string prep_a = "ffn prep --images " + quote(a / "image") + net + " --out " + quote(dir / "p2") + " --labels ";
+  const std::vector<Refusal> cases = {
+      {prep_a + quote(dir / "b" / "neurons"), "differs from the images'"},
+      {prep_a + quote(a / "neurons") + " --min-size 100000000", "no object has at least 100000000 voxels"},
+      {"ffn train --prep " + quote(dir / "prep-narrow") + net + " --model " + quote(dir / "n1"), "prepared margin 1,1,1 is smaller"},
+      {"ffn train --prep " + quote(a) + net + " --model " + quote(dir / "n2"), "prep.json: missing"},
+      {segment + quote(dir / "s1") + " --images " + quote(dir / "thin" / "image"), "smaller than the network's field of view"},
+      {"ffn segment --model " + quote(a) + " --images " + quote(a / "image") + " --out " + quote(dir / "s2"), "model.json: missing"},
+      {"ffn import-tf " + quote(dir / "garbage.index") + " " + quote(dir / "t1"), "not a TensorFlow checkpoint index"},
+      {"ffn import-tf " + quote(dir / "nothing") + " " + quote(dir / "t2"), "no TensorFlow checkpoint here"},
+      {"ffn export " + quote(dir / "m" / "model.checkpoint") + " " + quote(dir / "e1"), "ffn-segmentation-state"},
+  };
+  const auto before = listing(dir.path());
+  check_refusals(cases);
+  CHECK(listing(dir.path()) == before);
+  CHECK(run_uniem(train + " --steps 40 --resume --depth 3 --model " + quote(dir / "m")).exit_code == 2);
+  CHECK(run_uniem("ffn segment --model " + quote(dir / "m") + " --images " + quote(a / "image") + " --out " + quote(dir / "s3") +
+                  " --move-threshold 1.5").exit_code == 2);
+  CHECK(run_uniem("ffn frobnicate").exit_code == 2);
 }

@@ -1,0 +1,314 @@
+#include "nn/ffn/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <cmath>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/image/random.h"
+#include "core/optim.h"
+#include "io/atomic_output.h"
+#include "io/checkpoint.h"
+
+namespace fs = std::filesystem;
+
+namespace uniem::nn::ffn {
+
+nlohmann::json TrainOptions::to_json() const {
+  return {{"batch", batch},       {"steps", steps},         {"optimizer", optimizer},
+          {"learning_rate", learning_rate}, {"momentum", momentum}, {"clip", clip},
+          {"move_threshold", move_threshold}, {"shuffle_moves", shuffle_moves}, {"augment", augment},
+          {"seed", seed},         {"log_every", log_every}, {"checkpoint_every", checkpoint_every}};
+}
+
+TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
+  TrainOptions o;
+  o.batch = j.value("batch", o.batch);
+  o.steps = j.value("steps", o.steps);
+  o.optimizer = j.value("optimizer", o.optimizer);
+  o.learning_rate = j.value("learning_rate", o.learning_rate);
+  o.momentum = j.value("momentum", o.momentum);
+  o.clip = j.value("clip", o.clip);
+  o.move_threshold = j.value("move_threshold", o.move_threshold);
+  o.shuffle_moves = j.value("shuffle_moves", o.shuffle_moves);
+  o.augment = j.value("augment", o.augment);
+  o.seed = j.value("seed", o.seed);
+  o.log_every = j.value("log_every", o.log_every);
+  o.checkpoint_every = j.value("checkpoint_every", o.checkpoint_every);
+  return o;
+}
+
+void TrainOptions::check() const {
+  if (batch < 1 || steps < 1 || log_every < 1 || checkpoint_every < 1)
+    throw UsageError("--batch, --steps, --log-every and --checkpoint-every must be at least 1");
+  if (optimizer != "sgd" && optimizer != "momentum" && optimizer != "adam" && optimizer != "adamw")
+    throw UsageError("--optimizer takes sgd, momentum, adam or adamw, not '" + optimizer + "'");
+  if (!(learning_rate > 0)) throw UsageError("--learning-rate must be positive");
+  if (clip < 0) throw UsageError("--clip must be 0 (off) or positive");
+  if (!(move_threshold > 0 && move_threshold < 1)) throw UsageError("--move-threshold takes a probability between 0 and 1");
+}
+
+namespace {
+
+float logit(double p) { return static_cast<float>(std::log(p / (1 - p))); }
+
+int64_t volume_of(const Zyx& s) { return s[0] * s[1] * s[2]; }
+
+// One example in a slot: which one, the shifts still to visit, its seed; image and target are
+// derived from the example number (so a checkpoint need not hold them).
+struct Slot {
+  int64_t example = -1;
+  std::vector<int> shifts;  // indices into Trainer::shifts_, visited front to back
+  std::vector<float> seed, image, target;
+};
+
+class Trainer {
+ public:
+  Trainer(const ModelDescription& m, const TrainOptions& o, const TrainingData& d)
+      : model_(m), o_(o), data_(d), fov_(m.network.fov), deltas_(m.network.deltas) {
+    for (int a = 0; a < 3; ++a) size_[a] = fov_[a] + 2 * deltas_[a];
+    shifts_.push_back({0, 0, 0});
+    for (int64_t dz : {-1, 0, 1})
+      for (int64_t dy : {-1, 0, 1})
+        for (int64_t dx : {-1, 0, 1})
+          if (dz || dy || dx) {
+            const Zyx s{dz * deltas_[0], dy * deltas_[1], dx * deltas_[2]};
+            if (std::find(shifts_.begin(), shifts_.end(), s) == shifts_.end()) shifts_.push_back(s);
+          }
+    slots_.resize(static_cast<size_t>(o.batch));
+  }
+
+  // Loads example `e` into `slot`.
+  void load(Slot& slot, int64_t e) {
+    slot.example = e;
+    const Coordinate& c = data_.coordinates[static_cast<size_t>(e % static_cast<int64_t>(data_.coordinates.size()))];
+    const Volume& image = data_.images[static_cast<size_t>(c.volume)];
+    const Volume& labels = data_.labels[static_cast<size_t>(c.volume)];
+    const uint64_t draw = splitmix64(o_.seed ^ splitmix64(static_cast<uint64_t>(e) + 0xffe));
+    const bool flip[3] = {o_.augment && (draw & 1), o_.augment && (draw & 2), o_.augment && (draw & 4)};
+    const bool transpose = o_.augment && (draw & 8) && size_[1] == size_[2];
+    const int64_t n = volume_of(size_);
+    slot.image.resize(static_cast<size_t>(n));
+    slot.target.resize(static_cast<size_t>(n));
+    const Zyx centre{c.z, c.y, c.x}, half{size_[0] / 2, size_[1] / 2, size_[2] / 2};
+    const double object = labels.value(labels.shape()[2] * (c.z * labels.shape()[1] + c.y) + c.x);
+    const double scale = 1.0 / model_.image_stddev;
+    for (int64_t z = 0; z < size_[0]; ++z)
+      for (int64_t y = 0; y < size_[1]; ++y)
+        for (int64_t x = 0; x < size_[2]; ++x) {
+          Zyx q{z, y, x};
+          if (transpose) std::swap(q[1], q[2]);
+          for (int a = 0; a < 3; ++a)
+            if (flip[a]) q[a] = size_[a] - 1 - q[a];
+          const int64_t i = ((centre[0] - half[0] + q[0]) * image.ny() + centre[1] - half[1] + q[1]) * image.nx() + centre[2] - half[2] + q[2];
+          const size_t o = static_cast<size_t>((z * size_[1] + y) * size_[2] + x);
+          slot.image[o] = static_cast<float>((image.value(i) - model_.image_mean) * scale);
+          slot.target[o] = object != 0 && labels.value(i) == object ? 0.95f : 0.05f;
+        }
+    slot.seed.assign(static_cast<size_t>(n), logit(0.05));
+    slot.seed[static_cast<size_t>((half[0] * size_[1] + half[1]) * size_[2] + half[2])] = logit(0.95);
+    slot.shifts.clear();
+    for (int i = 1; i < static_cast<int>(shifts_.size()); ++i) slot.shifts.push_back(i);
+    if (o_.shuffle_moves) {
+      Random r(draw);
+      for (size_t i = slot.shifts.size(); i > 1; --i) std::swap(slot.shifts[i - 1], slot.shifts[static_cast<size_t>(r.integer(0, static_cast<int64_t>(i) - 1))]);
+    }
+    slot.shifts.insert(slot.shifts.begin(), 0);
+  }
+
+  // The next valid shift of a slot, loading new examples as they run out.
+  Zyx next_shift(Slot& slot) {
+    const float threshold = logit(o_.move_threshold);
+    const Zyx half{size_[0] / 2, size_[1] / 2, size_[2] / 2};
+    while (true) {
+      if (slot.example < 0 || slot.shifts.empty()) load(slot, next_example_++);
+      const Zyx s = shifts_[static_cast<size_t>(slot.shifts.front())];
+      slot.shifts.erase(slot.shifts.begin());
+      const size_t centre = static_cast<size_t>(((half[0] + s[0]) * size_[1] + half[1] + s[1]) * size_[2] + half[2] + s[2]);
+      if (slot.seed[centre] >= threshold) return s;
+    }
+  }
+
+  // Copies the field of view at `shift` of a slot's array into `out` (or back with `write`).
+  void window(std::vector<float>& array, const Zyx& shift, float* out, bool write) const {
+    const Zyx low{size_[0] / 2 + shift[0] - fov_[0] / 2, size_[1] / 2 + shift[1] - fov_[1] / 2, size_[2] / 2 + shift[2] - fov_[2] / 2};
+    for (int64_t z = 0; z < fov_[0]; ++z)
+      for (int64_t y = 0; y < fov_[1]; ++y) {
+        float* a = &array[static_cast<size_t>(((low[0] + z) * size_[1] + low[1] + y) * size_[2] + low[2])];
+        float* b = out + (z * fov_[1] + y) * fov_[2];
+        if (write) std::copy_n(b, fov_[2], a);
+        else std::copy_n(a, fov_[2], b);
+      }
+  }
+
+  const ModelDescription& model_;
+  const TrainOptions& o_;
+  const TrainingData& data_;
+  Zyx fov_, deltas_, size_{};
+  std::vector<Zyx> shifts_;
+  std::vector<Slot> slots_;
+  int64_t next_example_ = 0;
+};
+
+std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& o, const NamedTensors& parameters) {
+  if (o.optimizer == "sgd" || o.optimizer == "momentum")
+    return std::make_unique<Sgd>(parameters, SgdParams{.lr = o.learning_rate, .momentum = o.optimizer == "momentum" ? o.momentum : 0.0});
+  return std::make_unique<Adam>(parameters, AdamParams{.lr = o.learning_rate, .decoupled = o.optimizer == "adamw"});
+}
+
+std::string duration(double seconds) {
+  char s[32];
+  if (seconds < 90) std::snprintf(s, sizeof s, "%.0f s", seconds);
+  else if (seconds < 5400) std::snprintf(s, sizeof s, "%.0f min", seconds / 60);
+  else std::snprintf(s, sizeof s, "%.1f h", seconds / 3600);
+  return s;
+}
+
+}  // namespace
+
+void check_fits(const FfnConfig& network, const TrainingData& data) {
+  if (data.coordinates.empty()) throw InputError("no training coordinates (run uniem ffn prep first)");
+  const Zyx need = network.example_radius();
+  for (int a = 0; a < 3; ++a)
+    if (data.margin[a] < need[a])
+      throw InputError("the prepared margin " + zyx_string(data.margin) + " is smaller than this network's example radius " +
+                       zyx_string(need) + " (fov / 2 + deltas); run uniem ffn prep again with --margin " + zyx_string(need) +
+                       " or the same network options");
+}
+
+TrainResult train(const ModelDescription& m, const TrainOptions& o, const TrainingData& data, const fs::path& folder,
+                  bool resume, const Reporter& report) {
+  o.check();
+  m.network.check("options");
+  check_fits(m.network, data);
+  FfnModel model(m.network, o.seed);
+  std::unique_ptr<Optimizer> optimizer = make_optimizer(o, model.parameters());
+  Trainer t(m, o, data);
+  const fs::path checkpoint = folder / model_checkpoint, log_file = folder / training_log;
+  int64_t start = 0;
+  if (resume && fs::exists(checkpoint)) {
+    const Checkpoint c = load_checkpoint(checkpoint, architecture);
+    if (c.config != m.network.to_json()) throw InputError(checkpoint, "was saved for another network than model.json describes");
+    restore_tensors(checkpoint, "parameter", c.parameters, model.parameters());
+    restore_tensors(checkpoint, "optimizer", c.optimizer_state, optimizer->state());
+    optimizer->set_steps(c.step);
+    start = c.step;
+    t.next_example_ = c.extra.value("next_example", int64_t{0});
+    const nlohmann::json slots = c.extra.value("slots", nlohmann::json::array());
+    if (slots.size() != t.slots_.size() || c.buffers.size() != t.slots_.size())
+      throw InputError(checkpoint, "holds " + std::to_string(slots.size()) + " training slots, this run has --batch " +
+                       std::to_string(o.batch) + "; resume with the batch size it was trained with");
+    for (size_t i = 0; i < t.slots_.size(); ++i) {
+      const int64_t e = slots[i].at("example").get<int64_t>();
+      if (e >= 0) t.load(t.slots_[i], e);
+      t.slots_[i].shifts = slots[i].at("shifts").get<std::vector<int>>();
+      const Tensor& seed = c.buffers[i].tensor;
+      if (e >= 0) {
+        if (seed.numel() != static_cast<int64_t>(t.slots_[i].seed.size())) throw InputError(checkpoint, "corrupt training slot " + std::to_string(i));
+        t.slots_[i].seed.assign(seed.data<float>(), seed.data<float>() + seed.numel());
+      }
+    }
+    report("resuming from step " + std::to_string(start) + " (" + checkpoint.string() + ")");
+  } else {
+    fs::create_directories(folder);
+    write_model_description(folder, m);
+    write_file_atomically(log_file, "", true);
+  }
+  std::ofstream log(log_file, std::ios::app);
+  if (!log) throw InputError(log_file, "cannot be written");
+  auto save = [&](int64_t step) {
+    Checkpoint c;
+    c.architecture = architecture;
+    c.config = m.network.to_json();
+    c.step = step;
+    nlohmann::json slots = nlohmann::json::array();
+    for (size_t i = 0; i < t.slots_.size(); ++i) {
+      const Slot& s = t.slots_[i];
+      slots.push_back({{"example", s.example}, {"shifts", s.shifts}});
+      c.buffers.push_back({"slot" + std::to_string(i) + ".seed",
+                           Tensor::from_vector(s.seed.empty() ? std::vector<float>{0} : s.seed, {std::max<int64_t>(1, static_cast<int64_t>(s.seed.size()))})});
+    }
+    c.extra = {{"optimizer", optimizer->kind()}, {"learning_rate", optimizer->learning_rate()}, {"seed", o.seed},
+               {"next_example", t.next_example_}, {"slots", slots}};
+    c.parameters = model.parameters();
+    c.optimizer_state = optimizer->state();
+    save_checkpoint(checkpoint, c);
+  };
+
+  const int64_t b = o.batch, fz = m.network.fov[0], fy = m.network.fov[1], fx = m.network.fov[2], n = fz * fy * fx;
+  const float threshold = logit(0.9);
+  std::vector<float> image(static_cast<size_t>(b * n)), seed(image.size()), target(image.size());
+  std::vector<Zyx> shifts(static_cast<size_t>(b));
+  TrainResult result;
+  const auto begin = std::chrono::steady_clock::now();
+  auto interval_start = begin;
+  double loss_sum = 0;
+  int64_t count = 0, tp = 0, fp = 0, fn = 0;
+  for (int64_t step = start + 1; step <= o.steps; ++step) {
+    for (int64_t i = 0; i < b; ++i) {
+      Slot& s = t.slots_[static_cast<size_t>(i)];
+      shifts[static_cast<size_t>(i)] = t.next_shift(s);
+      t.window(s.image, shifts[static_cast<size_t>(i)], &image[static_cast<size_t>(i * n)], false);
+      t.window(s.seed, shifts[static_cast<size_t>(i)], &seed[static_cast<size_t>(i * n)], false);
+      t.window(s.target, shifts[static_cast<size_t>(i)], &target[static_cast<size_t>(i * n)], false);
+    }
+    const Tensor logits = model.forward(Tensor::from_vector(image, {b, 1, fz, fy, fx}), Tensor::from_vector(seed, {b, 1, fz, fy, fx}));
+    const Tensor loss = ops::sigmoid_cross_entropy(logits, Tensor::from_vector(target, {b, 1, fz, fy, fx}));
+    const double value = loss.item();
+    if (!std::isfinite(value))
+      throw Error("training diverged at step " + std::to_string(step) + " (loss " + std::to_string(value) +
+                  "); lower --learning-rate or resume from the last checkpoint");
+    optimizer->zero_grad();
+    loss.backward();
+    if (o.clip > 0) clip_grad_value(model.parameters(), o.clip);
+    optimizer->step();
+    const float* out = logits.data<float>();
+    for (int64_t i = 0; i < b; ++i) {
+      Slot& s = t.slots_[static_cast<size_t>(i)];
+      std::copy_n(out + i * n, n, &seed[static_cast<size_t>(i * n)]);
+      t.window(s.seed, shifts[static_cast<size_t>(i)], &seed[static_cast<size_t>(i * n)], true);
+    }
+    for (int64_t i = 0; i < b * n; ++i) {
+      const bool predicted = out[i] >= threshold, truth = target[static_cast<size_t>(i)] > 0.5f;
+      tp += predicted && truth;
+      fp += predicted && !truth;
+      fn += !predicted && truth;
+    }
+    loss_sum += value;
+    ++count;
+    if (step % o.log_every == 0 || step == o.steps) {
+      const auto now = std::chrono::steady_clock::now();
+      const double interval = std::chrono::duration<double>(now - interval_start).count();
+      const double elapsed = std::chrono::duration<double>(now - begin).count();
+      result.loss = loss_sum / static_cast<double>(count);
+      result.precision = tp + fp > 0 ? double(tp) / double(tp + fp) : 0;
+      result.recall = tp + fn > 0 ? double(tp) / double(tp + fn) : 0;
+      result.f1 = result.precision + result.recall > 0 ? 2 * result.precision * result.recall / (result.precision + result.recall) : 0;
+      result.voxels_per_second = static_cast<double>(count * b * n) / std::max(interval, 1e-9);
+      const double left = elapsed / static_cast<double>(step - start) * static_cast<double>(o.steps - step);
+      log << nlohmann::json{{"step", step}, {"loss", result.loss}, {"precision", result.precision}, {"recall", result.recall},
+                            {"f1", result.f1}, {"learning_rate", optimizer->learning_rate()},
+                            {"voxels_per_second", result.voxels_per_second}, {"examples", t.next_example_},
+                            {"elapsed_seconds", elapsed}}
+                 .dump()
+          << "\n" << std::flush;
+      char line[240];
+      std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  precision %.3f  recall %.3f  F1 %.3f  %.0f voxels/s  %s left",
+                    static_cast<long long>(step), static_cast<long long>(o.steps), result.loss, result.precision,
+                    result.recall, result.f1, result.voxels_per_second, duration(left).c_str());
+      report(line);
+      loss_sum = 0;
+      count = tp = fp = fn = 0;
+      interval_start = now;
+    }
+    if (step % o.checkpoint_every == 0 || step == o.steps) save(step);
+  }
+  if (start >= o.steps) report("the model already has " + std::to_string(start) + " steps; raise --steps to train further");
+  result.steps = std::max(start, o.steps);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  return result;
+}
+
+}  // namespace uniem::nn::ffn
