@@ -12,6 +12,14 @@ std::atomic<bool> enabled{true};
 void set_progress_enabled(bool e) { enabled.store(e); }
 bool progress_enabled() { return enabled.load(); }
 
+std::string format_duration(double seconds) {
+  char s[32];
+  if (seconds < 90) std::snprintf(s, sizeof s, "%.0f s", seconds);
+  else if (seconds < 5400) std::snprintf(s, sizeof s, "%.0f min", seconds / 60);
+  else std::snprintf(s, sizeof s, "%.1f h", seconds / 3600);
+  return s;
+}
+
 Progress::Progress(std::string label, int64_t total)
     : label_(std::move(label)),
       total_(total),

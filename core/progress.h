@@ -16,6 +16,9 @@
 namespace uniem {
 
 void set_progress_enabled(bool enabled);
+
+// "45 s", "12 min", "3.5 h": a time left or taken, for progress and log lines.
+std::string format_duration(double seconds);
 bool progress_enabled();
 
 class Progress {

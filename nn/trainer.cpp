@@ -8,6 +8,7 @@
 
 #include "core/autograd.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/optim.h"
 #include "io/atomic_output.h"
 #include "io/checkpoint.h"
@@ -80,14 +81,6 @@ Batch draw_batch(const std::vector<Section>& sections, const TrainOptions& o, co
     }
   }
   return batch;
-}
-
-std::string duration(double seconds) {
-  char s[32];
-  if (seconds < 90) std::snprintf(s, sizeof s, "%.0f s", seconds);
-  else if (seconds < 5400) std::snprintf(s, sizeof s, "%.0f min", seconds / 60);
-  else std::snprintf(s, sizeof s, "%.1f h", seconds / 3600);
-  return s;
 }
 
 double metric(const nlohmann::json& scores, const std::string& name) {
@@ -282,7 +275,7 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
       char line[200];
       std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  %.2f images/s  lr %.1e  %s left",
                     static_cast<long long>(step), static_cast<long long>(o.steps), result.last_loss, rate,
-                    optimizer->learning_rate(), duration(left).c_str());
+                    optimizer->learning_rate(), format_duration(left).c_str());
       report(line);
       loss_sum = 0;
       loss_count = 0;

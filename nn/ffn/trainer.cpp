@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/image/random.h"
 #include "core/optim.h"
 #include "io/atomic_output.h"
@@ -158,14 +159,6 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& o, const NamedTens
   return std::make_unique<Adam>(parameters, AdamParams{.lr = o.learning_rate, .decoupled = o.optimizer == "adamw"});
 }
 
-std::string duration(double seconds) {
-  char s[32];
-  if (seconds < 90) std::snprintf(s, sizeof s, "%.0f s", seconds);
-  else if (seconds < 5400) std::snprintf(s, sizeof s, "%.0f min", seconds / 60);
-  else std::snprintf(s, sizeof s, "%.1f h", seconds / 3600);
-  return s;
-}
-
 }  // namespace
 
 void check_fits(const FfnConfig& network, const TrainingData& data) {
@@ -297,7 +290,7 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
       char line[240];
       std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  precision %.3f  recall %.3f  F1 %.3f  %.0f voxels/s  %s left",
                     static_cast<long long>(step), static_cast<long long>(o.steps), result.loss, result.precision,
-                    result.recall, result.f1, result.voxels_per_second, duration(left).c_str());
+                    result.recall, result.f1, result.voxels_per_second, format_duration(left).c_str());
       report(line);
       loss_sum = 0;
       count = tp = fp = fn = 0;

@@ -331,3 +331,42 @@ TEST_CASE("FFN prep: object-mask fraction classes and balanced coordinates") {
   CHECK(edge == 30);
   CHECK(sample_coordinates({classes}, o).coordinates.size() == 60);
 }
+
+TEST_CASE("FFN training: on a synthetic volume the loss falls and the predicted masks become right") {
+  TempDir dir;
+  SynthOptions so;
+  so.nz = 24, so.ny = 64, so.nx = 64;
+  so.voxel_size = {12, 6, 6, true};
+  const SynthVolume v = synthesize(so);
+  ModelDescription m;
+  m.network = {.depth = 2, .filters = 8, .fov = {5, 9, 9}, .deltas = {1, 2, 2}};
+  m.image_mean = 145;
+  m.image_stddev = 45;
+  PrepOptions p;
+  p.radius = p.margin = m.network.example_radius();
+  p.min_size = 500;
+  TrainingData data;
+  data.images.push_back(v.image);
+  data.labels.push_back(v.neurons);
+  data.margin = p.margin;
+  for (const Coordinate& c : sample_coordinates({object_mask_classes(v.neurons, p, "neurons")}, p).coordinates)
+    data.coordinates.push_back(c);
+  TrainOptions o;
+  o.optimizer = "adam";
+  o.steps = 300;
+  o.log_every = 50;
+  o.checkpoint_every = 300;
+  const TrainResult r = train(m, o, data, dir / "model", false, [](const std::string&) {});
+  std::ifstream log(dir / "model" / training_log);
+  std::vector<double> loss;
+  for (std::string line; std::getline(log, line);) loss.push_back(nlohmann::json::parse(line)["loss"].get<double>());
+  REQUIRE(loss.size() == 6);
+  MESSAGE("loss every 50 steps: " << loss[0] << " ... " << loss[5] << ", F1 " << r.f1);
+  CHECK(loss[5] < 0.6 * loss[0]);
+  CHECK(r.f1 > 0.4);
+  CHECK(r.precision > 0.8);
+  // The same seed gives the same weights.
+  train(m, o, data, dir / "again", false, [](const std::string&) {});
+  const Checkpoint a = load_checkpoint(dir / "model" / model_checkpoint), b = load_checkpoint(dir / "again" / model_checkpoint);
+  for (size_t i = 0; i < a.parameters.size(); ++i) CHECK(a.parameters[i].tensor.to_vector() == b.parameters[i].tensor.to_vector());
+}
