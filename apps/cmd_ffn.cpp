@@ -187,7 +187,7 @@ int run_segment(const Arguments& argv) {
     Progress progress("ffn segment", static_cast<int64_t>(seeds.size()) - state.next_seed);
     segmenter.run(seeds, state, args.number("checkpoint-interval"),
                   [&](const nn::ffn::SegmentationState& s) { save_state(state_file, s, run); },
-                  [&] { progress.advance(); }, max_seeds);
+                  [&](int64_t seeds) { progress.advance(seeds); }, max_seeds);
   }
   if (state.next_seed < static_cast<int64_t>(seeds.size())) {
     save_state(state_file, state, run);

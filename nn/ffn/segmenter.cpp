@@ -139,6 +139,7 @@ void Segmenter::predict(const Zyx& position) {
   }
   ++predictions_;
   predict_seconds_ += seconds_since(begin);
+  if (progress_) progress_(0);
 }
 
 namespace {
@@ -184,7 +185,8 @@ int64_t Segmenter::fill(const Zyx& seed, const SegmentationState& state) {
 
 void Segmenter::run(const std::vector<Zyx>& seeds, SegmentationState& state, double checkpoint_seconds,
                     const std::function<void(const SegmentationState&)>& checkpoint,
-                    const std::function<void()>& progress, int64_t max_seeds) {
+                    const std::function<void(int64_t)>& progress, int64_t max_seeds) {
+  progress_ = progress;
   nlohmann::json& c = state.counters;
   auto last_checkpoint = std::chrono::steady_clock::now();
   const Zyx& mbd = options_.min_boundary_distance;
@@ -204,7 +206,7 @@ void Segmenter::run(const std::vector<Zyx>& seeds, SegmentationState& state, dou
       bump(c, "predictions", static_cast<double>(predictions_));
       bump(c, "predict_seconds", predict_seconds_);
       bump(c, "segment_seconds", seconds_since(begin));
-      if (progress) progress();
+      if (progress) progress(1);
     };
     if (!inside_margin(p) || state.labels[static_cast<size_t>(index(p))] > 0) {
       bump(c, "seed_invalid_position");

@@ -55,10 +55,10 @@ class Segmenter {
   SegmentationState start() const;  // an empty state for this volume
   // Runs seeds[state.next_seed ...], at most max_seeds of them (all when < 0); `checkpoint` is
   // called with the state every checkpoint_seconds (never, when <= 0) between seeds; `progress`
-  // after each seed.
+  // with 1 after each seed and with 0 after each prediction (a large object takes minutes).
   void run(const std::vector<Zyx>& seeds, SegmentationState& state, double checkpoint_seconds = 0,
            const std::function<void(const SegmentationState&)>& checkpoint = {},
-           const std::function<void()>& progress = {}, int64_t max_seeds = -1);
+           const std::function<void(int64_t)>& progress = {}, int64_t max_seeds = -1);
 
   // Flood-fills one object from `seed` on an empty canvas; returns the number of network
   // predictions, 0 when the object was dropped (the seed got too weak). The canvas keeps the
@@ -83,6 +83,7 @@ class Segmenter {
   int64_t predictions_ = 0;
   double predict_seconds_ = 0;
   std::vector<std::pair<float, Zyx>> face_moves_;
+  std::function<void(int64_t)> progress_;
 };
 
 }  // namespace uniem::nn::ffn
