@@ -154,6 +154,11 @@ std::vector<int64_t> Args::integers(const std::string& name, size_t count) const
   return out;
 }
 
+std::array<int64_t, 3> Args::zyx(const std::string& name) const {
+  const auto v = integers(name, 3);
+  return {v[0], v[1], v[2]};
+}
+
 std::optional<VoxelSize> Args::voxel_size(const std::string& name) const {
   if (get(name).empty()) return std::nullopt;
   auto parts = split(get(name), ',');

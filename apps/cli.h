@@ -5,6 +5,7 @@
 // "--name value" or "--name=value"; flags take none.
 #pragma once
 
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -51,6 +52,7 @@ class Args {
   // "Z,Y,X" in nm (or one number for all three); nullopt when neither given nor defaulted.
   std::optional<VoxelSize> voxel_size(const std::string& name = "voxel-size") const;
   std::vector<int64_t> integers(const std::string& name, size_t count) const;  // "A,B,C"
+  std::array<int64_t, 3> zyx(const std::string& name) const;                    // "Z,Y,X", whole numbers
 
  private:
   friend class Command;

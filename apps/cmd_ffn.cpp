@@ -24,11 +24,6 @@ namespace {
 
 using nn::ffn::Zyx;
 
-Zyx zyx_option(const cli::Args& args, const std::string& name) {
-  const auto v = args.integers(name, 3);
-  return {v[0], v[1], v[2]};
-}
-
 int run_import_tf(const Arguments& argv) {
   cli::Command command(
       "ffn import-tf", "turn a TensorFlow FFN checkpoint into a uniem model folder",
@@ -61,8 +56,8 @@ int run_import_tf(const Arguments& argv) {
   d.network = nn::ffn::FfnConfig::preset(preset);
   d.network.depth = w.depth;
   d.network.filters = w.filters;
-  if (args.has("fov")) d.network.fov = zyx_option(args, "fov");
-  if (args.has("deltas")) d.network.deltas = zyx_option(args, "deltas");
+  if (args.has("fov")) d.network.fov = args.zyx("fov");
+  if (args.has("deltas")) d.network.deltas = args.zyx("deltas");
   d.network.check("options");
   d.image_mean = args.number("image-mean");
   d.image_stddev = args.number("image-stddev");
@@ -141,7 +136,7 @@ int run_segment(const Arguments& argv) {
   o.move_threshold = args.number("move-threshold");
   o.segment_threshold = args.number("segment-threshold");
   o.min_segment_size = args.integer("min-size");
-  o.min_boundary_distance = zyx_option(args, "min-boundary-distance");
+  o.min_boundary_distance = args.zyx("min-boundary-distance");
   o.image_mean = args.has("image-mean") ? args.number("image-mean") : loaded.description.image_mean;
   o.image_stddev = args.has("image-stddev") ? args.number("image-stddev") : loaded.description.image_stddev;
   o.check();
@@ -155,7 +150,7 @@ int run_segment(const Arguments& argv) {
 
   const auto begin = std::chrono::steady_clock::now();
   const std::vector<Zyx> seeds = policy == "peaks" ? nn::ffn::peak_seeds(image)
-                                                   : nn::ffn::grid_seeds(image.shape(), zyx_option(args, "grid-step"),
+                                                   : nn::ffn::grid_seeds(image.shape(), args.zyx("grid-step"),
                                                                          {net.fov[0] / 2, net.fov[1] / 2, net.fov[2] / 2});
   const double seed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   const nlohmann::json run = {{"model", fs::absolute(args.get("model")).string()},

@@ -24,11 +24,6 @@ using nn::ffn::Zyx;
 constexpr const char* prep_format = "uniem-ffn-prep";
 constexpr const char* coordinates_file = "coordinates.data";
 
-Zyx zyx_option(const cli::Args& args, const std::string& name) {
-  const auto v = args.integers(name, 3);
-  return {v[0], v[1], v[2]};
-}
-
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream in(text);
@@ -51,8 +46,8 @@ nn::ffn::FfnConfig network_from(const cli::Args& args) {
   nn::ffn::FfnConfig c = nn::ffn::FfnConfig::preset(args.get("preset"));
   if (args.has("depth")) c.depth = args.integer("depth");
   c.filters = args.integer("filters");
-  if (args.has("fov")) c.fov = zyx_option(args, "fov");
-  if (args.has("deltas")) c.deltas = zyx_option(args, "deltas");
+  if (args.has("fov")) c.fov = args.zyx("fov");
+  if (args.has("deltas")) c.deltas = args.zyx("deltas");
   try {
     c.check("options");
   } catch (const InputError& e) {
@@ -98,8 +93,8 @@ int run_ffn_prep(const Arguments& argv) {
                      std::to_string(labels.size()) + ")");
   const nn::ffn::FfnConfig net = network_from(args);
   nn::ffn::PrepOptions o;
-  o.radius = args.has("radius") ? zyx_option(args, "radius") : net.example_radius();
-  o.margin = args.has("margin") ? zyx_option(args, "margin") : net.example_radius();
+  o.radius = args.has("radius") ? args.zyx("radius") : net.example_radius();
+  o.margin = args.has("margin") ? args.zyx("margin") : net.example_radius();
   o.thresholds.clear();
   for (const std::string& t : split_list(args.get("thresholds"))) {
     try {

@@ -11,8 +11,11 @@ Usage: /usr/bin/python3 peer_cnn2d.py THREADS BATCH PATCH
 Prints one JSON object: {"<family>_train": seconds per step, "<family>_infer": seconds per tile}.
 """
 import json
+import os
 import sys
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from peer_timing import median  # noqa: E402
 
 import torch
 import torch.nn as nn
@@ -25,17 +28,6 @@ torch.set_num_threads(threads)
 torch.manual_seed(0)
 F_BASE = 32
 
-
-def median(fn, reps, warmup=1):
-    for _ in range(warmup):
-        fn()
-    t = []
-    for _ in range(reps):
-        s = time.perf_counter()
-        fn()
-        t.append(time.perf_counter() - s)
-    t.sort()
-    return t[len(t) // 2]
 
 
 def conv_bn_relu(cin, cout, k, stride=1):

@@ -12,8 +12,11 @@ Usage: /usr/bin/python3 peer_ffn.py THREADS BATCH
 Prints one JSON object: {"<preset>_train": seconds per step, "<preset>_infer": seconds per move}.
 """
 import json
+import os
 import sys
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from peer_timing import median  # noqa: E402
 
 import torch
 import torch.nn as nn
@@ -24,17 +27,6 @@ batch = int(sys.argv[2]) if len(sys.argv) > 2 else 4
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
-
-def median(fn, reps, warmup=1):
-    for _ in range(warmup):
-        fn()
-    t = []
-    for _ in range(reps):
-        s = time.perf_counter()
-        fn()
-        t.append(time.perf_counter() - s)
-    t.sort()
-    return t[len(t) // 2]
 
 
 class ConvStack3d(nn.Module):

@@ -8,8 +8,11 @@ Usage: /usr/bin/python3 peer_runtime.py THREADS
 Prints one JSON object of median seconds.
 """
 import json
+import os
 import sys
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from peer_timing import median  # noqa: E402
 
 import torch
 import torch.nn as nn
@@ -19,17 +22,6 @@ threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
-
-def median(fn, reps, warmup=2):
-    for _ in range(warmup):
-        fn()
-    t = []
-    for _ in range(reps):
-        s = time.perf_counter()
-        fn()
-        t.append(time.perf_counter() - s)
-    t.sort()
-    return t[len(t) // 2]
 
 
 def block(cin, cout):
@@ -71,14 +63,14 @@ for key, layer, shape, reps in (("conv2d", nn.Conv2d(64, 64, 3, padding=1), (1, 
                                 ("conv3d", nn.Conv3d(32, 32, 3, padding=1), (1, 32, 17, 33, 33), 9)):
     x = torch.randn(shape)
     with torch.inference_mode():
-        r[key + "_fwd"] = median(lambda: layer(x), reps)
+        r[key + "_fwd"] = median(lambda: layer(x), reps, warmup=2)
     xg = x.clone().requires_grad_(True)
 
     def fwd_bwd():
         layer.zero_grad(set_to_none=True)
         xg.grad = None
         layer(xg).sum().backward()
-    r[key + "_fwd_bwd"] = median(fwd_bwd, reps)
+    r[key + "_fwd_bwd"] = median(fwd_bwd, reps, warmup=2)
 
 model = UNet()
 x = torch.randn(1, 1, 256, 256)
@@ -94,7 +86,7 @@ def train_step():
 
 
 model.train()
-r["unet_train_256"] = median(train_step, 7)
+r["unet_train_256"] = median(train_step, 7, warmup=2)
 model.eval()
 big = torch.randn(1, 1, 1024, 1024)
 

@@ -61,8 +61,9 @@ LoadedModel load_model(const fs::path& folder) {
   const fs::path path = folder / model_checkpoint;
   if (!fs::exists(path)) throw InputError(path.string() + ": missing (the model folder has no weights)");
   m.checkpoint = load_checkpoint(path, architecture);
-  if (FfnConfig::from_json(m.checkpoint.config, path.string()).to_json() != m.description.network.to_json())
-    throw InputError(path.string() + ": its network (" + FfnConfig::from_json(m.checkpoint.config, path.string()).describe() +
+  const FfnConfig saved = FfnConfig::from_json(m.checkpoint.config, path.string());
+  if (saved.to_json() != m.description.network.to_json())
+    throw InputError(path.string() + ": its network (" + saved.describe() +
                      ") differs from model.json's (" + m.description.network.describe() + ")");
   restore_tensors(path, "parameter", m.checkpoint.parameters, m.model->parameters());
   return m;
