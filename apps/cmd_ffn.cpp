@@ -210,7 +210,7 @@ int run_segment(const Arguments& argv) {
   return 0;
 }
 
-int run_export(const Arguments& argv) {
+int run_ffn_export(const Arguments& argv) {
   cli::Command command(
       "ffn export", "write the objects of an interrupted ffn segment run as label images",
       "uniem ffn segment saves its state to OUT.ffn-state while it runs. This writes the objects\n"
@@ -260,7 +260,7 @@ int run_ffn(const Arguments& args) {
       {"prep", "from images and ground truth: object-mask classes and balanced training coordinates", run_ffn_prep},
       {"train", "train a flood-filling network", run_ffn_train},
       {"segment", "segment neurons in 3D with a trained (or imported) network", run_segment},
-      {"export", "write the objects of an interrupted segment run", run_export},
+      {"export", "write the objects of an interrupted segment run", run_ffn_export},
       {"import-tf", "turn a TensorFlow FFN checkpoint into a uniem model folder", run_import_tf},
   };
   const auto usage = [&] {

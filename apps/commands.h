@@ -22,6 +22,8 @@ int run_mesh(const Arguments& args);
 int run_train2d(const Arguments& args);
 int run_infer2d(const Arguments& args);
 int run_ffn(const Arguments& args);
+int run_serve(const Arguments& args);
+int run_export(const Arguments& args);
 
 struct Subcommand {
   const char* name;
@@ -41,6 +43,8 @@ inline constexpr Subcommand subcommands[] = {
     {"train2d", "train a 2D network (U-Net, ResNet, HighwayNet, DenseNet) from painted sections", run_train2d},
     {"infer2d", "apply a trained 2D network to sections: probability maps, masks, objects", run_infer2d},
     {"ffn", "3D neuron segmentation with flood-filling networks: prep, train, segment, export, import-tf", run_ffn},
+    {"serve", "the proofreader: paint and correct segmentations in the browser, several people at once", run_serve},
+    {"export", "write a proofreading project's labels, with every edit, as a PNG or TIFF stack", run_export},
     {"eval", "score a segmentation against ground truth (Rand, VI, Jaccard, Dice)", run_eval},
     {"devices", "list the GPUs uniem can use", run_devices},
 };

@@ -1,6 +1,10 @@
 #include "io/atomic_output.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <fstream>
@@ -87,6 +91,42 @@ void write_file_atomically(const fs::path& path, const std::string& content, boo
     if (!file) throw InputError(path, "could not be written (disk full or no permission?)");
   }
   out.commit();
+}
+
+void write_file_durably(const fs::path& path, const std::string& content) {
+  const fs::path temporary = sibling(path, ".tmp-");
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw InputError(temporary, std::string("cannot be created: ") + std::strerror(errno));
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      throw InputError(path, std::string("could not be written: ") + std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(temporary.c_str());
+    throw InputError(path, std::string("could not be flushed to disk: ") + std::strerror(errno));
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temporary.c_str());
+    throw InputError(path, std::string("could not be renamed into place: ") + std::strerror(err));
+  }
+  sync_folder(path.has_parent_path() ? path.parent_path() : fs::path("."));
+}
+
+void sync_folder(const fs::path& folder) {
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw InputError(folder, std::string("cannot be opened: ") + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw InputError(folder, std::string("could not be flushed to disk: ") + std::strerror(errno));
 }
 
 }  // namespace uniem

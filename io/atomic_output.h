@@ -37,4 +37,11 @@ class AtomicOutput {
 // Writes `content` to `path` under a temporary name, then renames it into place.
 void write_file_atomically(const std::filesystem::path& path, const std::string& content, bool overwrite);
 
+// The same, replacing any existing file, and durable: the data is on disk (fsync) before the
+// rename, and the rename is on disk (fsync of the folder) before it returns. For files whose
+// loss after a power cut or a killed process would lose user work (the proofreader's store).
+void write_file_durably(const std::filesystem::path& path, const std::string& content);
+// fsync of a folder, so that renames and new files in it survive a crash.
+void sync_folder(const std::filesystem::path& folder);
+
 }  // namespace uniem

@@ -233,9 +233,9 @@ VoxelSize read_png_into(const fs::path& path, ColorPolicy policy, Volume& dst, i
   return size;
 }
 
-void write_png(const fs::path& path, const Volume& v, int64_t z, int compression_level) {
-  UNIEM_CHECK(v.dtype() == DType::u8 || v.dtype() == DType::u16, "write_png: uint8 or uint16 only");
-  UNIEM_CHECK(v.channels() == 1 || v.channels() == 3, "write_png: 1 or 3 channels only");
+std::string encode_png(const Volume& v, int64_t z, int compression_level) {
+  UNIEM_CHECK(v.dtype() == DType::u8 || v.dtype() == DType::u16, "encode_png: uint8 or uint16 only");
+  UNIEM_CHECK(v.channels() == 1 || v.channels() == 3, "encode_png: 1 or 3 channels only");
   const unsigned depth = v.dtype() == DType::u16 ? 16 : 8;
   const LodePNGColorType type = v.channels() == 3 ? LCT_RGB : LCT_GREY;
   StateGuard g;
@@ -266,9 +266,14 @@ void write_png(const fs::path& path, const Volume& v, int64_t z, int compression
   size_t size = 0;
   const unsigned e = lodepng_encode(&encoded, &size, pixels, static_cast<unsigned>(v.nx()), static_cast<unsigned>(v.ny()), &state);
   std::unique_ptr<unsigned char, decltype(&std::free)> owned(encoded, &std::free);
-  if (e) throw InputError(path, std::string("PNG encoding failed (") + lodepng_error_text(e) + ")");
+  UNIEM_CHECK(e == 0, std::string("PNG encoding failed: ") + lodepng_error_text(e));
+  return std::string(reinterpret_cast<const char*>(encoded), size);
+}
+
+void write_png(const fs::path& path, const Volume& v, int64_t z, int compression_level) {
+  const std::string encoded = encode_png(v, z, compression_level);
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(encoded), static_cast<std::streamsize>(size));
+  out.write(encoded.data(), static_cast<std::streamsize>(encoded.size()));
   out.close();
   if (!out) throw InputError(path, "could not be written (disk full or no permission?)");
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "core/image/volume.h"
 #include "io/image_header.h"
@@ -23,6 +24,8 @@ ImageHeader probe_png(const std::filesystem::path& path, ColorPolicy policy);
 // chunk (known = false without one).
 VoxelSize read_png_into(const std::filesystem::path& path, ColorPolicy policy, Volume& dst, int64_t z);
 
+// Section z of a uint8/uint16 volume with 1 or 3 channels as the bytes of a PNG file.
+std::string encode_png(const Volume& v, int64_t z, int compression_level = 6);
 // Writes section z of a uint8/uint16 volume with 1 or 3 channels.
 void write_png(const std::filesystem::path& path, const Volume& v, int64_t z, int compression_level = 6);
 

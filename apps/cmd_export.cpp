@@ -1,0 +1,52 @@
+// uniem export: a proofreading project's labels, with every acknowledged edit, as a stack.
+#include <cstdio>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/stack_options.h"
+#include "core/image/convert.h"
+#include "io/stack.h"
+#include "web/session.h"
+
+namespace uniem::apps {
+
+int run_export(const Arguments& argv) {
+  cli::Command command(
+      "export", "write a project's labels as a stack",
+      "Writes the labels of a proofreading project (uniem serve) as they are now, including every\n"
+      "acknowledged edit, also while the server runs. OUT ending in .tif is one multi-page TIFF,\n"
+      "anything else a folder of PNG files. --bits chooses the type: the default is the smallest\n"
+      "that holds the largest id; 8 or 16 are refused when ids do not fit, PNG holds 8 or 16 only.",
+      "  uniem export my-proofreading corrected-labels.tif\n  uniem export my-proofreading labels-png/ --bits 16");
+  command.positional("PROJECT", "the project folder")
+      .positional("OUT", "output stack (folder or .tif)")
+      .option("bits", "N", "8, 16 or 32 (default: the smallest that holds the ids)")
+      .flag("overwrite", "replace OUT if it exists");
+  const auto args = command.parse(argv);
+  if (args.help) return command.print_help();
+  const std::string project = args.positional(0), out = args.positional(1);
+  int bits = 0;
+  if (args.has("bits")) {
+    bits = static_cast<int>(args.integer("bits"));
+    if (bits != 8 && bits != 16 && bits != 32) throw UsageError("--bits takes 8, 16 or 32");
+  }
+  const WriteOptions write = prepare_output(args, out);
+  web::SessionOptions options;
+  options.read_only = true;
+  options.flush_seconds = 0;
+  const web::Session session(project, options);
+  Volume labels = session.labels();
+  try {
+    labels = bits == 0 ? shrink_to_fit(labels)
+                       : convert_dtype(labels, bits == 8 ? DType::u8 : bits == 16 ? DType::u16 : DType::u32, DepthPolicy::exact);
+  } catch (const InputError& e) {
+    throw InputError(project + ": " + e.what());
+  }
+  write_volume(out, labels, write);
+  std::printf("Exported %s (version %lld, %lld segments) to %s as %s.\n", project.c_str(),
+              static_cast<long long>(session.version()), static_cast<long long>(session.info()["segments"].get<int64_t>()),
+              out.c_str(), dtype_name(labels.dtype()));
+  return 0;
+}
+
+}  // namespace uniem::apps

@@ -1,0 +1,52 @@
+// uniem serve: the proofreader (web/): makes or opens a project and serves its page.
+#include <filesystem>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/serve_project.h"
+#include "apps/stack_options.h"
+
+namespace fs = std::filesystem;
+
+namespace uniem::apps {
+
+int run_serve(const Arguments& argv) {
+  cli::Command command(
+      "serve", "the proofreader: correct segmentations in the browser",
+      "Opens a proofreading project and serves its page, where you paint ground truth and correct\n"
+      "segmentations: paint, erase, fill, merge, split (watershed from your seeds), delete, lock,\n"
+      "name, markers, undo and redo, with the keys of Dojo and UNI-EM (press ? on the page).\n"
+      "With --images, a new project is made in --project from an EM stack (8 or 16-bit; 16-bit is\n"
+      "kept and shown with an adjustable window) and optional --labels (or none, to paint from\n"
+      "scratch). Without, the existing project is opened, with every edit ever acknowledged.\n"
+      "Every edit is on disk before the page shows it; several people can work at once and see\n"
+      "each other's edits within a second. By default only this computer can connect; with\n"
+      "--host 0.0.0.0 others on the lab network can, with the access token printed at start.\n"
+      "Ctrl+C stops the server. 'uniem export' writes the labels as a stack at any time.",
+      "  uniem serve --images em/ --labels segmentation.tif --project my-proofreading\n"
+      "  uniem serve --project my-proofreading --host 0.0.0.0 --port 8000");
+  command.option("project", "DIR", "the project folder (made with --images, else opened)")
+      .option("images", "STACK", "EM stack to make a new project from")
+      .option("labels", "STACK", "label stack for the new project (default: none, all background)")
+      .option("host", "ADDRESS", "address to listen on; anything but loopback needs the token", "127.0.0.1")
+      .option("port", "N", "port (0: any free one)", "8080")
+      .option("token", "TEXT", "access token (default: none on loopback, a random one otherwise)")
+      .option("voxel-size", "Z,Y,X", "voxel size in nm for a new project, when the files do not say it");
+  const auto args = command.parse(argv);
+  if (args.help) return command.print_help();
+  if (!args.has("project")) throw UsageError("serve needs --project DIR (see uniem serve --help)");
+  if (args.has("labels") && !args.has("images")) throw UsageError("--labels needs --images (they make a new project)");
+  const int64_t port = args.integer("port");
+  if (port < 0 || port > 65535) throw UsageError("--port takes 0..65535");
+  const fs::path project = args.get("project");
+  if (args.has("images")) {
+    make_project(project, args.get("images"), args.has("labels") ? args.get("labels") : "", read_options(args));
+  }
+  ServeOptions options;
+  options.host = args.get("host");
+  options.port = static_cast<int>(port);
+  options.token = args.get("token");
+  return serve_project(project, options);
+}
+
+}  // namespace uniem::apps

@@ -1,0 +1,72 @@
+#include "apps/serve_project.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "core/error.h"
+#include "web/project.h"
+#include "web/server.h"
+#include "web/session.h"
+
+namespace fs = std::filesystem;
+
+namespace uniem::apps {
+
+void make_project(const fs::path& project, const std::string& images, const std::string& labels, const ReadOptions& read) {
+  const Volume image = read_volume(images, read);
+  Volume label_volume;
+  if (!labels.empty()) label_volume = read_volume(labels, read);
+  std::printf("Making the project %s from %s%s (%lld x %lld x %lld)...\n", project.c_str(), images.c_str(),
+              labels.empty() ? "" : (" and " + labels).c_str(), static_cast<long long>(image.nz()),
+              static_cast<long long>(image.ny()), static_cast<long long>(image.nx()));
+  std::fflush(stdout);
+  web::create_project(project, image, labels.empty() ? nullptr : &label_volume, images, labels);
+}
+
+int serve_project(const fs::path& project, const ServeOptions& options) {
+  const bool loopback = options.host == "127.0.0.1" || options.host == "localhost" || options.host == "::1";
+  web::ServerOptions server_options;
+  server_options.host = options.host;
+  server_options.port = options.port;
+  server_options.token = options.token.empty() && !loopback ? web::make_token() : options.token;
+
+  // SIGINT and SIGTERM are taken by one thread that stops the server; the session then flushes.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  web::Session session(project);
+  web::Server server(session, server_options);
+  const int port = server.bind();
+  const auto info = session.info();
+  std::printf("Project %s: %s voxels of %s, %lld segments, version %lld.\n", project.c_str(),
+              (std::to_string(info["shape"][0].get<int64_t>()) + " x " + std::to_string(info["shape"][1].get<int64_t>()) +
+               " x " + std::to_string(info["shape"][2].get<int64_t>()))
+                  .c_str(),
+              info["image_type"].get<std::string>().c_str(), static_cast<long long>(info["segments"].get<int64_t>()),
+              static_cast<long long>(info["version"].get<int64_t>()));
+  if (!session.recovery_note().empty()) std::printf("Recovery: %s.\n", session.recovery_note().c_str());
+  const std::string host = options.host == "0.0.0.0" || options.host == "::" ? "<this computer's address>" : options.host;
+  std::printf("The proofreader is at http://%s:%d/%s\n", host.c_str(), port,
+              server_options.token.empty() ? "" : ("?token=" + server_options.token).c_str());
+  std::printf("Open it in a browser; press ? there for the keys. Ctrl+C stops the server (every edit is already saved).\n");
+  std::fflush(stdout);
+
+  std::thread waiter([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    server.stop();
+  });
+  server.listen();
+  pthread_kill(waiter.native_handle(), SIGTERM);  // when listen() ended for another reason
+  waiter.join();
+  std::printf("Stopped; project %s is up to date (version %lld).\n", project.c_str(), static_cast<long long>(session.version()));
+  return 0;
+}
+
+}  // namespace uniem::apps

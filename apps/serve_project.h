@@ -1,0 +1,24 @@
+// Making and serving a proofreading project, shared by `uniem serve` and `uniem demo`.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "io/stack.h"
+
+namespace uniem::apps {
+
+// Reads the stacks and makes a new project (web/project.h), saying what it does.
+void make_project(const std::filesystem::path& project, const std::string& images, const std::string& labels,
+                  const ReadOptions& read);
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string token;  // empty: none on loopback, a random one otherwise
+};
+
+// Opens the project and serves it until SIGINT or SIGTERM; prints the address. Returns 0.
+int serve_project(const std::filesystem::path& project, const ServeOptions& options);
+
+}  // namespace uniem::apps

@@ -1,0 +1,226 @@
+// The proofreader's HTTP server with httplib's client: routes, errors, tokens, hostile input,
+// concurrent clients and the event stream (web/server.h).
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "tests/test_support.h"
+#include "web/project.h"
+#include "web/server.h"
+#include "web/session.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace uniem;
+using namespace uniem::web;
+
+namespace {
+
+// A 4 x 96 x 96 project (segments 1 left, 2 right) served on a free loopback port.
+struct Served {
+  test::TempDir dir{"uniem-server"};
+  std::unique_ptr<Session> session;
+  std::unique_ptr<Server> server;
+  std::thread thread;
+  int port = 0;
+
+  explicit Served(const std::string& token = "") {
+    Volume image(DType::u16, 4, 96, 96), labels(DType::u8, 4, 96, 96);
+    for (int64_t i = 0; i < image.voxels(); ++i) {
+      image.data<uint16_t>()[i] = static_cast<uint16_t>(1000 + i % 3000);
+      labels.data<uint8_t>()[i] = i % 96 < 48 ? 1 : 2;
+    }
+    create_project(dir / "p", image, &labels, "image", "labels");
+    SessionOptions o;
+    o.flush_seconds = 0.2;
+    session = std::make_unique<Session>(dir / "p", o);
+    ServerOptions so;
+    so.port = 0;
+    so.token = token;
+    server = std::make_unique<Server>(*session, so);
+    port = server->bind();
+    thread = std::thread([this] { server->listen(); });
+  }
+  ~Served() {
+    server->stop();
+    thread.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(10, 0);
+    return c;
+  }
+};
+
+json edit(httplib::Client& c, json body, int* status = nullptr) {
+  const auto r = c.Post("/api/edit", body.dump(), "application/json");
+  REQUIRE(r);
+  if (status) *status = r->status;
+  return json::parse(r->body);
+}
+
+}  // namespace
+
+TEST_CASE("server: the page, the project, sections and an edit over HTTP") {
+  Served s;
+  auto c = s.client();
+  auto page = c.Get("/");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->body.find("uniem proofreader") != std::string::npos);
+  CHECK(c.Get("/assets/app.js")->body.find("EventSource") != std::string::npos);
+
+  const json info = json::parse(c.Get("/api/info")->body);
+  CHECK(info["shape"] == json({4, 96, 96}));
+  CHECK(info["image_type"] == "uint16");
+  CHECK(info["window"][0].get<double>() >= 1000);
+
+  auto png = c.Get("/api/image?z=2&lo=1000&hi=4000");
+  CHECK(png->status == 200);
+  CHECK(png->get_header_value("Content-Type") == "image/png");
+  CHECK(png->body.substr(1, 3) == "PNG");
+  auto labels = c.Get("/api/labels?z=1");
+  REQUIRE(labels->body.size() == 96 * 96 * 4);
+  CHECK(labels->get_header_value("X-Uniem-Size") == "96,96");
+  uint32_t first = 0, last = 0;
+  std::memcpy(&first, labels->body.data(), 4);
+  std::memcpy(&last, labels->body.data() + labels->body.size() - 4, 4);
+  CHECK(first == 1);
+  CHECK(last == 2);
+
+  int status = 0;
+  json r = edit(c, {{"op", "paint"}, {"user", "ann"}, {"version", 0}, {"z", 1}, {"points", {{0, 0}}}, {"radius", 1}, {"id", 2}}, &status);
+  CHECK(status == 200);
+  CHECK(r["version"] == 1);
+  std::memcpy(&first, c.Get("/api/labels?z=1")->body.data(), 4);
+  CHECK(first == 2);
+  CHECK(json::parse(c.Get("/api/segment?id=2")->body)["box"] == json({0, 0, 0, 4, 96, 96}));
+
+  r = json::parse(c.Post("/api/export", R"({"format":"tif","bits":16})", "application/json")->body);
+  CHECK(r["file"] == "labels-v1.tif");
+  auto file = c.Get("/exports/labels-v1.tif");
+  CHECK(file->status == 200);
+  CHECK(file->body.size() > 4 * 96 * 96 * 2);
+}
+
+TEST_CASE("server: bad and hostile requests get 4xx JSON and change nothing") {
+  Served s;
+  auto c = s.client();
+  struct Case {
+    std::string method, path, body;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"GET", "/api/image?z=99", "", 400},
+      {"GET", "/api/image?z=-1", "", 400},
+      {"GET", "/api/image?z=1x", "", 400},
+      {"GET", "/api/image", "", 400},
+      {"GET", "/api/image?z=1&lo=5&hi=5", "", 400},
+      {"GET", "/api/labels?z=0&level=7", "", 400},
+      {"GET", "/api/segment?id=77", "", 404},
+      {"GET", "/api/nothing", "", 404},
+      {"GET", "/assets/../project.json", "", 404},
+      {"GET", "/exports/..%2Fproject.json", "", 404},
+      {"GET", "/exports/%2e%2e", "", 400},
+      {"GET", "/exports/missing.tif", "", 404},
+      {"POST", "/api/edit", "{not json", 400},
+      {"POST", "/api/edit", "[1,2]", 400},
+      {"POST", "/api/edit", R"({"op":"merge","user":"a","version":0,"ids":[1,9]})", 404},
+      {"POST", "/api/edit", std::string(2 << 20, 'x'), 413},
+      {"POST", "/api/export", R"({"format":"bmp"})", 400},
+      {"POST", "/api/export", R"({"format":"png","bits":32})", 400},
+  };
+  for (const auto& k : cases) {
+    auto r = k.method == "GET" ? c.Get(k.path.c_str()) : c.Post(k.path.c_str(), k.body, "application/json");
+    REQUIRE_MESSAGE(r, k.path);
+    CHECK_MESSAGE(r->status == k.status, (k.method + " " + k.path + " -> " + std::to_string(r->status) + " " + r->body));
+    CHECK_MESSAGE(json::parse(r->body).contains("error"), k.path);
+  }
+
+  // A fuzz-style loop: random bodies and paths never crash the server or change the project.
+  std::mt19937 random(7);
+  const std::vector<std::string> ops = {"paint", "erase", "fill", "merge", "split", "delete", "lock", "name", "marker", "undo"};
+  const std::vector<json> junk = {nullptr, -1, 1e300, "x", json::array(), json::object(), json({1, 2, 3}), 4294967296LL, true};
+  for (int k = 0; k < 400; ++k) {
+    json body{{"op", ops[random() % ops.size()]}, {"user", "fuzz"}, {"version", 0}};
+    for (const char* key : {"z", "y", "x", "id", "ids", "points", "radius", "seeds", "name", "mode"})
+      if (random() % 2) body[key] = junk[random() % junk.size()];
+    auto r = c.Post("/api/edit", body.dump(), "application/json");
+    REQUIRE(r);
+    CHECK(r->status >= 400);
+    CHECK(r->status < 500);
+    std::string path = "/";
+    for (int n = static_cast<int>(random() % 40); n > 0; --n) path.push_back("ab./%2e_-?&=z1"[random() % 14]);
+    auto g = c.Get(path.c_str());
+    REQUIRE(g);
+    CHECK(g->status < 500);
+  }
+  CHECK(s.session->version() == 0);
+}
+
+TEST_CASE("server: a token is asked on every request when set") {
+  Served s("secret123");
+  auto c = s.client();
+  CHECK(c.Get("/api/info")->status == 401);
+  CHECK(c.Get("/")->status == 401);
+  CHECK(c.Get("/api/info?token=wrong")->status == 401);
+  CHECK(c.Get("/api/info?token=secret123")->status == 200);
+  c.set_default_headers({{"X-Uniem-Token", "secret123"}});
+  CHECK(c.Get("/api/info")->status == 200);
+  CHECK(make_token().size() == 32);
+  CHECK(make_token() != make_token());
+}
+
+TEST_CASE("server: ten concurrent clients making 100 edits each end with all 1000 applied once") {
+  Served s;
+  std::atomic<int> acknowledged{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 10; ++t)
+    clients.emplace_back([&, t] {
+      auto c = s.client();
+      for (int k = 0; k < 100; ++k) {
+        // Each client paints its own voxels: client t, edit k -> (z, y, x) unique, id 1 or 2 flipped.
+        const int64_t y = t * 9 + k / 12, x = (k % 12) * 8;
+        const json body{{"op", "paint"}, {"user", "c" + std::to_string(t)}, {"version", 0}, {"z", 3},
+                        {"points", {{y, x}}}, {"radius", 0.5}, {"id", x < 48 ? 2 : 1}};
+        auto r = c.Post("/api/edit", body.dump(), "application/json");
+        if (r && r->status == 200) ++acknowledged;
+      }
+    });
+  for (auto& c : clients) c.join();
+  CHECK(acknowledged == 1000);
+  CHECK(s.session->version() == 1000);
+  const Volume labels = s.session->labels();
+  int flipped = 0;
+  for (int64_t y = 0; y < 96; ++y)
+    for (int64_t x = 0; x < 96; ++x) flipped += labels.at<uint32_t>(3, y, x) != (x < 48 ? 1u : 2u);
+  CHECK(flipped == 1000);
+  CHECK(s.session->history(1000).size() == 1000);
+}
+
+TEST_CASE("server: a second client sees an edit through the event stream") {
+  Served s;
+  std::atomic<bool> seen{false};
+  std::string received;
+  httplib::Client listener("127.0.0.1", s.port);
+  listener.set_read_timeout(5, 0);
+  std::thread t([&] {
+    listener.Get("/api/events?since=0", [&](const char* data, size_t n) {
+      received.append(data, n);
+      if (received.find("\"paint\"") != std::string::npos) {
+        seen = true;
+        return false;
+      }
+      return true;
+    });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto c = s.client();
+  edit(c, {{"op", "paint"}, {"user", "ann"}, {"version", 0}, {"z", 1}, {"points", {{5, 5}}}, {"radius", 1}, {"id", 2}});
+  t.join();
+  CHECK(seen);
+  CHECK(received.find("\"box\":[1,4,4,2,7,7]") != std::string::npos);
+}

@@ -1,0 +1,329 @@
+// The proofreading session without HTTP: every operation and its undo, refusals that change
+// nothing, and recovery from the journal after a crash (web/session.h, web/journal.h).
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "io/chunk_store.h"
+#include "tests/test_support.h"
+#include "web/project.h"
+#include "web/session.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace uniem;
+using namespace uniem::web;
+
+namespace {
+
+// 10 x 160 x 260 voxels: 2 x 2 x 3 label chunks. Bright image with a dark membrane along
+// x = 130; segments: 1 (x < 100), 2 (x >= 200), 3 (100 <= x < 200, crossing the membrane).
+struct Fixture {
+  test::TempDir dir{"uniem-session"};
+  fs::path project = dir / "project";
+  Fixture() {
+    Volume image(DType::u8, 10, 160, 260), labels(DType::u16, 10, 160, 260);
+    for (int64_t z = 0; z < 10; ++z)
+      for (int64_t y = 0; y < 160; ++y)
+        for (int64_t x = 0; x < 260; ++x) {
+          image.at<uint8_t>(z, y, x) = std::abs(x - 130) <= 1 ? 20 : 200;
+          labels.at<uint16_t>(z, y, x) = x < 100 ? 1 : x < 200 ? 3 : 2;
+        }
+    create_project(project, image, &labels, "image", "labels");
+  }
+};
+
+SessionOptions quiet() {
+  SessionOptions o;
+  o.flush_seconds = 0;
+  return o;
+}
+
+json request(const std::string& op, const std::string& user, int64_t version, json fields = json::object()) {
+  fields["op"] = op;
+  fields["user"] = user;
+  fields["version"] = version;
+  return fields;
+}
+
+int64_t voxels_of(const Session& s, uint32_t id) {
+  for (const auto& seg : s.segments())
+    if (seg["id"] == id) return seg["voxels"].get<int64_t>();
+  return 0;
+}
+
+int refusal(Session& s, const json& r) {
+  try {
+    s.apply(r);
+  } catch (const RequestError& e) {
+    return e.status;
+  }
+  return 200;
+}
+
+void copy_folder(const fs::path& from, const fs::path& to) {
+  fs::copy(from, to, fs::copy_options::recursive);
+  fs::remove(to / "lock");
+}
+
+}  // namespace
+
+TEST_CASE("project: import makes chunks, pyramid and segment table; bad input is refused whole") {
+  Fixture f;
+  const Project p(f.project);
+  CHECK(p.info().shape == std::array<int64_t, 3>{10, 160, 260});
+  CHECK(p.labels().grid() == std::array<int64_t, 3>{2, 2, 3});
+  CHECK(p.image_section(4, 0).at<uint8_t>(0, 5, 130) == 20);
+  Session s(f.project, quiet());
+  CHECK(s.segments().size() == 3);
+  CHECK(voxels_of(s, 1) == 10 * 160 * 100);
+  CHECK(s.label_at(9, 159, 259) == 2);
+
+  test::TempDir dir;
+  Volume image(DType::f32, 2, 8, 8), labels(DType::u8, 2, 8, 9), grey(DType::u8, 2, 8, 8);
+  CHECK(test::input_error_message([&] { create_project(dir / "a", image, nullptr, "im.tif", ""); }).find("im.tif") !=
+        std::string::npos);
+  CHECK(test::input_error_message([&] { create_project(dir / "b", grey, &labels, "im", "lab.tif"); }).find("lab.tif: has shape") !=
+        std::string::npos);
+  CHECK(test::input_error_message([&] { create_project(f.project, grey, nullptr, "im", ""); }).find("already exists") !=
+        std::string::npos);
+  CHECK(!fs::exists(dir / "a"));
+  CHECK(!fs::exists(dir / "b"));
+}
+
+TEST_CASE("session: paint, erase, fill, merge, delete, each undone and redone") {
+  Fixture f;
+  Session s(f.project, quiet());
+  // Paint a new segment across a chunk border (y = 128).
+  json r = s.apply(request("paint", "ann", 0, {{"z", 2}, {"points", {{120, 50}, {136, 50}}}, {"radius", 2}, {"id", "new"}}));
+  CHECK(r["version"] == 1);
+  CHECK(r["id"] == 4);
+  CHECK(s.label_at(2, 128, 50) == 4);
+  CHECK(s.label_at(2, 128, 53) == 1);
+  const int64_t painted = voxels_of(s, 4);
+  CHECK(painted == r["changed"].get<int64_t>());
+  CHECK(voxels_of(s, 1) == 160000 - painted);
+
+  s.apply(request("erase", "ann", 1, {{"z", 2}, {"points", {{128, 50}}}, {"radius", 1}}));
+  CHECK(s.label_at(2, 128, 50) == 0);
+  s.apply(request("undo", "ann", 2));
+  CHECK(s.label_at(2, 128, 50) == 4);
+  s.apply(request("redo", "ann", 3));
+  CHECK(s.label_at(2, 128, 50) == 0);
+
+  // Fill the erased hole (a 4-connected region of 0) with segment 2's id... on section 2 only.
+  s.apply(request("fill", "ann", 4, {{"z", 2}, {"y", 128}, {"x", 50}, {"id", 2}}));
+  CHECK(s.label_at(2, 128, 50) == 2);
+  CHECK(s.label_at(2, 128, 49) == 2);
+  // Fill segment 3 on section 5 with a new id: exactly its section.
+  r = s.apply(request("fill", "ann", 5, {{"z", 5}, {"y", 10}, {"x", 150}, {"id", "new"}}));
+  CHECK(r["changed"] == 160 * 100);
+  CHECK(s.label_at(5, 10, 150) == 5);
+  CHECK(s.label_at(4, 10, 150) == 3);
+
+  // Merge 2 and 3 into 1 across all chunks, then undo.
+  const int64_t before = voxels_of(s, 1) + voxels_of(s, 2) + voxels_of(s, 3);
+  s.apply(request("merge", "ann", 6, {{"ids", {1, 2, 3}}}));
+  CHECK(voxels_of(s, 1) == before);
+  CHECK(voxels_of(s, 3) == 0);
+  CHECK(s.label_at(9, 159, 259) == 1);
+  s.apply(request("undo", "ann", 7));
+  CHECK(s.label_at(9, 159, 259) == 2);
+  CHECK(voxels_of(s, 1) + voxels_of(s, 2) + voxels_of(s, 3) == before);
+
+  s.apply(request("delete", "ann", 8, {{"id", 5}}));
+  CHECK(voxels_of(s, 5) == 0);
+  CHECK(s.label_at(5, 10, 150) == 0);
+  s.apply(request("undo", "ann", 9));
+  CHECK(s.label_at(5, 10, 150) == 5);
+  CHECK(s.version() == 10);
+  CHECK(refusal(s, request("redo", "ann", 10)) == 200);  // redo the delete
+  CHECK(s.label_at(5, 10, 150) == 0);
+  CHECK(refusal(s, request("redo", "ann", 11)) == 409);  // nothing left to redo
+}
+
+TEST_CASE("session: split follows the membrane, in 2D and in 3D; undo joins again") {
+  Fixture f;
+  Session s(f.project, quiet());
+  json r = s.apply(request("split", "ann", 0, {{"id", 3}, {"z", 4}, {"seeds", {{80, 110, 1}, {80, 190, 2}}}}));
+  const uint32_t part = r["new_id"].get<uint32_t>();
+  CHECK(part == 4);
+  CHECK(r["changed"] == 160 * 69);  // x 131..199 on section 4 (the membrane's middle goes left)
+  CHECK(s.label_at(4, 0, 129) == 3);
+  CHECK(s.label_at(4, 159, 132) == 4);
+  CHECK(s.label_at(3, 80, 190) == 3);  // other sections untouched in 2D
+
+  s.apply(request("undo", "ann", 1));
+  CHECK(s.label_at(4, 80, 190) == 3);
+  r = s.apply(request("split", "ann", 2, {{"id", 3}, {"z", 4}, {"mode", "3d"}, {"seeds", {{80, 110, 1}, {80, 190, 2}}}}));
+  CHECK(r["changed"] == 10 * 160 * 69);
+  CHECK(s.label_at(0, 80, 190) == r["new_id"].get<uint32_t>());
+  CHECK(s.label_at(9, 80, 110) == 3);
+
+  // Seeds of one group only, or off the segment, are refused.
+  CHECK(refusal(s, request("split", "ann", 3, {{"id", 3}, {"z", 4}, {"seeds", {{80, 110, 1}, {80, 20, 2}}}})) == 400);
+}
+
+TEST_CASE("session: locks, stale versions and bad requests are refused and change nothing") {
+  Fixture f;
+  Session s(f.project, quiet());
+  s.apply(request("lock", "bea", 0, {{"id", 2}}));
+  CHECK(s.segments()[1]["locked_by"] == "bea");
+  const int64_t v = s.version();
+  CHECK(refusal(s, request("paint", "ann", v, {{"z", 0}, {"points", {{10, 210}}}, {"radius", 3}, {"id", 1}})) == 409);
+  CHECK(refusal(s, request("paint", "ann", v, {{"z", 0}, {"points", {{10, 50}}}, {"radius", 3}, {"id", 2}})) == 409);
+  CHECK(refusal(s, request("merge", "ann", v, {{"ids", {1, 2}}})) == 409);
+  CHECK(refusal(s, request("unlock", "ann", v, {{"id", 2}})) == 409);
+  CHECK(refusal(s, request("paint", "bea", v, {{"z", 0}, {"points", {{10, 50}}}, {"radius", 3}, {"id", 2}})) == 200);
+  CHECK(s.version() == v + 1);
+
+  // Ann's page shows version v; Bea then changed segment 2 and unlocks it; Ann's merge is stale.
+  s.apply(request("unlock", "bea", v + 1, {{"id", 2}}));
+  CHECK(refusal(s, request("merge", "ann", v, {{"ids", {1, 2}}})) == 409);
+  CHECK(refusal(s, request("merge", "ann", v + 2, {{"ids", {1, 2}}})) == 200);
+
+  const int64_t now = s.version();
+  const auto labels = s.labels();
+  for (const json& bad : {json("text"), json{{"op", "paint"}}, request("paint", "ann", now + 5),
+                          request("paint", "ann", now, {{"z", 10}, {"points", {{1, 1}}}, {"radius", 1}, {"id", 1}}),
+                          request("paint", "ann", now, {{"z", 1}, {"points", {{1, 1000}}}, {"radius", 1}, {"id", 1}}),
+                          request("paint", "ann", now, {{"z", 1}, {"points", json::array()}, {"radius", 1}, {"id", 1}}),
+                          request("paint", "ann", now, {{"z", 1}, {"points", {{1, 1}}}, {"radius", 1e6}, {"id", 1}}),
+                          request("paint", "ann", now, {{"z", 1}, {"points", {{1, 1}}}, {"radius", 1}, {"id", 99}}),
+                          request("merge", "ann", now, {{"ids", {1, 1}}}), request("merge", "ann", now, {{"ids", {1, 77}}}),
+                          request("delete", "ann", now, {{"id", -3}}), request("fill", "ann", now, {{"z", 1}, {"y", "a"}}),
+                          request("frobnicate", "ann", now), json{{"op", "undo"}, {"user", "../../x"}, {"version", 0}},
+                          request("unmark", "ann", now, {{"key", "marker/1"}})}) {
+    const int status = refusal(s, bad);
+    CHECK_MESSAGE(status >= 400, bad.dump());
+    CHECK(status < 500);
+  }
+  CHECK(s.version() == now);
+  CHECK(test::same_voxels(s.labels(), labels));
+}
+
+TEST_CASE("session: undo is per user and refuses when a later edit changed the voxels") {
+  Fixture f;
+  Session s(f.project, quiet());
+  s.apply(request("paint", "ann", 0, {{"z", 1}, {"points", {{50, 50}}}, {"radius", 3}, {"id", "new"}}));
+  s.apply(request("paint", "bea", 1, {{"z", 1}, {"points", {{50, 52}}}, {"radius", 3}, {"id", 2}}));
+  CHECK(refusal(s, request("undo", "ann", 2)) == 409);  // Bea painted over Ann's stroke
+  s.apply(request("undo", "bea", 2));
+  s.apply(request("undo", "ann", 3));
+  CHECK(s.label_at(1, 50, 50) == 1);
+  CHECK(voxels_of(s, 4) == 0);
+  CHECK(refusal(s, request("undo", "carl", 4)) == 409);
+
+  // Markers and names are undone like voxels.
+  json m = s.apply(request("marker", "carl", 4, {{"z", 3}, {"y", 5}, {"x", 6}, {"note", "merge error?"}}));
+  CHECK(s.markers().size() == 1);
+  CHECK(s.markers()[0]["note"] == "merge error?");
+  s.apply(request("name", "carl", 5, {{"id", 1}, {"name", "axon"}}));
+  CHECK(s.segments()[0]["name"] == "axon");
+  s.apply(request("undo", "carl", 6));
+  CHECK(s.segments()[0]["name"] == "");
+  s.apply(request("unmark", "carl", 7, {{"key", m["key"]}}));
+  CHECK(s.markers().empty());
+  s.apply(request("undo", "carl", 8));
+  CHECK(s.markers().size() == 1);
+}
+
+TEST_CASE("session: a crash loses no acknowledged edit; a torn last record is dropped and reported") {
+  Fixture f;
+  test::TempDir crash("uniem-crash");
+  Volume expected;
+  {
+    Session s(f.project, quiet());  // never flushes until closed
+    for (int k = 0; k < 20; ++k)
+      s.apply(request("paint", "ann", k, {{"z", k % 10}, {"points", {{5 + 7 * k, 40}, {5 + 7 * k, 230}}}, {"radius", 2}, {"id", "new"}}));
+    s.apply(request("merge", "ann", 20, {{"ids", {4, 5, 6}}}));
+    s.apply(request("undo", "ann", 21));
+    s.apply(request("lock", "ann", 22, {{"id", 7}}));
+    expected = s.labels();
+    copy_folder(f.project, crash / "p");  // what the disk holds if the server dies now
+  }
+  {
+    Session s(crash / "p", quiet());
+    CHECK(s.recovery_note().find("recovered 23 edit(s)") != std::string::npos);
+    CHECK(s.version() == 23);
+    CHECK(test::same_voxels(s.labels(), expected));
+    CHECK(s.segments().size() == 3 + 20);
+    CHECK(s.apply(request("undo", "ann", 23))["version"] == 24);  // the undo history survives
+    CHECK(s.segments()[6]["locked_by"] == "");
+  }
+  // A record cut short at the end was never acknowledged: dropped, reported, the rest kept.
+  copy_folder(f.project, crash / "torn");
+  const uint64_t size = fs::file_size(crash / "torn" / "journal.bin");
+  {
+    std::ofstream j(crash / "torn" / "journal.bin", std::ios::binary | std::ios::app);
+    j.write("\x40\x00\x00\x00\x12\x34\x56\x78partial", 15);
+  }
+  {
+    Session s(crash / "torn", quiet());
+    CHECK(s.recovery_note().find("torn") != std::string::npos);
+    CHECK(s.version() == 23);
+    CHECK(test::same_voxels(s.labels(), expected));
+  }
+  CHECK(fs::file_size(crash / "torn" / "journal.bin") == size);
+  // Damage in the middle is not a torn write: refused, nothing changed.
+  copy_folder(f.project, crash / "bad");
+  {
+    std::fstream j(crash / "bad" / "journal.bin", std::ios::binary | std::ios::in | std::ios::out);
+    j.seekp(40);
+    j.write("XXXX", 4);
+  }
+  const std::string message = test::input_error_message([&] { Session s(crash / "bad", quiet()); });
+  CHECK(message.find("journal.bin") != std::string::npos);
+  CHECK(message.find("damaged") != std::string::npos);
+}
+
+TEST_CASE("session: flushes write chunks and state, compaction keeps the undo depth, reopening is exact") {
+  Fixture f;
+  SessionOptions o = quiet();
+  o.undo_depth = 5;
+  Volume expected;
+  {
+    Session s(f.project, o);
+    for (int k = 0; k < 30; ++k)
+      s.apply(request("paint", "ann", k, {{"z", 3}, {"points", {{2 + 5 * k, 10}}}, {"radius", 1.5}, {"id", 2 + k % 2}}));
+    s.flush();
+    CHECK(fs::file_size(f.project / "journal.bin") < 5000);
+    CHECK(s.apply(request("undo", "ann", 30))["version"] == 31);
+    expected = s.labels();
+  }
+  Session s(f.project, o);
+  CHECK(s.version() == 31);
+  CHECK(test::same_voxels(s.labels(), expected));
+  for (int k = 0; k < 4; ++k) s.apply(request("undo", "ann", s.version()));
+  CHECK(refusal(s, request("undo", "ann", s.version())) == 409);  // older ones were compacted away
+  CHECK(s.history(3).size() == 3);
+}
+
+TEST_CASE("session: one server per project; a read-only view sees every edit and changes nothing") {
+  Fixture f;
+  Session s(f.project, quiet());
+  s.apply(request("paint", "ann", 0, {{"z", 0}, {"points", {{3, 3}}}, {"radius", 1}, {"id", 2}}));
+  CHECK(test::input_error_message([&] { Session again(f.project, quiet()); }).find("another uniem serve") != std::string::npos);
+  SessionOptions ro = quiet();
+  ro.read_only = true;
+  Session view(f.project, ro);
+  CHECK(view.label_at(0, 3, 3) == 2);
+  CHECK(refusal(view, request("paint", "ann", 1, {{"z", 0}, {"points", {{3, 3}}}, {"radius", 1}, {"id", 1}})) == 403);
+}
+
+TEST_CASE("chunk store: round trip, zero default, damage named") {
+  test::TempDir dir;
+  ChunkStore store(dir.path(), DType::u32, {5, 7, 9}, {2, 4, 4});
+  CHECK(store.chunk_count() == 3 * 2 * 3);
+  CHECK(store.extent(store.index_of(2, 1, 2)) == std::array<int64_t, 3>{1, 3, 1});
+  Volume c = test::pattern_volume(DType::u32, 2, 4, 4);
+  store.write(1, c);
+  CHECK(test::same_voxels(store.read(1), c));
+  CHECK(store.read(0).at<uint32_t>(1, 1, 1) == 0);
+  {
+    std::fstream file(store.path(1), std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp(30);
+    file.write("\xff\xff", 2);
+  }
+  CHECK(test::input_error_message([&] { store.read(1); }).find(store.path(1).string()) != std::string::npos);
+}

@@ -1,0 +1,626 @@
+// The uniem proofreader page: one section of EM with its label overlay, the editing tools, and
+// the live view of everybody's edits (server-sent events). Every edit is sent to the server and
+// shown once the server has stored it; the server's answer is the only truth.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const token = params.get('token') || '';
+
+const state = {
+  info: null, version: 0, z: 0, level: 0,
+  scale: 1, ox: 0, oy: 0,                 // screen = voxel * scale + offset
+  image: null, imageKey: '',              // the section's image (HTMLImageElement)
+  labels: null, lw: 0, lh: 0, labelKey: '',
+  overlay: document.createElement('canvas'),
+  mode: 'navigate', picked: [], seeds: [], stroke: null,
+  segments: [], markers: [], markerIndex: -1, sort: 'id', sortDown: false,
+  cursor: null, opacity: 0.45, boundaries: false, window: null,
+};
+window.uniem = state;  // for people who script the page, and for the browser tests
+
+// ---- the server -----------------------------------------------------------------------------
+function url(path, query = {}) {
+  const q = new URLSearchParams(query);
+  if (token) q.set('token', token);
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+async function api(path, body) {
+  const options = body === undefined ? {} :
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+  const response = await fetch(url(path), options);
+  const json = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  if (!response.ok) throw new Error(json.error || `HTTP ${response.status}`);
+  return json;
+}
+
+function user() { return $('user').value.trim() || 'anonymous'; }
+
+async function edit(op, fields) {
+  try {
+    const result = await api('api/edit', { op, user: user(), version: state.version, ...fields });
+    if (result.version > state.version) state.version = result.version;
+    await refreshLabels(true);
+    scheduleLists();
+    showVersion();
+    return result;
+  } catch (e) {
+    say(e.message, true);
+    await refreshLabels(true);
+    return null;
+  }
+}
+
+function say(text, error = false) {
+  const m = $('message');
+  m.textContent = text;
+  m.className = error ? 'error' : 'info';
+  clearTimeout(say.timer);
+  say.timer = setTimeout(() => { m.textContent = ''; }, error ? 8000 : 4000);
+}
+
+function showVersion() { $('version').textContent = `version ${state.version}`; }
+
+// ---- colours --------------------------------------------------------------------------------
+// A stable colour per id: a hash of the id onto bright hues.
+function colour(id) {
+  let h = Math.imul(id ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  const hue = (h % 360) / 60, c = 200, x = c * (1 - Math.abs((hue % 2) - 1));
+  const [r, g, b] = hue < 1 ? [c, x, 0] : hue < 2 ? [x, c, 0] : hue < 3 ? [0, c, x] : hue < 4 ? [0, x, c] : hue < 5 ? [x, 0, c] : [c, 0, x];
+  return [r + 55, g + 55, b + 55];
+}
+
+function paintOverlay() {
+  const { labels, lw, lh } = state;
+  if (!labels) return;
+  state.overlay.width = lw;
+  state.overlay.height = lh;
+  const ctx = state.overlay.getContext('2d');
+  const img = ctx.createImageData(lw, lh);
+  const px = new Uint32Array(img.data.buffer);
+  const picked = new Set(state.picked);
+  const alpha = Math.round(state.opacity * 255);
+  const cache = new Map();
+  for (let y = 0, i = 0; y < lh; ++y) {
+    for (let x = 0; x < lw; ++x, ++i) {
+      const id = labels[i];
+      if (id === 0) continue;
+      if (state.boundaries) {
+        const edge = (x > 0 && labels[i - 1] !== id) || (x + 1 < lw && labels[i + 1] !== id) ||
+                     (y > 0 && labels[i - lw] !== id) || (y + 1 < lh && labels[i + lw] !== id);
+        if (!edge && !picked.has(id)) continue;
+      }
+      let c = cache.get(id);
+      if (c === undefined) {
+        const [r, g, b] = colour(id);
+        const a = picked.has(id) ? Math.min(255, alpha + 100) : alpha;
+        c = ((a << 24) | (b << 16) | (g << 8) | r) >>> 0;
+        cache.set(id, c);
+      }
+      px[i] = c;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+// ---- drawing --------------------------------------------------------------------------------
+const canvas = $('view');
+const ctx = canvas.getContext('2d');
+
+function resize() {
+  const r = canvas.getBoundingClientRect();
+  canvas.width = Math.max(1, Math.round(r.width));
+  canvas.height = Math.max(1, Math.round(r.height));
+  draw();
+}
+
+function fit() {
+  const [, ny, nx] = state.info.shape;
+  state.scale = Math.min(canvas.width / nx, canvas.height / ny);
+  state.ox = (canvas.width - nx * state.scale) / 2;
+  state.oy = (canvas.height - ny * state.scale) / 2;
+}
+
+function draw() {
+  if (!state.info) return;
+  const [, ny, nx] = state.info.shape;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.fillStyle = '#000';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.setTransform(state.scale, 0, 0, state.scale, state.ox, state.oy);
+  ctx.imageSmoothingEnabled = state.scale < 1;
+  if (state.image) ctx.drawImage(state.image, 0, 0, nx, ny);
+  ctx.imageSmoothingEnabled = false;
+  if (state.labels) ctx.drawImage(state.overlay, 0, 0, nx, ny);
+  const line = (points, style, width) => {
+    if (!points.length) return;
+    ctx.strokeStyle = style;
+    ctx.lineWidth = width;
+    ctx.lineCap = ctx.lineJoin = 'round';
+    ctx.beginPath();
+    ctx.moveTo(points[0][1] + 0.5, points[0][0] + 0.5);
+    for (const p of points) ctx.lineTo(p[1] + 0.5, p[0] + 0.5);
+    if (points.length === 1) ctx.lineTo(points[0][1] + 0.6, points[0][0] + 0.5);
+    ctx.stroke();
+  };
+  if (state.stroke) {
+    const style = state.stroke.mode === 'erase' ? 'rgba(0,0,0,0.6)' :
+      state.stroke.mode === 'split' ? (state.stroke.group === 2 ? '#ff9800' : '#40c4ff') : 'rgba(255,255,255,0.6)';
+    line(state.stroke.points, style, state.stroke.mode === 'split' ? 2 / state.scale : 2 * brush());
+  }
+  for (const g of [1, 2]) {
+    ctx.fillStyle = g === 2 ? '#ff9800' : '#40c4ff';
+    for (const s of state.seeds) if (s[2] === g) ctx.fillRect(s[1], s[0], 1, 1);
+  }
+  for (const m of state.markers) {
+    if (m.z !== state.z) continue;
+    ctx.strokeStyle = '#ff1744';
+    ctx.lineWidth = 2 / state.scale;
+    const r = 6 / state.scale;
+    ctx.beginPath();
+    ctx.arc(m.x + 0.5, m.y + 0.5, r, 0, 2 * Math.PI);
+    ctx.stroke();
+  }
+  if (state.cursor && (state.mode === 'paint' || state.mode === 'erase')) {
+    ctx.strokeStyle = '#fff';
+    ctx.lineWidth = 1 / state.scale;
+    ctx.beginPath();
+    ctx.arc(state.cursor[1] + 0.5, state.cursor[0] + 0.5, brush(), 0, 2 * Math.PI);
+    ctx.stroke();
+  }
+}
+
+function toVoxel(event) {
+  const r = canvas.getBoundingClientRect();
+  const sx = (event.clientX - r.left) * canvas.width / r.width, sy = (event.clientY - r.top) * canvas.height / r.height;
+  return [(sy - state.oy) / state.scale - 0.5, (sx - state.ox) / state.scale - 0.5];
+}
+// Client (page) coordinates of voxel (y, x): used by the browser tests.
+state.toScreen = (y, x) => {
+  const r = canvas.getBoundingClientRect();
+  return [r.left + ((x + 0.5) * state.scale + state.ox) * r.width / canvas.width,
+          r.top + ((y + 0.5) * state.scale + state.oy) * r.height / canvas.height];
+};
+
+function inside(v) {
+  const [, ny, nx] = state.info.shape;
+  return v[0] >= 0 && v[1] >= 0 && v[0] <= ny - 1 && v[1] <= nx - 1;
+}
+function clampVoxel(v) {
+  const [, ny, nx] = state.info.shape;
+  return [Math.min(ny - 1, Math.max(0, v[0])), Math.min(nx - 1, Math.max(0, v[1]))];
+}
+function labelAt(v) {
+  if (!state.labels || !inside(v)) return 0;
+  const step = 1 << state.level;
+  const y = Math.min(state.lh - 1, Math.floor(Math.round(v[0]) / step)), x = Math.min(state.lw - 1, Math.floor(Math.round(v[1]) / step));
+  return state.labels[y * state.lw + x];
+}
+function brush() { return Math.max(1, Math.min(100, Number($('brush').value) || 4)); }
+
+// ---- loading sections -------------------------------------------------------------------------
+function chooseLevel() {
+  let level = 0;
+  while (level + 1 < state.info.levels && state.scale * (1 << (level + 1)) <= 1) ++level;
+  return level;
+}
+
+async function refreshImage() {
+  const level = chooseLevel();
+  const [lo, hi] = state.window || state.info.window;
+  const key = `${state.z}/${level}/${lo}/${hi}`;
+  if (key === state.imageKey) return;
+  state.imageKey = key;
+  const img = new Image();
+  img.src = url('api/image', { z: state.z, level, lo, hi });
+  await img.decode().catch(() => {});
+  if (state.imageKey === key) { state.image = img; draw(); }
+}
+
+async function refreshLabels(force = false) {
+  const level = chooseLevel();
+  const key = `${state.z}/${level}`;
+  if (!force && key === state.labelKey) return;
+  state.labelKey = key;
+  const response = await fetch(url('api/labels', { z: state.z, level }));
+  if (!response.ok) { say(`labels: HTTP ${response.status}`, true); return; }
+  const [h, w] = response.headers.get('X-Uniem-Size').split(',').map(Number);
+  const buffer = await response.arrayBuffer();
+  if (state.labelKey !== key) return;
+  state.level = level;
+  state.labels = new Uint32Array(buffer);
+  state.lw = w;
+  state.lh = h;
+  paintOverlay();
+  draw();
+  showCursor();
+}
+
+async function goTo(z, y, x) {
+  const nz = state.info.shape[0];
+  state.z = Math.max(0, Math.min(nz - 1, z));
+  $('slice').value = state.z;
+  if (y !== undefined) {
+    state.ox = canvas.width / 2 - (x + 0.5) * state.scale;
+    state.oy = canvas.height / 2 - (y + 0.5) * state.scale;
+  }
+  state.seeds = state.seeds.filter(() => false);
+  draw();
+  await Promise.all([refreshImage(), refreshLabels()]);
+}
+
+// ---- lists ----------------------------------------------------------------------------------
+async function refreshSegments() {
+  state.segments = await api('api/segments').catch((e) => { say(e.message, true); return state.segments; });
+  renderSegments();
+}
+async function refreshMarkers() {
+  state.markers = await api('api/markers').catch(() => state.markers);
+  renderMarkers();
+  draw();
+}
+function scheduleLists() {
+  clearTimeout(scheduleLists.timer);
+  scheduleLists.timer = setTimeout(() => { refreshSegments(); refreshMarkers(); }, 250);
+}
+
+function renderSegments() {
+  const q = $('search').value.trim().toLowerCase();
+  let list = state.segments.filter((s) => !q || String(s.id).includes(q) || s.name.toLowerCase().includes(q));
+  const key = state.sort;
+  list.sort((a, b) => (key === 'name' ? a.name.localeCompare(b.name) : a[key] - b[key]) * (state.sortDown ? -1 : 1));
+  $('segment-count').textContent = `(${state.segments.length})`;
+  const body = $('segments').tBodies[0];
+  body.textContent = '';
+  for (const s of list.slice(0, 500)) {
+    const tr = body.insertRow();
+    tr.dataset.id = s.id;
+    if (state.picked.includes(s.id)) tr.className = 'selected';
+    const [r, g, b] = colour(s.id);
+    tr.insertCell().innerHTML = `<span class="swatch" style="background:rgb(${r},${g},${b})"></span>${s.id}`;
+    tr.insertCell().textContent = s.voxels;
+    tr.insertCell().textContent = s.name;
+    tr.insertCell().textContent = s.locked_by ? `\u{1F512} ${s.locked_by}` : '';
+    const actions = tr.insertCell();
+    const button = (label, title, fn) => {
+      const b2 = document.createElement('button');
+      b2.textContent = label;
+      b2.title = title;
+      b2.onclick = (e) => { e.stopPropagation(); fn(); };
+      actions.appendChild(b2);
+    };
+    button(s.locked_by ? 'unlock' : 'lock', 'lock the segment against edits by others', () => edit(s.locked_by ? 'unlock' : 'lock', { id: s.id }));
+    button('name', 'give the segment a name', () => {
+      const name = prompt(`Name of segment ${s.id}`, s.name);
+      if (name !== null) edit('name', { id: s.id, name });
+    });
+    button('del', 'delete the segment (it becomes background)', () => { if (confirm(`Delete segment ${s.id}?`)) edit('delete', { id: s.id }); });
+    tr.onclick = () => jumpTo(String(s.id));
+  }
+}
+
+function renderMarkers() {
+  $('marker-count').textContent = `(${state.markers.length})`;
+  const ul = $('markers');
+  ul.textContent = '';
+  state.markers.forEach((m, i) => {
+    const li = document.createElement('li');
+    li.textContent = `z ${m.z} y ${m.y} x ${m.x} ${m.note ? '- ' + m.note : ''} (${m.user})`;
+    if (i === state.markerIndex) li.className = 'current';
+    li.onclick = () => { state.markerIndex = i; goTo(m.z, m.y, m.x); renderMarkers(); };
+    const del = document.createElement('button');
+    del.textContent = 'x';
+    del.title = 'remove this marker';
+    del.onclick = (e) => { e.stopPropagation(); edit('unmark', { key: m.key }); };
+    li.appendChild(del);
+    ul.appendChild(li);
+  });
+}
+
+function stepMarker(d) {
+  if (!state.markers.length) return say('there are no markers');
+  state.markerIndex = (state.markerIndex + d + state.markers.length) % state.markers.length;
+  const m = state.markers[state.markerIndex];
+  goTo(m.z, m.y, m.x);
+  renderMarkers();
+}
+
+async function jumpTo(text) {
+  const parts = text.split(',').map((s) => Number(s.trim()));
+  if (parts.length === 3 && parts.every(Number.isInteger)) return goTo(parts[0], parts[1], parts[2]);
+  if (parts.length === 1 && Number.isInteger(parts[0]) && parts[0] > 0) {
+    try {
+      const s = await api(`api/segment?id=${parts[0]}`);
+      return goTo(s.z, s.y, s.x);
+    } catch (e) { return say(e.message, true); }
+  }
+  say('jump takes a segment id or z,y,x', true);
+}
+
+// ---- tools ----------------------------------------------------------------------------------
+function setMode(mode) {
+  state.mode = mode;
+  if (mode !== 'merge' && mode !== 'split') { state.picked = []; state.seeds = []; }
+  const m = $('mode');
+  m.textContent = mode[0].toUpperCase() + mode.slice(1);
+  m.className = `mode ${mode}`;
+  for (const b of document.querySelectorAll('[data-mode]')) b.classList.toggle('active', b.dataset.mode === mode);
+  paintOverlay();
+  renderSegments();
+  draw();
+}
+
+function brushId() {
+  const v = $('brush-id').value.trim();
+  return v === 'new' || v === '' ? 'new' : Number(v);
+}
+
+async function apply() {
+  if (state.mode === 'merge') {
+    if (state.picked.length < 2) return say('pick at least two segments to merge', true);
+    const r = await edit('merge', { ids: state.picked });
+    if (r) { say(`merged into ${state.picked[0]}`); state.picked = []; paintOverlay(); renderSegments(); draw(); }
+  } else if (state.mode === 'split') {
+    if (!state.picked.length) return say('click the segment to split first', true);
+    const r = await edit('split', { id: state.picked[0], z: state.z, seeds: state.seeds, mode: $('split3d').checked ? '3d' : '2d' });
+    if (r) { say(`split: the orange part is now segment ${r.new_id}`); state.picked = []; state.seeds = []; paintOverlay(); draw(); }
+  }
+}
+
+let drag = null;
+canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+canvas.addEventListener('mousedown', (e) => {
+  const v = toVoxel(e);
+  const pan = e.button === 1 || e.button === 2 || (e.button === 0 && state.mode === 'navigate');
+  if (pan) { drag = { pan: true, x: e.clientX, y: e.clientY, ox: state.ox, oy: state.oy }; return; }
+  if (e.button !== 0) return;
+  if (state.mode === 'paint' || state.mode === 'erase') {
+    if (!inside(v)) return;
+    state.stroke = { mode: state.mode, points: [clampVoxel(v)] };
+    drag = { stroke: true };
+  } else if (state.mode === 'split' && state.picked.length) {
+    state.stroke = { mode: 'split', group: e.shiftKey ? 2 : 1, points: [clampVoxel(v)] };
+    drag = { stroke: true };
+  }
+  draw();
+});
+window.addEventListener('mousemove', (e) => {
+  if (drag && drag.pan) {
+    const r = canvas.getBoundingClientRect();
+    state.ox = drag.ox + (e.clientX - drag.x) * canvas.width / r.width;
+    state.oy = drag.oy + (e.clientY - drag.y) * canvas.height / r.height;
+    draw();
+    return;
+  }
+  if (e.target === canvas || drag) {
+    state.cursor = toVoxel(e);
+    if (drag && drag.stroke) state.stroke.points.push(clampVoxel(state.cursor));
+    showCursor();
+    draw();
+  }
+});
+window.addEventListener('mouseup', async (e) => {
+  const d = drag;
+  drag = null;
+  if (!d) {
+    return;
+  }
+  if (d.pan) { refreshImage(); refreshLabels(); return; }
+  const stroke = state.stroke;
+  if (!stroke) return;
+  if (stroke.mode === 'split') {
+    const seen = new Set(state.seeds.map((s) => `${s[0]},${s[1]}`));
+    for (const p of stroke.points) {
+      const s = [Math.round(p[0]), Math.round(p[1]), stroke.group];
+      if (!seen.has(`${s[0]},${s[1]}`)) { seen.add(`${s[0]},${s[1]}`); state.seeds.push(s); }
+    }
+    state.stroke = null;
+    draw();
+    return;
+  }
+  const points = stroke.points.map((p) => [Math.round(p[0] * 10) / 10, Math.round(p[1] * 10) / 10]);
+  const fields = { z: state.z, points, radius: brush() };
+  if (stroke.mode === 'paint') fields.id = brushId();
+  const r = await edit(stroke.mode, fields);
+  state.stroke = null;
+  if (r && stroke.mode === 'paint' && brushId() === 'new') {
+    $('brush-id').value = r.id;
+    say(`painted new segment ${r.id}; the brush keeps it (type new for another)`);
+  }
+  draw();
+});
+canvas.addEventListener('click', (e) => {
+  const v = toVoxel(e);
+  if (!inside(v)) return;
+  const id = labelAt(v);
+  if (state.mode === 'merge') {
+    if (!id) return;
+    const i = state.picked.indexOf(id);
+    if (i >= 0) state.picked.splice(i, 1); else state.picked.push(id);
+    say(`merge: ${state.picked.join(' + ')} (Enter merges into the first)`);
+  } else if (state.mode === 'split' && !state.picked.length) {
+    if (!id) return;
+    state.picked = [id];
+    say(`split ${id}: draw seeds for the part that keeps the id, Shift-draw the other part, then Enter`);
+  } else if (state.mode === 'fill') {
+    edit('fill', { z: state.z, y: Math.round(v[0]), x: Math.round(v[1]), id: brushId() }).then((r) => {
+      if (r && brushId() === 'new') $('brush-id').value = r.id;
+    });
+  } else {
+    return;
+  }
+  paintOverlay();
+  renderSegments();
+  draw();
+});
+canvas.addEventListener('wheel', (e) => {
+  e.preventDefault();
+  const r = canvas.getBoundingClientRect();
+  const sx = (e.clientX - r.left) * canvas.width / r.width, sy = (e.clientY - r.top) * canvas.height / r.height;
+  const f = Math.exp(-e.deltaY * 0.0015);
+  const scale = Math.min(64, Math.max(0.02, state.scale * f));
+  state.ox = sx - (sx - state.ox) * scale / state.scale;
+  state.oy = sy - (sy - state.oy) * scale / state.scale;
+  state.scale = scale;
+  draw();
+  clearTimeout(refreshImage.timer);
+  refreshImage.timer = setTimeout(() => { refreshImage(); refreshLabels(); }, 150);
+}, { passive: false });
+
+function showCursor() {
+  const v = state.cursor;
+  if (!v || !inside(v)) { $('cursor').textContent = `z ${state.z} y - x -`; $('under').textContent = 'id -'; return; }
+  $('cursor').textContent = `z ${state.z} y ${Math.round(v[0])} x ${Math.round(v[1])}`;
+  const id = labelAt(v);
+  const s = state.segments.find((q) => q.id === id);
+  $('under').textContent = `id ${id}${s && s.name ? ' (' + s.name + ')' : ''}${s && s.locked_by ? ' locked by ' + s.locked_by : ''}`;
+}
+
+// ---- keys and controls ----------------------------------------------------------------------
+window.addEventListener('keydown', (e) => {
+  if (e.target.tagName === 'INPUT' && e.key !== 'Escape') {
+    if (e.key === 'Enter' && e.target.id === 'jump') jumpTo(e.target.value);
+    if (e.key === 'Enter' && e.target.id === 'slice') goTo(Number(e.target.value));
+    return;
+  }
+  const k = e.key.toLowerCase();
+  if ((e.ctrlKey || e.metaKey) && k === 'z') { e.preventDefault(); edit('undo', {}); return; }
+  if ((e.ctrlKey || e.metaKey) && k === 'y') { e.preventDefault(); edit('redo', {}); return; }
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const v = state.cursor;
+  switch (k) {
+    case 'w': goTo(state.z + 1); break;
+    case 's': goTo(state.z - 1); break;
+    case 'e': setOpacity(state.opacity + 0.1); break;
+    case 'd': setOpacity(state.opacity - 0.1); break;
+    case '+': case '=': $('brush').value = Math.min(100, brush() + 1); draw(); break;
+    case '-': $('brush').value = Math.max(1, brush() - 1); draw(); break;
+    case '1': setMode('merge'); break;
+    case '2': setMode('split'); break;
+    case '3': setMode('paint'); break;
+    case '4': setMode('erase'); break;
+    case 'f': setMode('fill'); break;
+    case '0': case 'escape': setMode('navigate'); $('help').hidden = true; break;
+    case 'enter': apply(); break;
+    case 'b': $('boundaries').checked = !$('boundaries').checked; setBoundaries(); break;
+    case 'l': {
+      const id = v ? labelAt(v) : 0;
+      const s = state.segments.find((q) => q.id === id);
+      if (s) edit(s.locked_by ? 'unlock' : 'lock', { id });
+      break;
+    }
+    case 'm': addMarker(); break;
+    case 'n': stepMarker(1); break;
+    case 'p': stepMarker(-1); break;
+    case 'j': e.preventDefault(); $('jump').focus(); break;
+    case '?': $('help').hidden = !$('help').hidden; break;
+    default: return;
+  }
+});
+
+function setOpacity(o) {
+  state.opacity = Math.max(0, Math.min(1, o));
+  $('opacity').value = state.opacity;
+  paintOverlay();
+  draw();
+}
+function setBoundaries() { state.boundaries = $('boundaries').checked; paintOverlay(); draw(); }
+function addMarker() {
+  const v = state.cursor;
+  if (!v || !inside(v)) return say('point at the place to mark first', true);
+  const note = prompt('Note for this marker (optional)', '') ?? '';
+  edit('marker', { z: state.z, y: Math.round(v[0]), x: Math.round(v[1]), note });
+}
+
+for (const b of document.querySelectorAll('[data-mode]')) b.onclick = () => setMode(b.dataset.mode);
+for (const a of document.querySelectorAll('[data-sort]')) {
+  a.onclick = (e) => {
+    e.preventDefault();
+    state.sortDown = state.sort === a.dataset.sort ? !state.sortDown : a.dataset.sort === 'voxels';
+    state.sort = a.dataset.sort;
+    renderSegments();
+  };
+}
+$('search').oninput = renderSegments;
+$('apply').onclick = apply;
+$('undo').onclick = () => edit('undo', {});
+$('redo').onclick = () => edit('redo', {});
+$('opacity').oninput = () => setOpacity(Number($('opacity').value));
+$('boundaries').onchange = setBoundaries;
+$('prev-slice').onclick = () => goTo(state.z - 1);
+$('next-slice').onclick = () => goTo(state.z + 1);
+$('slice').onchange = () => goTo(Number($('slice').value));
+$('prev-marker').onclick = () => stepMarker(-1);
+$('next-marker').onclick = () => stepMarker(1);
+$('add-marker').onclick = addMarker;
+$('help-button').onclick = () => { $('help').hidden = !$('help').hidden; };
+$('help-close').onclick = () => { $('help').hidden = true; };
+$('export').onclick = async () => {
+  try {
+    const r = await api('api/export', { format: 'tif' });
+    say(`exported version ${state.version} to ${r.path}`);
+    const a = document.createElement('a');
+    a.href = url(`exports/${r.file}`);
+    a.download = r.file;
+    a.textContent = 'download';
+    $('message').append(' ', a);
+  } catch (e) { say(e.message, true); }
+};
+$('user').value = localStorage.getItem('uniem-user') || `user-${Math.floor(Math.random() * 9000 + 1000)}`;
+$('user').onchange = () => localStorage.setItem('uniem-user', $('user').value.trim());
+window.addEventListener('resize', resize);
+
+// ---- live updates ---------------------------------------------------------------------------
+function listen() {
+  const source = new EventSource(url('api/events', { since: state.version }));
+  source.onopen = () => { $('connection').textContent = 'live'; $('connection').className = ''; };
+  source.onmessage = (m) => {
+    const e = JSON.parse(m.data);
+    if (e.reload) { state.version = e.version; refreshLabels(true); scheduleLists(); showVersion(); return; }
+    let here = false;
+    for (const ev of e.events) {
+      if (ev.box && ev.box[0] <= state.z && state.z < ev.box[3]) here = true;
+      if (ev.user !== user() && ev.op) say(`${ev.user}: ${ev.kind === 'edit' ? ev.op : ev.kind}`);
+    }
+    if (e.version > state.version) state.version = e.version;
+    showVersion();
+    if (here) refreshLabels(true);
+    scheduleLists();
+  };
+  source.onerror = () => {
+    $('connection').textContent = 'reconnecting...';
+    $('connection').className = 'down';
+    source.close();
+    setTimeout(async () => {
+      try { const info = await api('api/info'); if (info.version !== state.version) { state.version = info.version; refreshLabels(true); scheduleLists(); } } catch (e) { /* still down */ }
+      listen();
+    }, 1000);
+  };
+}
+
+async function start() {
+  try {
+    state.info = await api('api/info');
+  } catch (e) {
+    say(e.message, true);
+    return;
+  }
+  state.version = state.info.version;
+  $('slices').textContent = `/ ${state.info.shape[0] - 1}`;
+  $('slice').max = state.info.shape[0] - 1;
+  document.title = `uniem proofreader - ${state.info.shape.join(' x ')}`;
+  resize();
+  fit();
+  showVersion();
+  setMode('navigate');
+  if (state.info.recovery) say(`server: ${state.info.recovery}`);
+  await goTo(Math.floor(state.info.shape[0] / 2));
+  refreshSegments();
+  refreshMarkers();
+  listen();
+  state.ready = true;
+}
+start();

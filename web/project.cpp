@@ -1,0 +1,272 @@
+#include "web/project.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "core/image/statistics.h"
+#include "io/atomic_output.h"
+#include "io/png.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace uniem::web {
+namespace {
+
+constexpr int format_version = 1;
+constexpr size_t png_cache_entries = 512;
+
+std::array<int64_t, 2> halved(std::array<int64_t, 2> s, int level) {
+  for (int l = 0; l < level; ++l) s = {(s[0] + 1) / 2, (s[1] + 1) / 2};
+  return s;
+}
+
+// Mean of 2 x 2 blocks (edge pixels of odd sizes stand alone).
+template <class T>
+Volume downsample(const Volume& src) {
+  const int64_t ny = (src.ny() + 1) / 2, nx = (src.nx() + 1) / 2;
+  Volume dst(src.dtype(), 1, ny, nx);
+  for (int64_t y = 0; y < ny; ++y)
+    for (int64_t x = 0; x < nx; ++x) {
+      double sum = 0;
+      int n = 0;
+      for (int64_t dy = 0; dy < 2; ++dy)
+        for (int64_t dx = 0; dx < 2; ++dx)
+          if (2 * y + dy < src.ny() && 2 * x + dx < src.nx()) {
+            sum += src.at<T>(0, 2 * y + dy, 2 * x + dx);
+            ++n;
+          }
+      dst.at<T>(0, y, x) = static_cast<T>(std::lround(sum / n));
+    }
+  return dst;
+}
+
+void copy_box(const Volume& src, std::array<int64_t, 3> src_origin, Volume& dst, std::array<int64_t, 3> dst_origin,
+              std::array<int64_t, 3> size) {
+  const size_t e = dtype_size(src.dtype());
+  for (int64_t z = 0; z < size[0]; ++z)
+    for (int64_t y = 0; y < size[1]; ++y)
+      std::memcpy(dst.raw() + static_cast<size_t>(((dst_origin[0] + z) * dst.ny() + dst_origin[1] + y) * dst.nx() + dst_origin[2]) * e,
+                  src.raw() + static_cast<size_t>(((src_origin[0] + z) * src.ny() + src_origin[1] + y) * src.nx() + src_origin[2]) * e,
+                  static_cast<size_t>(size[2]) * e);
+}
+
+// Cuts `v` into the chunks of `store` (all of them, so that reads never need the zero rule).
+void write_chunks(const ChunkStore& store, const Volume& v, bool skip_zero) {
+  for (int64_t i = 0; i < store.chunk_count(); ++i) {
+    const auto o = store.origin(i), e = store.extent(i);
+    Volume c(v.dtype(), e[0], e[1], e[2]);
+    copy_box(v, o, c, {0, 0, 0}, e);
+    if (skip_zero && std::all_of(c.raw(), c.raw() + c.bytes(), [](std::byte b) { return b == std::byte{0}; })) continue;
+    store.write(i, c, 1, false);
+  }
+}
+
+std::array<int64_t, 3> read_triple(const json& j, const char* key) {
+  return j.at(key).get<std::array<int64_t, 3>>();
+}
+
+}  // namespace
+
+json ProjectInfo::to_json() const {
+  return json{{"format", "uniem-project"},
+              {"version", format_version},
+              {"shape", shape},
+              {"voxel_size", {voxel_size.z, voxel_size.y, voxel_size.x}},
+              {"voxel_size_known", voxel_size.known},
+              {"image_type", dtype_name(image_dtype)},
+              {"window", window},
+              {"levels", levels},
+              {"label_chunk", label_chunk},
+              {"image_tile", image_tile}};
+}
+
+void create_project(const fs::path& folder, const Volume& image, const Volume* labels, const std::string& image_name,
+                    const std::string& labels_name) {
+  if (image.empty()) throw InputError(image_name, "is empty");
+  if ((image.dtype() != DType::u8 && image.dtype() != DType::u16) || image.channels() != 1)
+    throw InputError(image_name, std::string("is ") + dtype_name(image.dtype()) +
+                                     (image.channels() > 1 ? " colour" : "") +
+                                     "; the proofreader shows 8 or 16-bit grey EM (convert it with 'uniem convert --bits 8|16')");
+  if (labels) {
+    if (labels->shape() != image.shape())
+      throw InputError(labels_name, "has shape " + std::to_string(labels->nz()) + " x " + std::to_string(labels->ny()) +
+                                        " x " + std::to_string(labels->nx()) + " but the images " + image_name + " are " +
+                                        std::to_string(image.nz()) + " x " + std::to_string(image.ny()) + " x " +
+                                        std::to_string(image.nx()));
+    if (!dtype_is_integer(labels->dtype()) || labels->channels() != 1)
+      throw InputError(labels_name, std::string("holds ") + dtype_name(labels->dtype()) + " values; labels must be integers");
+    if (value_range(*labels).max > 4294967295.0)
+      throw InputError(labels_name, "has ids above 4294967295; renumber them with 'uniem convert --relabel'");
+  }
+  AtomicOutput out(folder, AtomicOutput::Kind::folder, false);
+  const fs::path tmp = out.temporary();
+
+  ProjectInfo info;
+  info.shape = image.shape();
+  info.voxel_size = image.voxel_size;
+  info.image_dtype = image.dtype();
+  if (image.dtype() == DType::u16) {
+    const auto stats = compute_statistics(image);
+    info.window = {stats.p1, std::max(stats.p99, stats.p1 + 1)};
+  }
+  while (std::max(halved({info.shape[1], info.shape[2]}, info.levels - 1)[0],
+                  halved({info.shape[1], info.shape[2]}, info.levels - 1)[1]) > 512)
+    ++info.levels;
+
+  // The pyramid, one section at a time.
+  std::vector<ChunkStore> levels;
+  for (int l = 0; l < info.levels; ++l) {
+    fs::create_directories(tmp / "image" / std::to_string(l));
+    const auto s = halved({info.shape[1], info.shape[2]}, l);
+    levels.emplace_back(tmp / "image" / std::to_string(l), image.dtype(), std::array<int64_t, 3>{info.shape[0], s[0], s[1]},
+                        info.image_tile);
+  }
+  for (int64_t z = 0; z < info.shape[0]; ++z) {
+    Volume section = crop(image, {z, 0, 0}, {1, image.ny(), image.nx()});
+    for (int l = 0; l < info.levels; ++l) {
+      if (l > 0) section = image.dtype() == DType::u8 ? downsample<uint8_t>(section) : downsample<uint16_t>(section);
+      const ChunkStore& store = levels[static_cast<size_t>(l)];
+      for (int64_t cy = 0; cy < store.grid()[1]; ++cy)
+        for (int64_t cx = 0; cx < store.grid()[2]; ++cx) {
+          const int64_t i = store.index_of(z, cy, cx);
+          const auto o = store.origin(i), e = store.extent(i);
+          Volume tile(image.dtype(), 1, e[1], e[2]);
+          copy_box(section, {0, o[1], o[2]}, tile, {0, 0, 0}, e);
+          store.write(i, tile, 1, false);
+        }
+    }
+  }
+
+  // Labels as uint32, and the segment table of the initial state.
+  fs::create_directories(tmp / "labels");
+  ChunkStore label_store(tmp / "labels", DType::u32, info.shape, info.label_chunk);
+  std::map<uint32_t, std::pair<int64_t, std::set<int64_t>>> segments;
+  uint32_t max_id = 0;
+  if (labels) {
+    Volume l32(DType::u32, labels->nz(), labels->ny(), labels->nx());
+    visit_dtype(labels->dtype(), [&](auto t) {
+      using T = decltype(t);
+      if constexpr (std::is_integral_v<T>) {
+        const T* s = labels->data<T>();
+        uint32_t* d = l32.data<uint32_t>();
+        for (int64_t i = 0; i < l32.voxels(); ++i) d[i] = static_cast<uint32_t>(s[i]);
+      }
+    });
+    write_chunks(label_store, l32, true);
+    for (int64_t i = 0; i < label_store.chunk_count(); ++i) {
+      const auto o = label_store.origin(i), e = label_store.extent(i);
+      for (int64_t z = 0; z < e[0]; ++z)
+        for (int64_t y = 0; y < e[1]; ++y) {
+          const uint32_t* row = &l32.at<uint32_t>(o[0] + z, o[1] + y, o[2]);
+          for (int64_t x = 0; x < e[2]; ++x)
+            if (row[x]) {
+              auto& s = segments[row[x]];
+              ++s.first;
+              s.second.insert(i);
+              max_id = std::max(max_id, row[x]);
+            }
+        }
+    }
+  }
+  json seg = json::array();
+  for (const auto& [id, s] : segments) seg.push_back({id, s.first, std::vector<int64_t>(s.second.begin(), s.second.end())});
+  const json state{{"applied_seq", 0}, {"next_id", static_cast<int64_t>(max_id) + 1}, {"segments", seg},
+                   {"values", json::object()}};
+  fs::create_directories(tmp / "exports");
+  std::ofstream(tmp / "state.json") << state.dump();
+  std::ofstream(tmp / "project.json") << info.to_json().dump(2) << "\n";
+  out.commit();
+  sync_folder(folder);
+}
+
+Project::Project(const fs::path& folder) : folder_(folder) {
+  const fs::path file = folder / "project.json";
+  std::ifstream in(file);
+  if (!in) throw InputError(folder, "is not a uniem project (no project.json); make one with 'uniem serve --images STACK --project DIR'");
+  try {
+    const json j = json::parse(in);
+    if (j.at("format") != "uniem-project") throw InputError(file, "is not a uniem project file");
+    if (j.at("version").get<int>() != format_version)
+      throw InputError(file, "is project format version " + std::to_string(j.at("version").get<int>()) +
+                                 "; this uniem reads version " + std::to_string(format_version));
+    info_.shape = read_triple(j, "shape");
+    const auto vs = j.at("voxel_size").get<std::array<double, 3>>();
+    info_.voxel_size = {vs[0], vs[1], vs[2], j.at("voxel_size_known").get<bool>()};
+    const std::string type = j.at("image_type");
+    if (type != "uint8" && type != "uint16") throw InputError(file, "has an image type other than uint8 or uint16");
+    info_.image_dtype = type == "uint8" ? DType::u8 : DType::u16;
+    info_.window = j.at("window").get<std::array<double, 2>>();
+    info_.levels = j.at("levels").get<int>();
+    info_.label_chunk = read_triple(j, "label_chunk");
+    info_.image_tile = read_triple(j, "image_tile");
+    for (int a = 0; a < 3; ++a)
+      if (info_.shape[a] <= 0 || info_.label_chunk[a] <= 0 || info_.image_tile[a] <= 0)
+        throw InputError(file, "has an empty shape or chunk");
+    if (info_.levels < 1 || info_.levels > 20) throw InputError(file, "has an impossible number of pyramid levels");
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(file, std::string("is damaged: ") + e.what());
+  }
+  for (int l = 0; l < info_.levels; ++l) {
+    const auto s = level_size(l);
+    levels_.emplace_back(folder / "image" / std::to_string(l), info_.image_dtype,
+                         std::array<int64_t, 3>{info_.shape[0], s[0], s[1]}, info_.image_tile);
+  }
+  labels_ = ChunkStore(folder / "labels", DType::u32, info_.shape, info_.label_chunk);
+}
+
+std::array<int64_t, 2> Project::level_size(int level) const { return halved({info_.shape[1], info_.shape[2]}, level); }
+
+Volume Project::image_section(int64_t z, int level) const {
+  UNIEM_CHECK(z >= 0 && z < info_.shape[0] && level >= 0 && level < info_.levels, "Project::image_section: out of range");
+  const ChunkStore& store = levels_[static_cast<size_t>(level)];
+  const auto s = level_size(level);
+  Volume section(info_.image_dtype, 1, s[0], s[1]);
+  section.voxel_size = info_.voxel_size;
+  for (int64_t cy = 0; cy < store.grid()[1]; ++cy)
+    for (int64_t cx = 0; cx < store.grid()[2]; ++cx) {
+      const int64_t i = store.index_of(z / info_.image_tile[0], cy, cx);
+      const auto o = store.origin(i), e = store.extent(i);
+      const Volume tile = store.read(i);
+      copy_box(tile, {z - o[0], 0, 0}, section, {0, o[1], o[2]}, {1, e[1], e[2]});
+    }
+  return section;
+}
+
+std::string Project::image_png(int64_t z, int level, double lo, double hi) const {
+  const std::string key = std::to_string(z) + "/" + std::to_string(level) + "/" + std::to_string(lo) + "/" + std::to_string(hi);
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    for (auto it = cache_.begin(); it != cache_.end(); ++it)
+      if (it->first == key) {
+        cache_.splice(cache_.begin(), cache_, it);
+        return it->second;
+      }
+  }
+  const Volume section = image_section(z, level);
+  Volume grey(DType::u8, 1, section.ny(), section.nx());
+  const double scale = 255.0 / std::max(hi - lo, 1e-9);
+  uint8_t lut[65536];
+  const int64_t n = info_.image_dtype == DType::u8 ? 256 : 65536;
+  for (int64_t v = 0; v < n; ++v)
+    lut[v] = static_cast<uint8_t>(std::clamp(std::lround((static_cast<double>(v) - lo) * scale), 0L, 255L));
+  uint8_t* d = grey.data<uint8_t>();
+  if (info_.image_dtype == DType::u8) {
+    const uint8_t* s = section.data<uint8_t>();
+    for (int64_t i = 0; i < grey.voxels(); ++i) d[i] = lut[s[i]];
+  } else {
+    const uint16_t* s = section.data<uint16_t>();
+    for (int64_t i = 0; i < grey.voxels(); ++i) d[i] = lut[s[i]];
+  }
+  std::string png = encode_png(grey, 0, 1);
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  cache_.emplace_front(key, png);
+  if (cache_.size() > png_cache_entries) cache_.pop_back();
+  return png;
+}
+
+}  // namespace uniem::web

@@ -1,0 +1,65 @@
+// The proofreader's HTTP server (cpp-httplib): the page, and a small JSON API over a Session.
+//
+//   GET  /                     the page (web/assets/, embedded at build time)
+//   GET  /api/info             project, version, next id
+//   GET  /api/image?z&level[&lo&hi]   image section as 8-bit PNG, values lo..hi shown black..white
+//   GET  /api/labels?z&level   label section, uint32 little-endian (gzip when the browser takes it)
+//   GET  /api/segments         [{id, voxels, name, locked_by}]
+//   GET  /api/segment?id       where a segment is: {id, voxels, box, z, y, x}
+//   GET  /api/markers          [{key, z, y, x, note, user}]
+//   GET  /api/history?count    the last journal records
+//   GET  /api/events?since=V   server-sent events: {"version", "events" | "reload"} as they happen
+//   POST /api/edit             an operation (web/session.h); 200 {"version", ...} once it is on disk
+//   POST /api/export           {"format": "tif"|"png", "bits": 0|8|16|32} -> exports/NAME, {"file"}
+//   GET  /exports/NAME         a finished export
+// Errors are JSON {"error": message} with a 4xx status (5xx only when the disk fails). Requests are
+// bounded (1 MiB bodies); names in paths are checked so that nothing outside exports/ is reachable.
+// With a token (required when serving beyond loopback), every request must carry it, as the
+// header X-Uniem-Token or the query parameter token.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "web/session.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace uniem::web {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;       // 0: any free port
+  std::string token;     // empty: none asked
+  int threads = 64;      // each open page holds one for its event stream
+};
+
+class Server {
+ public:
+  Server(Session& session, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  int bind();     // returns the port; throws InputError when it is taken
+  void listen();  // serves until stop()
+  void stop();
+
+ private:
+  void routes();
+  Session& session_;
+  ServerOptions options_;
+  std::unique_ptr<httplib::Server> http_;
+};
+
+// A random 128-bit token in hex, from the system's random device.
+std::string make_token();
+
+// "exports/labels-v12.tif": writes the labels as they are now under the project's exports/ folder
+// (8/16/32 bits, 0 = the smallest that holds the ids; refused like `uniem convert` when they do not
+// fit). Returns the file or folder name.
+std::string export_labels(const Session& session, const std::string& format, int bits);
+
+}  // namespace uniem::web

@@ -1,0 +1,160 @@
+// The proofreading session: one open project, the operations people make on its labels, and
+// the guarantees around them. The HTTP server (web/server.h) is a thin layer over this class, and
+// the service tests call it directly.
+//
+// Operations (apply(); the request is JSON with "op", "user" and "version", the project version
+// the user's page shows):
+//   paint   {z, points: [[y, x], ...], radius, id: N | "new"}    brush stroke on section z
+//   erase   {z, points, radius}                                   the same, painting 0
+//   fill    {z, y, x, id: N | "new"}                              2D flood fill (4-connected) of the
+//                                                                  region under (y, x) on section z
+//   merge   {ids: [A, B, ...]}                                    B, ... join A
+//   split   {id, z, seeds: [[y, x, 1|2], ...], mode: "2d"|"3d"}   watershed of the segment on the
+//                                                                  inverted, smoothed image from the
+//                                                                  two seed groups; group 2 gets a
+//                                                                  new id (2d: on section z only)
+//   delete  {id}                                                  the segment becomes background
+//   lock / unlock {id}; name {id, name}
+//   marker  {z, y, x, note}; unmark {key}                          "problem here" markers
+//   undo / redo                                                   the user's own last edit
+// Each accepted operation becomes a journal record (web/journal.h) that is on disk before apply()
+// returns, and the version goes up by one. Refusals throw RequestError (the HTTP status and a
+// message for the page) and change nothing: 400 malformed or out of range, 404 unknown segment,
+// 409 a segment locked by someone else, a segment changed since the version the user saw, or an
+// undo whose voxels a later edit changed, 413 too large.
+// Undo is per user: it reverts that user's most recent edit not yet undone, provided nobody has
+// changed those voxels since; redo replays it if they are still as the undo left them.
+// A background thread flushes changed chunks and the state every `flush_seconds` and compacts the
+// journal to the last `undo_depth` records. On open, the state is recovered from the chunks and the
+// journal (a torn last record is dropped and reported by recovery_note()).
+// Thread-safe: one mutex serialises operations and reads.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "web/journal.h"
+#include "web/project.h"
+
+namespace uniem::web {
+
+class RequestError : public InputError {
+ public:
+  RequestError(int status, const std::string& message) : InputError(message), status(status) {}
+  int status;
+};
+
+struct SessionOptions {
+  double flush_seconds = 2.0;   // 0: only on flush() and at close
+  int64_t undo_depth = 1000;    // records the journal keeps after a flush
+  int64_t max_points = 10000;   // per stroke or seed list
+  double max_radius = 200;      // brush radius in voxels
+  int64_t max_edit_voxels = 256LL << 20;  // voxels one operation may change
+  bool read_only = false;       // look, export: no lock, no journal writes, no flushes
+};
+
+class Session {
+ public:
+  explicit Session(const std::filesystem::path& project, SessionOptions options = {});
+  ~Session();  // flushes
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const Project& project() const { return project_; }
+  const std::string& recovery_note() const { return recovery_note_; }
+
+  nlohmann::json info() const;  // the project, the version and the next new id
+  int64_t version() const;
+  // Section z of the labels at pyramid level `level` (nearest sampling), uint32 little-endian.
+  std::string label_slice(int64_t z, int level) const;
+  uint32_t label_at(int64_t z, int64_t y, int64_t x) const;
+  nlohmann::json segments() const;  // [{id, voxels, name, locked_by}], by id
+  nlohmann::json markers() const;   // [{key, z, y, x, note, user}], by key
+  // {id, voxels, box: [z0, y0, x0, z1, y1, x1], z, y, x}: a voxel of the segment near the middle
+  // of its box, to jump to. RequestError 404 when there is no such segment.
+  nlohmann::json locate(uint32_t id) const;
+  nlohmann::json history(int64_t count) const;  // the last records: seq, kind, user, op, time
+
+  nlohmann::json apply(const nlohmann::json& request);
+
+  // The events after version `seen`, waiting up to `timeout` for one:
+  // {"version", "events": [{version, user, kind, op, box: [z0, y0, x0, z1, y1, x1] | null}]} or,
+  // when `seen` is older than the events kept, {"version", "reload": true}.
+  nlohmann::json wait_events(int64_t seen, std::chrono::milliseconds timeout) const;
+
+  void flush();
+  Volume labels() const;  // the whole label volume as it is now (uint32)
+
+ private:
+  struct Segment {
+    int64_t voxels = 0;
+    std::set<int64_t> chunks;  // the chunks it may occupy (a superset)
+    int64_t changed = 0;       // seq of the last record that changed it
+  };
+  struct RecordIndex {
+    int64_t seq, target;
+    std::string kind, user;
+  };
+  class Change;
+
+  Volume& chunk(int64_t index) const;  // loaded on first use
+  nlohmann::json commit(Change& change, const nlohmann::json& op, const std::string& user, const std::string& kind,
+                        int64_t target, std::vector<ValueDiff> values);
+  void replay(const Record& r);  // applies a record: voxels, segment counts, values
+  void index_record(const RecordIndex& r);
+  void check_segment(uint32_t id, const std::string& user, int64_t version) const;
+  std::array<int64_t, 6> segment_box(uint32_t id) const;
+  nlohmann::json op_undo(const std::string& user, bool redo);
+  nlohmann::json op_split(const nlohmann::json& req, const std::string& user, int64_t version);
+  std::string lock_owner(uint32_t id) const;
+  void flusher();
+
+  // An exclusive flock on PROJECT/lock for the session's life: one server per project.
+  class FileLock {
+   public:
+    FileLock(const std::filesystem::path& project, bool take);
+    ~FileLock();
+    FileLock(const FileLock&) = delete;
+    FileLock& operator=(const FileLock&) = delete;
+
+   private:
+    int fd_ = -1;
+  };
+
+  Project project_;
+  SessionOptions options_;
+  FileLock lock_;
+  std::string recovery_note_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  mutable std::vector<std::unique_ptr<Volume>> chunks_;
+  std::set<int64_t> dirty_;
+  std::map<uint32_t, Segment> segments_;
+  nlohmann::json values_ = nlohmann::json::object();
+  int64_t version_ = 0, applied_ = 0;
+  uint32_t next_id_ = 1;
+  std::unique_ptr<Journal> journal_;
+  std::vector<std::string> packed_;       // the journal's records, in order
+  std::vector<RecordIndex> index_;        // and what they are
+  std::map<std::string, std::vector<int64_t>> undo_, redo_;
+  std::deque<nlohmann::json> events_;
+  bool stopping_ = false;
+  std::condition_variable stop_;
+  std::mutex flush_mutex_;
+  std::thread flusher_;
+};
+
+}  // namespace uniem::web
