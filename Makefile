@@ -4,15 +4,16 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CONFIGURE = cmake -S . -DCMAKE_BUILD_TYPE=Release -DUNIEM_WERROR=ON $(CMAKE_FLAGS)
 
-.PHONY: all setup setup-static build run test static bench clean
+.PHONY: all setup setup-test build run test static bench clean
 all: build
 
 setup:
 	@scripts/setup.sh
 
-# The tests also build the static binary, which needs the lodepng and cpp-httplib sources.
-setup-static:
-	@scripts/setup.sh --static
+# The tests also build the static binary, which needs the lodepng and cpp-httplib sources, and
+# drive the web pages in a real browser (Chromium and playwright-core).
+setup-test:
+	@scripts/setup.sh --static --browser
 
 build: setup
 	@$(CONFIGURE) -B build >/dev/null
@@ -23,11 +24,12 @@ run: build
 	./build/uniem demo
 
 # Every test: unit, data (skipped without ../shared/data), the static and clang builds.
-test: setup-static build
+test: setup-test build
 	cd build && ctest --output-on-failure -j $(JOBS)
 
 # A fully static uniem in build-static/uniem that runs on any x86-64 Linux.
-static: setup-static
+static:
+	@scripts/setup.sh --static
 	@scripts/build-static.sh
 
 # The benchmarks, each against its peer in the same run (tables for bench/RESULTS.md). Needs

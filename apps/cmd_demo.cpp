@@ -8,6 +8,7 @@
 #include "apps/commands.h"
 #include "apps/describe.h"
 #include "apps/mesh_output.h"
+#include "apps/serve_project.h"
 #include "apps/synth_output.h"
 #include "core/image/convert.h"
 #include "core/image/filters.h"
@@ -18,6 +19,7 @@
 #include "nn/tiled_inference.h"
 #include "nn/trainer.h"
 #include "nn/validation.h"
+#include "web/project.h"
 
 namespace fs = std::filesystem;
 
@@ -95,12 +97,16 @@ int run_demo(const Arguments& argv) {
       "it as PNG folders and as multi-page TIFF files, segments the neurons the classic way (smoothing,\n"
       "watershed), scores that against the ground truth, meshes every segment (surfaces in nm with area\n"
       "and volume), trains a small U-Net to find the mitochondria and tests it on a second volume it\n"
-      "never saw, and describes what it made. A previous demo output in the same folder is replaced;\n"
-      "any other existing folder is left alone.",
+      "never saw, and describes what it made. Then it opens the segmentation in the proofreader\n"
+      "(uniem serve) and prints its address: look at it and correct it in your browser; Ctrl+C ends\n"
+      "the demo (--no-serve skips this). A previous demo output in the same folder is replaced, with\n"
+      "its proofreading; any other existing folder is left alone.",
       "  uniem demo\n  uniem demo --output /tmp/my-demo --seed 3");
   command.option("output", "DIR", "where to write", "demo-output")
       .option("seed", "N", "random seed", "1")
-      .option("shape", "Z,Y,X", "size in voxels", "48,256,256");
+      .option("shape", "Z,Y,X", "size in voxels", "48,256,256")
+      .option("port", "N", "port of the proofreader (another free one when it is taken)", "8080")
+      .flag("no-serve", "end without opening the proofreader");
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   const fs::path folder = args.get("output");
@@ -150,6 +156,7 @@ int run_demo(const Arguments& argv) {
   fs::create_directory(cnn_dir);
   const CnnResult cnn = cnn_step(s, o, cnn_dir);
   record["cnn"] = cnn.record;
+  web::create_project(out.temporary() / "proofreading", s.image, &segmentation, "the synthetic image", "the segmentation");
   std::ofstream(out.temporary() / marker) << record.dump(2) << "\n";
   out.commit();
 
@@ -180,8 +187,14 @@ int run_demo(const Arguments& argv) {
   std::printf("  meshes/label_N.ply, meshes/measurements.csv                    surface of each segment, its area and volume\n");
   std::printf("  cnn/model/                                                     the trained model (uniem infer2d --model)\n");
   std::printf("  cnn/unseen-image/, cnn/predicted-mitochondria/                 the second volume and what the model found\n");
+  std::printf("  proofreading/                                                  the segmentation as a proofreading project\n");
   std::printf("  uniem-demo.json                                                what was made\n");
-  return 0;
+  if (args.has("no-serve")) return 0;
+  std::printf("\nThe proofreader (uniem serve --project %s/proofreading):\n", folder.c_str());
+  ServeOptions serve;
+  serve.port = static_cast<int>(args.integer("port"));
+  serve.any_port_if_taken = true;
+  return serve_project(folder / "proofreading", serve);
 }
 
 }  // namespace uniem::apps

@@ -1,9 +1,12 @@
 #include "apps/serve_project.h"
 
-#include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include "core/error.h"
@@ -14,6 +17,9 @@
 namespace fs = std::filesystem;
 
 namespace uniem::apps {
+namespace {
+volatile std::sig_atomic_t stop_requested = false;
+}  // namespace
 
 void make_project(const fs::path& project, const std::string& images, const std::string& labels, const ReadOptions& read) {
   const Volume image = read_volume(images, read);
@@ -33,16 +39,25 @@ int serve_project(const fs::path& project, const ServeOptions& options) {
   server_options.port = options.port;
   server_options.token = options.token.empty() && !loopback ? web::make_token() : options.token;
 
-  // SIGINT and SIGTERM are taken by one thread that stops the server; the session then flushes.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGINT and SIGTERM only raise a flag (whichever thread takes them); a watcher stops the server.
+  stop_requested = false;
+  struct sigaction action {};
+  action.sa_handler = [](int) { stop_requested = true; };
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
 
   web::Session session(project);
-  web::Server server(session, server_options);
-  const int port = server.bind();
+  std::unique_ptr<web::Server> server = std::make_unique<web::Server>(session, server_options);
+  int port = 0;
+  try {
+    port = server->bind();
+  } catch (const InputError&) {
+    if (!options.any_port_if_taken) throw;
+    server_options.port = 0;
+    server = std::make_unique<web::Server>(session, server_options);
+    port = server->bind();
+  }
   const auto info = session.info();
   std::printf("Project %s: %s voxels of %s, %lld segments, version %lld.\n", project.c_str(),
               (std::to_string(info["shape"][0].get<int64_t>()) + " x " + std::to_string(info["shape"][1].get<int64_t>()) +
@@ -57,14 +72,14 @@ int serve_project(const fs::path& project, const ServeOptions& options) {
   std::printf("Open it in a browser; press ? there for the keys. Ctrl+C stops the server (every edit is already saved).\n");
   std::fflush(stdout);
 
-  std::thread waiter([&] {
-    int signal = 0;
-    sigwait(&signals, &signal);
-    server.stop();
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!stop_requested && !done) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    server->stop();
   });
-  server.listen();
-  pthread_kill(waiter.native_handle(), SIGTERM);  // when listen() ended for another reason
-  waiter.join();
+  server->listen();
+  done = true;
+  watcher.join();
   std::printf("Stopped; project %s is up to date (version %lld).\n", project.c_str(), static_cast<long long>(session.version()));
   return 0;
 }

@@ -16,6 +16,7 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string token;  // empty: none on loopback, a random one otherwise
+  bool any_port_if_taken = false;
 };
 
 // Opens the project and serves it until SIGINT or SIGTERM; prints the address. Returns 0.

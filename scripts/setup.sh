@@ -5,16 +5,19 @@
 #   scripts/setup.sh --static   also the Debian sources of lodepng and cpp-httplib for the static build,
 #                               unpacked into build-static/_sources (adds a deb-src entry to apt if missing)
 #   scripts/setup.sh --bench    also the Python peers the benchmarks compare against
+#   scripts/setup.sh --browser  also Chromium, Node.js and playwright-core (npm, into tests/e2e) for the
+#                               browser tests of the web pages
 # Runs apt-get as root, or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_static=0 want_bench=0
+want_static=0 want_bench=0 want_browser=0
 for arg in "$@"; do
   case "$arg" in
     --static) want_static=1 ;;
     --bench) want_bench=1 ;;
-    *) echo "setup.sh: unknown option '$arg' (use --static or --bench)" >&2; exit 2 ;;
+    --browser) want_browser=1 ;;
+    *) echo "setup.sh: unknown option '$arg' (use --static, --bench or --browser)" >&2; exit 2 ;;
   esac
 done
 
@@ -22,6 +25,7 @@ packages=(build-essential cmake pkg-config git file
           libeigen3-dev zlib1g-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
           nlohmann-json3-dev clang)
 [ $want_static = 1 ] && packages+=(dpkg-dev)
+[ $want_browser = 1 ] && packages+=(chromium nodejs npm)
 [ $want_bench = 1 ] && packages+=(python3-numpy python3-tifffile python3-pil python3-scipy python3-skimage python3-opencv python3-torch python3-vtk9)
 
 as_root() {
@@ -58,4 +62,10 @@ SRC
     (cd $src && apt-get source -qq lodepng cpp-httplib >/dev/null 2>&1) || {
       echo "setup: 'apt-get source lodepng cpp-httplib' failed" >&2; exit 1; }
   fi
+fi
+
+if [ $want_browser = 1 ] && [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  echo "setup: installing playwright-core from npm into tests/e2e/node_modules"
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || {
+    echo "setup: 'npm ci' in tests/e2e failed (is registry.npmjs.org reachable?)" >&2; exit 1; }
 fi

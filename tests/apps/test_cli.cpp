@@ -183,22 +183,27 @@ TEST_CASE("bad input: one line naming the file, exit code 1, no output left behi
   CHECK_FALSE(fs::exists(dir / "occupied" / "keep.txt"));
   fs::create_directory(dir / "not a demo");
   test::write_text(dir / "not a demo" / "thesis.tex", "x");
-  CHECK(run_uniem("demo --shape 4,32,32 --output " + quote(dir / "not a demo")).exit_code == 1);
+  CHECK(run_uniem("demo --no-serve --shape 4,32,32 --output " + quote(dir / "not a demo")).exit_code == 1);
   CHECK(fs::exists(dir / "not a demo" / "thesis.tex"));
 }
 
 TEST_CASE("demo makes its files, reports them, and can run again") {
   TempDir dir;
   for (int run = 0; run < 2; ++run) {
-    const auto r = run_uniem("demo --shape 8,64,64 --output " + quote(dir / "demo"));
+    const auto r = run_uniem("demo --no-serve --shape 8,64,64 --output " + quote(dir / "demo"));
     REQUIRE(r.exit_code == 0);
     CHECK(r.output.find("neurons") != std::string::npos);
     CHECK(r.output.find("8 x 64 x 64 (z, y, x)") != std::string::npos);
   }
   for (const char* f : {"png/image/0007.png", "png/neurons/0000.png", "tiff/image.tif", "tiff/neurons.tif", "tiff/mitochondria.tif",
                         "uniem-demo.json", "meshes/measurements.csv", "meshes/label_1.ply", "cnn/model/model.json",
-                        "cnn/model/best.checkpoint", "cnn/unseen-image/0000.png", "cnn/predicted-mitochondria/0000.png"})
+                        "cnn/model/best.checkpoint", "cnn/unseen-image/0000.png", "cnn/predicted-mitochondria/0000.png",
+                        "proofreading/project.json", "proofreading/state.json"})
     CHECK(fs::exists(dir / "demo" / f));
+  // The proofreading project holds the demo's segmentation, and `uniem export` gives it back.
+  const auto e = run_uniem("export " + quote(dir / "demo" / "proofreading") + " " + quote(dir / "exported.tif"));
+  CHECK_MESSAGE(e.exit_code == 0, e.output);
+  CHECK(test::same_voxels(read_volume(dir / "exported.tif"), read_volume(dir / "demo" / "tiff" / "segmentation.tif")));
   const auto record = nlohmann::json::parse(std::ifstream(dir / "demo" / "uniem-demo.json"));
   CHECK(record["cnn"]["steps"].get<int64_t>() == 150);
   const double jaccard = record["cnn"]["unseen_jaccard"].get<double>();
@@ -587,4 +592,24 @@ TEST_CASE("ffn: prep, train, resume, segment in parts, export; bad input refused
   CHECK(run_uniem("ffn segment --model " + quote(dir / "m") + " --images " + quote(a / "image") + " --out " + quote(dir / "s3") +
                   " --move-threshold 1.5").exit_code == 2);
   CHECK(run_uniem("ffn frobnicate").exit_code == 2);
+}
+
+TEST_CASE("serve and export: bad input gets a clear message, exit 1, and leaves nothing") {
+  TempDir dir;
+  CHECK(run_uniem("serve").exit_code == 2);
+  auto r = run_uniem("serve --project " + quote(dir / "nothing"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("is not a uniem project") != std::string::npos);
+  r = run_uniem("serve --images " + quote(dir / "missing") + " --project " + quote(dir / "p"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("missing") != std::string::npos);
+  CHECK(!fs::exists(dir / "p"));
+  REQUIRE(run_uniem("synth " + quote(dir / "s") + " --shape 3,40,40").exit_code == 0);
+  r = run_uniem("serve --images " + quote(dir / "s" / "image") + " --labels " + quote(dir / "s" / "membranes") + " --project " +
+                quote(dir / "p") + " --port 99999");
+  CHECK(r.exit_code == 2);
+  r = run_uniem("export " + quote(dir / "s") + " " + quote(dir / "out.tif"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("is not a uniem project") != std::string::npos);
+  CHECK(!fs::exists(dir / "out.tif"));
 }

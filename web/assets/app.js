@@ -283,7 +283,7 @@ function renderSegments() {
     tr.insertCell().innerHTML = `<span class="swatch" style="background:rgb(${r},${g},${b})"></span>${s.id}`;
     tr.insertCell().textContent = s.voxels;
     tr.insertCell().textContent = s.name;
-    tr.insertCell().textContent = s.locked_by ? `\u{1F512} ${s.locked_by}` : '';
+    tr.insertCell().textContent = s.locked_by ? `locked: ${s.locked_by}` : '';
     const actions = tr.insertCell();
     const button = (label, title, fn) => {
       const b2 = document.createElement('button');

@@ -1,0 +1,167 @@
+// The proofreader in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by
+// playwright-core. A project is made from `uniem synth`; one page paints a stroke, merges two
+// segments, splits one, undoes and redoes, and exports; a second browser context must see each
+// edit; the exported stack, read back by uniem, must hold exactly what the server shows.
+// Usage: node proofreader.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium or
+// playwright-core; screenshots of both pages are written to WORK_DIR on failure.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { uniem, serve, stop, json, labelVolume, check } from './server.mjs';
+
+const [binary, work] = process.argv.slice(2);
+const chromiumPath = '/usr/bin/chromium';
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch {
+  console.log('skipped: playwright-core is not installed (npm ci in tests/e2e; make test does it)');
+  process.exit(77);
+}
+if (!existsSync(chromiumPath)) {
+  console.log('skipped: no /usr/bin/chromium (apt install chromium; make test does it)');
+  process.exit(77);
+}
+
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+uniem(binary, ['synth', `${work}/synth`, '--shape', '6,160,160', '--seed', '3']);
+const server = await serve(binary, ['--images', `${work}/synth/image`, '--labels', `${work}/synth/neurons`, '--project', `${work}/project`]);
+const base = server.url;
+const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+const pages = [];
+let exitCode = 0;
+
+async function open() {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => { console.error(`page error: ${e.message}`); exitCode = 1; });
+  await page.goto(base);
+  await page.waitForFunction(() => window.uniem && window.uniem.ready && window.uniem.labels);
+  pages.push(page);
+  return page;
+}
+const version = (page) => page.evaluate(() => window.uniem.version);
+const waitVersion = (page, v, timeout = 5000) =>
+  page.waitForFunction((want) => window.uniem.version >= want, v, { timeout });
+const screen = (page, y, x) => page.evaluate(([yy, xx]) => window.uniem.toScreen(yy, xx), [y, x]);
+async function drag(page, points, shift = false) {
+  if (shift) await page.keyboard.down('Shift');
+  const [sx, sy] = await screen(page, ...points[0]);
+  await page.mouse.move(sx, sy);
+  await page.mouse.down();
+  for (const p of points.slice(1)) {
+    const [px, py] = await screen(page, ...p);
+    await page.mouse.move(px, py, { steps: 4 });
+  }
+  await page.mouse.up();
+  if (shift) await page.keyboard.up('Shift');
+}
+async function click(page, y, x) {
+  const [sx, sy] = await screen(page, y, x);
+  await page.mouse.click(sx, sy);
+}
+
+try {
+  const a = await open();
+  const b = await open();
+  const z = await a.evaluate(() => window.uniem.z);
+  check(z === 3, `the page opens at the middle section (got ${z})`);
+
+  // 1. Paint a stroke with a new id; both pages show it.
+  await a.keyboard.press('3');
+  check((await a.textContent('#mode')) === 'Paint', 'the mode indicator says Paint');
+  await a.fill('#brush', '3');
+  await drag(a, [[20, 20], [20, 60]]);
+  await waitVersion(a, 1);
+  await a.waitForFunction(() => /^[0-9]+$/.test(document.getElementById('brush-id').value), null, { timeout: 3000 });
+  const painted = Number(await a.inputValue('#brush-id'));
+  check(painted > 0, `the brush took the new id (${painted})`);
+  let live = await labelVolume(base);
+  check(live.at(z, 20, 40) === painted && live.at(z, 22, 40) === painted && live.at(z, 26, 40) !== painted,
+    'the stroke is on the server, 3 voxels wide each side');
+  await waitVersion(b, 1, 3000);
+  await b.waitForFunction((id) => window.uniem.labels[20 * window.uniem.lw + 40] === id, painted, { timeout: 3000 });
+
+  // 2. Merge two segments by clicking them; Enter merges into the first.
+  const ids = [];
+  for (const [y, x] of [[80, 80], [80, 130], [130, 80], [130, 130], [40, 120], [120, 30]]) {
+    const id = live.at(z, y, x);
+    if (id && id !== painted && !ids.some((q) => q.id === id)) ids.push({ id, y, x });
+  }
+  check(ids.length >= 3, 'the synthetic section has at least three segments to pick');
+  await a.keyboard.press('1');
+  await click(a, ids[0].y, ids[0].x);
+  await click(a, ids[1].y, ids[1].x);
+  await a.keyboard.press('Enter');
+  await waitVersion(a, 2);
+  live = await labelVolume(base);
+  check(live.at(z, ids[1].y, ids[1].x) === ids[0].id, `segment ${ids[1].id} joined ${ids[0].id}`);
+  const gone = await json(`${base}api/segment?id=${ids[1].id}`).then(() => false, (e) => e.status === 404);
+  check(gone, `segment ${ids[1].id} no longer exists`);
+  await b.waitForFunction(([y, x, id]) => window.uniem.labels[y * window.uniem.lw + x] === id,
+    [ids[1].y, ids[1].x, ids[0].id], { timeout: 3000 });
+
+  // 3. Split the third segment: seeds on it (group 1 drag, group 2 shift-drag), Enter.
+  const target = ids[2].id;
+  const pixels = [];
+  for (let y = 0; y < 160; ++y) for (let x = 0; x < 160; ++x) if (live.at(z, y, x) === target) pixels.push([y, x]);
+  pixels.sort((p, q) => p[1] - q[1] || p[0] - q[0]);
+  const left = pixels[Math.floor(pixels.length * 0.1)], right = pixels[Math.floor(pixels.length * 0.9)];
+  await a.keyboard.press('2');
+  await click(a, ...left);
+  await drag(a, [left, left]);
+  await drag(a, [right, right], true);
+  const seeds = await a.evaluate(() => window.uniem.seeds.length);
+  check(seeds >= 2, `split seeds were drawn (${seeds})`);
+  await a.keyboard.press('Enter');
+  await waitVersion(a, 3);
+  live = await labelVolume(base);
+  const part = live.at(z, ...right);
+  check(part !== target && part > 0 && live.at(z, ...left) === target, `the split gave the right side a new id (${part})`);
+  await b.waitForFunction(([y, x, id]) => window.uniem.labels[y * window.uniem.lw + x] === id, [...right, part], { timeout: 3000 });
+
+  // 4. Undo (Ctrl+Z) and redo (Ctrl+Y) the split.
+  await a.keyboard.press('Control+z');
+  await waitVersion(a, 4);
+  check((await labelVolume(base)).at(z, ...right) === target, 'undo joined the split again');
+  await a.waitForFunction(([y, x, id]) => window.uniem.labels[y * window.uniem.lw + x] === id, [...right, target], { timeout: 3000 });
+  await a.keyboard.press('Control+y');
+  await waitVersion(a, 5);
+  check((await labelVolume(base)).at(z, ...right) === part, 'redo split it again');
+
+  // 5. Another user's lock is respected: B locks a segment, A's paint on it is refused and shown.
+  await b.evaluate(() => { document.getElementById('user').value = 'bea'; });
+  const lockId = ids[0].id;
+  await json(`${base}api/edit`, { op: 'lock', user: 'bea', version: 5, id: lockId });
+  await waitVersion(a, 6);
+  await a.keyboard.press('3');
+  await a.fill('#brush-id', String(painted));
+  await drag(a, [[ids[0].y, ids[0].x], [ids[0].y, ids[0].x + 2]]);
+  await a.waitForFunction(() => /locked by bea/.test(document.getElementById('message').textContent), null, { timeout: 5000 });
+  check(await version(a) === 6, 'the refused stroke changed nothing');
+
+  // 6. Export from the page; uniem reads the stack back: every voxel as the server has it.
+  await a.click('#export');
+  await a.waitForFunction(() => /exported version 6/.test(document.getElementById('message').textContent), null, { timeout: 10000 });
+  live = await labelVolume(base);
+  const reread = await serve(binary, ['--images', `${work}/synth/image`, '--labels', `${work}/project/exports/labels-v6.tif`, '--project', `${work}/reread`]);
+  const exported = await labelVolume(reread.url);
+  await stop(reread);
+  let differ = 0;
+  for (let k = 0; k < live.sections.length; ++k) for (let i = 0; i < live.sections[k].length; ++i) differ += live.sections[k][i] !== exported.sections[k][i];
+  check(differ === 0, `the exported stack equals the live labels (${differ} voxels differ)`);
+  check(exported.at(z, 20, 40) === painted && exported.at(z, ...right) === part, 'the export holds the stroke and the split');
+  console.log(`ok: paint, merge, split, undo, redo, lock refusal and export in Chromium; the second page saw every edit`);
+} catch (e) {
+  exitCode = 1;
+  console.error(e.stack || e.message);
+  for (const [i, page] of pages.entries()) {
+    const file = `${work}/failure-page-${i}.png`;
+    await page.screenshot({ path: file }).catch(() => {});
+    console.error(`screenshot: ${file}`);
+  }
+  console.error(server.output());
+} finally {
+  await browser.close();
+  await stop(server);
+}
+process.exit(exitCode);

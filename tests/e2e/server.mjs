@@ -1,0 +1,56 @@
+// Helpers for the end-to-end tests: run the real uniem binary, start `uniem serve` on a free
+// loopback port, read label sections back over HTTP.
+import { spawn, spawnSync } from 'node:child_process';
+
+export function uniem(binary, args) {
+  const r = spawnSync(binary, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`uniem ${args.join(' ')} failed (${r.status}): ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+// Starts `uniem serve ARGS --port 0` and resolves { process, url } once it prints its address.
+export function serve(binary, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`uniem serve did not start: ${output}`)), 30000);
+    const look = (data) => {
+      output += data;
+      const m = output.match(/The proofreader is at (http:\/\/\S+)/);
+      if (m) { clearTimeout(timer); resolve({ process: child, url: m[1], output: () => output }); }
+    };
+    child.stdout.on('data', look);
+    child.stderr.on('data', look);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`uniem serve exited (${code}): ${output}`)); });
+  });
+}
+
+export async function stop(server, signal = 'SIGTERM') {
+  if (server.process.exitCode !== null || server.process.signalCode !== null) return;
+  const done = new Promise((resolve) => server.process.once('exit', resolve));
+  server.process.kill(signal);
+  await done;
+}
+
+export async function json(url, body) {
+  const r = await fetch(url, body === undefined ? {} :
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const j = await r.json();
+  if (!r.ok) { const e = new Error(j.error || `HTTP ${r.status}`); e.status = r.status; throw e; }
+  return j;
+}
+
+// All sections of the labels as Uint32Arrays.
+export async function labelVolume(base) {
+  const info = await json(`${base}api/info`);
+  const sections = [];
+  for (let z = 0; z < info.shape[0]; ++z) {
+    const r = await fetch(`${base}api/labels?z=${z}`);
+    sections.push(new Uint32Array(await r.arrayBuffer()));
+  }
+  return { info, sections, at: (z, y, x) => sections[z][y * info.shape[2] + x] };
+}
+
+export function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+}
