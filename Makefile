@@ -43,6 +43,7 @@ bench: build
 	./build/bench/bench_mesh
 	./build/bench/bench_cnn2d
 	./build/bench/bench_ffn
+	./build/bench/bench_web
 
 clean:
 	rm -rf build build-static build-clang demo-output accuracy-output

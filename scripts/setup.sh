@@ -25,7 +25,13 @@ packages=(build-essential cmake pkg-config git file
           libeigen3-dev zlib1g-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
           nlohmann-json3-dev clang)
 [ $want_static = 1 ] && packages+=(dpkg-dev)
-[ $want_browser = 1 ] && packages+=(chromium nodejs npm)
+if [ $want_browser = 1 ]; then
+  packages+=(chromium)
+  # Node.js may come from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm):
+  # only what has no command yet is installed.
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
+fi
 [ $want_bench = 1 ] && packages+=(python3-numpy python3-tifffile python3-pil python3-scipy python3-skimage python3-opencv python3-torch python3-vtk9)
 
 as_root() {

@@ -1,0 +1,182 @@
+// bench_web: the proofreader's server under load, on loopback, against the goals of issue #8
+// (there is no peer program to race: Dojo is not runnable here). A 1024 x 1024 x 100 project
+// (Voronoi-like labels, noise image) is served; httplib clients measure
+//   - a section with its overlay (image PNG + labels, gzip) served: median, goal < 30 ms;
+//   - a brush stroke (20 points, radius 4) acknowledged: median, goal < 20 ms;
+//   - the stroke seen by a second client's event stream: median, goal < 200 ms;
+//   - 20 clients each sending 10 strokes/s for --seconds (default 60): p99 acknowledgement,
+//     goal < 100 ms.
+// Usage: bench_web [--seconds N] [--folder DIR]
+#include <httplib.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "web/project.h"
+#include "web/server.h"
+#include "web/session.h"
+
+using namespace uniem;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+namespace {
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+json stroke(int64_t z, int64_t y, int64_t x, const std::string& user, int64_t id) {
+  json points = json::array();
+  for (int k = 0; k < 20; ++k) points.push_back({y, x + 2 * k});
+  return json{{"op", "paint"}, {"user", user}, {"version", 0}, {"z", z}, {"points", points}, {"radius", 4}, {"id", id}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int seconds = 60;
+  std::string folder;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--seconds")) seconds = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--folder")) folder = argv[i + 1];
+  }
+  std::string pattern = (std::filesystem::temp_directory_path() / "uniem-bench-web-XXXXXX").string();
+  const std::filesystem::path scratch = mkdtemp(pattern.data());
+  const std::filesystem::path project = folder.empty() ? scratch / "project" : std::filesystem::path(folder);
+  const int64_t nz = 100, ny = 1024, nx = 1024;
+  {
+    std::printf("bench_web: making a %lld x %lld x %lld project...\n", (long long)nz, (long long)ny, (long long)nx);
+    std::fflush(stdout);
+    Volume image(DType::u8, nz, ny, nx), labels(DType::u32, nz, ny, nx);
+    for (int64_t z = 0; z < nz; ++z)
+      for (int64_t y = 0; y < ny; ++y)
+        for (int64_t x = 0; x < nx; ++x) {
+          const uint64_t h = static_cast<uint64_t>((z * ny + y) * nx + x) * 0x9e3779b97f4a7c15ULL;
+          image.at<uint8_t>(z, y, x) = static_cast<uint8_t>(100 + (h >> 58));
+          // Cells of about 48 x 48 voxels whose borders wobble with z.
+          const int64_t cy = (y + (z / 10) * 7) / 48, cx = (x + ((y / 16) % 3) * 5) / 48;
+          labels.at<uint32_t>(z, y, x) = static_cast<uint32_t>(cy * 64 + cx + 1);
+        }
+    const auto t = Clock::now();
+    web::create_project(project, image, &labels, "image", "labels");
+    std::printf("  import: %.1f s\n", ms_since(t) / 1000);
+  }
+  web::Session session(project);
+  web::ServerOptions options;
+  options.port = 0;
+  web::Server server(session, options);
+  const int port = server.bind();
+  std::thread serving([&] { server.listen(); });
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(30, 0);
+
+  // 1. Sections with overlay, each z once (the image PNG is encoded on first request).
+  std::vector<double> slice;
+  for (int64_t z = 0; z < nz; ++z) {
+    const auto t = Clock::now();
+    auto image = client.Get(("/api/image?z=" + std::to_string(z)).c_str());
+    auto labels = client.Get(("/api/labels?z=" + std::to_string(z)).c_str(), {{"Accept-Encoding", "gzip"}});
+    if (!image || !labels || image->status != 200 || labels->status != 200) return std::puts("bench_web: a section failed"), 1;
+    slice.push_back(ms_since(t));
+  }
+
+  // 2 and 3. Strokes acknowledged, and seen by a second client's event stream.
+  std::mutex m;
+  std::vector<Clock::time_point> sent(1000), seen(1000);
+  std::atomic<int64_t> last_seen{0};
+  httplib::Client listener("127.0.0.1", port);
+  listener.set_read_timeout(60, 0);
+  std::atomic<bool> listening{true};
+  std::thread events([&] {
+    std::string buffer;
+    listener.Get("/api/events?since=0", [&](const char* data, size_t n) {
+      buffer.append(data, n);
+      size_t end;
+      while ((end = buffer.find("\n\n")) != std::string::npos) {
+        const std::string message = buffer.substr(0, end);
+        buffer.erase(0, end + 2);
+        if (message.rfind("data: ", 0) != 0) continue;
+        const json e = json::parse(message.substr(6));
+        const int64_t v = e["version"].get<int64_t>();
+        std::lock_guard<std::mutex> lock(m);
+        for (int64_t k = last_seen + 1; k <= v && k < 1000; ++k) seen[static_cast<size_t>(k)] = Clock::now();
+        last_seen = v;
+      }
+      return listening.load();
+    });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<double> ack, visible;
+  for (int k = 0; k < 200; ++k) {
+    const json body = stroke(k % nz, 40 + (k / nz) * 40 + (k % 20) * 40, 100, "bench", 1 + k % 50);
+    sent[static_cast<size_t>(k + 1)] = Clock::now();
+    const auto t = Clock::now();
+    auto r = client.Post("/api/edit", body.dump(), "application/json");
+    if (!r || r->status != 200) return std::printf("bench_web: an edit failed: %s\n", r ? r->body.c_str() : "no answer"), 1;
+    ack.push_back(ms_since(t));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  {
+    std::lock_guard<std::mutex> lock(m);
+    for (int k = 1; k <= 200; ++k)
+      if (seen[static_cast<size_t>(k)] > sent[static_cast<size_t>(k)])
+        visible.push_back(std::chrono::duration<double, std::milli>(seen[static_cast<size_t>(k)] - sent[static_cast<size_t>(k)]).count());
+  }
+
+  // 4. 20 clients, 10 strokes per second each, for `seconds`.
+  std::vector<double> load;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  const auto start = Clock::now();
+  for (int c = 0; c < 20; ++c)
+    clients.emplace_back([&, c] {
+      httplib::Client mine("127.0.0.1", port);
+      mine.set_read_timeout(30, 0);
+      std::vector<double> local;
+      for (int k = 0; k < 10 * seconds; ++k) {
+        std::this_thread::sleep_until(start + std::chrono::milliseconds(100 * k + 5 * c));
+        const json body = stroke(k % nz, 20 + 48 * c, 20 + (k % 40) * 20, "c" + std::to_string(c), 1 + (k + c) % 64);
+        const auto t = Clock::now();
+        auto r = mine.Post("/api/edit", body.dump(), "application/json");
+        if (!r || r->status != 200) ++failures;
+        local.push_back(ms_since(t));
+      }
+      std::lock_guard<std::mutex> lock(m);
+      load.insert(load.end(), local.begin(), local.end());
+    });
+  for (auto& t : clients) t.join();
+  listening = false;
+  server.stop();
+  serving.join();
+  events.join();
+
+  std::printf("\nbench_web: the proofreader on loopback, %lld x %lld x %lld project, %u threads\n", (long long)nz,
+              (long long)ny, (long long)nx, std::thread::hardware_concurrency());
+  std::printf("  %-52s %10s %10s %8s\n", "measure", "value ms", "goal ms", "met");
+  auto row = [](const char* what, double v, double goal) {
+    std::printf("  %-52s %10.2f %10.0f %8s\n", what, v, goal, v < goal ? "yes" : "NO");
+  };
+  row("section with overlay served (median of 100)", percentile(slice, 0.5), 30);
+  row("brush stroke acknowledged (median of 200)", percentile(ack, 0.5), 20);
+  row("stroke seen by a second client (median)", percentile(visible, 0.5), 200);
+  char label[96];
+  std::snprintf(label, sizeof label, "20 clients x 10 edits/s for %d s: p99 acknowledged", seconds);
+  row(label, percentile(load, 0.99), 100);
+  std::printf("  (load: %zu edits, %d refused or lost, median %.2f ms, max %.2f ms)\n", load.size(), failures.load(),
+              percentile(load, 0.5), percentile(load, 1.0));
+  std::filesystem::remove_all(scratch);
+  return 0;
+}
