@@ -4,7 +4,6 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/stack_options.h"
-#include "core/image/convert.h"
 #include "io/stack.h"
 #include "web/session.h"
 
@@ -35,10 +34,9 @@ int run_export(const Arguments& argv) {
   options.read_only = true;
   options.flush_seconds = 0;
   const web::Session session(project, options);
-  Volume labels = session.labels();
+  Volume labels;
   try {
-    labels = bits == 0 ? shrink_to_fit(labels)
-                       : convert_dtype(labels, bits == 8 ? DType::u8 : bits == 16 ? DType::u16 : DType::u32, DepthPolicy::exact);
+    labels = session.labels(bits);
   } catch (const InputError& e) {
     throw InputError(project + ": " + e.what());
   }

@@ -9,7 +9,6 @@
 #include <iterator>
 #include <random>
 
-#include "core/image/convert.h"
 #include "io/stack.h"
 #include "web/assets.h"
 
@@ -112,12 +111,9 @@ std::string export_labels(const Session& session, const std::string& format, int
   if (bits != 0 && bits != 8 && bits != 16 && bits != 32) throw RequestError(400, "'bits' is 0 (smallest), 8, 16 or 32");
   if (format == "png" && bits == 32) throw RequestError(400, "PNG holds 8 or 16 bits; export 32-bit labels as tif");
   const int64_t version = session.version();
-  Volume labels = session.labels();
+  Volume labels;
   try {
-    if (bits == 0)
-      labels = shrink_to_fit(labels);
-    else
-      labels = convert_dtype(labels, bits == 8 ? DType::u8 : bits == 16 ? DType::u16 : DType::u32, DepthPolicy::exact);
+    labels = session.labels(bits);
     if (format == "png" && labels.dtype() == DType::u32)
       throw InputError("the labels have ids above 65535, which PNG cannot hold; export as tif");
   } catch (const RequestError&) {

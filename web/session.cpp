@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "core/image/convert.h"
 #include "core/image/gaussian.h"
 #include "core/image/watershed.h"
 #include "io/atomic_output.h"
@@ -645,6 +646,10 @@ int64_t Session::version() const {
 
 uint32_t Session::label_at(int64_t z, int64_t y, int64_t x) const {
   std::lock_guard<std::mutex> lock(mutex_);
+  return voxel(z, y, x);
+}
+
+uint32_t Session::voxel(int64_t z, int64_t y, int64_t x) const {
   const auto cs = project_.info().label_chunk;
   return chunk(project_.labels().index_of(z / cs[0], y / cs[1], x / cs[2])).at<uint32_t>(z % cs[0], y % cs[1], x % cs[2]);
 }
@@ -708,12 +713,11 @@ json Session::locate(uint32_t id) const {
   const auto box = segment_box(id);
   const int64_t z = (box[0] + box[3] - 1) / 2;
   const double cy = 0.5 * static_cast<double>(box[1] + box[4] - 1), cx = 0.5 * static_cast<double>(box[2] + box[5] - 1);
-  const auto cs = project_.info().label_chunk;
   int64_t best_y = -1, best_x = -1;
   double best = 1e300;
   for (int64_t y = box[1]; y < box[4]; ++y)
     for (int64_t x = box[2]; x < box[5]; ++x)
-      if (chunk(project_.labels().index_of(z / cs[0], y / cs[1], x / cs[2])).at<uint32_t>(z % cs[0], y % cs[1], x % cs[2]) == id) {
+      if (voxel(z, y, x) == id) {
         const double d = (static_cast<double>(y) - cy) * (static_cast<double>(y) - cy) +
                          (static_cast<double>(x) - cx) * (static_cast<double>(x) - cx);
         if (d < best) {
@@ -747,7 +751,8 @@ json Session::wait_events(int64_t seen, std::chrono::milliseconds timeout) const
   return json{{"version", version_}, {"events", list}};
 }
 
-Volume Session::labels() const {
+Volume Session::labels(int bits) const {
+  UNIEM_CHECK(bits == 0 || bits == 8 || bits == 16 || bits == 32, "Session::labels: bits is 0, 8, 16 or 32");
   const auto shape = project_.info().shape;
   Volume v(DType::u32, shape[0], shape[1], shape[2]);
   v.voxel_size = project_.info().voxel_size;
@@ -760,7 +765,9 @@ Volume Session::labels() const {
       for (int64_t y = 0; y < e[1]; ++y)
         std::memcpy(&v.at<uint32_t>(o[0] + z, o[1] + y, o[2]), &c.at<uint32_t>(z, y, 0), static_cast<size_t>(e[2]) * 4);
   }
-  return v;
+  if (bits == 0) return shrink_to_fit(v);
+  if (bits == 32) return v;
+  return convert_dtype(v, bits == 8 ? DType::u8 : DType::u16, DepthPolicy::exact);
 }
 
 void Session::flush() {

@@ -96,7 +96,9 @@ class Session {
   nlohmann::json wait_events(int64_t seen, std::chrono::milliseconds timeout) const;
 
   void flush();
-  Volume labels() const;  // the whole label volume as it is now (uint32)
+  // The whole label volume as it is now: uint32 (bits 32), uint8/uint16 (8, 16; InputError when
+  // an id does not fit) or the smallest type that holds the largest id (0). For exports.
+  Volume labels(int bits = 32) const;
 
  private:
   struct Segment {
@@ -111,6 +113,7 @@ class Session {
   class Change;
 
   Volume& chunk(int64_t index) const;  // loaded on first use
+  uint32_t voxel(int64_t z, int64_t y, int64_t x) const;  // the caller holds the mutex
   nlohmann::json commit(Change& change, const nlohmann::json& op, const std::string& user, const std::string& kind,
                         int64_t target, std::vector<ValueDiff> values);
   void replay(const Record& r);  // applies a record: voxels, segment counts, values
