@@ -11,6 +11,14 @@
 #include <numbers>
 #include <random>
 
+// splitmix64 and hash_uniform also run on the GPU (the CUDA backend's random fills), so a tensor
+// drawn there holds the same values as one drawn on the CPU.
+#ifdef __CUDACC__
+#define UNIEM_HOST_DEVICE __host__ __device__
+#else
+#define UNIEM_HOST_DEVICE
+#endif
+
 namespace uniem {
 
 class Random {
@@ -29,14 +37,14 @@ class Random {
   std::mt19937_64 engine_;
 };
 
-inline uint64_t splitmix64(uint64_t x) {
+UNIEM_HOST_DEVICE inline uint64_t splitmix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
 }
 
-inline double hash_uniform(uint64_t seed, uint64_t index) {
+UNIEM_HOST_DEVICE inline double hash_uniform(uint64_t seed, uint64_t index) {
   return static_cast<double>(splitmix64(seed ^ splitmix64(index)) >> 11) * 0x1.0p-53;
 }
 

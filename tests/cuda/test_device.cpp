@@ -1,10 +1,12 @@
 // The CUDA backend starts: a kernel runs with the right answer, cuBLAS and cuDNN create their
-// handles. Skipped (exit code 77) where there is no usable GPU, as on CI.
+// handles. This file's main runs every test_cuda case (test_backend.cpp too) after installing the
+// backend, and skips them all (exit code 77) where there is no usable GPU, as on CI.
 #include <cstdio>
 
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include "cuda/cuda_backend.h"
 #include "cuda/device.h"
 
 TEST_CASE("every visible GPU runs a kernel and starts cuBLAS and cuDNN") {
@@ -27,6 +29,8 @@ int main(int argc, char** argv) {
     std::printf("skipped: no usable GPU (%s)\n", report.problem.c_str());
     return 77;
   }
+  std::printf("testing on cuda:0, %s\n", report.devices[0].name.c_str());
+  uniem::cuda::install_backend();
   doctest::Context context(argc, argv);
   return context.run();
 }

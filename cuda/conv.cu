@@ -1,0 +1,200 @@
+// Convolutions through cuDNN: forward, backward data (also the transposed convolution's forward)
+// and backward filter, 2-D (4-D descriptors, when D is 1 everywhere) or 3-D.
+//
+// Each distinct call (direction, shapes, parameters, dtype, precision) gets a plan: its cuDNN
+// descriptors and the algorithm cudnnFind* measured fastest among the deterministic ones whose
+// workspace fits CudaBackend::workspace_limit. Plans are kept for the life of the process, so a
+// training loop pays for the search once per layer shape. The bias gradient is a per-channel sum
+// done by our own kernel (fixed order, like every reduction here).
+#include <memory>
+#include <string>
+
+#include "cuda/check.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/reduce.cuh"
+
+namespace uniem::cuda {
+namespace {
+
+enum class Direction { forward, backward_data, backward_filter };
+
+struct Plan {
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  int algorithm = 0;
+  size_t workspace = 0;
+  Plan() = default;
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+  ~Plan() {
+    if (x) cudnnDestroyTensorDescriptor(x);
+    if (y) cudnnDestroyTensorDescriptor(y);
+    if (bias) cudnnDestroyTensorDescriptor(bias);
+    if (w) cudnnDestroyFilterDescriptor(w);
+    if (conv) cudnnDestroyConvolutionDescriptor(conv);
+  }
+};
+
+std::mutex plans_mutex;
+std::map<std::string, std::unique_ptr<Plan>>& plans() {
+  static auto* p = new std::map<std::string, std::unique_ptr<Plan>>;
+  return *p;
+}
+
+// 2-D when the depth axis plays no part; cuDNN picks better kernels for 4-D descriptors.
+bool is_2d(const ConvParams& p, const Shape& x, const Shape& w, const Shape& y) {
+  return x[2] == 1 && w[2] == 1 && y[2] == 1 && p.stride[0] == 1 && p.padding[0] == 0 && p.dilation[0] == 1;
+}
+
+void set_tensor(cudnnTensorDescriptor_t d, cudnnDataType_t type, const std::vector<int>& dims) {
+  std::vector<int> strides(dims.size());
+  int s = 1;
+  for (size_t i = dims.size(); i-- > 0;) {
+    strides[i] = s;
+    s *= dims[i];
+  }
+  UNIEM_CUDA_CHECK(cudnnSetTensorNdDescriptor(d, type, static_cast<int>(dims.size()), dims.data(), strides.data()));
+}
+
+std::vector<int> dims_of(const Shape& s, bool two_d) {
+  std::vector<int> d;
+  for (int i = 0; i < 5; ++i)
+    if (!(two_d && i == 2)) d.push_back(static_cast<int>(s[i]));
+  return d;
+}
+
+template <typename Perf>
+int choose(const Perf* perf, int returned, const char* what, size_t* workspace) {
+  for (int i = 0; i < returned; ++i) {
+    if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].determinism != CUDNN_DETERMINISTIC) continue;
+    if (perf[i].memory > CudaBackend::workspace_limit) continue;
+    *workspace = perf[i].memory;
+    return static_cast<int>(perf[i].algo);
+  }
+  throw CudaError(std::string("cuDNN has no deterministic ") + what + " algorithm for this convolution");
+}
+
+// The plan for one call; x, w, y are the convolution's input, filter and output shapes (5-D).
+Plan& plan_for(Direction dir, const ConvParams& p, const Shape& x, const Shape& w, const Shape& y, ScalarType t) {
+  CudaBackend& be = cuda_backend();
+  std::string key = std::to_string(static_cast<int>(dir)) + (t == ScalarType::f64 ? "d" : "f") +
+                    precision_name(be.precision()) + x.str() + w.str() + y.str();
+  for (int i = 0; i < 3; ++i)
+    key += "," + std::to_string(p.stride[i]) + "," + std::to_string(p.padding[i]) + "," + std::to_string(p.dilation[i]);
+  std::lock_guard lock(plans_mutex);
+  auto& slot = plans()[key];
+  if (slot) return *slot;
+
+  auto plan = std::make_unique<Plan>();
+  const bool two_d = is_2d(p, x, w, y);
+  const cudnnDataType_t type = t == ScalarType::f64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+  UNIEM_CUDA_CHECK(cudnnCreateTensorDescriptor(&plan->x));
+  UNIEM_CUDA_CHECK(cudnnCreateTensorDescriptor(&plan->y));
+  UNIEM_CUDA_CHECK(cudnnCreateTensorDescriptor(&plan->bias));
+  UNIEM_CUDA_CHECK(cudnnCreateFilterDescriptor(&plan->w));
+  UNIEM_CUDA_CHECK(cudnnCreateConvolutionDescriptor(&plan->conv));
+  set_tensor(plan->x, type, dims_of(x, two_d));
+  set_tensor(plan->y, type, dims_of(y, two_d));
+  std::vector<int> bias_dims(two_d ? 4 : 5, 1);
+  bias_dims[1] = static_cast<int>(y[1]);
+  set_tensor(plan->bias, type, bias_dims);
+  const std::vector<int> wd = dims_of(w, two_d);
+  UNIEM_CUDA_CHECK(cudnnSetFilterNdDescriptor(plan->w, type, CUDNN_TENSOR_NCHW, static_cast<int>(wd.size()), wd.data()));
+  std::vector<int> pad, stride, dilation;
+  for (int i = two_d ? 1 : 0; i < 3; ++i) {
+    pad.push_back(p.padding[i]);
+    stride.push_back(p.stride[i]);
+    dilation.push_back(p.dilation[i]);
+  }
+  UNIEM_CUDA_CHECK(cudnnSetConvolutionNdDescriptor(plan->conv, static_cast<int>(pad.size()), pad.data(), stride.data(),
+                                                   dilation.data(), CUDNN_CROSS_CORRELATION, type));
+  UNIEM_CUDA_CHECK(cudnnSetConvolutionMathType(
+      plan->conv, be.precision() == Precision::fp32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH));
+
+  int returned = 0;
+  if (dir == Direction::forward) {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    UNIEM_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithm(be.dnn(), plan->x, plan->w, plan->conv, plan->y,
+                                                          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
+    plan->algorithm = choose(perf, returned, "forward", &plan->workspace);
+  } else if (dir == Direction::backward_data) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    UNIEM_CUDA_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(be.dnn(), plan->w, plan->y, plan->conv, plan->x,
+                                                               CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, perf));
+    plan->algorithm = choose(perf, returned, "backward-data", &plan->workspace);
+  } else {
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    UNIEM_CUDA_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(be.dnn(), plan->x, plan->y, plan->conv, plan->w,
+                                                                 CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned,
+                                                                 perf));
+    plan->algorithm = choose(perf, returned, "backward-filter", &plan->workspace);
+  }
+  be.algorithms()[key] = plan->algorithm;
+  slot = std::move(plan);
+  return *slot;
+}
+
+// alpha = 1 and beta = 0 or 1 in the data type cuDNN expects for the tensor type.
+struct Scalars {
+  float f[2] = {0.f, 1.f};
+  double d[2] = {0.0, 1.0};
+  const void* zero(ScalarType t) const { return t == ScalarType::f64 ? static_cast<const void*>(&d[0]) : &f[0]; }
+  const void* one(ScalarType t) const { return t == ScalarType::f64 ? static_cast<const void*>(&d[1]) : &f[1]; }
+};
+const Scalars scalars;
+
+// gb[c] = sum over n and the spatial positions of gy[n, c, ...]: one block per channel.
+template <typename T>
+__global__ void channel_sum_kernel(const T* gy, T* gb, int64_t n, int64_t c, int64_t inner) {
+  const int64_t ch = blockIdx.x;
+  double acc = 0;
+  for (int64_t s = 0; s < n; ++s) {
+    const T* row = gy + (s * c + ch) * inner;
+    for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) acc += static_cast<double>(row[i]);
+  }
+  const SumPair total = block_sum({acc, 0});
+  if (threadIdx.x == 0) gb[ch] = static_cast<T>(total.sum);
+}
+
+}  // namespace
+
+void CudaBackend::conv_forward(const ConvParams& p, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
+  Plan& plan = plan_for(Direction::forward, p, x.shape(), w.shape(), y.shape(), x.dtype());
+  const ScalarType t = x.dtype();
+  UNIEM_CUDA_CHECK(cudnnConvolutionForward(dnn_, scalars.one(t), plan.x, x.raw_data(), plan.w, w.raw_data(), plan.conv,
+                                           static_cast<cudnnConvolutionFwdAlgo_t>(plan.algorithm),
+                                           workspace(plan.workspace), plan.workspace, scalars.zero(t), plan.y,
+                                           y.raw_data()));
+  if (b.defined())
+    UNIEM_CUDA_CHECK(cudnnAddTensor(dnn_, scalars.one(t), plan.bias, b.raw_data(), scalars.one(t), plan.y, y.raw_data()));
+}
+
+void CudaBackend::conv_backward_data(const ConvParams& p, const Tensor& gy, const Tensor& w, Tensor& gx) {
+  Plan& plan = plan_for(Direction::backward_data, p, gx.shape(), w.shape(), gy.shape(), gy.dtype());
+  const ScalarType t = gy.dtype();
+  UNIEM_CUDA_CHECK(cudnnConvolutionBackwardData(dnn_, scalars.one(t), plan.w, w.raw_data(), plan.y, gy.raw_data(),
+                                                plan.conv, static_cast<cudnnConvolutionBwdDataAlgo_t>(plan.algorithm),
+                                                workspace(plan.workspace), plan.workspace, scalars.zero(t), plan.x,
+                                                gx.raw_data()));
+}
+
+void CudaBackend::conv_backward_filter(const ConvParams& p, const Tensor& x, const Tensor& gy, Tensor& gw,
+                                       Tensor& gb) {
+  Plan& plan = plan_for(Direction::backward_filter, p, x.shape(), gw.shape(), gy.shape(), x.dtype());
+  const ScalarType t = x.dtype();
+  UNIEM_CUDA_CHECK(cudnnConvolutionBackwardFilter(
+      dnn_, scalars.one(t), plan.x, x.raw_data(), plan.y, gy.raw_data(), plan.conv,
+      static_cast<cudnnConvolutionBwdFilterAlgo_t>(plan.algorithm), workspace(plan.workspace), plan.workspace,
+      scalars.zero(t), plan.w, gw.raw_data()));
+  if (!gb.defined()) return;
+  dispatch_float(gy.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const int64_t n = gy.size(0), c = gy.size(1), inner = gy.numel() / std::max<int64_t>(n * c, 1);
+    channel_sum_kernel<T><<<static_cast<unsigned>(c), threads_per_block, 0, stream_>>>(ptr<T>(gy), ptr<T>(gb), n, c,
+                                                                                       inner);
+  });
+  check_launch("channel_sum");
+}
+
+}  // namespace uniem::cuda

@@ -1,0 +1,292 @@
+// Element-wise kernels on the GPU: unary ops and their derivatives, broadcasting binary ops,
+// reductions to a broadcast shape and to one value, and windowed copies. The same formulas as the
+// CPU backend (core/cpu/elementwise.cpp), one thread per element.
+#include <array>
+
+#include "cuda/cuda_backend.h"
+#include "cuda/reduce.cuh"
+
+namespace uniem::cuda {
+namespace {
+
+// Dimensions padded with leading 1s to rank 5, and row-major strides (0 where broadcast).
+struct Dims5 {
+  int64_t d[5];
+};
+Dims5 dims5(const Shape& s) {
+  Dims5 r{{1, 1, 1, 1, 1}};
+  for (int i = 0; i < s.rank(); ++i) r.d[5 - s.rank() + i] = s[i];
+  return r;
+}
+Dims5 broadcast_strides(const Dims5& d, const Dims5& out) {
+  Dims5 s{};
+  int64_t stride = 1;
+  for (int i = 4; i >= 0; --i) {
+    s.d[i] = (d.d[i] == 1 && out.d[i] != 1) ? 0 : stride;
+    stride *= d.d[i];
+  }
+  return s;
+}
+
+#define UNIEM_GRID_LOOP(i, n) \
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < (n); i += int64_t{gridDim.x} * blockDim.x)
+
+template <typename T>
+__device__ inline T unary_value(UnaryOp op, UnaryArgs a, T x) {
+  switch (op) {
+    case UnaryOp::relu: return x > T(0) ? x : T(0);
+    case UnaryOp::leaky_relu: return x > T(0) ? x : static_cast<T>(a.a) * x;
+    case UnaryOp::elu: return x > T(0) ? x : static_cast<T>(a.a) * (exp(x) - T(1));
+    case UnaryOp::sigmoid: return T(1) / (T(1) + exp(-x));
+    case UnaryOp::tanh: return tanh(x);
+    case UnaryOp::exp: return exp(x);
+    case UnaryOp::log: return log(x);
+    case UnaryOp::neg: return -x;
+    case UnaryOp::abs: return fabs(x);
+    case UnaryOp::sqrt: return sqrt(x);
+    case UnaryOp::square: return x * x;
+    case UnaryOp::add_scalar: return x + static_cast<T>(a.a);
+    case UnaryOp::mul_scalar: return x * static_cast<T>(a.a);
+    case UnaryOp::pow_scalar: return pow(x, static_cast<T>(a.a));
+    case UnaryOp::rsub_scalar: return static_cast<T>(a.a) - x;
+    case UnaryOp::rdiv_scalar: return static_cast<T>(a.a) / x;
+    case UnaryOp::clamp: return fmin(fmax(x, static_cast<T>(a.a)), static_cast<T>(a.b));
+  }
+  return x;
+}
+
+template <typename T>
+__device__ inline T unary_derivative(UnaryOp op, UnaryArgs a, T x, T y) {
+  switch (op) {
+    case UnaryOp::relu: return x > T(0) ? T(1) : T(0);
+    case UnaryOp::leaky_relu: return x > T(0) ? T(1) : static_cast<T>(a.a);
+    case UnaryOp::elu: return x > T(0) ? T(1) : y + static_cast<T>(a.a);
+    case UnaryOp::sigmoid: return y * (T(1) - y);
+    case UnaryOp::tanh: return T(1) - y * y;
+    case UnaryOp::exp: return y;
+    case UnaryOp::log: return T(1) / x;
+    case UnaryOp::neg: return T(-1);
+    case UnaryOp::abs: return x > T(0) ? T(1) : x < T(0) ? T(-1) : T(0);
+    case UnaryOp::sqrt: return T(0.5) / y;
+    case UnaryOp::square: return T(2) * x;
+    case UnaryOp::add_scalar: return T(1);
+    case UnaryOp::mul_scalar: return static_cast<T>(a.a);
+    case UnaryOp::pow_scalar: return static_cast<T>(a.a) * pow(x, static_cast<T>(a.a - 1));
+    case UnaryOp::rsub_scalar: return T(-1);
+    case UnaryOp::rdiv_scalar: return -y / x;
+    case UnaryOp::clamp: return (x >= static_cast<T>(a.a) && x <= static_cast<T>(a.b)) ? T(1) : T(0);
+  }
+  return T(0);
+}
+
+template <typename T>
+__device__ inline T binary_value(BinaryOp op, T a, T b) {
+  switch (op) {
+    case BinaryOp::add: return a + b;
+    case BinaryOp::sub: return a - b;
+    case BinaryOp::mul: return a * b;
+    case BinaryOp::div: return a / b;
+  }
+  return a;
+}
+
+template <typename T>
+__global__ void unary_kernel(UnaryOp op, UnaryArgs args, const T* x, T* y, int64_t n) {
+  UNIEM_GRID_LOOP(i, n) y[i] = unary_value(op, args, x[i]);
+}
+
+template <typename T>
+__global__ void unary_backward_kernel(UnaryOp op, UnaryArgs args, const T* x, const T* y, const T* gy, T* gx,
+                                      int64_t n) {
+  UNIEM_GRID_LOOP(i, n) gx[i] = gy[i] * unary_derivative(op, args, x[i], y[i]);
+}
+
+template <typename T>
+__global__ void binary_same_kernel(BinaryOp op, const T* a, const T* b, T* y, int64_t n) {
+  UNIEM_GRID_LOOP(i, n) y[i] = binary_value(op, a[i], b[i]);
+}
+
+template <typename T>
+__global__ void binary_broadcast_kernel(BinaryOp op, const T* a, const T* b, T* y, Dims5 out, Dims5 sa, Dims5 sb,
+                                        int64_t n) {
+  UNIEM_GRID_LOOP(i, n) {
+    int64_t rem = i, oa = 0, ob = 0;
+    for (int d = 4; d >= 0; --d) {
+      const int64_t c = rem % out.d[d];
+      rem /= out.d[d];
+      oa += c * sa.d[d];
+      ob += c * sb.d[d];
+    }
+    y[i] = binary_value(op, a[oa], b[ob]);
+  }
+}
+
+// One output element per thread, or per block when each sums many inputs.
+template <typename T>
+__device__ inline double sum_reduced(const T* x, const Dims5& in, const Dims5& stride, const Dims5& reduce,
+                                     int64_t base, int64_t first, int64_t step) {
+  const int64_t count = reduce.d[0] * reduce.d[1] * reduce.d[2] * reduce.d[3] * reduce.d[4];
+  double acc = 0;
+  for (int64_t r = first; r < count; r += step) {
+    int64_t rem = r, at = base;
+    for (int d = 4; d >= 0; --d) {
+      at += (rem % reduce.d[d]) * stride.d[d];
+      rem /= reduce.d[d];
+    }
+    acc += static_cast<double>(x[at]);
+  }
+  return acc;
+}
+
+__device__ inline int64_t reduced_base(int64_t o, const Dims5& out, const Dims5& stride) {
+  int64_t rem = o, base = 0;
+  for (int d = 4; d >= 0; --d) {
+    base += (rem % out.d[d]) * stride.d[d];
+    rem /= out.d[d];
+  }
+  return base;
+}
+
+template <typename T>
+__global__ void sum_to_thread_kernel(const T* x, T* y, Dims5 in, Dims5 out, Dims5 stride, Dims5 reduce, int64_t n) {
+  UNIEM_GRID_LOOP(o, n) y[o] = static_cast<T>(sum_reduced(x, in, stride, reduce, reduced_base(o, out, stride), 0, 1));
+}
+
+template <typename T>
+__global__ void sum_to_block_kernel(const T* x, T* y, Dims5 in, Dims5 out, Dims5 stride, Dims5 reduce) {
+  const int64_t o = blockIdx.x;
+  const double part = sum_reduced(x, in, stride, reduce, reduced_base(o, out, stride), threadIdx.x, blockDim.x);
+  const SumPair total = block_sum({part, 0});
+  if (threadIdx.x == 0) y[o] = static_cast<T>(total.sum);
+}
+
+template <int Bytes>
+struct Word;
+template <> struct Word<1> { using type = uint8_t; };
+template <> struct Word<4> { using type = uint32_t; };
+template <> struct Word<8> { using type = uint64_t; };
+
+template <typename W>
+__global__ void copy_window_kernel(const W* src, W* dst, Dims5 sd, Dims5 dd, Dims5 s0, Dims5 d0, Dims5 ext,
+                                   int64_t n) {
+  UNIEM_GRID_LOOP(i, n) {
+    int64_t rem = i, os = 0, od = 0, ss = 1, ds = 1;
+    for (int d = 4; d >= 0; --d) {
+      const int64_t c = rem % ext.d[d];
+      rem /= ext.d[d];
+      os += (s0.d[d] + c) * ss;
+      od += (d0.d[d] + c) * ds;
+      ss *= sd.d[d];
+      ds *= dd.d[d];
+    }
+    dst[od] = src[os];
+  }
+}
+
+}  // namespace
+
+void CudaBackend::unary(UnaryOp op, UnaryArgs args, const Tensor& x, Tensor& y) {
+  dispatch_float(x.dtype(), [&](auto z) {
+    using T = decltype(z);
+    unary_kernel<T><<<blocks_for(x.numel()), threads_per_block, 0, stream_>>>(op, args, ptr<T>(x), ptr<T>(y),
+                                                                             x.numel());
+  });
+  check_launch("unary");
+}
+
+void CudaBackend::unary_backward(UnaryOp op, UnaryArgs args, const Tensor& x, const Tensor& y, const Tensor& gy,
+                                 Tensor& gx) {
+  dispatch_float(x.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const T* py = y.defined() ? ptr<T>(y) : ptr<T>(x);
+    unary_backward_kernel<T><<<blocks_for(x.numel()), threads_per_block, 0, stream_>>>(
+        op, args, ptr<T>(x), py, ptr<T>(gy), ptr<T>(gx), x.numel());
+  });
+  check_launch("unary_backward");
+}
+
+void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y) {
+  dispatch_float(a.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const int64_t n = y.numel();
+    if (a.shape() == y.shape() && b.shape() == y.shape()) {
+      binary_same_kernel<T><<<blocks_for(n), threads_per_block, 0, stream_>>>(op, ptr<T>(a), ptr<T>(b), ptr<T>(y), n);
+    } else {
+      const Dims5 out = dims5(y.shape());
+      binary_broadcast_kernel<T><<<blocks_for(n), threads_per_block, 0, stream_>>>(
+          op, ptr<T>(a), ptr<T>(b), ptr<T>(y), out, broadcast_strides(dims5(a.shape()), out),
+          broadcast_strides(dims5(b.shape()), out), n);
+    }
+  });
+  check_launch("binary");
+}
+
+void CudaBackend::sum_to(const Tensor& x, Tensor& y) {
+  dispatch_float(x.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const Dims5 in = dims5(x.shape()), out = dims5(y.shape());
+    Dims5 stride{}, reduce{};
+    int64_t s = 1;
+    for (int i = 4; i >= 0; --i) {
+      stride.d[i] = s;
+      s *= in.d[i];
+    }
+    int64_t count = 1;
+    for (int k = 0; k < 5; ++k) {
+      reduce.d[k] = out.d[k] == 1 ? in.d[k] : 1;
+      count *= reduce.d[k];
+    }
+    // The output dims are 1 where reduced, so the base offset uses the output index in the others.
+    if (count >= threads_per_block && y.numel() < (1 << 20))
+      sum_to_block_kernel<T><<<static_cast<unsigned>(y.numel()), threads_per_block, 0, stream_>>>(
+          ptr<T>(x), ptr<T>(y), in, out, stride, reduce);
+    else
+      sum_to_thread_kernel<T><<<blocks_for(y.numel()), threads_per_block, 0, stream_>>>(
+          ptr<T>(x), ptr<T>(y), in, out, stride, reduce, y.numel());
+  });
+  check_launch("sum_to");
+}
+
+namespace {
+// (A device lambda may not sit inside dispatch_float's generic lambda, hence a named template.)
+template <typename T>
+void sum_all_typed(const Tensor& x, Tensor& y) {
+  const T* px = ptr<T>(x);
+  deterministic_sum<T>(x.numel(), [px] __device__(int64_t i) { return SumPair{static_cast<double>(px[i]), 0}; },
+                       ptr<T>(y), static_cast<T*>(nullptr));
+}
+}  // namespace
+
+void CudaBackend::sum_all(const Tensor& x, Tensor& y) {
+  if (x.dtype() == ScalarType::f64) sum_all_typed<double>(x, y);
+  else dispatch_float(x.dtype(), [&](float) { sum_all_typed<float>(x, y); });
+}
+
+void CudaBackend::copy_window(const Tensor& src, const std::vector<int64_t>& src_start, Tensor& dst,
+                              const std::vector<int64_t>& dst_start, const std::vector<int64_t>& extent) {
+  const int rank = src.rank();
+  Dims5 ext{{1, 1, 1, 1, 1}}, s0{}, d0{};
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i) {
+    const int k = 5 - rank + i;
+    ext.d[k] = extent[static_cast<size_t>(i)];
+    s0.d[k] = src_start[static_cast<size_t>(i)];
+    d0.d[k] = dst_start[static_cast<size_t>(i)];
+    n *= ext.d[k];
+  }
+  if (n == 0) return;
+  const Dims5 sd = dims5(src.shape()), dd = dims5(dst.shape());
+  auto launch = [&](auto word) {
+    using W = decltype(word);
+    copy_window_kernel<W><<<blocks_for(n), threads_per_block, 0, stream_>>>(
+        static_cast<const W*>(src.raw_data()), static_cast<W*>(dst.raw_data()), sd, dd, s0, d0, ext, n);
+  };
+  switch (scalar_size(src.dtype())) {
+    case 1: launch(Word<1>::type{}); break;
+    case 4: launch(Word<4>::type{}); break;
+    default: launch(Word<8>::type{}); break;
+  }
+  check_launch("copy_window");
+}
+
+}  // namespace uniem::cuda
