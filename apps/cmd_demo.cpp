@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/compute_device.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/describe.h"
@@ -36,7 +37,7 @@ struct CnnResult {
 // The 2D CNN workflow in small: a U-Net learns the mitochondria of the demo volume (uniem
 // train2d), then segments a second synthetic volume it has never seen (uniem infer2d), scored
 // against that volume's ground truth (uniem eval --mode semantic).
-CnnResult cnn_step(const SynthVolume& s, SynthOptions o, const fs::path& dir) {
+CnnResult cnn_step(const SynthVolume& s, SynthOptions o, const fs::path& dir, Device device) {
   nn::ModelDescription model;
   model.network.filters = 8;
   model.network.depth = 3;
@@ -48,6 +49,7 @@ CnnResult cnn_step(const SynthVolume& s, SynthOptions o, const fs::path& dir) {
   train.checkpoint_every = 150;
   train.log_every = 50;
   train.seed = o.seed;
+  train.device = device;
   nn::Split split = nn::split_validation(nn::make_sections(s.image, s.mitochondria, "image", "mitochondria", model.target), "auto");
   train.patch = 128;  // or the largest multiple of 4 that fits a small --shape
   for (const auto& section : split.train) train.patch = std::min(train.patch, std::min(section.height, section.width) / 4 * 4);
@@ -61,6 +63,7 @@ CnnResult cnn_step(const SynthVolume& s, SynthOptions o, const fs::path& dir) {
   o.nz = std::min<int64_t>(o.nz, 8);
   const SynthVolume unseen = synthesize(o);
   nn::LoadedModel loaded = nn::load_model(dir / "model");
+  loaded.network->to(device);
   Volume mask(DType::u8, unseen.image.nz(), unseen.image.ny(), unseen.image.nx());
   const int64_t n = mask.ny() * mask.nx();
   for (int64_t z = 0; z < mask.nz(); ++z) {
@@ -107,6 +110,7 @@ int run_demo(const Arguments& argv) {
       .option("shape", "Z,Y,X", "size in voxels", "48,256,256")
       .option("port", "N", "port of the proofreader (another free one when it is taken)", "8080")
       .flag("no-serve", "end without opening the proofreader");
+  add_device_options(command);
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   const fs::path folder = args.get("output");
@@ -119,6 +123,7 @@ int run_demo(const Arguments& argv) {
   o.ny = shape[1];
   o.nx = shape[2];
   o.seed = static_cast<uint64_t>(args.integer("seed"));
+  const Device device = choose_device(args);
   std::printf("uniem demo: synthesising a %lld x %lld x %lld EM-like volume (%s voxels, seed %llu)\n",
               static_cast<long long>(o.nz), static_cast<long long>(o.ny), static_cast<long long>(o.nx),
               o.voxel_size.to_string().c_str(), static_cast<unsigned long long>(o.seed));
@@ -154,7 +159,7 @@ int run_demo(const Arguments& argv) {
   std::printf("Training a small U-Net on the mitochondria of this volume (uniem train2d):\n");
   const fs::path cnn_dir = out.temporary() / "cnn";
   fs::create_directory(cnn_dir);
-  const CnnResult cnn = cnn_step(s, o, cnn_dir);
+  const CnnResult cnn = cnn_step(s, o, cnn_dir, device);
   record["cnn"] = cnn.record;
   web::create_project(out.temporary() / "proofreading", s.image, &segmentation, "the synthetic image", "the segmentation");
   std::ofstream(out.temporary() / marker) << record.dump(2) << "\n";

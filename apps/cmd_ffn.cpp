@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/compute_device.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/ffn_output.h"
@@ -118,6 +119,7 @@ int run_segment(const Arguments& argv) {
       .option("max-seeds", "N", "try at most N seeds in this run, then save the state and stop (run again to go on)")
       .flag("restart", "ignore a saved state and start over")
       .flag("overwrite", "replace OUT if it exists");
+  add_device_options(command);
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   for (const char* required : {"model", "images", "out"})
@@ -147,6 +149,7 @@ int run_segment(const Arguments& argv) {
   }
   const nn::ffn::FfnConfig& net = loaded.description.network;
   nn::ffn::Segmenter segmenter(*loaded.model, image, o);
+  loaded.model->to(choose_device(args));  // once the inputs are known to be good
 
   const auto begin = std::chrono::steady_clock::now();
   const std::vector<Zyx> seeds = policy == "peaks" ? nn::ffn::peak_seeds(image)

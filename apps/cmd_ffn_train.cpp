@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "apps/compute_device.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "core/error.h"
@@ -195,6 +196,7 @@ int run_ffn_train(const Arguments& argv) {
       .option("checkpoint-every", "N", "save model.checkpoint every N steps", "500")
       .option("seed", "N", "random seed (weights, examples, augmentation)", "1")
       .flag("resume", "continue training the model in MODEL");
+  add_device_options(command);
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   for (const char* required : {"prep", "model"})
@@ -273,6 +275,7 @@ int run_ffn_train(const Arguments& argv) {
     data.coordinates.push_back({p[0], p[1], p[2], p[3]});
   }
   nn::ffn::check_fits(m.network, data);
+  o.device = choose_device(args);
   std::printf("uniem ffn train: %s, %zu coordinates in %zu volume(s), batch %lld, %s lr %g\n", m.network.describe().c_str(),
               data.coordinates.size(), data.images.size(), static_cast<long long>(o.batch), o.optimizer.c_str(), o.learning_rate);
   std::fflush(stdout);

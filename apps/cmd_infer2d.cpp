@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/compute_device.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "core/error.h"
@@ -56,6 +57,7 @@ int run_infer2d(const Arguments& argv) {
       .option("labels", "2d|3d", "also write labels.tif: connected objects of the mask (needs --threshold)")
       .flag("grow", "grow the --labels objects over the background (cells from a membrane model)")
       .flag("overwrite", "replace OUT if it exists");
+  add_device_options(command);
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   for (const char* required : {"model", "images", "out"})
@@ -90,6 +92,7 @@ int run_infer2d(const Arguments& argv) {
 
   const int64_t k = d.network.out_channels, nz = images.nz(), ny = images.ny(), nx = images.nx();
   const nn::TilePlan plan = nn::plan_tiles(ny, nx, model.network->size_multiple(), tiles);
+  model.network->to(choose_device(args));  // once the inputs are known to be good
   std::printf("uniem infer2d: %s (%s, step %lld) on %lld sections of %lld x %lld, tiles %lld x %lld with overlap %lld%s\n",
               d.network.describe().c_str(), model.checkpoint.c_str(), static_cast<long long>(model.step),
               static_cast<long long>(nz), static_cast<long long>(nx), static_cast<long long>(ny),

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "apps/compute_device.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "core/error.h"
@@ -197,6 +198,7 @@ int run_train2d(const Arguments& argv) {
       .option("seed", "N", "random seed (weights, crops, augmentation)", "1")
       .flag("resume", "continue training the model in MODEL from its last checkpoint")
       .flag("overwrite", "replace MODEL if it holds another model");
+  add_device_options(command);
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   for (const char* required : {"images", "labels", "model"})
@@ -209,7 +211,7 @@ int run_train2d(const Arguments& argv) {
     throw InputError(folder, "exists and is not empty; choose a new folder, --resume the model in it, or --overwrite");
 
   nn::ModelDescription model = describe_model(args, folder, resume);
-  const nn::TrainOptions options = training_options(args, model, resume);
+  nn::TrainOptions options = training_options(args, model, resume);
   model.training = options.to_json();
 
   const std::string images = args.get("images"), labels = args.get("labels");
@@ -225,6 +227,7 @@ int run_train2d(const Arguments& argv) {
       }
   const nn::Split split = nn::split_validation(std::move(sections), options.validation);
   nn::check_patch_fits(split, options.patch);
+  options.device = choose_device(args);
   std::printf("uniem train2d: %s, %lld parameters\n", model.network.describe().c_str(),
               static_cast<long long>(nn::make_network(model.network, options.seed)->parameter_count()));
   std::printf("data: %s; %s; %.1f%% of the annotated pixels are foreground\n", images.c_str(), split.description.c_str(),

@@ -240,6 +240,21 @@ void Tensor::copy_from(const Tensor& src) {
   backend(device()).copy_from_host(host.data(), *this);
 }
 
+void Tensor::move_to(Device target) {
+  if (device() == target) return;
+  const Tensor moved = detach().to(target);
+  impl_->storage = moved.impl_->storage;
+  impl_->offset = 0;
+  if (impl_->grad.defined()) impl_->grad = impl_->grad.to(target);
+}
+
+void move_to(const NamedTensors& tensors, Device device) {
+  for (const NamedTensor& t : tensors) {
+    Tensor handle = t.tensor;
+    handle.move_to(device);
+  }
+}
+
 bool Tensor::same_storage(const Tensor& o) const {
   return defined() && o.defined() && impl_->storage == o.impl_->storage;
 }

@@ -109,6 +109,10 @@ class Tensor {
   Tensor to(Device device) const;
   Tensor to(ScalarType dtype) const;
   void copy_from(const Tensor& src);  // same shape; converts dtype and device
+  // Moves this tensor's storage (and gradient) to `device` in place: every handle to it sees the
+  // move, so a network's layers and its parameter list move together. Views made earlier keep
+  // the old storage.
+  void move_to(Device device);
 
   // Autograd (core/autograd.h).
   bool requires_grad() const;
@@ -143,6 +147,9 @@ struct NamedTensor {
   Tensor tensor;
 };
 using NamedTensors = std::vector<NamedTensor>;
+
+// move_to for every tensor of the list.
+void move_to(const NamedTensors& tensors, Device device);
 
 // Human-readable "f32 (2, 3, 7, 5) on cpu" for messages.
 std::string describe(const Tensor& t);

@@ -24,6 +24,7 @@ struct Plan {
   cudnnConvolutionDescriptor_t conv = nullptr;
   int algorithm = 0;
   size_t workspace = 0;
+  cudnnMathType_t math = CUDNN_DEFAULT_MATH;
   Plan() = default;
   Plan(const Plan&) = delete;
   Plan& operator=(const Plan&) = delete;
@@ -64,12 +65,18 @@ std::vector<int> dims_of(const Shape& s, bool two_d) {
   return d;
 }
 
+// The fastest deterministic algorithm that fits the workspace limit (and, in fp32, uses no tensor
+// cores); cudnnFind* lists them fastest first.
 template <typename Perf>
-int choose(const Perf* perf, int returned, const char* what, size_t* workspace) {
+int choose(const Perf* perf, int returned, const char* what, Plan& plan) {
+  const bool fp32 = cuda_backend().precision() == Precision::fp32;
   for (int i = 0; i < returned; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].determinism != CUDNN_DETERMINISTIC) continue;
-    if (perf[i].memory > CudaBackend::workspace_limit) continue;
-    *workspace = perf[i].memory;
+    if (perf[i].memory > cuda_backend().workspace_limit()) continue;
+    if (fp32 && perf[i].mathType != CUDNN_FMA_MATH && perf[i].mathType != CUDNN_DEFAULT_MATH) continue;
+    plan.workspace = perf[i].memory;
+    plan.math = fp32 ? CUDNN_FMA_MATH : perf[i].mathType;
+    UNIEM_CUDA_CHECK(cudnnSetConvolutionMathType(plan.conv, plan.math));
     return static_cast<int>(perf[i].algo);
   }
   throw CudaError(std::string("cuDNN has no deterministic ") + what + " algorithm for this convolution");
@@ -117,18 +124,18 @@ Plan& plan_for(Direction dir, const ConvParams& p, const Shape& x, const Shape& 
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     UNIEM_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithm(be.dnn(), plan->x, plan->w, plan->conv, plan->y,
                                                           CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
-    plan->algorithm = choose(perf, returned, "forward", &plan->workspace);
+    plan->algorithm = choose(perf, returned, "forward", *plan);
   } else if (dir == Direction::backward_data) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     UNIEM_CUDA_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(be.dnn(), plan->w, plan->y, plan->conv, plan->x,
                                                                CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, perf));
-    plan->algorithm = choose(perf, returned, "backward-data", &plan->workspace);
+    plan->algorithm = choose(perf, returned, "backward-data", *plan);
   } else {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     UNIEM_CUDA_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(be.dnn(), plan->x, plan->y, plan->conv, plan->w,
                                                                  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned,
                                                                  perf));
-    plan->algorithm = choose(perf, returned, "backward-filter", &plan->workspace);
+    plan->algorithm = choose(perf, returned, "backward-filter", *plan);
   }
   be.algorithms()[key] = plan->algorithm;
   slot = std::move(plan);

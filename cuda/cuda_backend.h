@@ -110,7 +110,9 @@ class CudaBackend final : public Backend {
   // Convolution algorithms found so far, keyed by the call's shapes, for tests and the log.
   size_t cached_algorithms() const { return algorithms_.size(); }
   std::map<std::string, int>& algorithms() { return algorithms_; }
-  static constexpr size_t workspace_limit = size_t{1} << 30;
+  // The most scratch memory a convolution algorithm may use: a quarter of the card's free memory
+  // when the device was activated, at most 4 GiB.
+  size_t workspace_limit() const { return workspace_limit_; }
 
  private:
   void* raw_allocate(size_t rounded);
@@ -127,6 +129,7 @@ class CudaBackend final : public Backend {
   void* pinned_ = nullptr;
   size_t pinned_bytes_ = 0;
   std::map<std::string, int> algorithms_;
+  size_t workspace_limit_ = size_t{1} << 30;
 };
 
 // The one CUDA backend (created on first use, never destroyed: tensors may outlive static objects).

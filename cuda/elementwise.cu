@@ -106,6 +106,35 @@ __global__ void binary_same_kernel(BinaryOp op, const T* a, const T* b, T* y, in
   UNIEM_GRID_LOOP(i, n) y[i] = binary_value(op, a[i], b[i]);
 }
 
+// An operand broadcast along every dimension but one contiguous run of them: element i of the
+// output reads element (i / inner) % count (a per-channel bias, a row, a scalar).
+struct Modular {
+  int64_t inner = 1, count = 1;
+};
+
+// Whether d (against out) has that form; fills m.
+bool modular(const Dims5& d, const Dims5& out, Modular& m) {
+  int first = -1, last = -1;
+  for (int k = 0; k < 5; ++k) {
+    if (d.d[k] == 1 && out.d[k] != 1) continue;
+    if (d.d[k] != out.d[k]) return false;
+    if (out.d[k] == 1) continue;
+    if (first < 0) first = k;
+    else if (last != k - 1) return false;
+    last = k;
+  }
+  m = {};
+  if (first < 0) return true;  // a scalar: count 1
+  for (int k = first; k <= last; ++k) m.count *= d.d[k];
+  for (int k = last + 1; k < 5; ++k) m.inner *= out.d[k];
+  return true;
+}
+
+template <typename T>
+__global__ void binary_modular_kernel(BinaryOp op, const T* a, const T* b, T* y, Modular ma, Modular mb, int64_t n) {
+  UNIEM_GRID_LOOP(i, n) y[i] = binary_value(op, a[(i / ma.inner) % ma.count], b[(i / mb.inner) % mb.count]);
+}
+
 template <typename T>
 __global__ void binary_broadcast_kernel(BinaryOp op, const T* a, const T* b, T* y, Dims5 out, Dims5 sa, Dims5 sb,
                                         int64_t n) {
@@ -166,6 +195,23 @@ template <> struct Word<1> { using type = uint8_t; };
 template <> struct Word<4> { using type = uint32_t; };
 template <> struct Word<8> { using type = uint64_t; };
 
+// One block row per contiguous run (the offsets found once per block), threads along the run.
+template <typename W>
+__global__ void copy_runs_kernel(const W* src, W* dst, Dims5 ss, Dims5 ds, Dims5 s0, Dims5 d0, Dims5 ext, int k,
+                                 int64_t runs, int64_t run) {
+  for (int64_t r = blockIdx.x; r < runs; r += gridDim.x) {
+    int64_t rem = r, os = s0.d[k] * ss.d[k], od = d0.d[k] * ds.d[k];
+    for (int d = k - 1; d >= 0; --d) {
+      const int64_t c = rem % ext.d[d];
+      rem /= ext.d[d];
+      os += (s0.d[d] + c) * ss.d[d];
+      od += (d0.d[d] + c) * ds.d[d];
+    }
+    for (int64_t i = blockIdx.y * int64_t{blockDim.x} + threadIdx.x; i < run; i += int64_t{gridDim.y} * blockDim.x)
+      dst[od + i] = src[os + i];
+  }
+}
+
 template <typename W>
 __global__ void copy_window_kernel(const W* src, W* dst, Dims5 sd, Dims5 dd, Dims5 s0, Dims5 d0, Dims5 ext,
                                    int64_t n) {
@@ -211,6 +257,10 @@ void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& 
     const int64_t n = y.numel();
     if (a.shape() == y.shape() && b.shape() == y.shape()) {
       binary_same_kernel<T><<<blocks_for(n), threads_per_block, 0, stream_>>>(op, ptr<T>(a), ptr<T>(b), ptr<T>(y), n);
+    } else if (Modular ma, mb; modular(dims5(a.shape()), dims5(y.shape()), ma) &&
+                                 modular(dims5(b.shape()), dims5(y.shape()), mb)) {
+      binary_modular_kernel<T><<<blocks_for(n), threads_per_block, 0, stream_>>>(op, ptr<T>(a), ptr<T>(b), ptr<T>(y),
+                                                                                 ma, mb, n);
     } else {
       const Dims5 out = dims5(y.shape());
       binary_broadcast_kernel<T><<<blocks_for(n), threads_per_block, 0, stream_>>>(
@@ -276,10 +326,31 @@ void CudaBackend::copy_window(const Tensor& src, const std::vector<int64_t>& src
   }
   if (n == 0) return;
   const Dims5 sd = dims5(src.shape()), dd = dims5(dst.shape());
+  // The longest contiguous run: trailing dimensions copied whole in both tensors, plus the next one.
+  int k = 4;
+  int64_t run = ext.d[4];
+  while (k > 0 && ext.d[k] == sd.d[k] && ext.d[k] == dd.d[k]) run *= ext.d[--k];
+  Dims5 ss{}, ds{};  // row-major strides of src and dst
+  int64_t sa = 1, sb = 1;
+  for (int i = 4; i >= 0; --i) {
+    ss.d[i] = sa;
+    ds.d[i] = sb;
+    sa *= sd.d[i];
+    sb *= dd.d[i];
+  }
   auto launch = [&](auto word) {
     using W = decltype(word);
-    copy_window_kernel<W><<<blocks_for(n), threads_per_block, 0, stream_>>>(
-        static_cast<const W*>(src.raw_data()), static_cast<W*>(dst.raw_data()), sd, dd, s0, d0, ext, n);
+    if (run >= 128) {
+      const int64_t runs = n / run;
+      const dim3 grid(static_cast<unsigned>(std::min<int64_t>(runs, 1 << 20)),
+                      static_cast<unsigned>(std::min<int64_t>(65535, (run + threads_per_block - 1) / threads_per_block)));
+      copy_runs_kernel<W><<<grid, threads_per_block, 0, stream_>>>(static_cast<const W*>(src.raw_data()),
+                                                                   static_cast<W*>(dst.raw_data()), ss, ds, s0, d0, ext,
+                                                                   k, runs, run);
+    } else {
+      copy_window_kernel<W><<<blocks_for(n), threads_per_block, 0, stream_>>>(
+          static_cast<const W*>(src.raw_data()), static_cast<W*>(dst.raw_data()), sd, dd, s0, d0, ext, n);
+    }
   };
   switch (scalar_size(src.dtype())) {
     case 1: launch(Word<1>::type{}); break;

@@ -51,6 +51,9 @@ void CudaBackend::activate(Device device) {
   cudaDeviceProp prop{};
   UNIEM_CUDA_CHECK(cudaGetDeviceProperties(&prop, device.index));
   if (prop.major < 8) precision_ = Precision::fp32;  // TF32 needs Ampere or newer
+  size_t free_bytes = 0, total = 0;
+  UNIEM_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
+  workspace_limit_ = std::min(size_t{4} << 30, free_bytes / 4);
   device_ = device.index;
 }
 

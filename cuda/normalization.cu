@@ -84,12 +84,21 @@ __global__ void bn_finish_kernel(Layout l, bool training, double momentum, doubl
   scale_shift[2 * ch + 1] = static_cast<double>(beta[ch]) - mean * invstd * static_cast<double>(gamma[ch]);
 }
 
+// The per-element passes run on a grid of (plane, chunk of the plane), so the channel is found
+// once per block rather than by a division per element.
+dim3 plane_grid(int64_t planes, int64_t inner) {
+  return dim3(static_cast<unsigned>(planes),
+              static_cast<unsigned>(std::min<int64_t>(65535, (inner + threads_per_block - 1) / threads_per_block)));
+}
+
 template <typename T>
-__global__ void bn_apply_kernel(int64_t total, int64_t c, int64_t inner, const T* x, const double* scale_shift, T* y) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t ch = (i / inner) % c;
-    y[i] = x[i] * static_cast<T>(scale_shift[2 * ch]) + static_cast<T>(scale_shift[2 * ch + 1]);
-  }
+__global__ void bn_apply_kernel(int64_t c, int64_t inner, const T* x, const double* scale_shift, T* y) {
+  const int64_t plane = blockIdx.x, ch = plane % c;
+  const T scale = static_cast<T>(scale_shift[2 * ch]), shift = static_cast<T>(scale_shift[2 * ch + 1]);
+  const T* xp = x + plane * inner;
+  T* yp = y + plane * inner;
+  for (int64_t i = blockIdx.y * int64_t{blockDim.x} + threadIdx.x; i < inner; i += int64_t{gridDim.y} * blockDim.x)
+    yp[i] = xp[i] * scale + shift;
 }
 
 // Partial sums of gy and gy * xhat for block (split, channel).
@@ -131,13 +140,15 @@ __global__ void bn_grad_finish_kernel(Layout l, const SumPair* partial, const T*
 
 // dx = gamma * invstd * (gy - mean(gy) - xhat * mean(gy * xhat))
 template <typename T>
-__global__ void bn_grad_apply_kernel(int64_t total, int64_t c, int64_t inner, const T* x, const T* gy,
-                                     const T* save_mean, const T* save_invstd, const double* coeff, T* gx) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total; i += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t ch = (i / inner) % c;
-    const double xhat = (static_cast<double>(x[i]) - static_cast<double>(save_mean[ch])) *
-                        static_cast<double>(save_invstd[ch]);
-    gx[i] = static_cast<T>(coeff[3 * ch] * (static_cast<double>(gy[i]) - coeff[3 * ch + 1] - xhat * coeff[3 * ch + 2]));
+__global__ void bn_grad_apply_kernel(int64_t c, int64_t inner, const T* x, const T* gy, const T* save_mean,
+                                     const T* save_invstd, const double* coeff, T* gx) {
+  const int64_t plane = blockIdx.x, ch = plane % c;
+  const double mean = static_cast<double>(save_mean[ch]), invstd = static_cast<double>(save_invstd[ch]);
+  const double k = coeff[3 * ch], mg = coeff[3 * ch + 1], mgx = coeff[3 * ch + 2];
+  const int64_t base = plane * inner;
+  for (int64_t i = blockIdx.y * int64_t{blockDim.x} + threadIdx.x; i < inner; i += int64_t{gridDim.y} * blockDim.x) {
+    const double xhat = (static_cast<double>(x[base + i]) - mean) * invstd;
+    gx[base + i] = static_cast<T>(k * (static_cast<double>(gy[base + i]) - mg - xhat * mgx));
   }
 }
 
@@ -192,8 +203,8 @@ void CudaBackend::batch_norm_forward(const BatchNormParams& p, bool training, co
         ptr<T>(running_var), training ? ptr<T>(save_mean) : nullptr, training ? ptr<T>(save_invstd) : nullptr,
         static_cast<double*>(scale_shift->data.get()));
     check_launch("bn_finish");
-    bn_apply_kernel<T><<<blocks_for(x.numel()), threads_per_block, 0, stream_>>>(
-        x.numel(), l.c, l.inner, ptr<T>(x), static_cast<const double*>(scale_shift->data.get()), ptr<T>(y));
+    bn_apply_kernel<T><<<plane_grid(l.n * l.c, l.inner), threads_per_block, 0, stream_>>>(
+        l.c, l.inner, ptr<T>(x), static_cast<const double*>(scale_shift->data.get()), ptr<T>(y));
     check_launch("bn_apply");
   });
 }
@@ -214,8 +225,8 @@ void CudaBackend::batch_norm_backward(const Tensor& x, const Tensor& gamma, cons
     bn_grad_finish_kernel<T><<<blocks_for(l.c), threads_per_block, 0, stream_>>>(
         l, pp, ptr<T>(gamma), ptr<T>(save_invstd), ptr<T>(gamma_grad), ptr<T>(beta_grad), pc);
     check_launch("bn_grad_finish");
-    bn_grad_apply_kernel<T><<<blocks_for(x.numel()), threads_per_block, 0, stream_>>>(
-        x.numel(), l.c, l.inner, ptr<T>(x), ptr<T>(gy), ptr<T>(save_mean), ptr<T>(save_invstd), pc, ptr<T>(gx));
+    bn_grad_apply_kernel<T><<<plane_grid(l.n * l.c, l.inner), threads_per_block, 0, stream_>>>(
+        l.c, l.inner, ptr<T>(x), ptr<T>(gy), ptr<T>(save_mean), ptr<T>(save_invstd), pc, ptr<T>(gx));
     check_launch("bn_grad_apply");
   });
 }

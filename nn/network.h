@@ -54,6 +54,12 @@ class Network {
   const NamedTensors& buffers() const { return buffers_; }
   int64_t parameter_count() const;
   int64_t size_multiple() const;
+  // Where the parameters live; to() moves parameters and buffers (a trained model loads anywhere).
+  Device device() const { return parameters_.front().tensor.device(); }
+  void to(Device device) {
+    move_to(parameters_, device);
+    move_to(buffers_, device);
+  }
 
  protected:
   explicit Network(NetworkConfig config) : config_(std::move(config)) {}

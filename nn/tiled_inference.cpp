@@ -89,7 +89,8 @@ std::vector<float> predict_section(Network& network, const LossConfig& loss, con
   for (int64_t ty = 0; ty < plan.tiles_y; ++ty)
     for (int64_t tx = 0; tx < plan.tiles_x; ++tx) origins.emplace_back(ty * step, tx * step);
 
-  Backend& memory = backend(Device::cpu());
+  const Device device = network.device();
+  Backend& memory = backend(device);
   bool measured = false;
   std::vector<float> scratch(static_cast<size_t>(channels * plane));
   for (size_t first = 0; first < origins.size(); first += static_cast<size_t>(batch)) {
@@ -115,7 +116,7 @@ std::vector<float> predict_section(Network& network, const LossConfig& loss, con
       }
       const size_t before = memory.live_bytes();
       if (!measured) memory.reset_peak_bytes();
-      Tensor p = activation(loss, network.forward(x, false));
+      Tensor p = activation(loss, network.forward(x.to(device), false)).to(Device::cpu());
       if (!measured && stats) stats->network_bytes = memory.peak_bytes() - before;
       measured = true;
       if (k > 0) {

@@ -178,7 +178,8 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
 TrainResult train(const ModelDescription& model, const TrainOptions& o, const Split& data, const fs::path& folder,
                   bool resume, const Reporter& report) {
   check_patch_fits(data, o.patch);
-  std::unique_ptr<Network> network = make_network(model.network, o.seed);
+  std::unique_ptr<Network> network = make_network(model.network, o.seed);  // drawn on the CPU, same on every device
+  network->to(o.device);
   std::unique_ptr<Optimizer> optimizer = make_optimizer(o, network->parameters());
   const LearningRateSchedule lr = schedule(o);
   const std::string architecture = "2d-" + model.network.family;
@@ -251,7 +252,8 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
   for (int64_t step = start + 1; step <= o.steps; ++step) {
     optimizer->set_learning_rate(lr.at(step - 1));
     const Batch batch = draw_batch(data.train, o, model, step);
-    const Tensor loss = training_loss(model.loss, network->forward(batch.input, true), batch.target, batch.mask);
+    const Tensor loss = training_loss(model.loss, network->forward(batch.input.to(o.device), true),
+                                      batch.target.to(o.device), batch.mask.to(o.device));
     const double value = loss.item();
     if (!std::isfinite(value))
       throw Error("training diverged at step " + std::to_string(step) + " (loss " + std::to_string(value) +

@@ -41,6 +41,8 @@ struct TrainOptions {
   std::string best_metric = "jaccard";  // jaccard, dice, v_rand, v_rand_thinned
   double threshold = 0.5;               // for the validation scores
   uint64_t seed = 1;
+  // Where to compute; not recorded in model.json (a model trained on one device loads on any).
+  Device device;
   nlohmann::json to_json() const;
   // The options a model folder recorded (model.json "training"); missing keys keep the defaults.
   static TrainOptions from_json(const nlohmann::json& j);

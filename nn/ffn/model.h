@@ -54,6 +54,8 @@ class FfnModel {
   Tensor forward(const Tensor& image, const Tensor& seed_logits) const;
   const FfnConfig& config() const { return config_; }
   const NamedTensors& parameters() const { return params_.parameters; }
+  Device device() const { return params_.parameters.front().tensor.device(); }
+  void to(Device device) { move_to(params_.parameters, device); }
 
  private:
   struct Conv {

@@ -99,7 +99,10 @@ void Segmenter::predict(const Zyx& position) {
   Tensor out;
   {
     NoGradScope no_grad;
-    out = model_.forward(Tensor::from_vector(image, {1, 1, fz, fy, fx}), Tensor::from_vector(seed, {1, 1, fz, fy, fx}));
+    const Device device = model_.device();
+    out = model_.forward(Tensor::from_vector(image, {1, 1, fz, fy, fx}, device),
+                         Tensor::from_vector(seed, {1, 1, fz, fy, fx}, device))
+              .to(Device::cpu());
   }
   const float* logits = out.data<float>();
   for (int64_t z = 0; z < fz; ++z)

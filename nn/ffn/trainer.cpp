@@ -176,7 +176,8 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
   o.check();
   m.network.check("options");
   check_fits(m.network, data);
-  FfnModel model(m.network, o.seed);
+  FfnModel model(m.network, o.seed);  // drawn on the CPU, the same on every device
+  model.to(o.device);
   std::unique_ptr<Optimizer> optimizer = make_optimizer(o, model.parameters());
   Trainer t(m, o, data);
   const fs::path checkpoint = folder / model_checkpoint, log_file = folder / training_log;
@@ -247,8 +248,9 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
       t.window(s.seed, shifts[static_cast<size_t>(i)], &seed[static_cast<size_t>(i * n)], false);
       t.window(s.target, shifts[static_cast<size_t>(i)], &target[static_cast<size_t>(i * n)], false);
     }
-    const Tensor logits = model.forward(Tensor::from_vector(image, {b, 1, fz, fy, fx}), Tensor::from_vector(seed, {b, 1, fz, fy, fx}));
-    const Tensor loss = ops::sigmoid_cross_entropy(logits, Tensor::from_vector(target, {b, 1, fz, fy, fx}));
+    const Tensor logits = model.forward(Tensor::from_vector(image, {b, 1, fz, fy, fx}, o.device),
+                                        Tensor::from_vector(seed, {b, 1, fz, fy, fx}, o.device));
+    const Tensor loss = ops::sigmoid_cross_entropy(logits, Tensor::from_vector(target, {b, 1, fz, fy, fx}, o.device));
     const double value = loss.item();
     if (!std::isfinite(value))
       throw Error("training diverged at step " + std::to_string(step) + " (loss " + std::to_string(value) +
@@ -257,7 +259,8 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
     loss.backward();
     if (o.clip > 0) clip_grad_value(model.parameters(), o.clip);
     optimizer->step();
-    const float* out = logits.data<float>();
+    const Tensor host_logits = logits.detach().to(Device::cpu());
+    const float* out = host_logits.data<float>();
     for (int64_t i = 0; i < b; ++i) {
       Slot& s = t.slots_[static_cast<size_t>(i)];
       std::copy_n(out + i * n, n, &seed[static_cast<size_t>(i * n)]);

@@ -42,6 +42,8 @@ struct TrainOptions {
   uint64_t seed = 1;
   int64_t log_every = 10;
   int64_t checkpoint_every = 500;
+  // Where to compute; not recorded (a model trained on one device loads on any).
+  Device device;
   nlohmann::json to_json() const;
   static TrainOptions from_json(const nlohmann::json& j);
   void check() const;  // UsageError
