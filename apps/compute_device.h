@@ -6,7 +6,7 @@
 //   --device cuda     the first GPU (an error when there is none)
 //   --device cuda:N   GPU number N, as `uniem devices` lists them
 //   --precision tf32  GPU convolutions on tensor cores in TF32 (the default on cards from 2020
-//                     on; results within ~1e-3 of fp32); fp32 for full single precision
+//                     on; within 1e-2 of fp32 in tests/cuda); fp32 for full single precision
 #pragma once
 
 #include "apps/cli.h"
