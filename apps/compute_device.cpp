@@ -56,6 +56,7 @@ Device choose_device(const cli::Args& args) {
               chosen->memory_gib, cuda::precision_name(gpu.precision()));
   return device;
 #else
+  static_cast<void>(index);  // no GPU to number in a build without CUDA
   if (spec == "auto") {
     std::printf("computing on the CPU (this uniem was built without CUDA)\n");
     return Device::cpu();
