@@ -6,7 +6,8 @@ Networks mirror nn/unet.cpp, nn/encoder_decoder.cpp (ResNet) and nn/ffn/model.cp
 Prints one JSON object per line: {"name", "ms", "flops"} (flops of one repetition, counted by
 torch.utils.flop_counter), then {"name": "gemm", "tflops"} for the card's TF32 and FP32 rates.
 
-Usage: python3 peer_torch.py [--precision tf32|fp32] [--quick]
+Usage: python3 peer_torch.py [--precision tf32|fp32] [--quick] [--deterministic]
+(--deterministic: cuDNN's deterministic algorithms only, as uniem uses them; for comparison)
 """
 import argparse
 import json
@@ -111,11 +112,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--precision", default="tf32", choices=["tf32", "fp32"])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--deterministic", action="store_true")
     args = parser.parse_args()
     tf32 = args.precision == "tf32"
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.deterministic = args.deterministic
     dev = torch.device("cuda")
     torch.manual_seed(1)
     reps = 3 if args.quick else 20
