@@ -28,6 +28,7 @@
 
 #include "core/backend.h"
 #include "core/error.h"
+#include "core/kernel_math.h"
 
 namespace uniem::cuda {
 
@@ -146,13 +147,13 @@ inline unsigned blocks_for(int64_t n) {
 // Checks the last kernel launch.
 void check_launch(const char* kernel);
 
-// Calls f(T{}) with T the C++ type of a floating-point dtype.
-template <typename F>
-void dispatch_float(ScalarType t, F&& f) {
-  if (t == ScalarType::f32) f(float{});
-  else if (t == ScalarType::f64) f(double{});
-  else throw Error(std::string("this operation needs a floating-point tensor, not ") + scalar_name(t));
-}
+// The shared dispatch, pixel index and pooling geometry (core/kernel_math.h).
+using kernel::dispatch_any;
+using kernel::dispatch_float;
+using kernel::pixel_index;
+using kernel::PixelIndex;
+using kernel::pool_geometry;
+using kernel::PoolGeometry;
 
 template <typename T>
 T* ptr(Tensor& t) { return static_cast<T*>(t.raw_data()); }
@@ -160,16 +161,6 @@ template <typename T>
 const T* ptr(const Tensor& t) { return static_cast<const T*>(t.raw_data()); }
 template <typename T>
 const T* ptr_or_null(const Tensor& t) { return t.defined() ? static_cast<const T*>(t.raw_data()) : nullptr; }
-
-// Per-pixel weight or mask index for element i of x (N, C, S...): full shape or (N, 1, S...).
-struct PixelIndex {
-  int64_t channels = 1, inner = 1;
-  bool per_pixel = false;
-  __host__ __device__ int64_t operator()(int64_t i) const {
-    return per_pixel ? (i / (channels * inner)) * inner + i % inner : i;
-  }
-};
-PixelIndex pixel_index(const Tensor& x, const Tensor& weight_or_mask);
 
 // Deterministic sums of (value, count) pairs over [0, n): fixed blocks, fixed combination order.
 // Writes the two results, converted to T, to out_sum[0] and out_count[0] (device pointers; either

@@ -31,64 +31,9 @@ Dims5 broadcast_strides(const Dims5& d, const Dims5& out) {
 #define UNIEM_GRID_LOOP(i, n) \
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < (n); i += int64_t{gridDim.x} * blockDim.x)
 
-template <typename T>
-__device__ inline T unary_value(UnaryOp op, UnaryArgs a, T x) {
-  switch (op) {
-    case UnaryOp::relu: return x > T(0) ? x : T(0);
-    case UnaryOp::leaky_relu: return x > T(0) ? x : static_cast<T>(a.a) * x;
-    case UnaryOp::elu: return x > T(0) ? x : static_cast<T>(a.a) * (exp(x) - T(1));
-    case UnaryOp::sigmoid: return T(1) / (T(1) + exp(-x));
-    case UnaryOp::tanh: return tanh(x);
-    case UnaryOp::exp: return exp(x);
-    case UnaryOp::log: return log(x);
-    case UnaryOp::neg: return -x;
-    case UnaryOp::abs: return fabs(x);
-    case UnaryOp::sqrt: return sqrt(x);
-    case UnaryOp::square: return x * x;
-    case UnaryOp::add_scalar: return x + static_cast<T>(a.a);
-    case UnaryOp::mul_scalar: return x * static_cast<T>(a.a);
-    case UnaryOp::pow_scalar: return pow(x, static_cast<T>(a.a));
-    case UnaryOp::rsub_scalar: return static_cast<T>(a.a) - x;
-    case UnaryOp::rdiv_scalar: return static_cast<T>(a.a) / x;
-    case UnaryOp::clamp: return fmin(fmax(x, static_cast<T>(a.a)), static_cast<T>(a.b));
-  }
-  return x;
-}
-
-template <typename T>
-__device__ inline T unary_derivative(UnaryOp op, UnaryArgs a, T x, T y) {
-  switch (op) {
-    case UnaryOp::relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::leaky_relu: return x > T(0) ? T(1) : static_cast<T>(a.a);
-    case UnaryOp::elu: return x > T(0) ? T(1) : y + static_cast<T>(a.a);
-    case UnaryOp::sigmoid: return y * (T(1) - y);
-    case UnaryOp::tanh: return T(1) - y * y;
-    case UnaryOp::exp: return y;
-    case UnaryOp::log: return T(1) / x;
-    case UnaryOp::neg: return T(-1);
-    case UnaryOp::abs: return x > T(0) ? T(1) : x < T(0) ? T(-1) : T(0);
-    case UnaryOp::sqrt: return T(0.5) / y;
-    case UnaryOp::square: return T(2) * x;
-    case UnaryOp::add_scalar: return T(1);
-    case UnaryOp::mul_scalar: return static_cast<T>(a.a);
-    case UnaryOp::pow_scalar: return static_cast<T>(a.a) * pow(x, static_cast<T>(a.a - 1));
-    case UnaryOp::rsub_scalar: return T(-1);
-    case UnaryOp::rdiv_scalar: return -y / x;
-    case UnaryOp::clamp: return (x >= static_cast<T>(a.a) && x <= static_cast<T>(a.b)) ? T(1) : T(0);
-  }
-  return T(0);
-}
-
-template <typename T>
-__device__ inline T binary_value(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::add: return a + b;
-    case BinaryOp::sub: return a - b;
-    case BinaryOp::mul: return a * b;
-    case BinaryOp::div: return a / b;
-  }
-  return a;
-}
+using kernel::binary_value;
+using kernel::unary_derivative;
+using kernel::unary_value;
 
 template <typename T>
 __global__ void unary_kernel(UnaryOp op, UnaryArgs args, const T* x, T* y, int64_t n) {

@@ -11,25 +11,8 @@
 namespace uniem::cuda {
 namespace {
 
-template <typename T>
-__device__ inline T loss_value(PointwiseLoss kind, T x, T t) {
-  switch (kind) {
-    case PointwiseLoss::squared_error: return (x - t) * (x - t);
-    case PointwiseLoss::absolute_error: return fabs(x - t);
-    case PointwiseLoss::sigmoid_cross_entropy: return fmax(x, T(0)) - x * t + log1p(exp(-fabs(x)));
-  }
-  return 0;
-}
-
-template <typename T>
-__device__ inline T loss_derivative(PointwiseLoss kind, T x, T t) {
-  switch (kind) {
-    case PointwiseLoss::squared_error: return T(2) * (x - t);
-    case PointwiseLoss::absolute_error: return x > t ? T(1) : x < t ? T(-1) : T(0);
-    case PointwiseLoss::sigmoid_cross_entropy: return T(1) / (T(1) + exp(-x)) - t;
-  }
-  return 0;
-}
+using kernel::loss_derivative;
+using kernel::loss_value;
 
 template <typename T>
 struct Operands {

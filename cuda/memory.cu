@@ -24,15 +24,6 @@ void check_launch(const char* kernel) {
   if (s != cudaSuccess) throw CudaError(std::string("launching ") + kernel + ": " + cudaGetErrorString(s));
 }
 
-PixelIndex pixel_index(const Tensor& x, const Tensor& wm) {
-  PixelIndex p;
-  if (!wm.defined() || wm.numel() == x.numel()) return p;
-  p.per_pixel = true;
-  p.channels = x.size(1);
-  p.inner = x.numel() / std::max<int64_t>(x.size(0) * x.size(1), 1);
-  return p;
-}
-
 void CudaBackend::activate(Device device) {
   UNIEM_CHECK(device.kind == DeviceKind::cuda, "CUDA backend asked for " + device.str());
   std::lock_guard lock(mutex_);
@@ -215,16 +206,6 @@ void CudaBackend::copy(const Tensor& src, Tensor& dst) {
 // ---------------------------------------------------------------- casts and fills
 
 namespace {
-
-template <typename F>
-void dispatch_any(ScalarType t, F&& f) {
-  switch (t) {
-    case ScalarType::f32: f(float{}); break;
-    case ScalarType::f64: f(double{}); break;
-    case ScalarType::i32: f(int32_t{}); break;
-    case ScalarType::u8: f(uint8_t{}); break;
-  }
-}
 
 template <typename S, typename D>
 __global__ void cast_kernel(const S* in, D* out, int64_t n) {

@@ -11,6 +11,7 @@
 
 #include "core/backend.h"
 #include "core/error.h"
+#include "core/kernel_math.h"
 
 namespace uniem {
 
@@ -80,34 +81,11 @@ class CpuBackend final : public Backend {
 
 namespace cpu {
 
-// Calls f(T{}) with T the C++ type of a floating-point dtype.
-template <typename F>
-void dispatch_float(ScalarType t, F&& f) {
-  if (t == ScalarType::f32) f(float{});
-  else if (t == ScalarType::f64) f(double{});
-  else throw Error(std::string("this operation needs a floating-point tensor, not ") + scalar_name(t));
-}
-
-// Calls f(T{}) for any dtype.
-template <typename F>
-void dispatch_any(ScalarType t, F&& f) {
-  switch (t) {
-    case ScalarType::f32: f(float{}); break;
-    case ScalarType::f64: f(double{}); break;
-    case ScalarType::i32: f(int32_t{}); break;
-    case ScalarType::u8: f(uint8_t{}); break;
-  }
-}
-
-// Per-pixel weight or mask read for element i of x (N, C, S...): full shape or (N, 1, S...).
-struct PixelIndex {
-  int64_t channels = 1, inner = 1;  // C and the product of the spatial sizes
-  bool per_pixel = false;           // the weight has one channel for all of x's
-  int64_t operator()(int64_t i) const {
-    return per_pixel ? (i / (channels * inner)) * inner + i % inner : i;
-  }
-};
-PixelIndex pixel_index(const Tensor& x, const Tensor& weight_or_mask);
+// The shared dispatch and pixel index (core/kernel_math.h).
+using kernel::dispatch_any;
+using kernel::dispatch_float;
+using kernel::pixel_index;
+using kernel::PixelIndex;
 
 }  // namespace cpu
 }  // namespace uniem

@@ -11,37 +11,10 @@
 
 namespace uniem {
 
-cpu::PixelIndex cpu::pixel_index(const Tensor& x, const Tensor& wm) {
-  PixelIndex p;
-  if (!wm.defined() || wm.numel() == x.numel()) return p;
-  p.per_pixel = true;
-  p.channels = x.size(1);
-  p.inner = x.numel() / std::max<int64_t>(x.size(0) * x.size(1), 1);
-  return p;
-}
-
 namespace {
 
-template <typename T>
-inline T loss_value(PointwiseLoss kind, T x, T t) {
-  switch (kind) {
-    case PointwiseLoss::squared_error: return (x - t) * (x - t);
-    case PointwiseLoss::absolute_error: return std::abs(x - t);
-    case PointwiseLoss::sigmoid_cross_entropy:  // stable: max(x, 0) - x t + log(1 + e^-|x|)
-      return std::max(x, T(0)) - x * t + std::log1p(std::exp(-std::abs(x)));
-  }
-  return 0;
-}
-
-template <typename T>
-inline T loss_derivative(PointwiseLoss kind, T x, T t) {
-  switch (kind) {
-    case PointwiseLoss::squared_error: return T(2) * (x - t);
-    case PointwiseLoss::absolute_error: return x > t ? T(1) : x < t ? T(-1) : T(0);
-    case PointwiseLoss::sigmoid_cross_entropy: return T(1) / (T(1) + std::exp(-x)) - t;
-  }
-  return 0;
-}
+using kernel::loss_derivative;
+using kernel::loss_value;
 
 // Sums fn(i) -> (loss, counted) over [0, n) in fixed chunks, in chunk order.
 template <typename Fn>

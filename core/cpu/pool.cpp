@@ -10,16 +10,8 @@
 namespace uniem {
 namespace {
 
-struct PoolGeometry {
-  int64_t planes, d, h, w, od, oh, ow;
-  int64_t kd, kh, kw, sd, sh, sw, pd, ph, pw;
-};
-
-PoolGeometry pool_geometry(const PoolParams& p, const Shape& x, const Shape& y) {
-  auto stride = [&](int i) { return int64_t{p.stride[i] > 0 ? p.stride[i] : p.kernel[i]}; };
-  return {x[0] * x[1], x[2], x[3], x[4], y[2], y[3], y[4], p.kernel[0], p.kernel[1], p.kernel[2],
-          stride(0), stride(1), stride(2), p.padding[0], p.padding[1], p.padding[2]};
-}
+using kernel::pool_geometry;
+using kernel::PoolGeometry;
 
 template <typename T>
 void pool_forward_typed(PoolMode mode, const PoolGeometry& g, const T* x, T* y, int32_t* idx) {

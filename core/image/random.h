@@ -11,13 +11,10 @@
 #include <numbers>
 #include <random>
 
+#include "core/host_device.h"
+
 // splitmix64 and hash_uniform also run on the GPU (the CUDA backend's random fills), so a tensor
 // drawn there holds the same values as one drawn on the CPU.
-#ifdef __CUDACC__
-#define UNIEM_HOST_DEVICE __host__ __device__
-#else
-#define UNIEM_HOST_DEVICE
-#endif
 
 namespace uniem {
 
