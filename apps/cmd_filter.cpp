@@ -9,6 +9,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/stack_options.h"
+#include "core/image/canny.h"
 #include "core/image/distance.h"
 #include "core/image/filters.h"
 #include "core/progress.h"
@@ -24,7 +25,7 @@ struct Step {
 // Steps and whether they take a value.
 const std::map<std::string, bool> step_takes_value = {
     {"gaussian", true}, {"median", true},    {"mean", true},       {"min", true},   {"max", true},
-    {"invert", false},  {"normalise", true}, {"sobel", false},     {"threshold", true}, {"clahe", true}, {"bilateral", true},
+    {"invert", false},  {"normalise", true}, {"sobel", false},     {"canny", true},     {"threshold", true}, {"clahe", true}, {"bilateral", true},
     {"dilate", true},   {"erode", true},     {"open", true},       {"close", true}, {"fill-holes", false},
     {"remove-small", true}, {"distance", false}};
 
@@ -70,6 +71,23 @@ Volume apply(const Step& s, const Volume& v, bool three_d) {
     return clahe(v, {static_cast<int>(p[0]), static_cast<int>(p[1]), p[2]});
   }
   if (s.name == "sobel") return sobel(v, three_d);
+  if (s.name == "canny") {
+    if (three_d) throw InputError("Canny finds edges in each section; leave out --3d");
+    std::vector<std::string> parts{""};
+    for (char c : s.value) {
+      if (c == ',') parts.emplace_back();
+      else parts.back().push_back(c);
+    }
+    const bool l1 = parts.size() == 4 && parts[3] == "l1";
+    if (parts.size() < 2 || parts.size() > 4 || (parts.size() == 4 && !l1))
+      throw UsageError("--canny takes LOW,HIGH[,SIGMA[,l1]], e.g. 50,150 or 20,60,1.5 (gradient thresholds in grey levels)");
+    CannyOptions o;
+    o.low = number(s, parts[0]);
+    o.high = number(s, parts[1]);
+    o.sigma = parts.size() >= 3 ? number(s, parts[2]) : 0;
+    o.l1 = l1;
+    return canny(v, o);
+  }
   if (s.name == "distance") return distance_transform(v, vs, !three_d);
   if (s.name == "fill-holes") return fill_holes(v, three_d);
   if (s.name == "normalise") {
@@ -127,6 +145,9 @@ int run_filter(const Arguments& argv) {
       "                   maximum slope S (SNEMI3D: 127,256,1.5); 8-bit, each section  (uint8)\n"
       "  --normalise L,H  map percentiles L..H (e.g. 1,99) to 0..1, clipped        (float32)\n"
       "  --sobel          gradient magnitude                                       (float32)\n"
+      "  --canny L,H[,S[,l1]]  Canny edges: gradient above H, or above L and connected to such\n"
+      "                   a pixel; S smooths first (default 0, as cv2.Canny); l1 = |gx|+|gy|\n"
+      "                   (cv2.Canny's default) instead of the Euclidean norm; each section (mask 0/255)\n"
       "  --threshold T    value > T, or T = otsu                                   (mask 0/255)\n"
       "  --dilate R, --erode R, --open R, --close R   binary morphology, ball      (mask 0/255)\n"
       "  --fill-holes     fill background not connected to the border              (mask 0/255)\n"

@@ -14,6 +14,20 @@
 
 namespace uniem::apps {
 
+namespace {
+
+// UNI-EM's watershed filters (its plugins' Skimg and Skimg3D with their default parameters): the
+// objects of a grey image are where it is at most a level (cell interiors of a membrane map), and
+// they are split along their distance transform from maxima at least R pixels apart.
+struct Preset {
+  const char* name;
+  double objects_at_most, min_distance;
+  int connectivity;
+};
+constexpr Preset presets[] = {{"uniem-2d", 8, 10, 4}, {"uniem-3d", 20, 18, 6}};
+
+}  // namespace
+
 int run_watershed(const Arguments& argv) {
   cli::Command command(
       "watershed", "grow regions from markers over a landscape",
@@ -22,28 +36,54 @@ int run_watershed(const Arguments& argv) {
       "from one of:\n"
       "  --markers STACK   a label volume (0 = to be flooded)\n"
       "  --seeds-below T   the connected regions where IN < T, or T = otsu (Otsu's threshold of IN)\n"
-      "  --split           IN is a mask: touching objects are split at their necks, flooding the\n"
-      "                    negated distance transform from its local maxima (--min-distance R apart)\n"
-      "--mask limits the flood; --lines leaves 0 where two regions meet. Ids of OUT are the markers'.",
+      "  --split           IN is a mask (or, with --objects-at-most T, an image whose objects are where\n"
+      "                    it is <= T): touching objects are split at their necks, flooding the negated\n"
+      "                    distance transform from its maxima, either those at least --min-distance R\n"
+      "                    pixels apart, or with --h-maxima H those rising H nm above their\n"
+      "                    surroundings (one marker per object unless a neck narrows it by H)\n"
+      "  --preset NAME     UNI-EM's watershed filters: uniem-2d (each section; objects where IN <= 8,\n"
+      "                    --min-distance 10, --connectivity 4) or uniem-3d (IN <= 20, --min-distance\n"
+      "                    18, --connectivity 6); the options change them. Unlike UNI-EM, maxima near\n"
+      "                    the border still make markers, so objects cut by the border are kept.\n"
+      "--mask limits the flood; --lines leaves 0 where two regions meet; --merge-smaller N then merges\n"
+      "every region under N voxels into the neighbour it shares the lowest boundary with. Ids of OUT\n"
+      "are the markers'.",
       "  uniem filter raw/ boundary.tif --gaussian 1.5 --invert\n"
-      "  uniem watershed boundary.tif cells.tif --seeds-below otsu --connectivity 6\n"
-      "  uniem watershed nuclei-mask/ nuclei.tif --split --min-distance 5");
+      "  uniem watershed boundary.tif cells.tif --seeds-below otsu --connectivity 6 --merge-smaller 200\n"
+      "  uniem watershed nuclei-mask/ nuclei.tif --split --min-distance 5\n"
+      "  uniem watershed membranes/ cells.tif --preset uniem-2d");
   command.positional("IN", "landscape (image or probability), or a mask with --split")
       .positional("OUT", "labels (folder or .tif)")
       .option("markers", "STACK", "marker labels")
       .option("seeds-below", "T", "markers: connected regions of IN below T (a number, or otsu)")
       .flag("split", "split the objects of a mask along its distance transform")
+      .option("preset", "NAME", "uniem-2d or uniem-3d: UNI-EM's watershed filters")
+      .option("objects-at-most", "T", "with --split: IN is an image, its objects are where IN <= T")
       .option("min-distance", "R", "with --split: markers at least R voxels (x/y) apart", "3")
+      .option("h-maxima", "H", "with --split: markers at the maxima rising H nm above their surroundings")
       .option("mask", "STACK", "flood only where this is nonzero")
       .option("connectivity", "N", "6 or 26 (3D), 4 or 8 (each section)", "6")
       .flag("lines", "keep watershed lines (0) between regions")
+      .option("merge-smaller", "N", "merge regions under N voxels into their lowest-boundary neighbour")
       .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it")
       .flag("overwrite", "replace OUT if it exists");
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
-  const int ways = args.has("markers") + args.has("seeds-below") + args.has("split");
-  if (ways != 1) throw UsageError("give exactly one of --markers, --seeds-below and --split");
-  const auto connectivity = connectivity_from(static_cast<int>(args.integer("connectivity")));
+  const int ways = args.has("markers") + args.has("seeds-below") + args.has("split") + args.has("preset");
+  if (ways != 1) throw UsageError("give exactly one of --markers, --seeds-below, --split and --preset");
+  const Preset* preset = nullptr;
+  if (args.has("preset")) {
+    for (const Preset& p : presets)
+      if (args.get("preset") == p.name) preset = &p;
+    if (!preset) throw UsageError("--preset takes uniem-2d or uniem-3d, not '" + args.get("preset") + "'");
+  }
+  const bool split = args.has("split") || preset;
+  if (!split && (args.has("objects-at-most") || args.has("h-maxima")))
+    throw UsageError("--objects-at-most and --h-maxima go with --split or --preset");
+  if (args.has("h-maxima") && args.has("min-distance"))
+    throw UsageError("give --min-distance or --h-maxima, not both: they are two ways to place the markers");
+  const int neighbours = args.has("connectivity") || !preset ? static_cast<int>(args.integer("connectivity")) : preset->connectivity;
+  const auto connectivity = connectivity_from(neighbours);
   if (!connectivity) throw UsageError("--connectivity takes 4, 8, 6, 18 or 26");
   const std::string in = args.positional(0), out = args.positional(1);
   const WriteOptions write = prepare_output(args, out);
@@ -60,20 +100,44 @@ int run_watershed(const Arguments& argv) {
       for (int64_t i = 0; i < low.elements(); ++i) low.data<uint8_t>()[i] = landscape.value(i) < level;
       markers = label_components(low, *connectivity, false).labels;
     } else {
-      // Splitting a mask: flood -distance from the distance maxima, inside the mask.
-      if (!is_mask(landscape)) throw InputError("--split needs a mask (0 and one other value); threshold it first");
+      // Splitting objects: flood -distance from the distance maxima, inside the objects.
+      const bool by_level = args.has("objects-at-most") || preset;
+      if (!by_level && !is_mask(landscape))
+        throw InputError("--split needs a mask (0 and one other value); threshold it first, or say which values are objects with --objects-at-most");
+      const double level = args.has("objects-at-most") ? args.number("objects-at-most") : preset ? preset->objects_at_most : 0;
+      Volume objects(DType::u8, landscape.nz(), landscape.ny(), landscape.nx());
+      objects.voxel_size = landscape.voxel_size;
+      for (int64_t i = 0; i < objects.elements(); ++i) {
+        const double v = landscape.value(i);
+        objects.data<uint8_t>()[i] = by_level ? v <= level : v != 0;
+      }
       const bool three_d = !connectivity_is_2d(*connectivity);
-      const Volume distance = distance_transform(landscape, landscape.voxel_size, !three_d);
-      const double r = args.number("min-distance");
-      if (r < 0) throw InputError("--min-distance must not be negative");
-      const VoxelSize& vs = landscape.voxel_size;
-      markers = local_maxima_markers(distance, {three_d ? r * vs.x / vs.z : 0, r * vs.x / vs.y, r}, 0, *connectivity);
-      mask_volume = landscape;
+      const Volume distance = distance_transform(objects, objects.voxel_size, !three_d);
+      if (args.has("h-maxima")) {
+        const double h = args.number("h-maxima");
+        if (!(h > 0)) throw InputError("--h-maxima must be a positive distance in nm");
+        markers = h_maxima_markers(distance, h, *connectivity);
+      } else {
+        const double r = args.has("min-distance") || !preset ? args.number("min-distance") : preset->min_distance;
+        if (r < 0) throw InputError("--min-distance must not be negative");
+        const VoxelSize& vs = objects.voxel_size;
+        markers = local_maxima_markers(distance, {three_d ? r * vs.x / vs.z : 0, r * vs.x / vs.y, r}, 0, *connectivity);
+      }
+      if (!mask_volume.empty()) {  // flood where both say so
+        if (mask_volume.shape() != objects.shape()) throw InputError("the mask and IN must have the same shape");
+        for (int64_t i = 0; i < objects.elements(); ++i)
+          if (mask_volume.value(i) == 0) objects.data<uint8_t>()[i] = 0;
+      }
+      mask_volume = std::move(objects);
       landscape = distance;
       for (int64_t i = 0; i < landscape.elements(); ++i) landscape.data<float>()[i] = -landscape.data<float>()[i];
     }
-    const Volume result = watershed(landscape, markers, mask_volume.empty() ? nullptr : &mask_volume,
-                                    {*connectivity, args.has("lines")});
+    Volume result = watershed(landscape, markers, mask_volume.empty() ? nullptr : &mask_volume, {*connectivity, args.has("lines")});
+    if (args.has("merge-smaller")) {
+      const double n = args.number("merge-smaller");
+      if (!(n >= 0)) throw InputError("--merge-smaller must not be negative");
+      result = merge_small_regions(result, landscape, static_cast<int64_t>(n), *connectivity);
+    }
     const Volume labels = shrink_to_fit(result);
     write_volume(out, labels, write);
     const auto s = compute_statistics(labels);  // 8/16-bit unless there are > 65535 regions: a histogram

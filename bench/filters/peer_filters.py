@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """The peer side of bench/filters, on the data of ../shared/bench-peers (common.py):
-OpenCV (one thread) for 2D Gaussian, median and Sobel on the 2048^2 EM-like image; SciPy for the
+OpenCV (one thread) for 2D Gaussian, median, Sobel, Canny and the boundary-map watershed of
+bench_watershed.py (cv2.watershed) on the 2048^2 EM-like image; SciPy for the
 3D Gaussian and scikit-image's rank median for 3D medians on the 256^3 volume of
 bench_filters.py; scikit-image's watershed on the 256^3 blob mask of bench_watershed.py.
 
 Usage: /usr/bin/python3 peer_filters.py DIR
-Writes em2048.tif, vol256.tif, ws_mask.tif, ws_markers.tif, ws_landscape.tif into DIR and prints
+Writes em2048.tif, ws2d_landscape.tif, ws2d_seeds.tif, vol256.tif, ws_mask.tif, ws_markers.tif, ws_landscape.tif into DIR and prints
 one JSON object of median seconds.
 """
 import json
@@ -33,6 +34,20 @@ r["gaussian2d"] = timeit(lambda: cv2.GaussianBlur(im, (0, 0), 2.0), reps=10)["me
 r["median2d"] = timeit(lambda: cv2.medianBlur(im, 5), reps=10)["median"]
 r["sobel2d"] = timeit(lambda: cv2.magnitude(cv2.Sobel(im, cv2.CV_32F, 1, 0, ksize=3),
                                             cv2.Sobel(im, cv2.CV_32F, 0, 1, ksize=3)), reps=10)["median"]
+
+r["canny2d"] = timeit(lambda: cv2.Canny(im, 50, 150), reps=10)["median"]
+r["canny2d_blur"] = timeit(lambda: cv2.Canny(cv2.GaussianBlur(im, (0, 0), 1.0), 50, 150), reps=10)["median"]
+
+# The 2D boundary-map watershed of bench_watershed.py: the inverted, smoothed image flooded from
+# the eroded cell interiors, densely; cv2.watershed takes it as a 3-channel image.
+interior = ndi.gaussian_filter(im, 1.5) > 120
+elev = 255 - cv2.GaussianBlur(im, (0, 0), 1.5)
+seeds = measure.label(ndi.binary_erosion(interior, iterations=2), connectivity=1).astype(np.int32)
+tifffile.imwrite(os.path.join(out, "ws2d_landscape.tif"), elev)
+tifffile.imwrite(os.path.join(out, "ws2d_seeds.tif"), seeds.astype(np.uint32))
+im3 = cv2.cvtColor(255 - elev, cv2.COLOR_GRAY2BGR)
+r["watershed2d"] = timeit(lambda: cv2.watershed(im3, seeds.copy()), reps=5)["median"]
+r["watershed2d_seeds"] = int(seeds.max())
 
 f = smooth_field((256, 256, 256), 3.0, 0)
 vol_f32 = f + np.random.default_rng(5).standard_normal(f.shape, dtype=np.float32) * 0.5

@@ -2,30 +2,16 @@
 
 #include <algorithm>
 #include <deque>
+#include <numeric>
+#include <unordered_map>
 #include <vector>
 
 #include "core/image/filters.h"
+#include "core/image/neighbourhood.h"
+#include "core/image/reconstruction.h"
 
 namespace uniem {
 namespace {
-
-struct Offset {
-  int dz, dy, dx;
-};
-
-std::vector<Offset> neighbourhood(Connectivity c) {
-  std::vector<Offset> out;
-  const bool three_d = !connectivity_is_2d(c);
-  for (int dz = -1; dz <= 1; ++dz)
-    for (int dy = -1; dy <= 1; ++dy)
-      for (int dx = -1; dx <= 1; ++dx) {
-        const int order = std::abs(dz) + std::abs(dy) + std::abs(dx);
-        if (order == 0 || (!three_d && dz != 0)) continue;
-        const int limit = c == Connectivity::c4 || c == Connectivity::c6 ? 1 : c == Connectivity::c18 ? 2 : 3;
-        if (order <= limit) out.push_back({dz, dy, dx});
-      }
-  return out;
-}
 
 struct Item {
   float value;
@@ -121,36 +107,22 @@ Volume flood(const Volume& landscape_volume, const Volume& markers, const Volume
       }
     }
   });
-  const auto offsets = neighbourhood(options.connectivity);
-  std::vector<int64_t> linear;
-  for (const auto& o : offsets) linear.push_back((int64_t{o.dz} * ny + o.dy) * nx + o.dx);
-  const bool flat = connectivity_is_2d(options.connectivity);
-  auto visit = [&](int64_t i, int64_t q) {
-    auto& s = state[static_cast<size_t>(q)];
-    if (s == 0) {
-      s = 1;
-      label[q] = label[i];
-      queue.push(static_cast<float>(land[q]), q);
-    } else if (options.lines && s == 1 && label[q] != label[i] && !is_marker[static_cast<size_t>(q)]) {
-      s = 2;  // two floods meet here: a watershed line
-      label[q] = 0;
-    }
-  };
+  const Neighbourhood neighbours(options.connectivity, nz, ny, nx);
   while (!queue.empty()) {
     const int64_t i = queue.pop();
     if (state[static_cast<size_t>(i)] == 2) continue;
     state[static_cast<size_t>(i)] = 3;
-    const int64_t z = i / (ny * nx), y = (i / nx) % ny, x = i % nx;
-    const bool interior = x > 0 && x < nx - 1 && y > 0 && y < ny - 1 && (flat || (z > 0 && z < nz - 1));
-    if (interior) {
-      for (int64_t d : linear) visit(i, i + d);
-      continue;
-    }
-    for (const auto& o : offsets) {
-      const int64_t qz = z + o.dz, qy = y + o.dy, qx = x + o.dx;
-      if (qz < 0 || qy < 0 || qx < 0 || qz >= nz || qy >= ny || qx >= nx) continue;
-      visit(i, (qz * ny + qy) * nx + qx);
-    }
+    neighbours.for_each(i, [&](int64_t q) {
+      auto& s = state[static_cast<size_t>(q)];
+      if (s == 0) {
+        s = 1;
+        label[q] = label[i];
+        queue.push(static_cast<float>(land[q]), q);
+      } else if (options.lines && s == 1 && label[q] != label[i] && !is_marker[static_cast<size_t>(q)]) {
+        s = 2;  // two floods meet here: a watershed line
+        label[q] = 0;
+      }
+    });
   }
   return out;
 }
@@ -182,6 +154,66 @@ Volume local_maxima_markers(const Volume& values, Extent min_distance, double th
   Volume markers = label_components(peaks, connectivity, false).labels;
   markers.voxel_size = values.voxel_size;
   return markers;
+}
+
+Volume h_maxima_markers(const Volume& values, double h, Connectivity connectivity) {
+  Volume markers = label_components(h_maxima(values, h, connectivity), connectivity, false).labels;
+  markers.voxel_size = values.voxel_size;
+  return markers;
+}
+
+Volume merge_small_regions(const Volume& labels, const Volume& landscape, int64_t min_voxels, Connectivity connectivity) {
+  if (labels.dtype() != DType::u32) throw InputError("merging regions needs uint32 labels");
+  if (labels.shape() != landscape.shape()) throw InputError("the labels and the landscape must have the same shape");
+  if (min_voxels < 0) throw InputError("the smallest region size must not be negative");
+  const int64_t n = labels.elements();
+  const uint32_t* label = labels.data<uint32_t>();
+  std::vector<float> land(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) land[static_cast<size_t>(i)] = static_cast<float>(landscape.value(i));
+  uint32_t biggest = 0;
+  for (int64_t i = 0; i < n; ++i) biggest = std::max(biggest, label[i]);
+  std::vector<int64_t> size(static_cast<size_t>(biggest) + 1, 0);
+  for (int64_t i = 0; i < n; ++i) ++size[label[i]];
+  // The lowest boundary of every pair of touching regions, keyed (smaller id, larger id).
+  std::unordered_map<uint64_t, float> lowest;
+  const Neighbourhood neighbours(connectivity, labels.nz(), labels.ny(), labels.nx());
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t a = label[i];
+    if (a == 0) continue;
+    neighbours.for_each(i, [&](int64_t q) {
+      const uint32_t b = label[q];
+      if (b == 0 || b == a) return;
+      const uint64_t key = (uint64_t{std::min(a, b)} << 32) | std::max(a, b);
+      const float height = std::max(land[static_cast<size_t>(i)], land[static_cast<size_t>(q)]);
+      const auto [it, fresh] = lowest.try_emplace(key, height);
+      if (!fresh) it->second = std::min(it->second, height);
+    }, Neighbourhood::after);
+  }
+  struct Pair {
+    float height;
+    uint64_t key;
+  };
+  std::vector<Pair> pairs;
+  pairs.reserve(lowest.size());
+  for (const auto& [key, height] : lowest) pairs.push_back({height, key});
+  std::sort(pairs.begin(), pairs.end(), [](const Pair& x, const Pair& y) { return x.height != y.height ? x.height < y.height : x.key < y.key; });
+  std::vector<uint32_t> parent(size.size());
+  std::iota(parent.begin(), parent.end(), 0u);
+  const auto find = [&](uint32_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  for (const Pair& p : pairs) {
+    uint32_t a = find(static_cast<uint32_t>(p.key >> 32)), b = find(static_cast<uint32_t>(p.key));
+    if (a == b || (size[a] >= min_voxels && size[b] >= min_voxels)) continue;
+    if (size[b] > size[a] || (size[b] == size[a] && b < a)) std::swap(a, b);  // a keeps its id
+    parent[b] = a;
+    size[a] += size[b];
+  }
+  Volume out(DType::u32, labels.nz(), labels.ny(), labels.nx());
+  out.voxel_size = labels.voxel_size;
+  for (int64_t i = 0; i < n; ++i) out.data<uint32_t>()[i] = label[i] == 0 ? 0 : find(label[i]);
+  return out;
 }
 
 }  // namespace uniem

@@ -33,4 +33,21 @@ Volume watershed(const Volume& landscape, const Volume& markers, const Volume* m
 // numbered in raster order.
 Volume local_maxima_markers(const Volume& values, Extent min_distance, double threshold, Connectivity connectivity);
 
+// Markers at the h-maxima of `values` (core/image/reconstruction.h): the tops of the domes that
+// rise at least h above their surroundings, each connected top one marker, numbered in raster
+// order. Unlike local_maxima_markers it needs no distance between markers: one wide object with a
+// flat or noisy top gives one marker, two objects joined by a neck (a drop of h or more) give two.
+Volume h_maxima_markers(const Volume& values, double h, Connectivity connectivity);
+
+// Size-dependent merging of small regions (after Zlateski and Seung, "Image segmentation by
+// size-dependent single linkage clustering of a boundary map", arXiv:1505.00249, 2015): for every
+// pair of touching regions the lowest point of their common boundary (the higher landscape value
+// of two neighbouring voxels, one in each) is found; pairs are taken from the lowest boundary up,
+// and two regions merge when either of them (with what merged into it so far) has fewer than
+// `min_voxels` voxels. A merged region keeps the id of the larger part (the lower id on a tie).
+// So a small basin joins the neighbour it is least separated from. labels: uint32, 0 is left
+// alone; landscape: the one the labels were flooded on. Ties between boundaries of equal height
+// are taken in the order of the region ids, so the result does not depend on thread counts.
+Volume merge_small_regions(const Volume& labels, const Volume& landscape, int64_t min_voxels, Connectivity connectivity);
+
 }  // namespace uniem

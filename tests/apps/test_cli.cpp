@@ -302,6 +302,10 @@ TEST_CASE("filter: command-line and JSON pipelines give the same result; bad ste
       {"--bilateral 2", "SPACE,RANGE", 2},
       {"--bilateral 0,30", "positive spatial and range sigmas", 1},
       {"--clahe 127,256,1.5 --3d", "CLAHE works on each section", 1},
+      {"--canny 50,150 --3d", "Canny finds edges in each section", 1},
+      {"--canny 50", "LOW,HIGH", 2},
+      {"--canny 50,150,1,l2", "LOW,HIGH", 2},
+      {"--canny 150,50", "low threshold must not be above", 1},
       {"", "no filter steps given", 2},
       {"--pipeline " + quote(dir / "missing.json"), "no such pipeline file", 1},
   };
@@ -317,6 +321,16 @@ TEST_CASE("filter: command-line and JSON pipelines give the same result; bad ste
   r = run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "clahe.tif") + " --clahe 127,256,1.5");
   CHECK(r.exit_code == 0);
   CHECK(read_volume(dir / "clahe.tif").dtype() == DType::u8);
+  r = run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "edges.tif") + " --canny 20,60,1.5");
+  CHECK(r.exit_code == 0);
+  {  // edges are thin: a small part of the image, on the membranes more than off them
+    const Volume edges = read_volume(dir / "edges.tif");
+    CHECK(edges.dtype() == DType::u8);
+    int64_t on = 0;
+    for (int64_t i = 0; i < edges.elements(); ++i) on += edges.value(i) != 0;
+    CHECK(on > edges.elements() / 100);
+    CHECK(on < edges.elements() / 3);
+  }
   test::write_text(dir / "bad.json", R"([{"sharpen": 3}])");
   r = run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "never.tif") + " --pipeline " + quote(dir / "bad.json"));
   CHECK(r.exit_code == 1);
@@ -345,6 +359,34 @@ TEST_CASE("watershed: seeds below Otsu on the inverted image recover the synthet
   const Volume mito = read_volume(dir / "mito.tif"), truth = read_volume(dir / "s" / "mitochondria");
   for (int64_t i = 0; i < mito.elements(); ++i) REQUIRE((mito.value(i) != 0) == (truth.value(i) != 0));
 
+  // UNI-EM's 2D preset: objects where the image is <= 8 (here the inverted mitochondria mask),
+  // split from distance maxima 10 pixels apart, 4-connected: the same as the options it stands for.
+  REQUIRE(run_uniem("filter " + quote(dir / "s" / "mitochondria") + " " + quote(dir / "inverted.tif") + " --invert --quiet").exit_code == 0);
+  r = run_uniem("watershed " + quote(dir / "inverted.tif") + " " + quote(dir / "preset.tif") + " --preset uniem-2d");
+  REQUIRE(r.exit_code == 0);
+  r = run_uniem("watershed " + quote(dir / "inverted.tif") + " " + quote(dir / "spelled.tif") +
+                " --split --objects-at-most 8 --min-distance 10 --connectivity 4");
+  REQUIRE(r.exit_code == 0);
+  CHECK(test::same_voxels(read_volume(dir / "preset.tif"), read_volume(dir / "spelled.tif")));
+  {
+    const Volume preset = read_volume(dir / "preset.tif");
+    for (int64_t i = 0; i < preset.elements(); ++i) REQUIRE((preset.value(i) != 0) == (truth.value(i) != 0));
+  }
+  // h-maxima markers keep the objects whole; merging everything under a huge size leaves one region.
+  r = run_uniem("watershed " + quote(dir / "s" / "mitochondria") + " " + quote(dir / "h.tif") + " --split --h-maxima 20");
+  REQUIRE(r.exit_code == 0);
+  {
+    const Volume h = read_volume(dir / "h.tif");
+    for (int64_t i = 0; i < h.elements(); ++i) REQUIRE((h.value(i) != 0) == (truth.value(i) != 0));
+  }
+  r = run_uniem("watershed " + quote(dir / "boundary.tif") + " " + quote(dir / "merged.tif") + " --seeds-below otsu --merge-smaller 100000000");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("1 regions") == 0);
+  r = run_uniem("watershed " + quote(dir / "boundary.tif") + " " + quote(dir / "x.tif") + " --preset uniem-4d");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("uniem-2d or uniem-3d") != std::string::npos);
+  r = run_uniem("watershed " + quote(dir / "boundary.tif") + " " + quote(dir / "x.tif") + " --split --h-maxima 2 --min-distance 3");
+  CHECK(r.exit_code == 2);
   CHECK(run_uniem("watershed " + quote(dir / "boundary.tif") + " " + quote(dir / "x.tif")).exit_code == 2);
   r = run_uniem("watershed " + quote(dir / "boundary.tif") + " " + quote(dir / "x.tif") + " --split");
   CHECK(r.exit_code == 1);

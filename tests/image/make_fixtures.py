@@ -16,6 +16,10 @@ Writes tests/image/fixtures/*.tif and tests/image/fixtures/expected.json.
   binary_fill_holes and remove_small_objects; cv2.bilateralFilter(d=-1, sigmaColor=30, sigmaSpace=2).
 - ws_*.tif: skimage.segmentation.watershed on a smooth 8-bit and float landscape with 25 random
   markers, 6- and 26-connected, with and without a mask.
+- canny_*.tif: cv2.Canny on an 8-bit image of discs, bars and noise, per section, with the
+  Euclidean (thresholds 40, 100) and the L1 (50, 150) gradient norm.
+- hmax_*.tif: skimage.morphology.h_maxima(h=1.5) of a smooth float field with 26- and
+  6-connected footprints in 3D and 8-connected per section.
 - seg_<k>.tif / gt_<k>.tif: random label pairs; skimage adapted_rand_error and
   variation_of_information (GT 0 ignored), the SNEMI3D script's adapted Rand error and the
   Arganda-Carreras V_rand / V_info (as ../shared/bench-peers/bench_metrics.py defines them).
@@ -170,6 +174,29 @@ save("ws_mask.tif", wmask)
 save("ws_6.tif", watershed(land8, seeds, connectivity=1).astype(np.uint32))
 save("ws_26_mask.tif", watershed(land8, seeds, connectivity=3, mask=wmask.astype(bool)).astype(np.uint32))
 save("ws_float_6.tif", watershed(land.astype(np.float32), seeds, connectivity=1).astype(np.uint32))
+
+# Canny and h-maxima (added later: drawn after everything above, so the older fixtures stay) ------
+# An 8-bit image with edges: discs and bars of different grey levels, smoothed a little, noise.
+yy, xx = np.mgrid[0:64, 0:72]
+scene = np.full((2, 64, 72), 60.0)
+for z in range(2):
+    for _ in range(6):
+        cy, cx, r = rng.integers(8, 56), rng.integers(8, 64), rng.integers(4, 12)
+        scene[z][(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.integers(90, 230)
+    scene[z, rng.integers(0, 50):, rng.integers(0, 60):][:10, :8] = 20
+scene = ndi.gaussian_filter(scene, (0, 1, 1)) + rng.normal(0, 6, scene.shape)
+scene = np.clip(scene, 0, 255).round().astype(np.uint8)
+save("canny_image.tif", scene)
+save("canny_l2.tif", np.stack([cv2.Canny(s, 40, 100, L2gradient=True) for s in scene]))
+save("canny_l1.tif", np.stack([cv2.Canny(s, 50, 150) for s in scene]))
+
+from skimage.morphology import h_maxima
+hfield = ndi.gaussian_filter(rng.random((10, 30, 34)), 2).astype(np.float32)
+hfield = (hfield - hfield.min()) / (hfield.max() - hfield.min()) * 20
+save("hmax_field.tif", hfield.astype(np.float32))
+save("hmax_26.tif", h_maxima(hfield, 1.5).astype(np.uint8))
+save("hmax_6.tif", h_maxima(hfield, 1.5, footprint=ndi.generate_binary_structure(3, 1)).astype(np.uint8))
+save("hmax_8.tif", np.stack([h_maxima(s, 1.5) for s in hfield]).astype(np.uint8))
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

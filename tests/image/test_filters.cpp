@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/image/canny.h"
 #include "core/image/filters.h"
 #include "core/image/statistics.h"
 #include "io/stack.h"
@@ -138,4 +139,33 @@ TEST_CASE("bilateral smoothing agrees with cv2.bilateralFilter away from the bor
   const Volume kept = bilateral(step, 2.0, 5.0, {1, 1, 1, true}, false);
   CHECK(kept.at<uint8_t>(0, 4, 7) == 100);
   CHECK(kept.at<uint8_t>(0, 4, 8) == 120);
+}
+
+TEST_CASE("Canny equals cv2.Canny with the Euclidean and the L1 gradient norm") {
+  const Volume image = read_volume(fixtures / "canny_image.tif");
+  const Volume l2 = canny(image, {40, 100, 0, false}), l1 = canny(image, {50, 150, 0, true});
+  CHECK(l2.dtype() == DType::u8);
+  CHECK(test::same_voxels(l2, read_volume(fixtures / "canny_l2.tif")));
+  CHECK(test::same_voxels(l1, read_volume(fixtures / "canny_l1.tif")));
+  int64_t edges = 0;
+  for (int64_t i = 0; i < l2.elements(); ++i) edges += l2.data<uint8_t>()[i] == 255;
+  CHECK(edges > 300);  // the fixture has edges to find
+  // Smoothing first finds fewer, cleaner edges; a single step edge gives one line of pixels.
+  int64_t smoothed = 0;
+  const Volume s = canny(image, {40, 100, 1.5, false});
+  for (int64_t i = 0; i < s.elements(); ++i) smoothed += s.data<uint8_t>()[i] == 255;
+  CHECK(smoothed < edges);
+  Volume step(DType::u8, 1, 16, 16);
+  for (int64_t y = 0; y < 16; ++y)
+    for (int64_t x = 8; x < 16; ++x) step.at<uint8_t>(0, y, x) = 200;
+  const Volume e = canny(step, {50, 100, 0, false});
+  for (int64_t y = 0; y < 16; ++y)
+    for (int64_t x = 0; x < 16; ++x) REQUIRE(e.at<uint8_t>(0, y, x) == (x == 7 ? 255 : 0));  // the dark side of the step
+}
+
+TEST_CASE("Canny refuses labels, colour and thresholds in the wrong order") {
+  CHECK_THROWS_AS(canny(Volume(DType::u32, 1, 8, 8), {}), InputError);
+  CHECK_THROWS_AS(canny(Volume(DType::u8, 1, 8, 8, 3), {}), InputError);
+  CHECK_THROWS_AS(canny(Volume(DType::u8, 1, 8, 8), {150, 50, 0, false}), InputError);
+  CHECK_THROWS_AS(canny(Volume(DType::u8, 1, 8, 8), {10, 50, -1, false}), InputError);
 }

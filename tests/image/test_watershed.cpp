@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/image/reconstruction.h"
 #include "core/image/watershed.h"
 #include "io/stack.h"
 #include "tests/test_support.h"
@@ -75,4 +76,56 @@ TEST_CASE("local maxima of a distance transform give one marker per blob") {
 TEST_CASE("bad watershed input is refused") {
   CHECK_THROWS_AS(watershed(Volume(DType::u8, 1, 2, 2), Volume(DType::u32, 1, 2, 3), nullptr, {}), InputError);
   CHECK_THROWS_AS(watershed(Volume(DType::u8, 1, 2, 2), Volume(DType::f32, 1, 2, 2), nullptr, {}), InputError);
+}
+
+TEST_CASE("reconstruction by dilation fills up to the mask from the seed, and h-maxima equal scikit-image's") {
+  // 1D profile: the seed at one end rises through the mask's valleys only as high as they allow.
+  Volume mask(DType::f32, 1, 1, 9), seed(DType::f32, 1, 1, 9);
+  const float m[9] = {5, 5, 2, 7, 7, 3, 9, 9, 1};
+  for (int64_t x = 0; x < 9; ++x) mask.at<float>(0, 0, x) = m[x];
+  seed.at<float>(0, 0, 0) = 4;
+  const Volume r = reconstruct_by_dilation(seed, mask, Connectivity::c4);
+  const float expected[9] = {4, 4, 2, 2, 2, 2, 2, 2, 1};
+  for (int64_t x = 0; x < 9; ++x) CHECK(r.at<float>(0, 0, x) == expected[x]);
+  CHECK_THROWS_AS(reconstruct_by_dilation(mask, seed, Connectivity::c4), InputError);
+
+  const Volume field = read_volume(fixtures / "hmax_field.tif");
+  CHECK(test::same_voxels(h_maxima(field, 1.5, Connectivity::c26), read_volume(fixtures / "hmax_26.tif")));
+  CHECK(test::same_voxels(h_maxima(field, 1.5, Connectivity::c6), read_volume(fixtures / "hmax_6.tif")));
+  CHECK(test::same_voxels(h_maxima(field, 1.5, Connectivity::c8), read_volume(fixtures / "hmax_8.tif")));
+  CHECK_THROWS_AS(h_maxima(field, 0, Connectivity::c6), InputError);
+}
+
+TEST_CASE("h-maxima markers: a neck shallower than h keeps one object, a deeper one makes two") {
+  // Two peaks of height 10 and 9 joined by a saddle at 7: h = 2 separates them, h = 3 does not.
+  Volume d(DType::f32, 1, 3, 11);
+  const float profile[11] = {1, 4, 7, 10, 8, 7, 8, 9, 6, 3, 1};
+  for (int64_t y = 0; y < 3; ++y)
+    for (int64_t x = 0; x < 11; ++x) d.at<float>(0, y, x) = profile[x] - (y == 1 ? 0.0f : 0.5f);
+  const auto count = [](const Volume& v) {
+    uint32_t n = 0;
+    for (int64_t i = 0; i < v.elements(); ++i) n = std::max(n, v.data<uint32_t>()[i]);
+    return n;
+  };
+  CHECK(count(h_maxima_markers(d, 2, Connectivity::c8)) == 2);
+  CHECK(count(h_maxima_markers(d, 3, Connectivity::c8)) == 1);
+  CHECK(h_maxima_markers(d, 3, Connectivity::c8).at<uint32_t>(0, 1, 3) == 1);  // at the higher peak
+}
+
+TEST_CASE("small regions merge into the neighbour across their lowest boundary") {
+  // Regions along x: 1 (5 voxels) | 2 (2 voxels) | 3 (5 voxels); the boundary 2-3 is lower than 1-2.
+  Volume labels(DType::u32, 1, 1, 12), land(DType::u8, 1, 1, 12);
+  const uint32_t id[12] = {1, 1, 1, 1, 1, 2, 2, 3, 3, 3, 3, 3};
+  const uint8_t height[12] = {0, 1, 2, 3, 9, 9, 4, 4, 3, 2, 1, 0};
+  for (int64_t x = 0; x < 12; ++x) {
+    labels.at<uint32_t>(0, 0, x) = id[x];
+    land.at<uint8_t>(0, 0, x) = height[x];
+  }
+  const Volume merged = merge_small_regions(labels, land, 3, Connectivity::c4);
+  for (int64_t x = 0; x < 12; ++x) CHECK(merged.at<uint32_t>(0, 0, x) == (x < 5 ? 1u : 3u));
+  // Nothing is small enough: unchanged. Everything is: 2 joins 3 first (the lower boundary), then
+  // 1 (5 voxels) joins 3 (now 7) and takes its id.
+  CHECK(test::same_voxels(merge_small_regions(labels, land, 2, Connectivity::c4), labels));
+  const Volume one = merge_small_regions(labels, land, 100, Connectivity::c4);
+  for (int64_t x = 0; x < 12; ++x) CHECK(one.at<uint32_t>(0, 0, x) == 3u);
 }
