@@ -4,6 +4,7 @@
 // border simply have fewer neighbours.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -28,14 +29,35 @@ class Neighbourhood {
         }
   }
 
+  // Whether every neighbour of (z, y, x) is inside the volume.
+  bool interior(int64_t z, int64_t y, int64_t x) const {
+    return x > 0 && x < nx_ - 1 && y > 0 && y < ny_ - 1 && (flat_ || (z > 0 && z < nz_ - 1));
+  }
+
+  // fn(q) for every neighbour of an interior voxel i: no bounds to check, no index division.
+  template <class F>
+  void for_each_interior(int64_t i, F&& fn) const {
+    for (const Offset& o : offsets_) fn(i + o.linear);
+  }
+
+  // The offsets of the rows the neighbourhood touches (its own row included): one per (dz, dy).
+  std::vector<int64_t> row_offsets() const {
+    std::vector<int64_t> rows{0};
+    for (const Offset& o : offsets_) {
+      const int64_t r = o.linear - o.dx;
+      if (std::find(rows.begin(), rows.end(), r) == rows.end()) rows.push_back(r);
+    }
+    return rows;
+  }
+
   // Calls fn(q) for the index q of every neighbour of voxel i (inside the volume) in `half`.
   template <class F>
   void for_each(int64_t i, F&& fn, Half half = all) const {
     const int64_t z = i / (ny_ * nx_), y = (i / nx_) % ny_, x = i % nx_;
-    const bool interior = x > 0 && x < nx_ - 1 && y > 0 && y < ny_ - 1 && (flat_ || (z > 0 && z < nz_ - 1));
+    const bool inside = interior(z, y, x);
     for (const Offset& o : offsets_) {
       if ((half == before && o.linear > 0) || (half == after && o.linear < 0)) continue;
-      if (!interior) {
+      if (!inside) {
         const int64_t qz = z + o.dz, qy = y + o.dy, qx = x + o.dx;
         if (qz < 0 || qy < 0 || qx < 0 || qz >= nz_ || qy >= ny_ || qx >= nx_) continue;
       }
