@@ -8,6 +8,7 @@
 
 #include "core/image/distance.h"
 #include "core/image/gaussian.h"
+#include "core/image/median_network.h"
 #include "core/image/statistics.h"
 #include "core/image/border.h"
 #include "core/threads.h"
@@ -173,6 +174,12 @@ int64_t whole(double r) { return static_cast<int64_t>(std::lround(r)); }
 Volume gaussian(const Volume& v, Extent sigma) {
   refuse_labels(v, "gaussian");
   if (sigma.z < 0 || sigma.y < 0 || sigma.x < 0) throw InputError("gaussian: sigma must not be negative");
+  if ((sigma.z == 0 || v.nz() == 1) && (v.dtype() == DType::u8 || v.dtype() == DType::u16 || v.dtype() == DType::f32)) {
+    Volume out(v.dtype(), v.nz(), v.ny(), v.nx());
+    out.voxel_size = v.voxel_size;
+    separable_filter_sections(v, out, gaussian_kernel(sigma.y), gaussian_kernel(sigma.x));
+    return out;
+  }
   Volume f = as_float(v);
   gaussian_filter(f, {sigma.z, sigma.y, sigma.x});
   return back_to(f, v.dtype());
@@ -206,6 +213,8 @@ Volume median(const Volume& v, Extent radius) {
   refuse_labels(v, "median");
   if (radius.z < 0 || radius.y < 0 || radius.x < 0) throw InputError("median: the radius must not be negative");
   const int64_t rz = whole(radius.z), ry = whole(radius.y), rx = whole(radius.x);
+  if (median_network_fits(rz, ry, rx) && (v.dtype() == DType::u8 || v.dtype() == DType::u16 || v.dtype() == DType::f32))
+    return median_network(v, rz, ry, rx);
   switch (v.dtype()) {
     case DType::u8: return median_histogram<uint8_t>(v, rz, ry, rx);
     case DType::u16: return median_histogram<uint16_t>(v, rz, ry, rx);
@@ -252,13 +261,23 @@ Volume normalise(const Volume& v, double low_percent, double high_percent) {
 
 Volume sobel(const Volume& v, bool three_d) {
   refuse_labels(v, "sobel");
-  const Volume f = as_float(v);
   Volume magnitude(DType::f32, v.nz(), v.ny(), v.nx());
   magnitude.voxel_size = v.voxel_size;
   const bool use_z = three_d && v.nz() > 1;
   // scipy.ndimage.sobel: derivative [-1, 0, 1] along the axis, smoothing [1, 2, 1] along the others.
   const std::vector<float> derivative{-1, 0, 1}, smooth{1, 2, 1}, none{1};
   float* m = magnitude.data<float>();
+  if (!use_z && (v.dtype() == DType::u8 || v.dtype() == DType::u16 || v.dtype() == DType::f32)) {
+    Volume gy(DType::f32, v.nz(), v.ny(), v.nx());
+    separable_filter_sections(v, magnitude, smooth, derivative);  // gx
+    separable_filter_sections(v, gy, derivative, smooth);
+    const float* g = gy.data<float>();
+    parallel_for(0, v.elements(), 1 << 16, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) m[i] = std::sqrt(m[i] * m[i] + g[i] * g[i]);
+    });
+    return magnitude;
+  }
+  const Volume f = as_float(v);
   for (int axis = use_z ? 0 : 1; axis <= 2; ++axis) {
     Volume g = f;
     separable_filter(g, !use_z ? none : axis == 0 ? derivative : smooth, axis == 1 ? derivative : smooth,

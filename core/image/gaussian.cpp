@@ -2,15 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/image/border.h"
 #include "core/threads.h"
 
 namespace uniem {
-namespace {
 
 std::vector<float> gaussian_kernel(double sigma) {
+  if (sigma <= 0) return {1.0f};
   const int radius = static_cast<int>(std::ceil(4.0 * sigma));
   std::vector<double> k(static_cast<size_t>(2 * radius + 1));
   double sum = 0;
@@ -19,6 +21,8 @@ std::vector<float> gaussian_kernel(double sigma) {
   for (size_t i = 0; i < k.size(); ++i) out[i] = static_cast<float>(k[i] / sum);
   return out;
 }
+
+namespace {
 
 // Every pass is written as out = sum_k w_k * (input shifted by k) over whole contiguous spans, so
 // the inner loop runs along x in memory order and vectorises (8 floats per AVX2 instruction),
@@ -89,8 +93,90 @@ void separable_filter(Volume& v, const std::vector<float>& kz, const std::vector
 
 void gaussian_filter(Volume& v, GaussianSigma sigma) {
   UNIEM_CHECK(sigma.z >= 0 && sigma.y >= 0 && sigma.x >= 0, "negative sigma");
-  const auto kernel = [](double s) { return s > 0 ? gaussian_kernel(s) : std::vector<float>{1.0f}; };
-  separable_filter(v, kernel(sigma.z), kernel(sigma.y), kernel(sigma.x));
+  separable_filter(v, gaussian_kernel(sigma.z), gaussian_kernel(sigma.y), gaussian_kernel(sigma.x));
+}
+
+namespace {
+
+// Integer results are rounded to nearest and clamped to the type's range.
+template <class Out>
+Out round_to(float v) {
+  if constexpr (std::is_floating_point_v<Out>) {
+    return v;
+  } else {
+    return static_cast<Out>(std::clamp(std::nearbyint(v), 0.0f, static_cast<float>(std::numeric_limits<Out>::max())));
+  }
+}
+
+template <class In, class Out>
+void filter_sections(const Volume& input, Volume& output, const std::vector<float>& ky, const std::vector<float>& kx) {
+  const int64_t nz = input.nz(), ny = input.ny(), nx = input.nx();
+  const auto ry = static_cast<int64_t>(ky.size() / 2), rx = static_cast<int64_t>(kx.size() / 2);
+  const In* in = input.data<In>();
+  Out* out = output.data<Out>();
+  constexpr int64_t block = 32;  // output rows per task: their input rows, as float, stay in cache
+  const int64_t blocks = (ny + block - 1) / block;
+  parallel_for(0, nz * blocks, 1, [&](int64_t b, int64_t e) {
+    std::vector<float> rows(static_cast<size_t>((block + 2 * ry) * nx)), column(static_cast<size_t>(nx + 2 * rx)),
+        line(static_cast<size_t>(nx));
+    for (int64_t task = b; task < e; ++task) {
+      const int64_t z = task / blocks, y0 = (task % blocks) * block, y1 = std::min(ny, y0 + block);
+      const In* section = in + z * ny * nx;
+      // Input rows y0 - ry .. y1 + ry - 1 (mirrored), converted once.
+      for (int64_t y = y0 - ry; y < y1 + ry; ++y) {
+        const In* src = section + reflect(y, ny) * nx;
+        float* dst = rows.data() + (y - y0 + ry) * nx;
+        for (int64_t x = 0; x < nx; ++x) dst[x] = static_cast<float>(src[x]);
+      }
+      for (int64_t y = y0; y < y1; ++y) {
+        float* acc = column.data() + rx;  // along y first, into the middle of a padded row
+        std::fill(acc, acc + nx, 0.0f);
+        for (size_t k = 0; k < ky.size(); ++k) {
+          const float w = ky[k];
+          const float* src = rows.data() + (y - y0 + static_cast<int64_t>(k)) * nx;
+          for (int64_t x = 0; x < nx; ++x) acc[x] += w * src[x];
+        }
+        for (int64_t i = 1; i <= rx; ++i) {  // mirror the ends, then along x
+          acc[-i] = acc[reflect(-i, nx)];
+          acc[nx - 1 + i] = acc[reflect(nx - 1 + i, nx)];
+        }
+        Out* dst = out + (z * ny + y) * nx;
+        if (kx.size() == 1) {
+          for (int64_t x = 0; x < nx; ++x) dst[x] = round_to<Out>(kx[0] * acc[x]);
+          continue;
+        }
+        std::fill(line.begin(), line.end(), 0.0f);
+        for (size_t k = 0; k < kx.size(); ++k) {
+          const float w = kx[k];
+          const float* src = acc - rx + static_cast<int64_t>(k);
+          for (int64_t x = 0; x < nx; ++x) line[static_cast<size_t>(x)] += w * src[x];
+        }
+        for (int64_t x = 0; x < nx; ++x) dst[x] = round_to<Out>(line[static_cast<size_t>(x)]);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void separable_filter_sections(const Volume& input, Volume& output, const std::vector<float>& ky, const std::vector<float>& kx) {
+  UNIEM_CHECK(input.channels() == 1 && output.channels() == 1 && input.shape() == output.shape(), "one channel, one shape");
+  UNIEM_CHECK(ky.size() % 2 == 1 && kx.size() % 2 == 1, "kernels have odd lengths");
+  const auto with_output = [&](auto in_tag) {
+    using In = decltype(in_tag);
+    switch (output.dtype()) {
+      case DType::u8: return filter_sections<In, uint8_t>(input, output, ky, kx);
+      case DType::u16: return filter_sections<In, uint16_t>(input, output, ky, kx);
+      case DType::f32: return filter_sections<In, float>(input, output, ky, kx);
+      default: UNIEM_CHECK(false, "separable_filter_sections: uint8, uint16 or float32 output");
+    }
+  };
+  switch (input.dtype()) {
+    case DType::u8: return with_output(uint8_t{});
+    case DType::u16: return with_output(uint16_t{});
+    case DType::f32: return with_output(float{});
+    default: UNIEM_CHECK(false, "separable_filter_sections: uint8, uint16 or float32 input");
+  }
 }
 
 }  // namespace uniem

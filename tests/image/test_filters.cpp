@@ -169,3 +169,48 @@ TEST_CASE("Canny refuses labels, colour and thresholds in the wrong order") {
   CHECK_THROWS_AS(canny(Volume(DType::u8, 1, 8, 8), {150, 50, 0, false}), InputError);
   CHECK_THROWS_AS(canny(Volume(DType::u8, 1, 8, 8), {10, 50, -1, false}), InputError);
 }
+
+TEST_CASE("small-window medians (the selection network) equal a brute-force median, every type and shape") {
+  // Odd widths so that the last block of 32 voxels is partial; windows 1x3 to 3x3x3.
+  Volume image(DType::u16, 4, 9, 45);
+  uint32_t state = 12345;
+  for (int64_t i = 0; i < image.elements(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    image.data<uint16_t>()[i] = static_cast<uint16_t>(state >> 20);
+  }
+  const auto brute = [](const Volume& v, int64_t rz, int64_t ry, int64_t rx) {
+    Volume out(DType::f32, v.nz(), v.ny(), v.nx());
+    std::vector<double> window;
+    const auto mirror = [](int64_t i, int64_t n) { return n == 1 ? 0 : i < 0 ? -i - 1 : i >= n ? 2 * n - i - 1 : i; };
+    for (int64_t z = 0; z < v.nz(); ++z)
+      for (int64_t y = 0; y < v.ny(); ++y)
+        for (int64_t x = 0; x < v.nx(); ++x) {
+          window.clear();
+          for (int64_t dz = -rz; dz <= rz; ++dz)
+            for (int64_t dy = -ry; dy <= ry; ++dy)
+              for (int64_t dx = -rx; dx <= rx; ++dx)
+                window.push_back(v.value((mirror(z + dz, v.nz()) * v.ny() + mirror(y + dy, v.ny())) * v.nx() + mirror(x + dx, v.nx())));
+          std::nth_element(window.begin(), window.begin() + static_cast<std::ptrdiff_t>(window.size() / 2), window.end());
+          out.at<float>(z, y, x) = static_cast<float>(window[window.size() / 2]);
+        }
+    return out;
+  };
+  for (DType type : {DType::u8, DType::u16, DType::f32}) {
+    Volume v(type, image.nz(), image.ny(), image.nx());
+    for (int64_t i = 0; i < v.elements(); ++i) {
+      const double x = image.data<uint16_t>()[i];
+      if (type == DType::u8) v.data<uint8_t>()[i] = static_cast<uint8_t>(x / 16);
+      else if (type == DType::u16) v.data<uint16_t>()[i] = static_cast<uint16_t>(x);
+      else v.data<float>()[i] = static_cast<float>(x / 7);
+    }
+    for (const Extent r : {Extent{0, 0, 1}, Extent{0, 1, 1}, Extent{0, 2, 2}, Extent{1, 1, 1}, Extent{1, 0, 2}}) {
+      CAPTURE(dtype_name(type));
+      CAPTURE(r.z);
+      CAPTURE(r.y);
+      CAPTURE(r.x);
+      const Volume got = median(v, r);
+      CHECK(got.dtype() == type);
+      CHECK(worst_difference(got, brute(v, int64_t(r.z), int64_t(r.y), int64_t(r.x))) == 0);
+    }
+  }
+}
