@@ -92,6 +92,8 @@ int run_watershed(const Arguments& argv) {
   Volume mask_volume, markers;
   if (args.has("mask")) mask_volume = read_volume(args.get("mask"), read);
   try {
+    if (landscape.channels() != 1)
+      throw InputError("this is a colour image; the watershed needs one channel (convert it to grey first)");
     if (args.has("markers")) {
       markers = read_volume(args.get("markers"), read);
     } else if (args.has("seeds-below")) {

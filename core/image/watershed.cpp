@@ -199,16 +199,50 @@ Volume watershed(const Volume& landscape, const Volume& markers, const Volume* m
 }
 
 Volume local_maxima_markers(const Volume& values, Extent min_distance, double threshold, Connectivity connectivity) {
-  Volume as_float(DType::f32, values.nz(), values.ny(), values.nx());
+  const int64_t nz = values.nz(), ny = values.ny(), nx = values.nx();
+  Volume as_float(DType::f32, nz, ny, nx);
   for (int64_t i = 0; i < values.elements(); ++i) as_float.data<float>()[i] = static_cast<float>(values.value(i));
   const Volume biggest = box_filter(as_float, BoxStatistic::maximum, min_distance);
-  Volume peaks(DType::u8, values.nz(), values.ny(), values.nx());
+  Volume peaks(DType::u8, nz, ny, nx);
   for (int64_t i = 0; i < values.elements(); ++i) {
     const float v = as_float.data<float>()[i];
     peaks.data<uint8_t>()[i] = v > threshold && v >= biggest.data<float>()[i];
   }
-  Volume markers = label_components(peaks, connectivity, false).labels;
+  const LabelResult plateaus = label_components(peaks, connectivity, false);
+  // Plateaus from the highest down (raster order on ties): one is kept unless a kept one lies in
+  // the box around one of its voxels, so that markers are min_distance apart.
+  const uint32_t* plateau = plateaus.labels.data<uint32_t>();
+  std::vector<std::vector<int64_t>> members(static_cast<size_t>(plateaus.count) + 1);
+  for (int64_t i = 0; i < values.elements(); ++i)
+    if (plateau[i]) members[plateau[i]].push_back(i);
+  std::vector<uint32_t> order(static_cast<size_t>(plateaus.count));
+  std::iota(order.begin(), order.end(), 1u);
+  const float* v = as_float.data<float>();
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return v[members[a][0]] > v[members[b][0]]; });
+  const int64_t rz = std::lround(min_distance.z), ry = std::lround(min_distance.y), rx = std::lround(min_distance.x);
+  std::vector<uint8_t> claimed(static_cast<size_t>(values.elements()), 0);  // within the box of a kept marker
+  std::vector<uint32_t> id(static_cast<size_t>(plateaus.count) + 1, 0);
+  uint32_t kept = 0;
+  for (uint32_t p : order) {
+    const auto& voxels = members[p];
+    if (std::any_of(voxels.begin(), voxels.end(), [&](int64_t i) { return claimed[static_cast<size_t>(i)] != 0; })) continue;
+    id[p] = ++kept;
+    for (int64_t i : voxels) {
+      const int64_t z = i / (ny * nx), y = (i / nx) % ny, x = i % nx;
+      for (int64_t qz = std::max<int64_t>(0, z - rz); qz <= std::min(nz - 1, z + rz); ++qz)
+        for (int64_t qy = std::max<int64_t>(0, y - ry); qy <= std::min(ny - 1, y + ry); ++qy)
+          std::fill_n(claimed.begin() + (qz * ny + qy) * nx + std::max<int64_t>(0, x - rx),
+                      std::min(nx - 1, x + rx) - std::max<int64_t>(0, x - rx) + 1, uint8_t{1});
+    }
+  }
+  // Numbered in raster order of their first voxel, as before the suppression.
+  std::vector<uint32_t> number(static_cast<size_t>(plateaus.count) + 1, 0);
+  uint32_t next = 0;
+  for (uint32_t p = 1; p <= plateaus.count; ++p)
+    if (id[p]) number[p] = ++next;
+  Volume markers(DType::u32, nz, ny, nx);
   markers.voxel_size = values.voxel_size;
+  for (int64_t i = 0; i < values.elements(); ++i) markers.data<uint32_t>()[i] = number[plateau[i]];
   return markers;
 }
 

@@ -29,8 +29,10 @@ struct WatershedOptions {
 Volume watershed(const Volume& landscape, const Volume& markers, const Volume* mask, const WatershedOptions& options);
 
 // Markers at the local maxima of `values` (e.g. a distance transform): voxels equal to the maximum
-// of their (2 * min_distance + 1) box and above `threshold`, each connected plateau one marker,
-// numbered in raster order.
+// of their (2 * min_distance + 1) box and above `threshold`, each connected plateau one marker;
+// taken from the highest down, a maximum is dropped when a kept one lies in the box around it
+// (as skimage.feature.peak_local_max's min_distance), so markers are min_distance apart. Numbered
+// in raster order.
 Volume local_maxima_markers(const Volume& values, Extent min_distance, double threshold, Connectivity connectivity);
 
 // Markers at the h-maxima of `values` (core/image/reconstruction.h): the tops of the domes that

@@ -73,6 +73,24 @@ TEST_CASE("local maxima of a distance transform give one marker per blob") {
   CHECK(m.at<uint32_t>(0, 4, 14) == 2);
 }
 
+TEST_CASE("local maxima closer than min_distance give one marker") {
+  // Two equal peaks at x = 3 and x = 6 (each the maximum of its box, not connected) and one at
+  // x = 14: with min_distance 4 the peak at 6 is within 4 of the one at 3, which comes first in
+  // raster order, and is dropped; 14 is far enough. The numbers stay consecutive.
+  Volume d(DType::f32, 1, 1, 18);
+  const float profile[18] = {0, 1, 2, 5, 2, 1, 5, 1, 0, 0, 0, 0, 1, 2, 5, 2, 1, 0};
+  for (int64_t x = 0; x < 18; ++x) d.at<float>(0, 0, x) = profile[x];
+  const Volume m = local_maxima_markers(d, {0, 0, 4}, 0, Connectivity::c4);
+  CHECK(m.at<uint32_t>(0, 0, 3) == 1);
+  CHECK(m.at<uint32_t>(0, 0, 6) == 0);
+  CHECK(m.at<uint32_t>(0, 0, 14) == 2);
+  // With min_distance 2 they are 3 apart and all three are kept.
+  const Volume all = local_maxima_markers(d, {0, 0, 2}, 0, Connectivity::c4);
+  CHECK(all.at<uint32_t>(0, 0, 3) == 1);
+  CHECK(all.at<uint32_t>(0, 0, 6) == 2);
+  CHECK(all.at<uint32_t>(0, 0, 14) == 3);
+}
+
 TEST_CASE("bad watershed input is refused") {
   CHECK_THROWS_AS(watershed(Volume(DType::u8, 1, 2, 2), Volume(DType::u32, 1, 2, 3), nullptr, {}), InputError);
   CHECK_THROWS_AS(watershed(Volume(DType::u8, 1, 2, 2), Volume(DType::f32, 1, 2, 2), nullptr, {}), InputError);
