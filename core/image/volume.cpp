@@ -61,6 +61,10 @@ std::byte* allocate_zeroed(size_t n) {
 
 }  // namespace
 
+std::unique_ptr<std::byte[], VolumeStorage> allocate_zeroed_storage(size_t bytes) {
+  return std::unique_ptr<std::byte[], VolumeStorage>(allocate_zeroed(bytes), VolumeStorage{bytes});
+}
+
 void VolumeStorage::operator()(std::byte* p) const {
   if (bytes >= mapping_threshold) munmap(p, bytes);
   else ::operator delete[](p, heap_alignment);
@@ -69,7 +73,7 @@ void VolumeStorage::operator()(std::byte* p) const {
 Volume::Volume(DType dtype, int64_t nz, int64_t ny, int64_t nx, int64_t channels)
     : dtype_(dtype), nz_(nz), ny_(ny), nx_(nx), nc_(channels) {
   UNIEM_CHECK(nz >= 0 && ny >= 0 && nx >= 0 && channels >= 1, "negative volume shape");
-  data_ = std::unique_ptr<std::byte[], VolumeStorage>(allocate_zeroed(bytes()), VolumeStorage{bytes()});
+  data_ = allocate_zeroed_storage(bytes());
 }
 
 Volume::Volume(const Volume& other)

@@ -111,7 +111,7 @@ Volume flood(const Volume& landscape_volume, const Volume& markers, const Volume
   const T* land = landscape_volume.data<T>();
   const auto [lowest, highest] = std::minmax_element(land, land + n);
   const Neighbourhood neighbours(options.connectivity, nz, ny, nx);
-  std::vector<Cell<T>> cells(static_cast<size_t>(n));
+  ZeroedArray<Cell<T>> cells(static_cast<size_t>(n));
   parallel_for(0, nz * ny, 64, [&](int64_t b, int64_t e) {
     for (int64_t row = b; row < e; ++row)
       for (int64_t x = 0, i = row * nx; x < nx; ++x, ++i)
@@ -177,6 +177,33 @@ Volume flood(const Volume& landscape_volume, const Volume& markers, const Volume
   return out;
 }
 
+// Float landscapes whose distinct values are few enough that each of 65536 order-keeping levels
+// of [min, max] holds at most one of them (distance transforms, 8/16-bit data stored as float)
+// flood as 16-bit level numbers instead: the same order and ties, so the same result, with cells
+// of 8 bytes instead of 12. Returns an empty volume when two values share a level.
+Volume exact_levels(const Volume& landscape) {
+  const float* v = landscape.data<float>();
+  const int64_t n = landscape.elements();
+  const auto [lowest, highest] = std::minmax_element(v, v + n);
+  const double min = *lowest, scale = *highest > *lowest ? 65535.0 / (static_cast<double>(*highest) - min) : 0;
+  Volume levels(DType::u16, landscape.nz(), landscape.ny(), landscape.nx());
+  levels.voxel_size = landscape.voxel_size;
+  uint16_t* out = levels.data<uint16_t>();
+  std::vector<float> seen(65536);
+  std::vector<uint8_t> used(65536, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const auto level = static_cast<uint16_t>((static_cast<double>(v[i]) - min) * scale);
+    if (!used[level]) {
+      used[level] = 1;
+      seen[level] = v[i];
+    } else if (seen[level] != v[i]) {
+      return Volume();
+    }
+    out[i] = level;
+  }
+  return levels;
+}
+
 }  // namespace
 
 Volume watershed(const Volume& landscape, const Volume& markers, const Volume* mask, const WatershedOptions& options) {
@@ -192,6 +219,8 @@ Volume watershed(const Volume& landscape, const Volume& markers, const Volume* m
       const float* v = landscape.data<float>();
       for (int64_t i = 0; i < landscape.elements(); ++i)
         if (!std::isfinite(v[i])) throw InputError("the watershed landscape has NaN or infinite values");
+      if (const Volume levels = exact_levels(landscape); !levels.empty())
+        return small ? flood<uint16_t, uint32_t>(levels, markers, mask, options) : flood<uint16_t, uint64_t>(levels, markers, mask, options);
       return small ? flood<float, uint32_t>(landscape, markers, mask, options) : flood<float, uint64_t>(landscape, markers, mask, options);
     }
     default: throw InputError("the watershed landscape must be an 8/16-bit or float32 image, not labels");

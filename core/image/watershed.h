@@ -7,8 +7,10 @@
 // then by the order voxels entered it (so plateaus fill evenly from all sides, as in
 // scikit-image's watershed); a voxel takes its label when it is queued from a labelled neighbour.
 // Landscapes are 8/16-bit (a bucket queue, one FIFO per value, O(1) per voxel) or float32 (65536
-// order-keeping buckets of small heaps: exact, O(log of a bucket)). With `lines`, a voxel reached
-// by two different labels stays 0.
+// order-keeping buckets, each with one FIFO per distinct value: exact; float landscapes with at most
+// one value per bucket, such as distance transforms, flood as 16-bit levels). With `lines`, a voxel
+// reached by two different labels stays 0. The flood is bound by memory latency: watershed.cpp
+// keeps a voxel's value, state and label in one cell, in huge pages, and prefetches ahead.
 // Voxels outside the mask are never labelled. Connectivity 4/8 floods each section on its own.
 #pragma once
 

@@ -73,6 +73,20 @@ TEST_CASE("local maxima of a distance transform give one marker per blob") {
   CHECK(m.at<uint32_t>(0, 4, 14) == 2);
 }
 
+TEST_CASE("a float landscape of few distinct values floods as its 16-bit twin") {
+  // Whole numbers stored as float take the 16-bit level path; the result must not change.
+  const Volume land = fixture("landscape"), markers = fixture("markers"), mask = fixture("mask");
+  Volume wide(DType::u16, land.nz(), land.ny(), land.nx()), as_float(DType::f32, land.nz(), land.ny(), land.nx());
+  for (int64_t i = 0; i < land.elements(); ++i) {
+    wide.data<uint16_t>()[i] = static_cast<uint16_t>(land.value(i) * 37);
+    as_float.data<float>()[i] = static_cast<float>(land.value(i) * 37);
+  }
+  for (Connectivity c : {Connectivity::c6, Connectivity::c26}) {
+    CHECK(test::same_voxels(watershed(as_float, markers, &mask, {c, true}), watershed(wide, markers, &mask, {c, true})));
+    CHECK(test::same_voxels(watershed(as_float, markers, nullptr, {c, false}), watershed(land, markers, nullptr, {c, false})));
+  }
+}
+
 TEST_CASE("local maxima closer than min_distance give one marker") {
   // Two equal peaks at x = 3 and x = 6 (each the maximum of its box, not connected) and one at
   // x = 14: with min_distance 4 the peak at 6 is within 4 of the one at 3, which comes first in
