@@ -15,13 +15,15 @@ namespace {
 enum Sector : uint8_t { across_x = 0, across_y = 1, diagonal_down = 2, diagonal_up = 3 };
 
 // tan(22.5 degrees) as OpenCV's fixed point, 13573 / 32768, so that integer gradients fall in the
-// same sector as there; 67.5 degrees is tan(22.5) + 2.
-constexpr double tan22 = 13573.0 / 32768.0, tan67 = tan22 + 2.0;
+// same sector as there; tan(67.5) is tan(22.5) + 2. In float, |g| * tan22 and |gy| - 2 |gx| are
+// exact for the gradients of 8-bit images, so the comparisons below are OpenCV's to the bit.
+constexpr float tan22 = 13573.0f / 32768.0f;
 
 // One section: the magnitude (squared for L2) and the sector of every pixel, then the suppression,
 // then the hysteresis. `f` is the section as float, `edges` its part of the output.
 void canny_section(const float* f, int64_t ny, int64_t nx, const CannyOptions& o, uint8_t* edges) {
   const auto n = static_cast<size_t>(ny * nx);
+  const bool l1 = o.l1;
   std::vector<float> magnitude(n);
   std::vector<uint8_t> sector(n);
   parallel_for(0, ny, 16, [&](int64_t b, int64_t e) {
@@ -41,9 +43,9 @@ void canny_section(const float* f, int64_t ny, int64_t nx, const CannyOptions& o
       uint8_t* q = sector.data() + y * nx;
       for (int64_t x = 0; x < nx; ++x) {
         const float gx = s[x + 1] - s[x - 1], gy = d[x - 1] + 2 * d[x] + d[x + 1];
-        const double ax = std::abs(gx), ay = std::abs(gy);
-        m[x] = o.l1 ? static_cast<float>(ax + ay) : gx * gx + gy * gy;
-        q[x] = ay < ax * tan22 ? across_x : ay > ax * tan67 ? across_y : (gx < 0) == (gy < 0) ? diagonal_down : diagonal_up;
+        const float ax = std::abs(gx), ay = std::abs(gy);
+        m[x] = l1 ? ax + ay : gx * gx + gy * gy;
+        q[x] = ay < ax * tan22 ? across_x : ay - 2 * ax > ax * tan22 ? across_y : (gx < 0) == (gy < 0) ? diagonal_down : diagonal_up;
       }
     }
   });
