@@ -11,8 +11,8 @@
 // Filters that make sense only on images refuse 32/64-bit label volumes, and binary morphology
 // refuses volumes that are not masks (more than one nonzero value), with InputError.
 //
-// Median: windows of at most 32 values (3x3, 5x5, 3x3x3) by a selection network across 32 voxels
-// at a time (core/image/median_network.h); larger ones by the sliding-histogram median (Huang, Yang, Tang, "A fast two-dimensional median filtering
+// Median: windows of at most 128 values (up to 11x11 or 5x5x5) by a selection network across many
+// voxels at a time (core/image/median_network.h); larger ones by the sliding-histogram median (Huang, Yang, Tang, "A fast two-dimensional median filtering
 // algorithm", IEEE TASSP 27(1), 1979), extended to 3D boxes: moving the window one voxel along x
 // removes one face and adds one, and the median moves incrementally; O(face) per voxel. Histogram
 // path for 8 and 16-bit volumes, a partial sort of the window for float32.

@@ -9,7 +9,7 @@
 namespace uniem {
 namespace {
 
-constexpr int inputs = 32;  // the network's width
+constexpr int widest = 128;  // the widest network: windows of up to 128 values
 // Voxels filtered at once: four 32-byte vectors of any type, so that each compare-exchange's
 // bookkeeping is spread over several vector instructions.
 template <class T>
@@ -29,7 +29,9 @@ struct Network {
 };
 
 Network build_network(int w) {
-  // Batcher's odd-even merge sort on 32 wires, as (lower wire, upper wire) comparators.
+  int inputs = 2;  // the network's width: the power of two that holds the window
+  while (inputs < w) inputs *= 2;
+  // Batcher's odd-even merge sort on that many wires, as (lower wire, upper wire) comparators.
   std::vector<std::pair<int, int>> comparators;
   for (int p = 1; p < inputs; p <<= 1)
     for (int k = p; k >= 1; k >>= 1)
@@ -96,7 +98,8 @@ void run(const Volume& v, Volume& out, int64_t rz, int64_t ry, int64_t rx) {
   const int64_t padded = nx + 2 * rx + lanes;  // mirrored borders, and room for the last block
   parallel_for(0, nz * ny, 4, [&](int64_t b, int64_t e) {
     std::vector<T> rows(static_cast<size_t>(rows_per_window * padded));
-    alignas(64) T slot[32][lanes];
+    std::vector<T> slots(static_cast<size_t>(w * lanes));  // 16 KiB at most: stays in L1
+    const auto slot = [&](int i) { return slots.data() + static_cast<size_t>(i) * lanes; };
     for (int64_t r = b; r < e; ++r) {
       const int64_t z = r / ny, y = r % ny;
       // The window's input rows, each mirrored at both ends.
@@ -115,11 +118,11 @@ void run(const Volume& v, Volume& out, int64_t rz, int64_t ry, int64_t rx) {
         for (int64_t row = 0; row < rows_per_window; ++row)
           for (int64_t dx = 0; dx < width; ++dx, ++s) {
             const T* src = rows.data() + row * padded + x0 + dx;
-            std::copy(src, src + lanes, slot[s]);
+            std::copy(src, src + lanes, slot(s));
           }
-        for (const Exchange& ex : net.exchanges) exchange(slot[ex.a], slot[ex.b], ex.kind);
+        for (const Exchange& ex : net.exchanges) exchange(slot(ex.a), slot(ex.b), ex.kind);
         const int64_t count = std::min<int64_t>(lanes, nx - x0);
-        std::copy(slot[net.median_slot], slot[net.median_slot] + count, o + r * nx + x0);
+        std::copy(slot(net.median_slot), slot(net.median_slot) + count, o + r * nx + x0);
       }
     }
   });
@@ -127,10 +130,10 @@ void run(const Volume& v, Volume& out, int64_t rz, int64_t ry, int64_t rx) {
 
 }  // namespace
 
-bool median_network_fits(int64_t rz, int64_t ry, int64_t rx) { return (2 * rz + 1) * (2 * ry + 1) * (2 * rx + 1) <= inputs; }
+bool median_network_fits(int64_t rz, int64_t ry, int64_t rx) { return (2 * rz + 1) * (2 * ry + 1) * (2 * rx + 1) <= widest; }
 
 Volume median_network(const Volume& v, int64_t rz, int64_t ry, int64_t rx) {
-  UNIEM_CHECK(median_network_fits(rz, ry, rx) && v.channels() == 1, "median_network: a window of at most 32 values");
+  UNIEM_CHECK(median_network_fits(rz, ry, rx) && v.channels() == 1, "median_network: a window of at most 128 values");
   Volume out(v.dtype(), v.nz(), v.ny(), v.nx());
   out.voxel_size = v.voxel_size;
   switch (v.dtype()) {

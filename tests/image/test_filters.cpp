@@ -170,8 +170,9 @@ TEST_CASE("Canny refuses labels, colour and thresholds in the wrong order") {
   CHECK_THROWS_AS(canny(Volume(DType::u8, 1, 8, 8), {10, 50, -1, false}), InputError);
 }
 
-TEST_CASE("small-window medians (the selection network) equal a brute-force median, every type and shape") {
-  // Odd widths so that the last block of 32 voxels is partial; windows 1x3 to 3x3x3.
+TEST_CASE("medians (selection networks and the sliding histogram) equal a brute-force median, every type and shape") {
+  // Odd widths so that the last block of voxels is partial; windows of 3 to 125 values (networks
+  // of 4 to 128 inputs) and 13x13 (169 values: the sliding histogram).
   Volume image(DType::u16, 4, 9, 45);
   uint32_t state = 12345;
   for (int64_t i = 0; i < image.elements(); ++i) {
@@ -203,7 +204,8 @@ TEST_CASE("small-window medians (the selection network) equal a brute-force medi
       else if (type == DType::u16) v.data<uint16_t>()[i] = static_cast<uint16_t>(x);
       else v.data<float>()[i] = static_cast<float>(x / 7);
     }
-    for (const Extent r : {Extent{0, 0, 1}, Extent{0, 1, 1}, Extent{0, 2, 2}, Extent{1, 1, 1}, Extent{1, 0, 2}}) {
+    for (const Extent r : {Extent{0, 0, 1}, Extent{0, 1, 1}, Extent{0, 2, 2}, Extent{1, 1, 1}, Extent{1, 0, 2}, Extent{0, 3, 3},
+                           Extent{1, 2, 2}, Extent{2, 2, 2}, Extent{0, 6, 6}}) {
       CAPTURE(dtype_name(type));
       CAPTURE(r.z);
       CAPTURE(r.y);
