@@ -65,17 +65,17 @@ std::optional<VoxelSize> read_voxel_size_file(const fs::path& folder) {
   throw InputError(folder / voxel_size_file, "is not a voxel size file ({\"z\": 30, \"y\": 6, \"x\": 6} in nm); fix or delete it");
 }
 
-Volume read_folder(const fs::path& folder, const ReadOptions& options, StackInfo* info) {
-  const auto files = list_images(folder);
+// The images of a folder stack, in order, after checking every header: a wrong file is reported
+// before anything is decoded. `formats` lists the files' formats.
+std::vector<fs::path> checked_folder(const fs::path& folder, const ReadOptions& options, ImageHeader& header, std::string& formats) {
+  auto files = list_images(folder);
   if (files.empty()) throw InputError(folder, "holds no PNG or TIFF images");
-  const size_t pngs = static_cast<size_t>(std::count_if(files.begin(), files.end(), is_png));
-  // Headers first: a wrong file is reported before anything is decoded.
   std::vector<ImageHeader> headers(files.size());
   parallel_for(0, static_cast<int64_t>(files.size()), 8, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) headers[static_cast<size_t>(i)] = probe(files[static_cast<size_t>(i)], options.color);
   });
   const ImageHeader& first = headers.front();
-  std::string formats = first.format;
+  formats = first.format;
   for (size_t i = 0; i < files.size(); ++i) {
     const ImageHeader& h = headers[i];
     if (h.pages != 1)
@@ -86,6 +86,15 @@ Volume read_folder(const fs::path& folder, const ReadOptions& options, StackInfo
                                      shape_text(first) + "; every image of a stack must have the same size and type");
     if (formats.find(h.format) == std::string::npos) formats += ", " + h.format;
   }
+  header = first;
+  return files;
+}
+
+Volume read_folder(const fs::path& folder, const ReadOptions& options, StackInfo* info) {
+  ImageHeader first;
+  std::string formats;
+  const auto files = checked_folder(folder, options, first, formats);
+  const size_t pngs = static_cast<size_t>(std::count_if(files.begin(), files.end(), is_png));
   Volume v(first.dtype, static_cast<int64_t>(files.size()), first.height, first.width, first.channels);
   Progress progress("reading " + folder.filename().string(), static_cast<int64_t>(files.size()));
   std::vector<VoxelSize> sizes(files.size());
@@ -141,6 +150,54 @@ Volume read_volume(const fs::path& input, const ReadOptions& options, StackInfo*
   if (!fs::exists(status)) throw InputError(input, "no such file or folder");
   Volume v = fs::is_directory(status) ? read_folder(input, options, info) : read_file(input, options, info);
   if (options.voxel_size) v.voxel_size = *options.voxel_size;
+  return v;
+}
+
+struct StackReader::State {
+  std::vector<fs::path> files;              // a folder stack, or one PNG / single-page TIFF
+  std::unique_ptr<TiffPageReader> pages;    // a multi-page TIFF
+  ColorPolicy color;
+};
+
+StackReader::StackReader(const fs::path& input, const ReadOptions& options) : state_(std::make_unique<State>()) {
+  std::error_code ec;
+  const auto status = fs::status(input, ec);
+  if (!fs::exists(status)) throw InputError(input, "no such file or folder");
+  state_->color = options.color;
+  ImageHeader h;
+  if (fs::is_directory(status)) {
+    std::string formats;
+    state_->files = checked_folder(input, options, h, formats);
+    nz_ = static_cast<int64_t>(state_->files.size());
+  } else {
+    if (!is_png(input) && !is_tiff(input))
+      throw InputError(input, "is neither a PNG nor a TIFF file (by its extension); give a .png, .tif or .tiff file or a folder");
+    h = probe(input, options.color);
+    nz_ = h.pages;
+    if (is_png(input)) state_->files = {input};
+    else state_->pages = std::make_unique<TiffPageReader>(input, options.color, false);
+  }
+  ny_ = h.height, nx_ = h.width, channels_ = h.channels, dtype_ = h.dtype;
+}
+
+StackReader::~StackReader() = default;
+
+Volume StackReader::next(int64_t count) {
+  const int64_t n = std::min(count, nz_ - read_);
+  if (n <= 0) return Volume();
+  Volume v(dtype_, n, ny_, nx_, channels_);
+  if (state_->pages) {
+    for (int64_t z = 0; z < n; ++z) state_->pages->read_next(v, z);
+  } else {
+    parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
+      for (int64_t z = b; z < e; ++z) {
+        const fs::path& f = state_->files[static_cast<size_t>(read_ + z)];
+        if (is_png(f)) read_png_into(f, state_->color, v, z);
+        else read_tiff_into(f, state_->color, v, z);
+      }
+    });
+  }
+  read_ += n;
   return v;
 }
 

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,28 @@ struct StackInfo {
 };
 
 Volume read_volume(const std::filesystem::path& input, const ReadOptions& options = {}, StackInfo* info = nullptr);
+
+// The same inputs read a few sections at a time, in order, for work that need not hold a stack
+// whole (uniem eval on a pair of 1024^3 volumes). The shape and type are known, and every header
+// checked, when it is constructed; next() reads the next sections (fewer at the end, an empty
+// volume after the last) with the errors read_volume gives. Voxels only: no voxel size.
+class StackReader {
+ public:
+  explicit StackReader(const std::filesystem::path& input, const ReadOptions& options = {});
+  ~StackReader();
+  int64_t nz() const { return nz_; }
+  int64_t ny() const { return ny_; }
+  int64_t nx() const { return nx_; }
+  int64_t channels() const { return channels_; }
+  DType dtype() const { return dtype_; }
+  Volume next(int64_t sections);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  int64_t nz_ = 0, ny_ = 0, nx_ = 0, channels_ = 1, read_ = 0;
+  DType dtype_ = DType::u8;
+};
 
 enum class StackFormat { png_folder, tiff_folder, multipage_tiff };
 

@@ -322,46 +322,77 @@ ImageHeader probe_tiff(const fs::path& path, ColorPolicy policy) {
   return header;
 }
 
-void read_tiff_into(const fs::path& path, ColorPolicy policy, Volume& dst, int64_t z0, Progress* progress) {
-  TiffHandle t = open_tiff(path, "r");
-  std::vector<unsigned char> page;
+struct TiffPageReader::State {
+  fs::path path;
+  ColorPolicy policy;
+  TiffHandle tiff;
   PageLayout first;
-  int64_t index = 0;
-  do {
-    if (is_reduced_image(t.get())) continue;
-    const PageLayout l = read_layout(t.get(), path, index);
-    if (index == 0) first = l;
-    if (!l.same_pixels(first))
-      throw InputError(path, "page " + std::to_string(index + 1) + " is " + std::to_string(l.width) + " x " +
-                                 std::to_string(l.height) + " " + l.describe() + ", but page 1 is " +
-                                 std::to_string(first.width) + " x " + std::to_string(first.height) + " " +
-                                 first.describe() + "; a stack needs equal pages");
-    UNIEM_CHECK(z0 + index < dst.nz() && l.width == dst.nx() && l.height == dst.ny(), "read_tiff_into: shape differs from the probe");
-    const bool direct = l.samples == 1 && l.bits >= 8 && l.photometric == PHOTOMETRIC_MINISBLACK && !l.tiled &&
-                        dst.channels() == 1;
-    if (direct) {  // strips straight into the volume: the layouts agree
-      uint32_t rows_per_strip = l.height;
-      TIFFGetFieldDefaulted(t.get(), TIFFTAG_ROWSPERSTRIP, &rows_per_strip);
-      rows_per_strip = std::min(rows_per_strip, l.height);
-      const size_t row_bytes = size_t{l.width} * l.bits / 8;
-      auto* out = reinterpret_cast<unsigned char*>(dst.raw_slice(z0 + index));
-      for (uint32_t s = 0, y0 = 0; y0 < l.height; ++s, y0 += rows_per_strip) {
-        const tmsize_t want = static_cast<tmsize_t>(row_bytes * std::min(rows_per_strip, l.height - y0));
-        if (TIFFReadEncodedStrip(t.get(), s, out + y0 * row_bytes, want) < want)
-          throw InputError(path, "page " + std::to_string(index + 1) + " cannot be decoded (" +
-                                     (last_tiff_error.empty() ? "truncated or corrupt" : last_tiff_error) + ")");
-      }
-    } else {
-      read_page(t.get(), l, path, index, page);
-      visit_dtype(dst.dtype(), [&](auto type) {
-        using T = decltype(type);
-        convert_page<T>(page, l, policy, dst.slice<T>(z0 + index), dst.channels());
-      });
+  int64_t index = 0;  // pages read
+  bool more = true;   // a page is waiting at the current directory
+  std::vector<unsigned char> page;
+
+  void skip_reduced() {  // thumbnails between pages are not sections
+    while (more && is_reduced_image(tiff.get())) more = TIFFReadDirectory(tiff.get()) != 0;
+  }
+};
+
+TiffPageReader::TiffPageReader(const fs::path& path, ColorPolicy policy, bool map_file) : state_(std::make_unique<State>()) {
+  state_->path = path;
+  state_->policy = policy;
+  state_->tiff = open_tiff(path, map_file ? "r" : "rm");  // "m": plain reads, no mapping
+  state_->skip_reduced();
+}
+
+TiffPageReader::~TiffPageReader() = default;
+
+bool TiffPageReader::done() const { return !state_->more; }
+
+void TiffPageReader::read_next(Volume& dst, int64_t z) {
+  State& st = *state_;
+  UNIEM_CHECK(st.more, "TiffPageReader: no page left");
+  TIFF* t = st.tiff.get();
+  const fs::path& path = st.path;
+  const int64_t index = st.index;
+  const PageLayout l = read_layout(t, path, index);
+  if (index == 0) st.first = l;
+  if (!l.same_pixels(st.first))
+    throw InputError(path, "page " + std::to_string(index + 1) + " is " + std::to_string(l.width) + " x " +
+                               std::to_string(l.height) + " " + l.describe() + ", but page 1 is " +
+                               std::to_string(st.first.width) + " x " + std::to_string(st.first.height) + " " +
+                               st.first.describe() + "; a stack needs equal pages");
+  UNIEM_CHECK(z < dst.nz() && l.width == dst.nx() && l.height == dst.ny(), "read_tiff_into: shape differs from the probe");
+  const bool direct = l.samples == 1 && l.bits >= 8 && l.photometric == PHOTOMETRIC_MINISBLACK && !l.tiled && dst.channels() == 1;
+  if (direct) {  // strips straight into the volume: the layouts agree
+    uint32_t rows_per_strip = l.height;
+    TIFFGetFieldDefaulted(t, TIFFTAG_ROWSPERSTRIP, &rows_per_strip);
+    rows_per_strip = std::min(rows_per_strip, l.height);
+    const size_t row_bytes = size_t{l.width} * l.bits / 8;
+    auto* out = reinterpret_cast<unsigned char*>(dst.raw_slice(z));
+    for (uint32_t s = 0, y0 = 0; y0 < l.height; ++s, y0 += rows_per_strip) {
+      const tmsize_t want = static_cast<tmsize_t>(row_bytes * std::min(rows_per_strip, l.height - y0));
+      if (TIFFReadEncodedStrip(t, s, out + y0 * row_bytes, want) < want)
+        throw InputError(path, "page " + std::to_string(index + 1) + " cannot be decoded (" +
+                                   (last_tiff_error.empty() ? "truncated or corrupt" : last_tiff_error) + ")");
     }
-    ++index;
+  } else {
+    read_page(t, l, path, index, st.page);
+    visit_dtype(dst.dtype(), [&](auto type) {
+      using T = decltype(type);
+      convert_page<T>(st.page, l, st.policy, dst.slice<T>(z), dst.channels());
+    });
+  }
+  ++st.index;
+  st.more = TIFFReadDirectory(t) != 0;
+  st.skip_reduced();
+  if (!st.more) check_chain_complete(t, path, st.index);
+}
+
+void read_tiff_into(const fs::path& path, ColorPolicy policy, Volume& dst, int64_t z0, Progress* progress) {
+  TiffPageReader pages(path, policy);
+  for (int64_t z = z0; !pages.done(); ++z) {
+    pages.read_next(dst, z);
     if (progress) progress->advance();
-  } while (TIFFReadDirectory(t.get()));
-  check_chain_complete(t.get(), path, index);
+  }
 }
 
 void write_tiff(const fs::path& path, const Volume& v, int64_t z_begin, int64_t z_end, TiffCompression compression,

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 
 #include "core/image/volume.h"
 #include "core/progress.h"
@@ -27,6 +28,22 @@ ImageHeader probe_tiff(const std::filesystem::path& path, ColorPolicy policy);
 // caller). Throws InputError for a page that differs from the first or cannot be decoded.
 void read_tiff_into(const std::filesystem::path& path, ColorPolicy policy, Volume& dst, int64_t z0,
                     Progress* progress = nullptr);
+
+// The pages of one file, read one at a time in order (for stacks too large to hold whole); the
+// same checks and messages as read_tiff_into, which runs on it. map_file: libtiff maps the whole
+// file into memory (fastest for reading it all); without, it reads page by page, so a streamed
+// 4 GiB file does not end up resident.
+class TiffPageReader {
+ public:
+  TiffPageReader(const std::filesystem::path& path, ColorPolicy policy, bool map_file = true);
+  ~TiffPageReader();
+  bool done() const;                       // every page read
+  void read_next(Volume& dst, int64_t z);  // the next page into section z of dst
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 enum class TiffCompression { none, deflate, lzw };
 

@@ -83,20 +83,24 @@ double entropy_bits(const std::vector<double>& p) {
 
 }  // namespace
 
-Contingency contingency_table(const Volume& segmentation, const Volume& truth, bool ignore_truth_zero) {
-  if (segmentation.shape() != truth.shape() || segmentation.channels() != truth.channels())
-    throw InputError("the segmentation is " + std::to_string(segmentation.nz()) + " x " + std::to_string(segmentation.ny()) +
-                     " x " + std::to_string(segmentation.nx()) + " but the ground truth is " + std::to_string(truth.nz()) +
-                     " x " + std::to_string(truth.ny()) + " x " + std::to_string(truth.nx()) + "; they must match voxel for voxel");
-  if (!dtype_is_integer(segmentation.dtype()) || !dtype_is_integer(truth.dtype()))
-    throw InputError("scores need integer label volumes, not float32; threshold or label probability maps first");
-  const Volume seg_small = with_small_ids(segmentation), truth_small = with_small_ids(truth);
-  const Volume& seg = seg_small.empty() ? segmentation : seg_small;
-  const Volume& gt = truth_small.empty() ? truth : truth_small;
+struct ContingencyCounter::Counts {
+  PairCounts pairs;
+};
 
+ContingencyCounter::ContingencyCounter(bool ignore_truth_zero) : counts_(std::make_unique<Counts>()), ignore_zero_(ignore_truth_zero) {}
+ContingencyCounter::~ContingencyCounter() = default;
+
+void ContingencyCounter::add(const Volume& seg, const Volume& gt) {
+  if (seg.shape() != gt.shape() || seg.channels() != gt.channels())
+    throw InputError("the segmentation is " + std::to_string(seg.nz()) + " x " + std::to_string(seg.ny()) + " x " +
+                     std::to_string(seg.nx()) + " but the ground truth is " + std::to_string(gt.nz()) + " x " +
+                     std::to_string(gt.ny()) + " x " + std::to_string(gt.nx()) + "; they must match voxel for voxel");
+  if (!dtype_is_integer(seg.dtype()) || !dtype_is_integer(gt.dtype()))
+    throw InputError("scores need integer label volumes, not float32; threshold or label probability maps first");
+  for (const Volume* v : {&seg, &gt})
+    if (v->dtype() == DType::u64 && value_range(*v).max >= 4294967295.0)
+      throw InputError("label ids of 2^32 - 1 and above: renumber them first (uniem convert --relabel)");
   std::mutex merge_mutex;
-  PairCounts total;
-  uint64_t counted = 0;
   const int64_t n = seg.elements();
   visit_dtype(seg.dtype(), [&](auto s_type) {
     using S = decltype(s_type);
@@ -106,22 +110,35 @@ Contingency contingency_table(const Volume& segmentation, const Volume& truth, b
         parallel_for(0, n, 1 << 20, [&](int64_t b, int64_t e) {
           PairCounts local;
           uint64_t local_counted = 0;
-          count_pairs(seg.data<S>() + b, gt.data<T>() + b, e - b, ignore_truth_zero, local, local_counted);
+          count_pairs(seg.data<S>() + b, gt.data<T>() + b, e - b, ignore_zero_, local, local_counted);
           std::lock_guard lock(merge_mutex);
-          local.each([&](uint64_t key, uint64_t c) { total.add(key, c); });
-          counted += local_counted;
+          local.each([&](uint64_t key, uint64_t c) { counts_->pairs.add(key, c); });
+          counted_ += local_counted;
         });
       }
     });
   });
+  voxels_ += static_cast<uint64_t>(n);
+}
+
+Contingency ContingencyCounter::table() const {
   Contingency table;
-  total.each([&](uint64_t key, uint64_t c) { table.entries.push_back({key >> 32, key & 0xffffffffULL, c}); });
+  counts_->pairs.each([&](uint64_t key, uint64_t c) { table.entries.push_back({key >> 32, key & 0xffffffffULL, c}); });
   std::sort(table.entries.begin(), table.entries.end(), [](const ContingencyEntry& a, const ContingencyEntry& b) {
     return a.segment != b.segment ? a.segment < b.segment : a.truth < b.truth;
   });
-  table.voxels = counted;
-  table.total_voxels = static_cast<uint64_t>(n);
+  table.voxels = counted_;
+  table.total_voxels = voxels_;
   return table;
+}
+
+Contingency contingency_table(const Volume& segmentation, const Volume& truth, bool ignore_truth_zero) {
+  if (!dtype_is_integer(segmentation.dtype()) || !dtype_is_integer(truth.dtype()))
+    throw InputError("scores need integer label volumes, not float32; threshold or label probability maps first");
+  const Volume seg_small = with_small_ids(segmentation), truth_small = with_small_ids(truth);
+  ContingencyCounter counter(ignore_truth_zero);
+  counter.add(seg_small.empty() ? segmentation : seg_small, truth_small.empty() ? truth : truth_small);
+  return counter.table();
 }
 
 InstanceScores instance_scores(const Contingency& table) {

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/image/volume.h"
@@ -40,6 +41,24 @@ struct Contingency {
 // ignore_truth_zero: leave out voxels whose ground truth is 0 (instance scores).
 // Throws InputError when shapes differ or a volume is float.
 Contingency contingency_table(const Volume& segmentation, const Volume& truth, bool ignore_truth_zero);
+
+// The same table counted a piece at a time, e.g. a few sections of both stacks at once, so that
+// two volumes larger than memory can be scored: add() each pair of pieces (same shape), then
+// table(). The sums are integers, so the pieces' size and order do not change the result. Ids of
+// 2^32 - 1 and above are refused (contingency_table renumbers them; a piece alone cannot).
+class ContingencyCounter {
+ public:
+  explicit ContingencyCounter(bool ignore_truth_zero);
+  ~ContingencyCounter();
+  void add(const Volume& segmentation, const Volume& truth);
+  Contingency table() const;
+
+ private:
+  struct Counts;
+  std::unique_ptr<Counts> counts_;
+  bool ignore_zero_;
+  uint64_t counted_ = 0, voxels_ = 0;
+};
 
 struct InstanceScores {
   double v_rand = 0, rand_split = 0, rand_merge = 0;

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -90,4 +92,30 @@ TEST_CASE("semantic scores: binary masks of different values, and several classe
 TEST_CASE("mismatched shapes and float volumes are refused") {
   CHECK_THROWS_WITH_AS(contingency_table(labels({1, 2}), labels({1, 2, 3}), true), doctest::Contains("must match"), InputError);
   CHECK_THROWS_AS(contingency_table(Volume(DType::f32, 1, 1, 2), labels({1, 2}), true), InputError);
+}
+
+TEST_CASE("the contingency table counted section by section equals the whole one") {
+  const Volume seg = read_volume(fixtures / "seg_1.tif"), gt = read_volume(fixtures / "gt_1.tif");
+  const Contingency whole = contingency_table(seg, gt, true);
+  for (int64_t step : {1, 2, 5}) {
+    ContingencyCounter counter(true);
+    for (int64_t z = 0; z < seg.nz(); z += step) {
+      const int64_t n = std::min(step, seg.nz() - z);
+      Volume a(seg.dtype(), n, seg.ny(), seg.nx()), b(gt.dtype(), n, gt.ny(), gt.nx());
+      std::memcpy(a.raw(), seg.raw_slice(z), a.bytes());
+      std::memcpy(b.raw(), gt.raw_slice(z), b.bytes());
+      counter.add(a, b);
+    }
+    const Contingency pieces = counter.table();
+    CHECK(pieces.voxels == whole.voxels);
+    CHECK(pieces.total_voxels == whole.total_voxels);
+    REQUIRE(pieces.entries.size() == whole.entries.size());
+    for (size_t i = 0; i < whole.entries.size(); ++i) {
+      CHECK(pieces.entries[i].segment == whole.entries[i].segment);
+      CHECK(pieces.entries[i].truth == whole.entries[i].truth);
+      CHECK(pieces.entries[i].count == whole.entries[i].count);
+    }
+  }
+  ContingencyCounter counter(true);
+  CHECK_THROWS_AS(counter.add(Volume(DType::u32, 1, 2, 2), Volume(DType::u32, 1, 2, 3)), InputError);
 }

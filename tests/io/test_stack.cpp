@@ -95,6 +95,41 @@ TEST_CASE("bad stacks are refused with the file and the problem") {
   CHECK(message(dir / "x.jpg").find("neither a PNG nor a TIFF") != std::string::npos);
 }
 
+TEST_CASE("StackReader gives the same voxels as read_volume, a few sections at a time, with the same refusals") {
+  TempDir dir;
+  const Volume v = test::pattern_volume(DType::u16, 11, 17, 23);
+  for (StackFormat format : {StackFormat::png_folder, StackFormat::tiff_folder, StackFormat::multipage_tiff}) {
+    WriteOptions w;
+    w.format = format;
+    const fs::path out = dir / (format == StackFormat::multipage_tiff ? "stack.tif" : format == StackFormat::png_folder ? "png" : "tiffs");
+    write_volume(out, v, w);
+    for (int64_t step : {1, 4, 11, 50}) {
+      CAPTURE(out.filename().string());
+      CAPTURE(step);
+      StackReader reader(out);
+      CHECK(reader.nz() == 11);
+      CHECK(reader.ny() == 17);
+      CHECK(reader.nx() == 23);
+      CHECK(reader.dtype() == DType::u16);
+      int64_t z = 0;
+      for (Volume part = reader.next(step); !part.empty(); part = reader.next(step)) {
+        CHECK(part.nz() == std::min<int64_t>(step, 11 - z));
+        for (int64_t i = 0; i < part.elements(); ++i) REQUIRE(part.data<uint16_t>()[i] == v.data<uint16_t>()[z * 17 * 23 + i]);
+        z += part.nz();
+      }
+      CHECK(z == 11);
+    }
+  }
+  write_png(dir / "one.png", Volume(DType::u8, 1, 8, 8), 0);
+  CHECK(StackReader(dir / "one.png").next(5).nz() == 1);
+  auto message = [](const fs::path& p) { return test::input_error_message([&] { StackReader r(p); }); };
+  CHECK(message(dir / "nowhere").find("no such file or folder") != std::string::npos);
+  fs::create_directory(dir / "mixed");
+  write_png(dir / "mixed" / "0.png", Volume(DType::u8, 1, 8, 8), 0);
+  write_png(dir / "mixed" / "1.png", Volume(DType::u8, 1, 8, 9), 0);
+  CHECK(message(dir / "mixed").find("same size") != std::string::npos);
+}
+
 TEST_CASE("outputs: refused when they exist, replaced with overwrite, never half-written") {
   TempDir dir;
   const Volume v = test::pattern_volume(DType::u8, 3, 8, 8);
