@@ -20,7 +20,7 @@ from PIL import Image
 
 folder, reps = sys.argv[1], int(sys.argv[2])
 areas = sys.argv[3].split(",") if len(sys.argv) > 3 else ["png", "tiff"]
-names = sorted(os.listdir(os.path.join(folder, "png")))
+names = sorted(n for n in os.listdir(os.path.join(folder, "png")) if n.endswith(".png"))  # not voxel-size.json
 
 
 def timed(fn):
