@@ -8,6 +8,10 @@
 #include <limits>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "core/threads.h"
 
 namespace uniem {
@@ -56,39 +60,59 @@ class UnionFind {
   std::vector<uint32_t> parent_;
 };
 
-// Runs of nonzero bytes in a row, eight bytes at a time: all-zero words are skipped whole, and the
-// end of a run is the first zero byte of a word, found with the has-zero-byte bit trick
-// ((v - 0x01..01) & ~v & 0x80..80: its lowest set bit marks the first zero byte). Masks are the
-// common input, and this halved the time of pass 1 on a 512^3 mask (bench/image).
+// Runs of nonzero bytes in a row, 64 bytes at a time: each block becomes a 64-bit mask of its
+// nonzero bytes (a loop the compiler turns into vector compares and a movemask), and the runs are
+// read off the mask's edges with bit scans: a start where a set bit follows a clear one, an end
+// where a clear bit follows a set one. All-zero blocks cost one compare. Masks are the common input;
+// this took the labelling of the 512^3 blob mask (bench/image, 30% foreground, one thread) from
+// 0.66 to 0.45 s; eight bytes at a time with a has-zero-byte trick before.
+uint64_t nonzero_mask(const uint8_t* p) {
+#if defined(__SSE2__)  // every x86-64: four 16-byte compares and movemasks (GCC does not find them itself)
+  const __m128i zero = _mm_setzero_si128();
+  uint64_t zeros = 0;
+  for (int i = 0; i < 4; ++i) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    zeros |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)))) << (16 * i);
+  }
+  return ~zeros;
+#else
+  uint64_t m = 0;
+  for (int i = 0; i < 64; ++i) m |= static_cast<uint64_t>(p[i] != 0) << i;
+  return m;
+#endif
+}
+
 void binary_byte_runs(const uint8_t* p, int64_t nx, std::vector<Run>& out) {
-  constexpr uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-  const auto word = [p](int64_t x) {
-    uint64_t w;
-    std::memcpy(&w, p + x, 8);
-    return w;
-  };
-  int64_t x = 0;
-  while (x < nx) {
-    while (x + 8 <= nx && word(x) == 0) x += 8;
-    while (x < nx && p[x] == 0) ++x;
-    if (x >= nx) break;
-    const int64_t start = x;
-    for (;;) {
-      if (x + 8 <= nx) {
-        const uint64_t w = word(x);
-        const uint64_t zero = (w - ones) & ~w & highs;
-        if (zero) {
-          x += std::countr_zero(zero) / 8;
-          break;
-        }
-        x += 8;
+  bool open = false;  // a run continues from the previous block
+  int64_t start = 0;
+  const auto block = [&](uint64_t m, int64_t base, int width) {
+    // Bit i of `edges` is set where byte i differs from byte i - 1 (byte -1: whether a run is open).
+    const uint64_t edges = m ^ ((m << 1) | (open ? 1u : 0u));
+    uint64_t e = width == 64 ? edges : edges & ((uint64_t{1} << width) - 1);
+    while (e) {
+      const int i = std::countr_zero(e);
+      e &= e - 1;
+      if (!open) {
+        start = base + i;
+        open = true;
       } else {
-        while (x < nx && p[x] != 0) ++x;
-        break;
+        out.push_back({static_cast<int32_t>(start), static_cast<int32_t>(base + i - 1)});
+        open = false;
       }
     }
-    out.push_back({static_cast<int32_t>(start), static_cast<int32_t>(x - 1)});
+  };
+  int64_t x = 0;
+  for (; x + 64 <= nx; x += 64) {
+    const uint64_t m = nonzero_mask(p + x);
+    if (m == 0 && !open) continue;
+    block(m, x, 64);
   }
+  if (x < nx) {
+    uint64_t m = 0;
+    for (int64_t i = x; i < nx; ++i) m |= static_cast<uint64_t>(p[i] != 0) << (i - x);
+    block(m, x, static_cast<int>(nx - x));
+  }
+  if (open) out.push_back({static_cast<int32_t>(start), static_cast<int32_t>(nx - 1)});
 }
 
 template <class T>

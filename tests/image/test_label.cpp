@@ -88,8 +88,8 @@ TEST_CASE("the result does not depend on the thread count; floats only in binary
   CHECK(label_components(Volume(DType::f32, 1, 2, 2), Connectivity::c6, false).count == 0);
 }
 
-TEST_CASE("the eight-bytes-at-a-time path for uint8 masks equals the general one, for every row length") {
-  for (int64_t nx : {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 64, 67}) {
+TEST_CASE("the 64-bytes-at-a-time path for uint8 masks equals the general one, for every row length") {
+  for (int64_t nx : {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 67, 127, 128, 129, 200}) {
     CAPTURE(nx);
     Volume bytes(DType::u8, 3, 5, nx), words(DType::u16, 3, 5, nx);
     uint64_t state = 12345 + static_cast<uint64_t>(nx);
