@@ -61,7 +61,7 @@ class UnionFind {
 };
 
 // Runs of nonzero bytes in a row, 64 bytes at a time: each block becomes a 64-bit mask of its
-// nonzero bytes (a loop the compiler turns into vector compares and a movemask), and the runs are
+// nonzero bytes (SSE2 compares and movemasks), and the runs are
 // read off the mask's edges with bit scans: a start where a set bit follows a clear one, an end
 // where a clear bit follows a set one. All-zero blocks cost one compare. Masks are the common input;
 // this took the labelling of the 512^3 blob mask (bench/image, 30% foreground, one thread) from
