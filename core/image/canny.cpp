@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/image/convert.h"
 #include "core/image/gaussian.h"
 #include "core/threads.h"
 
@@ -122,21 +123,16 @@ Volume canny(const Volume& image, const CannyOptions& o) {
                      " volume (label ids?); convert it to 8 or 16 bits first if it really is an image");
   if (!(o.low >= 0 && o.high >= 0 && o.sigma >= 0)) throw InputError("canny: thresholds and sigma must not be negative");
   if (o.low > o.high) throw InputError("canny: the low threshold must not be above the high one");
-  // The section as float, smoothed on the way when asked.
+  // The image as float, smoothed on the way when asked.
   Volume f(DType::f32, image.nz(), image.ny(), image.nx());
-  float* fd = f.data<float>();
   if (o.sigma > 0 && (image.dtype() == DType::u8 || image.dtype() == DType::u16 || image.dtype() == DType::f32)) {
     const auto k = gaussian_kernel(o.sigma);
     separable_filter_sections(image, f, k, k);
   } else {
-    visit_dtype(image.dtype(), [&](auto t) {
-      const auto* in = image.data<decltype(t)>();
-      parallel_for(0, image.elements(), 1 << 16, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) fd[i] = static_cast<float>(in[i]);
-      });
-    });
+    f = as_float32(image);
     if (o.sigma > 0) gaussian_filter(f, {0, o.sigma, o.sigma});
   }
+  const float* fd = f.data<float>();
   Volume out(DType::u8, image.nz(), image.ny(), image.nx());
   out.voxel_size = image.voxel_size;
   const int64_t plane = image.ny() * image.nx();

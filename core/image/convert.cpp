@@ -142,6 +142,20 @@ Volume relabel_consecutive(const Volume& labels, int64_t* count) {
   });
 }
 
+Volume as_float32(const Volume& v) {
+  UNIEM_CHECK(v.channels() == 1, "as_float32: one channel");
+  Volume f(DType::f32, v.nz(), v.ny(), v.nx());
+  f.voxel_size = v.voxel_size;
+  float* out = f.data<float>();
+  visit_dtype(v.dtype(), [&](auto t) {
+    const auto* in = v.data<decltype(t)>();
+    parallel_for(0, v.elements(), 1 << 16, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) out[i] = static_cast<float>(in[i]);
+    });
+  });
+  return f;
+}
+
 Volume shrink_to_fit(const Volume& labels) {
   if (!dtype_is_integer(labels.dtype())) throw InputError("shrink_to_fit needs integer labels");
   const double max = value_range(labels).max;

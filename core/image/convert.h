@@ -22,6 +22,10 @@ Volume convert_dtype(const Volume& v, DType target, DepthPolicy policy);
 
 Volume relabel_consecutive(const Volume& labels, int64_t* count = nullptr);
 
+// Every voxel of a one-channel volume as float32 (the nearest float for integers past 2^24), with
+// the voxel size: what the filters that compute in float start from.
+Volume as_float32(const Volume& v);
+
 // An integer volume in the smallest unsigned type that holds its largest value (ids unchanged).
 Volume shrink_to_fit(const Volume& labels);
 

@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/image/convert.h"
 #include "core/image/distance.h"
 #include "core/image/gaussian.h"
 #include "core/image/median_network.h"
@@ -45,19 +46,6 @@ Volume mask_volume(const Volume& like, const std::vector<uint8_t>& bits) {
   out.voxel_size = like.voxel_size;
   for (int64_t i = 0; i < out.elements(); ++i) out.data<uint8_t>()[i] = bits[static_cast<size_t>(i)] ? 255 : 0;
   return out;
-}
-
-Volume as_float(const Volume& v) {
-  Volume f(DType::f32, v.nz(), v.ny(), v.nx());
-  f.voxel_size = v.voxel_size;
-  float* out = f.data<float>();
-  visit_dtype(v.dtype(), [&](auto t) {
-    const auto* in = v.data<decltype(t)>();
-    parallel_for(0, v.elements(), 1 << 16, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) out[i] = static_cast<float>(in[i]);
-    });
-  });
-  return f;
 }
 
 // Back to v's type, rounding to nearest and clamping to the type's range.
@@ -180,7 +168,7 @@ Volume gaussian(const Volume& v, Extent sigma) {
     separable_filter_sections(v, out, gaussian_kernel(sigma.y), gaussian_kernel(sigma.x));
     return out;
   }
-  Volume f = as_float(v);
+  Volume f = as_float32(v);
   gaussian_filter(f, {sigma.z, sigma.y, sigma.x});
   return back_to(f, v.dtype());
 }
@@ -188,7 +176,7 @@ Volume gaussian(const Volume& v, Extent sigma) {
 Volume box_filter(const Volume& v, BoxStatistic statistic, Extent radius) {
   refuse_labels(v, statistic == BoxStatistic::mean ? "mean" : statistic == BoxStatistic::minimum ? "minimum" : "maximum");
   if (radius.z < 0 || radius.y < 0 || radius.x < 0) throw InputError("a filter radius must not be negative");
-  Volume f = as_float(v);
+  Volume f = as_float32(v);
   const int64_t radii[3] = {whole(radius.z), whole(radius.y), whole(radius.x)};
   for (int axis = 2; axis >= 0; --axis) {
     const int64_t r = radii[axis];
@@ -253,7 +241,7 @@ Volume normalise(const Volume& v, double low_percent, double high_percent) {
   };
   const double lo = percentile(low_percent), hi = percentile(high_percent);
   const double scale = hi > lo ? 1 / (hi - lo) : 0;
-  Volume out = as_float(v);
+  Volume out = as_float32(v);
   for (int64_t i = 0; i < out.elements(); ++i)
     out.data<float>()[i] = static_cast<float>(std::clamp((out.data<float>()[i] - lo) * scale, 0.0, 1.0));
   return out;
@@ -277,7 +265,7 @@ Volume sobel(const Volume& v, bool three_d) {
     });
     return magnitude;
   }
-  const Volume f = as_float(v);
+  const Volume f = as_float32(v);
   for (int axis = use_z ? 0 : 1; axis <= 2; ++axis) {
     Volume g = f;
     separable_filter(g, !use_z ? none : axis == 0 ? derivative : smooth, axis == 1 ? derivative : smooth,
@@ -309,7 +297,7 @@ Volume bilateral(const Volume& v, double sigma_space, double sigma_range, VoxelS
         if (d2 <= double(radius * radius))
           taps.push_back({dz, dy, dx, static_cast<float>(std::exp(-0.5 * d2 / (sigma_space * sigma_space)))});
       }
-  const Volume f = as_float(v);
+  const Volume f = as_float32(v);
   const float* in = f.data<float>();
   Volume out(DType::f32, nz, ny, nx);
   out.voxel_size = v.voxel_size;

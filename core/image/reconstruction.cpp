@@ -4,6 +4,7 @@
 #include <cmath>
 #include <deque>
 
+#include "core/image/convert.h"
 #include "core/image/neighbourhood.h"
 
 namespace uniem {
@@ -54,11 +55,9 @@ Volume h_maxima(const Volume& values, double h, Connectivity connectivity) {
   if (values.channels() != 1) throw InputError("h-maxima needs a one-channel image");
   if (!(h > 0)) throw InputError("h-maxima: h must be positive");
   const int64_t n = values.elements();
-  Volume f(DType::f32, values.nz(), values.ny(), values.nx()), lowered(DType::f32, values.nz(), values.ny(), values.nx());
-  for (int64_t i = 0; i < n; ++i) {
-    f.data<float>()[i] = static_cast<float>(values.value(i));
-    lowered.data<float>()[i] = static_cast<float>(values.value(i) - h);
-  }
+  const Volume f = as_float32(values);
+  Volume lowered(DType::f32, values.nz(), values.ny(), values.nx());
+  for (int64_t i = 0; i < n; ++i) lowered.data<float>()[i] = static_cast<float>(values.value(i) - h);
   const Volume r = reconstruct_by_dilation(lowered, f, connectivity);
   // values - h is rounded to float: allow that rounding when comparing the residue with h.
   float top = 0;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/image/convert.h"
 #include "core/image/filters.h"
 #include "core/image/neighbourhood.h"
 #include "core/image/reconstruction.h"
@@ -229,8 +230,7 @@ Volume watershed(const Volume& landscape, const Volume& markers, const Volume* m
 
 Volume local_maxima_markers(const Volume& values, Extent min_distance, double threshold, Connectivity connectivity) {
   const int64_t nz = values.nz(), ny = values.ny(), nx = values.nx();
-  Volume as_float(DType::f32, nz, ny, nx);
-  for (int64_t i = 0; i < values.elements(); ++i) as_float.data<float>()[i] = static_cast<float>(values.value(i));
+  const Volume as_float = as_float32(values);
   const Volume biggest = box_filter(as_float, BoxStatistic::maximum, min_distance);
   Volume peaks(DType::u8, nz, ny, nx);
   for (int64_t i = 0; i < values.elements(); ++i) {
