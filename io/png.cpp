@@ -1,5 +1,7 @@
 #include "io/png.h"
 
+#include "io/deflate.h"
+
 #include <lodepng.h>
 #include <zlib.h>
 
@@ -268,6 +270,59 @@ std::string encode_png(const Volume& v, int64_t z, int compression_level) {
   std::unique_ptr<unsigned char, decltype(&std::free)> owned(encoded, &std::free);
   UNIEM_CHECK(e == 0, std::string("PNG encoding failed: ") + lodepng_error_text(e));
   return std::string(reinterpret_cast<const char*>(encoded), size);
+}
+
+std::string encode_png_for_display(const Volume& v, int64_t z) {
+  UNIEM_CHECK(v.dtype() == DType::u8 && v.channels() == 1, "encode_png_for_display: uint8 grey only");
+  const int64_t h = v.ny(), w = v.nx();
+  // The filtered rows: a filter-type byte, then each byte minus its Paeth prediction from the
+  // left, upper and upper-left bytes (PNG 9.4; zeros outside the image).
+  std::vector<uint8_t> rows(static_cast<size_t>(h * (w + 1)));
+  std::vector<uint8_t> zero(static_cast<size_t>(w), 0);
+  std::vector<int16_t> a(static_cast<size_t>(w), 0), b(a), c(a);  // widened: the loops vectorise
+  const uint8_t* section = v.slice<uint8_t>(z);
+  for (int64_t y = 0; y < h; ++y) {
+    const uint8_t* r = section + y * w;
+    const uint8_t* up = y > 0 ? r - w : zero.data();
+    for (int64_t x = 1; x < w; ++x) a[static_cast<size_t>(x)] = r[x - 1];
+    for (int64_t x = 0; x < w; ++x) b[static_cast<size_t>(x)] = up[x];
+    for (int64_t x = 1; x < w; ++x) c[static_cast<size_t>(x)] = up[x - 1];
+    uint8_t* __restrict d = &rows[static_cast<size_t>(y * (w + 1))];
+    d[0] = 4;  // Paeth
+    const int16_t* __restrict pa_ = a.data();
+    const int16_t* __restrict pb_ = b.data();
+    const int16_t* __restrict pc_ = c.data();
+    for (int64_t x = 0; x < w; ++x) {
+      const int16_t l = pa_[x], u = pb_[x], ul = pc_[x];
+      const int16_t da = static_cast<int16_t>(std::abs(u - ul)), db = static_cast<int16_t>(std::abs(l - ul)),
+                    dc = static_cast<int16_t>(std::abs(l + u - 2 * ul));
+      const int16_t prediction = da <= db && da <= dc ? l : db <= dc ? u : ul;
+      d[x + 1] = static_cast<uint8_t>(r[x] - prediction);
+    }
+  }
+  static constexpr uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  std::string png(reinterpret_cast<const char*>(signature), 8);
+  auto put_u32 = [&png](uint32_t value) {
+    for (int k = 3; k >= 0; --k) png.push_back(static_cast<char>(value >> (8 * k)));
+  };
+  // A chunk: length, type and data, CRC-32 of type and data (PNG 5.3).
+  auto chunk = [&](const char* type, auto&& write_data) {
+    const size_t at = png.size();
+    put_u32(0);
+    png.append(type, 4);
+    write_data();
+    const size_t length = png.size() - at - 8;
+    for (int k = 0; k < 4; ++k) png[at + static_cast<size_t>(k)] = static_cast<char>(length >> (8 * (3 - k)));
+    put_u32(static_cast<uint32_t>(crc32_z(0, reinterpret_cast<const Bytef*>(png.data() + at + 4), length + 4)));
+  };
+  chunk("IHDR", [&] {
+    put_u32(static_cast<uint32_t>(w));
+    put_u32(static_cast<uint32_t>(h));
+    png.append("\x08\x00\x00\x00\x00", 5);  // 8 bits, grey, deflate, adaptive filters, no interlace
+  });
+  chunk("IDAT", [&] { zlib_huffman_only(rows.data(), rows.size(), png); });
+  chunk("IEND", [] {});
+  return png;
 }
 
 void write_png(const fs::path& path, const Volume& v, int64_t z, int compression_level) {

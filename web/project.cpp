@@ -262,7 +262,7 @@ std::string Project::image_png(int64_t z, int level, double lo, double hi) const
     const uint16_t* s = section.data<uint16_t>();
     for (int64_t i = 0; i < grey.voxels(); ++i) d[i] = lut[s[i]];
   }
-  std::string png = encode_png(grey, 0, 1);
+  std::string png = encode_png_for_display(grey, 0);
   std::lock_guard<std::mutex> lock(cache_mutex_);
   cache_.emplace_front(key, png);
   if (cache_.size() > png_cache_entries) cache_.pop_back();
