@@ -2,9 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <string>
 
 #include "core/error.h"
@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 namespace uniem {
 namespace {
 
-constexpr char magic[8] = {'U', 'N', 'I', 'E', 'M', 'C', 'K', '1'};
+constexpr char magic[8] = {'U', 'N', 'I', 'E', 'M', 'C', 'K', '2'};
+constexpr char magic_version1[8] = {'U', 'N', 'I', 'E', 'M', 'C', 'K', '1'};
 constexpr size_t header_bytes = 28;
 
 void put_u32(std::string& s, size_t at, uint32_t v) {
@@ -58,45 +59,70 @@ bool ChunkStore::exists(int64_t index) const { return fs::exists(path(index)); }
 Volume ChunkStore::read(int64_t index) const {
   UNIEM_CHECK(index >= 0 && index < chunk_count(), "ChunkStore::read: index out of range");
   const auto e = extent(index);
-  Volume v(dtype_, e[0], e[1], e[2]);
   const fs::path file = path(index);
-  std::ifstream in(file, std::ios::binary);
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) {
-    if (!fs::exists(file)) return v;
+    if (!fs::exists(file)) return Volume(dtype_, e[0], e[1], e[2]);
     throw InputError(file, "cannot be opened");
   }
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.size() < header_bytes || std::memcmp(bytes.data(), magic, sizeof magic) != 0)
+  Volume v = Volume::uninitialized(dtype_, e[0], e[1], e[2]);  // inflate fills every voxel, or throws
+  std::string bytes(static_cast<size_t>(std::max<std::streamoff>(0, in.tellg())), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) throw InputError(file, "cannot be read");
+  const bool version1 = bytes.size() >= 8 && std::memcmp(bytes.data(), magic_version1, 8) == 0;
+  if (bytes.size() < header_bytes + 2 || (!version1 && std::memcmp(bytes.data(), magic, 8) != 0))
     throw InputError(file, "is not a uniem chunk (truncated or foreign file)");
   if (get_u32(bytes, 8) != static_cast<uint32_t>(dtype_))
     throw InputError(file, std::string("holds another voxel type than the store's ") + dtype_name(dtype_));
   for (int a = 0; a < 3; ++a)
     if (get_u32(bytes, 12 + 4 * static_cast<size_t>(a)) != static_cast<uint32_t>(e[a]))
       throw InputError(file, "has another extent than its place in the store");
-  uLongf size = static_cast<uLongf>(v.bytes());
-  const int rc = uncompress(reinterpret_cast<Bytef*>(v.raw()), &size,
-                            reinterpret_cast<const Bytef*>(bytes.data() + header_bytes),
-                            static_cast<uLong>(bytes.size() - header_bytes));
-  if (rc != Z_OK || size != v.bytes()) throw InputError(file, "is corrupt (its compressed voxels do not unpack)");
-  const uint32_t crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(v.raw()), static_cast<uInt>(v.bytes())));
-  if (crc != get_u32(bytes, 24)) throw InputError(file, "is corrupt (checksum mismatch)");
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data() + header_bytes);
+  size_t size = bytes.size() - header_bytes;
+  if (!version1 && static_cast<uint32_t>(crc32_z(0L, data, size)) != get_u32(bytes, 24))
+    throw InputError(file, "is corrupt (checksum mismatch)");
+  if (version1) {  // a zlib stream: skip its header, leave its Adler-32 to the CRC-32 of the voxels
+    if (size < 6 || (data[0] & 0x0f) != 8 || (data[1] & 0x20) != 0 || (data[0] * 256 + data[1]) % 31 != 0)
+      throw InputError(file, "is corrupt (its compressed voxels have no zlib header)");
+    data += 2;
+    size -= 2;
+  }
+  z_stream stream{};
+  UNIEM_CHECK(inflateInit2(&stream, -MAX_WBITS) == Z_OK, "ChunkStore::read: inflateInit2 failed");
+  stream.next_in = const_cast<unsigned char*>(data);
+  stream.avail_in = static_cast<uInt>(size);
+  stream.next_out = reinterpret_cast<Bytef*>(v.raw());
+  stream.avail_out = static_cast<uInt>(v.bytes());
+  const int rc = inflate(&stream, Z_FINISH);
+  const bool complete = rc == Z_STREAM_END && stream.avail_out == 0 && stream.avail_in == (version1 ? 4u : 0u);
+  inflateEnd(&stream);
+  if (!complete) throw InputError(file, "is corrupt (its compressed voxels do not unpack)");
+  if (version1 && static_cast<uint32_t>(crc32_z(0L, reinterpret_cast<const Bytef*>(v.raw()), v.bytes())) != get_u32(bytes, 24))
+    throw InputError(file, "is corrupt (checksum mismatch)");
   return v;
 }
 
 void ChunkStore::write(int64_t index, const Volume& chunk, int level, bool durable) const {
   UNIEM_CHECK(index >= 0 && index < chunk_count(), "ChunkStore::write: index out of range");
   UNIEM_CHECK(chunk.dtype() == dtype_ && chunk.shape() == extent(index), "ChunkStore::write: wrong chunk");
-  uLongf bound = compressBound(static_cast<uLong>(chunk.bytes()));
-  std::string out(header_bytes + bound, '\0');
+  z_stream stream{};
+  UNIEM_CHECK(deflateInit2(&stream, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK,
+              "ChunkStore::write: deflateInit2 failed");
+  std::string out(header_bytes + deflateBound(&stream, static_cast<uLong>(chunk.bytes())), '\0');
   std::memcpy(out.data(), magic, sizeof magic);
   put_u32(out, 8, static_cast<uint32_t>(dtype_));
   const auto e = extent(index);
   for (int a = 0; a < 3; ++a) put_u32(out, 12 + 4 * static_cast<size_t>(a), static_cast<uint32_t>(e[a]));
-  put_u32(out, 24, static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(chunk.raw()), static_cast<uInt>(chunk.bytes()))));
-  const int rc = compress2(reinterpret_cast<Bytef*>(out.data() + header_bytes), &bound,
-                           reinterpret_cast<const Bytef*>(chunk.raw()), static_cast<uLong>(chunk.bytes()), level);
-  UNIEM_CHECK(rc == Z_OK, "ChunkStore::write: zlib compress2 failed");
-  out.resize(header_bytes + bound);
+  stream.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(chunk.raw()));
+  stream.avail_in = static_cast<uInt>(chunk.bytes());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data() + header_bytes);
+  stream.avail_out = static_cast<uInt>(out.size() - header_bytes);
+  const int rc = deflate(&stream, Z_FINISH);
+  const size_t compressed = stream.total_out;
+  deflateEnd(&stream);
+  UNIEM_CHECK(rc == Z_STREAM_END, "ChunkStore::write: zlib deflate did not finish");
+  out.resize(header_bytes + compressed);
+  put_u32(out, 24, static_cast<uint32_t>(crc32_z(0L, reinterpret_cast<const Bytef*>(out.data() + header_bytes), compressed)));
   if (durable)
     write_file_durably(path(index), out);
   else

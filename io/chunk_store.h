@@ -3,11 +3,14 @@
 //
 // The volume (z, y, x) of one voxel type is cut into a grid of chunks of a fixed shape (the last
 // ones along each axis smaller). Chunk (cz, cy, cx) lives in "<folder>/<cz>_<cy>_<cx>.chunk":
-//   bytes 0-7   "UNIEMCK1"
+//   bytes 0-7   "UNIEMCK2"
 //   8-11        voxel type (the DType code), little-endian uint32
 //   12-23       the chunk's extent z, y, x as three uint32
-//   24-27       CRC-32 (zlib's) of the uncompressed voxels
-//   28-         the voxels, x fastest, little-endian, zlib-compressed
+//   24-27       CRC-32 (zlib's) of bytes 28 to the end
+//   28-         the voxels, x fastest, little-endian, raw DEFLATE (RFC 1951)
+// Version 1 ("UNIEMCK1", still read) held a zlib stream and the CRC-32 of the voxels. Checking
+// the compressed bytes instead, labels being 20-50x smaller compressed, and no Adler-32 made
+// reading a label chunk of 8 x 128 x 128 twice as fast (2026-11-23: 0.9 ms -> 0.4 ms).
 // A missing file is a chunk of zeros (a new label project costs no disk). Writes are durable
 // (io/atomic_output.h: temporary name, fsync, rename); a truncated, corrupt or mismatched chunk is
 // refused with an InputError naming the file. Thread-safe: no shared mutable state.

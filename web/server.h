@@ -3,7 +3,9 @@
 //   GET  /                     the page (web/assets/, embedded at build time)
 //   GET  /api/info             project, version, next id
 //   GET  /api/image?z&level[&lo&hi]   image section as 8-bit PNG, values lo..hi shown black..white
-//   GET  /api/labels?z&level   label section, uint32 little-endian (gzip when the browser takes it)
+//   GET  /api/labels?z&level[&encoding=raw|runs]   label section, uint32 little-endian: raw, each
+//                              voxel (gzip when the browser takes it), or runs, (id, count) pairs
+//                              in raster order (what the page asks for: small and fast to make)
 //   GET  /api/segments         [{id, voxels, name, locked_by}]
 //   GET  /api/segment?id       where a segment is: {id, voxels, box, z, y, x}
 //   GET  /api/markers          [{key, z, y, x, note, user}]

@@ -13,6 +13,7 @@
 #include "core/image/convert.h"
 #include "core/image/gaussian.h"
 #include "core/image/watershed.h"
+#include "core/threads.h"
 #include "io/atomic_output.h"
 
 namespace fs = std::filesystem;
@@ -182,6 +183,7 @@ Session::Session(const fs::path& folder, SessionOptions options)
     throw InputError(state_file, std::string("is damaged: ") + e.what());
   }
   chunks_.resize(static_cast<size_t>(project_.labels().chunk_count()));
+  last_used_.resize(chunks_.size());
 
   const fs::path journal_file = folder / "journal.bin";
   journal_ = std::make_unique<Journal>(journal_file, packed_, recovery_note_, options_.read_only);
@@ -201,6 +203,7 @@ Session::Session(const fs::path& folder, SessionOptions options)
     index_record(index_.back());
   }
   version_ = std::max(applied_, last);
+  trim();
   if (replayed > 0) {
     const std::string note = "recovered " + std::to_string(replayed) + " edit(s) from the journal";
     recovery_note_ = recovery_note_.empty() ? note : note + "; " + recovery_note_;
@@ -226,8 +229,55 @@ Session::~Session() {
 
 Volume& Session::chunk(int64_t index) const {
   auto& c = chunks_[static_cast<size_t>(index)];
-  if (!c) c = std::make_unique<Volume>(project_.labels().read(index));
+  if (!c) {
+    c = std::make_unique<Volume>(project_.labels().read(index));
+    cached_bytes_ += static_cast<int64_t>(c->bytes());
+  }
+  last_used_[static_cast<size_t>(index)] = ++use_clock_;
   return *c;
+}
+
+void Session::load(const std::vector<int64_t>& indices) const {
+  std::vector<int64_t> missing;
+  uint64_t drops = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (int64_t i : indices)
+      if (!chunks_[static_cast<size_t>(i)]) missing.push_back(i);
+    drops = drops_;
+  }
+  if (missing.size() < 2) return;  // chunk() reads one as fast
+  std::vector<std::unique_ptr<Volume>> read(missing.size());
+  parallel_for(0, static_cast<int64_t>(missing.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k)
+      read[static_cast<size_t>(k)] = std::make_unique<Volume>(project_.labels().read(missing[static_cast<size_t>(k)]));
+  });
+  std::lock_guard<std::mutex> lock(mutex_);
+  // A chunk dropped meanwhile may have been changed and flushed after it was read here.
+  if (drops_ != drops) return;
+  for (size_t k = 0; k < missing.size(); ++k) {
+    auto& c = chunks_[static_cast<size_t>(missing[k])];
+    if (c) continue;  // read by an operation meanwhile, maybe changed since
+    cached_bytes_ += static_cast<int64_t>(read[k]->bytes());
+    c = std::move(read[k]);
+  }
+}
+
+void Session::trim() const {
+  if (cached_bytes_ <= options_.cache_bytes) return;
+  std::vector<int64_t> unchanged;
+  for (size_t i = 0; i < chunks_.size(); ++i)
+    if (chunks_[i] && !dirty_.count(static_cast<int64_t>(i)) && !flushing_.count(static_cast<int64_t>(i)))
+      unchanged.push_back(static_cast<int64_t>(i));
+  std::sort(unchanged.begin(), unchanged.end(),
+            [&](int64_t a, int64_t b) { return last_used_[static_cast<size_t>(a)] < last_used_[static_cast<size_t>(b)]; });
+  // Down to three quarters, so that the scan is not repeated on every request.
+  for (int64_t i : unchanged) {
+    if (cached_bytes_ <= options_.cache_bytes / 4 * 3) break;
+    cached_bytes_ -= static_cast<int64_t>(chunks_[static_cast<size_t>(i)]->bytes());
+    chunks_[static_cast<size_t>(i)].reset();
+  }
+  ++drops_;
 }
 
 void Session::replay(const Record& r) {
@@ -383,6 +433,10 @@ json Session::apply(const json& request) {
   const std::string user = valid_user(request);
   if (options_.read_only) throw RequestError(403, "this project is open read-only");
   std::lock_guard<std::mutex> lock(mutex_);
+  struct TrimAtEnd {  // before the unlock, after the operation's references to chunks are gone
+    const Session& session;
+    ~TrimAtEnd() { session.trim(); }
+  } trim_at_end{*this};
   const auto shape = project_.info().shape;
   const int64_t version = integer(request, "version", 0, version_);
   auto segment_id = [&](const json& r, const char* key) {
@@ -654,28 +708,64 @@ uint32_t Session::voxel(int64_t z, int64_t y, int64_t x) const {
   return chunk(project_.labels().index_of(z / cs[0], y / cs[1], x / cs[2])).at<uint32_t>(z % cs[0], y % cs[1], x % cs[2]);
 }
 
-std::string Session::label_slice(int64_t z, int level) const {
+template <class RowFn>
+void Session::for_each_row(int64_t z, int level, RowFn&& row_fn) const {
   const auto& info = project_.info();
-  UNIEM_CHECK(z >= 0 && z < info.shape[0] && level >= 0 && level < info.levels, "label_slice: out of range");
+  UNIEM_CHECK(z >= 0 && z < info.shape[0] && level >= 0 && level < info.levels, "Session: section out of range");
   const auto size = project_.level_size(level);
   const int64_t step = int64_t{1} << level;
-  std::string out(static_cast<size_t>(size[0] * size[1]) * 4, '\0');
-  uint32_t* d = reinterpret_cast<uint32_t*>(out.data());
   const ChunkStore& store = project_.labels();
   const auto cs = info.label_chunk;
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<int64_t> wanted;
   for (int64_t cy = 0; cy < store.grid()[1]; ++cy)
+    for (int64_t cx = 0; cx < store.grid()[2]; ++cx) wanted.push_back(store.index_of(z / cs[0], cy, cx));
+  load(wanted);
+  std::vector<uint32_t> row(static_cast<size_t>(size[1]));
+  std::vector<const Volume*> chunk_row(static_cast<size_t>(store.grid()[2]));
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (int64_t y = 0; y < size[0]; ++y) {
+    const int64_t vy = y * step, cy = vy / cs[1];
+    if (y == 0 || cy != (vy - step) / cs[1])
+      for (int64_t cx = 0; cx < store.grid()[2]; ++cx) chunk_row[static_cast<size_t>(cx)] = &chunk(store.index_of(z / cs[0], cy, cx));
     for (int64_t cx = 0; cx < store.grid()[2]; ++cx) {
-      const int64_t i = store.index_of(z / cs[0], cy, cx);
-      const Volume& c = chunk(i);
-      const auto o = store.origin(i), e = store.extent(i);
-      for (int64_t y = (o[1] + step - 1) / step; y * step < o[1] + e[1] && y < size[0]; ++y) {
-        const uint32_t* row = &c.at<uint32_t>(z - o[0], y * step - o[1], 0);
-        for (int64_t x = (o[2] + step - 1) / step; x * step < o[2] + e[2] && x < size[1]; ++x)
-          d[y * size[1] + x] = row[x * step - o[2]];
-      }
+      const Volume& c = *chunk_row[static_cast<size_t>(cx)];
+      const int64_t x0 = cx * cs[2];
+      const uint32_t* from = &c.at<uint32_t>(z % cs[0], vy - cy * cs[1], 0);
+      for (int64_t x = (x0 + step - 1) / step; x * step < x0 + c.nx() && x < size[1]; ++x)
+        row[static_cast<size_t>(x)] = from[x * step - x0];
     }
+    row_fn(y, row.data());
+  }
+  trim();
+}
+
+std::string Session::label_slice(int64_t z, int level) const {
+  const auto size = project_.level_size(level);
+  std::string out(static_cast<size_t>(size[0] * size[1]) * 4, '\0');
+  for_each_row(z, level, [&](int64_t y, const uint32_t* row) {
+    std::memcpy(out.data() + static_cast<size_t>(y * size[1]) * 4, row, static_cast<size_t>(size[1]) * 4);
+  });
   return out;
+}
+
+std::string Session::label_runs(int64_t z, int level) const {
+  const int64_t nx = project_.level_size(level)[1];
+  std::vector<uint32_t> runs;
+  runs.reserve(8192);
+  uint32_t id = 0, count = 0;
+  for_each_row(z, level, [&](int64_t, const uint32_t* row) {
+    for (int64_t x = 0; x < nx; ++x) {
+      if (row[x] == id && count > 0) {
+        ++count;
+        continue;
+      }
+      if (count > 0) runs.insert(runs.end(), {id, count});
+      id = row[x];
+      count = 1;
+    }
+  });
+  if (count > 0) runs.insert(runs.end(), {id, count});
+  return std::string(reinterpret_cast<const char*>(runs.data()), runs.size() * 4);
 }
 
 json Session::segments() const {
@@ -726,6 +816,7 @@ json Session::locate(uint32_t id) const {
           best_x = x;
         }
       }
+  trim();
   return json{{"id", id}, {"voxels", it->second.voxels}, {"box", box}, {"z", z}, {"y", best_y}, {"x", best_x}};
 }
 
@@ -759,11 +850,14 @@ Volume Session::labels(int bits) const {
   const ChunkStore& store = project_.labels();
   std::lock_guard<std::mutex> lock(mutex_);
   for (int64_t i = 0; i < store.chunk_count(); ++i) {
-    const Volume& c = chunk(i);
+    // Chunks not in memory are unchanged on disk: read them without keeping them.
+    const std::unique_ptr<Volume>& cached = chunks_[static_cast<size_t>(i)];
+    const Volume c = cached ? Volume() : store.read(i);
+    const Volume& chunk = cached ? *cached : c;
     const auto o = store.origin(i), e = store.extent(i);
     for (int64_t z = 0; z < e[0]; ++z)
       for (int64_t y = 0; y < e[1]; ++y)
-        std::memcpy(&v.at<uint32_t>(o[0] + z, o[1] + y, o[2]), &c.at<uint32_t>(z, y, 0), static_cast<size_t>(e[2]) * 4);
+        std::memcpy(&v.at<uint32_t>(o[0] + z, o[1] + y, o[2]), &chunk.at<uint32_t>(z, y, 0), static_cast<size_t>(e[2]) * 4);
   }
   if (bits == 0) return shrink_to_fit(v);
   if (bits == 32) return v;
@@ -779,6 +873,7 @@ void Session::flush() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (dirty_.empty() && applied_ == version_) return;
     for (int64_t i : dirty_) copies.emplace_back(i, *chunks_[static_cast<size_t>(i)]);
+    flushing_ = std::move(dirty_);  // not dropped from memory before they are on disk
     dirty_.clear();
     json seg = json::array();
     for (const auto& [id, s] : segments_) seg.push_back({id, s.voxels, std::vector<int64_t>(s.chunks.begin(), s.chunks.end())});
@@ -791,9 +886,11 @@ void Session::flush() {
   } catch (...) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& c : copies) dirty_.insert(c.first);
+    flushing_.clear();
     throw;
   }
   std::lock_guard<std::mutex> lock(mutex_);
+  flushing_.clear();
   applied_ = seq;
   // Compaction: keep the last undo_depth records, and any that arrived during the flush.
   if (static_cast<int64_t>(packed_.size()) > 2 * options_.undo_depth) {

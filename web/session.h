@@ -25,7 +25,8 @@
 // Undo is per user: it reverts that user's most recent edit not yet undone, provided nobody has
 // changed those voxels since; redo replays it if they are still as the undo left them.
 // A background thread flushes changed chunks and the state every `flush_seconds` and compacts the
-// journal to the last `undo_depth` records. On open, the state is recovered from the chunks and the
+// journal to the last `undo_depth` records. Label chunks are read when first needed (those of a
+// section in parallel) and kept while they fit in `cache_bytes`; changed ones stay until flushed. On open, the state is recovered from the chunks and the
 // journal (a torn last record is dropped and reported by recovery_note()).
 // Thread-safe: one mutex serialises operations and reads.
 #pragma once
@@ -63,6 +64,8 @@ struct SessionOptions {
   int64_t max_points = 10000;   // per stroke or seed list
   double max_radius = 200;      // brush radius in voxels
   int64_t max_edit_voxels = 256LL << 20;  // voxels one operation may change
+  int64_t cache_bytes = 1LL << 30;  // label chunks kept in memory; beyond it, unchanged ones are
+                                    // dropped, least recently used first
   bool read_only = false;       // look, export: no lock, no journal writes, no flushes
 };
 
@@ -80,6 +83,8 @@ class Session {
   int64_t version() const;
   // Section z of the labels at pyramid level `level` (nearest sampling), uint32 little-endian.
   std::string label_slice(int64_t z, int level) const;
+  // The same as (id, count) pairs of uint32 in raster order, each run as long as it goes.
+  std::string label_runs(int64_t z, int level) const;
   uint32_t label_at(int64_t z, int64_t y, int64_t x) const;
   nlohmann::json segments() const;  // [{id, voxels, name, locked_by}], by id
   nlohmann::json markers() const;   // [{key, z, y, x, note, user}], by key
@@ -112,7 +117,16 @@ class Session {
   };
   class Change;
 
-  Volume& chunk(int64_t index) const;  // loaded on first use
+  Volume& chunk(int64_t index) const;  // loaded on first use; the caller holds the mutex
+  // Reads the chunks among `indices` that are not in memory, in parallel and without the mutex
+  // (the caller must not hold it), and keeps them unless chunks were dropped meanwhile.
+  void load(const std::vector<int64_t>& indices) const;
+  // Drops unchanged chunks, least recently used first, when the cache is over cache_bytes; the
+  // caller holds the mutex and no reference to a chunk.
+  void trim() const;
+  // Calls row_fn(y, const uint32_t* row) for each row of section z at `level`, holding the mutex.
+  template <class RowFn>
+  void for_each_row(int64_t z, int level, RowFn&& row_fn) const;
   uint32_t voxel(int64_t z, int64_t y, int64_t x) const;  // the caller holds the mutex
   nlohmann::json commit(Change& change, const nlohmann::json& op, const std::string& user, const std::string& kind,
                         int64_t target, std::vector<ValueDiff> values);
@@ -144,7 +158,10 @@ class Session {
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   mutable std::vector<std::unique_ptr<Volume>> chunks_;
-  std::set<int64_t> dirty_;
+  mutable std::vector<uint64_t> last_used_;  // per chunk, a tick of use_clock_
+  mutable uint64_t use_clock_ = 0, drops_ = 0;
+  mutable int64_t cached_bytes_ = 0;
+  std::set<int64_t> dirty_, flushing_;  // changed since the last flush; being written by one
   std::map<uint32_t, Segment> segments_;
   nlohmann::json values_ = nlohmann::json::object();
   int64_t version_ = 0, applied_ = 0;

@@ -47,7 +47,7 @@ namespace {
 constexpr std::align_val_t heap_alignment{64};
 constexpr size_t mapping_threshold = size_t{4} << 20;
 
-std::byte* allocate_zeroed(size_t n) {
+std::byte* allocate(size_t n, bool zeroed) {
   if (n >= mapping_threshold) {
     void* p = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
@@ -55,9 +55,11 @@ std::byte* allocate_zeroed(size_t n) {
     return static_cast<std::byte*>(p);
   }
   auto* p = static_cast<std::byte*>(::operator new[](n == 0 ? 1 : n, heap_alignment));
-  std::memset(p, 0, n);
+  if (zeroed) std::memset(p, 0, n);
   return p;
 }
+
+std::byte* allocate_zeroed(size_t n) { return allocate(n, true); }
 
 }  // namespace
 
@@ -76,11 +78,23 @@ Volume::Volume(DType dtype, int64_t nz, int64_t ny, int64_t nx, int64_t channels
   data_ = allocate_zeroed_storage(bytes());
 }
 
+Volume Volume::uninitialized(DType dtype, int64_t nz, int64_t ny, int64_t nx, int64_t channels) {
+  UNIEM_CHECK(nz >= 0 && ny >= 0 && nx >= 0 && channels >= 1, "negative volume shape");
+  Volume v;
+  v.dtype_ = dtype;
+  v.nz_ = nz;
+  v.ny_ = ny;
+  v.nx_ = nx;
+  v.nc_ = channels;
+  v.data_ = std::unique_ptr<std::byte[], VolumeStorage>(allocate(v.bytes(), false), VolumeStorage{v.bytes()});
+  return v;
+}
+
 Volume::Volume(const Volume& other)
     : voxel_size(other.voxel_size), dtype_(other.dtype_), nz_(other.nz_), ny_(other.ny_), nx_(other.nx_),
       nc_(other.nc_) {
   if (other.data_) {
-    data_ = std::unique_ptr<std::byte[], VolumeStorage>(allocate_zeroed(bytes()), VolumeStorage{bytes()});
+    data_ = std::unique_ptr<std::byte[], VolumeStorage>(allocate(bytes(), false), VolumeStorage{bytes()});
     std::memcpy(data_.get(), other.data_.get(), bytes());
   }
 }

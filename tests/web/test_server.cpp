@@ -90,6 +90,20 @@ TEST_CASE("server: the page, the project, sections and an edit over HTTP") {
   std::memcpy(&last, labels->body.data() + labels->body.size() - 4, 4);
   CHECK(first == 1);
   CHECK(last == 2);
+  // The same section as runs: (id, count) pairs that expand to the raw voxels.
+  auto runs = c.Get("/api/labels?z=1&encoding=runs");
+  REQUIRE(runs->status == 200);
+  REQUIRE(runs->body.size() % 8 == 0);
+  CHECK(runs->body.size() < labels->body.size() / 4);
+  std::vector<uint32_t> pairs(runs->body.size() / 4), expanded;
+  std::memcpy(pairs.data(), runs->body.data(), runs->body.size());
+  for (size_t k = 0; k < pairs.size(); k += 2) {
+    CHECK(pairs[k + 1] > 0);
+    if (k > 0) CHECK(pairs[k] != pairs[k - 2]);  // runs are maximal
+    expanded.insert(expanded.end(), pairs[k + 1], pairs[k]);
+  }
+  REQUIRE(expanded.size() == 96 * 96);
+  CHECK(std::memcmp(expanded.data(), labels->body.data(), labels->body.size()) == 0);
 
   int status = 0;
   json r = edit(c, {{"op", "paint"}, {"user", "ann"}, {"version", 0}, {"z", 1}, {"points", {{0, 0}}}, {"radius", 1}, {"id", 2}}, &status);
@@ -120,6 +134,7 @@ TEST_CASE("server: bad and hostile requests get 4xx JSON and change nothing") {
       {"GET", "/api/image", "", 400},
       {"GET", "/api/image?z=1&lo=5&hi=5", "", 400},
       {"GET", "/api/labels?z=0&level=7", "", 400},
+      {"GET", "/api/labels?z=0&encoding=rle", "", 400},
       {"GET", "/api/segment?id=77", "", 404},
       {"GET", "/api/nothing", "", 404},
       {"GET", "/assets/../project.json", "", 404},

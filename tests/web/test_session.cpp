@@ -1,8 +1,12 @@
 // The proofreading session without HTTP: every operation and its undo, refusals that change
 // nothing, and recovery from the journal after a crash (web/session.h, web/journal.h).
 #include <doctest/doctest.h>
+#include <zlib.h>
 
+#include <atomic>
+#include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "io/chunk_store.h"
 #include "tests/test_support.h"
@@ -311,6 +315,82 @@ TEST_CASE("session: one server per project; a read-only view sees every edit and
   CHECK(refusal(view, request("paint", "ann", 1, {{"z", 0}, {"points", {{3, 3}}}, {"radius", 1}, {"id", 1}})) == 403);
 }
 
+TEST_CASE("session: label sections at each pyramid level, raw and as runs, sample the labels") {
+  test::TempDir dir{"uniem-levels"};
+  // 3 x 700 x 1100: three pyramid levels (1100, 550, 275 wide); ids change along x and y at odd
+  // places, across chunks.
+  Volume image(DType::u8, 3, 700, 1100), labels(DType::u32, 3, 700, 1100);
+  for (int64_t z = 0; z < 3; ++z)
+    for (int64_t y = 0; y < 700; ++y)
+      for (int64_t x = 0; x < 1100; ++x) labels.at<uint32_t>(z, y, x) = static_cast<uint32_t>((x / 37 + y / 91 + z) % 5);
+  create_project(dir / "p", image, &labels, "image", "labels");
+  Session s(dir / "p", quiet());
+  REQUIRE(s.project().info().levels == 3);
+  for (int level = 0; level < 3; ++level) {
+    const auto size = s.project().level_size(level);
+    const std::string raw = s.label_slice(2, level), runs = s.label_runs(2, level);
+    REQUIRE(raw.size() == static_cast<size_t>(size[0] * size[1]) * 4);
+    std::vector<uint32_t> pairs(runs.size() / 4), expanded;
+    std::memcpy(pairs.data(), runs.data(), runs.size());
+    for (size_t k = 0; k + 1 < pairs.size(); k += 2) expanded.insert(expanded.end(), pairs[k + 1], pairs[k]);
+    REQUIRE(expanded.size() == raw.size() / 4);
+    CHECK(std::memcmp(expanded.data(), raw.data(), raw.size()) == 0);
+    bool sampled = true;
+    for (int64_t y = 0; y < size[0]; ++y)
+      for (int64_t x = 0; x < size[1]; ++x)
+        sampled = sampled && expanded[static_cast<size_t>(y * size[1] + x)] == labels.at<uint32_t>(2, y << level, x << level);
+    CHECK(sampled);
+  }
+}
+
+TEST_CASE("session: a chunk cache smaller than one section drops only flushed chunks; nothing is lost") {
+  Fixture f;
+  SessionOptions small = quiet();
+  small.flush_seconds = 0.05;  // the background flush races the readers and the writer below
+  small.cache_bytes = 300000;  // a label chunk is 8 x 128 x 128 x 4 = 512 kB: every read drops
+  std::vector<std::array<int64_t, 4>> painted;  // z, y, x, id
+  {
+    Session s(f.project, small);
+    std::atomic<bool> writing{true};
+    struct Readers : std::vector<std::thread> {
+      std::atomic<bool>& writing;
+      void stop() {
+        writing = false;
+        for (auto& t : *this)
+          if (t.joinable()) t.join();
+      }
+      ~Readers() { stop(); }
+    } readers{{}, writing};
+    std::atomic<int64_t> checked{0};
+    for (int r = 0; r < 2; ++r)
+      readers.emplace_back([&, r] {
+        for (int64_t k = 0; writing; ++k) {
+          const std::string slice = s.label_slice((k * 3 + r) % 10, 0);
+          uint32_t first = 0;
+          std::memcpy(&first, slice.data(), 4);
+          if (first == 1 || first == 4) ++checked;  // the voxel at (0, 0): 1, or the new id painted there
+        }
+      });
+    for (int64_t k = 0; k < 60; ++k) {
+      const int64_t z = k % 10, y = 5 + (k * 7) % 150, x = 5 + (k * 53) % 250;
+      const uint32_t id = k % 2 ? 1 : 2;
+      s.apply(request("paint", "ann", s.version(), {{"z", z}, {"points", {{y, x}}}, {"radius", 0.5}, {"id", id}}));
+      painted.push_back({z, y, x, id});
+    }
+    s.apply(request("paint", "ann", s.version(), {{"z", 0}, {"points", {{0, 0}}}, {"radius", 0.5}, {"id", "new"}}));
+    readers.stop();
+    CHECK(checked > 0);
+    for (const auto& [z, y, x, id] : painted) CHECK(s.label_at(z, y, x) == id);
+    CHECK(s.label_at(0, 0, 0) == 4);
+  }
+  Session again(f.project, small);
+  CHECK(again.recovery_note().empty());  // everything was flushed at close
+  for (const auto& [z, y, x, id] : painted) CHECK(again.label_at(z, y, x) == id);
+  const Volume all = again.labels();
+  CHECK(all.at<uint32_t>(0, 0, 0) == 4);
+  for (const auto& [z, y, x, id] : painted) CHECK(all.at<uint32_t>(z, y, x) == id);
+}
+
 TEST_CASE("chunk store: round trip, zero default, damage named") {
   test::TempDir dir;
   ChunkStore store(dir.path(), DType::u32, {5, 7, 9}, {2, 4, 4});
@@ -326,4 +406,31 @@ TEST_CASE("chunk store: round trip, zero default, damage named") {
     file.write("\xff\xff", 2);
   }
   CHECK(test::input_error_message([&] { store.read(1); }).find(store.path(1).string()) != std::string::npos);
+  // A chunk cut short, even by its trailer only, and one whose voxels do not match the checksum.
+  store.write(1, c);
+  const auto size = std::filesystem::file_size(store.path(1));
+  std::filesystem::resize_file(store.path(1), size - 2);
+  CHECK(test::input_error_message([&] { store.read(1); }).find("corrupt") != std::string::npos);
+  store.write(1, c);
+  {
+    std::fstream file(store.path(1), std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp(24);
+    file.write("\x01", 1);
+  }
+  CHECK(test::input_error_message([&] { store.read(1); }).find("checksum") != std::string::npos);
+
+  // Version 1 chunks (a zlib stream, the CRC-32 of the voxels) are still read, and checked.
+  std::string v1 = std::string("UNIEMCK1") + std::string(20, '\0');
+  const uint32_t fields[5] = {static_cast<uint32_t>(DType::u32), 2, 4, 4,
+                              static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(c.raw()), static_cast<uInt>(c.bytes())))};
+  std::memcpy(v1.data() + 8, fields, sizeof fields);
+  std::string z(compressBound(static_cast<uLong>(c.bytes())), '\0');
+  uLongf z_size = static_cast<uLongf>(z.size());
+  REQUIRE(compress2(reinterpret_cast<Bytef*>(z.data()), &z_size, reinterpret_cast<const Bytef*>(c.raw()), static_cast<uLong>(c.bytes()), 1) == Z_OK);
+  v1 += z.substr(0, z_size);
+  std::ofstream(store.path(1), std::ios::binary | std::ios::trunc) << v1;
+  CHECK(test::same_voxels(store.read(1), c));
+  v1[v1.size() - 9] ^= 0x10;  // inside the deflate data: it unpacks to other voxels, or not at all
+  std::ofstream(store.path(1), std::ios::binary | std::ios::trunc) << v1;
+  CHECK(test::input_error_message([&] { store.read(1); }).find("corrupt") != std::string::npos);
 }

@@ -225,13 +225,20 @@ async function refreshLabels(force = false) {
   const key = `${state.z}/${level}`;
   if (!force && key === state.labelKey) return;
   state.labelKey = key;
-  const response = await fetch(url('api/labels', { z: state.z, level }));
+  const response = await fetch(url('api/labels', { z: state.z, level, encoding: 'runs' }));
   if (!response.ok) { say(`labels: HTTP ${response.status}`, true); return; }
   const [h, w] = response.headers.get('X-Uniem-Size').split(',').map(Number);
-  const buffer = await response.arrayBuffer();
+  const runs = new Uint32Array(await response.arrayBuffer());
   if (state.labelKey !== key) return;
+  // (id, count) pairs in raster order.
+  const labels = new Uint32Array(w * h);
+  for (let k = 0, at = 0; k + 1 < runs.length; k += 2) {
+    const id = runs[k], end = at + runs[k + 1];
+    if (id) labels.fill(id, at, end);
+    at = end;
+  }
   state.level = level;
-  state.labels = new Uint32Array(buffer);
+  state.labels = labels;
   state.lw = w;
   state.lh = h;
   paintOverlay();
