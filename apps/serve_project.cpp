@@ -47,7 +47,9 @@ int serve_project(const fs::path& project, const ServeOptions& options) {
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
 
-  web::Session session(project);
+  web::SessionOptions session_options;
+  session_options.cache_bytes = options.cache_bytes;
+  web::Session session(project, session_options);
   std::unique_ptr<web::Server> server = std::make_unique<web::Server>(session, server_options);
   int port = 0;
   try {

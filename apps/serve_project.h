@@ -1,6 +1,7 @@
 // Making and serving a proofreading project, shared by `uniem serve` and `uniem demo`.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -17,6 +18,7 @@ struct ServeOptions {
   int port = 8080;
   std::string token;  // empty: none on loopback, a random one otherwise
   bool any_port_if_taken = false;
+  int64_t cache_bytes = int64_t{1} << 30;  // label chunks kept in memory (web::SessionOptions)
 };
 
 // Opens the project and serves it until SIGINT or SIGTERM; prints the address. Returns 0.

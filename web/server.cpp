@@ -233,7 +233,20 @@ void Server::routes() {
     }
     res.set_content(std::move(body), "application/octet-stream");
   });
-  s.Get("/api/segments", [this](const httplib::Request&, httplib::Response& res) { send_json(res, session_.segments()); });
+  s.Get("/api/segments", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!req.has_param("count")) return send_json(res, session_.segments());
+    SegmentQuery q;
+    q.offset = query_integer(req, "offset", 0, INT32_MAX, 0, false);
+    q.count = query_integer(req, "count", 1, 10000, 500, true);
+    q.sort = req.has_param("sort") ? req.get_param_value("sort") : "id";
+    if (q.sort != "id" && q.sort != "voxels" && q.sort != "name") throw RequestError(400, "'sort' is id, voxels or name");
+    const std::string order = req.has_param("order") ? req.get_param_value("order") : "up";
+    if (order != "up" && order != "down") throw RequestError(400, "'order' is up or down");
+    q.descending = order == "down";
+    q.search = req.has_param("search") ? req.get_param_value("search") : "";
+    if (q.search.size() > 200) throw RequestError(400, "'search' is longer than 200 characters");
+    send_json(res, session_.segment_page(q));
+  });
   s.Get("/api/segment", [this](const httplib::Request& req, httplib::Response& res) {
     send_json(res, session_.locate(static_cast<uint32_t>(query_integer(req, "id", 1, UINT32_MAX, 0, true))));
   });

@@ -6,7 +6,9 @@
 //   GET  /api/labels?z&level[&encoding=raw|runs]   label section, uint32 little-endian: raw, each
 //                              voxel (gzip when the browser takes it), or runs, (id, count) pairs
 //                              in raster order (what the page asks for: small and fast to make)
-//   GET  /api/segments         [{id, voxels, name, locked_by}]
+//   GET  /api/segments         [{id, voxels, name, locked_by}], all of them
+//   GET  /api/segments?count[&offset&sort=id|voxels|name&order=up|down&search]   a page of them
+//                              (Session::segment_page: {total, matching, offset, items, annotated})
 //   GET  /api/segment?id       where a segment is: {id, voxels, box, z, y, x}
 //   GET  /api/markers          [{key, z, y, x, note, user}]
 //   GET  /api/history?count    the last journal records

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -779,6 +780,48 @@ json Session::segments() const {
                     {"locked_by", lock_owner(id)}});
   }
   return list;
+}
+
+json Session::segment_page(const SegmentQuery& query) const {
+  UNIEM_CHECK(query.offset >= 0 && query.count >= 0, "segment_page: negative offset or count");
+  std::string search = query.search;
+  auto lower = [](std::string t) {
+    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return t;
+  };
+  search = lower(search);
+  struct Row {
+    uint32_t id;
+    int64_t voxels;
+    std::string name;
+  };
+  std::vector<Row> rows;
+  json annotated = json::array();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [id, s] : segments_) {
+    const auto name = values_.find(id_key("name", id));
+    Row row{id, s.voxels, name == values_.end() ? "" : name->get<std::string>()};
+    const std::string owner = lock_owner(id);
+    if (!row.name.empty() || !owner.empty()) annotated.push_back({{"id", id}, {"name", row.name}, {"locked_by", owner}});
+    if (!search.empty() && std::to_string(id).find(search) == std::string::npos &&
+        lower(row.name).find(search) == std::string::npos)
+      continue;
+    rows.push_back(std::move(row));
+  }
+  // Ties in size or name go by rising id, so that pages do not overlap.
+  const bool down = query.descending;
+  auto order = [&](const Row& a, const Row& b) {
+    if (query.sort == "voxels" && a.voxels != b.voxels) return down ? a.voxels > b.voxels : a.voxels < b.voxels;
+    if (query.sort == "name" && a.name != b.name) return down ? a.name > b.name : a.name < b.name;
+    return query.sort == "id" && down ? a.id > b.id : a.id < b.id;
+  };
+  const size_t from = static_cast<size_t>(std::min<int64_t>(query.offset, static_cast<int64_t>(rows.size())));
+  const size_t to = from + static_cast<size_t>(std::min<int64_t>(query.count, static_cast<int64_t>(rows.size() - from)));
+  std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(to), rows.end(), order);
+  json items = json::array();
+  for (size_t k = from; k < to; ++k)
+    items.push_back({{"id", rows[k].id}, {"voxels", rows[k].voxels}, {"name", rows[k].name}, {"locked_by", lock_owner(rows[k].id)}});
+  return json{{"total", segments_.size()}, {"matching", rows.size()}, {"offset", from}, {"items", items}, {"annotated", annotated}};
 }
 
 json Session::markers() const {

@@ -69,6 +69,15 @@ struct SessionOptions {
   bool read_only = false;       // look, export: no lock, no journal writes, no flushes
 };
 
+// A page of the segment table: sorted by "id", "voxels" or "name" (ties by rising id), filtered
+// by `search` (a part of the id or, ignoring case, of the name), `count` rows from `offset`.
+struct SegmentQuery {
+  int64_t offset = 0, count = 500;
+  std::string sort = "id";
+  bool descending = false;
+  std::string search;
+};
+
 class Session {
  public:
   explicit Session(const std::filesystem::path& project, SessionOptions options = {});
@@ -87,6 +96,9 @@ class Session {
   std::string label_runs(int64_t z, int level) const;
   uint32_t label_at(int64_t z, int64_t y, int64_t x) const;
   nlohmann::json segments() const;  // [{id, voxels, name, locked_by}], by id
+  // {"total", "matching", "offset", "items": [{id, voxels, name, locked_by}], "annotated": [{id,
+  // name, locked_by}] for every segment with a name or a lock}: what the page's list shows.
+  nlohmann::json segment_page(const SegmentQuery& query) const;
   nlohmann::json markers() const;   // [{key, z, y, x, note, user}], by key
   // {id, voxels, box: [z0, y0, x0, z1, y1, x1], z, y, x}: a voxel of the segment near the middle
   // of its box, to jump to. RequestError 404 when there is no such segment.

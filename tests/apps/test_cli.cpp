@@ -650,6 +650,10 @@ TEST_CASE("serve and export: bad input gets a clear message, exit 1, and leaves 
   r = run_uniem("serve --images " + quote(dir / "s" / "image") + " --labels " + quote(dir / "s" / "membranes") + " --project " +
                 quote(dir / "p") + " --port 99999");
   CHECK(r.exit_code == 2);
+  r = run_uniem("serve --project " + quote(dir / "p") + " --memory 2");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--memory") != std::string::npos);
+  CHECK(!fs::exists(dir / "p"));
   r = run_uniem("export " + quote(dir / "s") + " " + quote(dir / "out.tif"));
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("is not a uniem project") != std::string::npos);

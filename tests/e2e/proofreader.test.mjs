@@ -150,7 +150,39 @@ try {
   for (let k = 0; k < live.sections.length; ++k) for (let i = 0; i < live.sections[k].length; ++i) differ += live.sections[k][i] !== exported.sections[k][i];
   check(differ === 0, `the exported stack equals the live labels (${differ} voxels differ)`);
   check(exported.at(z, 20, 40) === painted && exported.at(z, ...right) === part, 'the export holds the stroke and the split');
-  console.log(`ok: paint, merge, split, undo, redo, lock refusal and export in Chromium; the second page saw every edit`);
+
+  // 7. Contrast: the inputs, the keys and 'auto' ask the server for the image in that window.
+  const asked = b.waitForRequest((r) => /api\/image\?.*lo=50&hi=100/.test(r.url()), { timeout: 5000 });
+  await b.fill('#window-lo', '50');
+  await b.fill('#window-hi', '100');
+  await b.press('#window-hi', 'Tab');
+  check((await (await asked).response()).status() === 200, 'the image in the window 50..100 was served');
+  await b.waitForFunction(() => window.uniem.imageKey.endsWith('/50/100') && window.uniem.image.naturalWidth > 0, null, { timeout: 5000 });
+  await b.locator('#view').hover();
+  await b.keyboard.press('[');
+  const narrowed = await b.evaluate(() => window.uniem.window);
+  check(narrowed[1] - narrowed[0] < 50 && narrowed[0] > 50, `[ narrows the window (${narrowed})`);
+  await b.click('#window-auto');
+  const info = await json(`${base}api/info`);
+  check(JSON.stringify(await b.evaluate(() => window.uniem.window)) === JSON.stringify(info.window.map(Math.round)), "'auto' restores the project's window");
+
+  // 8. The segment list, a page at a time, sorted and searched by the server.
+  const all = await json(`${base}api/segments`);
+  await b.evaluate(() => { window.uniem.segmentPage = 3; });
+  await b.click('[data-sort="voxels"]');  // largest first
+  await b.waitForFunction((n) => document.querySelectorAll('#segments tbody tr').length === 3 &&
+    document.getElementById('segment-range').textContent === `1-3 of ${n}`, all.length, { timeout: 5000 });
+  const largest = [...all].sort((p, q) => q.voxels - p.voxels || p.id - q.id).map((q) => q.id);
+  const rowIds = () => b.evaluate(() => [...document.querySelectorAll('#segments tbody tr')].map((r) => Number(r.dataset.id)));
+  check(JSON.stringify(await rowIds()) === JSON.stringify(largest.slice(0, 3)), 'the first page holds the three largest segments');
+  await b.click('#next-segments');
+  await b.waitForFunction((n) => document.getElementById('segment-range').textContent === `4-6 of ${n}`, all.length, { timeout: 5000 });
+  check(JSON.stringify(await rowIds()) === JSON.stringify(largest.slice(3, 6)), 'the next page holds the next three');
+  await b.fill('#search', String(painted));
+  await b.waitForFunction(() => /found/.test(document.getElementById('segment-range').textContent), null, { timeout: 5000 });
+  const found = await rowIds();
+  check(found.length > 0 && found.every((id) => String(id).includes(String(painted))), `searching ${painted} lists only ids that hold it (${found})`);
+  console.log(`ok: paint, merge, split, undo, redo, lock refusal, export, contrast and the segment list in Chromium; the second page saw every edit`);
 } catch (e) {
   exitCode = 1;
   console.error(e.stack || e.message);

@@ -104,6 +104,11 @@ TEST_CASE("server: the page, the project, sections and an edit over HTTP") {
   }
   REQUIRE(expanded.size() == 96 * 96);
   CHECK(std::memcmp(expanded.data(), labels->body.data(), labels->body.size()) == 0);
+  // The segment list, a page at a time.
+  const json list = json::parse(c.Get("/api/segments?count=1&offset=1&sort=id&order=down")->body);
+  CHECK(list["total"] == 2);
+  CHECK(list["items"].size() == 1);
+  CHECK(list["items"][0]["id"] == 1);
 
   int status = 0;
   json r = edit(c, {{"op", "paint"}, {"user", "ann"}, {"version", 0}, {"z", 1}, {"points", {{0, 0}}}, {"radius", 1}, {"id", 2}}, &status);
@@ -135,6 +140,11 @@ TEST_CASE("server: bad and hostile requests get 4xx JSON and change nothing") {
       {"GET", "/api/image?z=1&lo=5&hi=5", "", 400},
       {"GET", "/api/labels?z=0&level=7", "", 400},
       {"GET", "/api/labels?z=0&encoding=rle", "", 400},
+      {"GET", "/api/segments?count=0", "", 400},
+      {"GET", "/api/segments?count=10&sort=colour", "", 400},
+      {"GET", "/api/segments?count=10&order=sideways", "", 400},
+      {"GET", "/api/segments?count=10&offset=-1", "", 400},
+      {"GET", "/api/segments?count=10&search=" + std::string(300, 'a'), "", 400},
       {"GET", "/api/segment?id=77", "", 404},
       {"GET", "/api/nothing", "", 404},
       {"GET", "/assets/../project.json", "", 404},

@@ -343,6 +343,53 @@ TEST_CASE("session: label sections at each pyramid level, raw and as runs, sampl
   }
 }
 
+TEST_CASE("session: the segment list a page at a time: sorted, searched, every segment once") {
+  test::TempDir dir{"uniem-segment-pages"};
+  // 1200 segments of one voxel each (ids 1..1200) and a large one (id 5000).
+  Volume image(DType::u8, 1, 40, 64), labels(DType::u32, 1, 40, 64);
+  for (int64_t y = 0; y < 40; ++y)
+    for (int64_t x = 0; x < 64; ++x) {
+      const int64_t i = y * 64 + x;
+      labels.at<uint32_t>(0, y, x) = static_cast<uint32_t>(i < 1200 ? i + 1 : 5000);
+    }
+  create_project(dir / "p", image, &labels, "image", "labels");
+  Session s(dir / "p", quiet());
+  s.apply(request("name", "ann", 0, {{"id", 17}, {"name", "Dendrite A"}}));
+  s.apply(request("lock", "bea", 1, {{"id", 900}}));
+
+  SegmentQuery q;
+  q.count = 500;
+  q.sort = "voxels";
+  q.descending = true;
+  std::vector<uint32_t> seen;
+  for (q.offset = 0; q.offset < 1300; q.offset += 500) {
+    const json page = s.segment_page(q);
+    CHECK(page["total"] == 1201);
+    CHECK(page["matching"] == 1201);
+    for (const auto& item : page["items"]) seen.push_back(item["id"].get<uint32_t>());
+  }
+  REQUIRE(seen.size() == 1201);
+  CHECK(seen[0] == 5000);  // the largest first; ties by id
+  for (size_t k = 1; k < seen.size(); ++k) CHECK(seen[k] == k);
+
+  q = SegmentQuery{};
+  q.search = "dendrite";  // names ignore case
+  json page = s.segment_page(q);
+  REQUIRE(page["items"].size() == 1);
+  CHECK(page["items"][0]["id"] == 17);
+  q.search = "117";  // ids 117, 1117 and 1170-1179
+  page = s.segment_page(q);
+  CHECK(page["matching"] == 12);
+  CHECK(page["items"][1]["id"] == 1117);
+  CHECK(page["annotated"] == json::array({{{"id", 17}, {"name", "Dendrite A"}, {"locked_by", ""}},
+                                          {{"id", 900}, {"name", ""}, {"locked_by", "bea"}}}));
+  q = SegmentQuery{};
+  q.offset = 5000;  // past the end: an empty page
+  page = s.segment_page(q);
+  CHECK(page["items"].empty());
+  CHECK(page["offset"] == 1201);
+}
+
 TEST_CASE("session: a chunk cache smaller than one section drops only flushed chunks; nothing is lost") {
   Fixture f;
   SessionOptions small = quiet();

@@ -14,7 +14,10 @@ const state = {
   labels: null, lw: 0, lh: 0, labelKey: '',
   overlay: document.createElement('canvas'),
   mode: 'navigate', picked: [], seeds: [], stroke: null,
-  segments: [], markers: [], markerIndex: -1, sort: 'id', sortDown: false,
+  segments: [], matching: 0, total: 0, segmentOffset: 0,  // the page of the segment list shown
+  segmentPage: 200,                       // rows per page
+  annotated: new Map(),                   // id -> {name, locked_by}: every named or locked segment
+  markers: [], markerIndex: -1, sort: 'id', sortDown: false,
   cursor: null, opacity: 0.45, boundaries: false, window: null,
 };
 window.uniem = state;  // for people who script the page, and for the browser tests
@@ -27,10 +30,10 @@ function url(path, query = {}) {
   return s ? `${path}?${s}` : path;
 }
 
-async function api(path, body) {
+async function api(path, body, query = {}) {
   const options = body === undefined ? {} :
     { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
-  const response = await fetch(url(path), options);
+  const response = await fetch(url(path, query), options);
   const json = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
   if (!response.ok) throw new Error(json.error || `HTTP ${response.status}`);
   return json;
@@ -59,6 +62,31 @@ function say(text, error = false) {
   m.className = error ? 'error' : 'info';
   clearTimeout(say.timer);
   say.timer = setTimeout(() => { m.textContent = ''; }, error ? 8000 : 4000);
+}
+
+// ---- contrast ---------------------------------------------------------------------------------
+// The window of image values shown black to white; the server maps them (16-bit EM is kept whole).
+function setWindow(lo, hi) {
+  const top = state.info.image_type === 'uint16' ? 65535 : 255;
+  lo = Math.round(Math.max(0, Math.min(top - 1, lo)));
+  hi = Math.round(Math.max(lo + 1, Math.min(top, hi)));
+  state.window = [lo, hi];
+  $('window-lo').value = lo;
+  $('window-hi').value = hi;
+  refreshImage();
+}
+function stepWindow(narrow, shift) {
+  const [lo, hi] = state.window || state.info.window;
+  const width = hi - lo, step = Math.max(1, Math.round(width * 0.1));
+  setWindow(lo + narrow * step / 2 + shift * step, hi - narrow * step / 2 + shift * step);
+}
+function windowFromInputs() {
+  const lo = Number($('window-lo').value), hi = Number($('window-hi').value);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi <= lo) {
+    say('contrast: the white value must be above the black one', true);
+    return;
+  }
+  setWindow(lo, hi);
 }
 
 function showVersion() { $('version').textContent = `version ${state.version}`; }
@@ -261,8 +289,27 @@ async function goTo(z, y, x) {
 
 // ---- lists ----------------------------------------------------------------------------------
 async function refreshSegments() {
-  state.segments = await api('api/segments').catch((e) => { say(e.message, true); return state.segments; });
+  const query = { count: state.segmentPage, offset: state.segmentOffset, sort: state.sort,
+    order: state.sortDown ? 'down' : 'up', search: $('search').value.trim() };
+  const page = await api('api/segments', undefined, query).catch((e) => { say(e.message, true); return null; });
+  if (!page) return;
+  if (page.items.length === 0 && page.matching > 0 && state.segmentOffset > 0) {  // the list shrank
+    state.segmentOffset = Math.floor((page.matching - 1) / state.segmentPage) * state.segmentPage;
+    return refreshSegments();
+  }
+  state.segments = page.items;
+  state.matching = page.matching;
+  state.total = page.total;
+  state.segmentOffset = page.offset;
+  state.annotated = new Map(page.annotated.map((a) => [a.id, a]));
   renderSegments();
+  showCursor();
+}
+function segmentPage(step) {
+  const offset = state.segmentOffset + step * state.segmentPage;
+  if (offset < 0 || offset >= state.matching) return;
+  state.segmentOffset = offset;
+  refreshSegments();
 }
 async function refreshMarkers() {
   state.markers = await api('api/markers').catch(() => state.markers);
@@ -275,14 +322,14 @@ function scheduleLists() {
 }
 
 function renderSegments() {
-  const q = $('search').value.trim().toLowerCase();
-  let list = state.segments.filter((s) => !q || String(s.id).includes(q) || s.name.toLowerCase().includes(q));
-  const key = state.sort;
-  list.sort((a, b) => (key === 'name' ? a.name.localeCompare(b.name) : a[key] - b[key]) * (state.sortDown ? -1 : 1));
-  $('segment-count').textContent = `(${state.segments.length})`;
+  $('segment-count').textContent = `(${state.total})`;
+  const first = state.matching ? state.segmentOffset + 1 : 0, last = state.segmentOffset + state.segments.length;
+  $('segment-range').textContent = `${first}-${last} of ${state.matching}${state.matching < state.total ? ' found' : ''}`;
+  $('prev-segments').disabled = state.segmentOffset === 0;
+  $('next-segments').disabled = last >= state.matching;
   const body = $('segments').tBodies[0];
   body.textContent = '';
-  for (const s of list.slice(0, 500)) {
+  for (const s of state.segments) {
     const tr = body.insertRow();
     tr.dataset.id = s.id;
     if (state.picked.includes(s.id)) tr.className = 'selected';
@@ -482,7 +529,7 @@ function showCursor() {
   if (!v || !inside(v)) { $('cursor').textContent = `z ${state.z} y - x -`; $('under').textContent = 'id -'; return; }
   $('cursor').textContent = `z ${state.z} y ${Math.round(v[0])} x ${Math.round(v[1])}`;
   const id = labelAt(v);
-  const s = state.segments.find((q) => q.id === id);
+  const s = state.annotated.get(id);
   $('under').textContent = `id ${id}${s && s.name ? ' (' + s.name + ')' : ''}${s && s.locked_by ? ' locked by ' + s.locked_by : ''}`;
 }
 
@@ -515,11 +562,14 @@ window.addEventListener('keydown', (e) => {
     case 'b': $('boundaries').checked = !$('boundaries').checked; setBoundaries(); break;
     case 'l': {
       const id = v ? labelAt(v) : 0;
-      const s = state.segments.find((q) => q.id === id);
-      if (s) edit(s.locked_by ? 'unlock' : 'lock', { id });
+      if (id) edit(state.annotated.get(id)?.locked_by ? 'unlock' : 'lock', { id });
       break;
     }
     case 'm': addMarker(); break;
+    case '[': stepWindow(1, 0); break;
+    case ']': stepWindow(-1, 0); break;
+    case '{': stepWindow(0, 1); break;
+    case '}': stepWindow(0, -1); break;
     case 'n': stepMarker(1); break;
     case 'p': stepMarker(-1); break;
     case 'j': e.preventDefault(); $('jump').focus(); break;
@@ -548,10 +598,20 @@ for (const a of document.querySelectorAll('[data-sort]')) {
     e.preventDefault();
     state.sortDown = state.sort === a.dataset.sort ? !state.sortDown : a.dataset.sort === 'voxels';
     state.sort = a.dataset.sort;
-    renderSegments();
+    state.segmentOffset = 0;
+    refreshSegments();
   };
 }
-$('search').oninput = renderSegments;
+$('search').oninput = () => {
+  state.segmentOffset = 0;
+  clearTimeout(refreshSegments.timer);
+  refreshSegments.timer = setTimeout(refreshSegments, 150);
+};
+$('window-lo').onchange = windowFromInputs;
+$('window-hi').onchange = windowFromInputs;
+$('window-auto').onclick = () => setWindow(...state.info.window);
+$('prev-segments').onclick = () => segmentPage(-1);
+$('next-segments').onclick = () => segmentPage(1);
 $('apply').onclick = apply;
 $('undo').onclick = () => edit('undo', {});
 $('redo').onclick = () => edit('redo', {});
@@ -619,6 +679,7 @@ async function start() {
   $('slices').textContent = `/ ${state.info.shape[0] - 1}`;
   $('slice').max = state.info.shape[0] - 1;
   document.title = `uniem proofreader - ${state.info.shape.join(' x ')}`;
+  [$('window-lo').value, $('window-hi').value] = state.info.window.map(Math.round);
   resize();
   fit();
   showVersion();
