@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "core/error.h"
@@ -21,15 +22,28 @@ namespace {
 volatile std::sig_atomic_t stop_requested = false;
 }  // namespace
 
+namespace {
+
+web::ImportSource stream(StackReader& reader, const std::string& name) {
+  return web::ImportSource{name, reader.dtype(), reader.channels(), {reader.nz(), reader.ny(), reader.nx()},
+                           [&reader](int64_t count) { return reader.next(count); }};
+}
+
+}  // namespace
+
 void make_project(const fs::path& project, const std::string& images, const std::string& labels, const ReadOptions& read) {
-  const Volume image = read_volume(images, read);
-  Volume label_volume;
-  if (!labels.empty()) label_volume = read_volume(labels, read);
+  // Read a slab at a time: a 2048 x 2048 x 500 stack and its labels need not fit in memory.
+  StackReader image_reader(images, read);
+  std::optional<StackReader> label_reader;
+  if (!labels.empty()) label_reader.emplace(labels, read);
   std::printf("Making the project %s from %s%s (%lld x %lld x %lld)...\n", project.c_str(), images.c_str(),
-              labels.empty() ? "" : (" and " + labels).c_str(), static_cast<long long>(image.nz()),
-              static_cast<long long>(image.ny()), static_cast<long long>(image.nx()));
+              labels.empty() ? "" : (" and " + labels).c_str(), static_cast<long long>(image_reader.nz()),
+              static_cast<long long>(image_reader.ny()), static_cast<long long>(image_reader.nx()));
   std::fflush(stdout);
-  web::create_project(project, image, labels.empty() ? nullptr : &label_volume, images, labels);
+  const web::ImportSource image_source = stream(image_reader, images);
+  if (!label_reader) return web::create_project(project, image_source, nullptr, image_reader.voxel_size());
+  const web::ImportSource label_source = stream(*label_reader, labels);
+  web::create_project(project, image_source, &label_source, image_reader.voxel_size());
 }
 
 int serve_project(const fs::path& project, const ServeOptions& options) {

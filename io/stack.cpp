@@ -178,6 +178,20 @@ StackReader::StackReader(const fs::path& input, const ReadOptions& options) : st
     else state_->pages = std::make_unique<TiffPageReader>(input, options.color, false);
   }
   ny_ = h.height, nx_ = h.width, channels_ = h.channels, dtype_ = h.dtype;
+  // The voxel size as read_volume finds it: a folder's voxel-size.json, else the first PNG's pHYs
+  // (x and y only; that file is decoded once more for it) or the TIFF's tags.
+  const auto stored = fs::is_directory(status) ? read_voxel_size_file(input) : std::nullopt;
+  if (options.voxel_size) {
+    voxel_size_ = *options.voxel_size;
+  } else if (stored) {
+    voxel_size_ = *stored;
+  } else if (!state_->files.empty() && is_png(state_->files[0])) {
+    Volume first(dtype_, 1, ny_, nx_, channels_);
+    voxel_size_ = read_png_into(state_->files[0], options.color, first, 0);
+    if (voxel_size_.known && fs::is_directory(status)) voxel_size_ = {1, voxel_size_.y, voxel_size_.x, false};
+  } else {
+    voxel_size_ = h.voxel_size;
+  }
 }
 
 StackReader::~StackReader() = default;

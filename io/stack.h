@@ -42,7 +42,8 @@ Volume read_volume(const std::filesystem::path& input, const ReadOptions& option
 // The same inputs read a few sections at a time, in order, for work that need not hold a stack
 // whole (uniem eval on a pair of 1024^3 volumes). The shape and type are known, and every header
 // checked, when it is constructed; next() reads the next sections (fewer at the end, an empty
-// volume after the last) with the errors read_volume gives. Voxels only: no voxel size.
+// volume after the last) with the errors read_volume gives; voxel_size() is what read_volume
+// would give the volume.
 class StackReader {
  public:
   explicit StackReader(const std::filesystem::path& input, const ReadOptions& options = {});
@@ -52,6 +53,7 @@ class StackReader {
   int64_t nx() const { return nx_; }
   int64_t channels() const { return channels_; }
   DType dtype() const { return dtype_; }
+  const VoxelSize& voxel_size() const { return voxel_size_; }
   Volume next(int64_t sections);
 
  private:
@@ -59,6 +61,7 @@ class StackReader {
   std::unique_ptr<State> state_;
   int64_t nz_ = 0, ny_ = 0, nx_ = 0, channels_ = 1, read_ = 0;
   DType dtype_ = DType::u8;
+  VoxelSize voxel_size_;
 };
 
 enum class StackFormat { png_folder, tiff_folder, multipage_tiff };

@@ -4,10 +4,13 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "core/error.h"
+#include "core/image/convert.h"
 #include "core/image/statistics.h"
+#include "core/progress.h"
 #include "io/atomic_output.h"
 #include "io/png.h"
 
@@ -55,17 +58,6 @@ void copy_box(const Volume& src, std::array<int64_t, 3> src_origin, Volume& dst,
                   static_cast<size_t>(size[2]) * e);
 }
 
-// Cuts `v` into the chunks of `store` (all of them, so that reads never need the zero rule).
-void write_chunks(const ChunkStore& store, const Volume& v, bool skip_zero) {
-  for (int64_t i = 0; i < store.chunk_count(); ++i) {
-    const auto o = store.origin(i), e = store.extent(i);
-    Volume c(v.dtype(), e[0], e[1], e[2]);
-    copy_box(v, o, c, {0, 0, 0}, e);
-    if (skip_zero && std::all_of(c.raw(), c.raw() + c.bytes(), [](std::byte b) { return b == std::byte{0}; })) continue;
-    store.write(i, c, 1, false);
-  }
-}
-
 std::array<int64_t, 3> read_triple(const json& j, const char* key) {
   return j.at(key).get<std::array<int64_t, 3>>();
 }
@@ -85,94 +77,132 @@ json ProjectInfo::to_json() const {
               {"image_tile", image_tile}};
 }
 
-void create_project(const fs::path& folder, const Volume& image, const Volume* labels, const std::string& image_name,
-                    const std::string& labels_name) {
-  if (image.empty()) throw InputError(image_name, "is empty");
-  if ((image.dtype() != DType::u8 && image.dtype() != DType::u16) || image.channels() != 1)
-    throw InputError(image_name, std::string("is ") + dtype_name(image.dtype()) +
-                                     (image.channels() > 1 ? " colour" : "") +
+namespace {
+
+// Nearest-rank percentile of a histogram of n values (core/image/statistics.h's definition).
+double percentile(const std::vector<int64_t>& counts, int64_t n, double q) {
+  const int64_t rank = std::clamp(static_cast<int64_t>(std::ceil(q * static_cast<double>(n))) - 1, int64_t{0}, n - 1);
+  int64_t seen = 0;
+  for (size_t v = 0; v < counts.size(); ++v) {
+    seen += counts[v];
+    if (seen > rank) return static_cast<double>(v);
+  }
+  return static_cast<double>(counts.size() - 1);
+}
+
+// Reads `count` sections from a source, checking that they come as announced.
+Volume take(const ImportSource& source, int64_t count) {
+  Volume v = source.next(count);
+  UNIEM_CHECK(v.nz() == count && v.ny() == source.shape[1] && v.nx() == source.shape[2] && v.dtype() == source.dtype,
+              "create_project: a source gave other sections than it announced");
+  return v;
+}
+
+}  // namespace
+
+ImportSource import_source(const Volume& v, const std::string& name) {
+  auto next_z = std::make_shared<int64_t>(0);
+  return ImportSource{name, v.dtype(), v.channels(), v.shape(), [&v, next_z](int64_t count) {
+                        Volume slab = crop(v, {*next_z, 0, 0}, {count, v.ny(), v.nx()});
+                        *next_z += count;
+                        return slab;
+                      }};
+}
+
+void create_project(const fs::path& folder, const ImportSource& image, const ImportSource* labels, const VoxelSize& voxel_size) {
+  if (image.shape[0] < 1 || image.shape[1] < 1 || image.shape[2] < 1) throw InputError(image.name, "is empty");
+  if ((image.dtype != DType::u8 && image.dtype != DType::u16) || image.channels != 1)
+    throw InputError(image.name, std::string("is ") + dtype_name(image.dtype) + (image.channels > 1 ? " colour" : "") +
                                      "; the proofreader shows 8 or 16-bit grey EM (convert it with 'uniem convert --bits 8|16')");
   if (labels) {
-    if (labels->shape() != image.shape())
-      throw InputError(labels_name, "has shape " + std::to_string(labels->nz()) + " x " + std::to_string(labels->ny()) +
-                                        " x " + std::to_string(labels->nx()) + " but the images " + image_name + " are " +
-                                        std::to_string(image.nz()) + " x " + std::to_string(image.ny()) + " x " +
-                                        std::to_string(image.nx()));
-    if (!dtype_is_integer(labels->dtype()) || labels->channels() != 1)
-      throw InputError(labels_name, std::string("holds ") + dtype_name(labels->dtype()) + " values; labels must be integers");
-    if (value_range(*labels).max > 4294967295.0)
-      throw InputError(labels_name, "has ids above 4294967295; renumber them with 'uniem convert --relabel'");
+    if (labels->shape != image.shape)
+      throw InputError(labels->name, "has shape " + std::to_string(labels->shape[0]) + " x " + std::to_string(labels->shape[1]) +
+                                         " x " + std::to_string(labels->shape[2]) + " but the images " + image.name + " are " +
+                                         std::to_string(image.shape[0]) + " x " + std::to_string(image.shape[1]) + " x " +
+                                         std::to_string(image.shape[2]));
+    if (!dtype_is_integer(labels->dtype) || labels->channels != 1)
+      throw InputError(labels->name, std::string("holds ") + dtype_name(labels->dtype) + " values; labels must be integers");
   }
   AtomicOutput out(folder, AtomicOutput::Kind::folder, false);
   const fs::path tmp = out.temporary();
 
   ProjectInfo info;
-  info.shape = image.shape();
-  info.voxel_size = image.voxel_size;
-  info.image_dtype = image.dtype();
-  if (image.dtype() == DType::u16) {
-    const auto stats = compute_statistics(image);
-    info.window = {stats.p1, std::max(stats.p99, stats.p1 + 1)};
-  }
+  info.shape = image.shape;
+  info.voxel_size = voxel_size;
+  info.image_dtype = image.dtype;
   while (std::max(halved({info.shape[1], info.shape[2]}, info.levels - 1)[0],
                   halved({info.shape[1], info.shape[2]}, info.levels - 1)[1]) > 512)
     ++info.levels;
-
-  // The pyramid, one section at a time.
   std::vector<ChunkStore> levels;
   for (int l = 0; l < info.levels; ++l) {
     fs::create_directories(tmp / "image" / std::to_string(l));
     const auto s = halved({info.shape[1], info.shape[2]}, l);
-    levels.emplace_back(tmp / "image" / std::to_string(l), image.dtype(), std::array<int64_t, 3>{info.shape[0], s[0], s[1]},
+    levels.emplace_back(tmp / "image" / std::to_string(l), image.dtype, std::array<int64_t, 3>{info.shape[0], s[0], s[1]},
                         info.image_tile);
   }
-  for (int64_t z = 0; z < info.shape[0]; ++z) {
-    Volume section = crop(image, {z, 0, 0}, {1, image.ny(), image.nx()});
-    for (int l = 0; l < info.levels; ++l) {
-      if (l > 0) section = image.dtype() == DType::u8 ? downsample<uint8_t>(section) : downsample<uint16_t>(section);
-      const ChunkStore& store = levels[static_cast<size_t>(l)];
-      for (int64_t cy = 0; cy < store.grid()[1]; ++cy)
-        for (int64_t cx = 0; cx < store.grid()[2]; ++cx) {
-          const int64_t i = store.index_of(z, cy, cx);
-          const auto o = store.origin(i), e = store.extent(i);
-          Volume tile(image.dtype(), 1, e[1], e[2]);
-          copy_box(section, {0, o[1], o[2]}, tile, {0, 0, 0}, e);
-          store.write(i, tile, 1, false);
-        }
-    }
-  }
-
-  // Labels as uint32, and the segment table of the initial state.
   fs::create_directories(tmp / "labels");
-  ChunkStore label_store(tmp / "labels", DType::u32, info.shape, info.label_chunk);
+  const ChunkStore label_store(tmp / "labels", DType::u32, info.shape, info.label_chunk);
+
+  // One slab of label chunks at a time: the image pyramid section by section, the labels as uint32
+  // chunks (all-zero ones left out: a missing chunk reads as zeros), the segment table, and for
+  // 16-bit EM the histogram that gives the display window.
   std::map<uint32_t, std::pair<int64_t, std::set<int64_t>>> segments;
   uint32_t max_id = 0;
-  if (labels) {
-    Volume l32(DType::u32, labels->nz(), labels->ny(), labels->nx());
-    visit_dtype(labels->dtype(), [&](auto t) {
-      using T = decltype(t);
-      if constexpr (std::is_integral_v<T>) {
-        const T* s = labels->data<T>();
-        uint32_t* d = l32.data<uint32_t>();
-        for (int64_t i = 0; i < l32.voxels(); ++i) d[i] = static_cast<uint32_t>(s[i]);
+  std::vector<int64_t> histogram(image.dtype == DType::u16 ? 65536 : 0);
+  const int64_t slab = info.label_chunk[0];
+  Progress progress("importing", info.shape[0]);
+  for (int64_t z0 = 0; z0 < info.shape[0]; z0 += slab) {
+    const int64_t depth = std::min(slab, info.shape[0] - z0);
+    const Volume picture = take(image, depth);
+    for (int64_t z = 0; z < depth; ++z) {
+      Volume section = crop(picture, {z, 0, 0}, {1, picture.ny(), picture.nx()});
+      if (image.dtype == DType::u16)
+        for (int64_t i = 0; i < section.voxels(); ++i) ++histogram[section.data<uint16_t>()[i]];
+      for (int l = 0; l < info.levels; ++l) {
+        if (l > 0) section = image.dtype == DType::u8 ? downsample<uint8_t>(section) : downsample<uint16_t>(section);
+        const ChunkStore& store = levels[static_cast<size_t>(l)];
+        for (int64_t cy = 0; cy < store.grid()[1]; ++cy)
+          for (int64_t cx = 0; cx < store.grid()[2]; ++cx) {
+            const int64_t i = store.index_of(z0 + z, cy, cx);
+            const auto o = store.origin(i), e = store.extent(i);
+            Volume tile(image.dtype, 1, e[1], e[2]);
+            copy_box(section, {0, o[1], o[2]}, tile, {0, 0, 0}, e);
+            store.write(i, tile, 1, false);
+          }
       }
-    });
-    write_chunks(label_store, l32, true);
-    for (int64_t i = 0; i < label_store.chunk_count(); ++i) {
-      const auto o = label_store.origin(i), e = label_store.extent(i);
-      for (int64_t z = 0; z < e[0]; ++z)
-        for (int64_t y = 0; y < e[1]; ++y) {
-          const uint32_t* row = &l32.at<uint32_t>(o[0] + z, o[1] + y, o[2]);
-          for (int64_t x = 0; x < e[2]; ++x)
-            if (row[x]) {
-              auto& s = segments[row[x]];
-              ++s.first;
-              s.second.insert(i);
-              max_id = std::max(max_id, row[x]);
+    }
+    if (labels) {
+      const Volume ids = take(*labels, depth);
+      if (value_range(ids).max > 4294967295.0)
+        throw InputError(labels->name, "has ids above 4294967295; renumber them with 'uniem convert --relabel'");
+      const Volume l32 = convert_dtype(ids, DType::u32, DepthPolicy::exact);
+      for (int64_t cy = 0; cy < label_store.grid()[1]; ++cy)
+        for (int64_t cx = 0; cx < label_store.grid()[2]; ++cx) {
+          const int64_t i = label_store.index_of(z0 / slab, cy, cx);
+          const auto o = label_store.origin(i), e = label_store.extent(i);
+          Volume chunk(DType::u32, e[0], e[1], e[2]);
+          copy_box(l32, {0, o[1], o[2]}, chunk, {0, 0, 0}, e);
+          bool any = false;
+          const uint32_t* d = chunk.data<uint32_t>();
+          for (int64_t k = 0; k < chunk.voxels(); ++k)
+            if (d[k]) {
+              any = true;
+              auto& seg = segments[d[k]];
+              ++seg.first;
+              seg.second.insert(i);
+              max_id = std::max(max_id, d[k]);
             }
+          if (any) label_store.write(i, chunk, 1, false);
         }
     }
+    progress.advance(depth);
   }
+  if (image.dtype == DType::u16) {
+    const int64_t n = info.shape[0] * info.shape[1] * info.shape[2];
+    const double p1 = percentile(histogram, n, 0.01), p99 = percentile(histogram, n, 0.99);
+    info.window = {p1, std::max(p99, p1 + 1)};
+  }
+
   json seg = json::array();
   for (const auto& [id, s] : segments) seg.push_back({id, s.first, std::vector<int64_t>(s.second.begin(), s.second.end())});
   const json state{{"applied_seq", 0}, {"next_id", static_cast<int64_t>(max_id) + 1}, {"segments", seg},
@@ -182,6 +212,14 @@ void create_project(const fs::path& folder, const Volume& image, const Volume* l
   std::ofstream(tmp / "project.json") << info.to_json().dump(2) << "\n";
   out.commit();
   sync_folder(folder);
+}
+
+void create_project(const fs::path& folder, const Volume& image, const Volume* labels, const std::string& image_name,
+                    const std::string& labels_name) {
+  const ImportSource image_source = import_source(image, image_name);
+  if (!labels) return create_project(folder, image_source, nullptr, image.voxel_size);
+  const ImportSource label_source = import_source(*labels, labels_name);
+  create_project(folder, image_source, &label_source, image.voxel_size);
 }
 
 Project::Project(const fs::path& folder) : folder_(folder) {

@@ -19,6 +19,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <map>
 #include <mutex>
@@ -42,9 +43,23 @@ struct ProjectInfo {
   nlohmann::json to_json() const;
 };
 
+// A stack to import, read a few sections at a time and in order (io/stack.h StackReader, or a
+// volume in memory), so that an import never holds a whole stack.
+struct ImportSource {
+  std::string name;  // for messages: the file or folder
+  DType dtype = DType::u8;
+  int64_t channels = 1;
+  std::array<int64_t, 3> shape{};                // z, y, x
+  std::function<Volume(int64_t count)> next;     // the next `count` sections
+};
+ImportSource import_source(const Volume& v, const std::string& name);  // v must outlive the source
+
 // Imports `image` (8 or 16-bit grey) and optional `labels` (any integer type, values up to
-// 2^32 - 1, same shape) into a new project folder. Throws InputError (naming `image_name` or
-// `labels_name`) for unusable input and when the folder exists and is not empty.
+// 2^32 - 1, same shape) into a new project folder, one slab of label chunks at a time, with
+// progress. Throws InputError (naming the source) for unusable input and when the folder exists
+// and is not empty; a failed import leaves nothing.
+void create_project(const std::filesystem::path& folder, const ImportSource& image, const ImportSource* labels,
+                    const VoxelSize& voxel_size);
 void create_project(const std::filesystem::path& folder, const Volume& image, const Volume* labels,
                     const std::string& image_name, const std::string& labels_name);
 

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include <vector>
 
 #include "io/png.h"
@@ -97,7 +99,11 @@ TEST_CASE("bad stacks are refused with the file and the problem") {
 
 TEST_CASE("StackReader gives the same voxels as read_volume, a few sections at a time, with the same refusals") {
   TempDir dir;
-  const Volume v = test::pattern_volume(DType::u16, 11, 17, 23);
+  Volume v = test::pattern_volume(DType::u16, 11, 17, 23);
+  v.voxel_size = {30, 6, 5, true};
+  auto same_size = [](const VoxelSize& a, const VoxelSize& b) {
+    return a.known == b.known && std::abs(a.z - b.z) < 1e-3 && std::abs(a.y - b.y) < 1e-3 && std::abs(a.x - b.x) < 1e-3;
+  };
   for (StackFormat format : {StackFormat::png_folder, StackFormat::tiff_folder, StackFormat::multipage_tiff}) {
     WriteOptions w;
     w.format = format;
@@ -111,6 +117,7 @@ TEST_CASE("StackReader gives the same voxels as read_volume, a few sections at a
       CHECK(reader.ny() == 17);
       CHECK(reader.nx() == 23);
       CHECK(reader.dtype() == DType::u16);
+      CHECK(same_size(reader.voxel_size(), read_volume(out).voxel_size));
       int64_t z = 0;
       for (Volume part = reader.next(step); !part.empty(); part = reader.next(step)) {
         CHECK(part.nz() == std::min<int64_t>(step, 11 - z));
@@ -120,6 +127,10 @@ TEST_CASE("StackReader gives the same voxels as read_volume, a few sections at a
       CHECK(z == 11);
     }
   }
+  CHECK(StackReader(dir / "png").voxel_size().z == 30);
+  fs::remove(dir / "png" / "voxel-size.json");  // then the PNGs' pHYs: x and y, z unknown
+  CHECK(same_size(StackReader(dir / "png").voxel_size(), read_volume(dir / "png").voxel_size));
+  CHECK(StackReader(dir / "png").voxel_size().x == doctest::Approx(5).epsilon(0.01));
   write_png(dir / "one.png", Volume(DType::u8, 1, 8, 8), 0);
   CHECK(StackReader(dir / "one.png").next(5).nz() == 1);
   auto message = [](const fs::path& p) { return test::input_error_message([&] { StackReader r(p); }); };
