@@ -1,6 +1,6 @@
 #include "io/chunk_store.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <algorithm>
 #include <cstring>
@@ -26,6 +26,22 @@ uint32_t get_u32(const std::string& s, size_t at) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(s[at + static_cast<size_t>(i)])) << (8 * i);
   return v;
+}
+
+// One compressor (level 1) and one decompressor per thread: allocating them costs more than a
+// small chunk.
+struct Deflaters {
+  libdeflate_compressor* compressor = libdeflate_alloc_compressor(1);
+  libdeflate_decompressor* decompressor = libdeflate_alloc_decompressor();
+  ~Deflaters() {
+    libdeflate_free_compressor(compressor);
+    libdeflate_free_decompressor(decompressor);
+  }
+};
+Deflaters& deflaters() {
+  thread_local Deflaters d;
+  UNIEM_CHECK(d.compressor && d.decompressor, "libdeflate: out of memory");
+  return d;
 }
 
 }  // namespace
@@ -77,27 +93,16 @@ Volume ChunkStore::read(int64_t index) const {
   for (int a = 0; a < 3; ++a)
     if (get_u32(bytes, 12 + 4 * static_cast<size_t>(a)) != static_cast<uint32_t>(e[a]))
       throw InputError(file, "has another extent than its place in the store");
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data() + header_bytes);
-  size_t size = bytes.size() - header_bytes;
-  if (!version1 && static_cast<uint32_t>(crc32_z(0L, data, size)) != get_u32(bytes, 24))
-    throw InputError(file, "is corrupt (checksum mismatch)");
-  if (version1) {  // a zlib stream: skip its header, leave its Adler-32 to the CRC-32 of the voxels
-    if (size < 6 || (data[0] & 0x0f) != 8 || (data[1] & 0x20) != 0 || (data[0] * 256 + data[1]) % 31 != 0)
-      throw InputError(file, "is corrupt (its compressed voxels have no zlib header)");
-    data += 2;
-    size -= 2;
-  }
-  z_stream stream{};
-  UNIEM_CHECK(inflateInit2(&stream, -MAX_WBITS) == Z_OK, "ChunkStore::read: inflateInit2 failed");
-  stream.next_in = const_cast<unsigned char*>(data);
-  stream.avail_in = static_cast<uInt>(size);
-  stream.next_out = reinterpret_cast<Bytef*>(v.raw());
-  stream.avail_out = static_cast<uInt>(v.bytes());
-  const int rc = inflate(&stream, Z_FINISH);
-  const bool complete = rc == Z_STREAM_END && stream.avail_out == 0 && stream.avail_in == (version1 ? 4u : 0u);
-  inflateEnd(&stream);
-  if (!complete) throw InputError(file, "is corrupt (its compressed voxels do not unpack)");
-  if (version1 && static_cast<uint32_t>(crc32_z(0L, reinterpret_cast<const Bytef*>(v.raw()), v.bytes())) != get_u32(bytes, 24))
+  const char* data = bytes.data() + header_bytes;
+  const size_t size = bytes.size() - header_bytes;
+  // Version 2: the CRC-32 of the compressed bytes, then raw DEFLATE. Version 1: a zlib stream
+  // (libdeflate checks its Adler-32), then the CRC-32 of the voxels.
+  if (!version1 && libdeflate_crc32(0, data, size) != get_u32(bytes, 24)) throw InputError(file, "is corrupt (checksum mismatch)");
+  libdeflate_decompressor* d = deflaters().decompressor;
+  const libdeflate_result r = version1 ? libdeflate_zlib_decompress(d, data, size, v.raw(), v.bytes(), nullptr)
+                                       : libdeflate_deflate_decompress(d, data, size, v.raw(), v.bytes(), nullptr);
+  if (r != LIBDEFLATE_SUCCESS) throw InputError(file, "is corrupt (its compressed voxels do not unpack)");
+  if (version1 && libdeflate_crc32(0, v.raw(), v.bytes()) != get_u32(bytes, 24))
     throw InputError(file, "is corrupt (checksum mismatch)");
   return v;
 }
@@ -105,24 +110,30 @@ Volume ChunkStore::read(int64_t index) const {
 void ChunkStore::write(int64_t index, const Volume& chunk, int level, bool durable) const {
   UNIEM_CHECK(index >= 0 && index < chunk_count(), "ChunkStore::write: index out of range");
   UNIEM_CHECK(chunk.dtype() == dtype_ && chunk.shape() == extent(index), "ChunkStore::write: wrong chunk");
-  z_stream stream{};
-  UNIEM_CHECK(deflateInit2(&stream, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK,
-              "ChunkStore::write: deflateInit2 failed");
-  std::string out(header_bytes + deflateBound(&stream, static_cast<uLong>(chunk.bytes())), '\0');
+  UNIEM_CHECK(level >= 0 && level <= 12, "ChunkStore::write: level is 0..12");
+  Deflaters& d = deflaters();
+  thread_local libdeflate_compressor* other = nullptr;  // for a level other than 1
+  thread_local int other_level = -1;
+  libdeflate_compressor* compressor = d.compressor;
+  if (level != 1) {
+    if (other_level != level) {
+      libdeflate_free_compressor(other);
+      other = libdeflate_alloc_compressor(level);
+      other_level = level;
+      UNIEM_CHECK(other, "libdeflate: out of memory");
+    }
+    compressor = other;
+  }
+  std::string out(header_bytes + libdeflate_deflate_compress_bound(compressor, chunk.bytes()), '\0');
   std::memcpy(out.data(), magic, sizeof magic);
   put_u32(out, 8, static_cast<uint32_t>(dtype_));
   const auto e = extent(index);
   for (int a = 0; a < 3; ++a) put_u32(out, 12 + 4 * static_cast<size_t>(a), static_cast<uint32_t>(e[a]));
-  stream.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(chunk.raw()));
-  stream.avail_in = static_cast<uInt>(chunk.bytes());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data() + header_bytes);
-  stream.avail_out = static_cast<uInt>(out.size() - header_bytes);
-  const int rc = deflate(&stream, Z_FINISH);
-  const size_t compressed = stream.total_out;
-  deflateEnd(&stream);
-  UNIEM_CHECK(rc == Z_STREAM_END, "ChunkStore::write: zlib deflate did not finish");
+  const size_t compressed =
+      libdeflate_deflate_compress(compressor, chunk.raw(), chunk.bytes(), out.data() + header_bytes, out.size() - header_bytes);
+  UNIEM_CHECK(compressed > 0, "ChunkStore::write: libdeflate found no room (its bound was wrong)");
   out.resize(header_bytes + compressed);
-  put_u32(out, 24, static_cast<uint32_t>(crc32_z(0L, reinterpret_cast<const Bytef*>(out.data() + header_bytes), compressed)));
+  put_u32(out, 24, libdeflate_crc32(0, out.data() + header_bytes, compressed));
   if (durable)
     write_file_durably(path(index), out);
   else

@@ -22,7 +22,7 @@ for arg in "$@"; do
 done
 
 packages=(build-essential cmake pkg-config git file
-          libeigen3-dev zlib1g-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
+          libeigen3-dev zlib1g-dev libdeflate-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
           nlohmann-json3-dev clang)
 [ $want_static = 1 ] && packages+=(dpkg-dev)
 if [ $want_browser = 1 ]; then
