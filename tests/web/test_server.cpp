@@ -1,6 +1,7 @@
 // The proofreader's HTTP server with httplib's client: routes, errors, tokens, hostile input,
 // concurrent clients and the event stream (web/server.h).
 #include <doctest/doctest.h>
+#include <lodepng.h>
 #include <httplib.h>
 
 #include <atomic>
@@ -82,6 +83,20 @@ TEST_CASE("server: the page, the project, sections and an edit over HTTP") {
   CHECK(png->status == 200);
   CHECK(png->get_header_value("Content-Type") == "image/png");
   CHECK(png->body.substr(1, 3) == "PNG");
+  {  // the section in the window 1000..4000: value v shows as round((v - 1000) * 255 / 3000)
+    unsigned char* pixels = nullptr;
+    unsigned w = 0, h = 0;
+    REQUIRE(lodepng_decode_memory(&pixels, &w, &h, reinterpret_cast<const unsigned char*>(png->body.data()), png->body.size(),
+                                  LCT_GREY, 8) == 0);
+    REQUIRE((w == 96 && h == 96));
+    int wrong = 0;
+    for (int64_t i = 0; i < 96 * 96; ++i) {
+      const double v = 1000 + (2 * 96 * 96 + i) % 3000;
+      wrong += pixels[i] != static_cast<unsigned char>(std::lround((v - 1000) * 255 / 3000));
+    }
+    std::free(pixels);
+    CHECK(wrong == 0);
+  }
   auto labels = c.Get("/api/labels?z=1");
   REQUIRE(labels->body.size() == 96 * 96 * 4);
   CHECK(labels->get_header_value("X-Uniem-Size") == "96,96");
