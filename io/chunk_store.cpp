@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <fstream>
 #include <string>
 
@@ -111,19 +112,11 @@ void ChunkStore::write(int64_t index, const Volume& chunk, int level, bool durab
   UNIEM_CHECK(index >= 0 && index < chunk_count(), "ChunkStore::write: index out of range");
   UNIEM_CHECK(chunk.dtype() == dtype_ && chunk.shape() == extent(index), "ChunkStore::write: wrong chunk");
   UNIEM_CHECK(level >= 0 && level <= 12, "ChunkStore::write: level is 0..12");
-  Deflaters& d = deflaters();
-  thread_local libdeflate_compressor* other = nullptr;  // for a level other than 1
-  thread_local int other_level = -1;
-  libdeflate_compressor* compressor = d.compressor;
-  if (level != 1) {
-    if (other_level != level) {
-      libdeflate_free_compressor(other);
-      other = libdeflate_alloc_compressor(level);
-      other_level = level;
-      UNIEM_CHECK(other, "libdeflate: out of memory");
-    }
-    compressor = other;
-  }
+  // Level 1, what every caller asks for, reuses the thread's compressor; others get their own.
+  std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> own(
+      level == 1 ? nullptr : libdeflate_alloc_compressor(level), &libdeflate_free_compressor);
+  UNIEM_CHECK(level == 1 || own, "libdeflate: out of memory");
+  libdeflate_compressor* compressor = level == 1 ? deflaters().compressor : own.get();
   std::string out(header_bytes + libdeflate_deflate_compress_bound(compressor, chunk.bytes()), '\0');
   std::memcpy(out.data(), magic, sizeof magic);
   put_u32(out, 8, static_cast<uint32_t>(dtype_));
