@@ -1,5 +1,8 @@
-// Convolution on the CPU: im2col + Eigen GEMM (Chellapilla et al. 2006, "High performance
-// convolutional neural networks for document processing").
+// Convolution on the CPU. Float convolutions of stride 1 (all of the FFN's and the 2-D networks'
+// 3x3 layers, and the backward-data pass of each, see backward_data_as_forward) run the direct
+// kernels of conv_direct.h. Everything else (double precision, strides, 1x1) runs im2col + Eigen
+// GEMM (Chellapilla et al. 2006, "High performance convolutional neural networks for document
+// processing"), described below.
 //
 // For one sample, y (Cout x P) = w (Cout x K) * col (K x P), K = Cin*kD*kH*kW, P = Do*Ho*Wo, where
 // column p of `col` holds the input values under the kernel at output position p (zeros in the
@@ -21,9 +24,12 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "core/cpu/conv_kernels.h"
+#include "core/cpu/conv_direct.h"
 #include "core/threads.h"
 
 namespace uniem::cpu::UNIEM_CONV_ISA {
@@ -174,8 +180,23 @@ T* scratch(size_t elements) {
   return buffer.data();
 }
 
+#if defined(UNIEM_HAVE_DIRECT_CONV)
+// Float convolutions of stride 1 that are not pointwise go to the direct kernels (conv_direct.h)
+// where this instruction set has them: the shape they take, or nothing.
+std::optional<direct::Shape> direct_shape(const Geometry& g) {
+  if (g.sd != 1 || g.sh != 1 || g.sw != 1 || g.pointwise()) return std::nullopt;
+  const direct::Shape s{g.n, g.ci, g.d, g.h, g.w, g.co, g.kd, g.kh, g.kw, g.pd, g.ph, g.pw, g.dd, g.dh, g.dw};
+  if (s.od() != g.od || s.oh() != g.oh || s.ow() != g.ow) return std::nullopt;
+  return s;
+}
+#endif
+
 template <typename T>
 void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* y) {
+#if defined(UNIEM_HAVE_DIRECT_CONV)
+  if constexpr (std::is_same_v<T, float>)
+    if (const auto s = direct_shape(g)) return direct::forward(*s, x, w, bias, y);
+#endif
   const int64_t k = g.k(), p = g.p(), in_sample = g.ci * g.d * g.h * g.w, out_sample = g.co * p;
   const Chunks chunks = make_chunks(g, sizeof(T), true);
   ConstMatrixMap<T> wm(w, g.co, k, Eigen::OuterStride<>(k));
@@ -249,6 +270,10 @@ void backward_data(const Geometry& g, const T* gy, const T* w, T* gx) {
 
 template <typename T>
 void backward_filter(const Geometry& g, const T* x, const T* gy, T* gw, T* gb) {
+#if defined(UNIEM_HAVE_DIRECT_CONV)
+  if constexpr (std::is_same_v<T, float>)
+    if (const auto s = direct_shape(g)) return direct::backward_filter(*s, x, gy, gw, gb);
+#endif
   const int64_t k = g.k(), p = g.p(), in_sample = g.ci * g.d * g.h * g.w, out_sample = g.co * p;
   const Chunks chunks = make_chunks(g, sizeof(T), true);
   const int64_t tasks = g.n * chunks.count;

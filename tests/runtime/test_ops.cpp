@@ -2,6 +2,9 @@
 // in double precision, away from kinks, plus small cases computed by hand.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.h"
 #include "core/ops/ops.h"
 #include "tests/runtime/gradcheck.h"
@@ -153,6 +156,58 @@ TEST_CASE("3-D convolution and transposed convolution have exact gradients") {
   const double lhs = sum(mul(conv3d(x, w, Tensor(), p), y)).item();
   const double rhs = sum(mul(x, conv_transpose3d(y, w, Tensor(), {.stride = 2, .padding = 1, .output_padding = {0, 1, 0}}))).item();
   CHECK(lhs == doctest::Approx(rhs).epsilon(1e-10));
+}
+
+// Float convolutions of stride 1 run the CPU backend's direct kernel (core/cpu/conv_direct.h);
+// double ones run im2col + GEMM, checked above. The two must agree, values and gradients, for
+// output channels that fill no, one or several register blocks, widths shorter and longer than
+// a block, input channels in one or several chunks, padding, dilation and batches.
+TEST_CASE("float convolutions agree with the double-precision reference") {
+  struct Case {
+    Shape x, w;
+    ConvParams p;
+    bool bias;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3, 7, 5}, {1, 3, 3, 3}, {.padding = 1}, true},
+      {{1, 5, 9, 40}, {9, 5, 3, 3}, {.padding = 1}, true},
+      {{2, 2, 11, 70}, {17, 2, 3, 5}, {.padding = {0, 1, 2}}, false},
+      {{1, 4, 13, 13}, {8, 4, 3, 3}, {.padding = 2, .dilation = 2}, true},
+      {{1, 3, 6, 6}, {4, 3, 3, 3}, {}, true},
+      {{1, 2, 5, 9, 7}, {32, 2, 3, 3, 3}, {.padding = 1}, true},
+      {{2, 6, 4, 7, 33}, {3, 6, 3, 3, 3}, {.padding = {1, 0, 1}}, true},
+      {{1, 3, 7, 8, 9}, {5, 3, 2, 3, 1}, {.padding = {1, 1, 0}, .dilation = {2, 1, 1}}, false},
+      {{1, 33, 30, 50}, {16, 33, 3, 3}, {.padding = 1}, true},  // input channels in several chunks
+      {{4, 1, 32, 32}, {8, 1, 3, 3}, {.padding = 1}, true},
+      {{4, 8, 16, 16}, {8, 8, 3, 3}, {.padding = 1}, true},
+      {{4, 16, 32, 32}, {8, 16, 3, 3}, {.padding = 1}, true},
+      {{2, 20, 5, 9, 21}, {10, 20, 3, 3, 3}, {.padding = 1}, true},
+  };
+  uint64_t seed = 100;
+  for (const Case& c : cases) {
+    INFO("x " << c.x.str() << ", w " << c.w.str());
+    const bool volumetric = c.x.rank() == 5;
+    const Tensor x64 = random_input(c.x, ++seed), w64 = random_input(c.w, ++seed, 0, 0.3);
+    const Tensor b64 = c.bias ? random_input(Shape{c.w[0]}, ++seed) : Tensor();
+    auto run = [&](ScalarType dtype) {
+      Tensor x = leaf(x64.to(dtype)), w = leaf(w64.to(dtype));
+      Tensor b = c.bias ? leaf(b64.to(dtype)) : Tensor();
+      const Tensor y = volumetric ? conv3d(x, w, b, c.p) : conv2d(x, w, b, c.p);
+      project(y).backward();
+      return std::vector<Tensor>{y, x.grad(), w.grad(), c.bias ? b.grad() : Tensor()};
+    };
+    const auto single = run(ScalarType::f32), reference = run(ScalarType::f64);
+    const char* names[] = {"output", "input gradient", "weight gradient", "bias gradient"};
+    for (size_t k = 0; k < single.size(); ++k) {
+      if (!reference[k].defined()) continue;
+      INFO(names[k]);
+      const auto got = single[k].to_vector(), want = reference[k].to_vector();
+      REQUIRE(got.size() == want.size());
+      double worst = 0;
+      for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]) / (1 + std::abs(want[i])));
+      CHECK(worst < 1e-4);
+    }
+  }
 }
 
 TEST_CASE("pooling and upsampling") {
