@@ -30,6 +30,20 @@
 #include "core/threads.h"
 
 namespace uniem::cpu::UNIEM_CONV_ISA {
+
+// out[e] = the sum over groups of partial[group * total + e], groups added in order: how both
+// filter-gradient paths combine their fixed groups of work reproducibly.
+template <typename T>
+void add_group_partials(const std::vector<T>& partial, int64_t groups, int64_t total, T* out) {
+  parallel_for(0, total, 4096, [&](int64_t e0, int64_t e1) {
+    for (int64_t e = e0; e < e1; ++e) {
+      T acc = 0;
+      for (int64_t group = 0; group < groups; ++group) acc += partial[static_cast<size_t>(group * total + e)];
+      out[e] = acc;
+    }
+  });
+}
+
 namespace direct {
 
 #if defined(UNIEM_HAVE_DIRECT_CONV)
@@ -331,13 +345,7 @@ void backward_filter(const Shape& s, const float* x, const float* gy, float* gw,
         }
     }
   });
-  parallel_for(0, total, 4096, [&](int64_t e0, int64_t e1) {
-    for (int64_t e = e0; e < e1; ++e) {
-      float acc = 0;
-      for (int64_t group = 0; group < groups; ++group) acc += partial[static_cast<size_t>(group * total + e)];
-      gw[e] = acc;
-    }
-  });
+  add_group_partials(partial, groups, total, gw);
   if (gb)
     parallel_for(0, s.co, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {

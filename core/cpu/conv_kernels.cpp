@@ -309,13 +309,7 @@ void backward_filter(const Geometry& g, const T* x, const T* gy, T* gw, T* gb) {
       }
     }
   });
-  parallel_for(0, total, 4096, [&](int64_t e0, int64_t e1) {
-    for (int64_t e = e0; e < e1; ++e) {
-      T acc = 0;
-      for (int64_t group = 0; group < groups; ++group) acc += partial[static_cast<size_t>(group * total + e)];
-      gw[e] = acc;
-    }
-  });
+  add_group_partials(partial, groups, total, gw);
   if (gb)
     for (int64_t o = 0; o < g.co; ++o) {
       double acc = 0;
