@@ -112,6 +112,10 @@ int run_segment(const Arguments& argv) {
       .option("segment-threshold", "P", "probability needed for a voxel to join the object", "0.6")
       .option("min-size", "VOXELS", "smaller objects are dropped", "1000")
       .option("min-boundary-distance", "Z,Y,X", "seeds this close to an object are skipped", "1,1,1")
+      .option("disconnect-threshold", "F",
+              "when more than this fraction of a prediction is above --move-threshold, voxels already "
+              "judged outside the object (< 0.5) cannot rise again: fewer merges, more splits "
+              "(upstream's disco_seed_threshold; negative: off)", "-1")
       .option("image-mean", "M", "image normalisation (default: the model's)")
       .option("image-stddev", "S", "image normalisation (default: the model's)")
       .option("bits", "N", "label image depth: 16 or 32 (default: 16 when the ids fit)")
@@ -139,6 +143,7 @@ int run_segment(const Arguments& argv) {
   o.segment_threshold = args.number("segment-threshold");
   o.min_segment_size = args.integer("min-size");
   o.min_boundary_distance = args.zyx("min-boundary-distance");
+  o.disconnect_threshold = args.number("disconnect-threshold");
   o.image_mean = args.has("image-mean") ? args.number("image-mean") : loaded.description.image_mean;
   o.image_stddev = args.has("image-stddev") ? args.number("image-stddev") : loaded.description.image_stddev;
   o.check();

@@ -1,5 +1,6 @@
 #include "nn/ffn/segmenter.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -27,6 +28,7 @@ nlohmann::json InferenceOptions::to_json() const {
   return {{"init_activation", init_activation}, {"pad_value", pad_value},
           {"move_threshold", move_threshold},   {"segment_threshold", segment_threshold},
           {"min_segment_size", min_segment_size}, {"min_boundary_distance_zyx", min_boundary_distance},
+          {"disconnect_threshold", disconnect_threshold},
           {"image_mean", image_mean},           {"image_stddev", image_stddev}};
 }
 
@@ -38,6 +40,7 @@ void InferenceOptions::check() const {
   for (int64_t d : min_boundary_distance)
     if (d < 0) throw UsageError("--min-boundary-distance takes non-negative distances");
   if (!(image_stddev > 0)) throw UsageError("--image-stddev must be positive");
+  if (!(disconnect_threshold < 1)) throw UsageError("--disconnect-threshold takes a fraction below 1 (negative: off)");
 }
 
 Segmenter::Segmenter(const FfnModel& model, const Volume& image, const InferenceOptions& options)
@@ -105,9 +108,23 @@ void Segmenter::predict(const Zyx& position) {
               .to(Device::cpu());
   }
   const float* logits = out.data<float>();
+  const int64_t fov_voxels = fz * fy * fx;
+  bool keep_outside = false;  // see InferenceOptions::disconnect_threshold
+  if (options_.disconnect_threshold >= 0) {
+    const int64_t confident = std::count_if(logits, logits + fov_voxels, [&](float v) { return v >= move_logit_; });
+    keep_outside = static_cast<double>(confident) > options_.disconnect_threshold * static_cast<double>(fov_voxels);
+  }
   for (int64_t z = 0; z < fz; ++z)
-    for (int64_t y = 0; y < fy; ++y)
-      std::copy_n(logits + (z * fy + y) * fx, fx, &canvas_[static_cast<size_t>(index({low[0] + z, low[1] + y, low[2]}))]);
+    for (int64_t y = 0; y < fy; ++y) {
+      const float* from = logits + (z * fy + y) * fx;
+      float* to = &canvas_[static_cast<size_t>(index({low[0] + z, low[1] + y, low[2]}))];
+      if (!keep_outside) {
+        std::copy_n(from, fx, to);
+        continue;
+      }
+      for (int64_t x = 0; x < fx; ++x)  // NaN (never predicted) compares false: replaced
+        if (!(to[x] < 0.0f && from[x] > to[x])) to[x] = from[x];
+    }
   const Zyx high{low[0] + fz - 1, low[1] + fy - 1, low[2] + fx - 1};
   for (int a = 0; a < 3; ++a) {
     touched_low_[a] = touched_ ? std::min(touched_low_[a], low[a]) : low[a];

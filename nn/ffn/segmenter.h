@@ -11,7 +11,7 @@
 // object is dropped when the seed's own probability falls below move_threshold. Afterwards,
 // voxels with probability >= segment_threshold that no earlier object holds become the new
 // object if there are at least min_segment_size of them; otherwise the seed voxel is marked
-// excluded. Probabilities are compared as logits, exactly.
+// excluded. Probabilities are compared as logits, exactly. With disconnect_threshold, see there.
 //
 // The state (labels, probabilities, the next seed, counters) can be saved and restored, so an
 // interrupted run continues where it stopped with the same result.
@@ -33,6 +33,12 @@ struct InferenceOptions {
   double segment_threshold = 0.6;
   int64_t min_segment_size = 1000;
   Zyx min_boundary_distance{1, 1, 1};
+  // Off when negative. Otherwise, once more than this fraction of a prediction's field of view
+  // is at least move_threshold, canvas voxels already below probability 0.5 keep their value
+  // where the new prediction is higher: a region once judged outside the object cannot be
+  // flooded later from another side (upstream's disco_seed_threshold; it favours splits over
+  // merges).
+  double disconnect_threshold = -1;
   double image_mean = 128, image_stddev = 33;
   nlohmann::json to_json() const;
   void check() const;  // throws UsageError for probabilities outside (0, 1) and the like

@@ -281,6 +281,32 @@ TEST_CASE("FFN segmenter: a network that always says 'object' makes one object o
   CHECK_THROWS_WITH_AS(Segmenter(yes, small, o), doctest::Contains("smaller than the network's field of view"), InputError);
 }
 
+TEST_CASE("FFN segmenter: with --disconnect-threshold, voxels once judged outside cannot rise again") {
+  // The network adds 0.5 to every logit. With pad 0.3 (logit -0.85) a first prediction puts its
+  // field of view at -0.35, outside the object (segment threshold 0.5) but enough to move there
+  // (move threshold 0.3); a second prediction over the same voxels would lift them to +0.15.
+  const FfnConfig c{.depth = 1, .filters = 1, .fov = {5, 5, 5}, .deltas = {2, 2, 2}};
+  const FfnModel lift = constant_update(c, 0.5f);
+  Volume image(DType::u8, 12, 14, 16);
+  InferenceOptions o;
+  o.pad_value = 0.3;
+  o.move_threshold = 0.3;
+  o.segment_threshold = 0.5;
+  o.min_segment_size = 1;
+  auto object_size = [&](double disconnect) {
+    o.disconnect_threshold = disconnect;
+    Segmenter s(lift, image, o);
+    SegmentationState state = s.start();
+    s.run({{6, 7, 8}}, state);
+    CHECK(state.counters["predictions"] > 1);
+    return std::count(state.labels.begin(), state.labels.end(), 1);
+  };
+  CHECK(object_size(-1) > 1);
+  CHECK(object_size(0.005) == 1);  // only the seed voxel stays above 0.5
+  o.disconnect_threshold = 1.5;
+  CHECK_THROWS_AS(o.check(), UsageError);
+}
+
 TEST_CASE("FFN seeds: peaks lie in cell interiors, one per cell here; grid") {
   // Three bright blocks separated by dark walls.
   Volume image(DType::u8, 24, 24, 60);
