@@ -109,6 +109,19 @@ struct Shape {
   int64_t oh() const { return hp() - dh * (kh - 1); }
   int64_t ow() const { return wp() - dw * (kw - 1); }
   int64_t taps() const { return kd * kh * kw; }
+  int64_t plane() const { return hp() * wp(); }     // padded
+  int64_t channel() const { return dp() * plane(); }  // padded
+  // Where each (input channel, tap) reads in the padded layout, relative to the output position,
+  // in (Cin, kD, kH, kW) order; `channels` input channels (1: the taps of channel 0 alone).
+  std::vector<int64_t> offsets(int64_t channels) const {
+    std::vector<int64_t> off;
+    off.reserve(static_cast<size_t>(channels * taps()));
+    for (int64_t i = 0; i < channels; ++i)
+      for (int64_t a = 0; a < kd; ++a)
+        for (int64_t b = 0; b < kh; ++b)
+          for (int64_t e = 0; e < kw; ++e) off.push_back(i * channel() + a * dd * plane() + b * dh * wp() + e * dw);
+    return off;
+  }
 };
 
 // out[c][j] (+)= the sum over input channels i and taps t of wp[(i * taps + t) * COB + c] *
@@ -170,14 +183,10 @@ void pad_sample(const Shape& s, const float* x, float* padded, int64_t slack) {
 void forward(const Shape& s, const float* x, const float* w, const float* bias, float* y) {
   constexpr int cob = Simd::cob;
   static constexpr auto kernels = micro_kernels(std::make_integer_sequence<int, cob>{});
-  const int64_t taps = s.taps(), hp = s.hp(), wp = s.wp();
+  const int64_t taps = s.taps(), wp = s.wp();
   const int64_t od = s.od(), oh = s.oh(), ow = s.ow();
-  const int64_t plane = hp * wp, channel = s.dp() * plane;
-
-  std::vector<int64_t> off(static_cast<size_t>(taps));
-  for (int64_t a = 0, t = 0; a < s.kd; ++a)
-    for (int64_t b = 0; b < s.kh; ++b)
-      for (int64_t e = 0; e < s.kw; ++e, ++t) off[static_cast<size_t>(t)] = a * s.dd * plane + b * s.dh * wp + e * s.dw;
+  const int64_t plane = s.plane(), channel = s.channel();
+  const std::vector<int64_t> off = s.offsets(1);
 
   // Weights packed per block of output channels: [block][Cin][taps][cob] (the last block narrower).
   const int64_t blocks = (s.co + cob - 1) / cob, per_channel = s.ci * taps;
@@ -268,19 +277,14 @@ void filter_kernel(const float* gy, int64_t row, const float* x, const int64_t* 
 // then across lanes into its own partial, and the partials are added in order.
 void backward_filter(const Shape& s, const float* x, const float* gy, float* gw, float* gb) {
   constexpr int cob = 4, kb = 6, width = Simd::width;
-  const int64_t taps = s.taps(), hp = s.hp(), wp = s.wp();
+  const int64_t taps = s.taps(), wp = s.wp();
   const int64_t od = s.od(), oh = s.oh(), ow = s.ow();
-  const int64_t plane = hp * wp, channel = s.dp() * plane;
+  const int64_t plane = s.plane(), channel = s.channel();
   // Per sample, whole vectors up to the last real output: the reads at j + off[t] then end within
   // `slack` of the padded volume's end.
   const int64_t length = ((od - 1) * plane + oh * wp + width - 1) / width * width;
   const int64_t k_total = s.ci * taps;
-  std::vector<int64_t> off(static_cast<size_t>(k_total));
-  for (int64_t i = 0, k = 0; i < s.ci; ++i)
-    for (int64_t a = 0; a < s.kd; ++a)
-      for (int64_t b = 0; b < s.kh; ++b)
-        for (int64_t e = 0; e < s.kw; ++e, ++k)
-          off[static_cast<size_t>(k)] = i * channel + a * s.dd * plane + b * s.dh * wp + e * s.dw;
+  const std::vector<int64_t> off = s.offsets(s.ci);
 
   // Padded copies of every sample's input and output gradient.
   const int64_t slack = width + (s.kw - 1) * s.dw + width;
