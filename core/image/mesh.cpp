@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/image/volume.h"
+
 namespace uniem {
 namespace {
 
@@ -19,6 +21,9 @@ double dot(const D3& a, const D3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] *
 double norm(const D3& a) { return std::sqrt(dot(a, a)); }
 
 }  // namespace
+
+std::byte* allocate_mesh_storage(size_t bytes) { return allocate_storage(bytes); }
+void free_mesh_storage(std::byte* p, size_t bytes) { VolumeStorage{bytes}(p); }
 
 MeshMeasures measure(const Mesh& mesh) {
   MeshMeasures m;

@@ -8,7 +8,10 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <new>
+#include <utility>
 #include <vector>
 
 namespace uniem {
@@ -16,9 +19,39 @@ namespace uniem {
 using Vec3 = std::array<float, 3>;
 using Triangle = std::array<uint32_t, 3>;
 
+// Storage of mesh arrays: resize() leaves new elements unwritten, since whoever grows a mesh
+// array writes every element (the surface extraction fills 120 MB for a 256^3 blob field, and a
+// zeroing pass first cost as much as a third of the extraction), and large arrays are anonymous
+// mappings with transparent huge pages, as volumes are (volume.h), which cuts page faults 512-fold.
+std::byte* allocate_mesh_storage(size_t bytes);
+void free_mesh_storage(std::byte* p, size_t bytes);
+template <class T>
+struct MeshAllocator {
+  using value_type = T;
+  MeshAllocator() = default;
+  template <class U>
+  MeshAllocator(const MeshAllocator<U>&) noexcept {}
+  T* allocate(size_t n) { return reinterpret_cast<T*>(allocate_mesh_storage(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) noexcept { free_mesh_storage(reinterpret_cast<std::byte*>(p), n * sizeof(T)); }
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;  // default-initialised: left as it is for Vec3 and Triangle
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+  template <class U>
+  bool operator==(const MeshAllocator<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const MeshAllocator<U>&) const noexcept { return false; }
+};
+using Vec3Array = std::vector<Vec3, MeshAllocator<Vec3>>;
+using TriangleArray = std::vector<Triangle, MeshAllocator<Triangle>>;
+
 struct Mesh {
-  std::vector<Vec3> vertices;      // (x, y, z), nm
-  std::vector<Triangle> triangles;  // vertex indices, outward counter-clockwise
+  Vec3Array vertices;       // (x, y, z), nm
+  TriangleArray triangles;  // vertex indices, outward counter-clockwise
   bool empty() const { return triangles.empty(); }
 };
 

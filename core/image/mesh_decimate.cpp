@@ -209,8 +209,8 @@ class Decimator {
 
   void compact() {
     std::vector<uint32_t> index(position_.size(), UINT32_MAX);
-    std::vector<Vec3> vertices;
-    std::vector<Triangle> triangles;
+    Vec3Array vertices;
+    TriangleArray triangles;
     for (size_t t = 0; t < alive_.size(); ++t) {
       if (!alive_[t]) continue;
       Triangle out;

@@ -43,7 +43,7 @@ Adjacency adjacency(const Mesh& mesh) {
   return a;
 }
 
-void step(const Adjacency& a, const std::vector<Vec3>& from, std::vector<Vec3>& to, float factor) {
+void step(const Adjacency& a, const Vec3Array& from, Vec3Array& to, float factor) {
   parallel_for(0, static_cast<int64_t>(from.size()), 4096, [&](int64_t begin, int64_t end) {
     for (int64_t v = begin; v < end; ++v) {
       const uint32_t s = a.start[static_cast<size_t>(v)], e = a.start[static_cast<size_t>(v) + 1];
@@ -71,7 +71,7 @@ void smooth(Mesh& mesh, const SmoothOptions& o) {
   if (o.iterations == 0 || mesh.vertices.empty()) return;
   const double mu = 1.0 / (o.pass_band - 1.0 / o.lambda);
   const Adjacency a = adjacency(mesh);
-  std::vector<Vec3> other(mesh.vertices.size());
+  Vec3Array other(mesh.vertices.size());
   for (int i = 0; i < o.iterations; ++i) {
     step(a, mesh.vertices, other, static_cast<float>(o.lambda));
     step(a, other, mesh.vertices, static_cast<float>(mu));

@@ -224,8 +224,8 @@ struct EdgeVertices {
 // A mesh that grows by whole cubes: room is made before a cube, so its vertices and triangles are
 // written without per-element checks, and a vertex is written whether it turns out new or not.
 struct GrowingMesh {
-  std::vector<Vec3> vertices;
-  std::vector<Triangle> triangles;
+  Vec3Array vertices;
+  TriangleArray triangles;
   size_t vertex_count = 0, triangle_count = 0;
   void make_room() {
     if (vertex_count + 16 > vertices.size() || triangle_count + 16 > triangles.size()) grow();

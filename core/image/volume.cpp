@@ -67,6 +67,8 @@ std::unique_ptr<std::byte[], VolumeStorage> allocate_zeroed_storage(size_t bytes
   return std::unique_ptr<std::byte[], VolumeStorage>(allocate_zeroed(bytes), VolumeStorage{bytes});
 }
 
+std::byte* allocate_storage(size_t bytes) { return allocate(bytes, false); }
+
 void VolumeStorage::operator()(std::byte* p) const {
   if (bytes >= mapping_threshold) munmap(p, bytes);
   else ::operator delete[](p, heap_alignment);

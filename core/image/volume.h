@@ -63,6 +63,8 @@ struct VolumeStorage {
 // (an anonymous mapping with transparent huge pages when large): algorithms that jump around a
 // whole volume's worth of memory (the watershed flood) lose far less time to TLB misses.
 std::unique_ptr<std::byte[], VolumeStorage> allocate_zeroed_storage(size_t bytes);
+// The same allocation, not zeroed where the heap serves it; freed by VolumeStorage{bytes}.
+std::byte* allocate_storage(size_t bytes);
 template <class T>
 class ZeroedArray {
  public:
