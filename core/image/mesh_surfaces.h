@@ -14,8 +14,9 @@
 // Positions are physical: voxel (z, y, x) sits at (x * sx, y * sy, z * sz) nm, with the volume's
 // voxel size. With downsample f > 1 the volume is first reduced to blocks of f^3 voxels, each
 // taking the most frequent value of its block (ties to the smaller label), and block centres sit
-// where their voxels' centre was. Runs on the uniem thread pool, in slabs of sections; the result
-// does not depend on the thread count.
+// where their voxels' centre was. Runs on the uniem thread pool, in runs of sections, two passes
+// (count, then write once into meshes allocated at their final size); the result does not depend
+// on the thread count.
 #pragma once
 
 #include <cstdint>

@@ -133,20 +133,40 @@ TEST_CASE("every object of a random label volume is closed and outward, also aft
   check_closed_and_outward(meshes);
 }
 
-TEST_CASE("the mesh does not depend on the thread count, and slabs join without seams") {
-  const Volume v = random_labels(37, 4, 11);  // 39 padded layers: five slabs
-  set_thread_count(1);
-  const auto one = label_surfaces(v);
-  set_thread_count(2);
-  const auto two = label_surfaces(v);
-  set_thread_count(0);
-  REQUIRE(one.size() == two.size());
-  for (size_t i = 0; i < one.size(); ++i) {
-    CHECK(one[i].label == two[i].label);
-    CHECK(one[i].mesh.vertices == two[i].mesh.vertices);
-    CHECK(one[i].mesh.triangles == two[i].mesh.triangles);
+// The same labels as uint32, far apart (2^22 and up take the label index's hash map), so that the
+// meshes are looked up by label, not by first appearance.
+Volume spread_labels(const Volume& v) {
+  Volume out(DType::u32, v.nz(), v.ny(), v.nx());
+  for (int64_t i = 0; i < v.voxels(); ++i) {
+    const uint16_t l = v.data<uint16_t>()[i];
+    out.data<uint32_t>()[i] = l == 0 ? 0 : (l % 2 ? l : (uint32_t{1} << 22) + 977u * l);
   }
-  check_closed_and_outward(one);
+  return out;
+}
+
+TEST_CASE("the mesh does not depend on the thread count, and runs of layers join without seams") {
+  // 39 and 4 padded layers: with 2 and 3 threads, 8 and 12 runs of a few layers, and runs of one
+  // layer each, whose bottom plane comes from the run below walked again.
+  SurfaceOptions some;
+  some.labels = {1, 3, 4};
+  for (const Volume& v : {random_labels(37, 4, 11), spread_labels(random_labels(37, 4, 12)), random_labels(2, 3, 5)})
+    for (const SurfaceOptions& options : {SurfaceOptions{}, some}) {
+      set_thread_count(1);
+      const auto one = label_surfaces(v, options);
+      check_closed_and_outward(one);
+      for (int threads : {2, 3}) {
+        CAPTURE(threads);
+        set_thread_count(threads);
+        const auto more = label_surfaces(v, options);
+        REQUIRE(one.size() == more.size());
+        for (size_t i = 0; i < one.size(); ++i) {
+          CHECK(one[i].label == more[i].label);
+          CHECK(one[i].mesh.vertices == more[i].mesh.vertices);
+          CHECK(one[i].mesh.triangles == more[i].mesh.triangles);
+        }
+      }
+      set_thread_count(0);
+    }
 }
 
 TEST_CASE("two touching objects get two closed surfaces that meet but share no triangle") {
