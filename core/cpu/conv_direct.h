@@ -34,7 +34,7 @@ namespace uniem::cpu::UNIEM_CONV_ISA {
 // out[e] = the sum over groups of partial[group * total + e], groups added in order: how both
 // filter-gradient paths combine their fixed groups of work reproducibly.
 template <typename T>
-void add_group_partials(const std::vector<T>& partial, int64_t groups, int64_t total, T* out) {
+void add_group_partials(const T* partial, int64_t groups, int64_t total, T* out) {
   parallel_for(0, total, 4096, [&](int64_t e0, int64_t e1) {
     for (int64_t e = e0; e < e1; ++e) {
       T acc = 0;
@@ -78,25 +78,17 @@ constexpr int64_t block = Simd::width * Simd::nv;  // output positions per micro
 // on one core of the AVX-512 Xeon: 2-D 64->64 forward 70 -> 85 GFLOP/s, 3-D 32->32 51 -> 83.
 constexpr int64_t chunk = 16;
 
-// Per-thread buffers, grown on demand and kept for the next call: a fresh 17 MB padded input per
-// call cost a quarter of a 2-D 64->64 256^2 forward pass in page faults (0.036 -> 0.029 s on
-// 2 threads). Slot 0 holds padded inputs, slot 1 padded output gradients.
+// Per-thread buffers, grown on demand and kept for the next call, starting on a cache line: a
+// fresh 17 MB padded input per call cost a quarter of a 2-D 64->64 256^2 forward pass in page
+// faults (0.036 -> 0.029 s on 2 threads), and the filter gradient's 2.4 MB lane sums and partials
+// another 4% of a forward+backward. Slots: 0 padded inputs, 1 padded output gradients, 2 a
+// worker's output block or lane sums, 3 the filter gradient's group partials.
 inline float* workspace(size_t slot, int64_t floats) {
-  thread_local std::array<std::vector<float>, 2> buffers;
+  thread_local std::array<std::vector<float>, 4> buffers;
   std::vector<float>& b = buffers[slot];
-  if (b.size() < static_cast<size_t>(floats)) b.resize(static_cast<size_t>(floats));
-  return b.data();
+  if (b.size() < static_cast<size_t>(floats) + 16) b.resize(static_cast<size_t>(floats) + 16);
+  return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(b.data()) + 63) & ~uintptr_t{63});
 }
-
-// A float buffer whose data starts on a cache line.
-class AlignedBuffer {
- public:
-  explicit AlignedBuffer(size_t floats) : storage_(floats + 16) {}
-  float* get() { return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(storage_.data()) + 63) & ~uintptr_t{63}); }
-
- private:
-  std::vector<float> storage_;
-};
 
 struct Shape {
   int64_t n, ci, d, h, w;     // input
@@ -209,8 +201,7 @@ void forward(const Shape& s, const float* x, const float* w, const float* bias, 
     pad_sample(s, x + n * s.ci * s.d * s.h * s.w, padded, slack);
     float* yn = y + n * s.co * out_channel;
     parallel_for(0, od * tasks_per_plane, 1, [&](int64_t t0, int64_t t1) {
-      AlignedBuffer out_buffer(static_cast<size_t>(blocks * cob * block));  // [Cout][block]
-      float* out = out_buffer.get();
+      float* out = workspace(2, blocks * cob * block);  // [Cout][block]
       for (int64_t task = t0; task < t1; ++task) {
         const int64_t z = task / tasks_per_plane, part = task % tasks_per_plane;
         const int64_t b0 = plane_blocks * part / tasks_per_plane, b1 = plane_blocks * (part + 1) / tasks_per_plane;
@@ -310,12 +301,11 @@ void backward_filter(const Shape& s, const float* x, const float* gy, float* gw,
   const int64_t per_sample = std::max<int64_t>(1, length / width / piece);
   const int64_t pieces = s.n * per_sample, groups = std::min<int64_t>(pieces, 16);
   const int64_t total = s.co * k_total;
-  std::vector<float> partial(static_cast<size_t>(groups * total), 0.0f);
+  float* const partial = workspace(3, groups * total);  // every group writes all of its part
   const int64_t co_blocks = (s.co + cob - 1) / cob, k_blocks = (k_total + kb - 1) / kb;
   const int64_t block_lanes = cob * kb * width;
   parallel_for(0, groups, 1, [&](int64_t g0, int64_t g1) {
-    AlignedBuffer lane_buffer(static_cast<size_t>(co_blocks * k_blocks * block_lanes));
-    float* lanes = lane_buffer.get();
+    float* lanes = workspace(2, co_blocks * k_blocks * block_lanes);
     for (int64_t group = g0; group < g1; ++group) {
       std::fill(lanes, lanes + co_blocks * k_blocks * block_lanes, 0.0f);
       for (int64_t pc = pieces * group / groups; pc < pieces * (group + 1) / groups; ++pc) {
@@ -339,7 +329,7 @@ void backward_filter(const Shape& s, const float* x, const float* gy, float* gw,
           }
         }
       }
-      float* out = partial.data() + group * total;
+      float* out = partial + group * total;
       for (int64_t c = 0; c < s.co; ++c)
         for (int64_t k = 0; k < k_total; ++k) {
           const float* l = lanes + ((c / cob * k_blocks + k / kb) * cob * kb + (c % cob) * kb + k % kb) * width;

@@ -309,7 +309,7 @@ void backward_filter(const Geometry& g, const T* x, const T* gy, T* gw, T* gb) {
       }
     }
   });
-  add_group_partials(partial, groups, total, gw);
+  add_group_partials(partial.data(), groups, total, gw);
   if (gb)
     for (int64_t o = 0; o < g.co; ++o) {
       double acc = 0;

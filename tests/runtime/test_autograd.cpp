@@ -32,6 +32,24 @@ TEST_CASE("tensors: shapes, dtypes, views that share storage and copies that do 
   CHECK(describe(t) == "f32 (2, 3) on cpu");
 }
 
+TEST_CASE("large tensors reuse the memory of freed ones; the live bytes count tensors only") {
+  Backend& cpu = backend(Device::cpu());
+  const size_t before = cpu.live_bytes();
+  const void* first = nullptr;
+  {
+    Tensor big = Tensor::zeros(Shape{3, (1 << 19) + 4099}, ScalarType::f32);  // 6 MiB and a little: a size no other test uses
+    CHECK(cpu.live_bytes() >= before + (size_t{6} << 20));
+    first = big.raw_data();
+    big.data<float>()[5] = 7;
+  }
+  CHECK(cpu.live_bytes() == before);
+  Tensor again = Tensor::empty(Shape{3, (1 << 19) + 4099}, ScalarType::f32);
+  CHECK(again.raw_data() == first);  // the same block, from the cache
+  Tensor zeros = Tensor::zeros(Shape{3, (1 << 19) + 4099}, ScalarType::f32);
+  CHECK(zeros.to_vector()[5] == 0);  // zeros() still zeroes reused memory
+  CHECK(reinterpret_cast<uintptr_t>(zeros.raw_data()) % 64 == 0);
+}
+
 TEST_CASE("random tensors depend on the seed only") {
   Generator a(7), b(7), c(8);
   const auto x = randn(Shape{1000}, a).to_vector();
