@@ -35,12 +35,13 @@ std::vector<uint64_t> parse_labels(const std::string& text) {
 int run_mesh(const Arguments& argv) {
   cli::Command command(
       "mesh", "surface meshes of labelled objects, with their area and volume",
-      "Makes a closed triangle surface for every object (nonzero label) of LABELS, in one pass over\n"
-      "the volume, at full resolution and in nanometres (the voxel size from the files or\n"
-      "--voxel-size). Objects that touch each other get separate surfaces; objects cut by the volume\n"
-      "border are closed there. The surfaces are smoothed with Taubin's method, which removes the\n"
-      "voxel staircase without shrinking the object (--no-smooth keeps the raw marching-cubes\n"
-      "surface, whose area is about 9% too large), and can be simplified with --decimate.\n"
+      "Makes a closed triangle surface for every object (nonzero label) of LABELS, all objects at\n"
+      "once (not one sweep of the volume per object), at full resolution and in nanometres (the\n"
+      "voxel size from the files or --voxel-size). Objects that touch each other get separate\n"
+      "surfaces; objects cut by the volume border are closed there. The surfaces are smoothed with\n"
+      "Taubin's method, which removes the voxel staircase without shrinking the object (--no-smooth\n"
+      "keeps the raw marching-cubes surface, whose area is about 9% too large), and can be\n"
+      "simplified with --decimate.\n"
       "\n"
       "OUTDIR (new, or an empty folder) gets one file per object, label_N.ply, or with --single-file\n"
       "one meshes.ply holding all (faces carry their label); --format obj or stl instead of PLY, or\n"

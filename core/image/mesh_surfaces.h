@@ -1,6 +1,6 @@
-// Surfaces of every object of a label volume, in one pass over the volume (marching cubes,
-// Lorensen and Cline 1987, with a case table derived from one face rule so that it needs no
-// hand-written table and never leaves holes).
+// Surfaces of every object of a label volume, all objects in the same sweeps of the volume
+// (marching cubes, Lorensen and Cline 1987, with a case table derived from one face rule so that
+// it needs no hand-written table and never leaves holes).
 //
 // Each object's surface passes through the midpoints of the grid edges that join one of its
 // voxels to a voxel of any other value, background or another object: two touching objects get
