@@ -28,7 +28,8 @@ namespace {
 // per 4 KiB and the kernel's zeroing (the first steps of a conv2d 64->64 256^2 forward+backward
 // took 170-200 ms, the later ones 110, until glibc's heap had grown to hold them). Large blocks
 // are mappings with transparent huge pages, as volumes are (core/image/volume.h). The cache keeps
-// at most a quarter of the machine's memory (4 GiB at most); beyond that freed blocks go back.
+// at most a quarter of the machine's memory (4 GiB at most); beyond that freed blocks go back, and
+// all of them do before an allocation is given up for lack of memory.
 constexpr size_t cached_from = size_t{1} << 20, large_round = size_t{64} << 10;
 
 class BlockCache {
@@ -49,7 +50,12 @@ class BlockCache {
         return p;
       }
     }
-    return allocate_storage(rounded);
+    try {
+      return allocate_storage(rounded);
+    } catch (const std::bad_alloc&) {
+      release();
+      return allocate_storage(rounded);
+    }
   }
   void give(std::byte* p, size_t rounded) {
     {
@@ -61,6 +67,12 @@ class BlockCache {
       }
     }
     VolumeStorage{rounded}(p);
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    for (auto& [bytes, p] : free_) VolumeStorage{bytes}(p);
+    free_.clear();
+    cached_ = 0;
   }
 
  private:
