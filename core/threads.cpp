@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -14,12 +15,17 @@
 namespace uniem {
 namespace {
 
+// Looked up once: hardware_concurrency() reads /sys on every call, and parallel_for asks for
+// the thread count every time.
 int default_thread_count() {
-  if (const char* env = std::getenv("UNIEM_THREADS")) {
-    int n = std::atoi(env);
-    if (n > 0) return n;
-  }
-  return std::max(1u, std::thread::hardware_concurrency());
+  static const int count = [] {
+    if (const char* env = std::getenv("UNIEM_THREADS")) {
+      const int n = std::atoi(env);
+      if (n > 0) return n;
+    }
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }();
+  return count;
 }
 
 std::atomic<int> requested_threads{0};
@@ -48,19 +54,35 @@ class Pool {
       chunk_fn_ = &chunk_fn;
       chunks_ = chunks;
       next_.store(0);
-      active_ = static_cast<int>(threads_.size());
       error_ = nullptr;
-      ++generation_;
+      active_.store(static_cast<int>(threads_.size()));
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     take_chunks();
-    std::unique_lock lock(mutex_);
-    done_.wait(lock, [this] { return active_ == 0; });
+    if (!spin([this] { return active_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock lock(mutex_);
+      done_.wait(lock, [this] { return active_.load() == 0; });
+    }
     chunk_fn_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
+  // Waits up to about 50 microseconds for `ready`, without sleeping: a loop that calls many
+  // small parallel_for (the FFN's inference on a small field of view) would otherwise pay a
+  // futex sleep and wake-up, tens of microseconds of system time, for every one of them.
+  template <typename Ready>
+  static bool spin(const Ready& ready) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+    for (int i = 1;; ++i) {
+      if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) return false;
+    }
+  }
   void take_chunks() {
     const bool was_inside = inside_pool;
     inside_pool = true;
@@ -78,16 +100,16 @@ class Pool {
   void work() {
     uint64_t seen = 0;
     for (;;) {
-      {
+      if (!spin([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
         std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        wake_.wait(lock, [&] { return stopping_ || generation_.load() != seen; });
         if (stopping_) return;
-        seen = generation_;
       }
+      seen = generation_.load(std::memory_order_acquire);
       take_chunks();
-      {
-        std::lock_guard lock(mutex_);
-        if (--active_ == 0) done_.notify_all();
+      if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard lock(mutex_);  // the caller checks active_ under this lock before it sleeps
+        done_.notify_all();
       }
     }
   }
@@ -98,8 +120,8 @@ class Pool {
   const std::function<void(int64_t)>* chunk_fn_ = nullptr;
   int64_t chunks_ = 0;
   std::atomic<int64_t> next_{0};
-  int active_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<int> active_{0};
+  std::atomic<uint64_t> generation_{0};
   bool stopping_ = false;
   std::exception_ptr error_;
 };

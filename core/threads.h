@@ -1,7 +1,7 @@
 // The thread pool every parallel loop in uniem runs on.
 //
-// Size: UNIEM_THREADS if set, else set_thread_count() (the --threads option), else the number of
-// hardware threads. parallel_for splits [begin, end) into chunks of at least `grain` indices; the
+// Size: set_thread_count() (the --threads option) when given, else UNIEM_THREADS (read once),
+// else the number of hardware threads. parallel_for splits [begin, end) into chunks of at least `grain` indices; the
 // calling thread works too. Work that writes only its own indices gives the same result for every
 // thread count; reductions must combine per-chunk results in index order to stay reproducible.
 // An exception thrown by any chunk is rethrown in the caller after all chunks have stopped.
