@@ -24,16 +24,16 @@ void check_conv(const Tensor& x, const Tensor& w, const Tensor& b, const ConvPar
   require_defined(w, name, "weight");
   require_float(x, name);
   require_rank(x, spatial + 2, name);
-  require(w.rank() == spatial + 2, name, "weight must be " + std::to_string(spatial + 2) + "-D, got " + describe(w));
-  require(w.dtype() == x.dtype(), name, "weight " + describe(w) + " and input " + describe(x) + " differ in type");
+  require(w.rank() == spatial + 2, name, [&] { return "weight must be " + std::to_string(spatial + 2) + "-D, got " + describe(w); });
+  require(w.dtype() == x.dtype(), name, [&] { return "weight " + describe(w) + " and input " + describe(x) + " differ in type"; });
   require_compatible(x, w, name);
   require(x.size(1) == w.size(transposed ? 0 : 1), name,
-          "input has " + std::to_string(x.size(1)) + " channels but the weight " + describe(w) + " expects " +
-              std::to_string(w.size(transposed ? 0 : 1)));
+          [&] { return "input has " + std::to_string(x.size(1)) + " channels but the weight " + describe(w) + " expects " +
+              std::to_string(w.size(transposed ? 0 : 1)); });
   const int64_t out_channels = w.size(transposed ? 1 : 0);
   if (b.defined()) {
     require(b.rank() == 1 && b.size(0) == out_channels && b.dtype() == x.dtype(), name,
-            "bias must be (" + std::to_string(out_channels) + "), got " + describe(b));
+            [&] { return "bias must be (" + std::to_string(out_channels) + "), got " + describe(b); });
     require_compatible(x, b, name);
   }
   for (int i = 3 - spatial; i < 3; ++i)
@@ -58,7 +58,7 @@ Tensor convolution(const Tensor& x, const Tensor& w, const Tensor& b, ConvParams
     const int64_t span = int64_t{p.dilation[i]} * (k - 1) + 1;
     const int64_t o = (in + 2 * p.padding[i] - span) / p.stride[i] + 1;
     require(in + 2 * p.padding[i] >= span && o >= 1, name,
-            "input " + describe(x) + " is smaller than the kernel " + describe(w) + " (with padding and dilation)");
+            [&] { return "input " + describe(x) + " is smaller than the kernel " + describe(w) + " (with padding and dilation)"; });
     out[static_cast<size_t>(i + 2)] = o;
   }
   Tensor y5 = Tensor::empty(Shape(out), x.dtype(), x.device());
@@ -93,7 +93,7 @@ Tensor transposed(const Tensor& x, const Tensor& w, const Tensor& b, ConvParams 
             "output_padding must be smaller than the stride or the dilation");
     const int64_t o = (x5.size(i + 2) - 1) * p.stride[i] - 2 * int64_t{p.padding[i]} +
                       int64_t{p.dilation[i]} * (w5.size(i + 2) - 1) + p.output_padding[i] + 1;
-    require(o >= 1, name, "padding leaves no output for " + describe(x));
+    require(o >= 1, name, [&] { return "padding leaves no output for " + describe(x); });
     out[static_cast<size_t>(i + 2)] = o;
   }
   Tensor y5 = Tensor::empty(Shape(out), x.dtype(), x.device());

@@ -20,7 +20,7 @@ Broadcast broadcast_shapes(const Tensor& a, const Tensor& b, const char* op) {
   for (int i = 0; i < b.rank(); ++i) db[static_cast<size_t>(rank - b.rank() + i)] = b.size(i);
   for (size_t i = 0; i < static_cast<size_t>(rank); ++i) {
     require(da[i] == db[i] || da[i] == 1 || db[i] == 1, op,
-            "shapes " + a.shape().str() + " and " + b.shape().str() + " do not broadcast");
+            [&] { return "shapes " + a.shape().str() + " and " + b.shape().str() + " do not broadcast"; });
     dout[i] = da[i] == 1 ? db[i] : da[i];
   }
   return {Shape(da), Shape(db), Shape(dout)};
@@ -51,7 +51,7 @@ Tensor binary(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
   require_defined(a, name, "first operand");
   require_defined(b, name, "second operand");
   require_float(a, name);
-  require(a.dtype() == b.dtype(), name, describe(a) + " and " + describe(b) + " differ in type");
+  require(a.dtype() == b.dtype(), name, [&] { return describe(a) + " and " + describe(b) + " differ in type"; });
   require_compatible(a, b, name);
   const Broadcast s = broadcast_shapes(a, b, name);
   Tensor y = empty_like(a, s.out);
@@ -135,7 +135,7 @@ Tensor mean(const Tensor& x) { return div(sum(x), static_cast<double>(std::max<i
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   require_float(x, "sum_to");
-  require(shape.rank() <= x.rank(), "sum_to", "cannot sum " + describe(x) + " to " + shape.str());
+  require(shape.rank() <= x.rank(), "sum_to", [&] { return "cannot sum " + describe(x) + " to " + shape.str(); });
   Tensor y = reduce_to(x.detach(), shape);
   if (y.same_storage(x)) y = y.clone();
   record(y, "sum_to", {x}, [shape = x.shape()](const Tensor& g) {
@@ -145,7 +145,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 }
 
 Tensor sum_per_channel(const Tensor& x) {
-  require(x.rank() >= 2, "sum_per_channel", "expects (N, C, ...), got " + describe(x));
+  require(x.rank() >= 2, "sum_per_channel", [&] { return "expects (N, C, ...), got " + describe(x); });
   std::vector<int64_t> dims(static_cast<size_t>(x.rank()), 1);
   dims[1] = x.size(1);
   return sum_to(x, Shape(dims));

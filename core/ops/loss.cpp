@@ -10,15 +10,15 @@ using namespace detail;
 // weight / mask: undefined, the shape of x, or (N, 1, ...) matching x elsewhere.
 void check_pixel_tensor(const Tensor& x, const Tensor& t, ScalarType dtype, const char* name, const char* what) {
   if (!t.defined()) return;
-  require(t.dtype() == dtype, name, std::string(what) + " must be " + scalar_name(dtype) + ", got " + describe(t));
+  require(t.dtype() == dtype, name, [&] { return std::string(what) + " must be " + scalar_name(dtype) + ", got " + describe(t); });
   require_compatible(x, t, name);
   bool ok = t.shape() == x.shape();
   if (!ok && t.rank() == x.rank() && x.rank() >= 2 && t.size(1) == 1) {
     ok = true;
     for (int i = 0; i < x.rank(); ++i) ok = ok && (i == 1 || t.size(i) == x.size(i));
   }
-  require(ok, name, std::string(what) + " " + describe(t) + " must have the shape of the prediction " +
-                        describe(x) + " or one channel");
+  require(ok, name, [&] { return std::string(what) + " " + describe(t) + " must have the shape of the prediction " +
+                        describe(x) + " or one channel"; });
 }
 
 Tensor mean_of(const Tensor& sum, const Tensor& count) { return div(sum, clamp(count, 1.0, 1e300)); }
@@ -28,7 +28,7 @@ Tensor pointwise(PointwiseLoss kind, const char* name, const Tensor& x, const Te
   require_defined(target, name, "target");
   require_float(x, name);
   require(target.shape() == x.shape() && target.dtype() == x.dtype(), name,
-          "target " + describe(target) + " must match the prediction " + describe(x));
+          [&] { return "target " + describe(target) + " must match the prediction " + describe(x); });
   require_compatible(x, target, name);
   check_pixel_tensor(x, o.weight, x.dtype(), name, "weight");
   check_pixel_tensor(x, o.mask, ScalarType::u8, name, "mask");
@@ -60,16 +60,16 @@ Tensor softmax_cross_entropy(const Tensor& x, const Tensor& labels, const LossOp
   require_defined(x, name, "logits");
   require_defined(labels, name, "labels");
   require_float(x, name);
-  require(x.rank() >= 2, name, "logits must be (N, K, ...), got " + describe(x));
+  require(x.rank() >= 2, name, [&] { return "logits must be (N, K, ...), got " + describe(x); });
   bool ok = labels.dtype() == ScalarType::i32 && labels.rank() == x.rank() && labels.size(1) == 1;
   for (int i = 0; ok && i < x.rank(); ++i) ok = i == 1 || labels.size(i) == x.size(i);
-  require(ok, name, "labels must be i32 (N, 1, ...) matching the logits " + describe(x) + ", got " + describe(labels));
+  require(ok, name, [&] { return "labels must be i32 (N, 1, ...) matching the logits " + describe(x) + ", got " + describe(labels); });
   require_compatible(x, labels, name);
   check_pixel_tensor(labels, o.weight, x.dtype(), name, "weight");
   check_pixel_tensor(labels, o.mask, ScalarType::u8, name, "mask");
   if (o.class_weight.defined())
     require(o.class_weight.rank() == 1 && o.class_weight.size(0) == x.size(1) && o.class_weight.dtype() == x.dtype(),
-            name, "class weights must be (" + std::to_string(x.size(1)) + "), got " + describe(o.class_weight));
+            name, [&] { return "class weights must be (" + std::to_string(x.size(1)) + "), got " + describe(o.class_weight); });
   Tensor sum = empty_like(x, Shape{}), count = empty_like(x, Shape{});
   const Tensor cw = o.class_weight.defined() ? o.class_weight.detach() : Tensor();
   const Tensor w = o.weight.defined() ? o.weight.detach() : Tensor(), m = o.mask;
@@ -88,7 +88,7 @@ Tensor dice_loss(const Tensor& p, const Tensor& t, const LossOptions& o, double 
   require_defined(p, name, "probabilities");
   require_float(p, name);
   require(t.defined() && t.shape() == p.shape() && t.dtype() == p.dtype(), name,
-          "target must match the probabilities " + describe(p));
+          [&] { return "target must match the probabilities " + describe(p); });
   check_pixel_tensor(p, o.weight, p.dtype(), name, "weight");
   check_pixel_tensor(p, o.mask, ScalarType::u8, name, "mask");
   Tensor w;

@@ -8,7 +8,7 @@ using namespace detail;
 Tensor softmax_op(const Tensor& x, bool log, const char* name) {
   require_defined(x, name, "input");
   require_float(x, name);
-  require(x.rank() >= 2, name, "expects (N, C, ...), got " + describe(x));
+  require(x.rank() >= 2, name, [&] { return "expects (N, C, ...), got " + describe(x); });
   Tensor y = empty_like(x);
   backend_of(x).softmax_forward(log, x, y);
   record(y, name, {x}, [log, yd = y.detach()](const Tensor& g) {
@@ -26,15 +26,15 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   const char* name = "batch_norm";
   require_defined(x, name, "input");
   require_float(x, name);
-  require(x.rank() >= 2, name, "expects (N, C, ...), got " + describe(x));
+  require(x.rank() >= 2, name, [&] { return "expects (N, C, ...), got " + describe(x); });
   const int64_t c = x.size(1);
   for (const Tensor* t : std::initializer_list<const Tensor*>{&gamma, &beta, &running_mean, &running_var}) {
     require(t->defined() && t->rank() == 1 && t->size(0) == c && t->dtype() == x.dtype(), name,
-            "per-channel tensors must be (" + std::to_string(c) + ") of " + scalar_name(x.dtype()));
+            [&] { return "per-channel tensors must be (" + std::to_string(c) + ") of " + scalar_name(x.dtype()); });
     require_compatible(x, *t, name);
   }
   if (training)
-    require(x.numel() / c > 1, name, "training needs more than one value per channel, got " + describe(x));
+    require(x.numel() / c > 1, name, [&] { return "training needs more than one value per channel, got " + describe(x); });
   const bool needs_grad = grad_enabled() && (x.requires_grad() || gamma.requires_grad() || beta.requires_grad());
   if (!training && needs_grad) {
     // Evaluation with gradients (fine-tuning a frozen-statistics model): y = x * scale + shift
@@ -63,7 +63,7 @@ Tensor softmax(const Tensor& x) { return softmax_op(x, false, "softmax"); }
 Tensor log_softmax(const Tensor& x) { return softmax_op(x, true, "log_softmax"); }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator& generator) {
-  require(p >= 0 && p < 1, "dropout", "probability must be in [0, 1), got " + std::to_string(p));
+  require(p >= 0 && p < 1, "dropout", [&] { return "probability must be in [0, 1), got " + std::to_string(p); });
   if (!training || p == 0) return x;
   Tensor keep = empty_like(x);
   backend_of(x).random_bernoulli(keep, {generator.seed(), generator.advance(static_cast<uint64_t>(x.numel()))}, 1 - p);

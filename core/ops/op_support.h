@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 
 #include "core/autograd.h"
 #include "core/backend.h"
@@ -16,26 +17,31 @@ inline Backend& backend_of(const Tensor& t) { return backend(t.device()); }
 inline Tensor empty_like(const Tensor& x, const Shape& shape) { return Tensor::empty(shape, x.dtype(), x.device()); }
 inline Tensor empty_like(const Tensor& x) { return empty_like(x, x.shape()); }
 
-inline void require(bool ok, const char* op, const std::string& what) {
-  if (!ok) throw Error(std::string(op) + ": " + what);
+// `what` is the message, or a callable that makes it: the checks run on every op, and building
+// their messages (tensor descriptions) only when one fails keeps small ops cheap.
+template <typename What>
+inline void require(bool ok, const char* op, const What& what) {
+  if (ok) [[likely]] return;
+  if constexpr (std::is_invocable_v<What>) throw Error(std::string(op) + ": " + std::string(what()));
+  else throw Error(std::string(op) + ": " + std::string(what));
 }
 
 inline void require_defined(const Tensor& t, const char* op, const char* name) {
-  require(t.defined(), op, std::string(name) + " is undefined");
+  require(t.defined(), op, [&] { return std::string(name) + " is undefined"; });
 }
 
 inline void require_float(const Tensor& t, const char* op) {
-  require(t.dtype() == ScalarType::f32 || t.dtype() == ScalarType::f64, op, "needs a floating-point tensor, got " + describe(t));
+  require(t.dtype() == ScalarType::f32 || t.dtype() == ScalarType::f64, op, [&] { return "needs a floating-point tensor, got " + describe(t); });
 }
 
 // Same dtype and device as the reference tensor.
 inline void require_compatible(const Tensor& ref, const Tensor& t, const char* op) {
   if (!t.defined()) return;
-  require(t.device() == ref.device(), op, describe(t) + " and " + describe(ref) + " are on different devices");
+  require(t.device() == ref.device(), op, [&] { return describe(t) + " and " + describe(ref) + " are on different devices"; });
 }
 
 inline void require_rank(const Tensor& t, int rank, const char* op) {
-  require(t.rank() == rank, op, "expects a " + std::to_string(rank) + "-D tensor, got " + describe(t));
+  require(t.rank() == rank, op, [&] { return "expects a " + std::to_string(rank) + "-D tensor, got " + describe(t); });
 }
 
 // (N, C, H, W) as (N, C, 1, H, W) for the 5-D backend kernels; 5-D tensors pass through.

@@ -21,7 +21,7 @@ Tensor pool(PoolMode mode, const Tensor& x, PoolParams p, int spatial, const cha
     require(p.kernel[i] >= 1 && p.padding[i] >= 0 && 2 * p.padding[i] <= p.kernel[i], name,
             "kernel must be >= 1 and padding at most half the kernel");
     const int64_t span = x5.size(i + 2) + 2 * p.padding[i];
-    require(span >= p.kernel[i], name, "input " + describe(x) + " is smaller than the pooling window");
+    require(span >= p.kernel[i], name, [&] { return "input " + describe(x) + " is smaller than the pooling window"; });
     out[static_cast<size_t>(i + 2)] = (span - p.kernel[i]) / p.stride[i] + 1;
   }
   Tensor y5 = Tensor::empty(Shape(out), x.dtype(), x.device());

@@ -31,7 +31,7 @@ Tensor place(const Tensor& x, const Shape& out_shape, const Index& start) {
 
 int normalise_dim(const Tensor& x, int dim, const char* op) {
   const int d = dim < 0 ? dim + x.rank() : dim;
-  require(d >= 0 && d < x.rank(), op, "dimension " + std::to_string(dim) + " of " + describe(x));
+  require(d >= 0 && d < x.rank(), op, [&] { return "dimension " + std::to_string(dim) + " of " + describe(x); });
   return d;
 }
 
@@ -45,11 +45,11 @@ Tensor concat(const std::vector<Tensor>& parts, int dim) {
   out[d] = 0;
   for (const Tensor& p : parts) {
     require(p.rank() == first.rank() && p.dtype() == first.dtype(), "concat",
-            describe(p) + " does not match " + describe(first));
+            [&] { return describe(p) + " does not match " + describe(first); });
     require_compatible(first, p, "concat");
     for (int i = 0; i < p.rank(); ++i)
       require(i == d || p.size(i) == first.size(i), "concat",
-              "sizes differ outside dimension " + std::to_string(d) + ": " + describe(p) + " and " + describe(first));
+              [&] { return "sizes differ outside dimension " + std::to_string(d) + ": " + describe(p) + " and " + describe(first); });
     out[d] += p.size(d);
   }
   Tensor y = empty_like(first, out);
@@ -79,8 +79,8 @@ Tensor concat(const std::vector<Tensor>& parts, int dim) {
 Tensor slice(const Tensor& x, int dim, int64_t start, int64_t length) {
   const int d = normalise_dim(x, dim, "slice");
   require(start >= 0 && length >= 0 && start + length <= x.size(d), "slice",
-          "[" + std::to_string(start) + ", " + std::to_string(start + length) + ") of dimension " +
-              std::to_string(d) + " of " + describe(x));
+          [&] { return "[" + std::to_string(start) + ", " + std::to_string(start + length) + ") of dimension " +
+              std::to_string(d) + " of " + describe(x); });
   Index begin(static_cast<size_t>(x.rank()), 0);
   begin[static_cast<size_t>(d)] = start;
   Shape extent = x.shape();
@@ -90,7 +90,7 @@ Tensor slice(const Tensor& x, int dim, int64_t start, int64_t length) {
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& low, const std::vector<int64_t>& high) {
   require(low.size() == static_cast<size_t>(x.rank()) && high.size() == low.size(), "pad",
-          "needs one low and one high amount per dimension of " + describe(x));
+          [&] { return "needs one low and one high amount per dimension of " + describe(x); });
   Shape out = x.shape();
   for (int i = 0; i < x.rank(); ++i) {
     require(low[static_cast<size_t>(i)] >= 0 && high[static_cast<size_t>(i)] >= 0, "pad", "negative padding");
@@ -101,13 +101,13 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& low, const std::vector<i
 
 Tensor centre_crop(const Tensor& x, const std::vector<int64_t>& spatial) {
   require(x.rank() >= 3 && spatial.size() == static_cast<size_t>(x.rank() - 2), "centre_crop",
-          "needs one size per spatial dimension of " + describe(x));
+          [&] { return "needs one size per spatial dimension of " + describe(x); });
   Index start(static_cast<size_t>(x.rank()), 0);
   Shape extent = x.shape();
   for (size_t i = 0; i < spatial.size(); ++i) {
     const int dim = static_cast<int>(i) + 2;
     require(spatial[i] >= 0 && spatial[i] <= x.size(dim), "centre_crop",
-            "cannot crop " + describe(x) + " to " + std::to_string(spatial[i]) + " in dimension " + std::to_string(dim));
+            [&] { return "cannot crop " + describe(x) + " to " + std::to_string(spatial[i]) + " in dimension " + std::to_string(dim); });
     start[i + 2] = (x.size(dim) - spatial[i]) / 2;
     extent[dim] = spatial[i];
   }
