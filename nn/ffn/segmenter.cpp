@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <limits>
-#include <queue>
 #include <unordered_set>
 
 #include "core/autograd.h"
@@ -162,43 +162,37 @@ void Segmenter::predict(const Zyx& position) {
   if (progress_) progress_(0);
 }
 
-namespace {
-struct Move {
-  float score;
-  Zyx position;
-  bool operator<(const Move& o) const {  // the priority queue pops the largest: best score, then lowest position
-    if (score != o.score) return score < o.score;
-    return position > o.position;
-  }
-};
-}  // namespace
-
 int64_t Segmenter::fill(const Zyx& seed, const SegmentationState& state) {
   clear_canvas();
   canvas_[static_cast<size_t>(index(seed))] = init_logit_;
   touched_low_ = touched_high_ = seed;
   touched_ = true;
-  std::priority_queue<Move> queue;
-  queue.push({std::numeric_limits<float>::infinity(), seed});
+  std::deque<Zyx> queue{seed};
   std::unordered_set<int64_t> visited;
+  // The lattice cell of a position: positions relative to the seed, shifted by half a delta so
+  // that the seed lies in the middle of its cell and every direction is treated alike.
   const auto lattice = [&](const Zyx& p) {
     int64_t key = 0;
-    for (int a = 0; a < 3; ++a) key = key * (shape_[a] + 1) + p[a] / std::max<int64_t>(deltas_[a], 1);
+    for (int a = 0; a < 3; ++a) {
+      const int64_t d = std::max<int64_t>(deltas_[a], 1), r = p[a] - seed[a] + deltas_[a] / 2;
+      key = key * (2 * shape_[a] + 1) + shape_[a] + (r >= 0 ? r / d : -((-r + d - 1) / d));  // floor division
+    }
     return key;
   };
   int64_t moves = 0;
   while (!queue.empty()) {
-    const Zyx p = queue.top().position;
-    queue.pop();
+    const Zyx p = queue.front();
+    queue.pop_front();
     if (visited.count(lattice(p)) || !inside_margin(p)) continue;
     const size_t i = static_cast<size_t>(index(p));
     if (canvas_[i] < move_logit_ || state.labels[i] > 0) continue;
-    visited.insert(lattice(p));
     if (canvas_[static_cast<size_t>(index(seed))] < move_logit_) break;  // the seed got too weak
+    visited.insert(lattice(p));
     predict(p);
     ++moves;
-    for (const auto& [score, q] : face_moves_)
-      if (!visited.count(lattice(q))) queue.push({score, q});
+    // This prediction's face maxima join the back of the queue, the most probable first.
+    std::stable_sort(face_moves_.begin(), face_moves_.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (const auto& move : face_moves_) queue.push_back(move.second);
   }
   return moves;
 }

@@ -5,9 +5,10 @@
 // (pad_value) except the seed voxel (init_activation); the network runs on the field of view
 // around the current position and its output logits replace the canvas there; on each of the 6
 // faces of the delta box around the position, the most probable voxel, if at least
-// move_threshold, is queued with its probability as priority. Positions are taken best first,
-// skipping those whose lattice cell (position / deltas) was visited, that are too near the
-// border, inside an accepted object, or whose canvas probability is below move_threshold. The
+// move_threshold, joins the back of a queue (the six of one prediction most probable first).
+// Positions are taken from the front, skipping those whose lattice cell (offset from the seed
+// plus half a delta, divided by the deltas) was visited, that are too near the border, inside
+// an accepted object, or whose canvas probability is below move_threshold. The
 // object is dropped when the seed's own probability falls below move_threshold. Afterwards,
 // voxels with probability >= segment_threshold that no earlier object holds become the new
 // object if there are at least min_segment_size of them; otherwise the seed voxel is marked
