@@ -1,5 +1,6 @@
 #include "nn/ffn/model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -54,6 +55,15 @@ std::string FfnConfig::describe() const {
 
 Zyx FfnConfig::example_radius() const {
   return {fov[0] / 2 + deltas[0], fov[1] / 2 + deltas[1], fov[2] / 2 + deltas[2]};
+}
+
+std::string FfnConfig::field_of_view_warning() const {
+  const int64_t sees = receptive_field();
+  if (std::max({fov[0], fov[1], fov[2]}) <= sees) return "";
+  return "the field of view " + zyx_string(fov, "x") + " is wider than a depth-" + std::to_string(depth) +
+         " network sees (" + std::to_string(sees) + " voxels per axis): its outer voxels cannot see the centre, and "
+         "the flood will cross membranes; use --fov of at most " + std::to_string(sees) + " per axis, or --depth " +
+         std::to_string((std::max({fov[0], fov[1], fov[2]}) - 1 + 3) / 4) + " or more";
 }
 
 Tensor FfnModel::Conv::operator()(const Tensor& x) const {

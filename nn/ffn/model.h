@@ -42,6 +42,12 @@ struct FfnConfig {
   std::string describe() const;  // "FFN depth 12, 32 filters, FOV 33x33x33 (z,y,x), deltas 8,8,8"
   // The margin an example or a move needs around its centre: fov / 2 + deltas (one move).
   Zyx example_radius() const;
+  // How far the network sees, in voxels per axis: 2 * depth convolutions of 3x3x3 give
+  // 4 * depth + 1. A field of view wider than this has outer voxels that cannot see its centre,
+  // so the network cannot tell whether they belong to the object it follows: floods cross
+  // membranes. Empty when the field of view fits, else a warning that says what to change.
+  int64_t receptive_field() const { return 4 * depth + 1; }
+  std::string field_of_view_warning() const;
 };
 
 inline constexpr const char* architecture = "ffn-convstack3d";

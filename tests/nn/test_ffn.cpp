@@ -152,6 +152,13 @@ TEST_CASE("FFN configuration: presets, checks, JSON") {
   bad = iso;
   bad.deltas = {17, 8, 8};
   CHECK_THROWS_WITH_AS(bad.check("here"), doctest::Contains("half the field of view"), InputError);
+  // What the network sees: the presets see their whole field of view, a shallow network may not.
+  CHECK(iso.receptive_field() == 49);
+  CHECK(iso.field_of_view_warning().empty());
+  CHECK(sparse.field_of_view_warning().empty());
+  const FfnConfig shallow{.depth = 2, .filters = 8, .fov = {9, 17, 17}, .deltas = {2, 4, 4}};
+  CHECK(shallow.field_of_view_warning().find("use --fov of at most 9 per axis, or --depth 4 or more") != std::string::npos);
+  CHECK(FfnConfig{.depth = 2, .filters = 8, .fov = {5, 9, 9}, .deltas = {1, 2, 2}}.field_of_view_warning().empty());
 }
 
 TEST_CASE("FFN model: parameters as upstream's convstack_3d, shapes, residual output") {
