@@ -37,11 +37,14 @@ int run_convert(const Arguments& argv) {
       "Bit depth is kept unless --bits says otherwise. Values that do not fit the new depth are\n"
       "refused, never cut silently: --scale maps min..max onto the new range (images), --clip\n"
       "saturates, and --relabel renumbers label ids 1..N (labels; picks the smallest depth that fits).\n"
+      "--crop keeps a box of the stack (origin and size in voxels, z,y,x), e.g. sections held out\n"
+      "for scoring or a region to look at.\n"
       "OUT must not exist (or be an empty folder) unless --overwrite is given; it is written under a\n"
       "temporary name and appears only when complete.",
       "  uniem convert raw/ raw.tif --voxel-size 50,4,4\n"
       "  uniem convert probabilities.tif probs8/ --bits 8 --scale\n"
-      "  uniem convert segmentation.tif seg16/ --relabel");
+      "  uniem convert segmentation.tif seg16/ --relabel\n"
+      "  uniem convert section/ bottom/ --crop 0,768,0,1,256,1024   # the bottom 256 rows of a 1024^2 section");
   command.positional("IN", "folder of PNG/TIFF files, or a (multi-page) TIFF file")
       .positional("OUT", "output folder, or a .tif/.tiff file")
       .option("format", "KIND", "png, tiff (one multi-page file) or tiff-stack (a folder of TIFF files)")
@@ -52,6 +55,7 @@ int run_convert(const Arguments& argv) {
       .option("compression", "C", "TIFF compression: none, deflate or lzw", "none")
       .option("png-level", "L", "PNG zlib level 0 (fastest) to 9 (smallest)", "6")
       .option("voxel-size", "Z,Y,X", "voxel size in nm to record, replacing what IN says")
+      .option("crop", "Z,Y,X,DZ,DY,DX", "keep only this box: origin and size in voxels")
       .flag("rgb", "keep colour images as 3 channels (default: convert to grey)")
       .flag("overwrite", "replace OUT if it exists");
   const auto args = command.parse(argv);
@@ -66,6 +70,14 @@ int run_convert(const Arguments& argv) {
   const DType bits = change_bits ? parse_bits(args.get("bits")) : DType::u8;
 
   Volume v = read_volume(in, read_options(args));
+  if (args.has("crop")) {
+    const auto c = args.integers("crop", 6);
+    try {
+      v = crop(v, {c[0], c[1], c[2]}, {c[3], c[4], c[5]});
+    } catch (const InputError& e) {
+      throw InputError(in + ": " + e.what());
+    }
+  }
   if (args.has("relabel")) {
     int64_t count = 0;
     try {

@@ -48,6 +48,13 @@ case $case in
     "$uniem" train2d --images "$data/uniem-mito/image" --labels "$data/uniem-mito/label" --label-threshold 128 \
       --model "$out/model" --net resnet --blocks 16 --filters 16 --loss square --patch 256 --batch 4 --steps 600 \
       --learning-rate 1e-3 --schedule cosine --validation 25% --validate-every 100 --checkpoint-every 100 --log-every 20
+    # The held-out rows (the bottom 256 of the 1024^2 section) on their own, segmented with flips.
+    rm -rf "$held" && mkdir -p "$held"
+    "$uniem" convert "$data/uniem-mito/image" "$held/image" --crop 0,768,0,1,256,1024
+    "$uniem" filter "$data/uniem-mito/label" "$held/full-label" --threshold 127  # 0/252/253 -> 0/255
+    "$uniem" convert "$held/full-label" "$held/label" --crop 0,768,0,1,256,1024
+    "$uniem" infer2d --model "$out/model" --images "$held/image" --out "$out/result" --threshold 0.5 --flips
+    "$uniem" eval "$out/result/mask" "$held/label" --mode semantic --format table
     ;;
   epfl-resnet9)
     "$uniem" train2d --images "$data/epfl-mito/train/image" --labels "$data/epfl-mito/train/mito" --label-threshold 127 \

@@ -124,6 +124,18 @@ TEST_CASE("depth reduction: refused without a policy, with --scale, --clip and -
   CHECK(scaled.at<uint8_t>(0, 0, 0) == 0);
   CHECK(scaled.at<uint8_t>(1, 3, 3) == 255);  // the largest id, 70031
   CHECK(run_uniem("convert " + quote(dir / "labels.tif") + " " + quote(dir / "x.tif") + " --scale --clip").exit_code == 2);
+
+  // --crop keeps a box; one that does not fit is refused, naming the stack, with nothing written.
+  r = run_uniem("convert " + quote(dir / "labels.tif") + " " + quote(dir / "box.tif") + " --crop 1,2,1,1,2,3");
+  REQUIRE(r.exit_code == 0);
+  const Volume box = read_volume(dir / "box.tif");
+  CHECK(box.shape() == std::array<int64_t, 3>{1, 2, 3});
+  CHECK(box.at<uint32_t>(0, 1, 2) == labels.at<uint32_t>(1, 3, 3));
+  r = run_uniem("convert " + quote(dir / "labels.tif") + " " + quote(dir / "no.tif") + " --crop 0,0,0,3,4,4");
+  CHECK(r.exit_code == 1);
+  CHECK(one_line(r.output));
+  CHECK(r.output.find("labels.tif: the crop of 3 x 4 x 4 voxels") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "no.tif"));
 }
 
 TEST_CASE("bad input: one line naming the file, exit code 1, no output left behind") {
