@@ -69,15 +69,7 @@ int run_convert(const Arguments& argv) {
   const bool change_bits = args.has("bits");
   const DType bits = change_bits ? parse_bits(args.get("bits")) : DType::u8;
 
-  Volume v = read_volume(in, read_options(args));
-  if (args.has("crop")) {
-    const auto c = args.integers("crop", 6);
-    try {
-      v = crop(v, {c[0], c[1], c[2]}, {c[3], c[4], c[5]});
-    } catch (const InputError& e) {
-      throw InputError(in + ": " + e.what());
-    }
-  }
+  Volume v = apply_crop(args, read_volume(in, read_options(args)), in);
   if (args.has("relabel")) {
     int64_t count = 0;
     try {

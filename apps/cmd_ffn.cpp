@@ -9,6 +9,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/ffn_output.h"
+#include "apps/stack_options.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "io/atomic_output.h"
@@ -147,11 +148,7 @@ int run_segment(const Arguments& argv) {
   o.image_mean = args.has("image-mean") ? args.number("image-mean") : loaded.description.image_mean;
   o.image_stddev = args.has("image-stddev") ? args.number("image-stddev") : loaded.description.image_stddev;
   o.check();
-  Volume image = read_volume(args.get("images"));
-  if (args.has("crop")) {
-    const auto c = args.integers("crop", 6);
-    image = crop(image, {c[0], c[1], c[2]}, {c[3], c[4], c[5]});
-  }
+  const Volume image = apply_crop(args, read_volume(args.get("images")), args.get("images"));
   const nn::ffn::FfnConfig& net = loaded.description.network;
   nn::ffn::Segmenter segmenter(*loaded.model, image, o);
   loaded.model->to(choose_device(args));  // once the inputs are known to be good

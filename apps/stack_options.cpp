@@ -9,6 +9,16 @@ ReadOptions read_options(const cli::Args& args) {
   return read;
 }
 
+Volume apply_crop(const cli::Args& args, Volume v, const std::string& source) {
+  if (!args.has("crop")) return v;
+  const auto c = args.integers("crop", 6);
+  try {
+    return crop(v, {c[0], c[1], c[2]}, {c[3], c[4], c[5]});
+  } catch (const InputError& e) {
+    throw InputError(source + ": " + e.what());
+  }
+}
+
 WriteOptions prepare_output(const cli::Args& args, const std::string& out) {
   WriteOptions write;
   write.overwrite = args.has("overwrite");

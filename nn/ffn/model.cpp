@@ -58,12 +58,12 @@ Zyx FfnConfig::example_radius() const {
 }
 
 std::string FfnConfig::field_of_view_warning() const {
-  const int64_t sees = receptive_field();
-  if (std::max({fov[0], fov[1], fov[2]}) <= sees) return "";
+  const int64_t sees = receptive_field(), widest = std::max({fov[0], fov[1], fov[2]});
+  if (widest <= sees) return "";
   return "the field of view " + zyx_string(fov, "x") + " is wider than a depth-" + std::to_string(depth) +
          " network sees (" + std::to_string(sees) + " voxels per axis): its outer voxels cannot see the centre, and "
          "the flood will cross membranes; use --fov of at most " + std::to_string(sees) + " per axis, or --depth " +
-         std::to_string((std::max({fov[0], fov[1], fov[2]}) - 1 + 3) / 4) + " or more";
+         std::to_string((widest + 2) / 4) + " or more";  // the least depth with 4 * depth + 1 >= widest
 }
 
 Tensor FfnModel::Conv::operator()(const Tensor& x) const {

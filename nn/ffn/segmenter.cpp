@@ -183,16 +183,18 @@ int64_t Segmenter::fill(const Zyx& seed, const SegmentationState& state) {
   while (!queue.empty()) {
     const Zyx p = queue.front();
     queue.pop_front();
-    if (visited.count(lattice(p)) || !inside_margin(p)) continue;
+    const int64_t cell = lattice(p);
+    if (visited.count(cell) || !inside_margin(p)) continue;
     const size_t i = static_cast<size_t>(index(p));
     if (canvas_[i] < move_logit_ || state.labels[i] > 0) continue;
     if (canvas_[static_cast<size_t>(index(seed))] < move_logit_) break;  // the seed got too weak
-    visited.insert(lattice(p));
+    visited.insert(cell);
     predict(p);
     ++moves;
     // This prediction's face maxima join the back of the queue, the most probable first.
     std::stable_sort(face_moves_.begin(), face_moves_.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-    for (const auto& move : face_moves_) queue.push_back(move.second);
+    for (const auto& move : face_moves_)
+      if (!visited.count(lattice(move.second))) queue.push_back(move.second);
   }
   return moves;
 }
