@@ -57,6 +57,13 @@ struct Simd {  // 32 registers: 8 x 3 accumulators, 3 inputs, 1 broadcast
   static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  // even = p[0], p[2], ..., p[2 * width - 2]; odd = p[1], p[3], ..., p[2 * width - 1].
+  static void even_odd(const float* p, V& even, V& odd) {
+    const V lo = load(p), hi = load(p + width);
+    even = _mm512_permutex2var_ps(lo, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi);
+    odd = _mm512_permutex2var_ps(lo, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), hi);
+  }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
 };
 #else
@@ -68,6 +75,13 @@ struct Simd {  // 16 registers: 4 x 3 accumulators, 3 inputs, 1 broadcast
   static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  // even = p[0], p[2], ..., p[2 * width - 2]; odd = p[1], p[3], ..., p[2 * width - 1].
+  static void even_odd(const float* p, V& even, V& odd) {
+    const V lo = load(p), hi = load(p + width);
+    even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
+    odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
+  }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
 };
 #endif
@@ -116,16 +130,16 @@ struct Shape {
   }
 };
 
-// out[c][j] (+)= the sum over input channels i and taps t of wp[(i * taps + t) * COB + c] *
-// x[i][j + off[t]], for j in [0, block): COB output channels (COB <= Simd::cob), `block`
-// consecutive positions; added to what out holds when `accumulate`.
+// out[c * out_stride + j] (+)= the sum over input channels i and taps t of
+// wp[(i * taps + t) * COB + c] * x[i][j + off[t]], for j in [0, block): COB output channels
+// (COB <= Simd::cob), `block` consecutive positions; added to what out holds when `accumulate`.
 template <int COB>
 void micro_kernel(const float* x, int64_t channel_stride, int64_t ci, const int64_t* off, int64_t taps,
-                  const float* wp, float* out, bool accumulate) {
+                  const float* wp, float* out, int64_t out_stride, bool accumulate) {
   constexpr int nv = Simd::nv, width = Simd::width;
   typename Simd::V acc[COB][nv];
   for (int c = 0; c < COB; ++c)
-    for (int v = 0; v < nv; ++v) acc[c][v] = accumulate ? Simd::load(out + c * block + v * width) : Simd::zero();
+    for (int v = 0; v < nv; ++v) acc[c][v] = accumulate ? Simd::load(out + c * out_stride + v * width) : Simd::zero();
   for (int64_t i = 0; i < ci; ++i, x += channel_stride)
     for (int64_t t = 0; t < taps; ++t, wp += COB) {
       const float* xt = x + off[t];
@@ -137,10 +151,11 @@ void micro_kernel(const float* x, int64_t channel_stride, int64_t ci, const int6
       }
     }
   for (int c = 0; c < COB; ++c)
-    for (int v = 0; v < nv; ++v) Simd::store(out + c * block + v * width, acc[c][v]);
+    for (int v = 0; v < nv; ++v) Simd::store(out + c * out_stride + v * width, acc[c][v]);
 }
 
-using MicroKernel = void (*)(const float*, int64_t, int64_t, const int64_t*, int64_t, const float*, float*, bool);
+using MicroKernel = void (*)(const float*, int64_t, int64_t, const int64_t*, int64_t, const float*, float*, int64_t,
+                            bool);
 
 template <int... C>
 constexpr std::array<MicroKernel, sizeof...(C)> micro_kernels(std::integer_sequence<int, C...>) {
@@ -213,7 +228,7 @@ void forward(const Shape& s, const float* x, const float* w, const float* bias, 
               const int64_t c0 = cb * cob, width = std::min<int64_t>(cob, s.co - c0);
               const float* wpk = packed.data() + c0 * per_channel + i0 * taps * width;
               kernels[static_cast<size_t>(width - 1)](padded + i0 * channel + z * plane + q0, channel, ni,
-                                                      off.data(), taps, wpk, out + c0 * block, i0 > 0);
+                                                      off.data(), taps, wpk, out + c0 * block, block, i0 > 0);
             }
           }
           // Keep the positions that are real outputs (row < Ho, column < Wo), add the bias.

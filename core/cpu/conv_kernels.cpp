@@ -30,6 +30,7 @@
 
 #include "core/cpu/conv_kernels.h"
 #include "core/cpu/conv_direct.h"
+#include "core/cpu/conv_winograd.h"
 #include "core/threads.h"
 
 namespace uniem::cpu::UNIEM_CONV_ISA {
@@ -195,7 +196,10 @@ template <typename T>
 void forward(const Geometry& g, const T* x, const T* w, const T* bias, T* y) {
 #if defined(UNIEM_HAVE_DIRECT_CONV)
   if constexpr (std::is_same_v<T, float>)
-    if (const auto s = direct_shape(g)) return direct::forward(*s, x, w, bias, y);
+    if (const auto s = direct_shape(g)) {
+      if (winograd::applies(*s)) return winograd::forward(*s, x, w, bias, y);
+      return direct::forward(*s, x, w, bias, y);
+    }
 #endif
   const int64_t k = g.k(), p = g.p(), in_sample = g.ci * g.d * g.h * g.w, out_sample = g.co * p;
   const Chunks chunks = make_chunks(g, sizeof(T), true);

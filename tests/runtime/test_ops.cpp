@@ -158,8 +158,9 @@ TEST_CASE("3-D convolution and transposed convolution have exact gradients") {
   CHECK(lhs == doctest::Approx(rhs).epsilon(1e-10));
 }
 
-// Float convolutions of stride 1 run the CPU backend's direct kernel (core/cpu/conv_direct.h);
-// double ones run im2col + GEMM, checked above. The two must agree, values and gradients, for
+// Float convolutions of stride 1 run the CPU backend's direct kernel (core/cpu/conv_direct.h),
+// or its Winograd kernel (conv_winograd.h) for 3x3(x3) kernels with 8 or more channels; double
+// ones run im2col + GEMM, checked above. The two must agree, values and gradients, for
 // output channels that fill no, one or several register blocks, widths shorter and longer than
 // a block, input channels in one or several chunks, padding, dilation and batches.
 TEST_CASE("float convolutions agree with the double-precision reference") {
@@ -182,6 +183,14 @@ TEST_CASE("float convolutions agree with the double-precision reference") {
       {{4, 8, 16, 16}, {8, 8, 3, 3}, {.padding = 1}, true},
       {{4, 16, 32, 32}, {8, 16, 3, 3}, {.padding = 1}, true},
       {{2, 20, 5, 9, 21}, {10, 20, 3, 3, 3}, {.padding = 1}, true},
+      // Winograd (conv_winograd.h): odd and even sizes, tiles cut by the output's edge, every
+      // padding, output channels in partial register blocks, blocks of tiles across rows.
+      {{2, 12, 9, 13}, {17, 12, 3, 3}, {.padding = {0, 2, 0}}, true},
+      {{1, 8, 40, 70}, {8, 8, 3, 3}, {.padding = 1}, false},
+      {{2, 8, 6, 5, 9}, {9, 8, 3, 3, 3}, {.padding = {2, 0, 1}}, true},
+      {{1, 9, 3, 4, 4}, {8, 9, 3, 3, 3}, {}, true},
+      {{1, 8, 1, 1, 1}, {12, 8, 3, 3, 3}, {.padding = 1}, true},
+      {{1, 16, 11, 17, 17}, {16, 16, 3, 3, 3}, {.padding = 1}, true},
   };
   uint64_t seed = 100;
   for (const Case& c : cases) {
