@@ -58,9 +58,27 @@ struct Simd {  // 32 registers: 8 x 3 accumulators, 3 inputs, 1 broadcast
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
-  // even = p[0], p[2], ..., p[2 * width - 2]; odd = p[1], p[3], ..., p[2 * width - 1].
-  static void even_odd(const float* p, V& even, V& odd) {
-    const V lo = load(p), hi = load(p + width);
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static float sum(V v) { return _mm512_reduce_add_ps(v); }
+  // p[first + l] for the lanes l with 0 <= first + l < size, zero in the others (which are not read).
+  static V load_inside(const float* p, int64_t first, int64_t size) {
+    const int64_t lo = std::clamp<int64_t>(-first, 0, width), hi = std::clamp<int64_t>(size - first, lo, width);
+    const __mmask16 mask = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+    return _mm512_maskz_loadu_ps(mask, p + first);
+  }
+  // p[l] = v[l] for the lanes lo <= l < hi (clamped to the vector); nothing else is touched.
+  static void store_range(float* p, V v, int64_t lo, int64_t hi) {
+    lo = std::clamp<int64_t>(lo, 0, width);
+    hi = std::clamp<int64_t>(hi, lo, width);
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)), v);
+  }
+  // (first, second) = a0 b0 a1 b1 ... a15 b15.
+  static void interleave(V a, V b, V& first, V& second) {
+    first = _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b);
+    second = _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b);
+  }
+  // even = the even lanes of (lo, hi) in order, odd = the odd ones.
+  static void even_odd(V lo, V hi, V& even, V& odd) {
     even = _mm512_permutex2var_ps(lo, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi);
     odd = _mm512_permutex2var_ps(lo, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), hi);
   }
@@ -76,9 +94,37 @@ struct Simd {  // 16 registers: 4 x 3 accumulators, 3 inputs, 1 broadcast
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
-  // even = p[0], p[2], ..., p[2 * width - 2]; odd = p[1], p[3], ..., p[2 * width - 1].
-  static void even_odd(const float* p, V& even, V& odd) {
-    const V lo = load(p), hi = load(p + width);
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static float sum(V v) {
+    const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+  }
+  // p[first + l] for the lanes l with 0 <= first + l < size, zero in the others (which are not read).
+  static V load_inside(const float* p, int64_t first, int64_t size) {
+    const __m256i lane = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                          _mm256_set1_epi32(static_cast<int>(std::clamp<int64_t>(first, -width, size))));
+    const __m256i inside = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), lane),
+                                               _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(size)), lane));
+    return _mm256_maskload_ps(p + first, inside);
+  }
+  // p[l] = v[l] for the lanes lo <= l < hi (clamped to the vector); nothing else is touched.
+  static void store_range(float* p, V v, int64_t lo, int64_t hi) {
+    lo = std::clamp<int64_t>(lo, 0, width);
+    hi = std::clamp<int64_t>(hi, lo, width);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i inside = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(lo)), lane),
+                                               _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(hi)), lane));
+    _mm256_maskstore_ps(p, inside, v);
+  }
+  // (first, second) = a0 b0 a1 b1 ... a7 b7.
+  static void interleave(V a, V b, V& first, V& second) {
+    const V lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);
+    first = _mm256_permute2f128_ps(lo, hi, 0x20);
+    second = _mm256_permute2f128_ps(lo, hi, 0x31);
+  }
+  // even = the even lanes of (lo, hi) in order, odd = the odd ones.
+  static void even_odd(V lo, V hi, V& even, V& odd) {
     even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xD8));
     odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
   }
@@ -95,10 +141,12 @@ constexpr int64_t chunk = 16;
 // Per-thread buffers, grown on demand and kept for the next call, starting on a cache line: a
 // fresh 17 MB padded input per call cost a quarter of a 2-D 64->64 256^2 forward pass in page
 // faults (0.036 -> 0.029 s on 2 threads), and the filter gradient's 2.4 MB lane sums and partials
-// another 4% of a forward+backward. Slots: 0 padded inputs, 1 padded output gradients, 2 a
-// worker's output block or lane sums, 3 the filter gradient's group partials.
+// another 4% of a forward+backward. Slots: 0 padded (or, for Winograd, transformed) inputs,
+// 1 padded or transformed output gradients, 2 a worker's output block, lane sums or transformed
+// tiles, 3 the filter gradient's group partials or a worker's products, 4 and 5 the Winograd
+// filter gradient's lane sums and group partials.
 inline float* workspace(size_t slot, int64_t floats) {
-  thread_local std::array<std::vector<float>, 4> buffers;
+  thread_local std::array<std::vector<float>, 6> buffers;
   std::vector<float>& b = buffers[slot];
   if (b.size() < static_cast<size_t>(floats) + 16) b.resize(static_cast<size_t>(floats) + 16);
   return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(b.data()) + 63) & ~uintptr_t{63});
@@ -274,6 +322,21 @@ void filter_kernel(const float* gy, int64_t row, const float* x, const int64_t* 
     }
 }
 
+// gb[c] = the sum of gy over samples and positions of output channel c, in double.
+inline void bias_gradient(const Shape& s, const float* gy, float* gb) {
+  const int64_t positions = s.od() * s.oh() * s.ow();
+  parallel_for(0, s.co, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double acc = 0;
+      for (int64_t n = 0; n < s.n; ++n) {
+        const float* src = gy + (n * s.co + c) * positions;
+        for (int64_t j = 0; j < positions; ++j) acc += src[j];
+      }
+      gb[c] = static_cast<float>(acc);
+    }
+  });
+}
+
 // gw (Cout x Cin x taps) = the sum over samples and output positions of gy times the input under
 // each tap; gb (if not null) = the sum of gy per output channel. In the padded layout of forward()
 // this is a 1-D correlation over the flat index j of a sample's padded volume:
@@ -355,17 +418,7 @@ void backward_filter(const Shape& s, const float* x, const float* gy, float* gw,
     }
   });
   add_group_partials(partial, groups, total, gw);
-  if (gb)
-    parallel_for(0, s.co, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        double acc = 0;
-        for (int64_t n = 0; n < s.n; ++n) {
-          const float* src = gy + (n * s.co + c) * od * oh * ow;
-          for (int64_t j = 0; j < od * oh * ow; ++j) acc += src[j];
-        }
-        gb[c] = static_cast<float>(acc);
-      }
-    });
+  if (gb) bias_gradient(s, gy, gb);
 }
 
 #endif  // UNIEM_HAVE_DIRECT_CONV

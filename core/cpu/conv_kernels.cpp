@@ -276,7 +276,10 @@ template <typename T>
 void backward_filter(const Geometry& g, const T* x, const T* gy, T* gw, T* gb) {
 #if defined(UNIEM_HAVE_DIRECT_CONV)
   if constexpr (std::is_same_v<T, float>)
-    if (const auto s = direct_shape(g)) return direct::backward_filter(*s, x, gy, gw, gb);
+    if (const auto s = direct_shape(g)) {
+      if (winograd::applies(*s)) return winograd::backward_filter(*s, x, gy, gw, gb);
+      return direct::backward_filter(*s, x, gy, gw, gb);
+    }
 #endif
   const int64_t k = g.k(), p = g.p(), in_sample = g.ci * g.d * g.h * g.w, out_sample = g.co * p;
   const Chunks chunks = make_chunks(g, sizeof(T), true);

@@ -96,42 +96,42 @@ inline void output_transform(V m0, V m1, V m2, V m3, V& y0, V& y1) {
   y1 = Simd::sub(Simd::sub(m1, m2), m3);
 }
 
+// Stores the first `count` lanes of v at p (all of them when count >= width).
+inline void store_first(float* p, V v, int64_t count) {
+  if (count >= Simd::width) Simd::store(p, v);
+  else Simd::store_range(p, v, 0, count);
+}
+
 // Xt for one sample (see the header): the x transform of every padded input row, split by parity.
+// Padding columns are masked out of the loads; rows and planes in the padding are zero.
 inline void transform_rows(const direct::Shape& s, const Tiling& t, const float* x, float* xt) {
   constexpr int width = Simd::width;
-  const int64_t planes = t.volumetric ? 2 * t.zq : t.zq, rows = 2 * t.rows, padded = 2 * t.tx + 2;
-  const int64_t vectors = (t.tx + width - 1) / width;
+  const int64_t planes = t.volumetric ? 2 * t.zq : t.zq, rows = 2 * t.rows, component = t.parities * t.stream;
   parallel_for(0, s.ci * planes, 1, [&](int64_t p0, int64_t p1) {
-    std::vector<float> row(static_cast<size_t>(2 * vectors * width + 2 + 2 * width), 0.0f);
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t ci = p / planes, zz = p % planes, z = zz - s.pd;
       const int64_t pz = t.volumetric ? zz % 2 : 0, zq = t.volumetric ? zz / 2 : zz;
       for (int64_t yy = 0; yy < rows; ++yy) {
         const int64_t y = yy - s.ph;
-        std::fill(row.begin(), row.begin() + padded, 0.0f);
-        if (z >= 0 && z < s.d && y >= 0 && y < s.h) {
-          const int64_t lo = std::max<int64_t>(0, s.pw), hi = std::min(padded, s.pw + s.w);
-          if (hi > lo)
-            std::memcpy(row.data() + lo, x + ((ci * s.d + z) * s.h + y) * s.w + (lo - s.pw),
-                        static_cast<size_t>(hi - lo) * sizeof(float));
-        }
         float* out = xt + ((ci * 4) * t.parities + pz * 2 + yy % 2) * t.stream + (zq * t.rows + yy / 2) * t.tx;
-        const int64_t component = t.parities * t.stream;
-        for (int64_t k = 0; k < vectors * width; k += width) {
-          V d0, d1, d2, d3;  // d[2k], d[2k + 1], d[2k + 2], d[2k + 3]
-          Simd::even_odd(row.data() + 2 * k, d0, d1);
-          Simd::even_odd(row.data() + 2 * k + 2, d2, d3);
+        if (z < 0 || z >= s.d || y < 0 || y >= s.h) {
+          for (int c = 0; c < 4; ++c) std::fill(out + c * component, out + c * component + t.tx, 0.0f);
+          continue;
+        }
+        const float* row = x + ((ci * s.d + z) * s.h + y) * s.w;
+        for (int64_t k = 0; k < t.tx; k += width) {
+          // Padded columns 2k .. 2k + 2 width + 1 are input columns 2k - pw ...
+          const int64_t first = 2 * k - s.pw;
+          const V a = Simd::load_inside(row, first, s.w), b = Simd::load_inside(row, first + width, s.w);
+          const V c = Simd::load_inside(row, first + 2, s.w), e = Simd::load_inside(row, first + 2 + width, s.w);
+          V d0, d1, d2, d3;  // padded d[2k], d[2k + 1], d[2k + 2], d[2k + 3]
+          Simd::even_odd(a, b, d0, d1);
+          Simd::even_odd(c, e, d2, d3);
           input_transform(d0, d1, d2, d3);
-          const V d[4] = {d0, d1, d2, d3};
-          for (int c = 0; c < 4; ++c) {
-            if (k + width <= t.tx) {
-              Simd::store(out + c * component + k, d[c]);
-            } else {  // the row's last columns: the next row follows at once
-              alignas(64) float last[width];
-              Simd::store(last, d[c]);
-              std::copy(last, last + (t.tx - k), out + c * component + k);
-            }
-          }
+          store_first(out + k, d0, t.tx - k);
+          store_first(out + component + k, d1, t.tx - k);
+          store_first(out + 2 * component + k, d2, t.tx - k);
+          store_first(out + 3 * component + k, d3, t.tx - k);
         }
       }
     }
@@ -148,6 +148,11 @@ void transform_block(const direct::Shape& s, const Tiling& t, const float* xt, c
     for (int c = 0; c < 4; ++c) {
       const float* base = xt + (ci * 4 + c) * t.parities * t.stream + j0;
       float* out = v + (ci * positions + c) * block;
+      if (ci + 2 < s.ci) {  // the same rows two channels on: Xt comes from L3
+        const float* ahead = base + 2 * 4 * t.parities * t.stream;
+        for (int k = 0; k < DEPTH * 4; ++k)
+          for (int64_t jj = 0; jj <= block; jj += 16) __builtin_prefetch(ahead + offsets[k] + jj);
+      }
       for (int64_t jj = 0; jj < block; jj += Simd::width) {
         V m[DEPTH][4];
         for (int a = 0; a < DEPTH; ++a) {
@@ -200,6 +205,8 @@ inline std::vector<float> transform_filter(const direct::Shape& s, const Tiling&
   return u;
 }
 
+inline constexpr float zero_float = 0.0f;
+
 // Where each tile of a block puts its outputs: the offset of its first output in an output
 // channel, and how many planes, rows and columns of its 2x2(x2) it has (0 rows: not an output).
 struct TilePlace {
@@ -207,16 +214,41 @@ struct TilePlace {
   int8_t planes, rows, columns;
 };
 
-// y[co] for the tiles of one block from m[co][xi][jj] (A^T along z, y, then x), plus bias.
+// y[co] for the tiles of one block from m[co][xi][jj] (A^T along z, y, then x), plus bias. A
+// vector of tiles is written as runs of tiles side by side in one row of tiles: each output row
+// of a run is one copy of its interleaved (column 0, column 1) pairs.
 template <int DEPTH>
 void inverse_block(const direct::Shape& s, const TilePlace* place, const float* m, const float* bias, float* y) {
   constexpr int positions = DEPTH * 16, half = DEPTH == 4 ? 2 : 1, width = Simd::width;
-  const int64_t out_channel = s.od() * s.oh() * s.ow(), ow = s.ow();
-  for (int64_t co = 0; co < s.co; ++co) {
-    const float* mc = m + co * positions * block;
-    const float add = bias ? bias[co] : 0.0f;
-    float* dst = y + co * out_channel;
-    for (int64_t jv = 0; jv < block; jv += width) {
+  const int64_t out_channel = s.od() * s.oh() * s.ow(), oh = s.oh(), ow = s.ow();
+  struct Run {
+    int lane, length;  // tiles
+    int64_t offset, floats;  // where in an output channel, values per output row
+    int planes, rows;
+  };
+  for (int64_t jv = 0; jv < block; jv += width) {
+    Run runs[width];
+    int count = 0;
+    for (int lane = 0; lane < width;) {
+      const TilePlace& p = place[jv + lane];
+      int length = 1;
+      while (lane + length < width && p.columns == 2) {
+        const TilePlace& q = place[jv + lane + length];
+        if (q.offset != p.offset + 2 * length || q.planes != p.planes || q.rows != p.rows) break;
+        if (q.columns != 2) {
+          ++length;
+          break;
+        }
+        ++length;
+      }
+      const TilePlace& last = place[jv + lane + length - 1];
+      if (p.rows > 0) runs[count++] = {lane, length, p.offset, 2 * (length - 1) + last.columns, p.planes, p.rows};
+      lane += length;
+    }
+    for (int64_t co = 0; co < s.co; ++co) {
+      const float* mc = m + co * positions * block;
+      const V add = Simd::broadcast(bias ? bias + co : &zero_float);
+      float* dst = y + co * out_channel;
       V r[half][2][4];  // z and y inverted, x still transformed
       for (int c = 0; c < 4; ++c) {
         V q[DEPTH][2];
@@ -230,21 +262,21 @@ void inverse_block(const direct::Shape& s, const TilePlace* place, const float* 
           else r[0][e][c] = q[0][e];
         }
       }
-      alignas(64) float out[half][2][2][width];
+      V out[half][2][2];  // per output plane and row: (column 0, column 1) of each tile, in order
       for (int a = 0; a < half; ++a)
         for (int b = 0; b < 2; ++b) {
           V y0, y1;
           output_transform(r[a][b][0], r[a][b][1], r[a][b][2], r[a][b][3], y0, y1);
-          Simd::store(out[a][b][0], y0);
-          Simd::store(out[a][b][1], y1);
+          Simd::interleave(Simd::add(y0, add), Simd::add(y1, add), out[a][b][0], out[a][b][1]);
         }
-      for (int lane = 0; lane < width; ++lane) {
-        const TilePlace& p = place[jv + lane];
-        for (int a = 0; a < p.planes; ++a)
-          for (int b = 0; b < p.rows; ++b) {
-            float* row = dst + p.offset + (a * s.oh() + b) * ow;
-            row[0] = out[a][b][0][lane] + add;
-            if (p.columns == 2) row[1] = out[a][b][1][lane] + add;
+      for (int k = 0; k < count; ++k) {
+        const Run& run = runs[k];
+        const int64_t lo = 2 * run.lane, hi = lo + run.floats;
+        for (int a = 0; a < run.planes; ++a)
+          for (int b = 0; b < run.rows; ++b) {
+            float* row = dst + run.offset + (a * oh + b) * ow - lo;  // where pair 0 of the vector would go
+            Simd::store_range(row, out[a][b][0], lo, hi);
+            Simd::store_range(row + width, out[a][b][1], lo - width, hi - width);
           }
       }
     }
@@ -301,6 +333,188 @@ void forward_typed(const direct::Shape& s, const float* x, const float* w, const
 inline void forward(const direct::Shape& s, const float* x, const float* w, const float* bias, float* y) {
   if (s.kd == 3) forward_typed<4>(s, x, w, bias, y);
   else forward_typed<1>(s, x, w, bias, y);
+}
+
+// The filter gradient, the forward pass turned around: with V = B^T d B of the input tiles and
+// Yh = A dy A^T of the output-gradient tiles, dU[xi][co][ci] = the sum over tiles of
+// Yh[xi][co] V[xi][ci], and gw = G^T dU G. Gt (like Xt) holds A along x of every output-gradient
+// row, split by parity: Gt[co][s][pz][py][tz][ty][tx], tile j at offset j (a tile's rows are
+// exactly one parity pair). Tiles fall into groups fixed by the shapes (never by the thread
+// count); each group takes the positions xi one at a time, builds V[xi] and Yh[xi] for all its
+// tiles (Cin and Cout rows), and sums their products lane by lane with direct::filter_kernel;
+// group partials are added in order.
+inline void transform_gradient_rows(const direct::Shape& s, const Tiling& t, const float* gy, float* gt,
+                                    int64_t stream) {
+  constexpr int width = Simd::width;
+  const int64_t od = s.od(), oh = s.oh(), ow = s.ow();
+  const int64_t planes = t.volumetric ? 2 * t.tz : t.tz, rows = 2 * t.rows, component = t.parities * stream;
+  parallel_for(0, s.co * planes, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t co = p / planes, z = p % planes;
+      const int64_t pz = t.volumetric ? z % 2 : 0, tz = t.volumetric ? z / 2 : z;
+      for (int64_t y = 0; y < rows; ++y) {
+        float* out = gt + (co * 4 * t.parities + pz * 2 + y % 2) * stream + (tz * t.rows + y / 2) * t.tx;
+        if (z >= od || y >= oh) {
+          for (int c = 0; c < 4; ++c) std::fill(out + c * component, out + c * component + t.tx, 0.0f);
+          continue;
+        }
+        const float* row = gy + ((co * od + z) * oh + y) * ow;
+        for (int64_t k = 0; k < t.tx; k += width) {
+          V g0, g1;  // dy[2k], dy[2k + 1]
+          Simd::even_odd(Simd::load_inside(row, 2 * k, ow), Simd::load_inside(row, 2 * k + width, ow), g0, g1);
+          store_first(out + k, g0, t.tx - k);
+          store_first(out + component + k, Simd::add(g0, g1), t.tx - k);
+          store_first(out + 2 * component + k, Simd::sub(g0, g1), t.tx - k);
+          store_first(out + 3 * component + k, Simd::sub(Simd::zero(), g1), t.tx - k);
+        }
+      }
+    }
+  });
+}
+
+// dst[row][jj] = the sum of sign * src[row * row_stride + offset + jj] over up to four terms
+// (signs +-1: the products are exact).
+struct Terms {
+  int count = 0;
+  int64_t offset[4];
+  float sign[4];
+};
+
+template <int COUNT>
+void combine_terms(const Terms& terms, const float* src, int64_t rows, int64_t row_stride, int64_t length, float* dst) {
+  V sign[COUNT];
+  for (int k = 0; k < COUNT; ++k) sign[k] = Simd::broadcast(&terms.sign[k]);
+  for (int64_t r = 0; r < rows; ++r, src += row_stride, dst += length)
+    for (int64_t jj = 0; jj < length; jj += Simd::width) {
+      V acc = Simd::mul(Simd::load(src + terms.offset[0] + jj), sign[0]);
+      for (int k = 1; k < COUNT; ++k) acc = Simd::fma(Simd::load(src + terms.offset[k] + jj), sign[k], acc);
+      Simd::store(dst + jj, acc);
+    }
+}
+
+inline void combine(const Terms& terms, const float* src, int64_t rows, int64_t row_stride, int64_t length,
+                    float* dst) {
+  switch (terms.count) {
+    case 1: return combine_terms<1>(terms, src, rows, row_stride, length, dst);
+    case 2: return combine_terms<2>(terms, src, rows, row_stride, length, dst);
+    case 3: return combine_terms<3>(terms, src, rows, row_stride, length, dst);
+    default: return combine_terms<4>(terms, src, rows, row_stride, length, dst);
+  }
+}
+
+inline void backward_filter(const direct::Shape& s, const float* x, const float* gy, float* gw, float* gb) {
+  constexpr int width = Simd::width, cob = 4, kb = 4;
+  const Tiling t(s);
+  const int depth = t.volumetric ? 4 : 1;
+  const int64_t positions = t.positions, total = s.co * s.ci;
+  // Groups of tiles whose V[xi] and Yh[xi] (channels x tiles) take about 256 KiB each, cut at
+  // whole vectors, within one sample.
+  const int64_t vectors = (t.tiles + width - 1) / width;
+  const int64_t parts = std::min(vectors, (t.tiles * std::max(s.ci, s.co) + 65535) / 65536);
+  const int64_t longest = (vectors + parts - 1) / parts * width;
+  const int64_t g_stream = vectors * width + width;
+  float* const partial = direct::workspace(5, s.n * parts * positions * total);  // every group writes all of its part
+
+  // The terms of V[xi] (B^T along z and y of Xt) and Yh[xi] (A along z and y of Gt).
+  static constexpr float bt[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+  static constexpr float at[4][2] = {{1, 0}, {1, 1}, {1, -1}, {0, -1}};
+  std::vector<Terms> v_terms(static_cast<size_t>(positions)), y_terms(static_cast<size_t>(positions));
+  for (int64_t xi = 0; xi < positions; ++xi) {
+    const int alpha = t.volumetric ? static_cast<int>(xi / 16) : 0, beta = static_cast<int>(xi / 4 % 4);
+    const int c = static_cast<int>(xi % 4);
+    Terms& v = v_terms[static_cast<size_t>(xi)];
+    Terms& yh = y_terms[static_cast<size_t>(xi)];
+    for (int a = 0; a < depth; ++a)
+      for (int b = 0; b < 4; ++b) {
+        const float f = (t.volumetric ? bt[alpha][a] : 1.0f) * bt[beta][b];
+        if (f == 0) continue;
+        v.offset[v.count] = c * t.parities * t.stream + t.offset(a, b);
+        v.sign[v.count++] = f;
+      }
+    for (int a = 0; a < (t.volumetric ? 2 : 1); ++a)
+      for (int b = 0; b < 2; ++b) {
+        const float f = (t.volumetric ? at[alpha][a] : 1.0f) * at[beta][b];
+        if (f == 0) continue;
+        yh.offset[yh.count] = (c * t.parities + (t.volumetric ? a * 2 : 0) + b) * g_stream;
+        yh.sign[yh.count++] = f;
+      }
+  }
+
+  // Xt and Gt of every sample, then the groups of all samples in one parallel loop.
+  const int64_t x_sample = s.ci * 4 * t.parities * t.stream, g_sample = s.co * 4 * t.parities * g_stream;
+  float* const xt = direct::workspace(0, s.n * x_sample);
+  float* const gt = direct::workspace(1, s.n * g_sample);
+  for (int64_t q = 0; q < s.n * s.ci * 4 * t.parities; ++q)
+    std::fill(xt + q * t.stream + t.zq * t.rows * t.tx, xt + (q + 1) * t.stream, 0.0f);
+  for (int64_t q = 0; q < s.n * s.co * 4 * t.parities; ++q)
+    std::fill(gt + q * g_stream + t.tiles, gt + (q + 1) * g_stream, 0.0f);
+  for (int64_t n = 0; n < s.n; ++n) {
+    transform_rows(s, t, x + n * s.ci * s.d * s.h * s.w, xt + n * x_sample);
+    transform_gradient_rows(s, t, gy + n * s.co * s.od() * s.oh() * s.ow(), gt + n * g_sample, g_stream);
+  }
+  const int64_t co_blocks = (s.co + cob - 1) / cob, k_blocks = (s.ci + kb - 1) / kb;
+  const int64_t block_lanes = cob * kb * width;
+  parallel_for(0, s.n * parts, 1, [&](int64_t q0, int64_t q1) {
+    float* v = direct::workspace(2, s.ci * longest);
+    float* yh = direct::workspace(3, s.co * longest);
+    float* lanes = direct::workspace(4, co_blocks * k_blocks * block_lanes);
+    std::vector<int64_t> off(static_cast<size_t>(s.ci));
+    for (int64_t group = q0; group < q1; ++group) {
+      const int64_t n = group / parts, q = group % parts;
+      const int64_t j0 = vectors * q / parts * width, j1 = vectors * (q + 1) / parts * width, length = j1 - j0;
+      for (int64_t i = 0; i < s.ci; ++i) off[static_cast<size_t>(i)] = i * length;
+      float* out = partial + group * positions * total;
+      for (int64_t xi = 0; xi < positions; ++xi) {
+        combine(v_terms[static_cast<size_t>(xi)], xt + n * x_sample + j0, s.ci, 4 * t.parities * t.stream, length, v);
+        combine(y_terms[static_cast<size_t>(xi)], gt + n * g_sample + j0, s.co, 4 * t.parities * g_stream, length, yh);
+        std::fill(lanes, lanes + co_blocks * k_blocks * block_lanes, 0.0f);
+        for (int64_t cb = 0; cb < co_blocks; ++cb)
+          for (int64_t b = 0; b < k_blocks; ++b) {
+            const int64_t c0 = cb * cob, k0 = b * kb;
+            float* block_out = lanes + (cb * k_blocks + b) * block_lanes;
+            if (c0 + cob <= s.co && k0 + kb <= s.ci) {
+              direct::filter_kernel<cob, kb>(yh + c0 * length, length, v, off.data() + k0, length / width, block_out);
+            } else {
+              for (int64_t c = c0; c < std::min(c0 + cob, s.co); ++c)
+                for (int64_t k = k0; k < std::min(k0 + kb, s.ci); ++k)
+                  direct::filter_kernel<1, 1>(yh + c * length, length, v, off.data() + k, length / width,
+                                              block_out + ((c - c0) * kb + (k - k0)) * width);
+            }
+          }
+        float* dst = out + xi * total;
+        for (int64_t c = 0; c < s.co; ++c)
+          for (int64_t k = 0; k < s.ci; ++k)
+            dst[c * s.ci + k] = Simd::sum(Simd::load(
+                lanes + ((c / cob * k_blocks + k / kb) * cob * kb + (c % cob) * kb + k % kb) * width));
+      }
+    }
+  });
+  std::vector<float> du(static_cast<size_t>(positions * total));
+  add_group_partials(partial, s.n * parts, positions * total, du.data());
+
+  // gw = G^T dU G along x, y, then z: (x0 + (x1 + x2)/2, (x1 - x2)/2, (x1 + x2)/2 + x3).
+  auto gt3 = [](float x0, float x1, float x2, float x3, float* w, int64_t stride) {
+    w[0] = x0 + 0.5f * (x1 + x2);
+    w[stride] = 0.5f * (x1 - x2);
+    w[2 * stride] = 0.5f * (x1 + x2) + x3;
+  };
+  parallel_for(0, total, 16, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      float d[4][4][4], dx[4][4][3], dyx[4][3][3];
+      for (int64_t xi = 0; xi < positions; ++xi) d[xi / 16][xi / 4 % 4][xi % 4] = du[static_cast<size_t>(xi * total + p)];
+      for (int a = 0; a < depth; ++a)
+        for (int b = 0; b < 4; ++b) gt3(d[a][b][0], d[a][b][1], d[a][b][2], d[a][b][3], dx[a][b], 1);
+      for (int a = 0; a < depth; ++a)
+        for (int e = 0; e < 3; ++e) gt3(dx[a][0][e], dx[a][1][e], dx[a][2][e], dx[a][3][e], &dyx[a][0][e], 3);
+      float* w = gw + p * s.taps();
+      for (int b = 0; b < 3; ++b)
+        for (int e = 0; e < 3; ++e) {
+          if (t.volumetric) gt3(dyx[0][b][e], dyx[1][b][e], dyx[2][b][e], dyx[3][b][e], w + b * 3 + e, 9);
+          else w[b * 3 + e] = dyx[0][b][e];
+        }
+    }
+  });
+  if (gb) direct::bias_gradient(s, gy, gb);
 }
 
 #endif  // UNIEM_HAVE_DIRECT_CONV
