@@ -107,6 +107,7 @@ inline void store_first(float* p, V v, int64_t count) {
 inline void transform_rows(const direct::Shape& s, const Tiling& t, const float* x, float* xt) {
   constexpr int width = Simd::width;
   const int64_t planes = t.volumetric ? 2 * t.zq : t.zq, rows = 2 * t.rows, component = t.parities * t.stream;
+  const int64_t tx = t.tx, w = s.w, pw = s.pw;  // locals: the stores below could alias the structs
   parallel_for(0, s.ci * planes, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t ci = p / planes, zz = p % planes, z = zz - s.pd;
@@ -115,23 +116,23 @@ inline void transform_rows(const direct::Shape& s, const Tiling& t, const float*
         const int64_t y = yy - s.ph;
         float* out = xt + ((ci * 4) * t.parities + pz * 2 + yy % 2) * t.stream + (zq * t.rows + yy / 2) * t.tx;
         if (z < 0 || z >= s.d || y < 0 || y >= s.h) {
-          for (int c = 0; c < 4; ++c) std::fill(out + c * component, out + c * component + t.tx, 0.0f);
+          for (int c = 0; c < 4; ++c) std::fill(out + c * component, out + c * component + tx, 0.0f);
           continue;
         }
         const float* row = x + ((ci * s.d + z) * s.h + y) * s.w;
-        for (int64_t k = 0; k < t.tx; k += width) {
+        for (int64_t k = 0; k < tx; k += width) {
           // Padded columns 2k .. 2k + 2 width + 1 are input columns 2k - pw ...
-          const int64_t first = 2 * k - s.pw;
-          const V a = Simd::load_inside(row, first, s.w), b = Simd::load_inside(row, first + width, s.w);
-          const V c = Simd::load_inside(row, first + 2, s.w), e = Simd::load_inside(row, first + 2 + width, s.w);
+          const int64_t first = 2 * k - pw;
+          const V a = Simd::load_inside(row, first, w), b = Simd::load_inside(row, first + width, w);
+          const V c = Simd::load_inside(row, first + 2, w), e = Simd::load_inside(row, first + 2 + width, w);
           V d0, d1, d2, d3;  // padded d[2k], d[2k + 1], d[2k + 2], d[2k + 3]
           Simd::even_odd(a, b, d0, d1);
           Simd::even_odd(c, e, d2, d3);
           input_transform(d0, d1, d2, d3);
-          store_first(out + k, d0, t.tx - k);
-          store_first(out + component + k, d1, t.tx - k);
-          store_first(out + 2 * component + k, d2, t.tx - k);
-          store_first(out + 3 * component + k, d3, t.tx - k);
+          store_first(out + k, d0, tx - k);
+          store_first(out + component + k, d1, tx - k);
+          store_first(out + 2 * component + k, d2, tx - k);
+          store_first(out + 3 * component + k, d3, tx - k);
         }
       }
     }
