@@ -1,8 +1,10 @@
 // Convolution on the CPU. Float convolutions of stride 1 (all of the FFN's and the 2-D networks'
-// 3x3 layers, and the backward-data pass of each, see backward_data_as_forward) run the direct
-// kernels of conv_direct.h. Everything else (double precision, strides, 1x1) runs im2col + Eigen
-// GEMM (Chellapilla et al. 2006, "High performance convolutional neural networks for document
-// processing"), described below.
+// 3x3 layers, and the backward-data pass of each, see backward_data_as_forward) run Winograd's
+// minimal filtering (conv_winograd.h) when the kernel is 3x3 or 3x3x3 without dilation and both
+// sides have 8 or more channels, the direct kernels of conv_direct.h otherwise (the first layer
+// of a network, other kernel sizes, dilation). Everything else (double precision, strides, 1x1)
+// runs im2col + Eigen GEMM (Chellapilla et al. 2006, "High performance convolutional neural
+// networks for document processing"), described below.
 //
 // For one sample, y (Cout x P) = w (Cout x K) * col (K x P), K = Cin*kD*kH*kW, P = Do*Ho*Wo, where
 // column p of `col` holds the input values under the kernel at output position p (zeros in the
@@ -182,7 +184,7 @@ T* scratch(size_t elements) {
 }
 
 #if defined(UNIEM_HAVE_DIRECT_CONV)
-// Float convolutions of stride 1 that are not pointwise go to the direct kernels (conv_direct.h)
+// Float convolutions of stride 1 that are not pointwise go to the Winograd or direct kernels
 // where this instruction set has them: the shape they take, or nothing.
 std::optional<direct::Shape> direct_shape(const Geometry& g) {
   if (g.sd != 1 || g.sh != 1 || g.sw != 1 || g.pointwise()) return std::nullopt;
