@@ -59,7 +59,15 @@ struct Simd {  // 32 registers: 8 x 3 accumulators, 3 inputs, 1 broadcast
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
-  static float sum(V v) { return _mm512_reduce_add_ps(v); }
+  // The sum of the lanes, folded in halves with two-source permutes (GCC 12's extracts, casts and
+  // one-source shuffles read an undefined register that -Werror=uninitialized rejects).
+  static float sum(V v) {
+    v = _mm512_add_ps(v, _mm512_permutex2var_ps(v, _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0), v));
+    v = _mm512_add_ps(v, _mm512_permutex2var_ps(v, _mm512_setr_epi32(4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), v));
+    v = _mm512_add_ps(v, _mm512_permutex2var_ps(v, _mm512_setr_epi32(2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), v));
+    v = _mm512_add_ps(v, _mm512_permutex2var_ps(v, _mm512_setr_epi32(1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), v));
+    return _mm512_cvtss_f32(v);
+  }
   // p[first + l] for the lanes l with 0 <= first + l < size, zero in the others (which are not read).
   static V load_inside(const float* p, int64_t first, int64_t size) {
     const int64_t lo = std::clamp<int64_t>(-first, 0, width), hi = std::clamp<int64_t>(size - first, lo, width);
@@ -298,11 +306,12 @@ void forward(const Shape& s, const float* x, const float* w, const float* bias, 
   }
 }
 
-// lanes[(c * KB + k) * width + j] += lane j of the dot product of gy row c (rows `row` apart) with
-// input row k (at x + off[k]) over `vectors` vectors: COB output channels x KB (input channel,
-// tap) pairs, summed lane by lane; the lanes are added up once at the end.
-template <int COB, int KB>
-void filter_kernel(const float* gy, int64_t row, const float* x, const int64_t* off, int64_t vectors, float* lanes) {
+// finish(c, k, lanes) with the lane-by-lane dot product of gy row c (rows `row` apart) and input
+// row k (at x + off[k]) over `vectors` vectors: COB output channels x KB (input channel, tap)
+// pairs held in registers. filter_kernel adds them to lanes[(c * KB + k) * width + j], which are
+// added up once at the end.
+template <int COB, int KB, typename Finish>
+void filter_block(const float* gy, int64_t row, const float* x, const int64_t* off, int64_t vectors, Finish&& finish) {
   constexpr int width = Simd::width;
   typename Simd::V acc[COB][KB];
   for (int c = 0; c < COB; ++c)
@@ -316,10 +325,15 @@ void filter_kernel(const float* gy, int64_t row, const float* x, const int64_t* 
     }
   }
   for (int c = 0; c < COB; ++c)
-    for (int k = 0; k < KB; ++k) {
-      float* p = lanes + (c * KB + k) * width;
-      Simd::store(p, Simd::add(Simd::load(p), acc[c][k]));
-    }
+    for (int k = 0; k < KB; ++k) finish(c, k, acc[c][k]);
+}
+
+template <int COB, int KB>
+void filter_kernel(const float* gy, int64_t row, const float* x, const int64_t* off, int64_t vectors, float* lanes) {
+  filter_block<COB, KB>(gy, row, x, off, vectors, [&](int c, int k, typename Simd::V acc) {
+    float* p = lanes + (c * KB + k) * Simd::width;
+    Simd::store(p, Simd::add(Simd::load(p), acc));
+  });
 }
 
 // gb[c] = the sum of gy over samples and positions of output channel c, in double.

@@ -343,8 +343,8 @@ inline void forward(const direct::Shape& s, const float* x, const float* w, cons
 // row, split by parity: Gt[co][s][pz][py][tz][ty][tx], tile j at offset j (a tile's rows are
 // exactly one parity pair). Tiles fall into groups fixed by the shapes (never by the thread
 // count); each group takes the positions xi one at a time, builds V[xi] and Yh[xi] for all its
-// tiles (Cin and Cout rows), and sums their products lane by lane with direct::filter_kernel;
-// group partials are added in order.
+// tiles (Cin and Cout rows), and takes their dot products with direct::filter_block (in register
+// lanes, added up at the end of the group); group partials are added in order.
 inline void transform_gradient_rows(const direct::Shape& s, const Tiling& t, const float* gy, float* gt,
                                     int64_t stream) {
   constexpr int width = Simd::width;
@@ -409,10 +409,10 @@ inline void backward_filter(const direct::Shape& s, const float* x, const float*
   const Tiling t(s);
   const int depth = t.volumetric ? 4 : 1;
   const int64_t positions = t.positions, total = s.co * s.ci;
-  // Groups of tiles whose V[xi] and Yh[xi] (channels x tiles) take about 256 KiB each, cut at
-  // whole vectors, within one sample.
+  // Per sample, groups of tiles whose V[xi] and Yh[xi] (channels x tiles) take about 256 KiB
+  // each, cut at whole vectors, a multiple of 4 groups so that 2 or 4 threads share them evenly.
   const int64_t vectors = (t.tiles + width - 1) / width;
-  const int64_t parts = std::min(vectors, (t.tiles * std::max(s.ci, s.co) + 65535) / 65536);
+  const int64_t parts = std::min(vectors, ((t.tiles * std::max(s.ci, s.co) + 65535) / 65536 + 3) / 4 * 4);
   const int64_t longest = (vectors + parts - 1) / parts * width;
   const int64_t g_stream = vectors * width + width;
   float* const partial = direct::workspace(5, s.n * parts * positions * total);  // every group writes all of its part
@@ -442,55 +442,44 @@ inline void backward_filter(const direct::Shape& s, const float* x, const float*
       }
   }
 
-  // Xt and Gt of every sample, then the groups of all samples in one parallel loop.
-  const int64_t x_sample = s.ci * 4 * t.parities * t.stream, g_sample = s.co * 4 * t.parities * g_stream;
-  float* const xt = direct::workspace(0, s.n * x_sample);
-  float* const gt = direct::workspace(1, s.n * g_sample);
-  for (int64_t q = 0; q < s.n * s.ci * 4 * t.parities; ++q)
+  float* const xt = direct::workspace(0, s.ci * 4 * t.parities * t.stream);
+  float* const gt = direct::workspace(1, s.co * 4 * t.parities * g_stream);
+  for (int64_t q = 0; q < s.ci * 4 * t.parities; ++q)
     std::fill(xt + q * t.stream + t.zq * t.rows * t.tx, xt + (q + 1) * t.stream, 0.0f);
-  for (int64_t q = 0; q < s.n * s.co * 4 * t.parities; ++q)
+  for (int64_t q = 0; q < s.co * 4 * t.parities; ++q)
     std::fill(gt + q * g_stream + t.tiles, gt + (q + 1) * g_stream, 0.0f);
   for (int64_t n = 0; n < s.n; ++n) {
-    transform_rows(s, t, x + n * s.ci * s.d * s.h * s.w, xt + n * x_sample);
-    transform_gradient_rows(s, t, gy + n * s.co * s.od() * s.oh() * s.ow(), gt + n * g_sample, g_stream);
-  }
-  const int64_t co_blocks = (s.co + cob - 1) / cob, k_blocks = (s.ci + kb - 1) / kb;
-  const int64_t block_lanes = cob * kb * width;
-  parallel_for(0, s.n * parts, 1, [&](int64_t q0, int64_t q1) {
-    float* v = direct::workspace(2, s.ci * longest);
-    float* yh = direct::workspace(3, s.co * longest);
-    float* lanes = direct::workspace(4, co_blocks * k_blocks * block_lanes);
-    std::vector<int64_t> off(static_cast<size_t>(s.ci));
-    for (int64_t group = q0; group < q1; ++group) {
-      const int64_t n = group / parts, q = group % parts;
-      const int64_t j0 = vectors * q / parts * width, j1 = vectors * (q + 1) / parts * width, length = j1 - j0;
-      for (int64_t i = 0; i < s.ci; ++i) off[static_cast<size_t>(i)] = i * length;
-      float* out = partial + group * positions * total;
-      for (int64_t xi = 0; xi < positions; ++xi) {
-        combine(v_terms[static_cast<size_t>(xi)], xt + n * x_sample + j0, s.ci, 4 * t.parities * t.stream, length, v);
-        combine(y_terms[static_cast<size_t>(xi)], gt + n * g_sample + j0, s.co, 4 * t.parities * g_stream, length, yh);
-        std::fill(lanes, lanes + co_blocks * k_blocks * block_lanes, 0.0f);
-        for (int64_t cb = 0; cb < co_blocks; ++cb)
-          for (int64_t b = 0; b < k_blocks; ++b) {
-            const int64_t c0 = cb * cob, k0 = b * kb;
-            float* block_out = lanes + (cb * k_blocks + b) * block_lanes;
-            if (c0 + cob <= s.co && k0 + kb <= s.ci) {
-              direct::filter_kernel<cob, kb>(yh + c0 * length, length, v, off.data() + k0, length / width, block_out);
-            } else {
-              for (int64_t c = c0; c < std::min(c0 + cob, s.co); ++c)
-                for (int64_t k = k0; k < std::min(k0 + kb, s.ci); ++k)
-                  direct::filter_kernel<1, 1>(yh + c * length, length, v, off.data() + k, length / width,
-                                              block_out + ((c - c0) * kb + (k - k0)) * width);
+    transform_rows(s, t, x + n * s.ci * s.d * s.h * s.w, xt);
+    transform_gradient_rows(s, t, gy + n * s.co * s.od() * s.oh() * s.ow(), gt, g_stream);
+    parallel_for(0, parts, 1, [&](int64_t q0, int64_t q1) {
+      float* v = direct::workspace(2, s.ci * longest);
+      float* yh = direct::workspace(3, s.co * longest);
+      std::vector<int64_t> off(static_cast<size_t>(s.ci));
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t j0 = vectors * q / parts * width, j1 = vectors * (q + 1) / parts * width, length = j1 - j0;
+        for (int64_t i = 0; i < s.ci; ++i) off[static_cast<size_t>(i)] = i * length;
+        float* out = partial + (n * parts + q) * positions * total;
+        for (int64_t xi = 0; xi < positions; ++xi) {
+          combine(v_terms[static_cast<size_t>(xi)], xt + j0, s.ci, 4 * t.parities * t.stream, length, v);
+          combine(y_terms[static_cast<size_t>(xi)], gt + j0, s.co, 4 * t.parities * g_stream, length, yh);
+          float* dst = out + xi * total;  // [co][ci]
+          for (int64_t c0 = 0; c0 < s.co; c0 += cob)
+            for (int64_t k0 = 0; k0 < s.ci; k0 += kb) {
+              auto sum = [&](int64_t c, int64_t k) {
+                return [&dst, &s, c, k](int dc, int dk, V acc) { dst[(c + dc) * s.ci + k + dk] = Simd::sum(acc); };
+              };
+              if (c0 + cob <= s.co && k0 + kb <= s.ci) {
+                direct::filter_block<cob, kb>(yh + c0 * length, length, v, off.data() + k0, length / width, sum(c0, k0));
+              } else {  // edge blocks, one (output, input channel) pair at a time
+                for (int64_t c = c0; c < std::min(c0 + cob, s.co); ++c)
+                  for (int64_t k = k0; k < std::min(k0 + kb, s.ci); ++k)
+                    direct::filter_block<1, 1>(yh + c * length, length, v, off.data() + k, length / width, sum(c, k));
+              }
             }
-          }
-        float* dst = out + xi * total;
-        for (int64_t c = 0; c < s.co; ++c)
-          for (int64_t k = 0; k < s.ci; ++k)
-            dst[c * s.ci + k] = Simd::sum(Simd::load(
-                lanes + ((c / cob * k_blocks + k / kb) * cob * kb + (c % cob) * kb + k % kb) * width));
+        }
       }
-    }
-  });
+    });
+  }
   std::vector<float> du(static_cast<size_t>(positions * total));
   add_group_partials(partial, s.n * parts, positions * total, du.data());
 
