@@ -51,6 +51,12 @@ inline bool applies(const direct::Shape& s) {
 // transforms address them with constant offsets.
 constexpr int64_t block = direct::block;
 
+// Floats from one channel of V or M (positions x block) to the next: one cache line more than
+// the data, or the micro-kernel's rows (12 KiB apart for 64 positions) would all fall into the
+// same few sets of the L1 cache and evict each other.
+template <int POSITIONS>
+constexpr int64_t channel_stride = POSITIONS * block + 16;
+
 struct Tiling {
   bool volumetric;
   int64_t tz, ty, tx;   // tiles per axis (tz = output planes when not volumetric)
@@ -149,7 +155,7 @@ void transform_block(const direct::Shape& s, const Tiling& t, const float* xt, c
   for (int64_t ci = 0; ci < s.ci; ++ci)
     for (int c = 0; c < 4; ++c) {
       const float* base = xt + (ci * 4 + c) * t.parities * t.stream + j0;
-      float* out = v + (ci * positions + c) * block;
+      float* out = v + ci * channel_stride<positions> + c * block;
       if (ci + 2 < s.ci) {  // the same rows two channels on: Xt comes from L3
         const float* ahead = base + 2 * 4 * t.parities * t.stream;
         for (int k = 0; k < DEPTH * 4; ++k)
@@ -248,7 +254,7 @@ void inverse_block(const direct::Shape& s, const TilePlace* place, const float* 
       lane += length;
     }
     for (int64_t co = 0; co < s.co; ++co) {
-      const float* mc = m + co * positions * block;
+      const float* mc = m + co * channel_stride<positions>;
       const V add = Simd::broadcast(bias ? bias + co : &zero_float);
       float* dst = y + co * out_channel;
       V r[half][2][4];  // z and y inverted, x still transformed
@@ -314,16 +320,17 @@ void forward_typed(const direct::Shape& s, const float* x, const float* w, const
     transform_rows(s, t, x + n * s.ci * s.d * s.h * s.w, xt);
     float* yn = y + n * s.co * out_channel;
     parallel_for(0, t.blocks, 1, [&](int64_t b0, int64_t b1) {
-      float* v = direct::workspace(2, positions * s.ci * block);  // [ci][xi][jj]
-      float* m = direct::workspace(3, positions * s.co * block);  // [co][xi][jj]
+      constexpr int64_t stride = channel_stride<positions>;
+      float* v = direct::workspace(2, s.ci * stride);  // [ci][xi][jj]
+      float* m = direct::workspace(3, s.co * stride);  // [co][xi][jj]
       for (int64_t blk = b0; blk < b1; ++blk) {
         transform_block<DEPTH>(s, t, xt, offsets.data(), blk * block, v);
         for (int64_t xi = 0; xi < positions; ++xi)
           for (int64_t cb = 0; cb < cblocks; ++cb) {
             const int64_t c0 = cb * cob, nc = std::min<int64_t>(cob, s.co - c0);
-            kernels[static_cast<size_t>(nc - 1)](v + xi * block, positions * block, s.ci, &zero, 1,
+            kernels[static_cast<size_t>(nc - 1)](v + xi * block, stride, s.ci, &zero, 1,
                                                  u.data() + xi * s.co * s.ci + c0 * s.ci,
-                                                 m + (c0 * positions + xi) * block, positions * block, false);
+                                                 m + c0 * stride + xi * block, stride, false);
           }
         inverse_block<DEPTH>(s, places.data() + blk * block, m, bias, yn);
       }
