@@ -189,6 +189,7 @@ int run_ffn_train(const Arguments& argv) {
       .option("steps", "N", "optimizer steps in total", "10000")
       .option("optimizer", "NAME", "sgd, momentum (SGD with momentum 0.9), adam or adamw", "sgd")
       .option("learning-rate", "LR", "step size", "0.001")
+      .option("schedule", "NAME", "learning rate over the steps: constant (upstream), cosine (down to 0 at the last step; steadier final models) or step (x0.1 every third)", "constant")
       .option("clip", "C", "clip each gradient element to +-C; 0 turns it off", "0.7")
       .option("move-threshold", "P", "the field of view moves where the probability reaches P", "0.9")
       .flag("no-shuffle-moves", "visit the 26 shifts in a fixed order")
@@ -226,6 +227,7 @@ int run_ffn_train(const Arguments& argv) {
   o.steps = args.integer("steps");
   o.optimizer = args.get("optimizer");
   o.learning_rate = args.number("learning-rate");
+  o.schedule = args.get("schedule");
   o.clip = args.number("clip");
   o.move_threshold = args.number("move-threshold");
   o.shuffle_moves = !args.has("no-shuffle-moves");

@@ -7,6 +7,7 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "core/error.h"
+#include "core/optim.h"
 #include "nn/trainer.h"
 
 namespace fs = std::filesystem;
@@ -113,8 +114,7 @@ nn::TrainOptions training_options(const cli::Args& args, const nn::ModelDescript
   if (o.optimizer != "adam" && o.optimizer != "adamw" && o.optimizer != "sgd")
     throw UsageError("--optimizer takes adam, adamw or sgd");
   if (!(o.learning_rate > 0)) throw UsageError("--learning-rate must be positive");
-  if (o.schedule != "constant" && o.schedule != "cosine" && o.schedule != "step")
-    throw UsageError("--schedule takes constant, cosine or step");
+  LearningRateSchedule::named(o.schedule, o.learning_rate, o.steps);  // a bad name is refused here
   if (o.validate_every < 1 || o.checkpoint_every < 1 || o.log_every < 1)
     throw UsageError("--validate-every, --checkpoint-every and --log-every must be at least 1");
   if (o.best_metric != "jaccard" && o.best_metric != "dice" && o.best_metric != "v_rand" && o.best_metric != "v_rand_thinned")

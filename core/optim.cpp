@@ -107,4 +107,19 @@ double LearningRateSchedule::at(int64_t step) const {
   return base;
 }
 
+LearningRateSchedule LearningRateSchedule::named(const std::string& name, double base, int64_t steps) {
+  LearningRateSchedule s;
+  s.base = base;
+  s.total_steps = steps;
+  if (name == "cosine") {
+    s.kind = Kind::cosine;
+  } else if (name == "step") {
+    s.kind = Kind::step;
+    s.step_size = std::max<int64_t>(1, steps / 3);
+  } else if (name != "constant") {
+    throw UsageError("--schedule takes constant, cosine or step, not '" + name + "'");
+  }
+  return s;
+}
+
 }  // namespace uniem

@@ -81,6 +81,9 @@ struct LearningRateSchedule {
   double minimum = 0;
   int64_t warmup_steps = 0;  // linear warm-up from 0 before either schedule
   double at(int64_t step) const;
+  // The schedules the training commands offer by name over `steps` steps: constant, cosine
+  // (to 0 at the last step) or step (x0.1 every third of the steps); UsageError otherwise.
+  static LearningRateSchedule named(const std::string& name, double base, int64_t steps);
 };
 
 }  // namespace uniem

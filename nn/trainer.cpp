@@ -26,18 +26,6 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& o, const NamedTens
                                                        .weight_decay = o.weight_decay, .decoupled = o.optimizer == "adamw"});
 }
 
-LearningRateSchedule schedule(const TrainOptions& o) {
-  LearningRateSchedule s;
-  s.base = o.learning_rate;
-  s.total_steps = o.steps;
-  if (o.schedule == "cosine") s.kind = LearningRateSchedule::Kind::cosine;
-  if (o.schedule == "step") {
-    s.kind = LearningRateSchedule::Kind::step;
-    s.step_size = std::max<int64_t>(1, o.steps / 3);
-  }
-  return s;
-}
-
 // One training batch: inputs (B, C, P, P), targets (B, T, P, P) f32 or (B, 1, P, P) i32 for
 // softmax, mask (B, 1, P, P) u8.
 struct Batch {
@@ -181,7 +169,7 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
   std::unique_ptr<Network> network = make_network(model.network, o.seed);  // drawn on the CPU, same on every device
   network->to(o.device);
   std::unique_ptr<Optimizer> optimizer = make_optimizer(o, network->parameters());
-  const LearningRateSchedule lr = schedule(o);
+  const LearningRateSchedule lr = LearningRateSchedule::named(o.schedule, o.learning_rate, o.steps);
   const std::string architecture = "2d-" + model.network.family;
 
   int64_t start = 0;

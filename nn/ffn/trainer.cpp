@@ -19,7 +19,7 @@ namespace uniem::nn::ffn {
 
 nlohmann::json TrainOptions::to_json() const {
   return {{"batch", batch},       {"steps", steps},         {"optimizer", optimizer},
-          {"learning_rate", learning_rate}, {"momentum", momentum}, {"clip", clip},
+          {"learning_rate", learning_rate}, {"schedule", schedule}, {"momentum", momentum}, {"clip", clip},
           {"move_threshold", move_threshold}, {"shuffle_moves", shuffle_moves}, {"augment", augment},
           {"seed", seed},         {"log_every", log_every}, {"checkpoint_every", checkpoint_every}};
 }
@@ -30,6 +30,7 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   o.steps = j.value("steps", o.steps);
   o.optimizer = j.value("optimizer", o.optimizer);
   o.learning_rate = j.value("learning_rate", o.learning_rate);
+  o.schedule = j.value("schedule", o.schedule);
   o.momentum = j.value("momentum", o.momentum);
   o.clip = j.value("clip", o.clip);
   o.move_threshold = j.value("move_threshold", o.move_threshold);
@@ -47,6 +48,7 @@ void TrainOptions::check() const {
   if (optimizer != "sgd" && optimizer != "momentum" && optimizer != "adam" && optimizer != "adamw")
     throw UsageError("--optimizer takes sgd, momentum, adam or adamw, not '" + optimizer + "'");
   if (!(learning_rate > 0)) throw UsageError("--learning-rate must be positive");
+  LearningRateSchedule::named(schedule, learning_rate, steps);  // a bad name is refused here
   if (clip < 0) throw UsageError("--clip must be 0 (off) or positive");
   if (!(move_threshold > 0 && move_threshold < 1)) throw UsageError("--move-threshold takes a probability between 0 and 1");
 }
@@ -240,6 +242,7 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
   auto interval_start = begin;
   double loss_sum = 0;
   int64_t count = 0, tp = 0, fp = 0, fn = 0;
+  const LearningRateSchedule lr = LearningRateSchedule::named(o.schedule, o.learning_rate, o.steps);
   for (int64_t step = start + 1; step <= o.steps; ++step) {
     for (int64_t i = 0; i < b; ++i) {
       Slot& s = t.slots_[static_cast<size_t>(i)];
@@ -255,6 +258,7 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
     if (!std::isfinite(value))
       throw Error("training diverged at step " + std::to_string(step) + " (loss " + std::to_string(value) +
                   "); lower --learning-rate or resume from the last checkpoint");
+    optimizer->set_learning_rate(lr.at(step - 1));
     optimizer->zero_grad();
     loss.backward();
     if (o.clip > 0) clip_grad_value(model.parameters(), o.clip);

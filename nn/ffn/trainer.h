@@ -34,6 +34,7 @@ struct TrainOptions {
   int64_t steps = 10000;
   std::string optimizer = "sgd";  // sgd (upstream), momentum, adam, adamw
   double learning_rate = 0.001;
+  std::string schedule = "constant";  // constant (upstream), cosine or step: LearningRateSchedule::named
   double momentum = 0.9;          // for "momentum"
   double clip = 0.7;              // per gradient element; 0 turns it off
   double move_threshold = 0.9;

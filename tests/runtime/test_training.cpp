@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "core/autograd.h"
+#include "core/error.h"
 #include "core/optim.h"
 #include "core/threads.h"
 #include "tests/runtime/tiny_net.h"
@@ -132,4 +133,11 @@ TEST_CASE("learning-rate schedules") {
   CHECK(warm.at(0) == 0.25);
   CHECK(warm.at(3) == 1.0);
   CHECK(warm.at(10) == 1.0);
+  // By name, as train2d and ffn train take them.
+  CHECK(LearningRateSchedule::named("constant", 0.01, 90).at(80) == 0.01);
+  CHECK(LearningRateSchedule::named("cosine", 0.01, 90).at(45) == doctest::Approx(0.005));
+  CHECK(LearningRateSchedule::named("cosine", 0.01, 90).at(90) == doctest::Approx(0.0));
+  CHECK(LearningRateSchedule::named("step", 0.01, 90).at(30) == doctest::Approx(0.001));
+  CHECK_THROWS_WITH_AS(LearningRateSchedule::named("linear", 0.01, 90),
+                       "--schedule takes constant, cosine or step, not 'linear'", UsageError);
 }
