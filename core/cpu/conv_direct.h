@@ -151,10 +151,10 @@ constexpr int64_t chunk = 16;
 // faults (0.036 -> 0.029 s on 2 threads), and the filter gradient's 2.4 MB lane sums and partials
 // another 4% of a forward+backward. Slots: 0 padded (or, for Winograd, transformed) inputs,
 // 1 padded or transformed output gradients, 2 a worker's output block, lane sums or transformed
-// tiles, 3 the filter gradient's group partials or a worker's products, 4 and 5 the Winograd
-// filter gradient's lane sums and group partials.
+// tiles, 3 the filter gradient's group partials or a worker's products (or transformed output
+// gradients), 4 the Winograd filter gradient's group partials.
 inline float* workspace(size_t slot, int64_t floats) {
-  thread_local std::array<std::vector<float>, 6> buffers;
+  thread_local std::array<std::vector<float>, 5> buffers;
   std::vector<float>& b = buffers[slot];
   if (b.size() < static_cast<size_t>(floats) + 16) b.resize(static_cast<size_t>(floats) + 16);
   return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(b.data()) + 63) & ~uintptr_t{63});

@@ -109,6 +109,19 @@ inline void store_first(float* p, V v, int64_t count) {
   else Simd::store_range(p, v, 0, count);
 }
 
+// Sets the tail of each of `count` streams, from `used` to `stream` floats, to zero: what the last
+// block of tiles reads past the rows. The transforms write only the rows, so once per call.
+inline float* zeroed_slack(float* streams, int64_t count, int64_t stream, int64_t used) {
+  for (int64_t q = 0; q < count; ++q) std::fill(streams + q * stream + used, streams + (q + 1) * stream, 0.0f);
+  return streams;
+}
+
+// The calling thread's buffer for Xt (transform_rows), its slack zeroed.
+inline float* input_streams(const direct::Shape& s, const Tiling& t) {
+  const int64_t count = s.ci * 4 * t.parities;
+  return zeroed_slack(direct::workspace(0, count * t.stream), count, t.stream, t.zq * t.rows * t.tx);
+}
+
 // Xt for one sample (see the header): the x transform of every padded input row, split by parity.
 // Padding columns are masked out of the loads; rows and planes in the padding are zero.
 inline void transform_rows(const direct::Shape& s, const Tiling& t, const float* x, float* xt) {
@@ -313,9 +326,7 @@ void forward_typed(const direct::Shape& s, const float* x, const float* w, const
                                       static_cast<int8_t>(std::min<int64_t>(2, oh - 2 * ty)),
                                       static_cast<int8_t>(std::min<int64_t>(2, ow - 2 * tx))};
   }
-  float* const xt = direct::workspace(0, s.ci * 4 * t.parities * t.stream);
-  for (int64_t q = 0; q < s.ci * 4 * t.parities; ++q)  // slack past the rows, read by the last block
-    std::fill(xt + q * t.stream + t.zq * t.rows * t.tx, xt + (q + 1) * t.stream, 0.0f);
+  float* const xt = input_streams(s, t);
   for (int64_t n = 0; n < s.n; ++n) {
     transform_rows(s, t, x + n * s.ci * s.d * s.h * s.w, xt);
     float* yn = y + n * s.co * out_channel;
@@ -422,7 +433,7 @@ inline void backward_filter(const direct::Shape& s, const float* x, const float*
   const int64_t parts = std::min(vectors, ((t.tiles * std::max(s.ci, s.co) + 65535) / 65536 + 3) / 4 * 4);
   const int64_t longest = (vectors + parts - 1) / parts * width;
   const int64_t g_stream = vectors * width + width;
-  float* const partial = direct::workspace(5, s.n * parts * positions * total);  // every group writes all of its part
+  float* const partial = direct::workspace(4, s.n * parts * positions * total);  // every group writes all of its part
 
   // The terms of V[xi] (B^T along z and y of Xt) and Yh[xi] (A along z and y of Gt).
   static constexpr float bt[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
@@ -449,12 +460,9 @@ inline void backward_filter(const direct::Shape& s, const float* x, const float*
       }
   }
 
-  float* const xt = direct::workspace(0, s.ci * 4 * t.parities * t.stream);
-  float* const gt = direct::workspace(1, s.co * 4 * t.parities * g_stream);
-  for (int64_t q = 0; q < s.ci * 4 * t.parities; ++q)
-    std::fill(xt + q * t.stream + t.zq * t.rows * t.tx, xt + (q + 1) * t.stream, 0.0f);
-  for (int64_t q = 0; q < s.co * 4 * t.parities; ++q)
-    std::fill(gt + q * g_stream + t.tiles, gt + (q + 1) * g_stream, 0.0f);
+  float* const xt = input_streams(s, t);
+  float* const gt = zeroed_slack(direct::workspace(1, s.co * 4 * t.parities * g_stream), s.co * 4 * t.parities,
+                                 g_stream, t.tiles);
   for (int64_t n = 0; n < s.n; ++n) {
     transform_rows(s, t, x + n * s.ci * s.d * s.h * s.w, xt);
     transform_gradient_rows(s, t, gy + n * s.co * s.od() * s.oh() * s.ow(), gt, g_stream);
