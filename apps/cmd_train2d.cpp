@@ -89,6 +89,13 @@ nn::TrainOptions training_options(const cli::Args& args, const nn::ModelDescript
   if (given("beta2")) o.beta2 = args.number("beta2");
   if (given("momentum")) o.momentum = args.number("momentum");
   if (given("weight-decay")) o.weight_decay = args.number("weight-decay");
+  if (given("average")) {
+    const double saved = o.average;
+    o.average = args.number("average");
+    if (resume && (saved > 0) != (o.average > 0))
+      throw UsageError(std::string("--average cannot be turned ") + (saved > 0 ? "off" : "on") +
+                       " when resuming: the last checkpoint was saved " + (saved > 0 ? "with" : "without") + " an average");
+  }
   if (given("schedule")) o.schedule = args.get("schedule");
   if (given("no-symmetries")) o.augment.symmetries = !args.has("no-symmetries");
   if (given("elastic")) o.augment.elastic = args.number("elastic");
@@ -114,6 +121,7 @@ nn::TrainOptions training_options(const cli::Args& args, const nn::ModelDescript
   if (o.optimizer != "adam" && o.optimizer != "adamw" && o.optimizer != "sgd")
     throw UsageError("--optimizer takes adam, adamw or sgd");
   if (!(o.learning_rate > 0)) throw UsageError("--learning-rate must be positive");
+  if (!(o.average >= 0 && o.average < 1)) throw UsageError("--average takes a decay in [0, 1): 0.99 averages about the last 100 steps, 0 turns it off");
   LearningRateSchedule::named(o.schedule, o.learning_rate, o.steps);  // a bad name is refused here
   if (o.validate_every < 1 || o.checkpoint_every < 1 || o.log_every < 1)
     throw UsageError("--validate-every, --checkpoint-every and --log-every must be at least 1");
@@ -181,6 +189,7 @@ int run_train2d(const Arguments& argv) {
       .option("beta2", "B", "Adam's second-moment decay", "0.999")
       .option("momentum", "M", "sgd momentum", "0.9")
       .option("weight-decay", "W", "L2 penalty (decoupled for adamw)", "0")
+      .option("average", "D", "validate and save a moving average of the weights with decay D (0.99: about the last 100 steps); 0 turns it off", "0")
       .option("schedule", "NAME", "learning rate: constant, cosine, or step (x0.1 every third of the steps)", "constant")
       .flag("no-symmetries", "no flips, rotations or transposes")
       .option("elastic", "PIXELS", "elastic deformation strength; 0 turns it off", "2")
@@ -189,7 +198,7 @@ int run_train2d(const Arguments& argv) {
       .option("brightness", "B", "brightness jitter: offset in [-B, B] (images scaled to 0..1)", "0.1")
       .option("defects", "P", "probability of a blacked-out region or knife mark in a crop", "0")
       .option("missing-sections", "P", "probability of a wholly black crop (target: background)", "0")
-      .option("validation", "SPEC", "held out: auto, none, N (last N sections) or P% (bottom rows of each)", "auto")
+      .option("validation", "SPEC", "held out: auto, none, N (last N sections), P% (bottom rows of each) or P%:top, P%:left, P%:right", "auto")
       .option("validate-every", "N", "score the held-out data every N steps", "200")
       .option("checkpoint-every", "N", "save last.checkpoint every N steps", "200")
       .option("log-every", "N", "print and log the loss every N steps", "10")

@@ -1,5 +1,6 @@
 #include "core/optim.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -67,6 +68,42 @@ NamedTensors Adam::state() {
     s.push_back({parameters_[i].name + ".adam_v", v_[i]});
   }
   return s;
+}
+
+WeightAverage::WeightAverage(NamedTensors tensors, double decay) : tensors_(std::move(tensors)), decay_(decay) {
+  if (!(decay > 0 && decay < 1)) throw UsageError("the weight-average decay must lie between 0 and 1, got " + std::to_string(decay));
+  for (const auto& t : tensors_) held_.push_back(t.tensor.detach().clone());
+}
+
+void WeightAverage::update() {
+  if (swapped_) throw Error("WeightAverage::update while the average is swapped in");
+  ++updates_;
+  const double t = static_cast<double>(updates_), d = std::min(decay_, (1 + t) / (10 + t));
+  for (size_t i = 0; i < tensors_.size(); ++i) {  // average += (1 - d) (weight - average)
+    const Tensor w = tensors_[i].tensor.detach();
+    Tensor difference = Tensor::empty(w.shape(), w.dtype(), w.device());
+    Backend& b = backend(w.device());
+    b.binary(BinaryOp::sub, w, held_[i], difference);
+    b.unary(UnaryOp::mul_scalar, {1 - d, 0}, difference, difference);
+    b.binary(BinaryOp::add, held_[i], difference, held_[i]);
+  }
+}
+
+void WeightAverage::swap() {
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    Tensor w = tensors_[i].tensor.detach();
+    const Tensor values = w.clone();
+    Backend& b = backend(w.device());
+    b.copy(held_[i], w);
+    b.copy(values, held_[i]);
+  }
+  swapped_ = !swapped_;
+}
+
+NamedTensors WeightAverage::held(const std::string& suffix) const {
+  NamedTensors out;
+  for (size_t i = 0; i < tensors_.size(); ++i) out.push_back({tensors_[i].name + suffix, held_[i]});
+  return out;
 }
 
 void clip_grad_value(const NamedTensors& parameters, double limit) {

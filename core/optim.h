@@ -65,6 +65,32 @@ class Adam final : public Optimizer {
   std::vector<Tensor> m_, v_;
 };
 
+// An exponential moving average of the weights (Polyak averaging) with TensorFlow's warm-up: the
+// t-th update uses decay min(decay, (1 + t) / (10 + t)), so the average soon leaves the random
+// start. Validating and saving the average rather than the last weights gives a steadier model
+// when the validation score swings from one check to the next. The tensors may be parameters
+// and batch-norm statistics, on any device. swap() exchanges the averages and the tensors'
+// values in place: the network then holds the average (to validate or save it) and the average's
+// place the training weights; swap() again to continue training. held() names the copies not in
+// the network now "<name><suffix>", for a checkpoint to save and restore.
+class WeightAverage {
+ public:
+  WeightAverage(NamedTensors tensors, double decay);
+  void update();  // after each optimizer step
+  void swap();
+  bool swapped() const { return swapped_; }
+  int64_t updates() const { return updates_; }
+  void set_updates(int64_t n) { updates_ = n; }
+  NamedTensors held(const std::string& suffix) const;
+
+ private:
+  NamedTensors tensors_;
+  std::vector<Tensor> held_;
+  double decay_;
+  int64_t updates_ = 0;
+  bool swapped_ = false;
+};
+
 // Clamps every gradient element to [-limit, limit].
 void clip_grad_value(const NamedTensors& parameters, double limit);
 // Scales all gradients together so their global L2 norm is at most max_norm; returns the norm

@@ -71,18 +71,23 @@ TargetMapping TargetMapping::from_json(const nlohmann::json& j) {
   return m;
 }
 
-Section Section::rows(int64_t row0, int64_t n, const std::string& suffix) const {
+Section Section::region(int64_t row0, int64_t rows, int64_t col0, int64_t cols, const std::string& suffix) const {
   Section s;
   s.name = name + suffix;
   s.channels = channels;
-  s.height = n;
-  s.width = width;
+  s.height = rows;
+  s.width = cols;
   s.target_channels = target_channels;
   for (int64_t c = 0; c < channels; ++c)
-    s.image.insert(s.image.end(), image.begin() + (c * height + row0) * width, image.begin() + (c * height + row0 + n) * width);
+    for (int64_t r = row0; r < row0 + rows; ++r) {
+      const auto start = image.begin() + (c * height + r) * width + col0;
+      s.image.insert(s.image.end(), start, start + cols);
+    }
   for (int64_t c = 0; c < target_channels; ++c)
-    s.target.insert(s.target.end(), target.begin() + (c * height + row0) * width,
-                    target.begin() + (c * height + row0 + n) * width);
+    for (int64_t r = row0; r < row0 + rows; ++r) {
+      const auto start = target.begin() + (c * height + r) * width + col0;
+      s.target.insert(s.target.end(), start, start + cols);
+    }
   return s;
 }
 
@@ -169,6 +174,7 @@ Split split_validation(std::vector<Section> sections, const std::string& spec) {
   const int64_t n = static_cast<int64_t>(sections.size());
   int64_t hold_sections = 0;
   double hold_fraction = 0;
+  std::string side = "bottom";
   if (spec == "auto") {
     if (n >= 5) hold_sections = std::max<int64_t>(1, n / 10);
     else hold_fraction = 0.2;
@@ -176,11 +182,18 @@ Split split_validation(std::vector<Section> sections, const std::string& spec) {
     try {
       size_t used = 0;
       const double v = std::stod(spec, &used);
-      if (used == spec.size() && v >= 1 && v == std::floor(v)) hold_sections = static_cast<int64_t>(v);
-      else if (used + 1 == spec.size() && spec.back() == '%' && v > 0 && v < 100) hold_fraction = v / 100;
-      else throw std::invalid_argument(spec);
+      const std::string rest = spec.substr(used);
+      if (rest.empty() && v >= 1 && v == std::floor(v)) {
+        hold_sections = static_cast<int64_t>(v);
+      } else if (v > 0 && v < 100 && (rest == "%" || rest == "%:top" || rest == "%:bottom" || rest == "%:left" || rest == "%:right")) {
+        hold_fraction = v / 100;
+        if (rest != "%") side = rest.substr(2);
+      } else {
+        throw std::invalid_argument(spec);
+      }
     } catch (const std::logic_error&) {
-      throw UsageError("--validation takes auto, none, a number of sections (3) or a percentage of rows (20%), got '" + spec + "'");
+      throw UsageError("--validation takes auto, none, a number of sections (3) or a percentage of rows (20%) or of one side "
+                       "(20%:top, 20%:bottom, 20%:left, 20%:right), got '" + spec + "'");
     }
     if (hold_sections >= n)
       throw UsageError("--validation " + spec + " holds out every one of the " + std::to_string(n) +
@@ -193,13 +206,23 @@ Split split_validation(std::vector<Section> sections, const std::string& spec) {
     split.description = std::to_string(n - hold_sections) + " sections for training, the last " +
                         std::to_string(hold_sections) + " held out for validation";
   } else if (hold_fraction > 0) {
+    const bool columns = side == "left" || side == "right", first = side == "top" || side == "left";
     for (const Section& s : sections) {
-      const int64_t held = std::max<int64_t>(1, static_cast<int64_t>(std::lround(static_cast<double>(s.height) * hold_fraction)));
-      split.train.push_back(s.rows(0, s.height - held, " (top rows)"));
-      split.validation.push_back(s.rows(s.height - held, held, " (bottom rows)"));
+      const int64_t extent = columns ? s.width : s.height;
+      const int64_t held = std::max<int64_t>(1, std::min<int64_t>(extent - 1, std::lround(static_cast<double>(extent) * hold_fraction)));
+      const int64_t kept = extent - held, held_start = first ? 0 : kept, kept_start = first ? held : 0;
+      const std::string held_part = side + " " + std::to_string(held) + (columns ? " columns" : " rows");
+      const std::string kept_name = " (without the " + held_part + ")", held_name = " (" + held_part + ")";
+      if (columns) {
+        split.train.push_back(s.region(0, s.height, kept_start, kept, kept_name));
+        split.validation.push_back(s.region(0, s.height, held_start, held, held_name));
+      } else {
+        split.train.push_back(s.region(kept_start, kept, 0, s.width, kept_name));
+        split.validation.push_back(s.region(held_start, held, 0, s.width, held_name));
+      }
     }
-    split.description = std::to_string(n) + " section(s), the bottom " + std::to_string(std::lround(hold_fraction * 100)) +
-                        "% of the rows of each held out for validation";
+    split.description = std::to_string(n) + " section(s), the " + side + " " + std::to_string(std::lround(hold_fraction * 100)) +
+                        "% of each held out for validation";
   } else {
     split.train = std::move(sections);
     split.description = std::to_string(n) + " section(s) for training, no validation";

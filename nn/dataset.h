@@ -42,8 +42,8 @@ struct Section {
   std::vector<float> image;          // (C, H, W) in [0, 1]
   int64_t target_channels = 1;
   std::vector<uint8_t> target;       // (T, H, W): 0/1 or the class; `ignored` where not annotated
-  // Rows [row0, row0 + rows) of this section, image and target.
-  Section rows(int64_t row0, int64_t rows, const std::string& suffix) const;
+  // Rows [row0, row0 + rows) and columns [col0, col0 + cols) of this section, image and target.
+  Section region(int64_t row0, int64_t rows, int64_t col0, int64_t cols, const std::string& suffix) const;
 };
 
 // The image of section z of `v` as (C, H, W) floats in [0, 1].
@@ -62,8 +62,10 @@ std::vector<Section> make_sections(const Volume& image, const Volume& label, con
                                    const std::filesystem::path& labels, const TargetMapping& mapping);
 
 // The validation split: "none"; "N" holds out the last N sections; "P%" the bottom P percent of
-// the rows of every section (for data with one or few sections); "auto" the last 10% of the
-// sections (at least one) when there are 5 or more, else the bottom 20% of every section.
+// the rows of every section (for data with one or few sections), "P%:top", "P%:left" or
+// "P%:right" that side instead (pick the side whose structures the rest also shows); "auto" the
+// last 10% of the sections (at least one) when there are 5 or more, else the bottom 20% of every
+// section.
 struct Split {
   std::vector<Section> train, validation;
   std::string description;  // "17 sections for training, 3 held out (sections 18-20)"

@@ -103,6 +103,7 @@ nlohmann::json TrainOptions::to_json() const {
           {"beta2", beta2},
           {"momentum", momentum},
           {"weight_decay", weight_decay},
+          {"average", average},
           {"schedule", schedule},
           {"augment",
            {{"symmetries", augment.symmetries},
@@ -142,6 +143,7 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& j) {
   take("beta2", o.beta2);
   take("momentum", o.momentum);
   take("weight_decay", o.weight_decay);
+  take("average", o.average);
   take("schedule", o.schedule);
   take("validation", o.validation);
   take("validate_every", o.validate_every);
@@ -169,6 +171,20 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
   std::unique_ptr<Network> network = make_network(model.network, o.seed);  // drawn on the CPU, same on every device
   network->to(o.device);
   std::unique_ptr<Optimizer> optimizer = make_optimizer(o, network->parameters());
+  std::unique_ptr<WeightAverage> average;
+  if (o.average > 0) {
+    NamedTensors averaged = network->parameters();
+    for (const NamedTensor& b : network->buffers()) averaged.push_back(b);
+    average = std::make_unique<WeightAverage>(averaged, o.average);
+  }
+  // The optimizer group of last.checkpoint: the optimizer's state and, when averaging, the
+  // training weights (held by the average while it is swapped in for saving).
+  auto resumable_state = [&] {
+    NamedTensors state = optimizer->state();
+    if (average)
+      for (const NamedTensor& t : average->held(".training")) state.push_back(t);
+    return state;
+  };
   const LearningRateSchedule lr = LearningRateSchedule::named(o.schedule, o.learning_rate, o.steps);
   const std::string architecture = "2d-" + model.network.family;
 
@@ -179,10 +195,15 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
   if (resume && fs::exists(last)) {
     const Checkpoint c = load_checkpoint(last, architecture);
     if (c.config != model.network.to_json()) throw InputError(last, "was saved for another network than model.json describes");
+    if (average) average->swap();  // as when it was saved: the network holds the average, the average the training weights
     restore_tensors(last, "parameter", c.parameters, network->parameters());
     restore_tensors(last, "buffer", c.buffers, network->buffers());
-    restore_tensors(last, "optimizer", c.optimizer_state, optimizer->state());
+    restore_tensors(last, "optimizer", c.optimizer_state, resumable_state());
     optimizer->set_steps(c.step);
+    if (average) {
+      average->swap();
+      average->set_updates(c.step);
+    }
     start = c.step;
     best = c.extra.value("best", -1.0);
     best_scores = c.extra.value("best_scores", nlohmann::json());
@@ -204,14 +225,18 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     c.step = step;
     c.extra = {{"optimizer", optimizer->kind()}, {"learning_rate", optimizer->learning_rate()}, {"best", best},
                {"best_scores", best_scores}, {"seed", o.seed}};
+    const bool swap = average && !average->swapped();
+    if (swap) average->swap();
     c.parameters = network->parameters();
     c.buffers = network->buffers();
-    if (with_optimizer) c.optimizer_state = optimizer->state();
+    if (with_optimizer) c.optimizer_state = resumable_state();
     save_checkpoint(file, c);
+    if (swap) average->swap();
   };
   TrainResult result;
   auto run_validation = [&](int64_t step) {
     if (data.validation.empty()) return;
+    if (average) average->swap();
     const ValidationScores v = validate(*network, model.loss, model.target, data.validation, tiles, o.threshold);
     const nlohmann::json scores = v.to_json();
     result.last_scores = scores;
@@ -230,6 +255,7 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
       save(folder / best_checkpoint, step, false);
       text += "  (best so far, saved)";
     }
+    if (average) average->swap();
     report(text);
   };
 
@@ -249,6 +275,7 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     optimizer->zero_grad();
     loss.backward();
     optimizer->step();
+    if (average) average->update();
     loss_sum += value;
     ++loss_count;
     if (step % o.log_every == 0 || step == o.steps) {

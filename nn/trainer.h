@@ -10,6 +10,9 @@
 // every `validate_every` steps and at the end the validation sections are scored
 // (nn/validation.h) and best.checkpoint is replaced when `best_metric` improves; every
 // `checkpoint_every` steps and at the end last.checkpoint is written (atomically).
+// With `average` > 0 the weights and batch-norm statistics are also averaged (WeightAverage in
+// core/optim.h); validation and both checkpoints' parameters are then the average, and
+// last.checkpoint keeps the training weights in its optimizer group ("<name>.training") to resume.
 #pragma once
 
 #include <filesystem>
@@ -32,6 +35,7 @@ struct TrainOptions {
   double beta1 = 0.5, beta2 = 0.999;
   double momentum = 0.9;           // sgd
   double weight_decay = 0;
+  double average = 0;  // > 0: validate and save an exponential moving average of the weights with this decay
   std::string schedule = "constant";  // constant, cosine, step (x0.1 at 1/2 and 3/4 of the steps)
   AugmentOptions augment;
   std::string validation = "auto";  // see split_validation

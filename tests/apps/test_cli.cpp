@@ -557,6 +557,15 @@ TEST_CASE("train2d and infer2d: a model folder that is all inference needs; bad 
   CHECK(listing(dir.path()) == before);
   CHECK(run_uniem("train2d" + data + " --net vgg --model " + quote(dir / "n5")).exit_code == 1);
   CHECK(run_uniem("train2d" + data + " --loss hinge --model " + quote(dir / "n6")).exit_code == 2);
+  for (const auto& [arguments, expected] : std::vector<Refusal>{
+           {" --model " + quote(dir / "m") + " --resume --average 0.99", "--average cannot be turned on when resuming"},
+           {" --average 1 --model " + quote(dir / "n7"), "--average takes a decay in [0, 1)"},
+           {" --validation 20%:middle --model " + quote(dir / "n8"), "20%:left"}}) {
+    const auto r = run_uniem("train2d" + data + arguments);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find(expected) != std::string::npos);
+  }
+  CHECK(listing(dir.path()) == before);
   CHECK_FALSE(fs::exists(dir / "n5"));
   CHECK_FALSE(fs::exists(dir / "n6"));
 }

@@ -71,7 +71,7 @@ TEST_CASE("images and labels must match in count and size") {
   CHECK_THROWS_WITH_AS(load_sections(a / "image", c / "label", 1, {}), doctest::Contains("labels are 10 x 8 pixels"), InputError);
 }
 
-TEST_CASE("validation split: sections, rows, auto, none") {
+TEST_CASE("validation split: sections, rows, sides, auto, none") {
   std::vector<Section> sections(10);
   for (auto& s : sections) {
     s.height = 10;
@@ -89,6 +89,27 @@ TEST_CASE("validation split: sections, rows, auto, none") {
   CHECK(split.train[0].height == 7);
   CHECK(split.validation[0].height == 3);
   CHECK(split.validation[0].image.size() == 12);
+  // A side: the left quarter of each section's columns; pixel values follow the column.
+  for (auto& s : sections)
+    for (int64_t i = 0; i < 40; ++i) {
+      s.image[static_cast<size_t>(i)] = static_cast<float>(i % 4);
+      s.target[static_cast<size_t>(i)] = static_cast<uint8_t>(i / 4);
+    }
+  split = split_validation(sections, "25%:left");
+  CHECK(split.train[0].width == 3);
+  CHECK(split.train[0].height == 10);
+  CHECK(split.validation[0].width == 1);
+  CHECK(split.validation[0].image == std::vector<float>(10, 0.0f));
+  CHECK(split.train[0].image[4] == 2.0f);   // row 1, column 1 of the kept part = column 2
+  CHECK(split.train[0].target[4] == 1);     // row 1
+  CHECK(split.validation[0].target[9] == 9);
+  CHECK(split.validation[0].name == " (left 1 columns)");
+  split = split_validation(sections, "20%:top");
+  CHECK(split.validation[0].height == 2);
+  CHECK(split.train[0].target[0] == 2);     // the kept rows start at row 2
+  split = split_validation(sections, "50%:right");
+  CHECK(split.validation[0].image[0] == 2.0f);
+  CHECK_THROWS_AS(split_validation(sections, "20%:middle"), UsageError);
   CHECK(split_validation(sections, "none").validation.empty());
   CHECK_THROWS_AS(split_validation(sections, "10"), UsageError);
   CHECK_THROWS_AS(split_validation(sections, "many"), UsageError);

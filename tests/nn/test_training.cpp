@@ -142,6 +142,43 @@ TEST_CASE("training learns, logs, validates, saves; a resumed run equals the uni
   CHECK(loaded.description.network.to_json() == m.network.to_json());
 }
 
+TEST_CASE("weight averaging: checkpoints hold the average, resuming continues exactly") {
+  TempDir dir;
+  Split split;
+  split.train = squares(3, 64, 1);
+  split.validation = squares(1, 64, 2);
+  const ModelDescription m = description(tiny_unet());
+  const auto quiet = [](const std::string&) {};
+  TrainOptions o = quick(16);
+  o.average = 0.9;
+  const TrainResult full = train(m, o, split, dir / "full", false, quiet);
+  CHECK(full.best_scores["jaccard"].get<double>() > 0.45);
+  train(m, quick(16), split, dir / "plain", false, quiet);
+  TrainOptions first = o;
+  first.steps = 8;
+  train(m, first, split, dir / "part", false, quiet);
+  train(m, o, split, dir / "part", true, quiet);
+  const Checkpoint a = load_checkpoint(dir / "full" / last_checkpoint), b = load_checkpoint(dir / "part" / last_checkpoint),
+                   plain = load_checkpoint(dir / "plain" / last_checkpoint);
+  REQUIRE(a.parameters.size() == b.parameters.size());
+  REQUIRE(a.optimizer_state.size() == b.optimizer_state.size());
+  for (size_t i = 0; i < a.parameters.size(); ++i) CHECK(a.parameters[i].tensor.to_vector() == b.parameters[i].tensor.to_vector());
+  for (size_t i = 0; i < a.buffers.size(); ++i) CHECK(a.buffers[i].tensor.to_vector() == b.buffers[i].tensor.to_vector());
+  for (size_t i = 0; i < a.optimizer_state.size(); ++i)
+    CHECK(a.optimizer_state[i].tensor.to_vector() == b.optimizer_state[i].tensor.to_vector());
+  // The training weights ride along as "<name>.training" and equal the plain run's weights; the
+  // saved parameters (the average) differ from them.
+  size_t training = 0;
+  for (const NamedTensor& t : a.optimizer_state)
+    if (t.name.ends_with(".training")) {
+      ++training;
+      for (const NamedTensor& q : plain.parameters)
+        if (q.name + ".training" == t.name) CHECK(q.tensor.to_vector() == t.tensor.to_vector());
+    }
+  CHECK(training == a.parameters.size() + a.buffers.size());
+  CHECK(a.parameters[0].tensor.to_vector() != plain.parameters[0].tensor.to_vector());
+}
+
 TEST_CASE("model folders from elsewhere are refused, naming the file") {
   TempDir dir;
   CHECK_THROWS_WITH_AS(load_model(dir / "none"), doctest::Contains("no such model folder"), InputError);

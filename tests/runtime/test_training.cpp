@@ -106,6 +106,28 @@ TEST_CASE("optimizer updates match their formulas") {
   }
 }
 
+TEST_CASE("weight averaging: warm-up decay, swap in and out, named copies") {
+  Tensor w = Tensor::from_vector(std::vector<double>{1.0, -2.0}, Shape{2}).set_requires_grad();
+  WeightAverage average({{"w", w}}, 0.5);
+  w.detach().copy_from(Tensor::from_vector(std::vector<double>{3.0, 0.0}, Shape{2}));
+  average.update();  // decay min(0.5, 2/11) = 2/11: 1 + 9/11 (3 - 1), -2 + 9/11 (0 + 2)
+  const double a0 = 1 + 9.0 / 11 * 2, a1 = -2 + 9.0 / 11 * 2;
+  CHECK(average.held(".average")[0].name == "w.average");
+  CHECK(average.held("")[0].tensor.to_vector()[0] == doctest::Approx(a0));
+  average.swap();
+  CHECK(average.swapped());
+  CHECK(w.to_vector()[0] == doctest::Approx(a0));
+  CHECK(w.to_vector()[1] == doctest::Approx(a1));
+  CHECK(average.held("")[0].tensor.to_vector()[0] == 3.0);
+  CHECK_THROWS_AS(average.update(), Error);
+  average.swap();
+  CHECK(w.to_vector() == std::vector<double>{3.0, 0.0});
+  for (int i = 0; i < 200; ++i) average.update();  // the decay reaches 0.5: the average converges to w
+  CHECK(average.held("")[0].tensor.to_vector()[1] == doctest::Approx(0.0).epsilon(1e-9));
+  CHECK(average.updates() == 201);
+  CHECK_THROWS_AS(WeightAverage({{"w", w}}, 1.0), UsageError);
+}
+
 TEST_CASE("gradient clipping by value and by norm") {
   Tensor w = Tensor::from_vector(std::vector<double>{0, 0}, Shape{2}).set_requires_grad();
   ops::sum(ops::mul(w, Tensor::from_vector(std::vector<double>{3, -4}, Shape{2}))).backward();
