@@ -114,8 +114,8 @@ std::vector<float> predict_section(Network& network, const LossConfig& loss, con
         x = Tensor::empty(input.shape());
         transform_planes(input.data<float>(), x.data<float>(), n * channels, t, k, false);
       }
-      const size_t before = memory.live_bytes();
       if (!measured) memory.reset_peak_bytes();
+      const size_t before = memory.peak_bytes();
       Tensor p = activation(loss, network.forward(x.to(device), false)).to(Device::cpu());
       if (!measured && stats) stats->network_bytes = memory.peak_bytes() - before;
       measured = true;

@@ -29,6 +29,11 @@
 
 #include "core/threads.h"
 
+namespace uniem {
+// Adds kept scratch memory to the CPU backend's live and peak bytes (core/cpu/memory.cpp).
+void count_scratch_bytes(size_t bytes);
+}  // namespace uniem
+
 namespace uniem::cpu::UNIEM_CONV_ISA {
 
 // out[e] = the sum over groups of partial[group * total + e], groups added in order: how both
@@ -153,10 +158,16 @@ constexpr int64_t chunk = 16;
 // 1 padded or transformed output gradients, 2 a worker's output block, lane sums or transformed
 // tiles, 3 the filter gradient's group partials or a worker's products (or transformed output
 // gradients), 4 the Winograd filter gradient's group partials.
+// Their growth counts as live memory of the CPU backend (they are kept), so a measured peak such
+// as infer2d's includes them.
 inline float* workspace(size_t slot, int64_t floats) {
   thread_local std::array<std::vector<float>, 5> buffers;
   std::vector<float>& b = buffers[slot];
-  if (b.size() < static_cast<size_t>(floats) + 16) b.resize(static_cast<size_t>(floats) + 16);
+  if (b.size() < static_cast<size_t>(floats) + 16) {
+    const size_t before = b.capacity();
+    b.resize(static_cast<size_t>(floats) + 16);
+    count_scratch_bytes((b.capacity() - before) * sizeof(float));
+  }
   return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(b.data()) + 63) & ~uintptr_t{63});
 }
 

@@ -26,8 +26,11 @@ class CpuBackend final : public Backend {
   void cast(const Tensor& src, Tensor& dst) override;
   void fill(Tensor& t, double value) override;
   size_t live_bytes() const override { return live_.load(); }
-  size_t peak_bytes() const override { return peak_.load(); }
-  void reset_peak_bytes() override { peak_.store(live_.load()); }
+  // The most memory held at once: live tensors and kept scratch, plus freed blocks kept for reuse
+  // (memory.cpp's cache), which the process holds as well.
+  size_t peak_bytes() const override;
+  void reset_peak_bytes() override;
+  void add_live_bytes(size_t bytes);  // memory held outside tensors (the kernels' kept scratch)
   void random_uniform(Tensor& t, RandomStream s, double low, double high) override;
   void random_normal(Tensor& t, RandomStream s, double mean, double stddev) override;
   void random_bernoulli(Tensor& t, RandomStream s, double p) override;

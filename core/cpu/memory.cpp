@@ -1,6 +1,7 @@
 // CPU memory, copies, dtype casts, fills and the counter-based random fills.
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -46,7 +47,7 @@ class BlockCache {
       if (it != free_.end()) {
         std::byte* p = it->second;
         free_.erase(it);
-        cached_ -= rounded;
+        cached_.fetch_sub(rounded);
         return p;
       }
     }
@@ -60,9 +61,9 @@ class BlockCache {
   void give(std::byte* p, size_t rounded) {
     {
       std::lock_guard lock(mutex_);
-      if (cached_ + rounded <= limit_) {
+      if (cached_.load() + rounded <= limit_) {
         free_.emplace(rounded, p);
-        cached_ += rounded;
+        cached_.fetch_add(rounded);
         return;
       }
     }
@@ -72,13 +73,15 @@ class BlockCache {
     std::lock_guard lock(mutex_);
     for (auto& [bytes, p] : free_) VolumeStorage{bytes}(p);
     free_.clear();
-    cached_ = 0;
+    cached_.store(0);
   }
+  size_t cached() const { return cached_.load(); }
 
  private:
   std::mutex mutex_;
   std::unordered_multimap<size_t, std::byte*> free_;
-  size_t cached_ = 0, limit_ = 0;
+  std::atomic<size_t> cached_{0};
+  size_t limit_ = 0;
 };
 
 BlockCache& block_cache() {
@@ -100,9 +103,7 @@ std::shared_ptr<Storage> CpuBackend::allocate(size_t bytes, Device device) {
   }
   if (!p) throw Error("out of memory allocating " + std::to_string(bytes >> 20) + " MiB for a tensor");
   auto s = std::make_shared<Storage>();
-  const size_t now = live_.fetch_add(rounded) + rounded;
-  for (size_t peak = peak_.load(); now > peak && !peak_.compare_exchange_weak(peak, now);) {
-  }
+  add_live_bytes(rounded);
   s->data = std::shared_ptr<void>(p, [this, rounded, large](void* q) {
     if (large) block_cache().give(static_cast<std::byte*>(q), rounded);
     else std::free(q);
@@ -112,6 +113,17 @@ std::shared_ptr<Storage> CpuBackend::allocate(size_t bytes, Device device) {
   s->device = device;
   return s;
 }
+
+size_t CpuBackend::peak_bytes() const { return peak_.load(); }
+void CpuBackend::reset_peak_bytes() { peak_.store(live_.load() + block_cache().cached()); }
+
+void CpuBackend::add_live_bytes(size_t bytes) {
+  const size_t now = live_.fetch_add(bytes) + bytes + block_cache().cached();
+  for (size_t peak = peak_.load(); now > peak && !peak_.compare_exchange_weak(peak, now);) {
+  }
+}
+
+void count_scratch_bytes(size_t bytes) { static_cast<CpuBackend&>(cpu_backend()).add_live_bytes(bytes); }
 
 void CpuBackend::copy_to_host(const Tensor& src, void* dst) { std::memcpy(dst, src.raw_data(), src.bytes()); }
 void CpuBackend::copy_from_host(const void* src, Tensor& dst) { std::memcpy(dst.raw_data(), src, dst.bytes()); }

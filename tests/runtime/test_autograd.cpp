@@ -32,7 +32,7 @@ TEST_CASE("tensors: shapes, dtypes, views that share storage and copies that do 
   CHECK(describe(t) == "f32 (2, 3) on cpu");
 }
 
-TEST_CASE("large tensors reuse the memory of freed ones; the live bytes count tensors only") {
+TEST_CASE("large tensors reuse the memory of freed ones; the live bytes count tensors, the peak also the kept blocks") {
   Backend& cpu = backend(Device::cpu());
   const size_t before = cpu.live_bytes();
   const void* first = nullptr;
@@ -43,6 +43,8 @@ TEST_CASE("large tensors reuse the memory of freed ones; the live bytes count te
     big.data<float>()[5] = 7;
   }
   CHECK(cpu.live_bytes() == before);
+  cpu.reset_peak_bytes();
+  CHECK(cpu.peak_bytes() >= before + (size_t{6} << 20));  // the freed block is kept for reuse: still held
   Tensor again = Tensor::empty(Shape{3, (1 << 19) + 4099}, ScalarType::f32);
   CHECK(again.raw_data() == first);  // the same block, from the cache
   Tensor zeros = Tensor::zeros(Shape{3, (1 << 19) + 4099}, ScalarType::f32);
