@@ -55,6 +55,24 @@ ModelDescription description(const NetworkConfig& c) {
   return m;
 }
 
+// Three training sections and one held out, of squares.
+Split squares_split() {
+  Split split;
+  split.train = squares(3, 64, 1);
+  split.validation = squares(1, 64, 2);
+  return split;
+}
+
+void check_same_checkpoints(const Checkpoint& a, const Checkpoint& b) {
+  REQUIRE(a.parameters.size() == b.parameters.size());
+  REQUIRE(a.buffers.size() == b.buffers.size());
+  REQUIRE(a.optimizer_state.size() == b.optimizer_state.size());
+  for (size_t i = 0; i < a.parameters.size(); ++i) CHECK(a.parameters[i].tensor.to_vector() == b.parameters[i].tensor.to_vector());
+  for (size_t i = 0; i < a.buffers.size(); ++i) CHECK(a.buffers[i].tensor.to_vector() == b.buffers[i].tensor.to_vector());
+  for (size_t i = 0; i < a.optimizer_state.size(); ++i)
+    CHECK(a.optimizer_state[i].tensor.to_vector() == b.optimizer_state[i].tensor.to_vector());
+}
+
 TrainOptions quick(int64_t steps) {
   TrainOptions o;
   o.patch = 32;
@@ -108,9 +126,7 @@ TEST_CASE("tiled inference agrees with one whole-section tile: blending leaves n
 
 TEST_CASE("training learns, logs, validates, saves; a resumed run equals the uninterrupted one") {
   TempDir dir;
-  Split split;
-  split.train = squares(3, 64, 1);
-  split.validation = squares(1, 64, 2);
+  const Split split = squares_split();
   const ModelDescription m = description(tiny_unet());
   const auto quiet = [](const std::string&) {};
   const TrainResult full = train(m, quick(16), split, dir / "full", false, quiet);
@@ -130,11 +146,7 @@ TEST_CASE("training learns, logs, validates, saves; a resumed run equals the uni
 
   train(m, quick(8), split, dir / "part", false, quiet);
   train(m, quick(16), split, dir / "part", true, quiet);
-  const Checkpoint a = load_checkpoint(dir / "full" / last_checkpoint), b = load_checkpoint(dir / "part" / last_checkpoint);
-  REQUIRE(a.parameters.size() == b.parameters.size());
-  for (size_t i = 0; i < a.parameters.size(); ++i) CHECK(a.parameters[i].tensor.to_vector() == b.parameters[i].tensor.to_vector());
-  for (size_t i = 0; i < a.optimizer_state.size(); ++i)
-    CHECK(a.optimizer_state[i].tensor.to_vector() == b.optimizer_state[i].tensor.to_vector());
+  check_same_checkpoints(load_checkpoint(dir / "full" / last_checkpoint), load_checkpoint(dir / "part" / last_checkpoint));
 
   // The folder alone is enough to predict, and gives what the trained network gave.
   LoadedModel loaded = load_model(dir / "full");
@@ -144,9 +156,7 @@ TEST_CASE("training learns, logs, validates, saves; a resumed run equals the uni
 
 TEST_CASE("weight averaging: checkpoints hold the average, resuming continues exactly") {
   TempDir dir;
-  Split split;
-  split.train = squares(3, 64, 1);
-  split.validation = squares(1, 64, 2);
+  const Split split = squares_split();
   const ModelDescription m = description(tiny_unet());
   const auto quiet = [](const std::string&) {};
   TrainOptions o = quick(16);
@@ -158,14 +168,8 @@ TEST_CASE("weight averaging: checkpoints hold the average, resuming continues ex
   first.steps = 8;
   train(m, first, split, dir / "part", false, quiet);
   train(m, o, split, dir / "part", true, quiet);
-  const Checkpoint a = load_checkpoint(dir / "full" / last_checkpoint), b = load_checkpoint(dir / "part" / last_checkpoint),
-                   plain = load_checkpoint(dir / "plain" / last_checkpoint);
-  REQUIRE(a.parameters.size() == b.parameters.size());
-  REQUIRE(a.optimizer_state.size() == b.optimizer_state.size());
-  for (size_t i = 0; i < a.parameters.size(); ++i) CHECK(a.parameters[i].tensor.to_vector() == b.parameters[i].tensor.to_vector());
-  for (size_t i = 0; i < a.buffers.size(); ++i) CHECK(a.buffers[i].tensor.to_vector() == b.buffers[i].tensor.to_vector());
-  for (size_t i = 0; i < a.optimizer_state.size(); ++i)
-    CHECK(a.optimizer_state[i].tensor.to_vector() == b.optimizer_state[i].tensor.to_vector());
+  const Checkpoint a = load_checkpoint(dir / "full" / last_checkpoint), plain = load_checkpoint(dir / "plain" / last_checkpoint);
+  check_same_checkpoints(a, load_checkpoint(dir / "part" / last_checkpoint));
   // The training weights ride along as "<name>.training" and equal the plain run's weights; the
   // saved parameters (the average) differ from them.
   size_t training = 0;
