@@ -64,8 +64,9 @@ case $case in
     ;;
   epfl-resnet9)
     "$uniem" train2d --images "$data/epfl-mito/train/image" --labels "$data/epfl-mito/train/mito" --label-threshold 127 \
-      --model "$out/model" --net resnet --blocks 9 --filters 24 --loss square --patch 256 --batch 4 --steps 800 \
-      --learning-rate 1e-3 --schedule cosine --validation 3 --validate-every 100 --checkpoint-every 100 --log-every 20
+      --model "$out/model" --net resnet --blocks 9 --filters 24 --loss square --patch 256 --batch 4 --steps 1600 \
+      --learning-rate 3e-4 --schedule cosine --elastic 4 --contrast 0.2 --brightness 0.15 --average 0.99 \
+      --validation 3 --validate-every 100 --checkpoint-every 100 --log-every 20
     copy_held_out "$data/epfl-mito/train/image" "$data/epfl-mito/train/mito" training0162.png training0163.png training0164.png
     "$uniem" infer2d --model "$out/model" --images "$held/image" --out "$out/result" --threshold 0.5 --flips
     # The masks hold 0/255 (a few 253/254 at edges): the 255 row is the mitochondria.
