@@ -71,6 +71,23 @@ TargetMapping TargetMapping::from_json(const nlohmann::json& j) {
   return m;
 }
 
+namespace {
+// Rows [row0, row0 + rows) x columns [col0, col0 + cols) of each of `planes` planes of `width`
+// columns and `height` rows.
+template <typename T>
+std::vector<T> crop_planes(const std::vector<T>& from, int64_t planes, int64_t height, int64_t width, int64_t row0,
+                           int64_t rows, int64_t col0, int64_t cols) {
+  std::vector<T> out;
+  out.reserve(static_cast<size_t>(planes * rows * cols));
+  for (int64_t c = 0; c < planes; ++c)
+    for (int64_t r = row0; r < row0 + rows; ++r) {
+      const auto start = from.begin() + (c * height + r) * width + col0;
+      out.insert(out.end(), start, start + cols);
+    }
+  return out;
+}
+}  // namespace
+
 Section Section::region(int64_t row0, int64_t rows, int64_t col0, int64_t cols, const std::string& suffix) const {
   Section s;
   s.name = name + suffix;
@@ -78,16 +95,8 @@ Section Section::region(int64_t row0, int64_t rows, int64_t col0, int64_t cols, 
   s.height = rows;
   s.width = cols;
   s.target_channels = target_channels;
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t r = row0; r < row0 + rows; ++r) {
-      const auto start = image.begin() + (c * height + r) * width + col0;
-      s.image.insert(s.image.end(), start, start + cols);
-    }
-  for (int64_t c = 0; c < target_channels; ++c)
-    for (int64_t r = row0; r < row0 + rows; ++r) {
-      const auto start = target.begin() + (c * height + r) * width + col0;
-      s.target.insert(s.target.end(), start, start + cols);
-    }
+  s.image = crop_planes(image, channels, height, width, row0, rows, col0, cols);
+  s.target = crop_planes(target, target_channels, height, width, row0, rows, col0, cols);
   return s;
 }
 
@@ -213,13 +222,11 @@ Split split_validation(std::vector<Section> sections, const std::string& spec) {
       const int64_t kept = extent - held, held_start = first ? 0 : kept, kept_start = first ? held : 0;
       const std::string held_part = side + " " + std::to_string(held) + (columns ? " columns" : " rows");
       const std::string kept_name = " (without the " + held_part + ")", held_name = " (" + held_part + ")";
-      if (columns) {
-        split.train.push_back(s.region(0, s.height, kept_start, kept, kept_name));
-        split.validation.push_back(s.region(0, s.height, held_start, held, held_name));
-      } else {
-        split.train.push_back(s.region(kept_start, kept, 0, s.width, kept_name));
-        split.validation.push_back(s.region(held_start, held, 0, s.width, held_name));
-      }
+      auto part = [&](int64_t start, int64_t count, const std::string& part_name) {
+        return columns ? s.region(0, s.height, start, count, part_name) : s.region(start, count, 0, s.width, part_name);
+      };
+      split.train.push_back(part(kept_start, kept, kept_name));
+      split.validation.push_back(part(held_start, held, held_name));
     }
     split.description = std::to_string(n) + " section(s), the " + side + " " + std::to_string(std::lround(hold_fraction * 100)) +
                         "% of each held out for validation";
