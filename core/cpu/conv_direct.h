@@ -96,6 +96,32 @@ struct Simd {  // 32 registers: 8 x 3 accumulators, 3 inputs, 1 broadcast
     odd = _mm512_permutex2var_ps(lo, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), hi);
   }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  // r[i][j] becomes r[j][i]: 16 rows of 16 lanes transposed in registers.
+  static void transpose(V r[width]) {
+    V t[width];
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // Per 128-bit lane L of r[4 i + e]: column 4 L + e of rows 4 i .. 4 i + 3.
+    for (int i = 0; i < 4; ++i) {
+      const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+      const __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+      r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+      r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+      r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+      r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    for (int e = 0; e < 4; ++e) {
+      const V a0 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0x88), a1 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0xDD);
+      const V b0 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0x88), b1 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0xDD);
+      t[e] = _mm512_shuffle_f32x4(a0, b0, 0x88);
+      t[8 + e] = _mm512_shuffle_f32x4(a0, b0, 0xDD);
+      t[4 + e] = _mm512_shuffle_f32x4(a1, b1, 0x88);
+      t[12 + e] = _mm512_shuffle_f32x4(a1, b1, 0xDD);
+    }
+    for (int i = 0; i < width; ++i) r[i] = t[i];
+  }
 };
 #else
 struct Simd {  // 16 registers: 4 x 3 accumulators, 3 inputs, 1 broadcast
@@ -142,6 +168,25 @@ struct Simd {  // 16 registers: 4 x 3 accumulators, 3 inputs, 1 broadcast
     odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xDD)), 0xD8));
   }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  // r[i][j] becomes r[j][i]: 8 rows of 8 lanes transposed in registers.
+  static void transpose(V r[width]) {
+    V t[width], q[width];
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // Per 128-bit lane L of q[4 h + e]: column 4 L + e of rows 4 h .. 4 h + 3.
+    for (int h = 0; h < 2; ++h) {
+      q[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+      q[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+      q[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+      q[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+    for (int e = 0; e < 4; ++e) {
+      r[e] = _mm256_permute2f128_ps(q[e], q[4 + e], 0x20);
+      r[4 + e] = _mm256_permute2f128_ps(q[e], q[4 + e], 0x31);
+    }
+  }
 };
 #endif
 
@@ -347,15 +392,22 @@ void filter_kernel(const float* gy, int64_t row, const float* x, const int64_t* 
   });
 }
 
-// gb[c] = the sum of gy over samples and positions of output channel c, in double.
+// gb[c] = the sum of gy over samples and positions of output channel c: float lanes over runs of
+// 1024 values, added up in double.
 inline void bias_gradient(const Shape& s, const float* gy, float* gb) {
+  constexpr int64_t run = 1024;
   const int64_t positions = s.od() * s.oh() * s.ow();
   parallel_for(0, s.co, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       double acc = 0;
       for (int64_t n = 0; n < s.n; ++n) {
         const float* src = gy + (n * s.co + c) * positions;
-        for (int64_t j = 0; j < positions; ++j) acc += src[j];
+        for (int64_t j0 = 0; j0 < positions; j0 += run) {
+          const int64_t j1 = std::min(positions, j0 + run);
+          typename Simd::V lanes = Simd::zero();
+          for (int64_t j = j0; j < j1; j += Simd::width) lanes = Simd::add(lanes, Simd::load_inside(src, j, j1));
+          acc += Simd::sum(lanes);
+        }
       }
       gb[c] = static_cast<float>(acc);
     }

@@ -357,12 +357,16 @@ inline void forward(const direct::Shape& s, const float* x, const float* w, cons
 
 // The filter gradient, the forward pass turned around: with V = B^T d B of the input tiles and
 // Yh = A dy A^T of the output-gradient tiles, dU[xi][co][ci] = the sum over tiles of
-// Yh[xi][co] V[xi][ci], and gw = G^T dU G. Gt (like Xt) holds A along x of every output-gradient
-// row, split by parity: Gt[co][s][pz][py][tz][ty][tx], tile j at offset j (a tile's rows are
-// exactly one parity pair). Tiles fall into groups fixed by the shapes (never by the thread
-// count); each group takes the positions xi one at a time, builds V[xi] and Yh[xi] for all its
-// tiles (Cin and Cout rows), and takes their dot products with direct::filter_block (in register
-// lanes, added up at the end of the group); group partials are added in order.
+// Yh[xi][co] V[xi][ci], and gw = G^T dU G. Like the forward pass it runs per block of tiles, so
+// the transforms are never stored for a whole sample, but with the input channels in vector lanes:
+// Xc holds B^T along x of every padded input row, the channels of one tile side by side
+// (Xc[s][pz][py][zq][yq][tx][channel], channels padded to whole vectors with zeros), so the y and z
+// transforms of a tile give V[xi] as rows of channels. Gt holds A along x of every output-gradient
+// row, split by parity like Xt: Gt[co][s][pz][py][tz][ty][tx], tile j at offset j. Per block and
+// x component s: V (tiles x channels) and Yh (output channels x tiles) of its 16 (or 4) positions,
+// then dU[xi] += Yh[xi] V[xi] in a register kernel that broadcasts Yh and keeps rows of dU in
+// registers; dU itself stays in L2 from block to block. Blocks fall into a fixed number of groups
+// (never the thread count), each with its own dU over all samples; the groups are added in order.
 inline void transform_gradient_rows(const direct::Shape& s, const Tiling& t, const float* gy, float* gt,
                                     int64_t stream) {
   constexpr int width = Simd::width;
@@ -392,111 +396,185 @@ inline void transform_gradient_rows(const direct::Shape& s, const Tiling& t, con
   });
 }
 
-// dst[row][jj] = the sum of sign * src[row * row_stride + offset + jj] over up to four terms
-// (signs +-1: the products are exact).
-struct Terms {
-  int count = 0;
-  int64_t offset[4];
-  float sign[4];
-};
+// Xc for one sample (see above; `lanes` = channels rounded up to whole vectors): each row of a
+// vector's worth of channels is transposed in registers into columns of channels, then transformed
+// along x a tile at a time.
+inline void transform_rows_by_channel(const direct::Shape& s, const Tiling& t, const float* x, float* xc,
+                                      int64_t lanes) {
+  constexpr int width = Simd::width;
+  const int64_t planes = t.volumetric ? 2 * t.zq : t.zq, rows = 2 * t.rows, groups = lanes / width;
+  const int64_t columns = (2 * t.tx + 2 + width - 1) / width * width;  // padded columns the tiles read
+  const int64_t component = t.parities * t.stream * lanes, tx = t.tx;
+  parallel_for(0, groups * planes, 1, [&](int64_t p0, int64_t p1) {
+    float* col = direct::workspace(2, columns * width);  // [padded column][channel]
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t group = p / planes, zz = p % planes, z = zz - s.pd;
+      const int64_t pz = t.volumetric ? zz % 2 : 0, zq = t.volumetric ? zz / 2 : zz;
+      for (int64_t yy = 0; yy < rows; ++yy) {
+        const int64_t y = yy - s.ph;
+        float* out = xc + ((pz * 2 + yy % 2) * t.stream + (zq * t.rows + yy / 2) * tx) * lanes + group * width;
+        if (z < 0 || z >= s.d || y < 0 || y >= s.h) {
+          for (int c = 0; c < 4; ++c)
+            for (int64_t k = 0; k < tx; ++k) Simd::store(out + c * component + k * lanes, Simd::zero());
+          continue;
+        }
+        for (int64_t e0 = 0; e0 < columns; e0 += width) {
+          V r[width];
+          for (int i = 0; i < width; ++i) {
+            const int64_t ch = group * width + i;
+            r[i] = ch < s.ci ? Simd::load_inside(x + ((ch * s.d + z) * s.h + y) * s.w, e0 - s.pw, s.w) : Simd::zero();
+          }
+          Simd::transpose(r);
+          for (int i = 0; i < width; ++i) Simd::store(col + (e0 + i) * width, r[i]);
+        }
+        for (int64_t k = 0; k < tx; ++k) {
+          V d0 = Simd::load(col + 2 * k * width), d1 = Simd::load(col + (2 * k + 1) * width);
+          V d2 = Simd::load(col + (2 * k + 2) * width), d3 = Simd::load(col + (2 * k + 3) * width);
+          input_transform(d0, d1, d2, d3);
+          Simd::store(out + k * lanes, d0);
+          Simd::store(out + component + k * lanes, d1);
+          Simd::store(out + 2 * component + k * lanes, d2);
+          Simd::store(out + 3 * component + k * lanes, d3);
+        }
+      }
+    }
+  });
+}
 
-template <int COUNT>
-void combine_terms(const Terms& terms, const float* src, int64_t rows, int64_t row_stride, int64_t length, float* dst) {
-  V sign[COUNT];
-  for (int k = 0; k < COUNT; ++k) sign[k] = Simd::broadcast(&terms.sign[k]);
-  for (int64_t r = 0; r < rows; ++r, src += row_stride, dst += length)
-    for (int64_t jj = 0; jj < length; jj += Simd::width) {
-      V acc = Simd::mul(Simd::load(src + terms.offset[0] + jj), sign[0]);
-      for (int k = 1; k < COUNT; ++k) acc = Simd::fma(Simd::load(src + terms.offset[k] + jj), sign[k], acc);
-      Simd::store(dst + jj, acc);
+// V of x component c for the tiles j0 + jj of one block: v[(l * block + jj) * lanes + channel],
+// l = a * 4 + b (DEPTH 4) or b, position xi = l * 4 + c. `offsets` are Tiling::offset in floats.
+template <int DEPTH>
+void transform_block_by_channel(const float* xc, int64_t lanes, const int64_t* offsets, int64_t j0, int64_t component,
+                                int c, float* v) {
+  const float* base = xc + c * component + j0 * lanes;
+  for (int64_t jj = 0; jj < block; ++jj, base += lanes)
+    for (int64_t ch = 0; ch < lanes; ch += Simd::width) {
+      V m[DEPTH][4];
+      for (int a = 0; a < DEPTH; ++a) {
+        for (int b = 0; b < 4; ++b) m[a][b] = Simd::load(base + offsets[a * 4 + b] + ch);
+        input_transform(m[a][0], m[a][1], m[a][2], m[a][3]);
+      }
+      if constexpr (DEPTH == 4)
+        for (int b = 0; b < 4; ++b) input_transform(m[0][b], m[1][b], m[2][b], m[3][b]);
+      for (int a = 0; a < DEPTH; ++a)
+        for (int b = 0; b < 4; ++b) Simd::store(v + ((a * 4 + b) * block + jj) * lanes + ch, m[a][b]);
     }
 }
 
-inline void combine(const Terms& terms, const float* src, int64_t rows, int64_t row_stride, int64_t length,
-                    float* dst) {
-  switch (terms.count) {
-    case 1: return combine_terms<1>(terms, src, rows, row_stride, length, dst);
-    case 2: return combine_terms<2>(terms, src, rows, row_stride, length, dst);
-    case 3: return combine_terms<3>(terms, src, rows, row_stride, length, dst);
-    default: return combine_terms<4>(terms, src, rows, row_stride, length, dst);
+// A along one axis of two vectors: (g0, g0 + g1, g0 - g1, -g1).
+inline void gradient_transform(V g0, V g1, V out[4]) {
+  out[0] = g0;
+  out[1] = Simd::add(g0, g1);
+  out[2] = Simd::sub(g0, g1);
+  out[3] = Simd::sub(Simd::zero(), g1);
+}
+
+// Yh of x component c for the tiles of one block: yh[co * row + l * block + jj], l as for V.
+template <int DEPTH>
+void gradient_block(const direct::Shape& s, const Tiling& t, const float* gt, int64_t stream, int64_t j0, int c,
+                    float* yh, int64_t row) {
+  constexpr int half = DEPTH == 4 ? 2 : 1;
+  for (int64_t co = 0; co < s.co; ++co) {
+    const float* base = gt + (co * 4 + c) * t.parities * stream + j0;
+    float* out = yh + co * row;
+    for (int64_t jj = 0; jj < block; jj += Simd::width) {
+      V q[half][4];  // along y
+      for (int a = 0; a < half; ++a)
+        gradient_transform(Simd::load(base + (a * 2) * stream + jj), Simd::load(base + (a * 2 + 1) * stream + jj), q[a]);
+      for (int b = 0; b < 4; ++b) {
+        if constexpr (DEPTH == 4) {
+          V r[4];
+          gradient_transform(q[0][b], q[1][b], r);
+          for (int a = 0; a < 4; ++a) Simd::store(out + (a * 4 + b) * block + jj, r[a]);
+        } else {
+          Simd::store(out + b * block + jj, q[0][b]);
+        }
+      }
+    }
   }
 }
 
-inline void backward_filter(const direct::Shape& s, const float* x, const float* gy, float* gw, float* gb) {
-  constexpr int width = Simd::width, cob = 4, kb = 4;
-  const Tiling t(s);
-  const int depth = t.volumetric ? 4 : 1;
-  const int64_t positions = t.positions, total = s.co * s.ci;
-  // Per sample, groups of tiles whose V[xi] and Yh[xi] (channels x tiles) take about 256 KiB
-  // each, cut at whole vectors, a multiple of 4 groups so that 2 or 4 threads share them evenly.
-  const int64_t vectors = (t.tiles + width - 1) / width;
-  const int64_t parts = std::min(vectors, ((t.tiles * std::max(s.ci, s.co) + 65535) / 65536 + 3) / 4 * 4);
-  const int64_t longest = (vectors + parts - 1) / parts * width;
-  const int64_t g_stream = vectors * width + width;
-  float* const partial = direct::workspace(4, s.n * parts * positions * total);  // every group writes all of its part
-
-  // The terms of V[xi] (B^T along z and y of Xt) and Yh[xi] (A along z and y of Gt).
-  static constexpr float bt[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-  static constexpr float at[4][2] = {{1, 0}, {1, 1}, {1, -1}, {0, -1}};
-  std::vector<Terms> v_terms(static_cast<size_t>(positions)), y_terms(static_cast<size_t>(positions));
-  for (int64_t xi = 0; xi < positions; ++xi) {
-    const int alpha = t.volumetric ? static_cast<int>(xi / 16) : 0, beta = static_cast<int>(xi / 4 % 4);
-    const int c = static_cast<int>(xi % 4);
-    Terms& v = v_terms[static_cast<size_t>(xi)];
-    Terms& yh = y_terms[static_cast<size_t>(xi)];
-    for (int a = 0; a < depth; ++a)
-      for (int b = 0; b < 4; ++b) {
-        const float f = (t.volumetric ? bt[alpha][a] : 1.0f) * bt[beta][b];
-        if (f == 0) continue;
-        v.offset[v.count] = c * t.parities * t.stream + t.offset(a, b);
-        v.sign[v.count++] = f;
-      }
-    for (int a = 0; a < (t.volumetric ? 2 : 1); ++a)
-      for (int b = 0; b < 2; ++b) {
-        const float f = (t.volumetric ? at[alpha][a] : 1.0f) * at[beta][b];
-        if (f == 0) continue;
-        yh.offset[yh.count] = (c * t.parities + (t.volumetric ? a * 2 : 0) + b) * g_stream;
-        yh.sign[yh.count++] = f;
-      }
+// out[c * out_row + v * width + l] += the sum over k of a[c * a_row + k] * b[k * b_row + v * width + l]:
+// COB rows of a broadcast, NV vectors of b, the COB x NV block of out in registers.
+template <int COB, int NV>
+void gradient_kernel(const float* a, int64_t a_row, const float* b, int64_t b_row, int64_t k, float* out,
+                     int64_t out_row) {
+  V acc[COB][NV];
+  for (int c = 0; c < COB; ++c)
+    for (int v = 0; v < NV; ++v) acc[c][v] = Simd::load(out + c * out_row + v * Simd::width);
+  for (int64_t i = 0; i < k; ++i, b += b_row) {
+    V in[NV];
+    for (int v = 0; v < NV; ++v) in[v] = Simd::load(b + v * Simd::width);
+    for (int c = 0; c < COB; ++c) {
+      const V weight = Simd::broadcast(a + c * a_row + i);
+      for (int v = 0; v < NV; ++v) acc[c][v] = Simd::fma(in[v], weight, acc[c][v]);
+    }
   }
+  for (int c = 0; c < COB; ++c)
+    for (int v = 0; v < NV; ++v) Simd::store(out + c * out_row + v * Simd::width, acc[c][v]);
+}
 
-  float* const xt = input_streams(s, t);
+using GradientKernel = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t);
+
+template <int NV, int... C>
+constexpr std::array<GradientKernel, sizeof...(C)> gradient_kernels(std::integer_sequence<int, C...>) {
+  return {&gradient_kernel<C + 1, NV>...};
+}
+
+template <int DEPTH>
+void backward_filter_typed(const direct::Shape& s, const float* x, const float* gy, float* gw, float* gb) {
+  constexpr int width = Simd::width, cob = Simd::cob, nv = Simd::nv, positions = DEPTH * 16, per_component = DEPTH * 4;
+  static_assert(nv == 3);
+  static constexpr std::array<std::array<GradientKernel, cob>, nv> kernels = {
+      gradient_kernels<1>(std::make_integer_sequence<int, cob>{}), gradient_kernels<2>(std::make_integer_sequence<int, cob>{}),
+      gradient_kernels<3>(std::make_integer_sequence<int, cob>{})};
+  const Tiling t(s);
+  const int64_t lanes = (s.ci + width - 1) / width * width, total = s.co * lanes;  // dU[xi]: [co][lanes]
+  const int64_t parts = std::min<int64_t>(t.blocks, 8), component = t.parities * t.stream * lanes;
+  const int64_t g_stream = t.blocks * block + width, yh_row = per_component * block + 16;
+  std::array<int64_t, 16> offsets{};
+  for (int a = 0; a < DEPTH; ++a)
+    for (int b = 0; b < 4; ++b) offsets[static_cast<size_t>(a * 4 + b)] = t.offset(a, b) * lanes;
+
+  // Xc's slack (what the last block reads past the rows) and Gt's are zero; the transforms write the rest.
+  float* const xc = zeroed_slack(direct::workspace(0, 4 * t.parities * t.stream * lanes), 4 * t.parities,
+                                 t.stream * lanes, t.zq * t.rows * t.tx * lanes);
   float* const gt = zeroed_slack(direct::workspace(1, s.co * 4 * t.parities * g_stream), s.co * 4 * t.parities,
                                  g_stream, t.tiles);
+  float* const partial = direct::workspace(4, parts * positions * total);  // per group: dU
+  parallel_for(0, parts * positions, 1, [&](int64_t p0, int64_t p1) {
+    std::fill(partial + p0 * total, partial + p1 * total, 0.0f);
+  });
   for (int64_t n = 0; n < s.n; ++n) {
-    transform_rows(s, t, x + n * s.ci * s.d * s.h * s.w, xt);
+    transform_rows_by_channel(s, t, x + n * s.ci * s.d * s.h * s.w, xc, lanes);
     transform_gradient_rows(s, t, gy + n * s.co * s.od() * s.oh() * s.ow(), gt, g_stream);
     parallel_for(0, parts, 1, [&](int64_t q0, int64_t q1) {
-      float* v = direct::workspace(2, s.ci * longest);
-      float* yh = direct::workspace(3, s.co * longest);
-      std::vector<int64_t> off(static_cast<size_t>(s.ci));
+      float* v = direct::workspace(2, per_component * block * lanes);
+      float* yh = direct::workspace(3, s.co * yh_row);
       for (int64_t q = q0; q < q1; ++q) {
-        const int64_t j0 = vectors * q / parts * width, j1 = vectors * (q + 1) / parts * width, length = j1 - j0;
-        for (int64_t i = 0; i < s.ci; ++i) off[static_cast<size_t>(i)] = i * length;
-        float* out = partial + (n * parts + q) * positions * total;
-        for (int64_t xi = 0; xi < positions; ++xi) {
-          combine(v_terms[static_cast<size_t>(xi)], xt + j0, s.ci, 4 * t.parities * t.stream, length, v);
-          combine(y_terms[static_cast<size_t>(xi)], gt + j0, s.co, 4 * t.parities * g_stream, length, yh);
-          float* dst = out + xi * total;  // [co][ci]
-          for (int64_t c0 = 0; c0 < s.co; c0 += cob)
-            for (int64_t k0 = 0; k0 < s.ci; k0 += kb) {
-              auto sum = [&](int64_t c, int64_t k) {
-                return [&dst, &s, c, k](int dc, int dk, V acc) { dst[(c + dc) * s.ci + k + dk] = Simd::sum(acc); };
-              };
-              if (c0 + cob <= s.co && k0 + kb <= s.ci) {
-                direct::filter_block<cob, kb>(yh + c0 * length, length, v, off.data() + k0, length / width, sum(c0, k0));
-              } else {  // edge blocks, one (output, input channel) pair at a time
-                for (int64_t c = c0; c < std::min(c0 + cob, s.co); ++c)
-                  for (int64_t k = k0; k < std::min(k0 + kb, s.ci); ++k)
-                    direct::filter_block<1, 1>(yh + c * length, length, v, off.data() + k, length / width, sum(c, k));
+        float* du = partial + q * positions * total;
+        for (int64_t blk = t.blocks * q / parts; blk < t.blocks * (q + 1) / parts; ++blk)
+          for (int c = 0; c < 4; ++c) {
+            transform_block_by_channel<DEPTH>(xc, lanes, offsets.data(), blk * block, component, c, v);
+            gradient_block<DEPTH>(s, t, gt, g_stream, blk * block, c, yh, yh_row);
+            for (int l = 0; l < per_component; ++l) {
+              float* dst = du + (l * 4 + c) * total;
+              for (int64_t c0 = 0; c0 < s.co; c0 += cob) {
+                const int64_t rows = std::min<int64_t>(cob, s.co - c0);
+                for (int64_t v0 = 0; v0 < lanes; v0 += nv * width) {
+                  const int64_t vectors = std::min<int64_t>(nv, (lanes - v0) / width);
+                  kernels[static_cast<size_t>(vectors - 1)][static_cast<size_t>(rows - 1)](
+                      yh + c0 * yh_row + l * block, yh_row, v + l * block * lanes + v0, lanes, block,
+                      dst + c0 * lanes + v0, lanes);
+                }
               }
             }
-        }
+          }
       }
     });
   }
   std::vector<float> du(static_cast<size_t>(positions * total));
-  add_group_partials(partial, s.n * parts, positions * total, du.data());
+  add_group_partials(partial, parts, positions * total, du.data());
 
   // gw = G^T dU G along x, y, then z: (x0 + (x1 + x2)/2, (x1 - x2)/2, (x1 + x2)/2 + x3).
   auto gt3 = [](float x0, float x1, float x2, float x3, float* w, int64_t stride) {
@@ -504,23 +582,30 @@ inline void backward_filter(const direct::Shape& s, const float* x, const float*
     w[stride] = 0.5f * (x1 - x2);
     w[2 * stride] = 0.5f * (x1 + x2) + x3;
   };
-  parallel_for(0, total, 16, [&](int64_t p0, int64_t p1) {
+  parallel_for(0, s.co * s.ci, 16, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
+      const int64_t at = p / s.ci * lanes + p % s.ci;  // (output, input channel) in dU[xi]
       float d[4][4][4], dx[4][4][3], dyx[4][3][3];
-      for (int64_t xi = 0; xi < positions; ++xi) d[xi / 16][xi / 4 % 4][xi % 4] = du[static_cast<size_t>(xi * total + p)];
-      for (int a = 0; a < depth; ++a)
+      for (int64_t xi = 0; xi < positions; ++xi) d[xi / 16][xi / 4 % 4][xi % 4] = du[static_cast<size_t>(xi * total + at)];
+      for (int a = 0; a < DEPTH; ++a)
         for (int b = 0; b < 4; ++b) gt3(d[a][b][0], d[a][b][1], d[a][b][2], d[a][b][3], dx[a][b], 1);
-      for (int a = 0; a < depth; ++a)
+      for (int a = 0; a < DEPTH; ++a)
         for (int e = 0; e < 3; ++e) gt3(dx[a][0][e], dx[a][1][e], dx[a][2][e], dx[a][3][e], &dyx[a][0][e], 3);
       float* w = gw + p * s.taps();
       for (int b = 0; b < 3; ++b)
         for (int e = 0; e < 3; ++e) {
-          if (t.volumetric) gt3(dyx[0][b][e], dyx[1][b][e], dyx[2][b][e], dyx[3][b][e], w + b * 3 + e, 9);
+          if constexpr (DEPTH == 4) gt3(dyx[0][b][e], dyx[1][b][e], dyx[2][b][e], dyx[3][b][e], w + b * 3 + e, 9);
           else w[b * 3 + e] = dyx[0][b][e];
         }
     }
   });
   if (gb) direct::bias_gradient(s, gy, gb);
+}
+
+// gw (Cout x Cin x taps) and gb (if not null) of the convolution of x.
+inline void backward_filter(const direct::Shape& s, const float* x, const float* gy, float* gw, float* gb) {
+  if (s.kd == 3) backward_filter_typed<4>(s, x, gy, gw, gb);
+  else backward_filter_typed<1>(s, x, gy, gw, gb);
 }
 
 #endif  // UNIEM_HAVE_DIRECT_CONV
