@@ -97,6 +97,14 @@ inline void input_transform(V& d0, V& d1, V& d2, V& d3) {
   d3 = t3;
 }
 
+// B^T along y (the rows b of each depth a), then along z when DEPTH is 4, of 4x4 (or 1x4) vectors.
+template <int DEPTH>
+inline void transform_depth_rows(V (&m)[DEPTH][4]) {
+  for (int a = 0; a < DEPTH; ++a) input_transform(m[a][0], m[a][1], m[a][2], m[a][3]);
+  if constexpr (DEPTH == 4)
+    for (int b = 0; b < 4; ++b) input_transform(m[0][b], m[1][b], m[2][b], m[3][b]);
+}
+
 // A^T along one axis: (m0 + m1 + m2, m1 - m2 - m3).
 inline void output_transform(V m0, V m1, V m2, V m3, V& y0, V& y1) {
   y0 = Simd::add(Simd::add(m0, m1), m2);
@@ -176,12 +184,8 @@ void transform_block(const direct::Shape& s, const Tiling& t, const float* xt, c
       }
       for (int64_t jj = 0; jj < block; jj += Simd::width) {
         V m[DEPTH][4];
-        for (int a = 0; a < DEPTH; ++a) {
-          for (int b = 0; b < 4; ++b) m[a][b] = Simd::load(base + offsets[a * 4 + b] + jj);
-          input_transform(m[a][0], m[a][1], m[a][2], m[a][3]);
-        }
-        if constexpr (DEPTH == 4)
-          for (int b = 0; b < 4; ++b) input_transform(m[0][b], m[1][b], m[2][b], m[3][b]);
+        for (int k = 0; k < DEPTH * 4; ++k) m[k / 4][k % 4] = Simd::load(base + offsets[k] + jj);
+        transform_depth_rows(m);
         for (int a = 0; a < DEPTH; ++a)
           for (int b = 0; b < 4; ++b) Simd::store(out + (a * 4 + b) * 4 * block + jj, m[a][b]);
       }
@@ -450,12 +454,8 @@ void transform_block_by_channel(const float* xc, int64_t lanes, const int64_t* o
   for (int64_t jj = 0; jj < block; ++jj, base += lanes)
     for (int64_t ch = 0; ch < lanes; ch += Simd::width) {
       V m[DEPTH][4];
-      for (int a = 0; a < DEPTH; ++a) {
-        for (int b = 0; b < 4; ++b) m[a][b] = Simd::load(base + offsets[a * 4 + b] + ch);
-        input_transform(m[a][0], m[a][1], m[a][2], m[a][3]);
-      }
-      if constexpr (DEPTH == 4)
-        for (int b = 0; b < 4; ++b) input_transform(m[0][b], m[1][b], m[2][b], m[3][b]);
+      for (int k = 0; k < DEPTH * 4; ++k) m[k / 4][k % 4] = Simd::load(base + offsets[k] + ch);
+      transform_depth_rows(m);
       for (int a = 0; a < DEPTH; ++a)
         for (int b = 0; b < 4; ++b) Simd::store(v + ((a * 4 + b) * block + jj) * lanes + ch, m[a][b]);
     }

@@ -191,6 +191,9 @@ TEST_CASE("float convolutions agree with the double-precision reference") {
       {{1, 9, 3, 4, 4}, {8, 9, 3, 3, 3}, {}, true},
       {{1, 8, 1, 1, 1}, {12, 8, 3, 3, 3}, {.padding = 1}, true},
       {{1, 16, 11, 17, 17}, {16, 16, 3, 3, 3}, {.padding = 1}, true},
+      // the filter gradient's input channels in more than one run of register vectors
+      {{2, 50, 6, 7}, {9, 50, 3, 3}, {.padding = 1}, true},
+      {{1, 40, 4, 5, 6}, {11, 40, 3, 3, 3}, {.padding = {1, 0, 2}}, false},
   };
   uint64_t seed = 100;
   for (const Case& c : cases) {
