@@ -200,9 +200,9 @@ constexpr int64_t chunk = 16;
 // fresh 17 MB padded input per call cost a quarter of a 2-D 64->64 256^2 forward pass in page
 // faults (0.036 -> 0.029 s on 2 threads), and the filter gradient's 2.4 MB lane sums and partials
 // another 4% of a forward+backward. Slots: 0 padded (or, for Winograd, transformed) inputs,
-// 1 padded or transformed output gradients, 2 a worker's output block, lane sums or transformed
-// tiles, 3 the filter gradient's group partials or a worker's products (or transformed output
-// gradients), 4 the Winograd filter gradient's group partials.
+// 1 padded or transformed output gradients, 2 a worker's output block, lane sums, transformed
+// tiles or a row transposed into channels, 3 the filter gradient's group partials or a worker's
+// products (or transformed output gradients), 4 the Winograd filter gradient's group sums of dU.
 // Their growth counts as live memory of the CPU backend (they are kept), so a measured peak such
 // as infer2d's includes them.
 inline float* workspace(size_t slot, int64_t floats) {
