@@ -243,7 +243,8 @@ struct TilePlace {
 // vector of tiles is written as runs of tiles side by side in one row of tiles: each output row
 // of a run is one copy of its interleaved (column 0, column 1) pairs.
 template <int DEPTH>
-void inverse_block(const direct::Shape& s, const TilePlace* place, const float* m, const float* bias, float* y) {
+void inverse_block(const direct::Shape& s, const TilePlace* place, const float* m, const float* bias, float* y,
+                   int64_t co0, int64_t co1) {
   constexpr int positions = DEPTH * 16, half = DEPTH == 4 ? 2 : 1, width = Simd::width;
   const int64_t out_channel = s.od() * s.oh() * s.ow(), oh = s.oh(), ow = s.ow();
   struct Run {
@@ -270,8 +271,8 @@ void inverse_block(const direct::Shape& s, const TilePlace* place, const float* 
       if (p.rows > 0) runs[count++] = {lane, length, p.offset, 2 * (length - 1) + last.columns, p.planes, p.rows};
       lane += length;
     }
-    for (int64_t co = 0; co < s.co; ++co) {
-      const float* mc = m + co * channel_stride<positions>;
+    for (int64_t co = co0; co < co1; ++co) {
+      const float* mc = m + (co - co0) * channel_stride<positions>;
       const V add = Simd::broadcast(bias ? bias + co : &zero_float);
       float* dst = y + co * out_channel;
       V r[half][2][4];  // z and y inverted, x still transformed
@@ -337,17 +338,17 @@ void forward_typed(const direct::Shape& s, const float* x, const float* w, const
     parallel_for(0, t.blocks, 1, [&](int64_t b0, int64_t b1) {
       constexpr int64_t stride = channel_stride<positions>;
       float* v = direct::workspace(2, s.ci * stride);  // [ci][xi][jj]
-      float* m = direct::workspace(3, s.co * stride);  // [co][xi][jj]
+      float* m = direct::workspace(3, cob * stride);  // [co - c0][xi][jj] of one block of output channels
       for (int64_t blk = b0; blk < b1; ++blk) {
         transform_block<DEPTH>(s, t, xt, offsets.data(), blk * block, v);
-        for (int64_t xi = 0; xi < positions; ++xi)
-          for (int64_t cb = 0; cb < cblocks; ++cb) {
-            const int64_t c0 = cb * cob, nc = std::min<int64_t>(cob, s.co - c0);
+        for (int64_t cb = 0; cb < cblocks; ++cb) {
+          const int64_t c0 = cb * cob, nc = std::min<int64_t>(cob, s.co - c0);
+          for (int64_t xi = 0; xi < positions; ++xi)
             kernels[static_cast<size_t>(nc - 1)](v + xi * block, stride, s.ci, &zero, 1,
-                                                 u.data() + xi * s.co * s.ci + c0 * s.ci,
-                                                 m + c0 * stride + xi * block, stride, false);
-          }
-        inverse_block<DEPTH>(s, places.data() + blk * block, m, bias, yn);
+                                                 u.data() + xi * s.co * s.ci + c0 * s.ci, m + xi * block, stride,
+                                                 false);
+          inverse_block<DEPTH>(s, places.data() + blk * block, m, bias, yn, c0, c0 + nc);
+        }
       }
     });
   }
