@@ -362,12 +362,11 @@ void forward(const Shape& s, const float* x, const float* w, const float* bias, 
   }
 }
 
-// finish(c, k, lanes) with the lane-by-lane dot product of gy row c (rows `row` apart) and input
-// row k (at x + off[k]) over `vectors` vectors: COB output channels x KB (input channel, tap)
-// pairs held in registers. filter_kernel adds them to lanes[(c * KB + k) * width + j], which are
-// added up once at the end.
-template <int COB, int KB, typename Finish>
-void filter_block(const float* gy, int64_t row, const float* x, const int64_t* off, int64_t vectors, Finish&& finish) {
+// lanes[(c * KB + k) * width + j] += the lane-by-lane dot product of gy row c (rows `row` apart)
+// and input row k (at x + off[k]) over `vectors` vectors: COB output channels x KB (input
+// channel, tap) pairs held in registers; the lanes are added up once at the end.
+template <int COB, int KB>
+void filter_kernel(const float* gy, int64_t row, const float* x, const int64_t* off, int64_t vectors, float* lanes) {
   constexpr int width = Simd::width;
   typename Simd::V acc[COB][KB];
   for (int c = 0; c < COB; ++c)
@@ -381,15 +380,10 @@ void filter_block(const float* gy, int64_t row, const float* x, const int64_t* o
     }
   }
   for (int c = 0; c < COB; ++c)
-    for (int k = 0; k < KB; ++k) finish(c, k, acc[c][k]);
-}
-
-template <int COB, int KB>
-void filter_kernel(const float* gy, int64_t row, const float* x, const int64_t* off, int64_t vectors, float* lanes) {
-  filter_block<COB, KB>(gy, row, x, off, vectors, [&](int c, int k, typename Simd::V acc) {
-    float* p = lanes + (c * KB + k) * Simd::width;
-    Simd::store(p, Simd::add(Simd::load(p), acc));
-  });
+    for (int k = 0; k < KB; ++k) {
+      float* p = lanes + (c * KB + k) * width;
+      Simd::store(p, Simd::add(Simd::load(p), acc[c][k]));
+    }
 }
 
 // gb[c] = the sum of gy over samples and positions of output channel c: float lanes over runs of

@@ -360,6 +360,14 @@ inline void forward(const direct::Shape& s, const float* x, const float* w, cons
   else forward_typed<1>(s, x, w, bias, y);
 }
 
+// A along one axis of two vectors: (g0, g0 + g1, g0 - g1, -g1).
+inline void gradient_transform(V g0, V g1, V out[4]) {
+  out[0] = g0;
+  out[1] = Simd::add(g0, g1);
+  out[2] = Simd::sub(g0, g1);
+  out[3] = Simd::sub(Simd::zero(), g1);
+}
+
 // The filter gradient, the forward pass turned around: with V = B^T d B of the input tiles and
 // Yh = A dy A^T of the output-gradient tiles, dU[xi][co][ci] = the sum over tiles of
 // Yh[xi][co] V[xi][ci], and gw = G^T dU G. Like the forward pass it runs per block of tiles, so
@@ -389,12 +397,10 @@ inline void transform_gradient_rows(const direct::Shape& s, const Tiling& t, con
         }
         const float* row = gy + ((co * od + z) * oh + y) * ow;
         for (int64_t k = 0; k < t.tx; k += width) {
-          V g0, g1;  // dy[2k], dy[2k + 1]
+          V g0, g1, q[4];  // dy[2k], dy[2k + 1]
           Simd::even_odd(Simd::load_inside(row, 2 * k, ow), Simd::load_inside(row, 2 * k + width, ow), g0, g1);
-          store_first(out + k, g0, t.tx - k);
-          store_first(out + component + k, Simd::add(g0, g1), t.tx - k);
-          store_first(out + 2 * component + k, Simd::sub(g0, g1), t.tx - k);
-          store_first(out + 3 * component + k, Simd::sub(Simd::zero(), g1), t.tx - k);
+          gradient_transform(g0, g1, q);
+          for (int c = 0; c < 4; ++c) store_first(out + c * component + k, q[c], t.tx - k);
         }
       }
     }
@@ -462,14 +468,6 @@ void transform_block_by_channel(const float* xc, int64_t lanes, const int64_t* o
     }
 }
 
-// A along one axis of two vectors: (g0, g0 + g1, g0 - g1, -g1).
-inline void gradient_transform(V g0, V g1, V out[4]) {
-  out[0] = g0;
-  out[1] = Simd::add(g0, g1);
-  out[2] = Simd::sub(g0, g1);
-  out[3] = Simd::sub(Simd::zero(), g1);
-}
-
 // Yh of x component c for the tiles of one block: yh[co * row + l * block + jj], l as for V.
 template <int DEPTH>
 void gradient_block(const direct::Shape& s, const Tiling& t, const float* gt, int64_t stream, int64_t j0, int c,
@@ -522,13 +520,16 @@ constexpr std::array<GradientKernel, sizeof...(C)> gradient_kernels(std::integer
   return {&gradient_kernel<C + 1, NV>...};
 }
 
+// kernels[NV - 1][COB - 1] for NV up to Simd::nv vectors and COB up to Simd::cob rows.
+template <int... N>
+constexpr auto gradient_kernel_table(std::integer_sequence<int, N...>) {
+  return std::array{gradient_kernels<N + 1>(std::make_integer_sequence<int, Simd::cob>{})...};
+}
+
 template <int DEPTH>
 void backward_filter_typed(const direct::Shape& s, const float* x, const float* gy, float* gw, float* gb) {
   constexpr int width = Simd::width, cob = Simd::cob, nv = Simd::nv, positions = DEPTH * 16, per_component = DEPTH * 4;
-  static_assert(nv == 3);
-  static constexpr std::array<std::array<GradientKernel, cob>, nv> kernels = {
-      gradient_kernels<1>(std::make_integer_sequence<int, cob>{}), gradient_kernels<2>(std::make_integer_sequence<int, cob>{}),
-      gradient_kernels<3>(std::make_integer_sequence<int, cob>{})};
+  static constexpr auto kernels = gradient_kernel_table(std::make_integer_sequence<int, nv>{});
   const Tiling t(s);
   const int64_t lanes = (s.ci + width - 1) / width * width, total = s.co * lanes;  // dU[xi]: [co][lanes]
   const int64_t parts = std::min<int64_t>(t.blocks, 8), component = t.parities * t.stream * lanes;

@@ -96,19 +96,7 @@ void unary_backward_typed(UnaryArgs args, const Tensor& x, const Tensor& y, cons
   const T* pg = static_cast<const T*>(gy.raw_data());
   T* out = static_cast<T*>(gx.raw_data());
   parallel_for(0, x.numel(), elementwise_grain, [&](int64_t s, int64_t e) {
-    if constexpr (Op == UnaryOp::relu) {
-      // A select of loaded values, which vectorises; g * (x > 0 ? 1 : 0) became a scalar loop with
-      // a branch per element (7% of an FFN training step). Differs only for gradients inf or NaN.
-      const T* __restrict x_ = px;
-      const T* __restrict g_ = pg;
-      T* __restrict o_ = out;
-      for (int64_t i = s; i < e; ++i) {
-        const T xv = x_[i], gv = g_[i];
-        o_[i] = xv > T(0) ? gv : T(0);
-      }
-    } else {
-      for (int64_t i = s; i < e; ++i) out[i] = pg[i] * unary_derivative(Op, args, px[i], py[i]);
-    }
+    for (int64_t i = s; i < e; ++i) out[i] = pg[i] * unary_derivative(Op, args, px[i], py[i]);
   });
 }
 
