@@ -12,14 +12,20 @@ namespace uniem::apps {
 int run_devices(const Arguments& argv) {
   cli::Command command("devices", "list the GPUs uniem can use",
                        "Lists the NVIDIA GPUs with their memory and compute capability, runs a test kernel on\n"
-                       "each and starts cuBLAS and cuDNN there. Without a usable GPU, uniem computes on the CPU.",
+                       "each and starts cuBLAS and cuDNN there. Without a usable GPU, uniem computes on the CPU.\n"
+                       "cuDNN and cuBLAS are NVIDIA's libraries, loaded when a GPU is used: from the files named\n"
+                       "by UNIEM_CUDNN and UNIEM_CUBLAS when set, else beside uniem, else from the system's\n"
+                       "library path or /usr/local/cuda. This lists which files were found.",
                        "  uniem devices");
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
 #ifdef UNIEM_WITH_CUDA
   const auto report = cuda::describe_devices();
-  std::printf("CUDA runtime %d.%d, cuDNN %zu.%zu.%zu\n", report.runtime_version / 1000, report.runtime_version % 1000 / 10,
-              report.cudnn_version / 10000, report.cudnn_version / 100 % 100, report.cudnn_version % 100);
+  std::printf("CUDA runtime %d.%d (in uniem)\n", report.runtime_version / 1000, report.runtime_version % 1000 / 10);
+  for (const cuda::LibraryInfo* lib : {&report.cudnn, &report.cublas}) {
+    if (lib->usable()) std::printf("%s %s: %s\n", lib->name.c_str(), lib->version_text().c_str(), lib->file.c_str());
+    else std::printf("%s: not usable: %s\n", lib->name.c_str(), lib->problem.c_str());
+  }
   if (report.devices.empty()) {
     std::printf("no usable GPU: %s; uniem computes on the CPU\n", report.problem.c_str());
     return 0;

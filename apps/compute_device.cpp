@@ -39,7 +39,11 @@ Device choose_device(const cli::Args& args) {
   for (const auto& d : report.devices)
     if (d.index == index && d.kernel_ok && d.cudnn_ok) chosen = &d;
   if (!chosen) {
-    std::string why = report.devices.empty() ? report.problem : "cuda:" + std::to_string(index) + " is missing or failed its self-test";
+    std::string why = report.devices.empty() ? report.problem : "cuda:" + std::to_string(index) + " is missing";
+    for (const cuda::LibraryInfo* lib : {&report.cudnn, &report.cublas})
+      if (!lib->usable()) why += "; " + lib->name + ": " + lib->problem;
+    for (const auto& d : report.devices)
+      if (d.index == index) why = "cuda:" + std::to_string(index) + " failed its self-test: " + d.problem;
     if (spec == "auto") {
       std::printf("computing on the CPU (no usable GPU: %s)\n", why.c_str());
       return Device::cpu();

@@ -1,5 +1,6 @@
 # The CUDA backend is compiled whenever nvcc is found (UNIEM_CUDA=AUTO), required with ON, skipped
-# with OFF. Sets UNIEM_HAVE_CUDA. The CUDA runtime is linked statically; cuBLAS and cuDNN are shared.
+# with OFF. Sets UNIEM_HAVE_CUDA. The CUDA runtime is linked statically; cuBLAS and cuDNN are loaded
+# at run time (cuda/libraries.h), so only cuDNN's headers are needed to build.
 set(UNIEM_HAVE_CUDA OFF)
 if(NOT UNIEM_CUDA STREQUAL "OFF" AND NOT UNIEM_STATIC)
   if(NOT CMAKE_CUDA_COMPILER)
@@ -22,12 +23,11 @@ if(NOT UNIEM_CUDA STREQUAL "OFF" AND NOT UNIEM_STATIC)
     set(CMAKE_CUDA20_COMPILE_FEATURES cuda_std_20)
     list(APPEND CMAKE_CUDA_COMPILE_FEATURES cuda_std_20)
     find_package(CUDAToolkit REQUIRED)
-    find_library(CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR})
     find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
-    if(CUDNN_LIBRARY AND CUDNN_INCLUDE_DIR)
+    if(CUDNN_INCLUDE_DIR)
       set(UNIEM_HAVE_CUDA ON)
     elseif(UNIEM_CUDA STREQUAL "ON")
-      message(FATAL_ERROR "UNIEM_CUDA=ON but cuDNN was not found next to the CUDA toolkit")
+      message(FATAL_ERROR "UNIEM_CUDA=ON but cuDNN's headers (cudnn.h) were not found next to the CUDA toolkit")
     else()
       message(STATUS "uniem: nvcc found but no cuDNN; building without the CUDA backend")
     endif()

@@ -33,7 +33,8 @@ bool run_test_kernel() {
 CudaReport describe_devices() {
   CudaReport report;
   cudaRuntimeGetVersion(&report.runtime_version);
-  report.cudnn_version = cudnnGetVersion();
+  report.cudnn = cudnn_library();
+  report.cublas = cublas_library();
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
@@ -53,6 +54,7 @@ CudaReport describe_devices() {
     try {
       UNIEM_CUDA_CHECK(cudaSetDevice(i));
       d.kernel_ok = run_test_kernel();
+      require_libraries();
       cublasHandle_t blas = nullptr;
       UNIEM_CUDA_CHECK(cublasCreate(&blas));
       d.cublas_ok = true;

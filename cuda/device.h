@@ -1,9 +1,12 @@
-// What the CUDA backend sees: the devices, and whether cuBLAS and cuDNN start on them.
-// describe_devices() never throws; without a driver or GPU it says why in `problem`.
+// What the CUDA backend sees: the devices, and whether cuBLAS and cuDNN load and start on them.
+// describe_devices() never throws; without a driver or GPU it says why in `problem`, without cuBLAS
+// or cuDNN in their LibraryInfo and in each device's `problem`.
 #pragma once
 
 #include <string>
 #include <vector>
+
+#include "cuda/libraries.h"
 
 namespace uniem::cuda {
 
@@ -19,7 +22,7 @@ struct DeviceInfo {
 
 struct CudaReport {
   int runtime_version = 0;        // e.g. 13000
-  size_t cudnn_version = 0;       // e.g. 91900
+  LibraryInfo cudnn, cublas;
   std::vector<DeviceInfo> devices;
   std::string problem;            // why there are no devices, if there are none
 };

@@ -7,6 +7,7 @@
 #include "core/image/random.h"
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/libraries.h"
 
 namespace uniem::cuda {
 
@@ -35,6 +36,7 @@ void CudaBackend::activate(Device device) {
   if (cudaGetDeviceCount(&count) != cudaSuccess || device.index < 0 || device.index >= count)
     throw InputError("there is no GPU " + device.str() + " (" + std::to_string(count) +
                      " found; run 'uniem devices' to list them)");
+  require_libraries();
   UNIEM_CUDA_CHECK(cudaSetDevice(device.index));
   UNIEM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   UNIEM_CUDA_CHECK(cudnnCreate(&dnn_));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs what the GPU checks need into .device/ (git-ignored) for a machine that has a GPU but not
 # this checkout's build: test_cuda, bench_cuda and uniem from build/, the shared libraries they
-# use that such a machine may lack (.device/lib), and env.sh, which finds cuDNN and cuBLAS there.
+# use that such a machine may lack (.device/lib), and env.sh, which points uniem at cuDNN and cuBLAS
+# there (they are loaded at run time: cuda/libraries.h).
 # See DEVELOPERS.md. Usage: scripts/gpu-bundle.sh (after make build)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -39,9 +39,9 @@ struct RunResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs the uniem binary with a shell-quoted argument string.
-inline RunResult run_uniem(const std::string& arguments) {
-  const std::string command = std::string("'") + UNIEM_BINARY + "' " + arguments + " 2>&1";
+// Runs the uniem binary with a shell-quoted argument string, after `environment` (NAME=value ...).
+inline RunResult run_uniem(const std::string& arguments, const std::string& environment = "") {
+  const std::string command = environment + " '" + UNIEM_BINARY + "' " + arguments + " 2>&1";
   RunResult r;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return r;

@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
   cuda::cuda_backend().set_precision(precision == "fp32" ? cuda::Precision::fp32 : cuda::Precision::tf32);
   std::printf("bench_cuda on %s, %s, cuDNN %zu, %s\n", report.devices[0].name.c_str(),
               ("compute capability " + std::to_string(report.devices[0].major) + "." +
-               std::to_string(report.devices[0].minor)).c_str(), report.cudnn_version, precision.c_str());
+               std::to_string(report.devices[0].minor)).c_str(), report.cudnn.version, precision.c_str());
   std::fflush(stdout);
   const int reps = quick ? 3 : 20;
 

@@ -224,6 +224,32 @@ TEST_CASE("demo makes its files, reports them, and can run again") {
   CHECK(test::same_voxels(read_volume(dir / "demo" / "png" / "image"), read_volume(dir / "demo" / "tiff" / "image.tif")));
 }
 
+TEST_CASE("devices: cuDNN and cuBLAS are loaded when needed; a missing one is named, and the CPU still works") {
+  auto r = run_uniem("devices");
+#ifdef UNIEM_WITH_CUDA
+  CHECK(r.output.find("CUDA runtime") == 0);
+  CHECK((r.output.find("\ncuDNN 9.") != std::string::npos || r.output.find("\ncuDNN: not usable") != std::string::npos));
+  CHECK((r.output.find("\ncuBLAS ") != std::string::npos));
+  const std::string missing = "UNIEM_CUDNN=/nonexistent/libcudnn.so.9";
+  r = run_uniem("devices", missing);
+  CHECK(r.output.find("cuDNN: not usable: UNIEM_CUDNN names a library that does not load: /nonexistent/libcudnn.so.9") !=
+        std::string::npos);
+  TempDir dir;
+  r = run_uniem("demo --no-serve --shape 4,32,32 --device cuda --output " + quote(dir / "gpu"), missing);
+  CHECK(r.exit_code == 1);
+  CHECK(one_line(r.output));
+  CHECK(r.output.find("--device cuda: no usable GPU") != std::string::npos);
+  CHECK(r.output.find("cuDNN: UNIEM_CUDNN names a library that does not load") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "gpu"));
+  r = run_uniem("demo --no-serve --shape 4,32,32 --output " + quote(dir / "cpu"), missing);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("computing on the CPU (no usable GPU: ") != std::string::npos);
+#else
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("built without CUDA") != std::string::npos);
+#endif
+}
+
 TEST_CASE("label and eval on a synthetic volume: counts, statistics CSV, scores") {
   TempDir dir;
   REQUIRE(run_uniem("synth " + quote(dir / "s") + " --shape 8,96,96 --quiet").exit_code == 0);

@@ -12,7 +12,10 @@
 TEST_CASE("every visible GPU runs a kernel and starts cuBLAS and cuDNN") {
   const auto report = uniem::cuda::describe_devices();
   CHECK(report.runtime_version >= 12000);
-  CHECK(report.cudnn_version >= 90000);
+  CHECK(report.cudnn.usable());
+  CHECK(report.cudnn.version >= 90000);
+  CHECK(report.cublas.usable());
+  CHECK(report.cublas.version >= 120000);
   for (const auto& d : report.devices) {
     CAPTURE(d.name);
     CAPTURE(d.problem);
