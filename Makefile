@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CONFIGURE = cmake -S . -DCMAKE_BUILD_TYPE=Release -DUNIEM_WERROR=ON $(CMAKE_FLAGS)
 
-.PHONY: all setup setup-test build run test static bench clean
+.PHONY: all setup setup-test build run test static static-cuda bench clean
 all: build
 
 setup:
@@ -32,6 +32,12 @@ static:
 	@scripts/setup.sh --static
 	@scripts/build-static.sh
 
+# The same with the CUDA backend: static except glibc, the NVIDIA driver, cuBLAS and cuDNN (found
+# at run time); build-static-cuda/uniem. Needs nvcc and cuDNN's headers.
+static-cuda:
+	@scripts/setup.sh --static
+	@scripts/build-static.sh --cuda
+
 # The benchmarks, each against its peer in the same run (tables for bench/RESULTS.md). Needs
 # ../shared/bench-peers for the image and filter data; about 30 minutes on 2 cores.
 bench: build
@@ -46,4 +52,4 @@ bench: build
 	./build/bench/bench_web
 
 clean:
-	rm -rf build build-static build-clang demo-output accuracy-output
+	rm -rf build build-static build-static-cuda build-clang demo-output accuracy-output

@@ -2,7 +2,8 @@
 # with OFF. Sets UNIEM_HAVE_CUDA. The CUDA runtime is linked statically; cuBLAS and cuDNN are loaded
 # at run time (cuda/libraries.h), so only cuDNN's headers are needed to build.
 set(UNIEM_HAVE_CUDA OFF)
-if(NOT UNIEM_CUDA STREQUAL "OFF" AND NOT UNIEM_STATIC)
+# The fully static build stays free of CUDA; static-cuda (UNIEM_STATIC with UNIEM_CUDA=ON) has it.
+if(NOT UNIEM_CUDA STREQUAL "OFF" AND (NOT UNIEM_STATIC OR UNIEM_STATIC_CUDA))
   if(NOT CMAKE_CUDA_COMPILER)
     find_program(_nvcc nvcc HINTS /usr/local/cuda/bin ENV CUDA_PATH PATH_SUFFIXES bin)
     if(_nvcc)
@@ -22,7 +23,11 @@ if(NOT UNIEM_CUDA STREQUAL "OFF" AND NOT UNIEM_STATIC)
     set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
     set(CMAKE_CUDA20_COMPILE_FEATURES cuda_std_20)
     list(APPEND CMAKE_CUDA_COMPILE_FEATURES cuda_std_20)
+    # (static builds look for archives only; the toolkit's module requires the shared cudart too)
+    set(_suffixes ${CMAKE_FIND_LIBRARY_SUFFIXES})
+    set(CMAKE_FIND_LIBRARY_SUFFIXES .so .a)
     find_package(CUDAToolkit REQUIRED)
+    set(CMAKE_FIND_LIBRARY_SUFFIXES ${_suffixes})
     find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
     if(CUDNN_INCLUDE_DIR)
       set(UNIEM_HAVE_CUDA ON)
