@@ -13,13 +13,16 @@ namespace uniem::apps {
 
 void add_device_options(cli::Command& command) {
   command.option("device", "D", "where to compute: auto (a GPU if usable, else the CPU), cpu, cuda or cuda:N", "auto")
-      .option("precision", "P", "GPU convolution math: tf32 (tensor cores) or fp32", "tf32");
+      .option("precision", "P",
+              "GPU convolution math: tf32 (tensor cores), fp32, or bf16 (operands rounded to bfloat16, "
+              "sums and results in fp32)",
+              "tf32");
 }
 
 Device choose_device(const cli::Args& args) {
   const std::string spec = args.get("device"), precision = args.get("precision");
-  if (precision != "tf32" && precision != "fp32")
-    throw UsageError("--precision must be tf32 or fp32, not '" + precision + "'");
+  if (precision != "tf32" && precision != "fp32" && precision != "bf16")
+    throw UsageError("--precision must be tf32, fp32 or bf16, not '" + precision + "'");
   if (spec == "cpu") {
     std::printf("computing on the CPU\n");
     return Device::cpu();
@@ -54,8 +57,12 @@ Device choose_device(const cli::Args& args) {
   const Device device = Device::cuda(index);
   cuda::CudaBackend& gpu = cuda::cuda_backend();
   gpu.activate(device);
+  // TF32 and bfloat16 tensor cores came with Ampere (compute capability 8.0).
   if (precision == "fp32" || chosen->major < 8) gpu.set_precision(cuda::Precision::fp32);
-  else gpu.set_precision(cuda::Precision::tf32);
+  else gpu.set_precision(precision == "bf16" ? cuda::Precision::bf16 : cuda::Precision::tf32);
+  if (precision != "fp32" && chosen->major < 8)
+    std::printf("%s has no %s tensor cores (compute capability %d.%d < 8.0): using fp32\n", chosen->name.c_str(),
+                precision.c_str(), chosen->major, chosen->minor);
   std::printf("computing on %s (%s, %.0f GiB, %s convolutions)\n", device.str().c_str(), chosen->name.c_str(),
               chosen->memory_gib, cuda::precision_name(gpu.precision()));
   return device;

@@ -6,6 +6,13 @@
 // workspace fits CudaBackend::workspace_limit. Plans are kept for the life of the process, so a
 // training loop pays for the search once per layer shape. The bias gradient is a per-channel sum
 // done by our own kernel (fixed order, like every reduction here).
+//
+// bf16 precision (float32 tensors only) is autocast for the convolutions: the operands are rounded
+// to bfloat16, cuDNN multiplies them on the tensor cores and accumulates in fp32, and the result is
+// widened back to fp32, where the bias is added; every other op stays in fp32, as under PyTorch's
+// autocast. bfloat16 keeps fp32's range, so no loss scaling is needed.
+#include <cuda_bf16.h>
+
 #include <memory>
 #include <string>
 
@@ -20,6 +27,7 @@ enum class Direction { forward, backward_data, backward_filter };
 
 struct Plan {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
+  cudnnTensorDescriptor_t y_wide = nullptr;  // bf16 plans: the fp32 output the bias is added to
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   int algorithm = 0;
@@ -32,6 +40,7 @@ struct Plan {
     if (x) cudnnDestroyTensorDescriptor(x);
     if (y) cudnnDestroyTensorDescriptor(y);
     if (bias) cudnnDestroyTensorDescriptor(bias);
+    if (y_wide) cudnnDestroyTensorDescriptor(y_wide);
     if (w) cudnnDestroyFilterDescriptor(w);
     if (conv) cudnnDestroyConvolutionDescriptor(conv);
   }
@@ -65,6 +74,9 @@ std::vector<int> dims_of(const Shape& s, bool two_d) {
   return d;
 }
 
+// Whether a convolution of float32 tensors runs in bfloat16 (see the top of this file).
+bool in_bf16(ScalarType t) { return t == ScalarType::f32 && cuda_backend().precision() == Precision::bf16; }
+
 // The fastest deterministic algorithm that fits the workspace limit (and, in fp32, uses no tensor
 // cores); cudnnFind* lists them fastest first.
 template <typename Perf>
@@ -94,8 +106,10 @@ Plan& plan_for(Direction dir, const ConvParams& p, const Shape& x, const Shape& 
   if (slot) return *slot;
 
   auto plan = std::make_unique<Plan>();
-  const bool two_d = is_2d(p, x, w, y);
-  const cudnnDataType_t type = t == ScalarType::f64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+  const bool two_d = is_2d(p, x, w, y), bf16 = in_bf16(t);
+  // The operands' type, and the type cuDNN computes in (fp32 for bf16 operands).
+  const cudnnDataType_t compute = t == ScalarType::f64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+  const cudnnDataType_t type = bf16 ? CUDNN_DATA_BFLOAT16 : compute;
   UNIEM_CUDA_CHECK(cudnnCreateTensorDescriptor(&plan->x));
   UNIEM_CUDA_CHECK(cudnnCreateTensorDescriptor(&plan->y));
   UNIEM_CUDA_CHECK(cudnnCreateTensorDescriptor(&plan->bias));
@@ -103,9 +117,13 @@ Plan& plan_for(Direction dir, const ConvParams& p, const Shape& x, const Shape& 
   UNIEM_CUDA_CHECK(cudnnCreateConvolutionDescriptor(&plan->conv));
   set_tensor(plan->x, type, dims_of(x, two_d));
   set_tensor(plan->y, type, dims_of(y, two_d));
+  if (bf16) {
+    UNIEM_CUDA_CHECK(cudnnCreateTensorDescriptor(&plan->y_wide));
+    set_tensor(plan->y_wide, compute, dims_of(y, two_d));
+  }
   std::vector<int> bias_dims(two_d ? 4 : 5, 1);
   bias_dims[1] = static_cast<int>(y[1]);
-  set_tensor(plan->bias, type, bias_dims);
+  set_tensor(plan->bias, compute, bias_dims);
   const std::vector<int> wd = dims_of(w, two_d);
   UNIEM_CUDA_CHECK(cudnnSetFilterNdDescriptor(plan->w, type, CUDNN_TENSOR_NCHW, static_cast<int>(wd.size()), wd.data()));
   std::vector<int> pad, stride, dilation;
@@ -115,7 +133,7 @@ Plan& plan_for(Direction dir, const ConvParams& p, const Shape& x, const Shape& 
     dilation.push_back(p.dilation[i]);
   }
   UNIEM_CUDA_CHECK(cudnnSetConvolutionNdDescriptor(plan->conv, static_cast<int>(pad.size()), pad.data(), stride.data(),
-                                                   dilation.data(), CUDNN_CROSS_CORRELATION, type));
+                                                   dilation.data(), CUDNN_CROSS_CORRELATION, compute));
   UNIEM_CUDA_CHECK(cudnnSetConvolutionMathType(
       plan->conv, be.precision() == Precision::fp32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH));
 
@@ -151,6 +169,46 @@ struct Scalars {
 };
 const Scalars scalars;
 
+__global__ void narrow_kernel(const float* in, __nv_bfloat16* out, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    out[i] = __float2bfloat16_rn(in[i]);
+}
+
+__global__ void widen_kernel(const __nv_bfloat16* in, float* out, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    out[i] = __bfloat162float(in[i]);
+}
+
+// A bfloat16 copy of a float32 tensor (round to nearest even), in memory from the caching allocator.
+std::shared_ptr<Storage> narrowed(const Tensor& t) {
+  CudaBackend& be = cuda_backend();
+  auto s = be.allocate(static_cast<size_t>(t.numel()) * sizeof(__nv_bfloat16), t.device());
+  narrow_kernel<<<blocks_for(t.numel()), threads_per_block, 0, be.stream()>>>(
+      ptr<float>(t), static_cast<__nv_bfloat16*>(s->data.get()), t.numel());
+  check_launch("narrow to bf16");
+  return s;
+}
+
+// Scratch for a bfloat16 result the size of `t`.
+std::shared_ptr<Storage> bf16_like(const Tensor& t) {
+  return cuda_backend().allocate(static_cast<size_t>(t.numel()) * sizeof(__nv_bfloat16), t.device());
+}
+
+void widen(const std::shared_ptr<Storage>& s, Tensor& t) {
+  widen_kernel<<<blocks_for(t.numel()), threads_per_block, 0, cuda_backend().stream()>>>(
+      static_cast<const __nv_bfloat16*>(s->data.get()), ptr<float>(t), t.numel());
+  check_launch("widen from bf16");
+}
+
+// The device memory a convolution reads for `t`: its own, or its bfloat16 copy in `keep`.
+const void* operand(const Tensor& t, bool bf16, std::shared_ptr<Storage>& keep) {
+  if (!bf16) return t.raw_data();
+  keep = narrowed(t);
+  return keep->data.get();
+}
+
 // gb[c] = sum over n and the spatial positions of gy[n, c, ...]: one block per channel.
 template <typename T>
 __global__ void channel_sum_kernel(const T* gy, T* gb, int64_t n, int64_t c, int64_t inner) {
@@ -169,31 +227,43 @@ __global__ void channel_sum_kernel(const T* gy, T* gb, int64_t n, int64_t c, int
 void CudaBackend::conv_forward(const ConvParams& p, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
   Plan& plan = plan_for(Direction::forward, p, x.shape(), w.shape(), y.shape(), x.dtype());
   const ScalarType t = x.dtype();
-  UNIEM_CUDA_CHECK(cudnnConvolutionForward(dnn_, scalars.one(t), plan.x, x.raw_data(), plan.w, w.raw_data(), plan.conv,
+  const bool bf16 = in_bf16(t);
+  std::shared_ptr<Storage> x16, w16, y16 = bf16 ? bf16_like(y) : nullptr;
+  UNIEM_CUDA_CHECK(cudnnConvolutionForward(dnn_, scalars.one(t), plan.x, operand(x, bf16, x16), plan.w,
+                                           operand(w, bf16, w16), plan.conv,
                                            static_cast<cudnnConvolutionFwdAlgo_t>(plan.algorithm),
                                            workspace(plan.workspace), plan.workspace, scalars.zero(t), plan.y,
-                                           y.raw_data()));
+                                           bf16 ? y16->data.get() : y.raw_data()));
+  if (bf16) widen(y16, y);
   if (b.defined())
-    UNIEM_CUDA_CHECK(cudnnAddTensor(dnn_, scalars.one(t), plan.bias, b.raw_data(), scalars.one(t), plan.y, y.raw_data()));
+    UNIEM_CUDA_CHECK(cudnnAddTensor(dnn_, scalars.one(t), plan.bias, b.raw_data(), scalars.one(t),
+                                    bf16 ? plan.y_wide : plan.y, y.raw_data()));
 }
 
 void CudaBackend::conv_backward_data(const ConvParams& p, const Tensor& gy, const Tensor& w, Tensor& gx) {
   Plan& plan = plan_for(Direction::backward_data, p, gx.shape(), w.shape(), gy.shape(), gy.dtype());
   const ScalarType t = gy.dtype();
-  UNIEM_CUDA_CHECK(cudnnConvolutionBackwardData(dnn_, scalars.one(t), plan.w, w.raw_data(), plan.y, gy.raw_data(),
-                                                plan.conv, static_cast<cudnnConvolutionBwdDataAlgo_t>(plan.algorithm),
+  const bool bf16 = in_bf16(t);
+  std::shared_ptr<Storage> w16, gy16, gx16 = bf16 ? bf16_like(gx) : nullptr;
+  UNIEM_CUDA_CHECK(cudnnConvolutionBackwardData(dnn_, scalars.one(t), plan.w, operand(w, bf16, w16), plan.y,
+                                                operand(gy, bf16, gy16), plan.conv,
+                                                static_cast<cudnnConvolutionBwdDataAlgo_t>(plan.algorithm),
                                                 workspace(plan.workspace), plan.workspace, scalars.zero(t), plan.x,
-                                                gx.raw_data()));
+                                                bf16 ? gx16->data.get() : gx.raw_data()));
+  if (bf16) widen(gx16, gx);
 }
 
 void CudaBackend::conv_backward_filter(const ConvParams& p, const Tensor& x, const Tensor& gy, Tensor& gw,
                                        Tensor& gb) {
   Plan& plan = plan_for(Direction::backward_filter, p, x.shape(), gw.shape(), gy.shape(), x.dtype());
   const ScalarType t = x.dtype();
+  const bool bf16 = in_bf16(t);
+  std::shared_ptr<Storage> x16, gy16, gw16 = bf16 ? bf16_like(gw) : nullptr;
   UNIEM_CUDA_CHECK(cudnnConvolutionBackwardFilter(
-      dnn_, scalars.one(t), plan.x, x.raw_data(), plan.y, gy.raw_data(), plan.conv,
+      dnn_, scalars.one(t), plan.x, operand(x, bf16, x16), plan.y, operand(gy, bf16, gy16), plan.conv,
       static_cast<cudnnConvolutionBwdFilterAlgo_t>(plan.algorithm), workspace(plan.workspace), plan.workspace,
-      scalars.zero(t), plan.w, gw.raw_data()));
+      scalars.zero(t), plan.w, bf16 ? gw16->data.get() : gw.raw_data()));
+  if (bf16) widen(gw16, gw);
   if (!gb.defined()) return;
   dispatch_float(gy.dtype(), [&](auto z) {
     using T = decltype(z);

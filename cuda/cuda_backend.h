@@ -11,8 +11,9 @@
 // - cuDNN does convolutions (algorithm found once per shape and cached, deterministic algorithms
 //   only, workspace limited); uniem's own kernels do the rest. Reductions use fixed block counts and
 //   add partial results in a fixed order, so results do not vary from run to run.
-// - Precision: fp32 (FMA math only) or tf32 (tensor cores for the convolutions, the default on
-//   cards that have them).
+// - Precision of the convolutions: fp32 (FMA math only), tf32 (tensor cores, the default on cards
+//   that have them) or bf16 (operands rounded to bfloat16, fp32 accumulation and results: conv.cu).
+//   Everything else computes in fp32 always.
 #pragma once
 
 #include <cublas_v2.h>
@@ -32,7 +33,7 @@
 
 namespace uniem::cuda {
 
-enum class Precision { fp32, tf32 };
+enum class Precision { fp32, tf32, bf16 };
 const char* precision_name(Precision p);
 
 class CudaBackend final : public Backend {

@@ -11,7 +11,14 @@
 
 namespace uniem::cuda {
 
-const char* precision_name(Precision p) { return p == Precision::fp32 ? "fp32" : "tf32"; }
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::fp32: return "fp32";
+    case Precision::tf32: return "tf32";
+    case Precision::bf16: return "bf16";
+  }
+  return "?";
+}
 
 CudaBackend& cuda_backend() {
   static CudaBackend* instance = new CudaBackend;  // never destroyed: see the header

@@ -12,7 +12,7 @@
 // (uniem / PyTorch; <= 1 means uniem is as fast or faster) and the TFLOP/s both reach, with
 // PyTorch's count of the work (torch.utils.flop_counter) and the card's measured GEMM rate.
 //
-// Usage: bench_cuda [--precision tf32|fp32] [--quick]   (needs a GPU, and python3 with torch)
+// Usage: bench_cuda [--precision tf32|fp32|bf16] [--quick]   (needs a GPU, and python3 with torch)
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -116,6 +116,10 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) precision = argv[++i];
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
   }
+  if (precision != "tf32" && precision != "fp32" && precision != "bf16") {
+    std::fprintf(stderr, "usage: bench_cuda [--precision tf32|fp32|bf16] [--quick]\n");
+    return 2;
+  }
   const auto report = cuda::describe_devices();
   if (report.devices.empty()) {
     std::printf("bench_cuda: no usable GPU (%s); nothing to time\n", report.problem.c_str());
@@ -123,7 +127,9 @@ int main(int argc, char** argv) {
   }
   cuda::install_backend();
   cuda::cuda_backend().activate(gpu);
-  cuda::cuda_backend().set_precision(precision == "fp32" ? cuda::Precision::fp32 : cuda::Precision::tf32);
+  cuda::cuda_backend().set_precision(precision == "fp32"   ? cuda::Precision::fp32
+                                     : precision == "bf16" ? cuda::Precision::bf16
+                                                           : cuda::Precision::tf32);
   std::printf("bench_cuda on %s, %s, cuDNN %zu, %s\n", report.devices[0].name.c_str(),
               ("compute capability " + std::to_string(report.devices[0].major) + "." +
                std::to_string(report.devices[0].minor)).c_str(), report.cudnn.version, precision.c_str());

@@ -4,12 +4,14 @@ same way (warm-up, then the mean of timed repetitions, synchronised at the end o
 
 Networks mirror nn/unet.cpp, nn/encoder_decoder.cpp (ResNet) and nn/ffn/model.cpp layer for layer.
 Prints one JSON object per line: {"name", "ms", "flops"} (flops of one repetition, counted by
-torch.utils.flop_counter), then {"name": "gemm", "tflops"} for the card's TF32 and FP32 rates.
+torch.utils.flop_counter), then {"name": "gemm_*", "tflops"} for the card's TF32, FP32 and BF16 GEMM rates.
 
-Usage: python3 peer_torch.py [--precision tf32|fp32] [--quick] [--deterministic]
-(--deterministic: cuDNN's deterministic algorithms only, as uniem uses them; for comparison)
+Usage: python3 peer_torch.py [--precision tf32|fp32|bf16] [--quick] [--deterministic]
+(--deterministic: cuDNN's deterministic algorithms only, as uniem uses them; for comparison;
+bf16: the forward passes under torch.autocast(bfloat16), as uniem's bf16 autocasts convolutions)
 """
 import argparse
+import contextlib
 import json
 import time
 
@@ -110,11 +112,16 @@ def timed(name, step, reps, warmup=3):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--precision", default="tf32", choices=["tf32", "fp32"])
+    parser.add_argument("--precision", default="tf32", choices=["tf32", "fp32", "bf16"])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--deterministic", action="store_true")
     args = parser.parse_args()
-    tf32 = args.precision == "tf32"
+    tf32 = args.precision != "fp32"  # bf16: what autocast leaves in fp32 may use TF32, as in uniem
+
+    def amp():
+        if args.precision == "bf16":
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = True
@@ -131,7 +138,8 @@ def main():
 
         def step():
             opt.zero_grad(set_to_none=True)
-            loss = F.binary_cross_entropy_with_logits(model(x), t)
+            with amp():
+                loss = F.binary_cross_entropy_with_logits(model(x), t)
             loss.backward()
             opt.step()
             loss.item()
@@ -144,7 +152,7 @@ def main():
     big = torch.rand(1, 1, 4096, 4096, device=dev)
 
     def infer():
-        with torch.no_grad():
+        with torch.no_grad(), amp():
             torch.sigmoid(unet(big))
     timed("unet_infer_4096", infer, max(1, reps // 4), warmup=1)
     del unet, big
@@ -159,7 +167,8 @@ def main():
 
         def step():
             opt.zero_grad(set_to_none=True)
-            loss = F.binary_cross_entropy_with_logits(model(image, seed), target)
+            with amp():
+                loss = F.binary_cross_entropy_with_logits(model(image, seed), target)
             loss.backward()
             for p in model.parameters():
                 p.grad.clamp_(-0.7, 0.7)
@@ -172,14 +181,15 @@ def main():
     host_seed = torch.rand(1, 1, 33, 33, 33).pin_memory()
 
     def predict():  # one field of view, as the segmenter does it: up, forward, back
-        with torch.no_grad():
-            model(host_image.to(dev), host_seed.to(dev)).cpu()
+        with torch.no_grad(), amp():
+            model(host_image.to(dev), host_seed.to(dev)).float().cpu()
     timed("ffn_predict_isotropic", predict, reps * 10)
 
-    for name, allow in (("gemm_tf32", True), ("gemm_fp32", False)):
+    for name, allow, dtype in (("gemm_tf32", True, torch.float32), ("gemm_fp32", False, torch.float32),
+                               ("gemm_bf16", False, torch.bfloat16)):
         torch.backends.cuda.matmul.allow_tf32 = allow
-        a = torch.rand(8192, 8192, device=dev)
-        b = torch.rand(8192, 8192, device=dev)
+        a = torch.rand(8192, 8192, device=dev, dtype=dtype)
+        b = torch.rand(8192, 8192, device=dev, dtype=dtype)
         for _ in range(3):
             a @ b
         torch.cuda.synchronize()

@@ -1,6 +1,6 @@
 // Whole trainings on the GPU against the CPU: a 2D U-Net and an FFN, 200 steps each from the same
-// seed (fp32 convolutions), reach the same loss within tolerance; a model trained on the GPU loads
-// and predicts on the CPU. Skipped without a GPU (see test_device.cpp's main).
+// seed (fp32 convolutions), reach the same loss within tolerance (the U-Net with bf16 convolutions
+// too, within a wider one); a model trained on the GPU loads and predicts on the CPU. Skipped without a GPU (see test_device.cpp's main).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -36,23 +36,29 @@ std::vector<double> logged_losses(const fs::path& log_file) {
   return loss;
 }
 
-struct Fp32 {
-  Fp32() { cuda::cuda_backend().set_precision(cuda::Precision::fp32); }
-  ~Fp32() { cuda::cuda_backend().set_precision(cuda::Precision::tf32); }
+struct PrecisionScope {
+  explicit PrecisionScope(cuda::Precision p) { cuda::cuda_backend().set_precision(p); }
+  ~PrecisionScope() { cuda::cuda_backend().set_precision(cuda::Precision::tf32); }
 };
 
-}  // namespace
-
-TEST_CASE("a U-Net trained 200 steps on the GPU reaches the CPU's loss; it then predicts on the CPU") {
-  Fp32 fp32;
-  TempDir dir;
+// A small U-Net on a synthetic volume's mitochondria, 200 steps on the CPU and on the GPU in
+// `precision` from the same seed; the logged losses of each, and the GPU model's folder.
+struct UnetRun {
+  std::vector<double> cpu_loss, gpu_loss;
+  SynthVolume volume;
+  nn::ModelDescription model;
+};
+UnetRun train_unet(const TempDir& dir, cuda::Precision precision) {
+  PrecisionScope scope(precision);
+  UnetRun run;
   SynthOptions so;
   so.nz = 6, so.ny = 160, so.nx = 160;
-  const SynthVolume v = synthesize(so);
-  nn::ModelDescription m;
+  run.volume = synthesize(so);
+  nn::ModelDescription& m = run.model;
   m.network.filters = 8;
   m.network.depth = 3;
   m.loss.kind = "logistic";
+  const SynthVolume& v = run.volume;
   nn::Split split = nn::split_validation(nn::make_sections(v.image, v.mitochondria, "image", "mitochondria", m.target), "1");
   nn::TrainOptions o;
   o.steps = 200;
@@ -66,10 +72,24 @@ TEST_CASE("a U-Net trained 200 steps on the GPU reaches the CPU's loss; it then 
   nn::train(m, o, split, dir / "cpu", false, quiet);
   o.device = gpu;
   nn::train(m, o, split, dir / "gpu", false, quiet);
-  const auto cpu_loss = logged_losses(dir / "cpu" / nn::training_log), gpu_loss = logged_losses(dir / "gpu" / nn::training_log);
-  REQUIRE(cpu_loss.size() == 10);
-  REQUIRE(gpu_loss.size() == 10);
-  MESSAGE("U-Net loss CPU " << cpu_loss[0] << " -> " << cpu_loss[9] << ", GPU " << gpu_loss[0] << " -> " << gpu_loss[9]);
+  run.cpu_loss = logged_losses(dir / "cpu" / nn::training_log);
+  run.gpu_loss = logged_losses(dir / "gpu" / nn::training_log);
+  REQUIRE(run.cpu_loss.size() == 10);
+  REQUIRE(run.gpu_loss.size() == 10);
+  MESSAGE("U-Net loss CPU " << run.cpu_loss[0] << " -> " << run.cpu_loss[9] << ", GPU in " << cuda::precision_name(precision)
+                            << " " << run.gpu_loss[0] << " -> " << run.gpu_loss[9]);
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("a U-Net trained 200 steps on the GPU reaches the CPU's loss; it then predicts on the CPU") {
+  PrecisionScope fp32(cuda::Precision::fp32);  // the predictions below too
+  TempDir dir;
+  const UnetRun run = train_unet(dir, cuda::Precision::fp32);
+  const auto &cpu_loss = run.cpu_loss, &gpu_loss = run.gpu_loss;
+  const SynthVolume& v = run.volume;
+  const nn::ModelDescription& m = run.model;
   CHECK(gpu_loss[0] == doctest::Approx(cpu_loss[0]).epsilon(1e-3));
   CHECK(gpu_loss[9] == doctest::Approx(cpu_loss[9]).epsilon(0.05));
   CHECK(gpu_loss[9] < 0.7 * gpu_loss[0]);
@@ -85,8 +105,16 @@ TEST_CASE("a U-Net trained 200 steps on the GPU reaches the CPU's loss; it then 
   CHECK(worst < 1e-3);
 }
 
+TEST_CASE("a U-Net trained 200 steps with bf16 convolutions stays near the CPU's fp32 loss") {
+  TempDir dir;
+  const UnetRun run = train_unet(dir, cuda::Precision::bf16);
+  CHECK(run.gpu_loss[0] == doctest::Approx(run.cpu_loss[0]).epsilon(2e-2));
+  CHECK(run.gpu_loss[9] == doctest::Approx(run.cpu_loss[9]).epsilon(0.15));
+  CHECK(run.gpu_loss[9] < 0.7 * run.gpu_loss[0]);
+}
+
 TEST_CASE("an FFN trained 200 steps on the GPU reaches the CPU's loss") {
-  Fp32 fp32;
+  PrecisionScope fp32(cuda::Precision::fp32);
   TempDir dir;
   SynthOptions so;
   so.nz = 24, so.ny = 64, so.nx = 64;
