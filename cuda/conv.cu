@@ -225,6 +225,7 @@ __global__ void channel_sum_kernel(const T* gy, T* gb, int64_t n, int64_t c, int
 }  // namespace
 
 void CudaBackend::conv_forward(const ConvParams& p, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
+  const OpTimer timer(*this, "conv_forward");
   Plan& plan = plan_for(Direction::forward, p, x.shape(), w.shape(), y.shape(), x.dtype());
   const ScalarType t = x.dtype();
   const bool bf16 = in_bf16(t);
@@ -241,6 +242,7 @@ void CudaBackend::conv_forward(const ConvParams& p, const Tensor& x, const Tenso
 }
 
 void CudaBackend::conv_backward_data(const ConvParams& p, const Tensor& gy, const Tensor& w, Tensor& gx) {
+  const OpTimer timer(*this, "conv_backward_data");
   Plan& plan = plan_for(Direction::backward_data, p, gx.shape(), w.shape(), gy.shape(), gy.dtype());
   const ScalarType t = gy.dtype();
   const bool bf16 = in_bf16(t);
@@ -255,6 +257,7 @@ void CudaBackend::conv_backward_data(const ConvParams& p, const Tensor& gy, cons
 
 void CudaBackend::conv_backward_filter(const ConvParams& p, const Tensor& x, const Tensor& gy, Tensor& gw,
                                        Tensor& gb) {
+  const OpTimer timer(*this, "conv_backward_filter");
   Plan& plan = plan_for(Direction::backward_filter, p, x.shape(), gw.shape(), gy.shape(), x.dtype());
   const ScalarType t = x.dtype();
   const bool bf16 = in_bf16(t);

@@ -116,7 +116,23 @@ class CudaBackend final : public Backend {
   // when the device was activated, at most 4 GiB.
   size_t workspace_limit() const { return workspace_limit_; }
 
+  // Profiling (bench_cuda --profile): while on, every backend op records CUDA events around its
+  // work on the stream (OpTimer). take_profile() waits for the GPU, returns the GPU time and the
+  // number of calls per op since the last take, most time first, and starts over.
+  struct OpTime {
+    std::string op;
+    int64_t calls = 0;
+    double ms = 0;
+  };
+  void set_profiling(bool on) { profiling_ = on; }
+  std::vector<OpTime> take_profile();
+
  private:
+  friend class OpTimer;
+  struct Span {
+    const char* op;
+    cudaEvent_t begin, end;
+  };
   void* raw_allocate(size_t rounded);
   void raw_free(void* p, size_t rounded);
 
@@ -132,6 +148,23 @@ class CudaBackend final : public Backend {
   size_t pinned_bytes_ = 0;
   std::map<std::string, int> algorithms_;
   size_t workspace_limit_ = size_t{1} << 30;
+  bool profiling_ = false;
+  std::vector<Span> spans_;
+};
+
+// Times the enclosing backend op on the GPU while profiling is on; does nothing otherwise. The
+// first statement of every CudaBackend op.
+class OpTimer {
+ public:
+  OpTimer(CudaBackend& backend, const char* op);
+  ~OpTimer();
+  OpTimer(const OpTimer&) = delete;
+  OpTimer& operator=(const OpTimer&) = delete;
+
+ private:
+  CudaBackend* backend_ = nullptr;  // null when not profiling
+  const char* op_;
+  cudaEvent_t begin_ = nullptr;
 };
 
 // The one CUDA backend (created on first use, never destroyed: tensors may outlive static objects).

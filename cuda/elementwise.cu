@@ -177,6 +177,7 @@ __global__ void copy_window_kernel(const W* src, W* dst, Dims5 sd, Dims5 dd, Dim
 }  // namespace
 
 void CudaBackend::unary(UnaryOp op, UnaryArgs args, const Tensor& x, Tensor& y) {
+  const OpTimer timer(*this, "unary");
   dispatch_float(x.dtype(), [&](auto z) {
     using T = decltype(z);
     unary_kernel<T><<<blocks_for(x.numel()), threads_per_block, 0, stream_>>>(op, args, ptr<T>(x), ptr<T>(y),
@@ -187,6 +188,7 @@ void CudaBackend::unary(UnaryOp op, UnaryArgs args, const Tensor& x, Tensor& y) 
 
 void CudaBackend::unary_backward(UnaryOp op, UnaryArgs args, const Tensor& x, const Tensor& y, const Tensor& gy,
                                  Tensor& gx) {
+  const OpTimer timer(*this, "unary_backward");
   dispatch_float(x.dtype(), [&](auto z) {
     using T = decltype(z);
     const T* py = y.defined() ? ptr<T>(y) : ptr<T>(x);
@@ -197,6 +199,7 @@ void CudaBackend::unary_backward(UnaryOp op, UnaryArgs args, const Tensor& x, co
 }
 
 void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y) {
+  const OpTimer timer(*this, "binary");
   dispatch_float(a.dtype(), [&](auto z) {
     using T = decltype(z);
     const int64_t n = y.numel();
@@ -217,6 +220,7 @@ void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& 
 }
 
 void CudaBackend::sum_to(const Tensor& x, Tensor& y) {
+  const OpTimer timer(*this, "sum_to");
   dispatch_float(x.dtype(), [&](auto z) {
     using T = decltype(z);
     const Dims5 in = dims5(x.shape()), out = dims5(y.shape());
@@ -253,12 +257,14 @@ void sum_all_typed(const Tensor& x, Tensor& y) {
 }  // namespace
 
 void CudaBackend::sum_all(const Tensor& x, Tensor& y) {
+  const OpTimer timer(*this, "sum_all");
   if (x.dtype() == ScalarType::f64) sum_all_typed<double>(x, y);
   else dispatch_float(x.dtype(), [&](float) { sum_all_typed<float>(x, y); });
 }
 
 void CudaBackend::copy_window(const Tensor& src, const std::vector<int64_t>& src_start, Tensor& dst,
                               const std::vector<int64_t>& dst_start, const std::vector<int64_t>& extent) {
+  const OpTimer timer(*this, "copy_window");
   const int rank = src.rank();
   Dims5 ext{{1, 1, 1, 1, 1}}, s0{}, d0{};
   int64_t n = 1;

@@ -132,6 +132,7 @@ void softmax_ce_forward_typed(const Logits<T>& in, int64_t pixels, Tensor& sum, 
 
 void CudaBackend::pointwise_loss_forward(PointwiseLoss kind, const Tensor& x, const Tensor& target,
                                          const Tensor& weight, const Tensor& mask, Tensor& sum, Tensor& count) {
+  const OpTimer timer(*this, "pointwise_loss_forward");
   if (x.dtype() == ScalarType::f64) pointwise_forward_typed<double>(kind, x, target, weight, mask, sum, count);
   else dispatch_float(x.dtype(), [&](float) { pointwise_forward_typed<float>(kind, x, target, weight, mask, sum, count); });
 }
@@ -139,6 +140,7 @@ void CudaBackend::pointwise_loss_forward(PointwiseLoss kind, const Tensor& x, co
 void CudaBackend::pointwise_loss_backward(PointwiseLoss kind, const Tensor& x, const Tensor& target,
                                           const Tensor& weight, const Tensor& mask, const Tensor& g_sum,
                                           Tensor& gx) {
+  const OpTimer timer(*this, "pointwise_loss_backward");
   dispatch_float(x.dtype(), [&](auto z) {
     using T = decltype(z);
     pointwise_backward_kernel<T><<<blocks_for(x.numel()), threads_per_block, 0, stream_>>>(
@@ -150,6 +152,7 @@ void CudaBackend::pointwise_loss_backward(PointwiseLoss kind, const Tensor& x, c
 void CudaBackend::softmax_cross_entropy_forward(const Tensor& x, const Tensor& labels, const Tensor& class_weight,
                                                 const Tensor& weight, const Tensor& mask, int ignore_label,
                                                 Tensor& sum, Tensor& count) {
+  const OpTimer timer(*this, "softmax_cross_entropy_forward");
   auto flag = allocate(sizeof(int), x.device());
   int* bad = static_cast<int*>(flag->data.get());
   const int sentinel = INT_MIN;
@@ -174,6 +177,7 @@ void CudaBackend::softmax_cross_entropy_forward(const Tensor& x, const Tensor& l
 void CudaBackend::softmax_cross_entropy_backward(const Tensor& x, const Tensor& labels, const Tensor& class_weight,
                                                  const Tensor& weight, const Tensor& mask, int ignore_label,
                                                  const Tensor& g_sum, Tensor& gx) {
+  const OpTimer timer(*this, "softmax_cross_entropy_backward");
   auto flag = allocate(sizeof(int), x.device());
   int* bad = static_cast<int*>(flag->data.get());
   const int sentinel = INT_MIN;

@@ -173,6 +173,7 @@ constexpr size_t pinned_chunk = size_t{32} << 20;
 }
 
 void CudaBackend::copy_to_host(const Tensor& src, void* dst) {
+  const OpTimer timer(*this, "copy_to_host");
   activate(src.device());
   std::lock_guard lock(mutex_);
   if (!pinned_) {
@@ -190,6 +191,7 @@ void CudaBackend::copy_to_host(const Tensor& src, void* dst) {
 }
 
 void CudaBackend::copy_from_host(const void* src, Tensor& dst) {
+  const OpTimer timer(*this, "copy_from_host");
   activate(dst.device());
   std::lock_guard lock(mutex_);
   if (!pinned_) {
@@ -208,6 +210,7 @@ void CudaBackend::copy_from_host(const void* src, Tensor& dst) {
 }
 
 void CudaBackend::copy(const Tensor& src, Tensor& dst) {
+  const OpTimer timer(*this, "copy");
   if (src.raw_data() == dst.raw_data() || src.bytes() == 0) return;
   UNIEM_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), src.bytes(), cudaMemcpyDeviceToDevice, stream_));
 }
@@ -260,6 +263,7 @@ void random_fill(Tensor& t, Draw draw, RandomStream s, double a, double b) {
 }  // namespace
 
 void CudaBackend::cast(const Tensor& src, Tensor& dst) {
+  const OpTimer timer(*this, "cast");
   dispatch_any(src.dtype(), [&](auto s) {
     dispatch_any(dst.dtype(), [&](auto d) {
       using S = decltype(s);
@@ -272,6 +276,7 @@ void CudaBackend::cast(const Tensor& src, Tensor& dst) {
 }
 
 void CudaBackend::fill(Tensor& t, double value) {
+  const OpTimer timer(*this, "fill");
   if (t.numel() == 0) return;
   dispatch_any(t.dtype(), [&](auto z) {
     using T = decltype(z);
@@ -282,12 +287,15 @@ void CudaBackend::fill(Tensor& t, double value) {
 }
 
 void CudaBackend::random_uniform(Tensor& t, RandomStream s, double low, double high) {
+  const OpTimer timer(*this, "random_uniform");
   random_fill(t, Draw::uniform, s, low, high);
 }
 void CudaBackend::random_normal(Tensor& t, RandomStream s, double mean, double stddev) {
+  const OpTimer timer(*this, "random_normal");
   random_fill(t, Draw::normal, s, mean, stddev);
 }
 void CudaBackend::random_bernoulli(Tensor& t, RandomStream s, double p) {
+  const OpTimer timer(*this, "random_bernoulli");
   random_fill(t, Draw::bernoulli, s, p, 0);
 }
 

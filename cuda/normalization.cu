@@ -187,6 +187,7 @@ __global__ void softmax_backward_kernel(bool log_mode, const T* y, const T* gy, 
 void CudaBackend::batch_norm_forward(const BatchNormParams& p, bool training, const Tensor& x, const Tensor& gamma,
                                      const Tensor& beta, Tensor& running_mean, Tensor& running_var, Tensor& y,
                                      Tensor& save_mean, Tensor& save_invstd) {
+  const OpTimer timer(*this, "batch_norm_forward");
   const Layout l = layout(x);
   auto scale_shift = allocate(sizeof(double) * 2 * static_cast<size_t>(l.c), x.device());
   auto partial = allocate(sizeof(SumPair) * static_cast<size_t>(l.c * l.splits), x.device());
@@ -212,6 +213,7 @@ void CudaBackend::batch_norm_forward(const BatchNormParams& p, bool training, co
 void CudaBackend::batch_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& save_mean,
                                       const Tensor& save_invstd, const Tensor& gy, Tensor& gx, Tensor& gamma_grad,
                                       Tensor& beta_grad) {
+  const OpTimer timer(*this, "batch_norm_backward");
   const Layout l = layout(x);
   auto coeff = allocate(sizeof(double) * 3 * static_cast<size_t>(l.c), x.device());
   auto partial = allocate(sizeof(SumPair) * static_cast<size_t>(l.c * l.splits), x.device());
@@ -232,6 +234,7 @@ void CudaBackend::batch_norm_backward(const Tensor& x, const Tensor& gamma, cons
 }
 
 void CudaBackend::softmax_forward(bool log, const Tensor& x, Tensor& y) {
+  const OpTimer timer(*this, "softmax_forward");
   dispatch_float(x.dtype(), [&](auto z) {
     using T = decltype(z);
     const int64_t n = x.size(0), c = x.size(1), inner = x.numel() / std::max<int64_t>(n * c, 1);
@@ -241,6 +244,7 @@ void CudaBackend::softmax_forward(bool log, const Tensor& x, Tensor& y) {
 }
 
 void CudaBackend::softmax_backward(bool log, const Tensor& y, const Tensor& gy, Tensor& gx) {
+  const OpTimer timer(*this, "softmax_backward");
   dispatch_float(y.dtype(), [&](auto z) {
     using T = decltype(z);
     const int64_t n = y.size(0), c = y.size(1), inner = y.numel() / std::max<int64_t>(n * c, 1);

@@ -35,6 +35,7 @@ __global__ void adam_kernel(T* w, const T* g, T* pm, T* pv, int64_t n, T b1, T b
 }  // namespace
 
 void CudaBackend::sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad, Tensor& momentum) {
+  const OpTimer timer(*this, "sgd_step");
   dispatch_float(param.dtype(), [&](auto z) {
     using T = decltype(z);
     sgd_kernel<T><<<blocks_for(param.numel()), threads_per_block, 0, stream_>>>(
@@ -46,6 +47,7 @@ void CudaBackend::sgd_step(const SgdParams& p, Tensor& param, const Tensor& grad
 
 void CudaBackend::adam_step(const AdamParams& p, int64_t step, Tensor& param, const Tensor& grad, Tensor& m,
                             Tensor& v) {
+  const OpTimer timer(*this, "adam_step");
   dispatch_float(param.dtype(), [&](auto z) {
     using T = decltype(z);
     const double c1 = 1 - std::pow(p.beta1, static_cast<double>(step));

@@ -167,6 +167,7 @@ __global__ void upsample_backward_kernel(bool bilinear, const T* gy, T* gx, int6
 }  // namespace
 
 void CudaBackend::pool_forward(PoolMode mode, const PoolParams& p, const Tensor& x, Tensor& y, Tensor& indices) {
+  const OpTimer timer(*this, "pool_forward");
   const PoolGeometry g = pool_geometry(p, x.shape(), y.shape());
   dispatch_float(x.dtype(), [&](auto z) {
     using T = decltype(z);
@@ -178,6 +179,7 @@ void CudaBackend::pool_forward(PoolMode mode, const PoolParams& p, const Tensor&
 
 void CudaBackend::pool_backward(PoolMode mode, const PoolParams& p, const Tensor& gy, const Tensor& indices,
                                 Tensor& gx) {
+  const OpTimer timer(*this, "pool_backward");
   const PoolGeometry g = pool_geometry(p, gx.shape(), gy.shape());
   dispatch_float(gy.dtype(), [&](auto z) {
     using T = decltype(z);
@@ -188,6 +190,7 @@ void CudaBackend::pool_backward(PoolMode mode, const PoolParams& p, const Tensor
 }
 
 void CudaBackend::upsample_forward(UpsampleMode mode, const Tensor& x, Tensor& y) {
+  const OpTimer timer(*this, "upsample_forward");
   dispatch_float(x.dtype(), [&](auto z) {
     using T = decltype(z);
     upsample_forward_kernel<T><<<blocks_for(y.numel()), threads_per_block, 0, stream_>>>(
@@ -198,6 +201,7 @@ void CudaBackend::upsample_forward(UpsampleMode mode, const Tensor& x, Tensor& y
 }
 
 void CudaBackend::upsample_backward(UpsampleMode mode, const Tensor& gy, Tensor& gx) {
+  const OpTimer timer(*this, "upsample_backward");
   const bool bilinear = mode == UpsampleMode::bilinear;
   const int64_t h = gx.size(2), w = gx.size(3), oh = gy.size(2), ow = gy.size(3);
   std::vector<int32_t> rows, cols;

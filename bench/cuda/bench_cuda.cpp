@@ -12,7 +12,11 @@
 // (uniem / PyTorch; <= 1 means uniem is as fast or faster) and the TFLOP/s both reach, with
 // PyTorch's count of the work (torch.utils.flop_counter) and the card's measured GEMM rate.
 //
-// Usage: bench_cuda [--precision tf32|fp32|bf16] [--quick]   (needs a GPU, and python3 with torch)
+// Usage: bench_cuda [--precision tf32|fp32|bf16] [--quick] [--profile]
+// (needs a GPU, and python3 with torch). --profile: after each workload, its GPU time per backend
+// op and per step against the wall time (the rest is host work), and PyTorch's top CUDA kernels
+// (torch.profiler) from the peer.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -35,6 +39,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 const Device gpu = Device::cuda(0);
+bool profile = false;
 
 double timed_ms(const std::function<void()>& step, int reps, int warmup = 3) {
   for (int i = 0; i < warmup; ++i) step();
@@ -42,7 +47,28 @@ double timed_ms(const std::function<void()>& step, int reps, int warmup = 3) {
   const auto begin = Clock::now();
   for (int i = 0; i < reps; ++i) step();
   cuda::cuda_backend().synchronize();
-  return std::chrono::duration<double, std::milli>(Clock::now() - begin).count() / reps;
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - begin).count() / reps;
+  if (profile) {  // the same steps again with every op timed on the GPU
+    cuda::CudaBackend& be = cuda::cuda_backend();
+    be.set_profiling(true);
+    for (int i = 0; i < reps; ++i) step();
+    be.set_profiling(false);
+    double gpu_ms = 0;
+    const auto ops = be.take_profile();
+    for (const auto& t : ops) gpu_ms += t.ms;
+    std::printf("  per step: %.3f ms wall, %.3f ms of GPU work in backend ops (%.0f%%)\n", ms, gpu_ms / reps,
+                100 * gpu_ms / reps / ms);
+    for (const auto& t : ops)
+      std::printf("    %-32s %6.1f calls %8.3f ms  %5.1f%%\n", t.op.c_str(), static_cast<double>(t.calls) / reps,
+                  t.ms / reps, 100 * t.ms / std::max(gpu_ms, 1e-9));
+  }
+  return ms;
+}
+
+// Runs a workload, with its name first when profiling, so the table above says what it is for.
+double workload(const char* name, const std::function<double()>& run) {
+  if (profile) std::printf("%s\n", name);
+  return run();
 }
 
 Tensor uniform(const Shape& s, uint64_t seed) {
@@ -85,12 +111,13 @@ double train_ffn(const nn::ffn::FfnConfig& c, int reps) {
   }, reps);
 }
 
-std::map<std::string, nlohmann::json> run_peer(const std::string& precision, bool quick) {
+std::map<std::string, nlohmann::json> run_peer(const std::string& precision, bool quick, bool with_profile) {
   // The script where this build's sources are, else under the working folder (a copied checkout).
   std::string script = UNIEM_BENCH_DIR "/cuda/peer_torch.py";
   if (FILE* f = std::fopen(script.c_str(), "r")) std::fclose(f);
   else script = "bench/cuda/peer_torch.py";
-  const std::string command = "python3 " + script + " --precision " + precision + (quick ? " --quick" : "");
+  const std::string command = "python3 " + script + " --precision " + precision + (quick ? " --quick" : "") +
+                              (with_profile ? " --profile" : "");
   std::map<std::string, nlohmann::json> out;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return out;
@@ -115,9 +142,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) precision = argv[++i];
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--profile")) profile = true;
   }
   if (precision != "tf32" && precision != "fp32" && precision != "bf16") {
-    std::fprintf(stderr, "usage: bench_cuda [--precision tf32|fp32|bf16] [--quick]\n");
+    std::fprintf(stderr, "usage: bench_cuda [--precision tf32|fp32|bf16] [--quick] [--profile]\n");
     return 2;
   }
   const auto report = cuda::describe_devices();
@@ -138,36 +166,40 @@ int main(int argc, char** argv) {
 
   std::map<std::string, double> ours;
   nn::NetworkConfig unet;  // 32 filters, depth 4
-  ours["unet_train_step"] = train_2d(unet, reps);
+  ours["unet_train_step"] = workload("unet_train_step", [&] { return train_2d(unet, reps); });
   nn::NetworkConfig resnet;
   resnet.family = "resnet";
   resnet.blocks = 16;
-  ours["resnet16_train_step"] = train_2d(resnet, reps);
-  {
+  ours["resnet16_train_step"] = workload("resnet16_train_step", [&] { return train_2d(resnet, reps); });
+  ours["unet_infer_4096"] = workload("unet_infer_4096", [&] {
     auto net = nn::make_network(unet, 1);
     net->to(gpu);
     const Tensor big = uniform({1, 1, 4096, 4096}, 7);
-    ours["unet_infer_4096"] = timed_ms([&] {
+    return timed_ms([&] {
       NoGradScope no_grad;
       ops::sigmoid(net->forward(big, false));
     }, std::max(1, reps / 4), 1);
-  }
+  });
   cuda::cuda_backend().release_cached();
-  ours["ffn_train_step_isotropic"] = train_ffn(nn::ffn::FfnConfig::preset("isotropic"), reps);
-  ours["ffn_train_step_sparse_z"] = train_ffn(nn::ffn::FfnConfig::preset("sparse-z"), reps);
-  {
+  ours["ffn_train_step_isotropic"] = workload("ffn_train_step_isotropic", [&] {
+    return train_ffn(nn::ffn::FfnConfig::preset("isotropic"), reps);
+  });
+  ours["ffn_train_step_sparse_z"] = workload("ffn_train_step_sparse_z", [&] {
+    return train_ffn(nn::ffn::FfnConfig::preset("sparse-z"), reps);
+  });
+  ours["ffn_predict_isotropic"] = workload("ffn_predict_isotropic", [&] {
     nn::ffn::FfnModel model(nn::ffn::FfnConfig::preset("isotropic"), 1);
     model.to(gpu);
     Generator g(8);
     const Tensor image = ops::rand({1, 1, 33, 33, 33}, g), seed = ops::rand({1, 1, 33, 33, 33}, g);
-    ours["ffn_predict_isotropic"] = timed_ms([&] {
+    return timed_ms([&] {
       NoGradScope no_grad;
       model.forward(image.to(gpu), seed.to(gpu)).to(Device::cpu());
     }, reps * 10);
-  }
+  });
   std::fflush(stdout);
 
-  const auto peer = run_peer(precision, quick);
+  const auto peer = run_peer(precision, quick, profile);
   const double gemm = peer.count("gemm_" + precision) ? peer.at("gemm_" + precision)["tflops"].get<double>() : 0;
   std::printf("\n| workload | uniem ms | PyTorch ms | ratio | uniem TFLOP/s | PyTorch TFLOP/s |\n|---|---|---|---|---|---|\n");
   for (const auto& [name, ms] : ours) {

@@ -6,13 +6,15 @@ Networks mirror nn/unet.cpp, nn/encoder_decoder.cpp (ResNet) and nn/ffn/model.cp
 Prints one JSON object per line: {"name", "ms", "flops"} (flops of one repetition, counted by
 torch.utils.flop_counter), then {"name": "gemm_*", "tflops"} for the card's TF32, FP32 and BF16 GEMM rates.
 
-Usage: python3 peer_torch.py [--precision tf32|fp32|bf16] [--quick] [--deterministic]
+Usage: python3 peer_torch.py [--precision tf32|fp32|bf16] [--quick] [--deterministic] [--profile]
+(--profile: after each workload, its top CUDA kernels by GPU time per step (torch.profiler), on stderr)
 (--deterministic: cuDNN's deterministic algorithms only, as uniem uses them; for comparison;
 bf16: the forward passes under torch.autocast(bfloat16), as uniem's bf16 autocasts convolutions)
 """
 import argparse
 import contextlib
 import json
+import sys
 import time
 
 import torch
@@ -95,6 +97,23 @@ class Ffn(nn.Module):
         return seed + self.head(F.relu(x))
 
 
+PROFILE = False
+
+
+def profiled(name, step, reps):
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(reps):
+            step()
+        torch.cuda.synchronize()
+    print(name + " (PyTorch, all %d steps)" % reps, file=sys.stderr)
+    try:  # PyTorch 2.4 renamed the column
+        table = prof.key_averages().table(sort_by="device_time_total", row_limit=12)
+    except (AttributeError, KeyError, ValueError):
+        table = prof.key_averages().table(sort_by="cuda_time_total", row_limit=12)
+    print(table, file=sys.stderr, flush=True)
+
+
 def timed(name, step, reps, warmup=3):
     for _ in range(warmup):
         step()
@@ -108,6 +127,8 @@ def timed(name, step, reps, warmup=3):
     torch.cuda.synchronize()
     ms = (time.perf_counter() - begin) * 1000 / reps
     print(json.dumps({"name": name, "ms": ms, "flops": counter.get_total_flops()}), flush=True)
+    if PROFILE:
+        profiled(name, step, reps)
 
 
 def main():
@@ -115,7 +136,10 @@ def main():
     parser.add_argument("--precision", default="tf32", choices=["tf32", "fp32", "bf16"])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--deterministic", action="store_true")
+    parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     tf32 = args.precision != "fp32"  # bf16: what autocast leaves in fp32 may use TF32, as in uniem
 
     def amp():
