@@ -17,6 +17,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "cuda/conv_graph.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/reduce.cuh"
 
@@ -94,13 +95,19 @@ int choose(const Perf* perf, int returned, const char* what, Plan& plan) {
   throw CudaError(std::string("cuDNN has no deterministic ") + what + " algorithm for this convolution");
 }
 
+// What makes two calls the same convolution: direction, shapes, parameters, dtype, precision.
+std::string plan_key(Direction dir, const ConvParams& p, const Shape& x, const Shape& w, const Shape& y, ScalarType t) {
+  std::string key = std::to_string(static_cast<int>(dir)) + (t == ScalarType::f64 ? "d" : "f") +
+                    precision_name(cuda_backend().precision()) + x.str() + w.str() + y.str();
+  for (int i = 0; i < 3; ++i)
+    key += "," + std::to_string(p.stride[i]) + "," + std::to_string(p.padding[i]) + "," + std::to_string(p.dilation[i]);
+  return key;
+}
+
 // The plan for one call; x, w, y are the convolution's input, filter and output shapes (5-D).
 Plan& plan_for(Direction dir, const ConvParams& p, const Shape& x, const Shape& w, const Shape& y, ScalarType t) {
   CudaBackend& be = cuda_backend();
-  std::string key = std::to_string(static_cast<int>(dir)) + (t == ScalarType::f64 ? "d" : "f") +
-                    precision_name(be.precision()) + x.str() + w.str() + y.str();
-  for (int i = 0; i < 3; ++i)
-    key += "," + std::to_string(p.stride[i]) + "," + std::to_string(p.padding[i]) + "," + std::to_string(p.dilation[i]);
+  const std::string key = plan_key(dir, p, x, w, y, t);
   std::lock_guard lock(plans_mutex);
   auto& slot = plans()[key];
   if (slot) return *slot;
@@ -160,6 +167,79 @@ Plan& plan_for(Direction dir, const ConvParams& p, const Shape& x, const Shape& 
   return *slot;
 }
 
+// The graph API's plan for this call (conv_graph.h), or null: the graph API is not chosen, or
+// cuDNN has no plan for the call (said once on stderr); then the legacy API computes it.
+// `operands` are the device buffers of x, w and y (the bf16 copies in bf16).
+const GraphConv* graph_plan(Direction dir, const ConvParams& p, const Shape& x, const Shape& w, const Shape& y,
+                            ScalarType t, void* const operands[3]) {
+  if (!graph_api_chosen()) return nullptr;
+  CudaBackend& be = cuda_backend();
+  uintptr_t bits = 0;
+  for (int i = 0; i < 3; ++i) bits |= reinterpret_cast<uintptr_t>(operands[i]);
+  int64_t alignment = 16;
+  while (alignment > 1 && bits % static_cast<uintptr_t>(alignment) != 0) alignment /= 2;
+  const std::string key = plan_key(dir, p, x, w, y, t) + "a" + std::to_string(alignment);
+  std::lock_guard lock(plans_mutex);
+  static auto* graphs = new std::map<std::string, std::unique_ptr<GraphConv>>;
+  if (auto found = graphs->find(key); found != graphs->end()) return found->second.get();
+
+  GraphConv::Settings s;
+  s.direction = dir == Direction::forward         ? GraphDirection::forward
+                : dir == Direction::backward_data ? GraphDirection::backward_data
+                                                  : GraphDirection::backward_filter;
+  const bool two_d = is_2d(p, x, w, y);
+  s.shapes.dims = two_d ? 4 : 5;
+  for (int i = 0; i < 5; ++i) {
+    s.shapes.x[i] = x[i];
+    s.shapes.w[i] = w[i];
+    s.shapes.y[i] = y[i];
+  }
+  int k = 0;
+  for (int i = two_d ? 1 : 0; i < 3; ++i, ++k) {
+    s.stride[k] = p.stride[i];
+    s.padding[k] = p.padding[i];
+    s.dilation[k] = p.dilation[i];
+  }
+  s.compute = t == ScalarType::f64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+  s.data = in_bf16(t) ? CUDNN_DATA_BFLOAT16 : s.compute;
+  s.tensor_cores = be.precision() != Precision::fp32;
+  s.alignment = alignment;
+  s.workspace_limit = be.workspace_limit();
+  std::string why;
+  std::unique_ptr<GraphConv> built = GraphConv::build(s, operands, why);
+  static bool said = false;
+  if (!built && !said) {
+    std::fprintf(stderr, "note: cuDNN's graph API has no plan for a convolution (%s); the legacy API computes it\n",
+                 why.c_str());
+    said = true;
+  }
+  auto& slot = (*graphs)[key];
+  slot = std::move(built);
+  if (slot) be.algorithms()[key] = -1;  // listed with the legacy ones; -1: a graph-API plan
+  return slot.get();
+}
+
+// y[n, c, ...] += b[c], for the graph API's results (the legacy path uses cudnnAddTensor).
+template <typename T>
+__global__ void add_bias_kernel(T* y, const T* b, int64_t c, int64_t inner) {
+  const int64_t plane = blockIdx.x;
+  const T bias = b[plane % c];
+  T* row = y + plane * inner;
+  for (int64_t i = blockIdx.y * int64_t{blockDim.x} + threadIdx.x; i < inner; i += int64_t{gridDim.y} * blockDim.x)
+    row[i] += bias;
+}
+
+void add_bias(Tensor& y, const Tensor& b) {
+  const int64_t planes = y.size(0) * y.size(1), inner = y.numel() / std::max<int64_t>(planes, 1);
+  const dim3 grid(static_cast<unsigned>(planes),
+                  static_cast<unsigned>(std::min<int64_t>(65535, (inner + threads_per_block - 1) / threads_per_block)));
+  dispatch_float(y.dtype(), [&](auto z) {
+    using T = decltype(z);
+    add_bias_kernel<T><<<grid, threads_per_block, 0, cuda_backend().stream()>>>(ptr<T>(y), ptr<T>(b), y.size(1), inner);
+  });
+  check_launch("add_bias");
+}
+
 // alpha = 1 and beta = 0 or 1 in the data type cuDNN expects for the tensor type.
 struct Scalars {
   float f[2] = {0.f, 1.f};
@@ -203,8 +283,8 @@ void widen(const std::shared_ptr<Storage>& s, Tensor& t) {
 }
 
 // The device memory a convolution reads for `t`: its own, or its bfloat16 copy in `keep`.
-const void* operand(const Tensor& t, bool bf16, std::shared_ptr<Storage>& keep) {
-  if (!bf16) return t.raw_data();
+void* operand(const Tensor& t, bool bf16, std::shared_ptr<Storage>& keep) {
+  if (!bf16) return const_cast<void*>(t.raw_data());
   keep = narrowed(t);
   return keep->data.get();
 }
@@ -226,15 +306,21 @@ __global__ void channel_sum_kernel(const T* gy, T* gb, int64_t n, int64_t c, int
 
 void CudaBackend::conv_forward(const ConvParams& p, const Tensor& x, const Tensor& w, const Tensor& b, Tensor& y) {
   const OpTimer timer(*this, "conv_forward");
-  Plan& plan = plan_for(Direction::forward, p, x.shape(), w.shape(), y.shape(), x.dtype());
   const ScalarType t = x.dtype();
   const bool bf16 = in_bf16(t);
   std::shared_ptr<Storage> x16, w16, y16 = bf16 ? bf16_like(y) : nullptr;
-  UNIEM_CUDA_CHECK(cudnnConvolutionForward(dnn_, scalars.one(t), plan.x, operand(x, bf16, x16), plan.w,
-                                           operand(w, bf16, w16), plan.conv,
+  void* const operands[3] = {operand(x, bf16, x16), operand(w, bf16, w16), bf16 ? y16->data.get() : y.raw_data()};
+  if (const GraphConv* g = graph_plan(Direction::forward, p, x.shape(), w.shape(), y.shape(), t, operands)) {
+    g->run(operands);
+    if (bf16) widen(y16, y);
+    if (b.defined()) add_bias(y, b);
+    return;
+  }
+  Plan& plan = plan_for(Direction::forward, p, x.shape(), w.shape(), y.shape(), t);
+  UNIEM_CUDA_CHECK(cudnnConvolutionForward(dnn_, scalars.one(t), plan.x, operands[0], plan.w, operands[1], plan.conv,
                                            static_cast<cudnnConvolutionFwdAlgo_t>(plan.algorithm),
                                            workspace(plan.workspace), plan.workspace, scalars.zero(t), plan.y,
-                                           bf16 ? y16->data.get() : y.raw_data()));
+                                           operands[2]));
   if (bf16) widen(y16, y);
   if (b.defined())
     UNIEM_CUDA_CHECK(cudnnAddTensor(dnn_, scalars.one(t), plan.bias, b.raw_data(), scalars.one(t),
@@ -243,29 +329,38 @@ void CudaBackend::conv_forward(const ConvParams& p, const Tensor& x, const Tenso
 
 void CudaBackend::conv_backward_data(const ConvParams& p, const Tensor& gy, const Tensor& w, Tensor& gx) {
   const OpTimer timer(*this, "conv_backward_data");
-  Plan& plan = plan_for(Direction::backward_data, p, gx.shape(), w.shape(), gy.shape(), gy.dtype());
   const ScalarType t = gy.dtype();
   const bool bf16 = in_bf16(t);
   std::shared_ptr<Storage> w16, gy16, gx16 = bf16 ? bf16_like(gx) : nullptr;
-  UNIEM_CUDA_CHECK(cudnnConvolutionBackwardData(dnn_, scalars.one(t), plan.w, operand(w, bf16, w16), plan.y,
-                                                operand(gy, bf16, gy16), plan.conv,
-                                                static_cast<cudnnConvolutionBwdDataAlgo_t>(plan.algorithm),
-                                                workspace(plan.workspace), plan.workspace, scalars.zero(t), plan.x,
-                                                bf16 ? gx16->data.get() : gx.raw_data()));
+  void* const operands[3] = {bf16 ? gx16->data.get() : gx.raw_data(), operand(w, bf16, w16), operand(gy, bf16, gy16)};
+  if (const GraphConv* g = graph_plan(Direction::backward_data, p, gx.shape(), w.shape(), gy.shape(), t, operands)) {
+    g->run(operands);
+  } else {
+    Plan& plan = plan_for(Direction::backward_data, p, gx.shape(), w.shape(), gy.shape(), t);
+    UNIEM_CUDA_CHECK(cudnnConvolutionBackwardData(dnn_, scalars.one(t), plan.w, operands[1], plan.y, operands[2],
+                                                  plan.conv, static_cast<cudnnConvolutionBwdDataAlgo_t>(plan.algorithm),
+                                                  workspace(plan.workspace), plan.workspace, scalars.zero(t), plan.x,
+                                                  operands[0]));
+  }
   if (bf16) widen(gx16, gx);
 }
 
 void CudaBackend::conv_backward_filter(const ConvParams& p, const Tensor& x, const Tensor& gy, Tensor& gw,
                                        Tensor& gb) {
   const OpTimer timer(*this, "conv_backward_filter");
-  Plan& plan = plan_for(Direction::backward_filter, p, x.shape(), gw.shape(), gy.shape(), x.dtype());
   const ScalarType t = x.dtype();
   const bool bf16 = in_bf16(t);
   std::shared_ptr<Storage> x16, gy16, gw16 = bf16 ? bf16_like(gw) : nullptr;
-  UNIEM_CUDA_CHECK(cudnnConvolutionBackwardFilter(
-      dnn_, scalars.one(t), plan.x, operand(x, bf16, x16), plan.y, operand(gy, bf16, gy16), plan.conv,
-      static_cast<cudnnConvolutionBwdFilterAlgo_t>(plan.algorithm), workspace(plan.workspace), plan.workspace,
-      scalars.zero(t), plan.w, bf16 ? gw16->data.get() : gw.raw_data()));
+  void* const operands[3] = {operand(x, bf16, x16), bf16 ? gw16->data.get() : gw.raw_data(), operand(gy, bf16, gy16)};
+  if (const GraphConv* g = graph_plan(Direction::backward_filter, p, x.shape(), gw.shape(), gy.shape(), t, operands)) {
+    g->run(operands);
+  } else {
+    Plan& plan = plan_for(Direction::backward_filter, p, x.shape(), gw.shape(), gy.shape(), t);
+    UNIEM_CUDA_CHECK(cudnnConvolutionBackwardFilter(
+        dnn_, scalars.one(t), plan.x, operands[0], plan.y, operands[2], plan.conv,
+        static_cast<cudnnConvolutionBwdFilterAlgo_t>(plan.algorithm), workspace(plan.workspace), plan.workspace,
+        scalars.zero(t), plan.w, operands[1]));
+  }
   if (bf16) widen(gw16, gw);
   if (!gb.defined()) return;
   dispatch_float(gy.dtype(), [&](auto z) {

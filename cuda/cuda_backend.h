@@ -9,7 +9,8 @@
 //   released and the allocation tried once more. release_cached() hands the cache back to the driver.
 // - Host transfers go through a pinned staging buffer; copies to the host return when the data is there.
 // - cuDNN does convolutions (algorithm found once per shape and cached, deterministic algorithms
-//   only, workspace limited); uniem's own kernels do the rest. Reductions use fixed block counts and
+//   only, workspace limited), through its legacy calls or, with UNIEM_CUDNN_API=graph, its graph
+//   API (conv_graph.h); uniem's own kernels do the rest. Reductions use fixed block counts and
 //   add partial results in a fixed order, so results do not vary from run to run.
 // - Precision of the convolutions: fp32 (FMA math only), tf32 (tensor cores, the default on cards
 //   that have them) or bf16 (operands rounded to bfloat16, fp32 accumulation and results: conv.cu).

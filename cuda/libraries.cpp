@@ -205,6 +205,21 @@ UNIEM_CUDNN_FORWARD(cudnnAddTensor,
                     (cudnnHandle_t h, const void* alpha, const cudnnTensorDescriptor_t ad, const void* a,
                      const void* beta, const cudnnTensorDescriptor_t cd, void* c),
                     (h, alpha, ad, a, beta, cd, c))
+// The graph (backend) API, for conv_graph.cpp.
+UNIEM_CUDNN_FORWARD(cudnnBackendCreateDescriptor, (cudnnBackendDescriptorType_t type, cudnnBackendDescriptor_t* d),
+                    (type, d))
+UNIEM_CUDNN_FORWARD(cudnnBackendDestroyDescriptor, (cudnnBackendDescriptor_t d), (d))
+UNIEM_CUDNN_FORWARD(cudnnBackendFinalize, (cudnnBackendDescriptor_t d), (d))
+UNIEM_CUDNN_FORWARD(cudnnBackendSetAttribute,
+                    (cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type,
+                     int64_t count, const void* values),
+                    (d, name, type, count, values))
+UNIEM_CUDNN_FORWARD(cudnnBackendGetAttribute,
+                    (cudnnBackendDescriptor_t const d, cudnnBackendAttributeName_t name,
+                     cudnnBackendAttributeType_t type, int64_t requested, int64_t* count, void* values),
+                    (d, name, type, requested, count, values))
+UNIEM_CUDNN_FORWARD(cudnnBackendExecute, (cudnnHandle_t h, cudnnBackendDescriptor_t plan, cudnnBackendDescriptor_t pack),
+                    (h, plan, pack))
 
 UNIEM_FORWARD(loaded_cublas, const char*, cublasGetStatusString, (cublasStatus_t s), (s), "cuBLAS is not loaded")
 UNIEM_CUBLAS_FORWARD(cublasGetProperty, (libraryPropertyType type, int* value), (type, value))

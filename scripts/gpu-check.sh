@@ -21,11 +21,15 @@ step() {  # step NAME COMMAND...: runs it, keeps its output, reports its time an
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$out/nvidia-smi.txt" 2>&1
 step devices .device/uniem devices
 step test_cuda env LD_LIBRARY_PATH="$ours" .device/test_cuda
+# Convolutions through cuDNN's graph API instead of the legacy calls (cuda/conv_graph.h).
+step test_cuda_graph env LD_LIBRARY_PATH="$ours" UNIEM_CUDNN_API=graph .device/test_cuda
 if [ "${1:-}" = quick ]; then
   step bench_tf32_quick .device/bench_cuda --precision tf32 --quick
+  step bench_tf32_graph_quick env UNIEM_CUDNN_API=graph .device/bench_cuda --precision tf32 --quick
 else
   step bench_tf32_profile .device/bench_cuda --precision tf32 --profile
-  step bench_bf16 .device/bench_cuda --precision bf16
-  step bench_fp32 .device/bench_cuda --precision fp32 --quick
+  step bench_tf32_graph_profile env UNIEM_CUDNN_API=graph .device/bench_cuda --precision tf32 --profile
+  step bench_bf16_graph env UNIEM_CUDNN_API=graph .device/bench_cuda --precision bf16
+  step bench_fp32_graph env UNIEM_CUDNN_API=graph .device/bench_cuda --precision fp32 --quick
 fi
 exit $failed

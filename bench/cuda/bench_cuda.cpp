@@ -12,7 +12,7 @@
 // (uniem / PyTorch; <= 1 means uniem is as fast or faster) and the TFLOP/s both reach, with
 // PyTorch's count of the work (torch.utils.flop_counter) and the card's measured GEMM rate.
 //
-// Usage: bench_cuda [--precision tf32|fp32|bf16] [--quick] [--profile]
+// Usage: [UNIEM_CUDNN_API=graph] bench_cuda [--precision tf32|fp32|bf16] [--quick] [--profile]
 // (needs a GPU, and python3 with torch). --profile: after each workload, its GPU time per backend
 // op and per step against the wall time (the rest is host work), and PyTorch's top CUDA kernels
 // (torch.profiler) from the peer.
@@ -28,6 +28,7 @@
 #include "core/autograd.h"
 #include "core/ops/ops.h"
 #include "core/optim.h"
+#include "cuda/conv_graph.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/device.h"
 #include "nn/ffn/model.h"
@@ -158,9 +159,10 @@ int main(int argc, char** argv) {
   cuda::cuda_backend().set_precision(precision == "fp32"   ? cuda::Precision::fp32
                                      : precision == "bf16" ? cuda::Precision::bf16
                                                            : cuda::Precision::tf32);
-  std::printf("bench_cuda on %s, %s, cuDNN %zu, %s\n", report.devices[0].name.c_str(),
+  std::printf("bench_cuda on %s, %s, cuDNN %zu (%s API), %s\n", report.devices[0].name.c_str(),
               ("compute capability " + std::to_string(report.devices[0].major) + "." +
-               std::to_string(report.devices[0].minor)).c_str(), report.cudnn.version, precision.c_str());
+               std::to_string(report.devices[0].minor)).c_str(), report.cudnn.version,
+              cuda::graph_api_chosen() ? "graph" : "legacy", precision.c_str());
   std::fflush(stdout);
   const int reps = quick ? 3 : 20;
 
