@@ -1,8 +1,8 @@
 // Every runtime op and loss on the GPU against the CPU on the same random inputs (odd shapes, batch
 // 1 and 3), forward values and the gradients of every input, in fp32 (FMA math: tolerance 1e-4 of
-// the largest value) and, for the convolutions, in TF32 (tolerance 1e-2) and bf16 (3e-2). Also: the caching
-// allocator, reproducibility of a training step, random draws equal to the CPU's, optimizers, and
-// the errors a user can cause. Skipped without a GPU (see test_device.cpp's main).
+// the largest value) and, for the convolutions, in TF32 (tolerance 1e-2) and bf16 (1.5e-2). Also:
+// the caching allocator, reproducibility of a training step, random draws equal to the CPU's,
+// optimizers, and the errors a user can cause. Skipped without a GPU (see test_device.cpp's main).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -181,21 +181,23 @@ TEST_CASE("TF32 convolutions stay within 1e-2 of the CPU's fp32") {
           1e-2);
 }
 
-TEST_CASE("bf16 convolutions (bfloat16 operands, fp32 sums) stay within 3e-2 of the CPU's fp32") {
+// Rounding the operands and results to bfloat16 and summing exactly (an emulation in PyTorch on the
+// CPU, five random draws of these shapes) gives errors up to 5.4e-3 of the largest value.
+TEST_CASE("bf16 convolutions (bfloat16 operands, fp32 sums) stay within 1.5e-2 of the CPU's fp32") {
   PrecisionScope bf16(cuda::Precision::bf16);
   const Tensor x = leaf(random_cpu(Shape{3, 16, 33, 31}, 34));
   const Tensor w = leaf(random_cpu(Shape{32, 16, 3, 3}, 35, 0.1));
   const Tensor b = leaf(random_cpu(Shape{32}, 36));
   compare("conv2d with bias in bf16", [](const Inputs& in) { return conv2d(in[0], in[1], in[2], {.padding = 1}); },
-          {x, w, b}, 3e-2);
+          {x, w, b}, 1.5e-2);
   const Tensor v = leaf(random_cpu(Shape{1, 8, 9, 10, 11}, 37));
   const Tensor w3 = leaf(random_cpu(Shape{8, 8, 3, 3, 3}, 38, 0.1));
   compare("conv3d in bf16", [](const Inputs& in) { return conv3d(in[0], in[1], Tensor(), {.padding = 1}); }, {v, w3},
-          3e-2);
+          1.5e-2);
   const Tensor t = leaf(random_cpu(Shape{3, 8, 6, 5}, 39));
   const Tensor wt = leaf(random_cpu(Shape{8, 4, 2, 2}, 40, 0.5));
   compare("conv_transpose2d in bf16", [](const Inputs& in) { return conv_transpose2d(in[0], in[1], Tensor(), {.stride = 2}); },
-          {t, wt}, 3e-2);
+          {t, wt}, 1.5e-2);
   // Double-precision convolutions are never narrowed.
   const Tensor xd = random_cpu(Shape{1, 2, 5, 6}, 41).to(ScalarType::f64), wd = random_cpu(Shape{3, 2, 3, 3}, 42).to(ScalarType::f64);
   compare("conv2d in f64 under bf16", [](const Inputs& in) { return conv2d(in[0], in[1], Tensor(), {.padding = 1}); },
