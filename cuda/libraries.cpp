@@ -9,7 +9,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <vector>
 
 #include "cuda/check.h"
 
@@ -68,7 +67,10 @@ Loaded open_library(const std::string& name, const std::string& soname, const ch
   return lib;
 }
 
-void* symbol(const Loaded& lib, const char* name) { return lib.handle ? dlsym(lib.handle, name) : nullptr; }
+// A function of a library that loaded and has not been refused (a refused one is never called).
+void* symbol(const Loaded& lib, const char* name) {
+  return lib.handle && lib.info.usable() ? dlsym(lib.handle, name) : nullptr;
+}
 
 const Loaded& loaded_cudnn() {
   static const Loaded lib = [] {
