@@ -138,6 +138,44 @@ cudnnStatus_t execute(cudnnBackendDescriptor_t plan, void* const pointers[3], vo
   return cudnnBackendExecute(cuda_backend().dnn(), plan, pack.get());
 }
 
+// The convolution as one operation of cuDNN's graph, with the descriptors it refers to. Needs no
+// GPU: cuDNN checks the shapes, types and parameters when each is finalized.
+struct Operation {
+  Descriptor x, w, y, conv, op;
+};
+Operation describe(const GraphConv::Settings& s) {
+  const int64_t spatial = s.shapes.dims - 2;
+  Operation o{tensor(1, s.shapes.x, s.shapes.dims, s.data, s.alignment),
+              tensor(2, s.shapes.w, s.shapes.dims, s.data, s.alignment),
+              tensor(3, s.shapes.y, s.shapes.dims, s.data, s.alignment),
+              Descriptor(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR), Descriptor(names_for(s.direction).type)};
+  const cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
+  o.conv.set(CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, &s.compute);
+  o.conv.set(CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, &mode);
+  o.conv.set(CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, &spatial);
+  o.conv.set(CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, s.dilation.data(), spatial);
+  o.conv.set(CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, s.stride.data(), spatial);
+  o.conv.set(CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, s.padding.data(), spatial);
+  o.conv.set(CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, s.padding.data(), spatial);
+  o.conv.finalize();
+  const OperationNames names = names_for(s.direction);
+  o.op.set(names.x, o.x);
+  o.op.set(names.w, o.w);
+  o.op.set(names.y, o.y);
+  o.op.set(names.conv, o.conv);
+  if (s.compute == CUDNN_DATA_DOUBLE) {
+    const double alpha = 1, beta = 0;
+    o.op.set(names.alpha, CUDNN_TYPE_DOUBLE, &alpha);
+    o.op.set(names.beta, CUDNN_TYPE_DOUBLE, &beta);
+  } else {
+    const float alpha = 1, beta = 0;
+    o.op.set(names.alpha, CUDNN_TYPE_FLOAT, &alpha);
+    o.op.set(names.beta, CUDNN_TYPE_FLOAT, &beta);
+  }
+  o.op.finalize();
+  return o;
+}
+
 struct Candidate {
   Descriptor plan;
   size_t workspace = 0;
@@ -149,43 +187,10 @@ struct Candidate {
 std::unique_ptr<GraphConv> GraphConv::build(const Settings& s, void* const pointers[3], std::string& why) {
   CudaBackend& be = cuda_backend();
   cudnnHandle_t handle = be.dnn();
-  const int spatial_dims = s.shapes.dims - 2;
   try {
-    // Descriptors the plans may refer to stay alive until the candidates are built.
-    Descriptor x = tensor(1, s.shapes.x, s.shapes.dims, s.data, s.alignment);
-    Descriptor w = tensor(2, s.shapes.w, s.shapes.dims, s.data, s.alignment);
-    Descriptor y = tensor(3, s.shapes.y, s.shapes.dims, s.data, s.alignment);
-    Descriptor conv(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
-    const int64_t spatial = spatial_dims;
-    const cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
-    conv.set(CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, &s.compute);
-    conv.set(CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, &mode);
-    conv.set(CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, &spatial);
-    conv.set(CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, s.dilation.data(), spatial);
-    conv.set(CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, s.stride.data(), spatial);
-    conv.set(CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, s.padding.data(), spatial);
-    conv.set(CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, s.padding.data(), spatial);
-    conv.finalize();
-
-    const OperationNames names = names_for(s.direction);
-    Descriptor op(names.type);
-    op.set(names.x, x);
-    op.set(names.w, w);
-    op.set(names.y, y);
-    op.set(names.conv, conv);
-    if (s.compute == CUDNN_DATA_DOUBLE) {
-      const double alpha = 1, beta = 0;
-      op.set(names.alpha, CUDNN_TYPE_DOUBLE, &alpha);
-      op.set(names.beta, CUDNN_TYPE_DOUBLE, &beta);
-    } else {
-      const float alpha = 1, beta = 0;
-      op.set(names.alpha, CUDNN_TYPE_FLOAT, &alpha);
-      op.set(names.beta, CUDNN_TYPE_FLOAT, &beta);
-    }
-    op.finalize();
-
+    Operation o = describe(s);
     Descriptor graph(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
-    graph.set(CUDNN_ATTR_OPERATIONGRAPH_OPS, op);
+    graph.set(CUDNN_ATTR_OPERATIONGRAPH_OPS, o.op);
     graph.set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, &handle);
     graph.finalize();
 
@@ -261,12 +266,21 @@ std::unique_ptr<GraphConv> GraphConv::build(const Settings& s, void* const point
     chosen->workspace_ = candidates[best].workspace;
     chosen->plan_ = candidates[best].plan.release();
     // What the plan was made from lives as long as it does (cuDNN does not say it may go first).
-    for (Descriptor* d : {&x, &w, &y, &conv, &op, &graph}) chosen->sources_.push_back(d->release());
+    for (Descriptor* d : {&o.x, &o.w, &o.y, &o.conv, &o.op, &graph}) chosen->sources_.push_back(d->release());
     for (Descriptor& c : configs) chosen->sources_.push_back(c.release());
     return chosen;
   } catch (const CudaError& e) {
     why = e.what();
     return nullptr;
+  }
+}
+
+std::string GraphConv::check(const Settings& s) {
+  try {
+    describe(s);
+    return "";
+  } catch (const CudaError& e) {
+    return e.what();
   }
 }
 

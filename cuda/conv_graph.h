@@ -46,6 +46,9 @@ class GraphConv {
   // Builds the plans and times them on the CUDA backend's stream with the given buffers (of which
   // the result's is overwritten); nullptr, with `why` set, when cuDNN offers none that qualifies.
   static std::unique_ptr<GraphConv> build(const Settings& s, void* const pointers[3], std::string& why);
+  // Builds the convolution's descriptors, which needs no GPU: cuDNN's complaint, or "" when it
+  // accepts the shapes, types and parameters.
+  static std::string check(const Settings& s);
   ~GraphConv();
   GraphConv(const GraphConv&) = delete;
   GraphConv& operator=(const GraphConv&) = delete;
