@@ -4,8 +4,9 @@
 // Each distinct call (direction, shapes, parameters, dtype, precision) gets a plan: its cuDNN
 // descriptors and the algorithm cudnnFind* measured fastest among the deterministic ones whose
 // workspace fits CudaBackend::workspace_limit. Plans are kept for the life of the process, so a
-// training loop pays for the search once per layer shape. The bias gradient is a per-channel sum
-// done by our own kernel (fixed order, like every reduction here).
+// training loop pays for the search once per layer shape. The bias is added by the backend's
+// broadcasting add; its gradient is a per-channel sum done by our own kernel (fixed order, like
+// every reduction here).
 //
 // bf16 precision (float32 tensors only) is autocast for the convolutions: the operands are rounded
 // to bfloat16, cuDNN multiplies them on the tensor cores and accumulates in fp32, and the result is
@@ -16,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "cuda/cast.cuh"
 #include "cuda/check.h"
 #include "cuda/conv_graph.h"
 #include "cuda/cuda_backend.h"
@@ -27,8 +29,7 @@ namespace {
 enum class Direction { forward, backward_data, backward_filter };
 
 struct Plan {
-  cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
-  cudnnTensorDescriptor_t y_wide = nullptr;  // bf16 plans: the fp32 output the bias is added to
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   int algorithm = 0;
@@ -40,8 +41,6 @@ struct Plan {
   ~Plan() {
     if (x) cudnnDestroyTensorDescriptor(x);
     if (y) cudnnDestroyTensorDescriptor(y);
-    if (bias) cudnnDestroyTensorDescriptor(bias);
-    if (y_wide) cudnnDestroyTensorDescriptor(y_wide);
     if (w) cudnnDestroyFilterDescriptor(w);
     if (conv) cudnnDestroyConvolutionDescriptor(conv);
   }
@@ -119,18 +118,10 @@ Plan& plan_for(Direction dir, const ConvParams& p, const Shape& x, const Shape& 
   const cudnnDataType_t type = bf16 ? CUDNN_DATA_BFLOAT16 : compute;
   UNIEM_CUDA_CHECK(cudnnCreateTensorDescriptor(&plan->x));
   UNIEM_CUDA_CHECK(cudnnCreateTensorDescriptor(&plan->y));
-  UNIEM_CUDA_CHECK(cudnnCreateTensorDescriptor(&plan->bias));
   UNIEM_CUDA_CHECK(cudnnCreateFilterDescriptor(&plan->w));
   UNIEM_CUDA_CHECK(cudnnCreateConvolutionDescriptor(&plan->conv));
   set_tensor(plan->x, type, dims_of(x, two_d));
   set_tensor(plan->y, type, dims_of(y, two_d));
-  if (bf16) {
-    UNIEM_CUDA_CHECK(cudnnCreateTensorDescriptor(&plan->y_wide));
-    set_tensor(plan->y_wide, compute, dims_of(y, two_d));
-  }
-  std::vector<int> bias_dims(two_d ? 4 : 5, 1);
-  bias_dims[1] = static_cast<int>(y[1]);
-  set_tensor(plan->bias, compute, bias_dims);
   const std::vector<int> wd = dims_of(w, two_d);
   UNIEM_CUDA_CHECK(cudnnSetFilterNdDescriptor(plan->w, type, CUDNN_TENSOR_NCHW, static_cast<int>(wd.size()), wd.data()));
   std::vector<int> pad, stride, dilation;
@@ -219,27 +210,6 @@ const GraphConv* graph_plan(Direction dir, const ConvParams& p, const Shape& x, 
   return slot.get();
 }
 
-// y[n, c, ...] += b[c], for the graph API's results (the legacy path uses cudnnAddTensor).
-template <typename T>
-__global__ void add_bias_kernel(T* y, const T* b, int64_t c, int64_t inner) {
-  const int64_t plane = blockIdx.x;
-  const T bias = b[plane % c];
-  T* row = y + plane * inner;
-  for (int64_t i = blockIdx.y * int64_t{blockDim.x} + threadIdx.x; i < inner; i += int64_t{gridDim.y} * blockDim.x)
-    row[i] += bias;
-}
-
-void add_bias(Tensor& y, const Tensor& b) {
-  const int64_t planes = y.size(0) * y.size(1), inner = y.numel() / std::max<int64_t>(planes, 1);
-  const dim3 grid(static_cast<unsigned>(planes),
-                  static_cast<unsigned>(std::min<int64_t>(65535, (inner + threads_per_block - 1) / threads_per_block)));
-  dispatch_float(y.dtype(), [&](auto z) {
-    using T = decltype(z);
-    add_bias_kernel<T><<<grid, threads_per_block, 0, cuda_backend().stream()>>>(ptr<T>(y), ptr<T>(b), y.size(1), inner);
-  });
-  check_launch("add_bias");
-}
-
 // alpha = 1 and beta = 0 or 1 in the data type cuDNN expects for the tensor type.
 struct Scalars {
   float f[2] = {0.f, 1.f};
@@ -249,23 +219,11 @@ struct Scalars {
 };
 const Scalars scalars;
 
-__global__ void narrow_kernel(const float* in, __nv_bfloat16* out, int64_t n) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(blockDim.x) * gridDim.x)
-    out[i] = __float2bfloat16_rn(in[i]);
-}
-
-__global__ void widen_kernel(const __nv_bfloat16* in, float* out, int64_t n) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(blockDim.x) * gridDim.x)
-    out[i] = __bfloat162float(in[i]);
-}
-
 // A bfloat16 copy of a float32 tensor (round to nearest even), in memory from the caching allocator.
 std::shared_ptr<Storage> narrowed(const Tensor& t) {
   CudaBackend& be = cuda_backend();
   auto s = be.allocate(static_cast<size_t>(t.numel()) * sizeof(__nv_bfloat16), t.device());
-  narrow_kernel<<<blocks_for(t.numel()), threads_per_block, 0, be.stream()>>>(
+  cast_kernel<float, __nv_bfloat16><<<blocks_for(t.numel()), threads_per_block, 0, be.stream()>>>(
       ptr<float>(t), static_cast<__nv_bfloat16*>(s->data.get()), t.numel());
   check_launch("narrow to bf16");
   return s;
@@ -277,7 +235,7 @@ std::shared_ptr<Storage> bf16_like(const Tensor& t) {
 }
 
 void widen(const std::shared_ptr<Storage>& s, Tensor& t) {
-  widen_kernel<<<blocks_for(t.numel()), threads_per_block, 0, cuda_backend().stream()>>>(
+  cast_kernel<__nv_bfloat16, float><<<blocks_for(t.numel()), threads_per_block, 0, cuda_backend().stream()>>>(
       static_cast<const __nv_bfloat16*>(s->data.get()), ptr<float>(t), t.numel());
   check_launch("widen from bf16");
 }
@@ -312,19 +270,16 @@ void CudaBackend::conv_forward(const ConvParams& p, const Tensor& x, const Tenso
   void* const operands[3] = {operand(x, bf16, x16), operand(w, bf16, w16), bf16 ? y16->data.get() : y.raw_data()};
   if (const GraphConv* g = graph_plan(Direction::forward, p, x.shape(), w.shape(), y.shape(), t, operands)) {
     g->run(operands);
-    if (bf16) widen(y16, y);
-    if (b.defined()) add_bias(y, b);
-    return;
+  } else {
+    Plan& plan = plan_for(Direction::forward, p, x.shape(), w.shape(), y.shape(), t);
+    UNIEM_CUDA_CHECK(cudnnConvolutionForward(dnn_, scalars.one(t), plan.x, operands[0], plan.w, operands[1],
+                                             plan.conv, static_cast<cudnnConvolutionFwdAlgo_t>(plan.algorithm),
+                                             workspace(plan.workspace), plan.workspace, scalars.zero(t), plan.y,
+                                             operands[2]));
   }
-  Plan& plan = plan_for(Direction::forward, p, x.shape(), w.shape(), y.shape(), t);
-  UNIEM_CUDA_CHECK(cudnnConvolutionForward(dnn_, scalars.one(t), plan.x, operands[0], plan.w, operands[1], plan.conv,
-                                           static_cast<cudnnConvolutionFwdAlgo_t>(plan.algorithm),
-                                           workspace(plan.workspace), plan.workspace, scalars.zero(t), plan.y,
-                                           operands[2]));
   if (bf16) widen(y16, y);
-  if (b.defined())
-    UNIEM_CUDA_CHECK(cudnnAddTensor(dnn_, scalars.one(t), plan.bias, b.raw_data(), scalars.one(t),
-                                    bf16 ? plan.y_wide : plan.y, y.raw_data()));
+  // The bias, in y's type (fp32 under bf16), by the per-channel broadcasting add.
+  if (b.defined()) binary(BinaryOp::add, y, b.reshape({1, b.numel(), 1, 1, 1}), y);
 }
 
 void CudaBackend::conv_backward_data(const ConvParams& p, const Tensor& gy, const Tensor& w, Tensor& gx) {

@@ -117,9 +117,10 @@ class CudaBackend final : public Backend {
   // when the device was activated, at most 4 GiB.
   size_t workspace_limit() const { return workspace_limit_; }
 
-  // Profiling (bench_cuda --profile): while on, every backend op records CUDA events around its
-  // work on the stream (OpTimer). take_profile() waits for the GPU, returns the GPU time and the
-  // number of calls per op since the last take, most time first, and starts over.
+  // Profiling (bench_cuda --profile, one thread): while on, every backend op records CUDA events
+  // around its work on the stream (OpTimer); an op called by another counts in the caller's time.
+  // take_profile() waits for the GPU, returns the GPU time and the number of calls per op since
+  // the last take, most time first, and starts over.
   struct OpTime {
     std::string op;
     int64_t calls = 0;
@@ -150,6 +151,7 @@ class CudaBackend final : public Backend {
   std::map<std::string, int> algorithms_;
   size_t workspace_limit_ = size_t{1} << 30;
   bool profiling_ = false;
+  bool timing_op_ = false;  // an OpTimer is running: ops it calls are not timed apart
   std::vector<Span> spans_;
 };
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/image/random.h"
+#include "cuda/cast.cuh"
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/libraries.h"
@@ -218,12 +219,6 @@ void CudaBackend::copy(const Tensor& src, Tensor& dst) {
 // ---------------------------------------------------------------- casts and fills
 
 namespace {
-
-template <typename S, typename D>
-__global__ void cast_kernel(const S* in, D* out, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
-    out[i] = static_cast<D>(in[i]);
-}
 
 template <typename T>
 __global__ void fill_kernel(T* out, T value, int64_t n) {

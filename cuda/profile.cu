@@ -10,7 +10,8 @@
 namespace uniem::cuda {
 
 OpTimer::OpTimer(CudaBackend& backend, const char* op) : op_(op) {
-  if (!backend.profiling_) return;
+  if (!backend.profiling_ || backend.timing_op_) return;  // an op inside another counts in the outer one
+  backend.timing_op_ = true;
   UNIEM_CUDA_CHECK(cudaEventCreate(&begin_));
   UNIEM_CUDA_CHECK(cudaEventRecord(begin_, backend.stream_));
   backend_ = &backend;
@@ -23,6 +24,7 @@ OpTimer::~OpTimer() {
   cudaEventRecord(end, backend_->stream_);
   std::lock_guard lock(backend_->mutex_);
   backend_->spans_.push_back({op_, begin_, end});
+  backend_->timing_op_ = false;
 }
 
 std::vector<CudaBackend::OpTime> CudaBackend::take_profile() {

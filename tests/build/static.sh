@@ -7,10 +7,7 @@ cd "$root"
 scripts/setup.sh --static
 scripts/build-static.sh
 bin="$root/build-static/uniem"
-expect() {  # expect WHAT TEXT PATTERN: TEXT must contain PATTERN (no grep -q in a pipe: SIGPIPE)
-  echo "$1: $2"
-  [[ "$2" == *"$3"* ]] || { echo "FAILED: $1 does not say '$3'"; exit 1; }
-}
+source "$root/tests/build/expect.sh"
 expect "file" "$(file "$bin")" "statically linked"
 expect "ldd" "$(ldd "$bin" 2>&1 || true)" "not a dynamic executable"
 expect "--version" "$("$bin" --version)" "static"

@@ -9,10 +9,7 @@ command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]] || { echo "skipp
 scripts/setup.sh --static
 scripts/build-static.sh --cuda
 bin="$root/build-static-cuda/uniem"
-expect() {  # expect WHAT TEXT PATTERN: TEXT must contain PATTERN (no grep -q in a pipe: SIGPIPE)
-  echo "$1: $2"
-  [[ "$2" == *"$3"* ]] || { echo "FAILED: $1 does not say '$3'"; exit 1; }
-}
+source "$root/tests/build/expect.sh"
 expect "file" "$(file "$bin")" "dynamically linked"
 # Every library the loader must find is part of glibc.
 needed=$(objdump -p "$bin" | awk '/NEEDED/ {print $2}' | sort | tr '\n' ' ')
