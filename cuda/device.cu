@@ -54,6 +54,7 @@ CudaReport describe_devices() {
     try {
       UNIEM_CUDA_CHECK(cudaSetDevice(i));
       d.kernel_ok = run_test_kernel();
+      if (!d.kernel_ok) d.problem = "uniem's test kernel gave wrong results";
       require_libraries();
       cublasHandle_t blas = nullptr;
       UNIEM_CUDA_CHECK(cublasCreate(&blas));
