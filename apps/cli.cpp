@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/memory_budget.h"
 #include "core/progress.h"
 #include "core/threads.h"
 
@@ -33,6 +34,7 @@ double parse_number(const std::string& option, const std::string& text) {
 Command::Command(std::string name, std::string summary, std::string description, std::string example)
     : name_(std::move(name)), summary_(std::move(summary)), description_(std::move(description)), example_(std::move(example)) {
   option("threads", "N", "worker threads (default: all cores, or UNIEM_THREADS)");
+  option("memory", "MB", "memory an input may take; larger inputs are refused (default: half the RAM, or UNIEM_MEMORY)");
   flag("quiet", "no progress bar");
   flag("help", "show this help");
 }
@@ -98,6 +100,11 @@ Args Command::parse(const std::vector<std::string>& argv) const {
     const int64_t n = args.integer("threads");
     if (n < 1) throw UsageError("--threads must be at least 1");
     set_thread_count(static_cast<int>(n));
+  }
+  if (args.has("memory")) {
+    const int64_t mb = args.integer("memory");
+    if (mb < 64 || mb > (int64_t{1} << 30)) throw UsageError("--memory takes megabytes, 64 or more (e.g. --memory 8000 for 8 GB)");
+    set_memory_budget(mb << 20);
   }
   if (args.has("quiet")) set_progress_enabled(false);
   return args;

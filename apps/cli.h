@@ -1,8 +1,9 @@
 // Command-line parsing for the subcommands: each declares its arguments once, and gets parsing,
 // --help text and UsageError messages (exit code 2) from that declaration.
 //
-// Every command also accepts --threads N, --quiet and --help. Options take their value as
-// "--name value" or "--name=value"; flags take none.
+// Every command also accepts --threads N, --memory MB (the memory budget, core/memory_budget.h),
+// --quiet and --help. Options take their value as "--name value"
+// or "--name=value"; flags take none.
 #pragma once
 
 #include <array>

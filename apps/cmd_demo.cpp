@@ -2,7 +2,6 @@
 // truth and shows what uniem does with it; later parts of the workflow add their steps here.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "apps/compute_device.h"
 #include "apps/cli.h"
@@ -162,7 +161,7 @@ int run_demo(const Arguments& argv) {
   const CnnResult cnn = cnn_step(s, o, cnn_dir, device);
   record["cnn"] = cnn.record;
   web::create_project(out.temporary() / "proofreading", s.image, &segmentation, "the synthetic image", "the segmentation");
-  std::ofstream(out.temporary() / marker) << record.dump(2) << "\n";
+  write_file(out.temporary() / marker, record.dump(2) + "\n");
   out.commit();
 
   std::printf("\n%lld neurons and %lld mitochondria, written as PNG folders and multi-page TIFFs.\n\n",

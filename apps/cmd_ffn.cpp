@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "apps/compute_device.h"
 #include "apps/cli.h"
@@ -204,7 +203,7 @@ int run_segment(const Arguments& argv) {
   record["counters"] = state.counters;
   record["seconds"] = seconds;
   record["segments"] = state.segments;
-  std::ofstream(out.temporary() / "segmentation.json") << record.dump(1) << "\n";
+  write_file(out.temporary() / "segmentation.json", record.dump(1) + "\n");
   out.commit();
   std::error_code ignored;
   fs::remove(state_file, ignored);
@@ -243,7 +242,7 @@ int run_ffn_export(const Arguments& argv) {
   run["counters"] = state.counters;
   run["segments"] = state.segments;
   run["complete"] = false;
-  std::ofstream(out.temporary() / "segmentation.json") << run.dump(1) << "\n";
+  write_file(out.temporary() / "segmentation.json", run.dump(1) + "\n");
   out.commit();
   std::printf("%d objects (seeds %lld of %lld done) -> %s\n", state.max_id, static_cast<long long>(state.next_seed),
               static_cast<long long>(run.value("seed_count", 0)), out_dir.c_str());

@@ -159,7 +159,7 @@ int run_ffn_prep(const Arguments& argv) {
   file.parameters.push_back({"coordinates", Tensor::from_vector(flat, {static_cast<int64_t>(c.coordinates.size()), 4})});
   save_checkpoint(out.temporary() / coordinates_file, file);
   for (size_t v = 0; v < classes.size(); ++v) write_volume(out.temporary() / ("classes-" + std::to_string(v)), classes[v], {});
-  std::ofstream(out.temporary() / "prep.json") << record.dump(2) << "\n";
+  write_file(out.temporary() / "prep.json", record.dump(2) + "\n");
   out.commit();
   std::printf("%zu volume(s): %zu training coordinates over %zu classes (voxels per class:", images.size(), c.coordinates.size(),
               c.class_voxels.size());
@@ -210,6 +210,7 @@ int run_ffn_train(const Arguments& argv) {
   if (!resume && fs::exists(folder) && !fs::is_empty(folder))
     throw InputError(folder.string() + ": already exists; use --resume to continue training it, or choose a new folder");
   if (resume && !fs::exists(folder / nn::ffn::model_json)) throw InputError(folder.string() + ": nothing to resume (no model.json)");
+  if (resume) nn::ffn::check_resumable(folder);  // before the data is read: a refusal costs nothing
 
   std::ifstream in(prep_dir / "prep.json");
   if (!in) throw InputError((prep_dir / "prep.json").string() + ": missing; make it with uniem ffn prep");

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "apps/compute_device.h"
 #include "apps/cli.h"
@@ -200,7 +199,7 @@ int run_infer2d(const Arguments& argv) {
                            {"network_memory_bytes", stats.network_bytes}};
   if (threshold_given) record["threshold"] = threshold;
   if (objects >= 0) record["objects"] = objects;
-  std::ofstream(out.temporary() / "inference.json") << record.dump(2) << "\n";
+  write_file(out.temporary() / "inference.json", record.dump(2) + "\n");
   out.commit();
   std::printf("%lld sections in %.1f s (%.2f megapixels/s) -> %s/probabilities%s%s%s\n", static_cast<long long>(nz), seconds,
               static_cast<double>(nz * ny * nx) / 1e6 / seconds, out_dir.c_str(), maps > 1 ? "-N" : "",

@@ -5,6 +5,7 @@
 #include "apps/commands.h"
 #include "apps/serve_project.h"
 #include "apps/stack_options.h"
+#include "core/memory_budget.h"
 
 namespace fs = std::filesystem;
 
@@ -31,16 +32,13 @@ int run_serve(const Arguments& argv) {
       .option("host", "ADDRESS", "address to listen on; anything but loopback needs the token", "127.0.0.1")
       .option("port", "N", "port (0: any free one)", "8080")
       .option("token", "TEXT", "access token (default: none on loopback, a random one otherwise)")
-      .option("voxel-size", "Z,Y,X", "voxel size in nm for a new project, when the files do not say it")
-      .option("memory", "MB", "label chunks kept in memory; more makes revisited sections faster", "1024");
+      .option("voxel-size", "Z,Y,X", "voxel size in nm for a new project, when the files do not say it");
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   if (!args.has("project")) throw UsageError("serve needs --project DIR (see uniem serve --help)");
   if (args.has("labels") && !args.has("images")) throw UsageError("--labels needs --images (they make a new project)");
   const int64_t port = args.integer("port");
   if (port < 0 || port > 65535) throw UsageError("--port takes 0..65535");
-  const int64_t memory = args.integer("memory");
-  if (memory < 16 || memory > (int64_t{1} << 24)) throw UsageError("--memory takes 16..16777216 (MB)");
   const fs::path project = args.get("project");
   if (args.has("images")) {
     make_project(project, args.get("images"), args.has("labels") ? args.get("labels") : "", read_options(args));
@@ -49,7 +47,7 @@ int run_serve(const Arguments& argv) {
   options.host = args.get("host");
   options.port = static_cast<int>(port);
   options.token = args.get("token");
-  options.cache_bytes = memory << 20;
+  options.cache_bytes = memory_budget() / 2;  // label chunks kept; the rest for the work
   return serve_project(project, options);
 }
 

@@ -223,6 +223,7 @@ int run_train2d(const Arguments& argv) {
     throw InputError(folder, "exists and is not empty; choose a new folder, --resume the model in it, or --overwrite");
 
   nn::ModelDescription model = describe_model(args, folder, resume);
+  if (resume) nn::check_resumable(folder, model);  // before the data is read: a refusal costs nothing
   nn::TrainOptions options = training_options(args, model, resume);
   model.training = options.to_json();
 

@@ -8,6 +8,7 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "core/memory_budget.h"
 #include "uniem/version.h"
 
 namespace {
@@ -62,7 +63,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "uniem %s: %s\n", c.name, e.what());
       return 1;
     } catch (const std::bad_alloc&) {
-      std::fprintf(stderr, "uniem %s: out of memory\n", c.name);
+      // Inputs are checked against the memory budget before they are read; this is the work's own
+      // memory (or another program's) running out.
+      std::fprintf(stderr,
+                   "uniem %s: out of memory: this computer could not give the work what it needs (inputs are accepted up "
+                   "to the memory limit of %s; a smaller --memory MB refuses large inputs before reading them)\n",
+                   c.name, uniem::format_bytes(static_cast<double>(uniem::memory_budget())).c_str());
       return 1;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "uniem %s: %s\n", c.name, e.what());

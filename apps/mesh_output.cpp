@@ -125,7 +125,7 @@ MeshSummary write_label_meshes(const Volume& labels, const std::string& source, 
       Progress progress("writing meshes", static_cast<int64_t>(meshes.size()));
       for (const auto& m : meshes) {
         write_file_atomically(folder / ("label_" + std::to_string(m.label) + mesh_format_extension(format)),
-                              encode_mesh(m.mesh, format), false);
+                              encode_mesh(m.mesh, format), false, false);  // one of many: no listing of the folder
         progress.advance();
       }
     }

@@ -1,6 +1,6 @@
 #include "apps/synth_output.h"
 
-#include <fstream>
+#include "io/atomic_output.h"
 
 namespace uniem::apps {
 
@@ -23,7 +23,7 @@ nlohmann::json write_synth(const std::filesystem::path& folder, const SynthOptio
     write_volume(folder / file, *volume, write);
     j["files"][name] = file;
   }
-  std::ofstream(folder / "synth.json") << j.dump(2) << "\n";
+  write_file(folder / "synth.json", j.dump(2) + "\n");
   return j;
 }
 

@@ -85,7 +85,8 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   }
   put<uint32_t>(out, crc(out, out.size()));
   out.append(trailer, sizeof trailer);
-  write_file_atomically(path, out, true);
+  clean_stale_siblings(path);  // temporaries of a run killed while saving
+  write_file_durably(path, out);
 }
 
 Checkpoint load_checkpoint(const std::filesystem::path& path, const std::string& expected_architecture) {

@@ -15,7 +15,9 @@
 //   then       the data section: each tensor's raw values, row-major, starting at 64-byte multiples
 //   last 8     u32 CRC-32 (zlib) of every byte before it, then the 4 bytes "UEND"
 //
-// Saving writes a temporary file and renames it, so a crash never leaves half a checkpoint.
+// Saving writes a temporary file, flushes it to disk (fsync) and renames it over the old one, so
+// neither a crash nor a power cut leaves half a checkpoint; temporaries of killed saves are
+// removed (io/atomic_output.h).
 // Loading checks the magic, the version, the length, the checksum and the header, and fails with
 // an InputError naming the file and saying which check failed; restore() checks that names, shapes
 // and dtypes match the model being restored, so a checkpoint of another architecture is refused.

@@ -130,7 +130,7 @@ void ChunkStore::write(int64_t index, const Volume& chunk, int level, bool durab
   if (durable)
     write_file_durably(path(index), out);
   else
-    write_file_atomically(path(index), out, true);
+    write_file_atomically(path(index), out, true, false);  // one of many chunks: no listing of the folder
 }
 
 }  // namespace uniem

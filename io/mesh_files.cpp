@@ -190,8 +190,8 @@ void write_precomputed(const std::filesystem::path& folder, const std::vector<La
   nlohmann::json ids = nlohmann::json::array(), names = nlohmann::json::array();
   for (const auto& m : meshes) {
     const std::string id = std::to_string(m.label);
-    write_file_atomically(folder / (id + ".frag"), encode_mesh_binary(m.mesh), false);
-    write_file_atomically(folder / (id + ":0"), nlohmann::json{{"fragments", {id + ".frag"}}}.dump(), false);
+    write_file_atomically(folder / (id + ".frag"), encode_mesh_binary(m.mesh), false, false);
+    write_file_atomically(folder / (id + ":0"), nlohmann::json{{"fragments", {id + ".frag"}}}.dump(), false, false);
     ids.push_back(id);
     names.push_back("label " + id);
   }

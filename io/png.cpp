@@ -1,10 +1,13 @@
 #include "io/png.h"
 
+#include "core/memory_budget.h"
 #include "io/deflate.h"
 
 #include <lodepng.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -42,6 +45,9 @@ unsigned zlib_inflate(unsigned char** out, size_t* outsize, const unsigned char*
                       const LodePNGDecompressSettings* settings) {
   const auto* context = static_cast<const InflateContext*>(settings->custom_context);
   size_t capacity = (context ? context->expected : insize * 4) + 64;
+  // Rows never inflate to more than the header announces (Adam7's extra filter bytes included):
+  // more is a deflate bomb behind a small header, refused before it takes the memory.
+  const size_t limit = context ? 2 * context->expected + 4096 : SIZE_MAX;
   auto* buffer = static_cast<unsigned char*>(std::malloc(capacity));
   if (!buffer) return 83;
   z_stream z{};
@@ -55,7 +61,11 @@ unsigned zlib_inflate(unsigned char** out, size_t* outsize, const unsigned char*
   size_t written = 0;
   while (status == Z_OK) {
     if (written == capacity) {
-      capacity *= 2;
+      if (capacity >= limit) {
+        status = Z_DATA_ERROR;
+        break;
+      }
+      capacity = std::min(capacity * 2, limit);
       auto* grown = static_cast<unsigned char*>(std::realloc(buffer, capacity));
       if (!grown) {
         status = Z_MEM_ERROR;
@@ -129,6 +139,17 @@ ImageHeader header_from(const LodePNGState& state, unsigned w, unsigned h, Color
   return hdr;
 }
 
+// What the header announces against the memory budget (core/memory_budget.h), before the pixels
+// are inflated: the larger of the decoded rows and the voxels they become.
+void check_budget(const fs::path& path, const LodePNGState& state, const ImageHeader& h) {
+  const LodePNGColorMode& c = state.info_png.color;
+  const double decoded = static_cast<double>(lodepng_get_channels(&c)) * c.bitdepth / 8;
+  const double voxels = static_cast<double>(dtype_size(h.dtype) * h.channels);
+  check_memory_budget(path, "announces " + std::to_string(h.width) + " x " + std::to_string(h.height) + " pixels",
+                      static_cast<double>(h.width) * static_cast<double>(h.height) * std::max(decoded, voxels),
+                      std::to_string(c.bitdepth) + "-bit " + color_name(c.colortype), "crop the file");
+}
+
 }  // namespace
 
 ImageHeader probe_png(const fs::path& path, ColorPolicy policy) {
@@ -136,7 +157,9 @@ ImageHeader probe_png(const fs::path& path, ColorPolicy policy) {
   StateGuard g;
   unsigned w = 0, h = 0;
   if (unsigned e = lodepng_inspect(&w, &h, &g.state, bytes.data(), bytes.size())) png_error(path, e);
-  return header_from(g.state, w, h, policy);
+  const ImageHeader header = header_from(g.state, w, h, policy);
+  check_budget(path, g.state, header);
+  return header;
 }
 
 VoxelSize read_png_into(const fs::path& path, ColorPolicy policy, Volume& dst, int64_t z) {
@@ -145,6 +168,7 @@ VoxelSize read_png_into(const fs::path& path, ColorPolicy policy, Volume& dst, i
   LodePNGState& state = g.state;
   unsigned w = 0, h = 0;
   if (unsigned e = lodepng_inspect(&w, &h, &state, bytes.data(), bytes.size())) png_error(path, e);
+  check_budget(path, state, header_from(state, w, h, policy));
   const unsigned depth = state.info_png.color.bitdepth;
   const unsigned samples = lodepng_get_channels(&state.info_png.color);
   InflateContext context{static_cast<size_t>(h) * (1 + (static_cast<size_t>(w) * samples * depth + 7) / 8)};

@@ -6,7 +6,9 @@
 // x/y pixel size; pixels over 10 um are a print resolution (72 dpi ...) and are ignored.
 // Writes 8/16-bit grey or RGB with a pHYs chunk when the voxel size is known, zlib level 6 and the
 // adaptive (minimum sum) row filters, as libpng and Pillow do by default.
-// Errors (missing, truncated, corrupt, unsupported) throw InputError naming the file.
+// Errors (missing, truncated, corrupt, unsupported) throw InputError naming the file; so does a
+// header announcing more than the memory budget (core/memory_budget.h), before any pixel is
+// inflated, and pixel data that inflates to more than its header announces.
 #pragma once
 
 #include <filesystem>

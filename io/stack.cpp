@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/memory_budget.h"
 #include "core/progress.h"
 #include "core/threads.h"
 #include "io/atomic_output.h"
@@ -34,6 +35,18 @@ ImageHeader probe(const fs::path& p, ColorPolicy policy) {
 
 std::string shape_text(const ImageHeader& h) {
   return std::to_string(h.width) + " x " + std::to_string(h.height) + " " + dtype_name(h.dtype);
+}
+
+// A whole stack of `sections` images like `h` against the memory budget, before it is allocated
+// (each image was checked on its own by its probe).
+void check_stack_budget(const fs::path& source, const ImageHeader& h, int64_t sections, const char* unit, const char* remedy) {
+  const double bytes = static_cast<double>(h.width) * static_cast<double>(h.height) * static_cast<double>(sections) *
+                       static_cast<double>(dtype_size(h.dtype) * h.channels);
+  check_memory_budget(source,
+                      "announces " + std::to_string(sections) + " " + unit + " of " + std::to_string(h.width) + " x " +
+                          std::to_string(h.height) + " pixels",
+                      bytes, h.channels == 1 ? dtype_name(h.dtype) : std::to_string(h.channels) + " x " + dtype_name(h.dtype),
+                      remedy);
 }
 
 std::vector<fs::path> list_images(const fs::path& folder) {
@@ -95,6 +108,7 @@ Volume read_folder(const fs::path& folder, const ReadOptions& options, StackInfo
   std::string formats;
   const auto files = checked_folder(folder, options, first, formats);
   const size_t pngs = static_cast<size_t>(std::count_if(files.begin(), files.end(), is_png));
+  check_stack_budget(folder, first, static_cast<int64_t>(files.size()), "sections", "split the stack into smaller parts");
   Volume v(first.dtype, static_cast<int64_t>(files.size()), first.height, first.width, first.channels);
   Progress progress("reading " + folder.filename().string(), static_cast<int64_t>(files.size()));
   std::vector<VoxelSize> sizes(files.size());
@@ -127,6 +141,7 @@ Volume read_file(const fs::path& file, const ReadOptions& options, StackInfo* in
   if (!is_png(file) && !is_tiff(file))
     throw InputError(file, "is neither a PNG nor a TIFF file (by its extension); give a .png, .tif or .tiff file or a folder");
   const ImageHeader h = probe(file, options.color);
+  if (h.pages > 1) check_stack_budget(file, h, h.pages, "pages", "split the file into smaller parts");
   Volume v(h.dtype, h.pages, h.height, h.width, h.channels);
   if (is_png(file)) {
     v.voxel_size = read_png_into(file, options.color, v, 0);
@@ -259,8 +274,8 @@ void write_volume(const fs::path& output, const Volume& v, const WriteOptions& o
     }
   });
   if (v.voxel_size.known) {
-    std::ofstream(out.temporary() / voxel_size_file)
-        << nlohmann::json{{"z", v.voxel_size.z}, {"y", v.voxel_size.y}, {"x", v.voxel_size.x}, {"unit", "nm"}}.dump() << "\n";
+    write_file(out.temporary() / voxel_size_file,
+               nlohmann::json{{"z", v.voxel_size.z}, {"y", v.voxel_size.y}, {"x", v.voxel_size.x}, {"unit", "nm"}}.dump() + "\n");
   }
   out.commit();
 }

@@ -8,7 +8,10 @@
 // Every section must have the same width, height and voxel type; the first that differs is named
 // in the error. Voxel size: from the files when they say it (TIFF resolution and ImageJ spacing;
 // for a folder, its voxel-size.json, which uniem writes beside PNG stacks since PNG cannot hold
-// the z spacing), replaced by ReadOptions::voxel_size.
+// the z spacing), replaced by ReadOptions::voxel_size. What an input announces is checked against
+// the memory budget (core/memory_budget.h) before anything is allocated: each image by its
+// reader, and a whole stack by read_volume (StackReader, holding a few sections at a time,
+// checks each image only).
 //
 // An output is a folder of PNG files (0000.png, 0001.png, ... zero-padded to sort in any viewer),
 // a folder of TIFF files, or one multi-page TIFF (a path ending in .tif or .tiff). Outputs are

@@ -2,6 +2,7 @@
 
 #include <tiffio.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -13,6 +14,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "core/memory_budget.h"
 
 namespace fs = std::filesystem;
 
@@ -133,6 +136,26 @@ ImageHeader header_for(const PageLayout& l, ColorPolicy policy) {
   h.channels = policy == ColorPolicy::channels ? 3 : 1;
   h.format = l.describe() + " TIFF";
   return h;
+}
+
+// What a page announces against the memory budget (core/memory_budget.h), before anything of it
+// is allocated: the larger of the decoded samples and the voxels they become, and for a tiled
+// page the tile buffer.
+void check_page_budget(TIFF* t, const PageLayout& l, ColorPolicy policy, const fs::path& path, int64_t page) {
+  const ImageHeader h = header_for(l, policy);
+  const double decoded = static_cast<double>(l.samples) * l.bits / 8;
+  const double voxels = static_cast<double>(dtype_size(h.dtype) * h.channels);
+  const double pixels = static_cast<double>(l.width) * l.height;
+  const std::string where = page == 0 ? "" : "page " + std::to_string(page + 1) + " ";
+  check_memory_budget(path, where + "announces " + std::to_string(l.width) + " x " + std::to_string(l.height) + " pixels",
+                      pixels * std::max(decoded, voxels), l.describe(), "crop the file");
+  if (l.tiled) {
+    uint32_t tw = 0, th = 0;
+    TIFFGetField(t, TIFFTAG_TILEWIDTH, &tw);
+    TIFFGetField(t, TIFFTAG_TILELENGTH, &th);
+    check_memory_budget(path, where + "announces tiles of " + std::to_string(tw) + " x " + std::to_string(th) + " pixels",
+                        static_cast<double>(tw) * th * decoded, l.describe(), "save it without tiles");
+  }
 }
 
 double unit_in_nm(std::string unit) {
@@ -312,7 +335,9 @@ ImageHeader probe_tiff(const fs::path& path, ColorPolicy policy) {
   do {
     if (is_reduced_image(t.get())) continue;
     if (pages == 0) {
-      header = header_for(read_layout(t.get(), path, 0), policy);
+      const PageLayout layout = read_layout(t.get(), path, 0);
+      check_page_budget(t.get(), layout, policy, path, 0);
+      header = header_for(layout, policy);
       header.voxel_size = read_voxel_size(t.get());
     }
     ++pages;
@@ -354,6 +379,7 @@ void TiffPageReader::read_next(Volume& dst, int64_t z) {
   const fs::path& path = st.path;
   const int64_t index = st.index;
   const PageLayout l = read_layout(t, path, index);
+  check_page_budget(t, l, st.policy, path, index);
   if (index == 0) st.first = l;
   if (!l.same_pixels(st.first))
     throw InputError(path, "page " + std::to_string(index + 1) + " is " + std::to_string(l.width) + " x " +

@@ -5,7 +5,8 @@
 // grey+alpha, RGB/RGBA (converted by ColorPolicy) and 8-bit palette images. Reduced-resolution
 // subfiles (thumbnails) are skipped. Voxel size: x/y from XResolution/YResolution, and from an
 // ImageJ description ("unit=", "spacing=") the unit and the z spacing. Signed and 64-bit float
-// samples are refused with a message.
+// samples are refused with a message. A page (and a tile) announcing more than the memory budget
+// (core/memory_budget.h) is refused, naming the file, before it is allocated or decoded.
 //
 // Writes uint8/uint16/uint32/uint64/float32 pages, one strip per page when uncompressed (fast to
 // read), an ImageJ description with the voxel size so Fiji opens the stack with its scale, and

@@ -72,4 +72,26 @@ LoadedModel load_model(const fs::path& folder, const std::string& which) {
   return m;
 }
 
+void check_resumable(const fs::path& folder, const ModelDescription& model) {
+  const fs::path last = folder / last_checkpoint, best = folder / best_checkpoint;
+  if (!fs::exists(last))
+    throw InputError(last, "missing, so there is no training to resume (it stopped before its first checkpoint, or the file "
+                           "was removed); to start over, run without --resume after moving " + folder.string() +
+                               " aside (or with --overwrite to replace it)");
+  const std::string architecture = "2d-" + model.network.family;
+  for (const auto& [file, remedy] :
+       {std::pair<fs::path, std::string>{last, "it cannot be resumed; start over without --resume, into a new folder or with --overwrite"},
+        {best, "move it aside and --resume again (the next validation writes a new one)"}}) {
+    if (!fs::exists(file)) continue;
+    Checkpoint c;
+    try {
+      c = load_checkpoint(file, architecture);
+    } catch (const InputError& e) {
+      throw InputError(std::string(e.what()) + "; " + remedy);
+    }
+    if (c.config != model.network.to_json())
+      throw InputError(file, "was saved for another network than model.json describes; " + remedy);
+  }
+}
+
 }  // namespace uniem::nn

@@ -54,4 +54,10 @@ struct LoadedModel {
 // which: "best" (falls back to "last" when no validation ran) or "last".
 LoadedModel load_model(const std::filesystem::path& folder, const std::string& which = "best");
 
+// Before training is resumed in `folder` (whose model.json gave `model`): last.checkpoint must be
+// there, and it and best.checkpoint (when there) must read whole (io/checkpoint.h: length,
+// checksum, header) and fit the network. Throws InputError naming the missing or damaged file and
+// what to do, so that a resume never starts again from step 0 nor fails later in infer2d.
+void check_resumable(const std::filesystem::path& folder, const ModelDescription& model);
+
 }  // namespace uniem::nn

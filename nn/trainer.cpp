@@ -192,7 +192,8 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
   double best = -1;
   nlohmann::json best_scores;
   const fs::path last = folder / last_checkpoint, log_file = folder / training_log;
-  if (resume && fs::exists(last)) {
+  if (resume) {
+    check_resumable(folder, model);  // never silently from step 0, nor on with a damaged best.checkpoint
     const Checkpoint c = load_checkpoint(last, architecture);
     if (c.config != model.network.to_json()) throw InputError(last, "was saved for another network than model.json describes");
     if (average) average->swap();  // as when it was saved: the network holds the average, the average the training weights
@@ -205,8 +206,10 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
       average->set_updates(c.step);
     }
     start = c.step;
-    best = c.extra.value("best", -1.0);
-    best_scores = c.extra.value("best_scores", nlohmann::json());
+    if (fs::exists(folder / best_checkpoint)) {  // moved aside: the next validation writes a new one
+      best = c.extra.value("best", -1.0);
+      best_scores = c.extra.value("best_scores", nlohmann::json());
+    }
     truncate_log(log_file, start);
     report("resuming from step " + std::to_string(start) + " (" + last.string() + ")");
   } else {
@@ -214,8 +217,12 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     write_file_atomically(folder / model_json, model.to_json().dump(2) + "\n", true);
     write_file_atomically(log_file, "", true);
   }
-  std::ofstream log(log_file, std::ios::app);
-  if (!log) throw InputError(log_file, "cannot be written");
+  std::ofstream log_stream(log_file, std::ios::app);
+  if (!log_stream) throw InputError(log_file, "cannot be written");
+  auto log = [&](const nlohmann::json& line) {  // checked: a full disk stops the training, naming the file
+    log_stream << line.dump() << "\n" << std::flush;
+    if (!log_stream) throw InputError(log_file, "could not be written (disk full?)");
+  };
 
   const TileOptions tiles{.tile = std::min<int64_t>(1024, 2 * o.patch), .overlap = o.patch / 4, .batch = 1};
   auto save = [&](const fs::path& file, int64_t step, bool with_optimizer) {
@@ -240,7 +247,7 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     const ValidationScores v = validate(*network, model.loss, model.target, data.validation, tiles, o.threshold);
     const nlohmann::json scores = v.to_json();
     result.last_scores = scores;
-    log << nlohmann::json{{"step", step}, {"validation", scores}}.dump() << "\n" << std::flush;
+    log({{"step", step}, {"validation", scores}});
     const double score = metric(scores, o.best_metric);
     char line[200];
     std::snprintf(line, sizeof line, "validation at step %lld: Jaccard %.4f, Dice %.4f", static_cast<long long>(step), v.jaccard, v.dice);
@@ -285,10 +292,8 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
       const double rate = static_cast<double>(loss_count * o.batch) / std::max(interval, 1e-9);
       const double left = elapsed / static_cast<double>(step - start) * static_cast<double>(o.steps - step);
       result.last_loss = loss_sum / static_cast<double>(loss_count);
-      log << nlohmann::json{{"step", step}, {"loss", result.last_loss}, {"learning_rate", optimizer->learning_rate()},
-                            {"images_per_second", rate}, {"elapsed_seconds", elapsed}}
-                 .dump()
-          << "\n" << std::flush;
+      log({{"step", step}, {"loss", result.last_loss}, {"learning_rate", optimizer->learning_rate()},
+           {"images_per_second", rate}, {"elapsed_seconds", elapsed}});
       char line[200];
       std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  %.2f images/s  lr %.1e  %s left",
                     static_cast<long long>(step), static_cast<long long>(o.steps), result.last_loss, rate,
@@ -302,6 +307,17 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     if (step % o.checkpoint_every == 0 || step == o.steps) save(last, step, true);
   }
   if (start >= o.steps) report("the model already has " + std::to_string(start) + " steps; raise --steps to train further");
+  // The checkpoints were written durably (io/checkpoint.h); read them back all the same, so that
+  // what infer2d and --resume will load is known to read before this run reports success.
+  for (const char* name : {last_checkpoint, best_checkpoint}) {
+    const fs::path file = folder / name;
+    if (!fs::exists(file)) continue;
+    try {
+      load_checkpoint(file, architecture);
+    } catch (const InputError& e) {
+      throw InputError(std::string(e.what()) + " (it was just written and does not read back: check the disk)");
+    }
+  }
   result.steps = std::max(start, o.steps);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   result.best_scores = best_scores;

@@ -9,7 +9,11 @@
 // Every `log_every` steps a progress line (loss, images/s, time left) is reported and logged;
 // every `validate_every` steps and at the end the validation sections are scored
 // (nn/validation.h) and best.checkpoint is replaced when `best_metric` improves; every
-// `checkpoint_every` steps and at the end last.checkpoint is written (atomically).
+// `checkpoint_every` steps and at the end last.checkpoint is written (atomically and durably), and
+// at the end both checkpoints are read back. Resuming needs last.checkpoint, and it and
+// best.checkpoint must read whole (check_resumable in nn/model_folder.h): a missing or damaged
+// file is refused, naming it. Resumed without best.checkpoint (moved aside), the next validation
+// writes a new one.
 // With `average` > 0 the weights and batch-norm statistics are also averaged (WeightAverage in
 // core/optim.h); validation and both checkpoints' parameters are then the average, and
 // last.checkpoint keeps the training weights in its optimizer group ("<name>.training") to resume.

@@ -69,4 +69,17 @@ LoadedModel load_model(const fs::path& folder) {
   return m;
 }
 
+void check_resumable(const fs::path& folder) {
+  const fs::path checkpoint = folder / model_checkpoint;
+  if (!fs::exists(checkpoint))
+    throw InputError(checkpoint, "missing, so there is no training to resume (it stopped before its first checkpoint, or the "
+                                 "file was removed); to start over, run without --resume after moving " + folder.string() +
+                                     " aside");
+  try {
+    load_checkpoint(checkpoint, architecture);
+  } catch (const InputError& e) {
+    throw InputError(std::string(e.what()) + "; it cannot be resumed: start over without --resume, into a new folder");
+  }
+}
+
 }  // namespace uniem::nn::ffn

@@ -46,4 +46,9 @@ struct LoadedModel {
 
 LoadedModel load_model(const std::filesystem::path& folder);
 
+// Before `ffn train --resume`: model.checkpoint must be there and read whole (io/checkpoint.h).
+// Throws InputError naming the missing or damaged file and what to do, so that a resume never
+// starts again from step 0 over the log.
+void check_resumable(const std::filesystem::path& folder);
+
 }  // namespace uniem::nn::ffn

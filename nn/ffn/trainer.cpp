@@ -184,7 +184,8 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
   Trainer t(m, o, data);
   const fs::path checkpoint = folder / model_checkpoint, log_file = folder / training_log;
   int64_t start = 0;
-  if (resume && fs::exists(checkpoint)) {
+  if (resume) {
+    check_resumable(folder);  // never silently from step 0, over the log
     const Checkpoint c = load_checkpoint(checkpoint, architecture);
     if (c.config != m.network.to_json()) throw InputError(checkpoint, "was saved for another network than model.json describes");
     restore_tensors(checkpoint, "parameter", c.parameters, model.parameters());
@@ -294,6 +295,7 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
                             {"elapsed_seconds", elapsed}}
                  .dump()
           << "\n" << std::flush;
+      if (!log) throw InputError(log_file, "could not be written (disk full?)");
       char line[240];
       std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  precision %.3f  recall %.3f  F1 %.3f  %.0f voxels/s  %s left",
                     static_cast<long long>(step), static_cast<long long>(o.steps), result.loss, result.precision,

@@ -12,6 +12,7 @@
 #include "io/checkpoint.h"
 #include "io/png.h"
 #include "io/stack.h"
+#include "tests/io/file_bombs.h"
 #include "tests/test_support.h"
 
 using namespace uniem;
@@ -561,8 +562,17 @@ TEST_CASE("train2d and infer2d: a model folder that is all inference needs; bad 
   j = nlohmann::json::parse(std::ifstream(dir / "swapped" / "model.json"));
   j["network"]["family"] = "resnet";
   std::ofstream(dir / "swapped" / "model.json") << j.dump();
+  // --resume without last.checkpoint, or with a damaged best.checkpoint, is refused before any work.
+  fs::copy(dir / "m", dir / "no-last", fs::copy_options::recursive);
+  fs::remove(dir / "no-last" / "last.checkpoint");
+  fs::copy(dir / "m", dir / "bad-best", fs::copy_options::recursive);
+  fs::resize_file(dir / "bad-best" / "best.checkpoint", 1000);
   const std::string infer = "infer2d --images " + quote(b / "image") + " --out " + quote(dir / "out2") + " --model ";
   const std::vector<Refusal> cases = {
+      {"train2d" + data + " --model " + quote(dir / "no-last") + " --resume --steps 60",
+       (dir / "no-last" / "last.checkpoint").string() + ": missing, so there is no training to resume"},
+      {"train2d" + data + " --model " + quote(dir / "bad-best") + " --resume --steps 60",
+       (dir / "bad-best" / "best.checkpoint").string() + ": checkpoint is truncated"},
       {"train2d --images " + quote(a / "image") + " --labels " + quote(other / "membranes") + small + " --model " + quote(dir / "n1"),
        "4 label sections for 6 image sections"},
       {"train2d --images " + quote(a / "image") + " --labels " + quote(dir / "wide" / "membranes") + small + " --model " + quote(dir / "n2"),
@@ -594,6 +604,30 @@ TEST_CASE("train2d and infer2d: a model folder that is all inference needs; bad 
   CHECK(listing(dir.path()) == before);
   CHECK_FALSE(fs::exists(dir / "n5"));
   CHECK_FALSE(fs::exists(dir / "n6"));
+}
+
+TEST_CASE("--memory: an input announcing more is refused at once, naming the file") {
+  TempDir dir;
+  test::write_tiff_bomb(dir / "bomb.tif", 50000, 50000);
+  test::write_png_bomb(dir / "bomb.png", 50000, 50000);
+  auto r = run_uniem("info " + quote(dir / "bomb.tif") + " --memory 64");
+  CHECK(r.exit_code == 1);
+  CHECK(one_line(r.output));
+  CHECK(r.output.find((dir / "bomb.tif").string() + ": announces 50000 x 50000 pixels (2.3 GiB as 8-bit grey), more than the "
+                      "memory limit of 64 MiB; give more with --memory MB") != std::string::npos);
+  r = run_uniem("convert " + quote(dir / "bomb.png") + " " + quote(dir / "out") + " --memory=1000");
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("bomb.png: announces 50000 x 50000 pixels") != std::string::npos);
+  CHECK(r.output.find("memory limit of 1000 MiB") != std::string::npos);
+  r = run_uniem("info " + quote(dir / "bomb.png"), "UNIEM_MEMORY=100");
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("memory limit of 100 MiB") != std::string::npos);
+  CHECK(run_uniem("info " + quote(dir / "bomb.png") + " --memory 0").exit_code == 2);
+  CHECK(run_uniem("info " + quote(dir / "bomb.png") + " --memory 63").exit_code == 2);
+  CHECK_FALSE(fs::exists(dir / "out"));
+  // Every command has it, with the default said (serve keeps half of it for label chunks).
+  CHECK(run_uniem("info --help").output.find("--memory MB") != std::string::npos);
+  CHECK(run_uniem("serve --help").output.find("larger inputs are refused") != std::string::npos);
 }
 
 TEST_CASE("ffn: prep, train, resume, segment in parts, export; bad input refused whole") {
@@ -662,6 +696,8 @@ TEST_CASE("ffn: prep, train, resume, segment in parts, export; bad input refused
   REQUIRE(run_uniem("ffn prep --images " + quote(a / "image") + " --labels " + quote(a / "neurons") + " --out " +
                     quote(dir / "prep-narrow") + net + " --margin 1,1,1 --min-size 100").exit_code == 0);
   test::write_text(dir / "garbage.index", "not a checkpoint at all, but longer than forty-eight bytes of footer......");
+  fs::copy(dir / "m", dir / "no-checkpoint", fs::copy_options::recursive);
+  fs::remove(dir / "no-checkpoint" / "model.checkpoint");
   const std::string prep_a = "ffn prep --images " + quote(a / "image") + net + " --out " + quote(dir / "p2") + " --labels ";
   const std::vector<Refusal> cases = {
       {prep_a + quote(dir / "b" / "neurons"), "differs from the images'"},
@@ -673,6 +709,8 @@ TEST_CASE("ffn: prep, train, resume, segment in parts, export; bad input refused
       {"ffn import-tf " + quote(dir / "garbage.index") + " " + quote(dir / "t1"), "not a TensorFlow checkpoint index"},
       {"ffn import-tf " + quote(dir / "nothing") + " " + quote(dir / "t2"), "no TensorFlow checkpoint here"},
       {"ffn export " + quote(dir / "m" / "model.checkpoint") + " " + quote(dir / "e1"), "ffn-segmentation-state"},
+      {train + " --steps 40 --resume --model " + quote(dir / "no-checkpoint"),
+       (dir / "no-checkpoint" / "model.checkpoint").string() + ": missing, so there is no training to resume"},
   };
   const auto before = listing(dir.path());
   check_refusals(cases);

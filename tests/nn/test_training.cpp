@@ -154,6 +154,53 @@ TEST_CASE("training learns, logs, validates, saves; a resumed run equals the uni
   CHECK(loaded.description.network.to_json() == m.network.to_json());
 }
 
+TEST_CASE("resume refuses a folder without last.checkpoint, or with a damaged checkpoint, naming the file") {
+  TempDir dir;
+  const Split split = squares_split();
+  const ModelDescription m = description(tiny_unet());
+  const auto quiet = [](const std::string&) {};
+  train(m, quick(4), split, dir / "m", false, quiet);
+  const auto read = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string log = read(dir / "m" / training_log);
+  REQUIRE(!log.empty());
+
+  // No last.checkpoint: refused, the log kept (it was started again from step 0 and overwritten).
+  fs::copy(dir / "m", dir / "no-last", fs::copy_options::recursive);
+  fs::remove(dir / "no-last" / last_checkpoint);
+  CHECK(test::input_error_message([&] { train(m, quick(8), split, dir / "no-last", true, quiet); })
+            .starts_with((dir / "no-last" / last_checkpoint).string() + ": missing, so there is no training to resume"));
+  CHECK(read(dir / "no-last" / training_log) == log);
+  CHECK_FALSE(fs::exists(dir / "no-last" / last_checkpoint));
+
+  // A truncated or bit-flipped best.checkpoint (or last.checkpoint) is refused, naming it.
+  for (const char* name : {best_checkpoint, last_checkpoint}) {
+    CAPTURE(name);
+    const fs::path copy = dir / (std::string("damaged-") + name);
+    fs::copy(dir / "m", copy, fs::copy_options::recursive);
+    fs::resize_file(copy / name, fs::file_size(copy / name) / 2);
+    std::string message = test::input_error_message([&] { train(m, quick(8), split, copy, true, quiet); });
+    CHECK(message.starts_with((copy / name).string() + ": checkpoint is truncated"));
+    CHECK(message.find("--resume") != std::string::npos);
+    CHECK(read(copy / training_log) == log);
+    fs::remove_all(copy);
+    fs::copy(dir / "m", copy, fs::copy_options::recursive);
+    std::string bytes = read(copy / name);
+    bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
+    std::ofstream(copy / name, std::ios::binary) << bytes;
+    message = test::input_error_message([&] { train(m, quick(8), split, copy, true, quiet); });
+    CHECK(message.starts_with((copy / name).string() + ": checkpoint is corrupt"));
+  }
+
+  // best.checkpoint moved aside: resuming writes a new one at the next validation.
+  fs::remove(dir / "m" / best_checkpoint);
+  train(m, quick(8), split, dir / "m", true, quiet);
+  CHECK(load_checkpoint(dir / "m" / best_checkpoint).step > 4);
+  CHECK(load_checkpoint(dir / "m" / last_checkpoint).step == 8);
+}
+
 TEST_CASE("weight averaging: checkpoints hold the average, resuming continues exactly") {
   TempDir dir;
   const Split split = squares_split();
