@@ -167,7 +167,10 @@ Journal::Journal(fs::path file, std::vector<std::string>& records, std::string& 
         throw InputError(file_, std::string("cannot be truncated after a torn record: ") + std::strerror(errno));
     }
   }
-  if (!read_only) open_for_append();
+  if (read_only) return;
+  std::error_code ec;
+  fs::remove(fs::path(file_.string() + ".compact"), ec);  // left by a compaction that was killed
+  open_for_append();
 }
 
 Journal::~Journal() {
@@ -189,26 +192,67 @@ void Journal::open_for_append() {
     throw InputError(file_, std::string("cannot be positioned: ") + std::strerror(errno));
 }
 
+void Journal::fail(const std::string& what) {
+  failed_ = what;
+  throw InputError(file_, what);
+}
+
 void Journal::append(const std::string& packed) {
-  UNIEM_CHECK(fd_ >= 0, "Journal::append on a read-only journal");
+  UNIEM_CHECK(fd_ >= 0 || !failed_.empty(), "Journal::append on a read-only journal");
+  if (!failed_.empty()) throw InputError(file_, failed_);
   const std::string f = frame(packed);
+  std::string error;
   try {
     write_all(fd_, f, file_);
-    if (::fdatasync(fd_) != 0) throw InputError(file_, std::string("cannot be synced: ") + std::strerror(errno));
-  } catch (...) {
-    // Leave no part of a record that was not acknowledged.
-    if (::ftruncate(fd_, static_cast<off_t>(size_)) == 0) ::lseek(fd_, static_cast<off_t>(size_), SEEK_SET);
-    throw;
+    if (::fdatasync(fd_) != 0) error = std::string("could not be synced to disk: ") + std::strerror(errno);
+  } catch (const InputError& e) {
+    error = e.what();
   }
-  size_ += f.size();
+  if (error.empty()) {
+    size_ += f.size();
+    return;
+  }
+  // Take back what can be taken back of a record that is not acknowledged; a restart drops a torn
+  // tail. The descriptor is not trusted again: after a failed sync the kernel may have dropped
+  // pages that a later sync would report as written.
+  if (::ftruncate(fd_, static_cast<off_t>(size_)) == 0) ::fdatasync(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  fail(error + "; edits are refused until uniem serve is started again");
 }
 
 void Journal::rewrite(const std::vector<std::string>& records) {
+  if (!failed_.empty()) throw InputError(file_, failed_);
+  UNIEM_CHECK(fd_ >= 0, "Journal::rewrite on a read-only journal");
   std::string content(magic, sizeof magic);
   for (const auto& r : records) content += frame(r);
-  write_file_durably(file_, content);
-  size_ = content.size();
-  open_for_append();
+  const fs::path aside(file_.string() + ".compact");
+  try {
+    write_file_durably(aside, content);
+  } catch (const InputError&) {
+    std::error_code ec;
+    fs::remove(aside, ec);
+    throw;  // the old journal is untouched and still in use
+  }
+  if (::rename(aside.c_str(), file_.c_str()) != 0) {
+    const int err = errno;
+    std::error_code ec;
+    fs::remove(aside, ec);
+    throw InputError(file_, std::string("could not be replaced by its compacted copy: ") + std::strerror(err));
+  }
+  // From here the old descriptor writes to an unlinked file: appends must go to the new one, and
+  // only once the rename is known to be on disk.
+  ::close(fd_);
+  fd_ = -1;
+  try {
+    sync_folder(file_.has_parent_path() ? file_.parent_path() : fs::path("."));
+    size_ = content.size();
+    open_for_append();
+  } catch (const InputError& e) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    fail(std::string("compaction failed after the rename (") + e.what() + "); edits are refused until uniem serve is started again");
+  }
 }
 
 }  // namespace uniem::web

@@ -7,7 +7,10 @@
 //   "UNIEMJ01", then per record: payload length (uint32 LE), CRC-32 of the payload (uint32 LE),
 //   payload = zlib( uint32 header length | header JSON | before and after voxels of each box,
 //   uint32 LE, in header order ).
-// Appends are followed by fdatasync. Opening reads every record; a last record that is cut short or
+// Appends are followed by fdatasync. A failed write, sync or folder sync is never retried on the
+// same file and assumed good: the journal takes back what it can of the record (truncates) and
+// then refuses every further append (failed() says why) until it is opened again, by a restart,
+// which reads what really is on disk. Opening reads every record; a last record that is cut short or
 // fails its checksum (a write torn by a crash, never acknowledged) is dropped, the file truncated
 // to the last whole record and a note returned. A bad record followed by more data is corruption,
 // not a torn write, and is refused (the file is named; nothing is changed).
@@ -61,17 +64,24 @@ class Journal {
   Journal& operator=(const Journal&) = delete;
 
   // Appends one packed record and waits until it is on disk. Throws InputError on I/O failure
-  // (the record is then not in the journal: the file is truncated back).
+  // (the record is then not acknowledged; the file is truncated back where that still works) and
+  // from then on refuses every append.
   void append(const std::string& packed);
-  // Replaces the journal with `records` (compaction), durably: written aside, synced, renamed.
+  // Replaces the journal with `records` (compaction), durably: written aside, synced, renamed,
+  // the folder synced. A failure before the rename leaves the old journal in use (InputError);
+  // one after it (the new file may not survive a crash) makes the journal refuse appends.
   void rewrite(const std::vector<std::string>& records);
   uint64_t bytes() const { return size_; }
+  // Why appends are refused ("" while they are not).
+  const std::string& failed() const { return failed_; }
 
  private:
   void open_for_append();
+  [[noreturn]] void fail(const std::string& what);
   std::filesystem::path file_;
   int fd_ = -1;
   uint64_t size_ = 0;
+  std::string failed_;
 };
 
 }  // namespace uniem::web

@@ -1,7 +1,12 @@
 #include "web/project.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -96,6 +101,17 @@ Volume take(const ImportSource& source, int64_t count) {
   UNIEM_CHECK(v.nz() == count && v.ny() == source.shape[1] && v.nx() == source.shape[2] && v.dtype() == source.dtype,
               "create_project: a source gave other sections than it announced");
   return v;
+}
+
+// Everything written under `folder` is on disk before the project is committed: a project that
+// appears after a crash is whole. Checked: a failed sync is a failed import.
+void sync_written(const fs::path& folder) {
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw InputError(folder, std::string("cannot be opened: ") + std::strerror(errno));
+  const int rc = ::syncfs(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw InputError(folder, std::string("could not be flushed to disk: ") + std::strerror(err));
 }
 
 }  // namespace
@@ -203,15 +219,20 @@ void create_project(const fs::path& folder, const ImportSource& image, const Imp
     info.window = {p1, std::max(p99, p1 + 1)};
   }
 
+  if (max_id == UINT32_MAX)
+    throw InputError(labels->name, "holds the id 4294967295, the largest a label can have, which leaves no id for new "
+                                   "segments; renumber the labels 1..N first with 'uniem convert LABELS OUT --relabel'");
+
   json seg = json::array();
   for (const auto& [id, s] : segments) seg.push_back({id, s.first, std::vector<int64_t>(s.second.begin(), s.second.end())});
   const json state{{"applied_seq", 0}, {"next_id", static_cast<int64_t>(max_id) + 1}, {"segments", seg},
                    {"values", json::object()}};
   fs::create_directories(tmp / "exports");
-  std::ofstream(tmp / "state.json") << state.dump();
-  std::ofstream(tmp / "project.json") << info.to_json().dump(2) << "\n";
+  write_file_durably(tmp / "state.json", state.dump());
+  write_file_durably(tmp / "project.json", info.to_json().dump(2) + "\n");
+  sync_written(tmp);
   out.commit();
-  sync_folder(folder);
+  sync_folder(folder.has_parent_path() ? folder.parent_path() : fs::path("."));
 }
 
 void create_project(const fs::path& folder, const Volume& image, const Volume* labels, const std::string& image_name,

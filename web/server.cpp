@@ -19,54 +19,6 @@ using nlohmann::json;
 namespace uniem::web {
 namespace {
 
-constexpr size_t max_body = 1 << 20;
-
-void send_json(httplib::Response& res, const json& j, int status = 200) {
-  res.status = status;
-  res.set_header("Cache-Control", "no-store");
-  // Messages may quote what the client sent: invalid UTF-8 is replaced, never a throw.
-  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
-
-void send_error(httplib::Response& res, int status, const std::string& message) {
-  send_json(res, json{{"error", message}}, status);
-}
-
-int64_t query_integer(const httplib::Request& req, const char* key, int64_t lo, int64_t hi, int64_t fallback,
-                      bool required) {
-  if (!req.has_param(key)) {
-    if (required) throw RequestError(400, std::string("the query needs '") + key + "'");
-    return fallback;
-  }
-  const std::string s = req.get_param_value(key);
-  size_t used = 0;
-  int64_t v = 0;
-  try {
-    v = std::stoll(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != s.size()) throw RequestError(400, std::string("'") + key + "' must be a whole number");
-  if (v < lo || v > hi)
-    throw RequestError(400, std::string("'") + key + "' must lie in " + std::to_string(lo) + ".." + std::to_string(hi));
-  return v;
-}
-
-double query_number(const httplib::Request& req, const char* key, double fallback) {
-  if (!req.has_param(key)) return fallback;
-  const std::string s = req.get_param_value(key);
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != s.size() || !std::isfinite(v) || std::abs(v) > 1e9)
-    throw RequestError(400, std::string("'") + key + "' must be a number");
-  return v;
-}
-
 std::string gzip(const std::string& data) {
   z_stream s{};
   UNIEM_CHECK(deflateInit2(&s, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK, "deflateInit2 failed");
@@ -82,13 +34,6 @@ std::string gzip(const std::string& data) {
   return out;
 }
 
-bool same_token(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 // Names of exports: letters, digits, '-', '_', '.', no leading dot; never a path.
 bool safe_name(const std::string& name) {
   if (name.empty() || name.size() > 128 || name[0] == '.') return false;
@@ -98,14 +43,6 @@ bool safe_name(const std::string& name) {
 }
 
 }  // namespace
-
-std::string make_token() {
-  std::random_device device;
-  std::string token;
-  const char* hex = "0123456789abcdef";
-  for (int i = 0; i < 32; ++i) token.push_back(hex[device() % 16]);
-  return token;
-}
 
 std::string export_labels(const Session& session, const std::string& format, int bits) {
   if (format != "tif" && format != "png") throw RequestError(400, "'format' is tif or png");
@@ -130,83 +67,31 @@ std::string export_labels(const Session& session, const std::string& format, int
   return name;
 }
 
-Server::Server(Session& session, ServerOptions options)
-    : session_(session), options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {
-  const int threads = options_.threads;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  http_->set_payload_max_length(max_body);
-  http_->set_keep_alive_max_count(1000);
-  routes();
-}
+Server::Server(Session& session, ServerOptions options) : session_(session), http_(std::move(options)) { routes(); }
 
 Server::~Server() { stop(); }
 
-int Server::bind() {
-  int port = options_.port;
-  if (port == 0) {
-    port = http_->bind_to_any_port(options_.host);
-  } else if (!http_->bind_to_port(options_.host, port)) {
-    port = -1;
-  }
-  if (port < 0)
-    throw InputError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-                     " (in use? choose another with --port)");
-  return port;
-}
+int Server::bind() { return http_.bind(); }
 
-void Server::listen() { http_->listen_after_bind(); }
+void Server::listen() { http_.listen(); }
 
-void Server::stop() {
-  if (http_) http_->stop();
-}
+void Server::stop() { http_.stop(); }
 
 void Server::routes() {
-  httplib::Server& s = *http_;
-  const std::string token = options_.token;
-
-  s.set_pre_routing_handler([token](const httplib::Request& req, httplib::Response& res) {
-    if (token.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string given = req.get_header_value("X-Uniem-Token");
-    if (given.empty() && req.has_param("token")) given = req.get_param_value("token");
-    if (same_token(given, token)) return httplib::Server::HandlerResponse::Unhandled;
-    send_error(res, 401, "this server asks for its access token (printed by uniem serve): open the address it printed");
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    try {
-      std::rethrow_exception(ep);
-    } catch (const RequestError& e) {
-      send_error(res, e.status, e.what());
-    } catch (const InputError& e) {
-      send_error(res, 400, e.what());
-    } catch (const std::exception& e) {
-      send_error(res, 500, std::string("internal error: ") + e.what());
-    } catch (...) {
-      send_error(res, 500, "internal error");
-    }
-  });
-  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.body.empty()) {
-      const std::string what = res.status == 413 ? "the request is too large (1 MiB at most)"
-                               : res.status == 404 ? "no such page or API: " + req.path
-                                                   : "the request was refused";
-      send_error(res, res.status, what);
-    }
-  });
-
-  s.Get("/", [](const httplib::Request&, httplib::Response& res) {
+  HttpServer& s = http_;
+  s.get("/", [](const httplib::Request&, httplib::Response& res) {
     const Asset* a = find_asset("index.html");
     res.set_content(reinterpret_cast<const char*>(a->data), a->size, a->type);
   });
-  s.Get(R"(/assets/([A-Za-z0-9_.-]+))", [](const httplib::Request& req, httplib::Response& res) {
+  s.get(R"(/assets/([A-Za-z0-9_.-]+))", [](const httplib::Request& req, httplib::Response& res) {
     const Asset* a = find_asset(req.matches[1]);
     if (!a) return send_error(res, 404, "no asset " + std::string(req.matches[1]));
     res.set_header("Cache-Control", "no-cache");
     res.set_content(reinterpret_cast<const char*>(a->data), a->size, a->type);
   });
 
-  s.Get("/api/info", [this](const httplib::Request&, httplib::Response& res) { send_json(res, session_.info()); });
-  s.Get("/api/image", [this](const httplib::Request& req, httplib::Response& res) {
+  s.get("/api/info", [this](const httplib::Request&, httplib::Response& res) { send_json(res, session_.info()); });
+  s.get("/api/image", [this](const httplib::Request& req, httplib::Response& res) {
     const ProjectInfo& info = session_.project().info();
     const int64_t z = query_integer(req, "z", 0, info.shape[0] - 1, 0, true);
     const int level = static_cast<int>(query_integer(req, "level", 0, info.levels - 1, 0, false));
@@ -215,7 +100,7 @@ void Server::routes() {
     res.set_header("Cache-Control", "max-age=3600");
     res.set_content(session_.project().image_png(z, level, lo, hi), "image/png");
   });
-  s.Get("/api/labels", [this](const httplib::Request& req, httplib::Response& res) {
+  s.get("/api/labels", [this](const httplib::Request& req, httplib::Response& res) {
     const ProjectInfo& info = session_.project().info();
     const int64_t z = query_integer(req, "z", 0, info.shape[0] - 1, 0, true);
     const int level = static_cast<int>(query_integer(req, "level", 0, info.levels - 1, 0, false));
@@ -233,7 +118,7 @@ void Server::routes() {
     }
     res.set_content(std::move(body), "application/octet-stream");
   });
-  s.Get("/api/segments", [this](const httplib::Request& req, httplib::Response& res) {
+  s.get("/api/segments", [this](const httplib::Request& req, httplib::Response& res) {
     if (!req.has_param("count")) return send_json(res, session_.segments());
     SegmentQuery q;
     q.offset = query_integer(req, "offset", 0, INT32_MAX, 0, false);
@@ -247,46 +132,32 @@ void Server::routes() {
     if (q.search.size() > 200) throw RequestError(400, "'search' is longer than 200 characters");
     send_json(res, session_.segment_page(q));
   });
-  s.Get("/api/segment", [this](const httplib::Request& req, httplib::Response& res) {
+  s.get("/api/segment", [this](const httplib::Request& req, httplib::Response& res) {
     send_json(res, session_.locate(static_cast<uint32_t>(query_integer(req, "id", 1, UINT32_MAX, 0, true))));
   });
-  s.Get("/api/markers", [this](const httplib::Request&, httplib::Response& res) { send_json(res, session_.markers()); });
-  s.Get("/api/history", [this](const httplib::Request& req, httplib::Response& res) {
+  s.get("/api/markers", [this](const httplib::Request&, httplib::Response& res) { send_json(res, session_.markers()); });
+  s.get("/api/history", [this](const httplib::Request& req, httplib::Response& res) {
     send_json(res, session_.history(query_integer(req, "count", 1, 1000, 50, false)));
   });
-  s.Get("/api/events", [this](const httplib::Request& req, httplib::Response& res) {
+  s.stream("/api/events", [this](const httplib::Request& req) -> StreamStep {
     int64_t seen = query_integer(req, "since", 0, INT64_MAX / 2, 0, true);
-    res.set_header("Cache-Control", "no-store");
-    res.set_chunked_content_provider("text/event-stream", [this, seen](size_t, httplib::DataSink& sink) mutable {
+    return [this, seen]() mutable {
       const json e = session_.wait_events(seen, std::chrono::seconds(2));
-      const std::string message = e.contains("reload") || !e["events"].empty() ? "data: " + e.dump() + "\n\n" : ": idle\n\n";
       seen = e["version"].get<int64_t>();
-      return sink.write(message.data(), message.size());
-    });
+      return e.contains("reload") || !e["events"].empty() ? "data: " + e.dump() + "\n\n" : std::string(": idle\n\n");
+    };
   });
-  s.Post("/api/edit", [this](const httplib::Request& req, httplib::Response& res) {
-    json request;
-    try {
-      request = json::parse(req.body);
-    } catch (const json::exception&) {
-      throw RequestError(400, "the body is not JSON");
-    }
+  s.post("/api/edit", [this](const httplib::Request&, const json& request, httplib::Response& res) {
     send_json(res, session_.apply(request));
   });
-  s.Post("/api/export", [this](const httplib::Request& req, httplib::Response& res) {
-    json request;
-    try {
-      request = req.body.empty() ? json::object() : json::parse(req.body);
-    } catch (const json::exception&) {
-      throw RequestError(400, "the body is not JSON");
-    }
+  s.post("/api/export", [this](const httplib::Request&, const json& request, httplib::Response& res) {
     if (!request.is_object()) throw RequestError(400, "the body must be a JSON object");
     const json format = request.value("format", json("tif")), bits = request.value("bits", json(0));
     if (!format.is_string() || !bits.is_number_integer()) throw RequestError(400, "'format' is a string, 'bits' a number");
     const std::string name = export_labels(session_, format.get<std::string>(), bits.get<int>());
     send_json(res, json{{"file", name}, {"path", (session_.project().folder() / "exports" / name).string()}});
   });
-  s.Get(R"(/exports/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+  s.get(R"(/exports/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
     const std::string name = req.matches[1];
     if (!safe_name(name)) throw RequestError(400, "not an export name: " + name);
     const fs::path file = session_.project().folder() / "exports" / name;

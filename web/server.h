@@ -16,29 +16,21 @@
 //   POST /api/edit             an operation (web/session.h); 200 {"version", ...} once it is on disk
 //   POST /api/export           {"format": "tif"|"png", "bits": 0|8|16|32} -> exports/NAME, {"file"}
 //   GET  /exports/NAME         a finished export
-// Errors are JSON {"error": message} with a 4xx status (5xx only when the disk fails). Requests are
-// bounded (1 MiB bodies); names in paths are checked so that nothing outside exports/ is reachable.
-// With a token (required when serving beyond loopback), every request must carry it, as the
-// header X-Uniem-Token or the query parameter token.
+// Every request passes the rules of web/http.h first (host, token, origin, the page's secret for
+// edits, body limits, connection threads); errors are JSON {"error": message}, 4xx for the
+// request, 5xx only when the disk fails. Names in paths are checked so that nothing outside
+// exports/ is reachable.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "web/http.h"
 #include "web/session.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace uniem::web {
 
-struct ServerOptions {
-  std::string host = "127.0.0.1";
-  int port = 8080;       // 0: any free port
-  std::string token;     // empty: none asked
-  int threads = 64;      // each open page holds one for its event stream
-};
+using ServerOptions = HttpOptions;
 
 class Server {
  public:
@@ -54,12 +46,8 @@ class Server {
  private:
   void routes();
   Session& session_;
-  ServerOptions options_;
-  std::unique_ptr<httplib::Server> http_;
+  HttpServer http_;
 };
-
-// A random 128-bit token in hex, from the system's random device.
-std::string make_token();
 
 // "exports/labels-v12.tif": writes the labels as they are now under the project's exports/ folder
 // (8/16/32 bits, 0 = the smallest that holds the ids; refused like `uniem convert` when they do not

@@ -25,6 +25,23 @@ namespace {
 
 constexpr size_t events_kept = 4096;
 
+// The box [z0, y0, x0, z1, y1, x1) around a record's changed voxels; z1 < z0 when there are none.
+std::array<int64_t, 6> box_of(const std::vector<VoxelDiff>& voxels) {
+  std::array<int64_t, 6> box{INT64_MAX, INT64_MAX, INT64_MAX, -1, -1, -1};
+  for (const auto& d : voxels)
+    for (int a = 0; a < 3; ++a) {
+      box[a] = std::min(box[a], d.origin[a]);
+      box[3 + a] = std::max(box[3 + a], d.origin[a] + d.size[a]);
+    }
+  return box;
+}
+
+bool boxes_meet(const std::array<int64_t, 6>& a, const std::array<int64_t, 6>& b) {
+  for (int k = 0; k < 3; ++k)
+    if (a[k] >= b[3 + k] || b[k] >= a[3 + k]) return false;
+  return true;
+}
+
 [[noreturn]] void bad(const std::string& message) { throw RequestError(400, message); }
 
 const json& field(const json& r, const char* key) {
@@ -172,6 +189,7 @@ Session::Session(const fs::path& folder, SessionOptions options)
     for (const auto& s : state.at("segments")) {
       Segment seg;
       seg.voxels = s.at(1).get<int64_t>();
+      if (s.size() > 3) seg.changed = s.at(3).get<int64_t>();  // the version that last changed it
       for (const auto& c : s.at(2)) {
         const int64_t i = c.get<int64_t>();
         if (i < 0 || i >= chunks) throw InputError(state_file, "names a chunk outside the volume");
@@ -200,7 +218,7 @@ Session::Session(const fs::path& folder, SessionOptions options)
       ++replayed;
     }
     last = r.seq;
-    index_.push_back({r.seq, r.target, r.kind, r.user});
+    index_.push_back({r.seq, r.target, r.kind, r.user, box_of(r.voxels)});
     index_record(index_.back());
   }
   version_ = std::max(applied_, last);
@@ -376,7 +394,7 @@ std::array<int64_t, 6> Session::segment_box(uint32_t id) const {
 }
 
 json Session::commit(Change& change, const json& op, const std::string& user, const std::string& kind, int64_t target,
-                     std::vector<ValueDiff> values) {
+                     std::vector<ValueDiff> values, int64_t seen) {
   Record r;
   r.seq = version_ + 1;
   r.kind = kind;
@@ -388,23 +406,29 @@ json Session::commit(Change& change, const json& op, const std::string& user, co
   r.values = std::move(values);
   int64_t changed = 0;
   std::set<uint32_t> touched;
-  std::array<int64_t, 6> box{INT64_MAX, INT64_MAX, INT64_MAX, -1, -1, -1};
-  for (const auto& d : r.voxels) {
+  const std::array<int64_t, 6> box = box_of(r.voxels);
+  for (const auto& d : r.voxels)
     for (size_t k = 0; k < d.before.size(); ++k)
       if (d.before[k] != d.after[k]) {
         ++changed;
         if (d.before[k]) touched.insert(d.before[k]);
         if (d.after[k]) touched.insert(d.after[k]);
       }
-    for (int a = 0; a < 3; ++a) {
-      box[a] = std::min(box[a], d.origin[a]);
-      box[3 + a] = std::max(box[3 + a], d.origin[a] + d.size[a]);
-    }
-  }
   if (changed == 0 && r.values.empty()) return json{{"version", version_}, {"changed", 0}};
   if (changed > options_.max_edit_voxels)
     throw RequestError(413, "this operation would change " + std::to_string(changed) + " voxels, more than the limit of " +
                                 std::to_string(options_.max_edit_voxels));
+  if (seen >= 0 && seen < version_) {
+    // Strokes are refused where somebody else changed the same place after the page's version.
+    if (!index_.empty() && index_.front().seq > seen + 1)
+      throw RequestError(409, "your page shows version " + std::to_string(seen) +
+                                  ", older than the edits kept; it has been updated, please try again");
+    for (auto it = index_.rbegin(); it != index_.rend() && it->seq > seen; ++it)
+      if (it->user != user && boxes_meet(it->box, box))
+        throw RequestError(409, "this place was changed by " + it->user + " (version " + std::to_string(it->seq) +
+                                    ") after the version your page shows (" + std::to_string(seen) +
+                                    "); your view has been updated, please try again");
+  }
   for (uint32_t id : touched) {
     const std::string owner = lock_owner(id);
     if (!owner.empty() && owner != user) throw RequestError(409, "segment " + std::to_string(id) + " is locked by " + owner);
@@ -413,11 +437,11 @@ json Session::commit(Change& change, const json& op, const std::string& user, co
   try {
     journal_->append(packed);
   } catch (const InputError& e) {
-    throw RequestError(500, std::string("the edit could not be saved, nothing was changed: ") + e.what());
+    throw RequestError(503, std::string("the edit could not be saved, nothing was changed: ") + e.what());
   }
   packed_.push_back(std::move(packed));
   replay(r);
-  index_.push_back({r.seq, r.target, r.kind, r.user});
+  index_.push_back({r.seq, r.target, r.kind, r.user, box});
   index_record(index_.back());
   version_ = r.seq;
   json event{{"version", r.seq}, {"user", user}, {"kind", kind}, {"op", op.value("op", "")},
@@ -434,6 +458,9 @@ json Session::apply(const json& request) {
   const std::string user = valid_user(request);
   if (options_.read_only) throw RequestError(403, "this project is open read-only");
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!journal_->failed().empty())
+    throw RequestError(503, "edits are refused since saving one failed (" + journal_->failed() +
+                                "). Every edit you were told was saved is safe; restart uniem serve once the disk is fixed");
   struct TrimAtEnd {  // before the unlock, after the operation's references to chunks are gone
     const Session& session;
     ~TrimAtEnd() { session.trim(); }
@@ -446,7 +473,7 @@ json Session::apply(const json& request) {
   auto brush_id = [&](const json& r) -> uint32_t {
     const json& v = field(r, "id");
     if (v.is_string() && v.get<std::string>() == "new") {
-      if (next_id_ == UINT32_MAX) throw RequestError(409, "no ids are left");
+      if (next_id_ == 0 || next_id_ == UINT32_MAX) throw RequestError(409, "no ids are left for a new segment");
       return next_id_;
     }
     const uint32_t id = segment_id(r, "id");
@@ -472,6 +499,14 @@ json Session::apply(const json& request) {
         bad("a point lies outside the section (y 0.." + std::to_string(shape[1] - 1) + ", x 0.." + std::to_string(shape[2] - 1) + ")");
       p.push_back({y, x});
     }
+    // The cost of a stroke is bounded before it is made: stamps x brush area.
+    const int64_t side = 2 * static_cast<int64_t>(std::ceil(radius)) + 1;
+    double stamps = 1;
+    for (size_t k = 1; k < p.size(); ++k)
+      stamps += std::ceil(std::hypot(p[k][0] - p[k - 1][0], p[k][1] - p[k - 1][1]) / std::max(0.5, radius * 0.5));
+    if (stamps * static_cast<double>(side * side) > static_cast<double>(options_.max_stroke_cost))
+      throw RequestError(413, "this stroke is too large to paint at once (" + std::to_string(p.size()) + " points at radius " +
+                                  std::to_string(static_cast<int>(radius)) + "); paint it in shorter strokes or with a smaller brush");
     auto stamp = [&](double cy, double cx) {
       const int64_t r = static_cast<int64_t>(std::ceil(radius));
       for (int64_t y = std::max<int64_t>(0, std::lround(cy) - r); y <= std::min(shape[1] - 1, std::lround(cy) + r); ++y)
@@ -485,7 +520,7 @@ json Session::apply(const json& request) {
       for (int s = 1; s <= steps; ++s) stamp(p[k - 1][0] + dy * s / steps, p[k - 1][1] + dx * s / steps);
     }
     summary.update({{"z", z}, {"id", id}, {"radius", radius}, {"points", p.size()}});
-    json result = commit(change, summary, user, "edit", 0, {});
+    json result = commit(change, summary, user, "edit", 0, {}, version);
     result["id"] = id;
     return result;
   }
@@ -514,7 +549,7 @@ json Session::apply(const json& request) {
       }
     }
     summary.update({{"z", z}, {"y", y0}, {"x", x0}, {"id", id}, {"from", from}});
-    json result = commit(change, summary, user, "edit", 0, {});
+    json result = commit(change, summary, user, "edit", 0, {}, -1);
     result["id"] = id;
     return result;
   }
@@ -548,7 +583,7 @@ json Session::apply(const json& request) {
       summary["ids"] = ids;
     else
       summary["id"] = ids[1];
-    return commit(change, summary, user, "edit", 0, {});
+    return commit(change, summary, user, "edit", 0, {}, -1);
   }
   if (op == "split") return op_split(request, user, version);
   if (op == "lock" || op == "unlock" || op == "name") {
@@ -564,7 +599,7 @@ json Session::apply(const json& request) {
     }
     summary["id"] = id;
     if (before == after) return json{{"version", version_}, {"changed", 0}};
-    return commit(change, summary, user, "edit", 0, {{key, before, after}});
+    return commit(change, summary, user, "edit", 0, {{key, before, after}}, -1);
   }
   if (op == "marker") {
     const int64_t z = integer(request, "z", 0, shape[0] - 1), y = integer(request, "y", 0, shape[1] - 1),
@@ -573,7 +608,7 @@ json Session::apply(const json& request) {
     const std::string key = "marker/" + std::to_string(version_ + 1);
     summary.update({{"z", z}, {"y", y}, {"x", x}});
     json result = commit(change, summary, user, "edit", 0,
-                         {{key, nullptr, json{{"z", z}, {"y", y}, {"x", x}, {"note", note}, {"user", user}}}});
+                         {{key, nullptr, json{{"z", z}, {"y", y}, {"x", x}, {"note", note}, {"user", user}}}}, -1);
     result["key"] = key;
     return result;
   }
@@ -581,7 +616,7 @@ json Session::apply(const json& request) {
     const std::string key = text(request, "key", 64);
     if (key.rfind("marker/", 0) != 0 || !values_.contains(key)) throw RequestError(404, "there is no marker '" + key + "'");
     summary["key"] = key;
-    return commit(change, summary, user, "edit", 0, {{key, values_.at(key), nullptr}});
+    return commit(change, summary, user, "edit", 0, {{key, values_.at(key), nullptr}}, -1);
   }
   if (op == "undo" || op == "redo") return op_undo(user, op == "redo");
   bad("unknown operation '" + op + "' (paint, erase, fill, merge, split, delete, lock, unlock, name, marker, unmark, undo, redo)");
@@ -635,13 +670,15 @@ json Session::op_split(const json& request, const std::string& user, int64_t ver
   WatershedOptions wo;
   wo.connectivity = mode == "2d" ? Connectivity::c4 : Connectivity::c6;
   const Volume parts = watershed(landscape, markers, &mask, wo);
+  if (next_id_ == 0 || next_id_ == UINT32_MAX) throw RequestError(409, "no ids are left for a new segment");
   const uint32_t new_id = next_id_;
   Change change(*this);
   for (int64_t k = 0; k < bz; ++k)
     for (int64_t y = 0; y < by; ++y)
       for (int64_t x = 0; x < bx; ++x)
         if (parts.at<uint32_t>(k, y, x) == 2) change.set(box[0] + k, box[1] + y, box[2] + x, new_id);
-  json result = commit(change, json{{"op", "split"}, {"id", id}, {"new_id", new_id}, {"z", z}, {"mode", mode}}, user, "edit", 0, {});
+  json result =
+      commit(change, json{{"op", "split"}, {"id", id}, {"new_id", new_id}, {"z", z}, {"mode", mode}}, user, "edit", 0, {}, -1);
   result["new_id"] = new_id;
   return result;
 }
@@ -681,7 +718,7 @@ json Session::op_undo(const std::string& user, bool redo) {
                                   " was changed since");
     values.push_back({v.key, now, redo ? v.after : v.before});
   }
-  return commit(change, json{{"op", what}, {"target", target}, {"of", r.op}}, user, what, target, std::move(values));
+  return commit(change, json{{"op", what}, {"target", target}, {"of", r.op}}, user, what, target, std::move(values), -1);
 }
 
 json Session::info() const {
@@ -919,7 +956,8 @@ void Session::flush() {
     flushing_ = std::move(dirty_);  // not dropped from memory before they are on disk
     dirty_.clear();
     json seg = json::array();
-    for (const auto& [id, s] : segments_) seg.push_back({id, s.voxels, std::vector<int64_t>(s.chunks.begin(), s.chunks.end())});
+    for (const auto& [id, s] : segments_)
+      seg.push_back({id, s.voxels, std::vector<int64_t>(s.chunks.begin(), s.chunks.end()), s.changed});
     seq = version_;
     state = json{{"applied_seq", seq}, {"next_id", next_id_}, {"segments", seg}, {"values", values_}};
   }
@@ -936,7 +974,7 @@ void Session::flush() {
   flushing_.clear();
   applied_ = seq;
   // Compaction: keep the last undo_depth records, and any that arrived during the flush.
-  if (static_cast<int64_t>(packed_.size()) > 2 * options_.undo_depth) {
+  if (static_cast<int64_t>(packed_.size()) > 2 * options_.undo_depth && journal_->failed().empty()) {
     size_t keep_from = packed_.size() - static_cast<size_t>(options_.undo_depth);
     while (keep_from > 0 && index_[keep_from - 1].seq > applied_) --keep_from;
     std::vector<std::string> kept(packed_.begin() + static_cast<std::ptrdiff_t>(keep_from), packed_.end());

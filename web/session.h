@@ -49,14 +49,9 @@
 #include "core/error.h"
 #include "web/journal.h"
 #include "web/project.h"
+#include "web/request_error.h"
 
 namespace uniem::web {
-
-class RequestError : public InputError {
- public:
-  RequestError(int status, const std::string& message) : InputError(message), status(status) {}
-  int status;
-};
 
 struct SessionOptions {
   double flush_seconds = 2.0;   // 0: only on flush() and at close
@@ -64,6 +59,7 @@ struct SessionOptions {
   int64_t max_points = 10000;   // per stroke or seed list
   double max_radius = 200;      // brush radius in voxels
   int64_t max_edit_voxels = 256LL << 20;  // voxels one operation may change
+  int64_t max_stroke_cost = 32LL << 20;   // voxels a stroke may visit: brush stamps x (2 radius + 1)^2
   int64_t cache_bytes = 1LL << 30;  // label chunks kept in memory; beyond it, unchanged ones are
                                     // dropped, least recently used first
   bool read_only = false;       // look, export: no lock, no journal writes, no flushes
@@ -126,6 +122,7 @@ class Session {
   struct RecordIndex {
     int64_t seq, target;
     std::string kind, user;
+    std::array<int64_t, 6> box;  // around the voxels it changed (web/session.cpp box_of)
   };
   class Change;
 
@@ -140,8 +137,10 @@ class Session {
   template <class RowFn>
   void for_each_row(int64_t z, int level, RowFn&& row_fn) const;
   uint32_t voxel(int64_t z, int64_t y, int64_t x) const;  // the caller holds the mutex
+  // Journals and applies a change. With `seen` >= 0 (strokes), it is refused (409) when another
+  // user changed voxels in its box after version `seen`, the one the user's page showed.
   nlohmann::json commit(Change& change, const nlohmann::json& op, const std::string& user, const std::string& kind,
-                        int64_t target, std::vector<ValueDiff> values);
+                        int64_t target, std::vector<ValueDiff> values, int64_t seen);
   void replay(const Record& r);  // applies a record: voxels, segment counts, values
   void index_record(const RecordIndex& r);
   void check_segment(uint32_t id, const std::string& user, int64_t version) const;

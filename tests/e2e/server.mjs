@@ -32,9 +32,26 @@ export async function stop(server, signal = 'SIGTERM') {
   await done;
 }
 
+// The page's secret cookie for a server (web/http.h): edits need it, as they do from the browser,
+// which gets it with the page. Fetched again after a restart, when the server has a new one.
+const cookies = new Map();
+async function pageCookie(origin, fresh = false) {
+  if (fresh || !cookies.has(origin)) {
+    const r = await fetch(`${origin}/`);
+    await r.arrayBuffer();
+    cookies.set(origin, (r.headers.get('set-cookie') || '').split(';')[0]);
+  }
+  return cookies.get(origin);
+}
+
 export async function json(url, body) {
-  const r = await fetch(url, body === undefined ? {} :
-    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const send = async (fresh) => fetch(url, body === undefined ? {} : {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Cookie: await pageCookie(new URL(url).origin, fresh) },
+    body: JSON.stringify(body),
+  });
+  let r = await send(false);
+  if (r.status === 403 && body !== undefined) { await r.arrayBuffer(); r = await send(true); }
   const j = await r.json();
   if (!r.ok) { const e = new Error(j.error || `HTTP ${r.status}`); e.status = r.status; throw e; }
   return j;

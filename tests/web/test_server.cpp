@@ -8,53 +8,15 @@
 #include <random>
 #include <thread>
 
-#include "tests/test_support.h"
-#include "web/project.h"
-#include "web/server.h"
-#include "web/session.h"
+#include "tests/web/served.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace uniem;
 using namespace uniem::web;
+using uniem::test::Served;
 
 namespace {
-
-// A 4 x 96 x 96 project (segments 1 left, 2 right) served on a free loopback port.
-struct Served {
-  test::TempDir dir{"uniem-server"};
-  std::unique_ptr<Session> session;
-  std::unique_ptr<Server> server;
-  std::thread thread;
-  int port = 0;
-
-  explicit Served(const std::string& token = "") {
-    Volume image(DType::u16, 4, 96, 96), labels(DType::u8, 4, 96, 96);
-    for (int64_t i = 0; i < image.voxels(); ++i) {
-      image.data<uint16_t>()[i] = static_cast<uint16_t>(1000 + i % 3000);
-      labels.data<uint8_t>()[i] = i % 96 < 48 ? 1 : 2;
-    }
-    create_project(dir / "p", image, &labels, "image", "labels");
-    SessionOptions o;
-    o.flush_seconds = 0.2;
-    session = std::make_unique<Session>(dir / "p", o);
-    ServerOptions so;
-    so.port = 0;
-    so.token = token;
-    server = std::make_unique<Server>(*session, so);
-    port = server->bind();
-    thread = std::thread([this] { server->listen(); });
-  }
-  ~Served() {
-    server->stop();
-    thread.join();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(10, 0);
-    return c;
-  }
-};
 
 json edit(httplib::Client& c, json body, int* status = nullptr) {
   const auto r = c.Post("/api/edit", body.dump(), "application/json");

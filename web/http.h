@@ -1,0 +1,103 @@
+// The HTTP layer every uniem server stands on (cpp-httplib underneath), and the rules it applies
+// before any handler runs, so that a hostile web page open in the user's browser, or a hostile
+// client on the network, can neither change nor read the data nor stop the server:
+//
+//  - Host: a server on a loopback address answers only to 127.0.0.1, localhost and [::1] (with its
+//    port); a page whose own name was rebound to 127.0.0.1 gets 421 (DNS rebinding).
+//  - Token: when one is set (always beyond loopback), every request carries it, as the header
+//    X-Uniem-Token or the query parameter token; checked before any body is read.
+//  - Origin: API requests (all but the page and its assets) that a browser marks as coming from
+//    another origin (Origin, Sec-Fetch-Site) get 403.
+//  - Writes (POST, only to the paths registered with post()): Content-Type application/json, so a
+//    cross-site "simple" request is impossible; and the page's secret: the cookie
+//    uniem-PORT (HttpOnly, SameSite=Strict) that every page answer sets, or the token in the header.
+//    A client that is not a browser gets the cookie from GET / first, or uses a token.
+//  - Bodies: no Content-Encoding (415), a length or chunked framing (411), at most max_body bytes
+//    however framed (413), JSON nested at most max_json_depth levels (400), checked before parsing.
+//    Other methods get 405 before their body is read.
+//  - Connections: each has its own thread (at most max_connections at once; more wait for one to
+//    end), so event streams and slow clients never take the threads that requests need; every
+//    read and write times out after io_timeout seconds, idle keep-alive connections after 5 s.
+//    At most max_streams event streams are open at once (503 beyond).
+// Errors are JSON {"error": message}: 4xx for the request, 5xx when the server or its disk fails.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace uniem::web {
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;               // 0: any free port
+  std::string token;             // empty: none asked (loopback only)
+  size_t max_body = 1 << 20;     // bytes of a request body
+  int max_json_depth = 64;       // nesting of a JSON body
+  int max_connections = 512;     // served at once, each on its own thread
+  int max_streams = 128;         // event streams open at once
+  int io_timeout_seconds = 5;    // per read and per write
+};
+
+using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+using JsonHandler = std::function<void(const httplib::Request&, const nlohmann::json& body, httplib::Response&)>;
+// An event stream's next message: called again and again (it should wait a little when there is
+// nothing new); returns the text to send ("data: ...\n\n", or ": idle\n\n" to keep it open).
+using StreamStep = std::function<std::string()>;
+
+class HttpServer {
+ public:
+  explicit HttpServer(HttpOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  void get(const std::string& pattern, Handler handler);
+  // A write: the body is read under the rules above and parsed; an empty body is {}.
+  void post(const std::string& path, JsonHandler handler);
+  // GET pattern -> text/event-stream; make(request) returns the stream's step function.
+  void stream(const std::string& pattern, std::function<StreamStep(const httplib::Request&)> make);
+
+  int bind();     // returns the port; throws InputError when it is taken
+  void listen();  // serves until stop()
+  void stop();
+
+  int open_streams() const { return streams_; }
+
+ private:
+  void guard();
+  HttpOptions options_;
+  std::unique_ptr<httplib::Server> http_;
+  std::string secret_, cookie_;     // the page's secret and the name of its cookie
+  std::set<std::string> post_paths_;
+  std::atomic<int> streams_{0};
+  std::set<std::string> hosts_;     // Host values answered on loopback; empty: any
+};
+
+void send_json(httplib::Response& res, const nlohmann::json& j, int status = 200);
+void send_error(httplib::Response& res, int status, const std::string& message);
+// Query parameters, checked: RequestError 400 naming the parameter when malformed or outside lo..hi.
+int64_t query_integer(const httplib::Request& req, const char* key, int64_t lo, int64_t hi, int64_t fallback,
+                      bool required);
+double query_number(const httplib::Request& req, const char* key, double fallback);
+
+// The deepest nesting of arrays and objects in a JSON text (strings skipped), without recursion.
+int json_depth(const std::string& text);
+// True when `host` is a loopback address or name (127.x.x.x, localhost, ::1).
+bool is_loopback(const std::string& host);
+
+// A random 128-bit token in hex, from the system's random device.
+std::string make_token();
+
+}  // namespace uniem::web
