@@ -290,14 +290,16 @@ void HttpServer::guard() {
     type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
     if (type != "application/json")
       return refuse(415, "write requests must be JSON, sent with Content-Type: application/json");
-    if (!token_ok && !same_token(cookie_value(req.get_header_value("Cookie"), cookie_), secret_))
+    if (!token_ok && client(req).empty())
       return refuse(403, "this request lacks the page's secret: reload the page (a page from another web site cannot "
                          "send it; programs get it with GET / first, or use a token)");
     return Outcome::Unhandled;
   });
   http_->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "GET" && res.get_header_value("Content-Type").rfind("text/html", 0) == 0)
-      res.set_header("Set-Cookie", cookie_ + "=" + secret_ + "; Path=/; HttpOnly; SameSite=Strict");
+    // The page gets the secret with an id for this browser, kept across reloads.
+    if (req.method == "GET" && res.get_header_value("Content-Type").rfind("text/html", 0) == 0 && client(req).empty())
+      res.set_header("Set-Cookie", cookie_ + "=" + secret_ + "." + make_token().substr(0, 12) +
+                                       "; Path=/; HttpOnly; SameSite=Strict");
   });
   http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     try {
@@ -322,6 +324,16 @@ void HttpServer::guard() {
       send_error(res, res.status, what);
     }
   });
+}
+
+std::string HttpServer::client(const httplib::Request& req) const {
+  const std::string value = cookie_value(req.get_header_value("Cookie"), cookie_);
+  const size_t dot = value.find('.');
+  if (dot == std::string::npos || !same_token(value.substr(0, dot), secret_)) return "";
+  std::string id = value.substr(dot + 1, 12);
+  for (char c : id)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return "";
+  return id;
 }
 
 void HttpServer::get(const std::string& pattern, Handler handler) { http_->Get(pattern, std::move(handler)); }

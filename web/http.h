@@ -10,8 +10,9 @@
 //    another origin (Origin, Sec-Fetch-Site) get 403.
 //  - Writes (POST, only to the paths registered with post()): Content-Type application/json, so a
 //    cross-site "simple" request is impossible; and the page's secret: the cookie
-//    uniem-PORT (HttpOnly, SameSite=Strict) that every page answer sets, or the token in the header.
-//    A client that is not a browser gets the cookie from GET / first, or uses a token.
+//    uniem-PORT = SECRET.CLIENT (HttpOnly, SameSite=Strict) that a page answer sets when the
+//    browser has none, or the token in the header. CLIENT (12 hex digits) tells browsers apart
+//    (client()). A program that is not a browser gets the cookie from GET / first, or uses a token.
 //  - Bodies: no Content-Encoding (415), a length or chunked framing (411), at most max_body bytes
 //    however framed (413), JSON nested at most max_json_depth levels (400), checked before parsing.
 //    Other methods get 405 before their body is read.
@@ -74,6 +75,8 @@ class HttpServer {
   void stop();
 
   int open_streams() const { return streams_; }
+  // The id of the browser that sent `req` (from its cookie), "" when it has no valid cookie.
+  std::string client(const httplib::Request& req) const;
 
  private:
   void guard();

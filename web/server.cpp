@@ -147,7 +147,16 @@ void Server::routes() {
       return e.contains("reload") || !e["events"].empty() ? "data: " + e.dump() + "\n\n" : std::string(": idle\n\n");
     };
   });
-  s.post("/api/edit", [this](const httplib::Request&, const json& request, httplib::Response& res) {
+  s.post("/api/edit", [this](const httplib::Request& req, const json& request, httplib::Response& res) {
+    // People who give no name are told apart by their browser, so that undo takes back their own.
+    const std::string client = http_.client(req);
+    if (request.is_object() && !client.empty() && request.value("user", json("anonymous")) == "anonymous") {
+      json named = request;
+      named["user"] = "anonymous-" + client.substr(0, 6);
+      json result = session_.apply(named);
+      result["user"] = named["user"];
+      return send_json(res, result);
+    }
     send_json(res, session_.apply(request));
   });
   s.post("/api/export", [this](const httplib::Request&, const json& request, httplib::Response& res) {

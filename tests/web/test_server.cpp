@@ -226,3 +226,27 @@ TEST_CASE("server: a second client sees an edit through the event stream") {
   CHECK(seen);
   CHECK(received.find("\"box\":[1,4,4,2,7,7]") != std::string::npos);
 }
+
+TEST_CASE("server: people who give no name are told apart by their browser, each undoing their own edits") {
+  Served s;
+  auto ann = s.client(), bea = s.client();
+  const json paint{{"op", "paint"}, {"version", 0}, {"z", 0}, {"points", {{3, 3}}}, {"radius", 1}, {"id", 2}};
+  int status = 0;
+  const json a = edit(ann, paint, &status);
+  REQUIRE(status == 200);
+  json later = paint;
+  later["points"] = {{60, 60}};
+  later["id"] = 1;
+  later["version"] = 1;
+  const json b = edit(bea, later, &status);
+  REQUIRE(status == 200);
+  CHECK(a["user"].get<std::string>().rfind("anonymous-", 0) == 0);
+  CHECK(a["user"] != b["user"]);
+  // Ann's undo takes back her stroke, not Bea's later one.
+  edit(ann, {{"op", "undo"}, {"version", 2}}, &status);
+  CHECK(status == 200);
+  CHECK(s.session->label_at(0, 3, 3) == 1);
+  CHECK(s.session->label_at(0, 60, 60) == 1);
+  // A cookie the browser already holds is kept across reloads (same person, same undo history).
+  CHECK(ann.Get("/")->get_header_value("Set-Cookie").empty());
+}

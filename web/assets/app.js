@@ -19,6 +19,7 @@ const state = {
   annotated: new Map(),                   // id -> {name, locked_by}: every named or locked segment
   markers: [], markerIndex: -1, sort: 'id', sortDown: false,
   cursor: null, opacity: 0.45, boundaries: false, window: null,
+  anonymous: '',                          // this page's name at the server when the user gives none
 };
 window.uniem = state;  // for people who script the page, and for the browser tests
 
@@ -40,11 +41,15 @@ async function api(path, body, query = {}) {
 }
 
 function user() { return $('user').value.trim() || 'anonymous'; }
+// The name the server files this page's edits under: without a name, 'anonymous-' and an id of
+// this browser, so that undo takes back only this person's edits.
+function me() { return $('user').value.trim() || state.anonymous || 'anonymous'; }
 
 async function edit(op, fields) {
   try {
     const result = await api('api/edit', { op, user: user(), version: state.version, ...fields });
     if (result.version > state.version) state.version = result.version;
+    if (result.user && !$('user').value.trim()) state.anonymous = result.user;
     await refreshLabels(true);
     scheduleLists();
     showVersion();
@@ -650,7 +655,7 @@ function listen() {
     let here = false;
     for (const ev of e.events) {
       if (ev.box && ev.box[0] <= state.z && state.z < ev.box[3]) here = true;
-      if (ev.user !== user() && ev.op) say(`${ev.user}: ${ev.kind === 'edit' ? ev.op : ev.kind}`);
+      if (ev.user !== me() && ev.op) say(`${ev.user}: ${ev.kind === 'edit' ? ev.op : ev.kind}`);
     }
     if (e.version > state.version) state.version = e.version;
     showVersion();
