@@ -223,13 +223,20 @@ void write_file_durably(const fs::path& path, const std::string& content) {
   sync_folder(path.has_parent_path() ? path.parent_path() : fs::path("."));
 }
 
-void sync_folder(const fs::path& folder) {
+namespace {
+// fsync (the folder) or syncfs (everything on its file system) through a descriptor of `folder`.
+void sync_through(const fs::path& folder, int (*sync)(int)) {
   const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw InputError(folder, std::string("cannot be opened: ") + std::strerror(errno));
-  const int rc = ::fsync(fd);
+  const int rc = sync(fd);
   const int err = errno;
   ::close(fd);
   if (rc != 0) throw InputError(folder, std::string("could not be flushed to disk: ") + std::strerror(err));
 }
+}  // namespace
+
+void sync_folder(const fs::path& folder) { sync_through(folder, ::fsync); }
+
+void sync_all_written(const fs::path& folder) { sync_through(folder, ::syncfs); }
 
 }  // namespace uniem

@@ -65,5 +65,8 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 void write_file_durably(const std::filesystem::path& path, const std::string& content);
 // fsync of a folder, so that renames and new files in it survive a crash.
 void sync_folder(const std::filesystem::path& folder);
+// Everything written to the file system that holds `folder` is on disk (syncfs): one call for a
+// folder of many files written without syncs, before it is committed.
+void sync_all_written(const std::filesystem::path& folder);
 
 }  // namespace uniem

@@ -1,12 +1,7 @@
 #include "web/project.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -101,17 +96,6 @@ Volume take(const ImportSource& source, int64_t count) {
   UNIEM_CHECK(v.nz() == count && v.ny() == source.shape[1] && v.nx() == source.shape[2] && v.dtype() == source.dtype,
               "create_project: a source gave other sections than it announced");
   return v;
-}
-
-// Everything written under `folder` is on disk before the project is committed: a project that
-// appears after a crash is whole. Checked: a failed sync is a failed import.
-void sync_written(const fs::path& folder) {
-  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw InputError(folder, std::string("cannot be opened: ") + std::strerror(errno));
-  const int rc = ::syncfs(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) throw InputError(folder, std::string("could not be flushed to disk: ") + std::strerror(err));
 }
 
 }  // namespace
@@ -230,7 +214,7 @@ void create_project(const fs::path& folder, const ImportSource& image, const Imp
   fs::create_directories(tmp / "exports");
   write_file_durably(tmp / "state.json", state.dump());
   write_file_durably(tmp / "project.json", info.to_json().dump(2) + "\n");
-  sync_written(tmp);
+  sync_all_written(tmp);  // a project that appears after a crash is whole
   out.commit();
   sync_folder(folder.has_parent_path() ? folder.parent_path() : fs::path("."));
 }
