@@ -6,11 +6,13 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <thread>
 
 #include "core/error.h"
+#include "io/atomic_output.h"
 #include "web/project.h"
 #include "web/server.h"
 #include "web/session.h"
@@ -46,12 +48,29 @@ void make_project(const fs::path& project, const std::string& images, const std:
   web::create_project(project, image_source, &label_source, image_reader.voxel_size());
 }
 
+namespace {
+
+// The page's secret (web/http.h), kept in the project (readable by its owner only), so that open
+// pages keep working when the server is started again.
+std::string page_secret(const fs::path& project) {
+  const fs::path file = project / "page-secret";
+  std::string secret;
+  std::ifstream(file) >> secret;
+  if (secret.size() == 32 && secret.find_first_not_of("0123456789abcdef") == std::string::npos) return secret;
+  secret = web::make_token();
+  write_file_durably(file, secret);
+  std::error_code ec;
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace, ec);
+  return secret;
+}
+
+}  // namespace
+
 int serve_project(const fs::path& project, const ServeOptions& options) {
-  const bool loopback = options.host == "127.0.0.1" || options.host == "localhost" || options.host == "::1";
   web::ServerOptions server_options;
   server_options.host = options.host;
   server_options.port = options.port;
-  server_options.token = options.token.empty() && !loopback ? web::make_token() : options.token;
+  server_options.token = options.token.empty() && !web::is_loopback(options.host) ? web::make_token() : options.token;
 
   // SIGINT and SIGTERM only raise a flag (whichever thread takes them); a watcher stops the server.
   stop_requested = false;
@@ -64,6 +83,7 @@ int serve_project(const fs::path& project, const ServeOptions& options) {
   web::SessionOptions session_options;
   session_options.cache_bytes = options.cache_bytes;
   web::Session session(project, session_options);
+  server_options.secret = page_secret(project);  // once the session holds the project's lock
   std::unique_ptr<web::Server> server = std::make_unique<web::Server>(session, server_options);
   int port = 0;
   try {

@@ -1,10 +1,18 @@
 #include "web/http.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -21,8 +29,9 @@ using nlohmann::json;
 namespace uniem::web {
 namespace {
 
-// One thread per connection, at most `max` at once; connections beyond wait for a thread to end.
-// Finished threads are joined when the next connection arrives, and all of them at shutdown.
+// One thread per connection; beyond `max` threads, connections wait for one to end (the server
+// refuses connections over its own limits at once, so the threads stay few). Finished threads are
+// joined when the next connection arrives, and all of them at shutdown.
 class ConnectionThreads : public httplib::TaskQueue {
  public:
   explicit ConnectionThreads(size_t max) : max_(max) {}
@@ -31,7 +40,7 @@ class ConnectionThreads : public httplib::TaskQueue {
   void enqueue(std::function<void()> fn) override {
     std::unique_lock<std::mutex> lock(mutex_);
     reap();
-    if (threads_.size() >= max_ || !start(std::move(fn))) waiting_.push_back(std::move(fn));
+    if (threads_.size() >= max_ || !start(fn)) waiting_.push_back(std::move(fn));
   }
 
   void shutdown() override {
@@ -41,20 +50,27 @@ class ConnectionThreads : public httplib::TaskQueue {
   }
 
  private:
-  // The caller holds the mutex. False when the system gives no more threads.
-  bool start(std::function<void()>&& fn) {
+  // The caller holds the mutex. False (and `fn` kept) when the system gives no more threads and
+  // others run to take it later; with none running, it is served here.
+  bool start(std::function<void()>& fn) {
     try {
-      std::thread t([this, first = std::move(fn)]() mutable { run(std::move(first)); });
+      std::thread t([this, first = fn]() mutable { run(std::move(first)); });
       const auto id = t.get_id();
       threads_.emplace(id, std::move(t));
       return true;
     } catch (const std::system_error&) {
-      return false;
+      if (!threads_.empty()) return false;
+      fn();
+      return true;
     }
   }
   void run(std::function<void()> fn) {
     for (;;) {
-      fn();
+      try {
+        fn();
+      } catch (const std::exception& e) {  // never let one connection end the server
+        std::fprintf(stderr, "uniem: a connection failed: %s\n", e.what());
+      }
       std::lock_guard<std::mutex> lock(mutex_);
       if (waiting_.empty()) {
         finished_.push_back(std::this_thread::get_id());
@@ -82,6 +98,193 @@ class ConnectionThreads : public httplib::TaskQueue {
   std::vector<std::thread::id> finished_;
   std::deque<std::function<void()>> waiting_;
 };
+
+using Clock = std::chrono::steady_clock;
+
+// Set by the server's checks when the connection must close after this response: a refused
+// request may leave a body unread, which must never be taken for the next request.
+thread_local bool close_after_response = false;
+
+// One connection's socket, read through a buffer, with the limits of web/http.h: every read and
+// write waits at most io_timeout; a request's head must arrive within head_timeout and hold at
+// most head_bytes, the whole request within request_timeout.
+class GuardedStream : public httplib::Stream {
+ public:
+  GuardedStream(int fd, const HttpOptions& o) : fd_(fd), options_(o) {}
+
+  // Waits for the first byte of a next request, up to `ms`, while `running()`.
+  template <class Running>
+  bool wait_request(int ms, Running&& running) {
+    for (int waited = 0; at_ == end_ && waited < ms; waited += 200) {
+      if (!running()) return false;
+      if (wait(POLLIN, std::min(200, ms - waited))) return true;
+    }
+    return at_ < end_;
+  }
+  void start_request() {
+    const auto now = Clock::now();
+    head_deadline_ = now + std::chrono::seconds(options_.head_timeout_seconds);
+    request_deadline_ = now + std::chrono::seconds(options_.request_timeout_seconds);
+    in_head_ = true;
+    head_read_ = 0;
+    tail_ = 0;
+  }
+
+  bool is_readable() const override { return at_ < end_ || wait(POLLIN, read_wait()); }
+  bool is_writable() const override { return wait(POLLOUT, options_.io_timeout_seconds * 1000); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (at_ == end_) {
+      const int ms = read_wait();
+      if (ms <= 0 || !wait(POLLIN, ms)) return -1;
+      ssize_t got;
+      do {
+        got = ::recv(fd_, buffer_, sizeof buffer_, 0);
+      } while (got < 0 && errno == EINTR);
+      if (got <= 0) return got < 0 ? -1 : 0;
+      at_ = 0;
+      end_ = static_cast<size_t>(got);
+    }
+    size_t n = std::min(size, end_ - at_);
+    if (in_head_) {  // count the head's bytes up to its blank line
+      for (size_t k = 0; k < n; ++k) {
+        tail_ = (tail_ << 8) | static_cast<unsigned char>(buffer_[at_ + k]);
+        if ((tail_ & 0xffffffffu) == 0x0d0a0d0au) {
+          in_head_ = false;
+          n = k + 1;
+          break;
+        }
+      }
+      head_read_ += n;
+      if (head_read_ > options_.max_head) return -1;
+    }
+    std::memcpy(ptr, buffer_ + at_, n);
+    at_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable()) return -1;
+    ssize_t sent;
+    do {
+      sent = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    return sent;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override { address(::getpeername, ip, port); }
+  void get_local_ip_and_port(std::string& ip, int& port) const override { address(::getsockname, ip, port); }
+  socket_t socket() const override { return fd_; }
+
+ private:
+  // Milliseconds a read may wait now: the I/O timeout, cut by the request's deadlines.
+  int read_wait() const {
+    const auto deadline = in_head_ ? head_deadline_ : request_deadline_;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return static_cast<int>(std::min<int64_t>(left, options_.io_timeout_seconds * 1000));
+  }
+  bool wait(short events, int ms) const {
+    if (ms <= 0) return false;
+    pollfd p{fd_, events, 0};
+    int rc;
+    do {
+      rc = ::poll(&p, 1, ms);
+    } while (rc < 0 && errno == EINTR);
+    return rc > 0 && (p.revents & (events | POLLHUP | POLLERR));
+  }
+  template <class Name>
+  void address(Name name, std::string& ip, int& port) const {
+    sockaddr_storage a{};
+    socklen_t size = sizeof a;
+    ip.clear();
+    port = 0;
+    if (name(fd_, reinterpret_cast<sockaddr*>(&a), &size) != 0) return;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (a.ss_family == AF_INET) {
+      const auto* v4 = reinterpret_cast<const sockaddr_in*>(&a);
+      ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+      port = ntohs(v4->sin_port);
+    } else if (a.ss_family == AF_INET6) {
+      const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&a);
+      ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+      port = ntohs(v6->sin6_port);
+    }
+    ip = text;
+  }
+
+  int fd_;
+  const HttpOptions& options_;
+  char buffer_[8192];
+  size_t at_ = 0, end_ = 0;
+  Clock::time_point head_deadline_{}, request_deadline_{};
+  bool in_head_ = false;
+  size_t head_read_ = 0;
+  uint32_t tail_ = 0;
+};
+
+}  // namespace
+
+// httplib's server with uniem's own connection loop (GuardedStream's deadlines and limits, a
+// connection closed after a refused request) and admission: at most max_connections at once, and
+// max_per_client from one address other than this computer's.
+class GuardedServer : public httplib::Server {
+ public:
+  explicit GuardedServer(const HttpOptions& options) : options_(options) {}
+  // httplib listens with a backlog of 5: bursts of connections (a page loads several files at
+  // once) would wait a second each for the retransmitted SYN.
+  void widen_backlog() { ::listen(svr_sock_, SOMAXCONN); }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    std::string peer;
+    int port = 0;
+    GuardedStream stream(sock, options_);
+    stream.get_remote_ip_and_port(peer, port);
+    const bool local = peer == "127.0.0.1" || peer == "::1" || peer == "::ffff:127.0.0.1";
+    if (admit(peer, local)) {
+      serve(stream);
+      std::lock_guard<std::mutex> lock(mutex_);
+      --active_;
+      if (!local && --per_client_[peer] == 0) per_client_.erase(peer);
+    } else {
+      const std::string body = R"({"error":"the server is busy: too many connections are open; try again in a minute"})";
+      const std::string answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                                 "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+      (void)!::send(sock, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return true;
+  }
+
+  bool admit(const std::string& peer, bool local) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (active_ >= options_.max_connections) return false;
+    if (!local && per_client_[peer] >= options_.max_per_client) return false;
+    ++active_;
+    if (!local) ++per_client_[peer];
+    return true;
+  }
+
+  void serve(GuardedStream& stream) {
+    const auto running = [this] { return is_running(); };
+    for (int served = 0; served < 1000; ++served) {
+      if (!stream.wait_request(5000, running)) return;  // idle keep-alive ends after 5 s
+      stream.start_request();
+      close_after_response = false;
+      bool closed = false;
+      const bool ok = process_request(stream, served == 999, closed, nullptr);
+      if (!ok || closed || close_after_response) return;
+    }
+  }
+
+  const HttpOptions& options_;
+  std::mutex mutex_;
+  int active_ = 0;
+  std::map<std::string, int> per_client_;
+};
+
+namespace {
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -187,8 +390,13 @@ int json_depth(const std::string& text) {
 }
 
 bool is_loopback(const std::string& host) {
-  const std::string h = lower(host);
-  return h == "localhost" || h == "::1" || h == "[::1]" || h.rfind("127.", 0) == 0;
+  std::string h = lower(host);
+  if (h == "localhost") return true;
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  in_addr v4{};
+  in6_addr v6{};
+  if (::inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  return ::inet_pton(AF_INET6, h.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 std::string make_token() {
@@ -200,14 +408,19 @@ std::string make_token() {
 }
 
 HttpServer::HttpServer(HttpOptions options)
-    : options_(std::move(options)), http_(std::make_unique<httplib::Server>()), secret_(make_token()) {
+    : options_(std::move(options)), http_(std::make_unique<GuardedServer>(options_)) {
   if (!is_loopback(options_.host) && options_.token.empty())
     throw InputError("serving on " + options_.host + " (beyond this computer) needs an access token");
-  const size_t connections = static_cast<size_t>(std::max(1, options_.max_connections));
-  http_->new_task_queue = [connections] { return new ConnectionThreads(connections); };
+  secret_ = options_.secret.empty() ? make_token() : options_.secret;
+  // Room for the connections and the project's files: raise the soft limit on open files.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max && files.rlim_cur < 4096) {
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 4096);
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
+  const size_t threads = static_cast<size_t>(std::max(1, options_.max_connections) + 64);
+  http_->new_task_queue = [threads] { return new ConnectionThreads(threads); };
   http_->set_payload_max_length(options_.max_body);
-  http_->set_keep_alive_max_count(1000);
-  http_->set_keep_alive_timeout(5);
   http_->set_read_timeout(options_.io_timeout_seconds, 0);
   http_->set_write_timeout(options_.io_timeout_seconds, 0);
   guard();
@@ -225,81 +438,117 @@ int HttpServer::bind() {
   if (port < 0)
     throw InputError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                      " (in use? choose another with --port)");
+  http_->widen_backlog();
   cookie_ = "uniem-" + std::to_string(port);
-  hosts_.clear();
-  if (is_loopback(options_.host)) {
-    for (std::string name : {std::string("127.0.0.1"), std::string("localhost"), std::string("[::1]"), lower(options_.host)}) {
-      if (name == "::1") name = "[::1]";
-      hosts_.insert(name + ":" + std::to_string(port));
-      if (port == 80) hosts_.insert(name);
-    }
-  }
   return port;
 }
 
-void HttpServer::listen() { http_->listen_after_bind(); }
+void HttpServer::listen() {
+  listening_ = true;
+  if (!stopping_) http_->listen_after_bind();
+  listening_ = false;
+}
 
 void HttpServer::stop() {
-  if (http_) http_->stop();
+  stopping_ = true;
+  // httplib's stop() does nothing before its loop has started: wait for that, briefly.
+  for (int k = 0; k < 200 && listening_ && !http_->is_running(); ++k)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  http_->stop();
+}
+
+// On a loopback server, the names a browser on this computer uses, on any port (an SSH tunnel
+// or a port forward may bring it under another one). A page whose own name was rebound to
+// 127.0.0.1 sends its own name, which is refused.
+bool HttpServer::host_allowed(const std::string& host) const {
+  if (!is_loopback(options_.host)) return true;  // a token is asked there
+  std::string name = host;
+  const size_t colon = name.rfind(':');
+  if (colon != std::string::npos && name.find(']', colon) == std::string::npos &&
+      name.find_first_not_of("0123456789", colon + 1) == std::string::npos)
+    name = name.substr(0, colon);
+  return name == "localhost" || name == "127.0.0.1" || name == "[::1]";
+}
+
+bool HttpServer::refuse(const httplib::Request& req, httplib::Response& res) {
+  auto no = [&](int status, const std::string& message) {
+    send_error(res, status, message);
+    close_after_response = true;
+    return true;
+  };
+  const std::string host = lower(req.get_header_value("Host"));
+  if (!host_allowed(host))
+    return no(421, "this server answers only at the address it printed (http://127.0.0.1:PORT/); it was reached "
+                   "through the name '" + host + "', which is how another web site would try");
+  const std::string header_token = req.get_header_value("X-Uniem-Token");
+  const bool token_ok = !options_.token.empty() &&
+                        same_token(header_token.empty() && req.has_param("token") ? req.get_param_value("token") : header_token,
+                                   options_.token);
+  if (!options_.token.empty() && !token_ok)
+    return no(401, "this server asks for its access token (printed when it started): open the address it printed");
+  if (!is_page(req.path)) {
+    const std::string origin = req.get_header_value("Origin");
+    if (!origin.empty() && lower(origin) != "http://" + host)
+      return no(403, "requests from other web sites (" + origin + ") are refused");
+    const std::string site = req.get_header_value("Sec-Fetch-Site");
+    if (!site.empty() && site != "same-origin" && site != "none")
+      return no(403, "requests from other web sites are refused (Sec-Fetch-Site: " + site + ")");
+  }
+  const std::string framing = lower(req.get_header_value("Transfer-Encoding"));
+  const std::string length = req.get_header_value("Content-Length");
+  if (req.method == "GET" || req.method == "HEAD") {
+    if (!framing.empty() || (!length.empty() && length != "0")) return no(400, "a " + req.method + " request carries no body");
+    return false;
+  }
+  if (req.method != "POST") return no(405, "the method " + req.method + " is not used by this server");
+  if (!post_paths_.count(req.path)) return no(404, "no such API: " + req.path);
+  if (req.has_header("Content-Encoding")) return no(415, "compressed request bodies are refused; send the JSON as it is");
+  if (!framing.empty() && framing != "chunked") return no(400, "the transfer encoding '" + framing + "' is not accepted");
+  if (framing.empty()) {
+    if (!req.has_header("Content-Length")) return no(411, "a request body needs a Content-Length");
+    if (length.empty() || length.size() > 18 || length.find_first_not_of("0123456789") != std::string::npos)
+      return no(400, "the Content-Length is not a number");
+    // A body somewhat over the limit is read and dropped, so that the client hears why; a far
+    // larger one is refused before it is read.
+    if (std::stoull(length) > 16 * options_.max_body)
+      return no(413, "the request is too large (" + std::to_string(options_.max_body >> 10) + " KiB at most)");
+  }
+  std::string type = lower(req.get_header_value("Content-Type"));
+  type = type.substr(0, type.find(';'));
+  type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
+  if (type != "application/json") return no(415, "write requests must be JSON, sent with Content-Type: application/json");
+  if (!token_ok && client(req).empty())
+    return no(403, "this page was opened before uniem serve was started again, or it comes from another web site: "
+                   "reload the page (F5). Your last change was not saved; the ones before it were");
+  return false;
 }
 
 void HttpServer::guard() {
   using Outcome = httplib::Server::HandlerResponse;
   http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    auto refuse = [&](int status, const std::string& message) {
-      send_error(res, status, message);
-      return Outcome::Handled;
-    };
-    const std::string host = lower(req.get_header_value("Host"));
-    if (!hosts_.empty() && !hosts_.count(host))
-      return refuse(421, "this server answers only to the address it printed (http://127.0.0.1:...); a page "
-                         "reached it through the name '" + host + "', which is how another web site would try");
-    const std::string header_token = req.get_header_value("X-Uniem-Token");
-    const bool token_ok = !options_.token.empty() &&
-                          same_token(header_token.empty() && req.has_param("token") ? req.get_param_value("token") : header_token,
-                                     options_.token);
-    if (!options_.token.empty() && !token_ok)
-      return refuse(401, "this server asks for its access token (printed when it started): open the address it printed");
-    if (!is_page(req.path)) {
-      const std::string origin = req.get_header_value("Origin");
-      if (!origin.empty() && lower(origin) != "http://" + host)
-        return refuse(403, "requests from other web sites (" + origin + ") are refused");
-      const std::string site = req.get_header_value("Sec-Fetch-Site");
-      if (!site.empty() && site != "same-origin" && site != "none")
-        return refuse(403, "requests from other web sites are refused (Sec-Fetch-Site: " + site + ")");
-    }
-    if (req.method == "GET" || req.method == "HEAD") return Outcome::Unhandled;
-    if (req.method != "POST") return refuse(405, "the method " + req.method + " is not used by this server");
-    if (!post_paths_.count(req.path)) return refuse(404, "no such API: " + req.path);
-    if (req.has_header("Content-Encoding"))
-      return refuse(415, "compressed request bodies are refused; send the JSON as it is");
-    const std::string framing = lower(req.get_header_value("Transfer-Encoding"));
-    if (!framing.empty() && framing != "chunked") return refuse(400, "the transfer encoding '" + framing + "' is not accepted");
-    if (framing.empty()) {
-      if (!req.has_header("Content-Length")) return refuse(411, "a request body needs a Content-Length");
-      const std::string length = req.get_header_value("Content-Length");
-      if (length.empty() || length.size() > 18 || length.find_first_not_of("0123456789") != std::string::npos)
-        return refuse(400, "the Content-Length is not a number");
-      // A body somewhat over the limit is read and dropped, so that the client hears why; a far
-      // larger one is refused before it is sent.
-      if (std::stoull(length) > 16 * options_.max_body)
-        return refuse(413, "the request is too large (" + std::to_string(options_.max_body >> 10) + " KiB at most)");
-    }
-    std::string type = lower(req.get_header_value("Content-Type"));
-    type = type.substr(0, type.find(';'));
-    type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
-    if (type != "application/json")
-      return refuse(415, "write requests must be JSON, sent with Content-Type: application/json");
-    if (!token_ok && client(req).empty())
-      return refuse(403, "this request lacks the page's secret: reload the page (a page from another web site cannot "
-                         "send it; programs get it with GET / first, or use a token)");
-    return Outcome::Unhandled;
+    return refuse(req, res) ? Outcome::Handled : Outcome::Unhandled;
+  });
+  // A client that waits for "100 Continue" before sending its body hears the refusal instead.
+  http_->set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+    return refuse(req, res) ? res.status : 100;
   });
   http_->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    // The page gets the secret with an id for this browser, kept across reloads.
-    if (req.method == "GET" && res.get_header_value("Content-Type").rfind("text/html", 0) == 0 && client(req).empty())
-      res.set_header("Set-Cookie", cookie_ + "=" + secret_ + "." + make_token().substr(0, 12) +
-                                       "; Path=/; HttpOnly; SameSite=Strict");
+    // A refused write may have left its body unread: the connection ends with this answer.
+    if (res.status >= 400 && req.method != "GET" && req.method != "HEAD") close_after_response = true;
+    if (close_after_response) {
+      res.set_header("Connection", "close");
+      res.headers.erase("Keep-Alive");
+    }
+    if (req.method == "GET" && res.get_header_value("Content-Type").rfind("text/html", 0) == 0) {
+      res.set_header("X-Frame-Options", "DENY");
+      res.set_header("Content-Security-Policy", "frame-ancestors 'none'");
+      // The page gets the secret with an id for this browser, kept across reloads and restarts.
+      if (client(req).empty()) {
+        std::string id = cookie_client(req);
+        if (id.empty()) id = make_token().substr(0, 12);
+        res.set_header("Set-Cookie", cookie_ + "=" + secret_ + "." + id + "; Path=/; HttpOnly; SameSite=Strict");
+      }
+    }
   });
   http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     try {
@@ -326,14 +575,22 @@ void HttpServer::guard() {
   });
 }
 
+std::string HttpServer::cookie_client(const httplib::Request& req) const {
+  const std::string value = cookie_value(req.get_header_value("Cookie"), cookie_);
+  const size_t dot = value.find('.');
+  if (dot == std::string::npos) return "";
+  std::string id = value.substr(dot + 1);
+  if (id.size() != 12) return "";
+  for (char c : id)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return "";
+  return id;
+}
+
 std::string HttpServer::client(const httplib::Request& req) const {
   const std::string value = cookie_value(req.get_header_value("Cookie"), cookie_);
   const size_t dot = value.find('.');
   if (dot == std::string::npos || !same_token(value.substr(0, dot), secret_)) return "";
-  std::string id = value.substr(dot + 1, 12);
-  for (char c : id)
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return "";
-  return id;
+  return cookie_client(req);
 }
 
 void HttpServer::get(const std::string& pattern, Handler handler) { http_->Get(pattern, std::move(handler)); }
@@ -381,8 +638,12 @@ void HttpServer::stream(const std::string& pattern, std::function<StreamStep(con
     res.set_chunked_content_provider(
         "text/event-stream",
         [step = std::move(step)](size_t, httplib::DataSink& sink) {
-          const std::string message = step();
-          return sink.write(message.data(), message.size());
+          try {
+            const std::string message = step();
+            return sink.write(message.data(), message.size());
+          } catch (const std::exception&) {
+            return false;  // the page reconnects
+          }
         },
         [this](bool) { --streams_; });
   });

@@ -2,8 +2,8 @@
 // before any handler runs, so that a hostile web page open in the user's browser, or a hostile
 // client on the network, can neither change nor read the data nor stop the server:
 //
-//  - Host: a server on a loopback address answers only to 127.0.0.1, localhost and [::1] (with its
-//    port); a page whose own name was rebound to 127.0.0.1 gets 421 (DNS rebinding).
+//  - Host: a server on a loopback address answers only to 127.0.0.1, localhost and [::1] (on any
+//    port, for SSH tunnels); a page whose own name was rebound to 127.0.0.1 gets 421 (DNS rebinding).
 //  - Token: when one is set (always beyond loopback), every request carries it, as the header
 //    X-Uniem-Token or the query parameter token; checked before any body is read.
 //  - Origin: API requests (all but the page and its assets) that a browser marks as coming from
@@ -13,13 +13,18 @@
 //    uniem-PORT = SECRET.CLIENT (HttpOnly, SameSite=Strict) that a page answer sets when the
 //    browser has none, or the token in the header. CLIENT (12 hex digits) tells browsers apart
 //    (client()). A program that is not a browser gets the cookie from GET / first, or uses a token.
+//    The page itself may not be framed by another site.
 //  - Bodies: no Content-Encoding (415), a length or chunked framing (411), at most max_body bytes
 //    however framed (413), JSON nested at most max_json_depth levels (400), checked before parsing.
-//    Other methods get 405 before their body is read.
-//  - Connections: each has its own thread (at most max_connections at once; more wait for one to
-//    end), so event streams and slow clients never take the threads that requests need; every
-//    read and write times out after io_timeout seconds, idle keep-alive connections after 5 s.
-//    At most max_streams event streams are open at once (503 beyond).
+//    Other methods get 405, and GET with a body 400, before their body is read. The same checks
+//    answer "Expect: 100-continue". After any refused request that may carry a body, the
+//    connection is closed, so that an unread body is never taken for the next request.
+//  - Connections: each has its own thread, so event streams and slow clients never take the
+//    threads that requests need. At most max_connections at once, and max_per_client from one
+//    address other than this computer's (503 beyond, at once). A request's head must arrive within
+//    head_timeout_seconds and hold at most max_head bytes, the whole request within
+//    request_timeout_seconds; every read and write waits at most io_timeout_seconds; idle
+//    keep-alive connections end after 5 s. At most max_streams event streams (503 beyond).
 // Errors are JSON {"error": message}: 4xx for the request, 5xx when the server or its disk fails.
 #pragma once
 
@@ -44,12 +49,19 @@ struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8080;               // 0: any free port
   std::string token;             // empty: none asked (loopback only)
+  std::string secret;            // the page's secret; empty: a random one for this process
   size_t max_body = 1 << 20;     // bytes of a request body
+  size_t max_head = 64 << 10;    // bytes of a request line and headers
   int max_json_depth = 64;       // nesting of a JSON body
   int max_connections = 512;     // served at once, each on its own thread
+  int max_per_client = 64;       // from one address other than this computer's
   int max_streams = 128;         // event streams open at once
   int io_timeout_seconds = 5;    // per read and per write
+  int head_timeout_seconds = 10;     // for a request's line and headers
+  int request_timeout_seconds = 30;  // for the whole request, body included
 };
+
+class GuardedServer;
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 using JsonHandler = std::function<void(const httplib::Request&, const nlohmann::json& body, httplib::Response&)>;
@@ -80,12 +92,16 @@ class HttpServer {
 
  private:
   void guard();
+  // Answers `req` with its refusal and returns true when the rules above refuse it.
+  bool refuse(const httplib::Request& req, httplib::Response& res);
+  bool host_allowed(const std::string& host) const;
+  std::string cookie_client(const httplib::Request& req) const;  // CLIENT of any cookie, checked or not
   HttpOptions options_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<GuardedServer> http_;
   std::string secret_, cookie_;     // the page's secret and the name of its cookie
   std::set<std::string> post_paths_;
   std::atomic<int> streams_{0};
-  std::set<std::string> hosts_;     // Host values answered on loopback; empty: any
+  std::atomic<bool> listening_{false}, stopping_{false};
 };
 
 void send_json(httplib::Response& res, const nlohmann::json& j, int status = 200);

@@ -167,10 +167,7 @@ Journal::Journal(fs::path file, std::vector<std::string>& records, std::string& 
         throw InputError(file_, std::string("cannot be truncated after a torn record: ") + std::strerror(errno));
     }
   }
-  if (read_only) return;
-  std::error_code ec;
-  fs::remove(fs::path(file_.string() + ".compact"), ec);  // left by a compaction that was killed
-  open_for_append();
+  if (!read_only) open_for_append();
 }
 
 Journal::~Journal() {
@@ -215,10 +212,11 @@ void Journal::append(const std::string& packed) {
   // Take back what can be taken back of a record that is not acknowledged; a restart drops a torn
   // tail. The descriptor is not trusted again: after a failed sync the kernel may have dropped
   // pages that a later sync would report as written.
-  if (::ftruncate(fd_, static_cast<off_t>(size_)) == 0) ::fdatasync(fd_);
+  const bool taken_back = ::ftruncate(fd_, static_cast<off_t>(size_)) == 0 && ::fdatasync(fd_) == 0;
   ::close(fd_);
   fd_ = -1;
-  fail(error + "; edits are refused until uniem serve is started again");
+  fail(error + (taken_back ? "; the edit was not saved" : "; the edit may or may not have been saved (it shows after a restart if it was)") +
+       ", and edits are refused until uniem serve is started again");
 }
 
 void Journal::rewrite(const std::vector<std::string>& records) {

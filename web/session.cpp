@@ -175,8 +175,24 @@ Session::FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+namespace {
+// Temporaries of writes into the project (state.json, the journal's compaction, label chunks)
+// that a killed server left. Only called while holding the project's lock: no other process
+// writes there then, so every one of them is stale.
+void remove_stale_temporaries(const fs::path& project) {
+  for (const fs::path& folder : {project, project / "labels"}) {
+    std::error_code ec;
+    for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.find(".tmp-") != std::string::npos || name == "journal.bin.compact") fs::remove_all(it->path(), ec);
+    }
+  }
+}
+}  // namespace
+
 Session::Session(const fs::path& folder, SessionOptions options)
     : project_(folder), options_(options), lock_(folder, !options.read_only) {
+  if (!options_.read_only) remove_stale_temporaries(folder);
 
   const fs::path state_file = folder / "state.json";
   try {
@@ -437,7 +453,8 @@ json Session::commit(Change& change, const json& op, const std::string& user, co
   try {
     journal_->append(packed);
   } catch (const InputError& e) {
-    throw RequestError(503, std::string("the edit could not be saved, nothing was changed: ") + e.what());
+    std::fprintf(stderr, "uniem serve: saving an edit failed: %s\n", e.what());  // once: edits are refused from now on
+    throw RequestError(503, std::string("saving failed: ") + e.what());
   }
   packed_.push_back(std::move(packed));
   replay(r);

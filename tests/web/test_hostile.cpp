@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <vector>
 
@@ -30,8 +31,14 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // A raw connection, for what httplib's client will not send.
 class Socket {
  public:
-  explicit Socket(int port) {
+  explicit Socket(int port, const char* from = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (from) {  // another loopback address as the source: a client that is not this computer's browser
+      sockaddr_in b{};
+      b.sin_family = AF_INET;
+      ::inet_pton(AF_INET, from, &b.sin_addr);
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&b), sizeof b);
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(static_cast<uint16_t>(port));
@@ -66,6 +73,19 @@ class Socket {
       got.append(buffer, static_cast<size_t>(n));
     }
     return got.size() > 12 ? std::atoi(got.c_str() + 9) : 0;
+  }
+  // Everything the server sends until it closes the connection (or 5 s pass).
+  std::string rest() {
+    std::string got;
+    char buffer[4096];
+    for (ssize_t n; (n = ::recv(fd_, buffer, sizeof buffer, 0)) > 0;) got.append(buffer, static_cast<size_t>(n));
+    return got;
+  }
+  // True while the server keeps the connection open.
+  bool open() {
+    char byte;
+    const ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
   }
 
  private:
@@ -133,6 +153,74 @@ TEST_CASE("hostile: cross-site requests are refused however they are made") {
   CHECK(c.Delete("/api/edit", {{"Cookie", cookie}})->status == 405);
 }
 
+TEST_CASE("hostile: a refused request's body is never taken for the next request") {
+  Served s;
+  const std::string smuggled = "GET /api/segments HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(s.port) + "\r\n\r\n";
+  const std::string head = "POST /api/edit HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(s.port) + "\r\n";
+  // Refused for its type, its Host, its method, and for a missing secret: one answer, then closed.
+  for (const std::string& request :
+       {head + "Content-Type: text/plain\r\nContent-Length: " + std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled,
+        "POST /api/edit HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\nContent-Length: " +
+            std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled,
+        "PUT /api/edit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled,
+        "GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled,
+        head + "Content-Type: application/json\r\nContent-Length: " + std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled}) {
+    Socket k(s.port);
+    k.send(request);
+    const std::string answers = k.rest();
+    size_t count = 0;
+    for (size_t at = answers.find("HTTP/1.1 "); at != std::string::npos; at = answers.find("HTTP/1.1 ", at + 1)) ++count;
+    CHECK_MESSAGE(count == 1, answers);
+    CHECK(answers.find("\"items\"") == std::string::npos);
+    CHECK(answers.find("[{\"id\"") == std::string::npos);
+  }
+  // "Expect: 100-continue" hears the refusal, not "go on".
+  Socket k(s.port);
+  k.send("POST /api/edit HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\nContent-Length: 5000000000\r\n"
+         "Expect: 100-continue\r\n\r\n");
+  CHECK(k.status() == 421);
+}
+
+TEST_CASE("hostile: a request head sent too slowly or too large is cut off") {
+  ServerOptions o;
+  o.head_timeout_seconds = 1;
+  Served s("", o);
+  Socket slow(s.port);
+  slow.send("GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+  const auto start = Clock::now();
+  bool cut = false;
+  for (int k = 0; k < 40 && !cut; ++k) {  // a header byte every 100 ms, as a slow-loris client does
+    cut = !slow.send("X") || !slow.open();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(cut);
+  CHECK(seconds_since(start) < 3.5);
+  Socket big(s.port);
+  big.send("GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ");
+  bool refused = false;
+  const std::string kilobyte(1024, 'x');
+  for (int k = 0; k < 4096 && !refused; ++k) refused = !big.send(kilobyte);  // 4 MB of one header line
+  CHECK((refused || big.status() == 400 || !big.open()));
+  CHECK(s.client().Get("/api/info")->status == 200);
+}
+
+TEST_CASE("hostile: one address beyond this computer gets at most max_per_client connections") {
+  ServerOptions o;
+  o.max_per_client = 4;
+  Served s("", o);
+  std::vector<Socket> held;
+  for (int k = 0; k < 4; ++k) {
+    held.emplace_back(s.port, "127.0.0.2");
+    REQUIRE(held.back().connected());
+    held.back().send("GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Socket fifth(s.port, "127.0.0.2");
+  fifth.send("GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(fifth.status() == 503);
+  CHECK(s.client().Get("/api/info")->status == 200);  // this computer's browser is not counted with them
+}
+
 TEST_CASE("hostile: a foreign Host (DNS rebinding) is answered with nothing") {
   Served s;
   auto c = s.client();
@@ -145,6 +233,10 @@ TEST_CASE("hostile: a foreign Host (DNS rebinding) is answered with nothing") {
       CHECK(r->body.find("uniem proofreader") == std::string::npos);
     }
   CHECK(c.Get("/api/info", {{"Host", "localhost:" + std::to_string(s.port)}})->status == 200);
+  CHECK(c.Get("/api/info", {{"Host", "localhost:9000"}})->status == 200);  // an SSH tunnel's port
+  CHECK(c.Get("/api/info", {{"Host", "[::1]:9000"}})->status == 200);
+  CHECK(c.Get("/api/info", {{"Host", "127.0.0.1.evil.example"}})->status == 421);
+  CHECK(c.Get("/")->get_header_value("X-Frame-Options") == "DENY");
   CHECK(c.Get("/api/info")->status == 200);
 }
 
@@ -210,6 +302,10 @@ TEST_CASE("hostile: 200 slow connections and 100 event streams leave requests an
     streams.back().send("GET /api/events?since=0 HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(s.port) + "\r\n\r\n");
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int open = 0;
+  for (auto& k : slow) open += k.open();
+  for (auto& k : streams) open += k.open();
+  CHECK(open == 300);  // all of them still held while the requests below are answered
   auto c = s.client();
   for (int k = 0; k < 5; ++k) {
     const auto start = Clock::now();

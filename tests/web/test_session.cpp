@@ -303,6 +303,25 @@ TEST_CASE("session: flushes write chunks and state, compaction keeps the undo de
   CHECK(s.history(3).size() == 3);
 }
 
+TEST_CASE("session: temporaries that a killed server left in the project are removed when it is opened") {
+  Fixture f;
+  for (const char* name : {"state.json.tmp-999999-0", "journal.bin.compact", "journal.bin.compact.tmp-999999-3",
+                           "labels/0_0_0.chunk.tmp-999999-7"})
+    std::ofstream(f.project / name) << "half";
+  {
+    SessionOptions o = quiet();
+    o.read_only = true;
+    Session look(f.project, o);  // a read-only view touches nothing
+    CHECK(fs::exists(f.project / "state.json.tmp-999999-0"));
+  }
+  Session s(f.project, quiet());
+  for (const char* name : {"state.json.tmp-999999-0", "journal.bin.compact", "journal.bin.compact.tmp-999999-3",
+                           "labels/0_0_0.chunk.tmp-999999-7"})
+    CHECK_MESSAGE(!fs::exists(f.project / name), name);
+  CHECK(fs::exists(f.project / "state.json"));
+  CHECK(s.segments().size() == 3);
+}
+
 TEST_CASE("session: one server per project; a read-only view sees every edit and changes nothing") {
   Fixture f;
   Session s(f.project, quiet());
