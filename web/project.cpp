@@ -216,7 +216,7 @@ void create_project(const fs::path& folder, const ImportSource& image, const Imp
   write_file_durably(tmp / "project.json", info.to_json().dump(2) + "\n");
   sync_all_written(tmp);  // a project that appears after a crash is whole
   out.commit();
-  sync_folder(folder.has_parent_path() ? folder.parent_path() : fs::path("."));
+  sync_folder(out.target().has_parent_path() ? out.target().parent_path() : fs::path("."));  // "p/" is "p"
 }
 
 void create_project(const fs::path& folder, const Volume& image, const Volume* labels, const std::string& image_name,
