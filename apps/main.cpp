@@ -7,6 +7,7 @@
 #include <string>
 
 #include "apps/commands.h"
+#include "core/cancel.h"
 #include "core/error.h"
 #include "core/memory_budget.h"
 #include "uniem/version.h"
@@ -54,8 +55,14 @@ int main(int argc, char** argv) {
   for (const auto& c : uniem::apps::subcommands) {
     if (first != c.name) continue;
     const uniem::apps::Arguments args(argv + 2, argv + argc);
+    uniem::cancel_on_signals();  // serve installs its own: Ctrl+C stops it after its edits are saved
     try {
       return c.run(args);
+    } catch (const uniem::Cancelled& e) {
+      const std::string what = e.what();
+      std::fprintf(stderr, "uniem %s: %s\n", c.name,
+                   what == "cancelled" ? "cancelled; outputs that were not finished were removed" : ("cancelled; " + what).c_str());
+      return 130;
     } catch (const uniem::UsageError& e) {
       std::fprintf(stderr, "uniem %s: %s\nRun 'uniem %s --help' for usage.\n", c.name, e.what(), c.name);
       return 2;

@@ -1,5 +1,7 @@
 #include "core/progress.h"
 
+#include "core/cancel.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -33,6 +35,7 @@ Progress::~Progress() {
 }
 
 void Progress::advance(int64_t n) {
+  check_cancelled();  // a safe point of every operation that shows progress
   const int64_t done = done_.fetch_add(n) + n;
   if (!active_) return;
   const auto now = std::chrono::steady_clock::now();

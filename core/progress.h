@@ -4,7 +4,8 @@
 // second once the operation has run for more than one second, so quick commands never flicker,
 // and cleared when the Progress ends. Into a file or pipe (a job left running with its output in
 // a log): a plain line every 30 seconds, only for operations that last that long. advance() may
-// be called from any thread.
+// be called from any thread; it is a safe point for cancelling (core/cancel.h) and throws
+// Cancelled once Ctrl+C was pressed.
 #pragma once
 
 #include <atomic>

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/autograd.h"
+#include "core/cancel.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/optim.h"
@@ -304,7 +305,13 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
       interval_start = now;
     }
     if (step % o.validate_every == 0 || step == o.steps) run_validation(step);
-    if (step % o.checkpoint_every == 0 || step == o.steps) save(last, step, true);
+    const bool saved = step % o.checkpoint_every == 0 || step == o.steps;
+    if (saved) save(last, step, true);
+    if (cancel_requested()) {  // a safe point: the step is whole; keep it for --resume
+      if (!saved) save(last, step, true);
+      throw Cancelled("training stopped at step " + std::to_string(step) + " of " + std::to_string(o.steps) + "; " +
+                      last.string() + " holds it: continue with --resume");
+    }
   }
   if (start >= o.steps) report("the model already has " + std::to_string(start) + " steps; raise --steps to train further");
   // The checkpoints were written durably (io/checkpoint.h); read them back all the same, so that

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "core/cancel.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/image/random.h"
@@ -305,7 +306,13 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
       count = tp = fp = fn = 0;
       interval_start = now;
     }
-    if (step % o.checkpoint_every == 0 || step == o.steps) save(step);
+    const bool saved = step % o.checkpoint_every == 0 || step == o.steps;
+    if (saved) save(step);
+    if (cancel_requested()) {  // a safe point: the step is whole; keep it for --resume
+      if (!saved) save(step);
+      throw Cancelled("training stopped at step " + std::to_string(step) + " of " + std::to_string(o.steps) + "; " +
+                      checkpoint.string() + " holds it: continue with --resume");
+    }
   }
   if (start >= o.steps) report("the model already has " + std::to_string(start) + " steps; raise --steps to train further");
   result.steps = std::max(start, o.steps);

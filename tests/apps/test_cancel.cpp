@@ -1,0 +1,114 @@
+// Cancelling long commands with SIGTERM (as Ctrl+C or a job queue does) at random moments
+// (core/cancel.h): the command ends with status 130 and a message saying what was kept, or has
+// already finished (status 0); either way no partial output and no temporary is left. Training
+// keeps its resumable state, and resuming gives the model an uninterrupted run gives.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "io/checkpoint.h"
+#include "tests/test_support.h"
+
+using namespace uniem;
+using uniem::test::quote;
+using uniem::test::run_uniem;
+using uniem::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Ended {
+  int status = -1;
+  std::string output;
+};
+
+// Runs uniem with `arguments` (no shell), sends SIGTERM after `delay`, and waits for it.
+Ended run_and_cancel(const std::vector<std::string>& arguments, std::chrono::milliseconds delay, const fs::path& log) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv{const_cast<char*>(UNIEM_BINARY)};
+    for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(UNIEM_BINARY, argv.data());
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(delay);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  std::stringstream text;
+  text << std::ifstream(log).rdbuf();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+}
+
+int leftovers(const fs::path& folder) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(folder)) n += e.path().filename().string().find(".tmp-") != std::string::npos;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("cancel: filter and mesh stopped at random moments leave nothing half-written") {
+  TempDir dir;
+  REQUIRE(run_uniem("synth " + quote(dir / "s") + " --shape 40,512,512 --quiet").exit_code == 0);
+  std::mt19937 random(11);
+  int cancelled = 0;
+  for (int k = 0; k < 12; ++k) {
+    const bool mesh = k % 2;
+    const fs::path out = dir / ("out" + std::to_string(k) + (mesh ? "" : ".tif"));
+    const std::vector<std::string> arguments =
+        mesh ? std::vector<std::string>{"mesh", (dir / "s" / "neurons").string(), out.string()}
+             : std::vector<std::string>{"filter", (dir / "s" / "image").string(), out.string(), "--median", "4", "--3d"};
+    const Ended e = run_and_cancel(arguments, std::chrono::milliseconds(20 + random() % 480), dir / "log");
+    INFO(arguments[0] << ": " << e.output);
+    CHECK((e.status == 130 || e.status == 0));
+    if (e.status == 130) {
+      ++cancelled;
+      CHECK(!fs::exists(out));
+      CHECK(e.output.find("cancelled; outputs that were not finished were removed") != std::string::npos);
+    } else {
+      CHECK(fs::exists(out));
+    }
+    CHECK(leftovers(dir.path()) == 0);
+  }
+  CHECK(cancelled >= 6);  // most were stopped mid-way, not after they finished
+}
+
+TEST_CASE("cancel: train2d stopped mid-way keeps its step; resuming gives the uninterrupted model") {
+  TempDir dir;
+  REQUIRE(run_uniem("synth " + quote(dir / "a") + " --shape 6,96,96 --quiet").exit_code == 0);
+  const std::vector<std::string> train = {"train2d", "--images", (dir / "a" / "image").string(), "--labels",
+                                          (dir / "a" / "membranes").string(), "--filters", "8", "--depth", "3", "--patch",
+                                          "64", "--batch", "2", "--validate-every", "1000", "--checkpoint-every", "1000",
+                                          "--threads", "1", "--steps", "300"};
+  std::vector<std::string> stopped = train;
+  stopped.insert(stopped.end(), {"--model", (dir / "m").string()});
+  const Ended e = run_and_cancel(stopped, std::chrono::milliseconds(1500), dir / "log");
+  INFO(e.output);
+  REQUIRE(e.status == 130);
+  CHECK(e.output.find("training stopped at step") != std::string::npos);
+  CHECK(e.output.find("continue with --resume") != std::string::npos);
+  std::string args;
+  for (const auto& a : train) args += " " + quote(a);
+  REQUIRE(run_uniem(args.substr(1) + " --model " + quote(dir / "m") + " --resume --quiet").exit_code == 0);
+  REQUIRE(run_uniem(args.substr(1) + " --model " + quote(dir / "straight") + " --quiet").exit_code == 0);
+  const Checkpoint resumed = load_checkpoint(dir / "m" / "last.checkpoint"), straight = load_checkpoint(dir / "straight" / "last.checkpoint");
+  REQUIRE(resumed.parameters.size() == straight.parameters.size());
+  int different = 0;
+  for (size_t i = 0; i < resumed.parameters.size(); ++i)
+    different += resumed.parameters[i].tensor.to_vector() != straight.parameters[i].tensor.to_vector();
+  CHECK(different == 0);
+}
