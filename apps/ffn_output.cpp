@@ -1,7 +1,7 @@
 #include "apps/ffn_output.h"
 
 #include "core/error.h"
-#include "core/image/random.h"
+#include "core/random.h"
 #include "io/checkpoint.h"
 #include "io/stack.h"
 

@@ -2,8 +2,8 @@
 //
 // backend(device) is the one dispatch point. Ops (core/ops/) check shapes, allocate outputs and
 // record the backward rule, then call the backend of their inputs' device; they never branch on the
-// device themselves. The CPU backend (core/cpu/) registers itself; the CUDA backend (cuda/) adds a
-// second implementation of the same interface.
+// device themselves. The CPU backend (core/cpu/, made on first use by cpu_backend()) is always
+// there; the CUDA backend (cuda/) adds a second implementation of the same interface.
 //
 // Conventions for every kernel:
 // - Tensors are contiguous, on this backend's device, and already shaped as the op checked. Output

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/image/random.h"
+#include "core/random.h"
 #include "cuda/cast.cuh"
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"

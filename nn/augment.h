@@ -18,7 +18,7 @@
 
 #include <cstdint>
 
-#include "core/image/random.h"
+#include "core/random.h"
 
 namespace uniem::nn {
 

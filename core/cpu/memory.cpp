@@ -11,8 +11,8 @@
 #include <unordered_map>
 
 #include "core/cpu/cpu_backend.h"
-#include "core/image/random.h"
-#include "core/image/volume.h"
+#include "core/random.h"
+#include "core/storage.h"
 #include "core/threads.h"
 
 namespace uniem {
@@ -28,7 +28,7 @@ namespace {
 // step of a training loop allocates the same shapes again, and fresh memory costs a page fault
 // per 4 KiB and the kernel's zeroing (the first steps of a conv2d 64->64 256^2 forward+backward
 // took 170-200 ms, the later ones 110, until glibc's heap had grown to hold them). Large blocks
-// are mappings with transparent huge pages, as volumes are (core/image/volume.h). The cache keeps
+// are mappings with transparent huge pages (core/storage.h). The cache keeps
 // at most a quarter of the machine's memory (4 GiB at most); beyond that freed blocks go back, and
 // all of them do before an allocation is given up for lack of memory.
 constexpr size_t cached_from = size_t{1} << 20, large_round = size_t{64} << 10;
@@ -67,11 +67,11 @@ class BlockCache {
         return;
       }
     }
-    VolumeStorage{rounded}(p);
+    StorageDeleter{rounded}(p);
   }
   void release() {
     std::lock_guard lock(mutex_);
-    for (auto& [bytes, p] : free_) VolumeStorage{bytes}(p);
+    for (auto& [bytes, p] : free_) StorageDeleter{bytes}(p);
     free_.clear();
     cached_.store(0);
   }

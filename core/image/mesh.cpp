@@ -23,7 +23,7 @@ double norm(const D3& a) { return std::sqrt(dot(a, a)); }
 }  // namespace
 
 std::byte* allocate_mesh_storage(size_t bytes) { return allocate_storage(bytes); }
-void free_mesh_storage(std::byte* p, size_t bytes) { VolumeStorage{bytes}(p); }
+void free_mesh_storage(std::byte* p, size_t bytes) { StorageDeleter{bytes}(p); }
 
 MeshMeasures measure(const Mesh& mesh) {
   MeshMeasures m;

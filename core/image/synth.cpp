@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/image/gaussian.h"
-#include "core/image/random.h"
+#include "core/random.h"
 #include "core/progress.h"
 #include "core/threads.h"
 

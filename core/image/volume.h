@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "core/storage.h"
 
 namespace uniem {
 
@@ -53,30 +54,6 @@ struct VoxelSize {
   std::string to_string() const;  // "30 x 6 x 6 nm" or "unknown (1 x 1 x 1 assumed)"
 };
 
-// Frees a volume's voxels: heap or mapping, by size (volume.cpp).
-struct VolumeStorage {
-  size_t bytes = 0;
-  void operator()(std::byte* p) const;
-};
-
-// Zeroed memory for a large working array of trivially copyable T, allocated as volumes are
-// (an anonymous mapping with transparent huge pages when large): algorithms that jump around a
-// whole volume's worth of memory (the watershed flood) lose far less time to TLB misses.
-std::unique_ptr<std::byte[], VolumeStorage> allocate_zeroed_storage(size_t bytes);
-// The same allocation, not zeroed where the heap serves it; freed by VolumeStorage{bytes}.
-std::byte* allocate_storage(size_t bytes);
-template <class T>
-class ZeroedArray {
- public:
-  explicit ZeroedArray(size_t n) : data_(allocate_zeroed_storage(n * sizeof(T))), n_(n) {}
-  T& operator[](size_t i) { return reinterpret_cast<T*>(data_.get())[i]; }
-  const T& operator[](size_t i) const { return reinterpret_cast<const T*>(data_.get())[i]; }
-  size_t size() const { return n_; }
-
- private:
-  std::unique_ptr<std::byte[], VolumeStorage> data_;
-  size_t n_;
-};
 
 class Volume {
  public:
@@ -138,7 +115,7 @@ class Volume {
  private:
   DType dtype_ = DType::u8;
   int64_t nz_ = 0, ny_ = 0, nx_ = 0, nc_ = 1;
-  std::unique_ptr<std::byte[], VolumeStorage> data_;
+  std::unique_ptr<std::byte[], StorageDeleter> data_;
 };
 
 // The box of `size` voxels (z, y, x) starting at `origin`; throws InputError when it does not lie

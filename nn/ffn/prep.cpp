@@ -4,7 +4,7 @@
 #include <map>
 
 #include "core/error.h"
-#include "core/image/random.h"
+#include "core/random.h"
 
 namespace uniem::nn::ffn {
 

@@ -3,7 +3,7 @@
 #include "core/image/distance.h"
 #include "core/image/filters.h"
 #include "core/image/gaussian.h"
-#include "core/image/random.h"
+#include "core/random.h"
 
 namespace uniem::nn::ffn {
 

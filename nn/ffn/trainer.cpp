@@ -9,7 +9,7 @@
 #include "core/cancel.h"
 #include "core/error.h"
 #include "core/progress.h"
-#include "core/image/random.h"
+#include "core/random.h"
 #include "core/optim.h"
 #include "io/atomic_output.h"
 #include "io/checkpoint.h"

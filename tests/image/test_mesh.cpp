@@ -9,7 +9,7 @@
 #include "core/image/mesh_decimate.h"
 #include "core/image/mesh_smooth.h"
 #include "core/image/mesh_surfaces.h"
-#include "core/image/random.h"
+#include "core/random.h"
 #include "core/threads.h"
 #include "io/mesh_files.h"
 #include "tests/test_support.h"
