@@ -206,6 +206,27 @@ TEST_CASE("session: locks, stale versions and bad requests are refused and chang
   CHECK(test::same_voxels(s.labels(), labels));
 }
 
+TEST_CASE("session: a stroke on a place someone else changed after the page's version is refused, also after a restart") {
+  Fixture f;
+  {
+    Session s(f.project, quiet());
+    CHECK(refusal(s, request("paint", "ann", 0, {{"z", 0}, {"points", {{10, 10}}}, {"radius", 3}, {"id", 2}})) == 200);
+    // Bea's page still shows version 0: her stroke overlapping Ann's is refused, one elsewhere is not.
+    CHECK(refusal(s, request("paint", "bea", 0, {{"z", 0}, {"points", {{12, 14}}}, {"radius", 3}, {"id", 1}})) == 409);
+    CHECK(refusal(s, request("erase", "bea", 0, {{"z", 0}, {"points", {{11, 11}}}, {"radius", 1}})) == 409);
+    CHECK(refusal(s, request("paint", "bea", 0, {{"z", 0}, {"points", {{100, 50}}}, {"radius", 3}, {"id", 1}})) == 200);
+    CHECK(refusal(s, request("paint", "bea", 0, {{"z", 1}, {"points", {{10, 10}}}, {"radius", 3}, {"id", 1}})) == 200);
+    // Ann's own strokes in flight do not refuse each other.
+    CHECK(refusal(s, request("paint", "ann", 0, {{"z", 0}, {"points", {{11, 11}}}, {"radius", 3}, {"id", 2}})) == 200);
+    s.flush();
+  }
+  Session again(f.project, quiet());
+  CHECK(refusal(again, request("paint", "bea", 0, {{"z", 0}, {"points", {{12, 14}}}, {"radius", 3}, {"id", 1}})) == 409);
+  // Segment 1 was changed at version 1: a merge made on version 0 is stale after the restart too.
+  CHECK(refusal(again, request("merge", "cid", 0, {{"ids", {3, 1}}})) == 409);
+  CHECK(refusal(again, request("paint", "bea", again.version(), {{"z", 0}, {"points", {{12, 14}}}, {"radius", 3}, {"id", 1}})) == 200);
+}
+
 TEST_CASE("session: undo is per user and refuses when a later edit changed the voxels") {
   Fixture f;
   Session s(f.project, quiet());
