@@ -535,6 +535,8 @@ void HttpServer::guard() {
   http_->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     // A refused write may have left its body unread: the connection ends with this answer.
     if (res.status >= 400 && req.method != "GET" && req.method != "HEAD") close_after_response = true;
+    // So does one whose head was malformed, too large or too slow: what follows is not a request.
+    if (res.status == 400 || res.status == 413 || res.status == 414 || res.status == 431) close_after_response = true;
     if (close_after_response) {
       res.set_header("Connection", "close");
       res.headers.erase("Keep-Alive");
