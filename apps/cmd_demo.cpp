@@ -10,6 +10,7 @@
 #include "apps/mesh_output.h"
 #include "apps/serve_project.h"
 #include "apps/synth_output.h"
+#include "core/cancel.h"
 #include "core/image/convert.h"
 #include "core/image/filters.h"
 #include "core/image/metrics.h"
@@ -158,7 +159,12 @@ int run_demo(const Arguments& argv) {
   std::printf("Training a small U-Net on the mitochondria of this volume (uniem train2d):\n");
   const fs::path cnn_dir = out.temporary() / "cnn";
   fs::create_directory(cnn_dir);
-  const CnnResult cnn = cnn_step(s, o, cnn_dir, device);
+  CnnResult cnn;
+  try {
+    cnn = cnn_step(s, o, cnn_dir, device);
+  } catch (const Cancelled&) {
+    throw Cancelled();  // the model's folder goes with the rest of the demo: nothing to resume
+  }
   record["cnn"] = cnn.record;
   web::create_project(out.temporary() / "proofreading", s.image, &segmentation, "the synthetic image", "the segmentation");
   write_file(out.temporary() / marker, record.dump(2) + "\n");

@@ -9,6 +9,7 @@
 #include "apps/commands.h"
 #include "apps/ffn_output.h"
 #include "apps/stack_options.h"
+#include "core/cancel.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "io/atomic_output.h"
@@ -186,10 +187,14 @@ int run_segment(const Arguments& argv) {
     Progress progress("ffn segment", static_cast<int64_t>(seeds.size()) - state.next_seed);
     segmenter.run(seeds, state, args.number("checkpoint-interval"),
                   [&](const nn::ffn::SegmentationState& s) { save_state(state_file, s, run); },
-                  [&](int64_t seeds) { progress.advance(seeds); }, max_seeds);
+                  // Not a safe point here: the segmenter stops at the next seed when cancelling.
+                  [&](int64_t seeds) { if (!cancel_requested()) progress.advance(seeds); }, max_seeds);
   }
   if (state.next_seed < static_cast<int64_t>(seeds.size())) {
     save_state(state_file, state, run);
+    if (cancel_requested())
+      throw Cancelled("stopped after seed " + std::to_string(state.next_seed) + " of " + std::to_string(seeds.size()) + "; state saved to " +
+                      state_file.string() + ": run the same command again to continue");
     std::printf("stopped after seed %lld of %zu (%d objects so far); state saved to %s: run the same command again to "
                 "continue, or uniem ffn export it\n",
                 static_cast<long long>(state.next_seed), seeds.size(), state.max_id, state_file.c_str());

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
       const std::string what = e.what();
       std::fprintf(stderr, "uniem %s: %s\n", c.name,
                    what == "cancelled" ? "cancelled; outputs that were not finished were removed" : ("cancelled; " + what).c_str());
-      return 130;
+      return uniem::cancel_exit_code();
     } catch (const uniem::UsageError& e) {
       std::fprintf(stderr, "uniem %s: %s\nRun 'uniem %s --help' for usage.\n", c.name, e.what(), c.name);
       return 2;

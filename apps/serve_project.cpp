@@ -11,6 +11,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/cancel.h"
 #include "core/error.h"
 #include "io/atomic_output.h"
 #include "web/project.h"
@@ -73,9 +74,16 @@ int serve_project(const fs::path& project, const ServeOptions& options) {
   server_options.token = options.token.empty() && !web::is_loopback(options.host) ? web::make_token() : options.token;
 
   // SIGINT and SIGTERM only raise a flag (whichever thread takes them); a watcher stops the server.
-  stop_requested = false;
+  // A Ctrl+C while the project was being made counts; a second one ends the process at once.
+  stop_requested = cancel_requested();
   struct sigaction action {};
-  action.sa_handler = [](int) { stop_requested = true; };
+  action.sa_handler = [](int number) {
+    if (stop_requested) {
+      ::signal(number, SIG_DFL);
+      ::raise(number);
+    }
+    stop_requested = true;
+  };
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);

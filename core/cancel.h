@@ -19,11 +19,14 @@ class Cancelled : public Error {
   explicit Cancelled(const std::string& what = "cancelled") : Error(what) {}
 };
 
-// SIGINT and SIGTERM ask to cancel (the first time; the second ends the process).
+// SIGINT and SIGTERM ask to cancel (the first time, saying so on stderr; the second ends the
+// process). A signal the process was started to ignore stays ignored.
 void cancel_on_signals();
 void request_cancel();
 bool cancel_requested();
 // Throws Cancelled when cancelling was asked.
 void check_cancelled();
+// The exit status of a cancelled command: 128 + the signal (130 for Ctrl+C, 143 for SIGTERM).
+int cancel_exit_code();
 
 }  // namespace uniem

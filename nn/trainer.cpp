@@ -307,7 +307,7 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     if (step % o.validate_every == 0 || step == o.steps) run_validation(step);
     const bool saved = step % o.checkpoint_every == 0 || step == o.steps;
     if (saved) save(last, step, true);
-    if (cancel_requested()) {  // a safe point: the step is whole; keep it for --resume
+    if (cancel_requested() && step < o.steps) {  // a safe point: the step is whole; keep it for --resume
       if (!saved) save(last, step, true);
       throw Cancelled("training stopped at step " + std::to_string(step) + " of " + std::to_string(o.steps) + "; " +
                       last.string() + " holds it: continue with --resume");

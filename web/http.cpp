@@ -60,7 +60,10 @@ class ConnectionThreads : public httplib::TaskQueue {
       return true;
     } catch (const std::system_error&) {
       if (!threads_.empty()) return false;
-      fn();
+      try {
+        fn();
+      } catch (const std::exception&) {  // the connection is closed either way
+      }
       return true;
     }
   }
@@ -241,20 +244,47 @@ class GuardedServer : public httplib::Server {
     GuardedStream stream(sock, options_);
     stream.get_remote_ip_and_port(peer, port);
     const bool local = peer == "127.0.0.1" || peer == "::1" || peer == "::ffff:127.0.0.1";
+    // Whatever happens while serving, the slot is given back and the socket closed.
+    struct Closing {
+      int sock;
+      ~Closing() { close_gently(sock); }
+    } closing{sock};
     if (admit(peer, local)) {
+      struct Leaving {
+        GuardedServer& server;
+        const std::string& peer;
+        bool local;
+        ~Leaving() {
+          std::lock_guard<std::mutex> lock(server.mutex_);
+          --server.active_;
+          if (!local && --server.per_client_[peer] == 0) server.per_client_.erase(peer);
+        }
+      } leaving{*this, peer, local};
       serve(stream);
-      std::lock_guard<std::mutex> lock(mutex_);
-      --active_;
-      if (!local && --per_client_[peer] == 0) per_client_.erase(peer);
     } else {
       const std::string body = R"({"error":"the server is busy: too many connections are open; try again in a minute"})";
       const std::string answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
                                  "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
       (void)!::send(sock, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     }
-    ::shutdown(sock, SHUT_RDWR);
-    ::close(sock);
     return true;
+  }
+
+  // Closes after the answer has left: the sending side first, then what the client still sends
+  // (a refused body) is read and dropped for a moment, so that closing with unread data does not
+  // reset the connection and take the answer with it.
+  static void close_gently(int sock) {
+    ::shutdown(sock, SHUT_WR);
+    char sink[4096];
+    const auto until = Clock::now() + std::chrono::milliseconds(300);
+    for (size_t dropped = 0; dropped < (size_t{1} << 20) && Clock::now() < until;) {
+      pollfd p{sock, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) break;
+      const ssize_t n = ::recv(sock, sink, sizeof sink, 0);
+      if (n <= 0) break;
+      dropped += static_cast<size_t>(n);
+    }
+    ::close(sock);
   }
 
   bool admit(const std::string& peer, bool local) {
@@ -267,14 +297,16 @@ class GuardedServer : public httplib::Server {
   }
 
   void serve(GuardedStream& stream) {
-    const auto running = [this] { return is_running(); };
+    // httplib's is_running() stays true until every connection has ended; its socket is closed
+    // at once by stop().
+    const auto running = [this] { return svr_sock_ != INVALID_SOCKET; };
     for (int served = 0; served < 1000; ++served) {
       if (!stream.wait_request(5000, running)) return;  // idle keep-alive ends after 5 s
       stream.start_request();
       close_after_response = false;
       bool closed = false;
       const bool ok = process_request(stream, served == 999, closed, nullptr);
-      if (!ok || closed || close_after_response) return;
+      if (!ok || closed || close_after_response || !running()) return;
     }
   }
 

@@ -7,6 +7,7 @@
 #include <limits>
 #include <unordered_set>
 
+#include "core/cancel.h"
 #include "core/autograd.h"
 #include "core/error.h"
 
@@ -208,6 +209,7 @@ void Segmenter::run(const std::vector<Zyx>& seeds, SegmentationState& state, dou
   const Zyx& mbd = options_.min_boundary_distance;
   const size_t end = max_seeds < 0 ? seeds.size() : std::min(seeds.size(), static_cast<size_t>(state.next_seed + max_seeds));
   for (size_t s = static_cast<size_t>(state.next_seed); s < end; ++s) {
+    if (cancel_requested()) break;  // a seed boundary: the state is whole, the caller saves it
     if (checkpoint && checkpoint_seconds > 0 && seconds_since(last_checkpoint) >= checkpoint_seconds) {
       checkpoint(state);
       last_checkpoint = std::chrono::steady_clock::now();

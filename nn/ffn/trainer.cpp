@@ -308,7 +308,7 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
     }
     const bool saved = step % o.checkpoint_every == 0 || step == o.steps;
     if (saved) save(step);
-    if (cancel_requested()) {  // a safe point: the step is whole; keep it for --resume
+    if (cancel_requested() && step < o.steps) {  // a safe point: the step is whole; keep it for --resume
       if (!saved) save(step);
       throw Cancelled("training stopped at step " + std::to_string(step) + " of " + std::to_string(o.steps) + "; " +
                       checkpoint.string() + " holds it: continue with --resume");
