@@ -35,7 +35,8 @@ Command::Command(std::string name, std::string summary, std::string description,
     : name_(std::move(name)), summary_(std::move(summary)), description_(std::move(description)), example_(std::move(example)) {
   option("threads", "N", "worker threads (default: all cores, or UNIEM_THREADS)");
   option("memory", "MB", "memory an input may take; larger inputs are refused (default: half the RAM, or UNIEM_MEMORY)");
-  flag("quiet", "no progress bar");
+  option("progress", "STYLE", "how progress is shown on stderr: bar, json (one JSON object a line, for programs) or off", "bar");
+  flag("quiet", "no progress bar (the same as --progress off)");
   flag("help", "show this help");
 }
 
@@ -106,7 +107,11 @@ Args Command::parse(const std::vector<std::string>& argv) const {
     if (mb < 64 || mb > (int64_t{1} << 30)) throw UsageError("--memory takes megabytes, 64 or more (e.g. --memory 8000 for 8 GB)");
     set_memory_budget(mb << 20);
   }
-  if (args.has("quiet")) set_progress_enabled(false);
+  const std::string progress = args.get("progress");
+  if (progress != "bar" && progress != "json" && progress != "off") throw UsageError("--progress takes bar, json or off");
+  set_progress_style(args.has("quiet") || progress == "off" ? ProgressStyle::off
+                     : progress == "json"                  ? ProgressStyle::json
+                                                           : ProgressStyle::bar);
   return args;
 }
 

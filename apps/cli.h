@@ -2,7 +2,7 @@
 // --help text and UsageError messages (exit code 2) from that declaration.
 //
 // Every command also accepts --threads N, --memory MB (the memory budget, core/memory_budget.h),
-// --quiet and --help. Options take their value as "--name value"
+// --progress bar|json|off (core/progress.h), --quiet and --help. Options take their value as "--name value"
 // or "--name=value"; flags take none.
 #pragma once
 

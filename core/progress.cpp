@@ -1,18 +1,30 @@
 #include "core/progress.h"
 
-#include "core/cancel.h"
-
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <mutex>
+
+#include "core/cancel.h"
 
 namespace uniem {
 namespace {
-std::atomic<bool> enabled{true};
+std::atomic<ProgressStyle> style{ProgressStyle::bar};
+std::mutex event_mutex;  // whole lines, also from several threads
 }
 
-void set_progress_enabled(bool e) { enabled.store(e); }
-bool progress_enabled() { return enabled.load(); }
+void set_progress_style(ProgressStyle s) { style.store(s); }
+ProgressStyle progress_style() { return style.load(); }
+void set_progress_enabled(bool e) { style.store(e ? ProgressStyle::bar : ProgressStyle::off); }
+bool progress_enabled() { return style.load() != ProgressStyle::off; }
+
+void progress_event(const std::string& json_object) {
+  if (style.load() != ProgressStyle::json) return;
+  std::lock_guard<std::mutex> lock(event_mutex);
+  std::fprintf(stderr, "%s\n", json_object.c_str());
+  std::fflush(stderr);
+}
 
 std::string format_duration(double seconds) {
   char s[32];
@@ -27,10 +39,12 @@ Progress::Progress(std::string label, int64_t total)
       total_(total),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_),
-      active_(enabled.load() && total > 0),
-      terminal_(isatty(STDERR_FILENO) != 0) {}
+      active_(style.load() != ProgressStyle::off && total > 0),
+      json_(style.load() == ProgressStyle::json),
+      terminal_(!json_ && isatty(STDERR_FILENO) != 0) {}
 
 Progress::~Progress() {
+  if (active_ && json_) event(done_.load(), true);
   if (drawn_) std::fprintf(stderr, "\r\033[K");
 }
 
@@ -39,6 +53,14 @@ void Progress::advance(int64_t n) {
   const int64_t done = done_.fetch_add(n) + n;
   if (!active_) return;
   const auto now = std::chrono::steady_clock::now();
+  if (json_) {  // at most ten lines a second, from the start
+    if (now - last_draw_ < std::chrono::milliseconds(100) && done != n) return;
+    std::unique_lock lock(draw_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    last_draw_ = now;
+    event(done, false);
+    return;
+  }
   // A terminal gets a redrawn bar; a log file a plain line every 30 s of a long job.
   const auto pause = terminal_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(30000);
   if (now - start_ < (terminal_ ? std::chrono::seconds(1) : std::chrono::seconds(30)) || now - last_draw_ < pause) return;
@@ -46,6 +68,22 @@ void Progress::advance(int64_t n) {
   if (!lock.owns_lock()) return;
   last_draw_ = now;
   draw(done);
+}
+
+void Progress::event(int64_t done, bool end) {
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+  const double eta = rate > 0 ? static_cast<double>(std::max<int64_t>(total_ - done, 0)) / rate : 0;
+  std::string phase;
+  for (char c : label_) {  // a label is plain text; quotes and backslashes escaped all the same
+    if (c == '"' || c == '\\') phase.push_back('\\');
+    phase.push_back(c);
+  }
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "{\"event\":\"progress\",\"phase\":\"%s\",\"done\":%lld,\"total\":%lld,\"rate\":%.3g,\"eta_seconds\":%.3g%s}",
+                phase.c_str(), static_cast<long long>(done), static_cast<long long>(total_), rate, eta, end ? ",\"end\":true" : "");
+  progress_event(line);
 }
 
 void Progress::draw(int64_t done) {

@@ -1,6 +1,12 @@
-// A progress line for long operations, on stderr.
-//
-// Shown unless progress is silenced (--quiet). On a terminal: a bar redrawn at most ten times a
+// A progress line for long operations, on stderr, in one of three styles (--progress):
+//   bar   what a person sees, described below (the default);
+//   json  one JSON object a line, for programs (the workbench's job runner): at most ten a second
+//         and one when the operation ends,
+//           {"event":"progress","phase":"reading","done":12,"total":40,"rate":8.1,"eta_seconds":3.4}
+//         (and "end":true on the last), and the metrics long work reports (progress_event():
+//         {"event":"metrics","phase":"train2d","step":200,"loss":0.031,...});
+//   off   nothing (--quiet).
+// In the bar style it is shown On a terminal: a bar redrawn at most ten times a
 // second once the operation has run for more than one second, so quick commands never flicker,
 // and cleared when the Progress ends. Into a file or pipe (a job left running with its output in
 // a log): a plain line every 30 seconds, only for operations that last that long. advance() may
@@ -16,7 +22,13 @@
 
 namespace uniem {
 
-void set_progress_enabled(bool enabled);
+enum class ProgressStyle { bar, json, off };
+void set_progress_style(ProgressStyle style);
+ProgressStyle progress_style();
+void set_progress_enabled(bool enabled);  // bar or off
+// In the json style, prints `json_object` (an object with "event" and "phase") as one line on
+// stderr; nothing otherwise.
+void progress_event(const std::string& json_object);
 
 // "45 s", "12 min", "3.5 h": a time left or taken, for progress and log lines.
 std::string format_duration(double seconds);
@@ -33,6 +45,7 @@ class Progress {
 
  private:
   void draw(int64_t done);
+  void event(int64_t done, bool end);  // the json style's line
 
   std::string label_;
   int64_t total_;
@@ -41,6 +54,7 @@ class Progress {
   std::mutex draw_mutex_;
   bool drawn_ = false;
   bool active_;
+  bool json_;
   bool terminal_;
 };
 

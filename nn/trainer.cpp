@@ -223,6 +223,9 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
   auto log = [&](const nlohmann::json& line) {  // checked: a full disk stops the training, naming the file
     log_stream << line.dump() << "\n" << std::flush;
     if (!log_stream) throw InputError(log_file, "could not be written (disk full?)");
+    nlohmann::json event{{"event", "metrics"}, {"phase", "train2d"}};
+    event.update(line);
+    progress_event(event.dump());
   };
 
   const TileOptions tiles{.tile = std::min<int64_t>(1024, 2 * o.patch), .overlap = o.patch / 4, .batch = 1};

@@ -290,13 +290,15 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
       result.f1 = result.precision + result.recall > 0 ? 2 * result.precision * result.recall / (result.precision + result.recall) : 0;
       result.voxels_per_second = static_cast<double>(count * b * n) / std::max(interval, 1e-9);
       const double left = elapsed / static_cast<double>(step - start) * static_cast<double>(o.steps - step);
-      log << nlohmann::json{{"step", step}, {"loss", result.loss}, {"precision", result.precision}, {"recall", result.recall},
-                            {"f1", result.f1}, {"learning_rate", optimizer->learning_rate()},
-                            {"voxels_per_second", result.voxels_per_second}, {"examples", t.next_example_},
-                            {"elapsed_seconds", elapsed}}
-                 .dump()
-          << "\n" << std::flush;
+      const nlohmann::json record{{"step", step}, {"loss", result.loss}, {"precision", result.precision}, {"recall", result.recall},
+                                {"f1", result.f1}, {"learning_rate", optimizer->learning_rate()},
+                                {"voxels_per_second", result.voxels_per_second}, {"examples", t.next_example_},
+                                {"elapsed_seconds", elapsed}};
+      log << record.dump() << "\n" << std::flush;
       if (!log) throw InputError(log_file, "could not be written (disk full?)");
+      nlohmann::json event{{"event", "metrics"}, {"phase", "ffn train"}};
+      event.update(record);
+      progress_event(event.dump());
       char line[240];
       std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  precision %.3f  recall %.3f  F1 %.3f  %.0f voxels/s  %s left",
                     static_cast<long long>(step), static_cast<long long>(o.steps), result.loss, result.precision,

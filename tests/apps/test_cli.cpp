@@ -744,3 +744,43 @@ TEST_CASE("serve and export: bad input gets a clear message, exit 1, and leaves 
   CHECK(r.output.find("is not a uniem project") != std::string::npos);
   CHECK(!fs::exists(dir / "out.tif"));
 }
+
+TEST_CASE("--progress json: one JSON object a line, for programs; the same progress as the bar") {
+  TempDir dir;
+  REQUIRE(run_uniem("synth " + quote(dir / "s") + " --shape 6,96,96 --quiet").exit_code == 0);
+  auto events = [](const std::string& output) {
+    std::vector<nlohmann::json> list;
+    std::istringstream lines(output);
+    for (std::string line; std::getline(lines, line);)
+      if (!line.empty() && line[0] == '{') list.push_back(nlohmann::json::parse(line));  // every such line is JSON
+    return list;
+  };
+  auto r = run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "f.tif") + " --gaussian 1 --progress json");
+  REQUIRE(r.exit_code == 0);
+  const auto filter = events(r.output);
+  int ended = 0;
+  for (const auto& e : filter) {
+    CHECK(e["event"] == "progress");
+    CHECK(e["done"].get<int64_t>() <= e["total"].get<int64_t>());
+    if (e.value("end", false)) {
+      ++ended;
+      CHECK(e["done"] == e["total"]);
+    }
+  }
+  CHECK(ended >= 2);  // reading and writing at least
+  r = run_uniem("train2d --images " + quote(dir / "s" / "image") + " --labels " + quote(dir / "s" / "membranes") +
+                " --filters 8 --depth 3 --patch 64 --batch 2 --steps 20 --log-every 10 --model " + quote(dir / "m") +
+                " --progress json");
+  REQUIRE(r.exit_code == 0);
+  int metrics = 0;
+  for (const auto& e : events(r.output))
+    if (e["event"] == "metrics" && e.contains("loss")) {
+      ++metrics;
+      CHECK(e["phase"] == "train2d");
+      CHECK(e["loss"].get<double>() > 0);
+    }
+  CHECK(metrics == 2);
+  r = run_uniem("info " + quote(dir / "s" / "image") + " --progress xml");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--progress takes bar, json or off") != std::string::npos);
+}
