@@ -27,6 +27,9 @@ if(UNIEM_STATIC)
   add_library(uniem_httplib INTERFACE)
   target_include_directories(uniem_httplib SYSTEM INTERFACE ${_httplib_dir})
   target_link_libraries(uniem_httplib INTERFACE Threads::Threads)
+  # poll() instead of select(): without it a connection on a descriptor numbered 1024 or more is
+  # answered 500 (Debian's shared library, used by the everyday build, is built without it).
+  target_compile_definitions(uniem_httplib INTERFACE CPPHTTPLIB_USE_POLL)
   # The archives by their full paths, so they are linked statically in static-cuda too, whose
   # program stays dynamic for glibc; glibc's own parts (m, pthread) come from -static or glibc.
   function(uniem_static_archives target)
