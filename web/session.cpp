@@ -11,7 +11,6 @@
 #include <cstring>
 #include <fstream>
 
-#include "core/image/convert.h"
 #include "core/image/gaussian.h"
 #include "core/image/watershed.h"
 #include "core/threads.h"
@@ -89,9 +88,9 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string id_key(const char* what, uint32_t id) { return std::string(what) + "/" + std::to_string(id); }
-
 }  // namespace
+
+std::string Session::id_key(const char* what, uint32_t id) { return std::string(what) + "/" + std::to_string(id); }
 
 // The voxel writes of one operation: touched chunks are copied on first write, and the box of
 // changes in each is tracked, so that the journal record holds only that box.
@@ -516,26 +515,24 @@ json Session::apply(const json& request) {
         bad("a point lies outside the section (y 0.." + std::to_string(shape[1] - 1) + ", x 0.." + std::to_string(shape[2] - 1) + ")");
       p.push_back({y, x});
     }
-    // The cost of a stroke is bounded before it is made: stamps x brush area.
-    const int64_t side = 2 * static_cast<int64_t>(std::ceil(radius)) + 1;
-    double stamps = 1;
-    for (size_t k = 1; k < p.size(); ++k)
-      stamps += std::ceil(std::hypot(p[k][0] - p[k - 1][0], p[k][1] - p[k - 1][1]) / std::max(0.5, radius * 0.5));
-    if (stamps * static_cast<double>(side * side) > static_cast<double>(options_.max_stroke_cost))
+    // The brush's centres along the stroke, half a radius apart; their count times the brush's
+    // area bounds the stroke's cost before any voxel is touched.
+    const int64_t r = static_cast<int64_t>(std::ceil(radius));
+    const size_t most = static_cast<size_t>(options_.max_stroke_cost / ((2 * r + 1) * (2 * r + 1)));
+    std::vector<std::array<double, 2>> centres{p[0]};
+    for (size_t k = 1; k < p.size() && centres.size() <= most; ++k) {
+      const double dy = p[k][0] - p[k - 1][0], dx = p[k][1] - p[k - 1][1];
+      const int steps = static_cast<int>(std::ceil(std::hypot(dy, dx) / std::max(0.5, radius * 0.5)));
+      for (int s = 1; s <= steps && centres.size() <= most; ++s)
+        centres.push_back({p[k - 1][0] + dy * s / steps, p[k - 1][1] + dx * s / steps});
+    }
+    if (centres.size() > most)
       throw RequestError(413, "this stroke is too large to paint at once (" + std::to_string(p.size()) + " points at radius " +
                                   std::to_string(static_cast<int>(radius)) + "); paint it in shorter strokes or with a smaller brush");
-    auto stamp = [&](double cy, double cx) {
-      const int64_t r = static_cast<int64_t>(std::ceil(radius));
+    for (const auto& [cy, cx] : centres)
       for (int64_t y = std::max<int64_t>(0, std::lround(cy) - r); y <= std::min(shape[1] - 1, std::lround(cy) + r); ++y)
         for (int64_t x = std::max<int64_t>(0, std::lround(cx) - r); x <= std::min(shape[2] - 1, std::lround(cx) + r); ++x)
           if ((y - cy) * (y - cy) + (x - cx) * (x - cx) <= radius * radius) change.set(z, y, x, id);
-    };
-    stamp(p[0][0], p[0][1]);
-    for (size_t k = 1; k < p.size(); ++k) {
-      const double dy = p[k][0] - p[k - 1][0], dx = p[k][1] - p[k - 1][1];
-      const int steps = static_cast<int>(std::ceil(std::hypot(dy, dx) / std::max(0.5, radius * 0.5)));
-      for (int s = 1; s <= steps; ++s) stamp(p[k - 1][0] + dy * s / steps, p[k - 1][1] + dx * s / steps);
-    }
     summary.update({{"z", z}, {"id", id}, {"radius", radius}, {"points", p.size()}});
     json result = commit(change, summary, user, "edit", 0, {}, version);
     result["id"] = id;
@@ -736,229 +733,6 @@ json Session::op_undo(const std::string& user, bool redo) {
     values.push_back({v.key, now, redo ? v.after : v.before});
   }
   return commit(change, json{{"op", what}, {"target", target}, {"of", r.op}}, user, what, target, std::move(values), -1);
-}
-
-json Session::info() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  json j = project_.info().to_json();
-  j["version"] = version_;
-  j["next_id"] = next_id_;
-  j["segments"] = segments_.size();
-  j["recovery"] = recovery_note_;
-  return j;
-}
-
-int64_t Session::version() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return version_;
-}
-
-uint32_t Session::label_at(int64_t z, int64_t y, int64_t x) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return voxel(z, y, x);
-}
-
-uint32_t Session::voxel(int64_t z, int64_t y, int64_t x) const {
-  const auto cs = project_.info().label_chunk;
-  return chunk(project_.labels().index_of(z / cs[0], y / cs[1], x / cs[2])).at<uint32_t>(z % cs[0], y % cs[1], x % cs[2]);
-}
-
-template <class RowFn>
-void Session::for_each_row(int64_t z, int level, RowFn&& row_fn) const {
-  const auto& info = project_.info();
-  UNIEM_CHECK(z >= 0 && z < info.shape[0] && level >= 0 && level < info.levels, "Session: section out of range");
-  const auto size = project_.level_size(level);
-  const int64_t step = int64_t{1} << level;
-  const ChunkStore& store = project_.labels();
-  const auto cs = info.label_chunk;
-  std::vector<int64_t> wanted;
-  for (int64_t cy = 0; cy < store.grid()[1]; ++cy)
-    for (int64_t cx = 0; cx < store.grid()[2]; ++cx) wanted.push_back(store.index_of(z / cs[0], cy, cx));
-  load(wanted);
-  std::vector<uint32_t> row(static_cast<size_t>(size[1]));
-  std::vector<const Volume*> chunk_row(static_cast<size_t>(store.grid()[2]));
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (int64_t y = 0; y < size[0]; ++y) {
-    const int64_t vy = y * step, cy = vy / cs[1];
-    if (y == 0 || cy != (vy - step) / cs[1])
-      for (int64_t cx = 0; cx < store.grid()[2]; ++cx) chunk_row[static_cast<size_t>(cx)] = &chunk(store.index_of(z / cs[0], cy, cx));
-    for (int64_t cx = 0; cx < store.grid()[2]; ++cx) {
-      const Volume& c = *chunk_row[static_cast<size_t>(cx)];
-      const int64_t x0 = cx * cs[2];
-      const uint32_t* from = &c.at<uint32_t>(z % cs[0], vy - cy * cs[1], 0);
-      for (int64_t x = (x0 + step - 1) / step; x * step < x0 + c.nx() && x < size[1]; ++x)
-        row[static_cast<size_t>(x)] = from[x * step - x0];
-    }
-    row_fn(y, row.data());
-  }
-  trim();
-}
-
-std::string Session::label_slice(int64_t z, int level) const {
-  const auto size = project_.level_size(level);
-  std::string out(static_cast<size_t>(size[0] * size[1]) * 4, '\0');
-  for_each_row(z, level, [&](int64_t y, const uint32_t* row) {
-    std::memcpy(out.data() + static_cast<size_t>(y * size[1]) * 4, row, static_cast<size_t>(size[1]) * 4);
-  });
-  return out;
-}
-
-std::string Session::label_runs(int64_t z, int level) const {
-  const int64_t nx = project_.level_size(level)[1];
-  std::vector<uint32_t> runs;
-  runs.reserve(8192);
-  uint32_t id = 0, count = 0;
-  for_each_row(z, level, [&](int64_t, const uint32_t* row) {
-    for (int64_t x = 0; x < nx; ++x) {
-      if (row[x] == id && count > 0) {
-        ++count;
-        continue;
-      }
-      if (count > 0) runs.insert(runs.end(), {id, count});
-      id = row[x];
-      count = 1;
-    }
-  });
-  if (count > 0) runs.insert(runs.end(), {id, count});
-  return std::string(reinterpret_cast<const char*>(runs.data()), runs.size() * 4);
-}
-
-json Session::segments() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  json list = json::array();
-  for (const auto& [id, s] : segments_) {
-    const auto name = values_.find(id_key("name", id));
-    list.push_back({{"id", id},
-                    {"voxels", s.voxels},
-                    {"name", name == values_.end() ? "" : name->get<std::string>()},
-                    {"locked_by", lock_owner(id)}});
-  }
-  return list;
-}
-
-json Session::segment_page(const SegmentQuery& query) const {
-  UNIEM_CHECK(query.offset >= 0 && query.count >= 0, "segment_page: negative offset or count");
-  std::string search = query.search;
-  auto lower = [](std::string t) {
-    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return t;
-  };
-  search = lower(search);
-  struct Row {
-    uint32_t id;
-    int64_t voxels;
-    std::string name;
-  };
-  std::vector<Row> rows;
-  json annotated = json::array();
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& [id, s] : segments_) {
-    const auto name = values_.find(id_key("name", id));
-    Row row{id, s.voxels, name == values_.end() ? "" : name->get<std::string>()};
-    const std::string owner = lock_owner(id);
-    if (!row.name.empty() || !owner.empty()) annotated.push_back({{"id", id}, {"name", row.name}, {"locked_by", owner}});
-    if (!search.empty() && std::to_string(id).find(search) == std::string::npos &&
-        lower(row.name).find(search) == std::string::npos)
-      continue;
-    rows.push_back(std::move(row));
-  }
-  // Ties in size or name go by rising id, so that pages do not overlap.
-  const bool down = query.descending;
-  auto order = [&](const Row& a, const Row& b) {
-    if (query.sort == "voxels" && a.voxels != b.voxels) return down ? a.voxels > b.voxels : a.voxels < b.voxels;
-    if (query.sort == "name" && a.name != b.name) return down ? a.name > b.name : a.name < b.name;
-    return query.sort == "id" && down ? a.id > b.id : a.id < b.id;
-  };
-  const size_t from = static_cast<size_t>(std::min<int64_t>(query.offset, static_cast<int64_t>(rows.size())));
-  const size_t to = from + static_cast<size_t>(std::min<int64_t>(query.count, static_cast<int64_t>(rows.size() - from)));
-  std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(to), rows.end(), order);
-  json items = json::array();
-  for (size_t k = from; k < to; ++k)
-    items.push_back({{"id", rows[k].id}, {"voxels", rows[k].voxels}, {"name", rows[k].name}, {"locked_by", lock_owner(rows[k].id)}});
-  return json{{"total", segments_.size()}, {"matching", rows.size()}, {"offset", from}, {"items", items}, {"annotated", annotated}};
-}
-
-json Session::markers() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  json list = json::array();
-  for (auto it = values_.begin(); it != values_.end(); ++it)
-    if (it.key().rfind("marker/", 0) == 0) {
-      json m = it.value();
-      m["key"] = it.key();
-      list.push_back(m);
-    }
-  std::sort(list.begin(), list.end(), [](const json& a, const json& b) {
-    return std::stoll(a["key"].get<std::string>().substr(7)) < std::stoll(b["key"].get<std::string>().substr(7));
-  });
-  return list;
-}
-
-json Session::locate(uint32_t id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  const auto it = segments_.find(id);
-  if (it == segments_.end()) throw RequestError(404, "segment " + std::to_string(id) + " does not exist");
-  const auto box = segment_box(id);
-  const int64_t z = (box[0] + box[3] - 1) / 2;
-  const double cy = 0.5 * static_cast<double>(box[1] + box[4] - 1), cx = 0.5 * static_cast<double>(box[2] + box[5] - 1);
-  int64_t best_y = -1, best_x = -1;
-  double best = 1e300;
-  for (int64_t y = box[1]; y < box[4]; ++y)
-    for (int64_t x = box[2]; x < box[5]; ++x)
-      if (voxel(z, y, x) == id) {
-        const double d = (static_cast<double>(y) - cy) * (static_cast<double>(y) - cy) +
-                         (static_cast<double>(x) - cx) * (static_cast<double>(x) - cx);
-        if (d < best) {
-          best = d;
-          best_y = y;
-          best_x = x;
-        }
-      }
-  trim();
-  return json{{"id", id}, {"voxels", it->second.voxels}, {"box", box}, {"z", z}, {"y", best_y}, {"x", best_x}};
-}
-
-json Session::history(int64_t count) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  json list = json::array();
-  for (int64_t k = std::max<int64_t>(0, static_cast<int64_t>(packed_.size()) - count); k < static_cast<int64_t>(packed_.size()); ++k) {
-    const Record r = unpack(packed_[static_cast<size_t>(k)], "journal");
-    list.push_back({{"version", r.seq}, {"kind", r.kind}, {"user", r.user}, {"op", r.op}, {"time", r.time}});
-  }
-  return list;
-}
-
-json Session::wait_events(int64_t seen, std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait_for(lock, timeout, [&] { return version_ > seen || stopping_; });
-  if (seen >= version_) return json{{"version", version_}, {"events", json::array()}};
-  if (events_.empty() || events_.front()["version"].get<int64_t>() > seen + 1)
-    return json{{"version", version_}, {"reload", true}};
-  json list = json::array();
-  for (const auto& e : events_)
-    if (e["version"].get<int64_t>() > seen) list.push_back(e);
-  return json{{"version", version_}, {"events", list}};
-}
-
-Volume Session::labels(int bits) const {
-  UNIEM_CHECK(bits == 0 || bits == 8 || bits == 16 || bits == 32, "Session::labels: bits is 0, 8, 16 or 32");
-  const auto shape = project_.info().shape;
-  Volume v(DType::u32, shape[0], shape[1], shape[2]);
-  v.voxel_size = project_.info().voxel_size;
-  const ChunkStore& store = project_.labels();
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (int64_t i = 0; i < store.chunk_count(); ++i) {
-    // Chunks not in memory are unchanged on disk: read them without keeping them.
-    const std::unique_ptr<Volume>& cached = chunks_[static_cast<size_t>(i)];
-    const Volume c = cached ? Volume() : store.read(i);
-    const Volume& chunk = cached ? *cached : c;
-    const auto o = store.origin(i), e = store.extent(i);
-    for (int64_t z = 0; z < e[0]; ++z)
-      for (int64_t y = 0; y < e[1]; ++y)
-        std::memcpy(&v.at<uint32_t>(o[0] + z, o[1] + y, o[2]), &chunk.at<uint32_t>(z, y, 0), static_cast<size_t>(e[2]) * 4);
-  }
-  if (bits == 0) return shrink_to_fit(v);
-  if (bits == 32) return v;
-  return convert_dtype(v, bits == 8 ? DType::u8 : DType::u16, DepthPolicy::exact);
 }
 
 void Session::flush() {

@@ -148,6 +148,8 @@ class Session {
   nlohmann::json op_undo(const std::string& user, bool redo);
   nlohmann::json op_split(const nlohmann::json& req, const std::string& user, int64_t version);
   std::string lock_owner(uint32_t id) const;
+  // "name/12", "lock/12": the key of a segment's value in values_.
+  static std::string id_key(const char* what, uint32_t id);
   void flusher();
 
   // An exclusive flock on PROJECT/lock for the session's life: one server per project.
