@@ -550,8 +550,8 @@ bool HttpServer::refuse(const httplib::Request& req, httplib::Response& res) {
   type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
   if (type != "application/json") return no(415, "write requests must be JSON, sent with Content-Type: application/json");
   if (!token_ok && client(req).empty())
-    return no(403, "this page was opened before uniem serve was started again, or it comes from another web site: "
-                   "reload the page (F5). Your last change was not saved; the ones before it were");
+    return no(403, "not saved: reload this page (F5); the server was started again since it was opened (earlier "
+                   "changes are saved). A page from another web site cannot edit here");
   return false;
 }
 
