@@ -33,23 +33,100 @@ double parse_number(const std::string& option, const std::string& text) {
 
 Command::Command(std::string name, std::string summary, std::string description, std::string example)
     : name_(std::move(name)), summary_(std::move(summary)), description_(std::move(description)), example_(std::move(example)) {
-  option("threads", "N", "worker threads (default: all cores, or UNIEM_THREADS)");
-  option("memory", "MB", "memory an input may take; larger inputs are refused (default: half the RAM, or UNIEM_MEMORY)");
-  option("progress", "STYLE", "how progress is shown on stderr: bar, json (one JSON object a line, for programs) or off", "bar");
+  option("threads", "N", "worker threads (default: all cores, or UNIEM_THREADS)").integer(1, 4096);
+  last().common = true;
+  option("memory", "MB", "memory an input may take; larger inputs are refused (default: half the RAM, or UNIEM_MEMORY)")
+      .integer(64, double(int64_t{1} << 30))
+      .unit("MB");
+  last().common = true;
+  option("progress", "STYLE", "how progress is shown on stderr: bar, json (one JSON object a line, for programs) or off", "bar")
+      .choices({"bar", "json", "off"});
+  last().common = true;
   flag("quiet", "no progress bar (the same as --progress off)");
+  last().common = true;
+  flag("describe", "print this command's options as JSON, for programs that build forms from them");
+  last().common = true;
   flag("help", "show this help");
+  last().common = true;
 }
 
 Command& Command::positional(std::string name, std::string help) {
-  positionals_.push_back({std::move(name), "", std::move(help), ""});
+  Spec s;
+  s.name = std::move(name);
+  s.help = std::move(help);
+  s.type = Type::path;
+  positionals_.push_back(std::move(s));
+  last_positional_ = true;
   return *this;
 }
 Command& Command::option(std::string name, std::string value, std::string help, std::string fallback) {
-  options_.push_back({std::move(name), std::move(value), std::move(help), std::move(fallback)});
+  Spec s;
+  s.name = std::move(name);
+  s.value = std::move(value);
+  s.help = std::move(help);
+  s.fallback = std::move(fallback);
+  options_.push_back(std::move(s));
+  last_positional_ = false;
   return *this;
 }
 Command& Command::flag(std::string name, std::string help) {
-  options_.push_back({std::move(name), "", std::move(help), ""});
+  Spec s;
+  s.name = std::move(name);
+  s.help = std::move(help);
+  s.type = Type::flag;
+  options_.push_back(std::move(s));
+  last_positional_ = false;
+  return *this;
+}
+Command& Command::step(std::string name, std::string value, std::string help) {
+  Spec s;
+  s.name = std::move(name);
+  s.value = std::move(value);
+  s.help = std::move(help);
+  s.type = s.value.empty() ? Type::flag : Type::text;
+  s.step = true;
+  options_.push_back(std::move(s));
+  last_positional_ = false;
+  return *this;
+}
+
+Spec& Command::last() {
+  UNIEM_CHECK(last_positional_ ? !positionals_.empty() : !options_.empty(), "cli: no argument declared yet");
+  return last_positional_ ? positionals_.back() : options_.back();
+}
+Command& Command::integer(std::optional<double> min, std::optional<double> max) {
+  last().type = Type::integer;
+  last().min = min;
+  last().max = max;
+  return *this;
+}
+Command& Command::number(std::optional<double> min, std::optional<double> max) {
+  last().type = Type::number;
+  last().min = min;
+  last().max = max;
+  return *this;
+}
+Command& Command::choices(std::vector<std::string> allowed) {
+  last().type = Type::choice;
+  last().choices = std::move(allowed);
+  return *this;
+}
+Command& Command::input() {
+  last().type = Type::path;
+  last().role = Role::input;
+  return *this;
+}
+Command& Command::output() {
+  last().type = Type::path;
+  last().role = Role::output;
+  return *this;
+}
+Command& Command::unit(std::string unit) {
+  last().unit = std::move(unit);
+  return *this;
+}
+Command& Command::advanced() {
+  last().advanced = true;
   return *this;
 }
 
@@ -57,6 +134,58 @@ const Spec* Command::find(const std::string& name) const {
   for (const auto& s : options_)
     if (s.name == name) return &s;
   return nullptr;
+}
+
+std::string field_name(const std::string& positional) {
+  std::string out;
+  for (char c : positional) out += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+namespace {
+
+std::string format_limit(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.15g", v);
+  return text;
+}
+
+std::string list_words(const std::vector<std::string>& words) {
+  std::string s;
+  for (size_t i = 0; i < words.size(); ++i) s += (i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + words[i];
+  return s;
+}
+
+const char* type_name(Type t) {
+  switch (t) {
+    case Type::flag: return "flag";
+    case Type::text: return "text";
+    case Type::integer: return "integer";
+    case Type::number: return "number";
+    case Type::choice: return "choice";
+    case Type::path: return "path";
+  }
+  return "text";
+}
+
+}  // namespace
+
+void Command::validate(const Spec& spec, const std::string& value) const {
+  const std::string name = "--" + spec.name;
+  if (spec.type == Type::choice) {
+    for (const auto& c : spec.choices)
+      if (value == c) return;
+    throw UsageError(name + " takes " + list_words(spec.choices) + ", not '" + value + "'");
+  }
+  if (spec.type != Type::integer && spec.type != Type::number) return;
+  const double v = parse_number(spec.name, value);
+  if (spec.type == Type::integer && v != std::floor(v)) throw UsageError(name + ": '" + value + "' is not a whole number");
+  const bool low = spec.min && v < *spec.min, high = spec.max && v > *spec.max;
+  if (!low && !high) return;
+  if (spec.min && spec.max)
+    throw UsageError(name + " takes " + format_limit(*spec.min) + " to " + format_limit(*spec.max) + ", not " + value);
+  if (low) throw UsageError(name + " must be at least " + format_limit(*spec.min) + ", not " + value);
+  throw UsageError(name + " must be at most " + format_limit(*spec.max) + ", not " + value);
 }
 
 Args Command::parse(const std::vector<std::string>& argv) const {
@@ -82,6 +211,10 @@ Args Command::parse(const std::vector<std::string>& argv) const {
         if (i + 1 >= argv.size()) throw UsageError("--" + name + " needs a value (" + spec->value + ")");
         value = argv[++i];
       }
+      if (spec->step) {
+        args.steps_.emplace_back(name, spec->value.empty() ? "" : value);
+        continue;
+      }
       args.values_[name] = value;
     } else if (a == "-h") {
       args.values_["help"] = "1";
@@ -89,7 +222,7 @@ Args Command::parse(const std::vector<std::string>& argv) const {
       args.positionals_.push_back(a);
     }
   }
-  args.help = args.has("help");
+  args.help = args.has("help") || args.has("describe");
   if (args.help) return args;
   if (args.positionals_.size() != positionals_.size()) {
     std::string expected;
@@ -97,18 +230,10 @@ Args Command::parse(const std::vector<std::string>& argv) const {
     throw UsageError("expected" + (expected.empty() ? std::string(" no arguments") : expected) + ", got " +
                      std::to_string(args.positionals_.size()) + " argument" + (args.positionals_.size() == 1 ? "" : "s"));
   }
-  if (args.has("threads")) {
-    const int64_t n = args.integer("threads");
-    if (n < 1) throw UsageError("--threads must be at least 1");
-    set_thread_count(static_cast<int>(n));
-  }
-  if (args.has("memory")) {
-    const int64_t mb = args.integer("memory");
-    if (mb < 64 || mb > (int64_t{1} << 30)) throw UsageError("--memory takes megabytes, 64 or more (e.g. --memory 8000 for 8 GB)");
-    set_memory_budget(mb << 20);
-  }
+  for (const auto& [name, value] : args.values_) validate(*find(name), value);
+  if (args.has("threads")) set_thread_count(static_cast<int>(args.integer("threads")));
+  if (args.has("memory")) set_memory_budget(args.integer("memory") << 20);
   const std::string progress = args.get("progress");
-  if (progress != "bar" && progress != "json" && progress != "off") throw UsageError("--progress takes bar, json or off");
   set_progress_style(args.has("quiet") || progress == "off" ? ProgressStyle::off
                      : progress == "json"                  ? ProgressStyle::json
                                                            : ProgressStyle::bar);
@@ -120,17 +245,28 @@ std::string Command::help() const {
   s << "uniem " << name_ << " - " << summary_ << "\n\nUsage: uniem " << name_;
   for (const auto& p : positionals_) s << " " << p.name;
   s << " [options]\n\n" << description_ << "\n";
-  if (!positionals_.empty()) {
-    s << "\nArguments:\n";
-    for (const auto& p : positionals_) s << "  " << p.name << std::string(p.name.size() < 22 ? 22 - p.name.size() : 1, ' ') << p.help << "\n";
-  }
-  s << "\nOptions:\n";
-  for (const auto& o : options_) {
-    std::string left = "--" + o.name + (o.value.empty() ? "" : " " + o.value);
+  const auto line = [&](const std::string& left, const Spec& o) {
     s << "  " << left << std::string(left.size() < 22 ? 22 - left.size() : 1, ' ') << o.help;
     if (!o.fallback.empty()) s << " (default: " << o.fallback << ")";
     s << "\n";
+  };
+  if (!positionals_.empty()) {
+    s << "\nArguments:\n";
+    for (const auto& p : positionals_) line(p.name, p);
   }
+  const auto section = [&](const char* title, auto wanted) {
+    bool first = true;
+    for (const auto& o : options_) {
+      if (!wanted(o)) continue;
+      if (first) s << "\n" << title << ":\n";
+      first = false;
+      line("--" + o.name + (o.value.empty() ? "" : " " + o.value), o);
+    }
+  };
+  section("Steps, applied in the order given", [](const Spec& o) { return o.step; });
+  section("Options", [](const Spec& o) { return !o.step && !o.common && !o.advanced; });
+  section("Advanced options", [](const Spec& o) { return !o.step && !o.common && o.advanced; });
+  section("Options of every command", [](const Spec& o) { return o.common; });
   if (!example_.empty()) s << "\nExample:\n" << example_ << "\n";
   return s.str();
 }
@@ -138,6 +274,29 @@ std::string Command::help() const {
 int Command::print_help() const {
   std::fputs(help().c_str(), stdout);
   return 0;
+}
+
+nlohmann::json Command::describe() const {
+  nlohmann::json arguments = nlohmann::json::array();
+  const auto entry = [&](const Spec& o, const char* kind, const std::string& name) {
+    nlohmann::json a = {{"name", name}, {"kind", kind}, {"type", type_name(o.type)}, {"help", o.help},
+                        {"level", o.advanced ? "advanced" : "basic"}};
+    if (!o.value.empty()) a["value"] = o.value;
+    if (!o.fallback.empty()) a["default"] = o.fallback;
+    if (!o.unit.empty()) a["unit"] = o.unit;
+    if (o.min) a["min"] = *o.min;
+    if (o.max) a["max"] = *o.max;
+    if (!o.choices.empty()) a["choices"] = o.choices;
+    if (o.role != Role::none) a["role"] = o.role == Role::input ? "input" : "output";
+    if (o.common) a["level"] = "common";
+    arguments.push_back(std::move(a));
+  };
+  for (const auto& p : positionals_) entry(p, "positional", field_name(p.name));
+  for (const auto& o : options_) {
+    if (o.name == "help" || o.name == "describe") continue;
+    entry(o, o.step ? "step" : o.type == Type::flag ? "flag" : "option", o.name);
+  }
+  return {{"command", name_}, {"summary", summary_}, {"description", description_}, {"example", example_}, {"arguments", arguments}};
 }
 
 std::string Args::get(const std::string& name) const {

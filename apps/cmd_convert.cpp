@@ -10,25 +10,24 @@
 namespace uniem::apps {
 namespace {
 
+// The values are the schema's choices.
 DType parse_bits(const std::string& s) {
   if (s == "8") return DType::u8;
   if (s == "16") return DType::u16;
   if (s == "32") return DType::u32;
   if (s == "64") return DType::u64;
-  if (s == "float" || s == "float32") return DType::f32;
-  throw UsageError("--bits takes 8, 16, 32, 64 or float, not '" + s + "'");
+  return DType::f32;  // float, float32
 }
 
 TiffCompression parse_compression(const std::string& s) {
-  if (s == "none") return TiffCompression::none;
   if (s == "deflate" || s == "zip") return TiffCompression::deflate;
   if (s == "lzw") return TiffCompression::lzw;
-  throw UsageError("--compression takes none, deflate or lzw, not '" + s + "'");
+  return TiffCompression::none;
 }
 
 }  // namespace
 
-int run_convert(const Arguments& argv) {
+cli::Command convert_command() {
   cli::Command command(
       "convert", "convert a stack to another kind or bit depth",
       "Reads IN and writes OUT. The kind of OUT follows its name: a name ending in .tif or .tiff is one\n"
@@ -45,19 +44,27 @@ int run_convert(const Arguments& argv) {
       "  uniem convert probabilities.tif probs8/ --bits 8 --scale\n"
       "  uniem convert segmentation.tif seg16/ --relabel\n"
       "  uniem convert section/ bottom/ --crop 0,768,0,1,256,1024   # the bottom 256 rows of a 1024^2 section");
-  command.positional("IN", "folder of PNG/TIFF files, or a (multi-page) TIFF file")
-      .positional("OUT", "output folder, or a .tif/.tiff file")
+  command.positional("IN", "folder of PNG/TIFF files, or a (multi-page) TIFF file").input()
+      .positional("OUT", "output folder, or a .tif/.tiff file").output()
       .option("format", "KIND", "png, tiff (one multi-page file) or tiff-stack (a folder of TIFF files)")
-      .option("bits", "B", "8, 16, 32, 64 or float")
+      .choices({"png", "tiff", "tiff-stack", "tif", "tif-stack"})
+      .option("bits", "B", "8, 16, 32, 64 or float").choices({"8", "16", "32", "64", "float", "float32"})
       .flag("scale", "rescale min..max linearly onto the new bit depth")
       .flag("clip", "saturate values that do not fit the new bit depth")
       .flag("relabel", "renumber label ids consecutively 1..N (0 stays background)")
       .option("compression", "C", "TIFF compression: none, deflate or lzw", "none")
-      .option("png-level", "L", "PNG zlib level 0 (fastest) to 9 (smallest)", "6")
-      .option("voxel-size", "Z,Y,X", "voxel size in nm to record, replacing what IN says")
-      .option("crop", "Z,Y,X,DZ,DY,DX", "keep only this box: origin and size in voxels")
-      .flag("rgb", "keep colour images as 3 channels (default: convert to grey)")
+      .choices({"none", "deflate", "lzw", "zip"})
+      .advanced()
+      .option("png-level", "L", "PNG zlib level 0 (fastest) to 9 (smallest)", "6").integer(0, 9).advanced()
+      .option("voxel-size", "Z,Y,X", "voxel size in nm to record, replacing what IN says").unit("nm")
+      .option("crop", "Z,Y,X,DZ,DY,DX", "keep only this box: origin and size in voxels").unit("voxels")
+      .flag("rgb", "keep colour images as 3 channels (default: convert to grey)").advanced()
       .flag("overwrite", "replace OUT if it exists");
+  return command;
+}
+
+int run_convert(const Arguments& argv) {
+  const cli::Command command = convert_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   if (args.has("scale") && args.has("clip")) throw UsageError("--scale and --clip exclude each other");
@@ -65,7 +72,6 @@ int run_convert(const Arguments& argv) {
   WriteOptions write = prepare_output(args, out);
   write.tiff_compression = parse_compression(args.get("compression"));
   write.png_compression = static_cast<int>(args.integer("png-level"));
-  if (write.png_compression < 0 || write.png_compression > 9) throw UsageError("--png-level takes 0 to 9");
   const bool change_bits = args.has("bits");
   const DType bits = change_bits ? parse_bits(args.get("bits")) : DType::u8;
 

@@ -93,7 +93,7 @@ CnnResult cnn_step(const SynthVolume& s, SynthOptions o, const fs::path& dir, De
 }
 }  // namespace
 
-int run_demo(const Arguments& argv) {
+cli::Command demo_command() {
   cli::Command command(
       "demo", "run the uniem workflow on a synthetic EM volume",
       "Synthesises an EM-like volume with ground truth (see 'uniem synth --help') into OUTPUT, writes\n"
@@ -105,12 +105,19 @@ int run_demo(const Arguments& argv) {
       "the demo (--no-serve skips this). A previous demo output in the same folder is replaced, with\n"
       "its proofreading; any other existing folder is left alone.",
       "  uniem demo\n  uniem demo --output /tmp/my-demo --seed 3");
-  command.option("output", "DIR", "where to write", "demo-output")
-      .option("seed", "N", "random seed", "1")
-      .option("shape", "Z,Y,X", "size in voxels", "48,256,256")
+  command.option("output", "DIR", "where to write", "demo-output").output()
+      .option("seed", "N", "random seed", "1").integer(0, {})
+      .option("shape", "Z,Y,X", "size in voxels", "48,256,256").unit("voxels")
       .option("port", "N", "port of the proofreader (another free one when it is taken)", "8080")
+      .integer(0, 65535)
+      .advanced()
       .flag("no-serve", "end without opening the proofreader");
   add_device_options(command);
+  return command;
+}
+
+int run_demo(const Arguments& argv) {
+  const cli::Command command = demo_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   const fs::path folder = args.get("output");

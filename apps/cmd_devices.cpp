@@ -9,14 +9,18 @@
 
 namespace uniem::apps {
 
+cli::Command devices_command() {
+  return cli::Command("devices", "list the GPUs uniem can use",
+                      "Lists the NVIDIA GPUs with their memory and compute capability, runs a test kernel on\n"
+                      "each and starts cuBLAS and cuDNN there. Without a usable GPU, uniem computes on the CPU.\n"
+                      "cuDNN and cuBLAS are NVIDIA's libraries, loaded when a GPU is used: from the files named\n"
+                      "by UNIEM_CUDNN and UNIEM_CUBLAS when set, else beside uniem, else from the system's\n"
+                      "library path or /usr/local/cuda. This lists which files were found.",
+                      "  uniem devices");
+}
+
 int run_devices(const Arguments& argv) {
-  cli::Command command("devices", "list the GPUs uniem can use",
-                       "Lists the NVIDIA GPUs with their memory and compute capability, runs a test kernel on\n"
-                       "each and starts cuBLAS and cuDNN there. Without a usable GPU, uniem computes on the CPU.\n"
-                       "cuDNN and cuBLAS are NVIDIA's libraries, loaded when a GPU is used: from the files named\n"
-                       "by UNIEM_CUDNN and UNIEM_CUBLAS when set, else beside uniem, else from the system's\n"
-                       "library path or /usr/local/cuda. This lists which files were found.",
-                       "  uniem devices");
+  const cli::Command command = devices_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
 #ifdef UNIEM_WITH_CUDA

@@ -103,7 +103,7 @@ Contingency streamed_contingency(const std::string& seg_path, const std::string&
 
 }  // namespace
 
-int run_eval(const Arguments& argv) {
+cli::Command eval_command() {
   cli::Command command(
       "eval", "score a segmentation against ground truth",
       "Instance mode (neurons, objects): the foreground-restricted Rand F-score V_rand and the\n"
@@ -116,15 +116,18 @@ int run_eval(const Arguments& argv) {
       "Prints JSON, or a table with --format table.",
       "  uniem eval segmentation.tif ../shared/data/snemi3d-crop/label --format table\n"
       "  uniem eval predicted-mito/ mito-truth/ --mode semantic");
-  command.positional("SEG", "the segmentation (folder or TIFF)")
-      .positional("GT", "the ground truth, same shape")
-      .option("mode", "M", "instance or semantic", "instance")
-      .option("format", "F", "json or table", "json");
+  command.positional("SEG", "the segmentation (folder or TIFF)").input()
+      .positional("GT", "the ground truth, same shape").input()
+      .option("mode", "M", "instance or semantic", "instance").choices({"instance", "semantic"})
+      .option("format", "F", "json or table", "json").choices({"json", "table"});
+  return command;
+}
+
+int run_eval(const Arguments& argv) {
+  const cli::Command command = eval_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   const std::string mode = args.get("mode"), format = args.get("format");
-  if (mode != "instance" && mode != "semantic") throw UsageError("--mode takes instance or semantic");
-  if (format != "json" && format != "table") throw UsageError("--format takes json or table");
   const std::string seg_path = args.positional(0), gt_path = args.positional(1);
   nlohmann::json result;
   if (mode == "instance") {
@@ -139,6 +142,9 @@ int run_eval(const Arguments& argv) {
   }
   if (format == "json") std::printf("%s\n", result.dump(2).c_str());
   else print_table(result);
+  nlohmann::json event = {{"event", "metrics"}, {"phase", "eval"}};  // the scores, for a job's record
+  event.update(result);
+  progress_event(event.dump());
   return 0;
 }
 

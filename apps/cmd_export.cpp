@@ -9,7 +9,7 @@
 
 namespace uniem::apps {
 
-int run_export(const Arguments& argv) {
+cli::Command export_command() {
   cli::Command command(
       "export", "write a project's labels as a stack",
       "Writes the labels of a proofreading project (uniem serve) as they are now, including every\n"
@@ -17,18 +17,19 @@ int run_export(const Arguments& argv) {
       "anything else a folder of PNG files. --bits chooses the type: the default is the smallest\n"
       "that holds the largest id; 8 or 16 are refused when ids do not fit, PNG holds 8 or 16 only.",
       "  uniem export my-proofreading corrected-labels.tif\n  uniem export my-proofreading labels-png/ --bits 16");
-  command.positional("PROJECT", "the project folder")
-      .positional("OUT", "output stack (folder or .tif)")
-      .option("bits", "N", "8, 16 or 32 (default: the smallest that holds the ids)")
+  command.positional("PROJECT", "the project folder").input()
+      .positional("OUT", "output stack (folder or .tif)").output()
+      .option("bits", "N", "8, 16 or 32 (default: the smallest that holds the ids)").choices({"8", "16", "32"})
       .flag("overwrite", "replace OUT if it exists");
+  return command;
+}
+
+int run_export(const Arguments& argv) {
+  const cli::Command command = export_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   const std::string project = args.positional(0), out = args.positional(1);
-  int bits = 0;
-  if (args.has("bits")) {
-    bits = static_cast<int>(args.integer("bits"));
-    if (bits != 8 && bits != 16 && bits != 32) throw UsageError("--bits takes 8, 16 or 32");
-  }
+  const int bits = args.has("bits") ? static_cast<int>(args.integer("bits")) : 0;
   const WriteOptions write = prepare_output(args, out);
   web::SessionOptions options;
   options.read_only = true;

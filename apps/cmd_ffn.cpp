@@ -23,10 +23,10 @@ namespace fs = std::filesystem;
 namespace uniem::apps {
 
 namespace {
-
 using nn::ffn::Zyx;
+}  // namespace
 
-int run_import_tf(const Arguments& argv) {
+cli::Command ffn_import_tf_command() {
   cli::Command command(
       "ffn import-tf", "turn a TensorFlow FFN checkpoint into a uniem model folder",
       "Reads a TensorFlow 1 checkpoint of the convstack_3d flood-filling network (the files\n"
@@ -38,17 +38,22 @@ int run_import_tf(const Arguments& argv) {
       "z,y,x order (upstream's configuration files write x,y,z). --image-mean and --image-stddev\n"
       "are the normalisation the model was trained with (upstream FIB-25: 128 and 33).",
       "  uniem ffn import-tf ../shared/models/ffn-fib25/model.ckpt-27465036 fib25-model");
-  command.positional("CHECKPOINT", "checkpoint prefix, its .index file, or a folder with one checkpoint")
-      .positional("MODEL_DIR", "model folder to create")
+  command.positional("CHECKPOINT", "checkpoint prefix, its .index file, or a folder with one checkpoint").input()
+      .positional("MODEL_DIR", "model folder to create").output()
       .option("preset", "NAME", "isotropic or sparse-z (default: by the checkpoint's depth)")
-      .option("fov", "Z,Y,X", "field of view instead of the preset's")
-      .option("deltas", "Z,Y,X", "movement step instead of the preset's")
-      .option("image-mean", "M", "image mean used in training", "128")
-      .option("image-stddev", "S", "image standard deviation used in training", "33")
+      .choices({"isotropic", "sparse-z"})
+      .option("fov", "Z,Y,X", "field of view instead of the preset's").unit("voxels").advanced()
+      .option("deltas", "Z,Y,X", "movement step instead of the preset's").unit("voxels").advanced()
+      .option("image-mean", "M", "image mean used in training", "128").number().advanced()
+      .option("image-stddev", "S", "image standard deviation used in training", "33").number(0, {}).advanced()
       .flag("overwrite", "replace MODEL_DIR if it exists");
+  return command;
+}
+
+int run_ffn_import_tf(const Arguments& argv) {
+  const cli::Command command = ffn_import_tf_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
-  if (args.positional_count() != 2) throw UsageError("ffn import-tf takes CHECKPOINT and MODEL_DIR (see --help)");
   const fs::path checkpoint = args.positional(0), folder = args.positional(1);
   AtomicOutput::check(folder, AtomicOutput::Kind::folder, args.has("overwrite"));
   const auto tf = read_tf_checkpoint(checkpoint);
@@ -85,7 +90,7 @@ int run_import_tf(const Arguments& argv) {
   return 0;
 }
 
-int run_segment(const Arguments& argv) {
+cli::Command ffn_segment_command() {
   cli::Command command(
       "ffn segment", "segment neurons in 3D with a flood-filling network",
       "Grows one object at a time from seed points with the network in MODEL (from uniem ffn\n"
@@ -101,38 +106,52 @@ int run_segment(const Arguments& argv) {
       "OUT.ffn-state every --checkpoint-interval seconds; running the same command again resumes\n"
       "from it (--restart starts over); it is removed when OUT is complete.",
       "  uniem ffn segment --model fib25-model --images medulla/image --out medulla-ffn --crop 0,0,0,100,100,100");
-  command.option("model", "DIR", "FFN model folder")
-      .option("images", "STACK", "EM volume: folder of PNG/TIFF or a multi-page TIFF")
-      .option("out", "DIR", "output folder (new or empty)")
-      .option("crop", "Z,Y,X,DZ,DY,DX", "segment only this box: origin and size")
-      .option("seeds", "POLICY", "peaks or grid", "peaks")
-      .option("grid-step", "Z,Y,X", "grid seeds: spacing", "16,16,16")
-      .option("init-activation", "P", "probability of the seed voxel at the start", "0.95")
-      .option("pad-value", "P", "probability assumed where nothing was predicted yet", "0.05")
+  command.option("model", "DIR", "FFN model folder").input()
+      .option("images", "STACK", "EM volume: folder of PNG/TIFF or a multi-page TIFF").input()
+      .option("out", "DIR", "output folder (new or empty)").output()
+      .option("crop", "Z,Y,X,DZ,DY,DX", "segment only this box: origin and size").unit("voxels")
+      .option("seeds", "POLICY", "peaks or grid", "peaks").choices({"peaks", "grid"})
+      .option("grid-step", "Z,Y,X", "grid seeds: spacing", "16,16,16").unit("voxels").advanced()
+      .option("init-activation", "P", "probability of the seed voxel at the start", "0.95").number(0, 1).advanced()
+      .option("pad-value", "P", "probability assumed where nothing was predicted yet", "0.05").number(0, 1).advanced()
       .option("move-threshold", "P", "probability needed to move the field of view there", "0.9")
-      .option("segment-threshold", "P", "probability needed for a voxel to join the object", "0.6")
-      .option("min-size", "VOXELS", "smaller objects are dropped", "1000")
+      .number(0, 1)
+      .advanced()
+      .option("segment-threshold", "P", "probability needed for a voxel to join the object", "0.6").number(0, 1)
+      .option("min-size", "VOXELS", "smaller objects are dropped", "1000").integer(1, {}).unit("voxels")
       .option("min-boundary-distance", "Z,Y,X", "seeds this close to an object are skipped", "1,1,1")
+      .unit("voxels")
+      .advanced()
       .option("disconnect-threshold", "F",
               "when more than this fraction of a prediction is above --move-threshold, voxels already "
               "judged outside the object (< 0.5) cannot rise again: fewer merges, more splits "
               "(upstream's disco_seed_threshold; negative: off)", "-1")
-      .option("image-mean", "M", "image normalisation (default: the model's)")
-      .option("image-stddev", "S", "image normalisation (default: the model's)")
-      .option("bits", "N", "label image depth: 16 or 32 (default: 16 when the ids fit)")
-      .option("checkpoint-interval", "SECONDS", "save the state for resuming this often", "600")
+      .number({}, 1)
+      .advanced()
+      .option("image-mean", "M", "image normalisation (default: the model's)").number().advanced()
+      .option("image-stddev", "S", "image normalisation (default: the model's)").number(0, {}).advanced()
+      .option("bits", "N", "label image depth: 16 or 32 (default: 16 when the ids fit)").choices({"16", "32"})
+      .option("checkpoint-interval", "SECONDS", "save the state for resuming this often (0: never)", "600")
+      .number(0, {})
+      .unit("s")
+      .advanced()
       .option("max-seeds", "N", "try at most N seeds in this run, then save the state and stop (run again to go on)")
+      .integer(1, {})
+      .advanced()
       .flag("restart", "ignore a saved state and start over")
       .flag("overwrite", "replace OUT if it exists");
   add_device_options(command);
+  return command;
+}
+
+int run_ffn_segment(const Arguments& argv) {
+  const cli::Command command = ffn_segment_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   for (const char* required : {"model", "images", "out"})
     if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem ffn segment --help)");
   const std::string policy = args.get("seeds");
-  if (policy != "peaks" && policy != "grid") throw UsageError("--seeds takes peaks or grid");
   const int bits = args.has("bits") ? static_cast<int>(args.integer("bits")) : 0;
-  if (bits != 0 && bits != 16 && bits != 32) throw UsageError("--bits takes 16 or 32");
   const fs::path out_dir = args.get("out");
   AtomicOutput::check(out_dir, AtomicOutput::Kind::folder, args.has("overwrite"));
 
@@ -182,7 +201,6 @@ int run_segment(const Arguments& argv) {
               static_cast<long long>(image.nx()), seeds.size(), policy.c_str(), seed_seconds);
   std::fflush(stdout);
   const int64_t max_seeds = args.has("max-seeds") ? args.integer("max-seeds") : -1;
-  if (args.has("max-seeds") && max_seeds < 1) throw UsageError("--max-seeds must be at least 1");
   {
     Progress progress("ffn segment", static_cast<int64_t>(seeds.size()) - state.next_seed);
     segmenter.run(seeds, state, args.number("checkpoint-interval"),
@@ -219,22 +237,25 @@ int run_segment(const Arguments& argv) {
   return 0;
 }
 
-int run_ffn_export(const Arguments& argv) {
+cli::Command ffn_export_command() {
   cli::Command command(
       "ffn export", "write the objects of an interrupted ffn segment run as label images",
       "uniem ffn segment saves its state to OUT.ffn-state while it runs. This writes the objects\n"
       "found so far into a new folder, the same files segment writes (labels, colour,\n"
       "probabilities, segmentation.json), for a look or for proofreading before it finishes.",
       "  uniem ffn export medulla-ffn.ffn-state medulla-partial");
-  command.positional("STATE", "the .ffn-state file")
-      .positional("OUT", "output folder (new or empty)")
-      .option("bits", "N", "label image depth: 16 or 32 (default: 16 when the ids fit)")
+  command.positional("STATE", "the .ffn-state file").input()
+      .positional("OUT", "output folder (new or empty)").output()
+      .option("bits", "N", "label image depth: 16 or 32 (default: 16 when the ids fit)").choices({"16", "32"})
       .flag("overwrite", "replace OUT if it exists");
+  return command;
+}
+
+int run_ffn_export(const Arguments& argv) {
+  const cli::Command command = ffn_export_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
-  if (args.positional_count() != 2) throw UsageError("ffn export takes STATE and OUT (see --help)");
   const int bits = args.has("bits") ? static_cast<int>(args.integer("bits")) : 0;
-  if (bits != 0 && bits != 16 && bits != 32) throw UsageError("--bits takes 16 or 32");
   const fs::path out_dir = args.positional(1);
   AtomicOutput::check(out_dir, AtomicOutput::Kind::folder, args.has("overwrite"));
   nlohmann::json run;
@@ -254,11 +275,6 @@ int run_ffn_export(const Arguments& argv) {
   return 0;
 }
 
-}  // namespace
-
-int run_ffn_prep(const Arguments& args);
-int run_ffn_train(const Arguments& args);
-
 int run_ffn(const Arguments& args) {
   struct Step {
     const char* name;
@@ -268,9 +284,9 @@ int run_ffn(const Arguments& args) {
   static const Step steps[] = {
       {"prep", "from images and ground truth: object-mask classes and balanced training coordinates", run_ffn_prep},
       {"train", "train a flood-filling network", run_ffn_train},
-      {"segment", "segment neurons in 3D with a trained (or imported) network", run_segment},
+      {"segment", "segment neurons in 3D with a trained (or imported) network", run_ffn_segment},
       {"export", "write the objects of an interrupted segment run", run_ffn_export},
-      {"import-tf", "turn a TensorFlow FFN checkpoint into a uniem model folder", run_import_tf},
+      {"import-tf", "turn a TensorFlow FFN checkpoint into a uniem model folder", run_ffn_import_tf},
   };
   const auto usage = [&] {
     std::string s = "usage: uniem ffn STEP [options]  (uniem ffn STEP --help for each)\n\n"

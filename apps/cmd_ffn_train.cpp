@@ -37,10 +37,11 @@ std::vector<std::string> split_list(const std::string& text) {
 void network_options(cli::Command& c) {
   c.option("preset", "NAME", "isotropic (depth 12, FOV 33x33x33, deltas 8,8,8; FIB-SEM) or sparse-z (depth 9, "
                              "FOV 17x33x33, deltas 4,8,8; serial sections)", "isotropic")
-      .option("depth", "N", "network depth instead of the preset's")
-      .option("filters", "N", "filters per convolution", "32")
-      .option("fov", "Z,Y,X", "field of view instead of the preset's (odd sizes)")
-      .option("deltas", "Z,Y,X", "movement step instead of the preset's");
+      .choices({"isotropic", "sparse-z"})
+      .option("depth", "N", "network depth instead of the preset's").integer(1, 64).advanced()
+      .option("filters", "N", "filters per convolution", "32").integer(1, 1024).advanced()
+      .option("fov", "Z,Y,X", "field of view instead of the preset's (odd sizes)").unit("voxels").advanced()
+      .option("deltas", "Z,Y,X", "movement step instead of the preset's").unit("voxels").advanced();
 }
 
 nn::ffn::FfnConfig network_from(const cli::Args& args) {
@@ -59,7 +60,7 @@ nn::ffn::FfnConfig network_from(const cli::Args& args) {
 
 }  // namespace
 
-int run_ffn_prep(const Arguments& argv) {
+cli::Command ffn_prep_command() {
   cli::Command command(
       "ffn prep", "prepare FFN training data from EM volumes and their neuron ground truth",
       "For each voxel of the ground truth, the fraction of its surrounding box that belongs to\n"
@@ -72,18 +73,26 @@ int run_ffn_prep(const Arguments& argv) {
       "same length. OUT gets prep.json (with the images' mean and standard deviation), the\n"
       "coordinates, and classes-N/ (the class per voxel, PNG, to look at).",
       "  uniem ffn prep --images fib/train/image --labels fib/train/label --out fib-prep --min-size 1000");
-  command.option("images", "STACK[,STACK...]", "EM volumes")
-      .option("labels", "STACK[,STACK...]", "neuron ground truth, one id per object, 0 = none")
-      .option("out", "DIR", "output folder (new or empty)");
+  command.option("images", "STACK[,STACK...]", "EM volumes").input()
+      .option("labels", "STACK[,STACK...]", "neuron ground truth, one id per object, 0 = none").input()
+      .option("out", "DIR", "output folder (new or empty)").output();
   network_options(command);
-  command.option("radius", "Z,Y,X", "object-mask box radius (default: fov / 2 + deltas)")
+  command.option("radius", "Z,Y,X", "object-mask box radius (default: fov / 2 + deltas)").unit("voxels").advanced()
       .option("margin", "Z,Y,X", "no coordinates this close to a border (default: fov / 2 + deltas)")
+      .unit("voxels")
+      .advanced()
       .option("thresholds", "T1,T2,...", "class boundaries of the object fraction",
               "0.025,0.05,0.075,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9")
-      .option("min-size", "VOXELS", "objects smaller than this are dropped", "10000")
-      .option("max-coordinates", "N", "at most this many coordinates in all", "1000000")
-      .option("seed", "N", "random seed for the sampling", "1")
+      .advanced()
+      .option("min-size", "VOXELS", "objects smaller than this are dropped", "10000").integer(0, {}).unit("voxels")
+      .option("max-coordinates", "N", "at most this many coordinates in all", "1000000").integer(1, {}).advanced()
+      .option("seed", "N", "random seed for the sampling", "1").integer(0, {})
       .flag("overwrite", "replace OUT if it exists");
+  return command;
+}
+
+int run_ffn_prep(const Arguments& argv) {
+  const cli::Command command = ffn_prep_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   for (const char* required : {"images", "labels", "out"})
@@ -109,7 +118,6 @@ int run_ffn_prep(const Arguments& argv) {
   o.min_size = args.integer("min-size");
   o.max_coordinates = args.integer("max-coordinates");
   o.seed = static_cast<uint64_t>(args.integer("seed"));
-  if (o.max_coordinates < 1) throw UsageError("--max-coordinates must be at least 1");
   const fs::path out_dir = args.get("out");
   AtomicOutput::check(out_dir, AtomicOutput::Kind::folder, args.has("overwrite"));
 
@@ -168,7 +176,7 @@ int run_ffn_prep(const Arguments& argv) {
   return 0;
 }
 
-int run_ffn_train(const Arguments& argv) {
+cli::Command ffn_train_command() {
   cli::Command command(
       "ffn train", "train a flood-filling network on prepared data",
       "Trains the FFN on the volumes and coordinates made by uniem ffn prep, into MODEL (a folder:\n"
@@ -183,24 +191,39 @@ int run_ffn_train(const Arguments& argv) {
       "sees 49, depth 9 sees 37). A small network for a quick test: --depth 2 --fov 5,9,9.",
       "  uniem ffn train --prep fib-prep --model fib-ffn --preset isotropic --steps 100000\n"
       "  uniem ffn train --prep fib-prep --model fib-ffn --steps 200000 --resume");
-  command.option("prep", "DIR", "folder made by uniem ffn prep").option("model", "DIR", "model folder to create or continue");
+  command.option("prep", "DIR", "folder made by uniem ffn prep").input()
+      .option("model", "DIR", "model folder to create or continue").output();
   network_options(command);
-  command.option("batch", "N", "examples per step", "4")
-      .option("steps", "N", "optimizer steps in total", "10000")
+  command.option("batch", "N", "examples per step", "4").integer(1, {})
+      .option("steps", "N", "optimizer steps in total", "10000").integer(1, {}).unit("steps")
       .option("optimizer", "NAME", "sgd, momentum (SGD with momentum 0.9), adam or adamw", "sgd")
-      .option("learning-rate", "LR", "step size", "0.001")
+      .choices({"sgd", "momentum", "adam", "adamw"})
+      .advanced()
+      .option("learning-rate", "LR", "step size", "0.001").number(0, {})
       .option("schedule", "NAME", "learning rate over the steps: constant (upstream), cosine (down to 0 at the last step; steadier final models) or step (x0.1 every third)", "constant")
-      .option("clip", "C", "clip each gradient element to +-C; 0 turns it off", "0.7")
+      .choices({"constant", "cosine", "step"})
+      .advanced()
+      .option("clip", "C", "clip each gradient element to +-C; 0 turns it off", "0.7").number(0, {}).advanced()
       .option("move-threshold", "P", "the field of view moves where the probability reaches P", "0.9")
-      .flag("no-shuffle-moves", "visit the 26 shifts in a fixed order")
-      .flag("no-augment", "no flips or x/y transposition")
-      .option("image-mean", "M", "image normalisation (default: measured by prep)")
-      .option("image-stddev", "S", "image normalisation (default: measured by prep)")
-      .option("log-every", "N", "print and log every N steps", "10")
+      .number(0, 1)
+      .advanced()
+      .flag("no-shuffle-moves", "visit the 26 shifts in a fixed order").advanced()
+      .flag("no-augment", "no flips or x/y transposition").advanced()
+      .option("image-mean", "M", "image normalisation (default: measured by prep)").number().advanced()
+      .option("image-stddev", "S", "image normalisation (default: measured by prep)").number(0, {}).advanced()
+      .option("log-every", "N", "print and log every N steps", "10").integer(1, {}).unit("steps").advanced()
       .option("checkpoint-every", "N", "save model.checkpoint every N steps", "500")
-      .option("seed", "N", "random seed (weights, examples, augmentation)", "1")
+      .integer(1, {})
+      .unit("steps")
+      .advanced()
+      .option("seed", "N", "random seed (weights, examples, augmentation)", "1").integer(0, {})
       .flag("resume", "continue training the model in MODEL");
   add_device_options(command);
+  return command;
+}
+
+int run_ffn_train(const Arguments& argv) {
+  const cli::Command command = ffn_train_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   for (const char* required : {"prep", "model"})

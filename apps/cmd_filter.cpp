@@ -2,7 +2,6 @@
 // (core/image/filters.h for what each does and which type it returns).
 #include <cstdio>
 #include <fstream>
-#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -21,13 +20,6 @@ namespace {
 struct Step {
   std::string name, value;  // value empty for steps without one
 };
-
-// Steps and whether they take a value.
-const std::map<std::string, bool> step_takes_value = {
-    {"gaussian", true}, {"median", true},    {"mean", true},       {"min", true},   {"max", true},
-    {"invert", false},  {"normalise", true}, {"sobel", false},     {"canny", true},     {"threshold", true}, {"clahe", true}, {"bilateral", true},
-    {"dilate", true},   {"erode", true},     {"open", true},       {"close", true}, {"fill-holes", false},
-    {"remove-small", true}, {"distance", false}};
 
 double number(const Step& s, const std::string& text) {
   try {
@@ -104,7 +96,8 @@ Volume apply(const Step& s, const Volume& v, bool three_d) {
   return binary_morphology(v, op, e.x * vs.x, vs, three_d);
 }
 
-std::vector<Step> steps_from_json(const std::string& path) {
+// The same steps as on the command line, checked against the declaration of `command`.
+std::vector<Step> steps_from_json(const std::string& path, const cli::Command& command) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": no such pipeline file");
   nlohmann::json j;
@@ -120,7 +113,8 @@ std::vector<Step> steps_from_json(const std::string& path) {
     for (const auto& entry : item.items()) {  // exactly one
       const std::string name = entry.key();
       const nlohmann::json& value = entry.value();
-      if (!step_takes_value.count(name)) throw InputError(path + ": unknown step '" + name + "'");
+      const cli::Spec* spec = command.find(name);
+      if (!spec || !spec->step) throw InputError(path + ": unknown step '" + name + "'");
       steps.push_back({name, value.is_string() ? value.get<std::string>() : value.is_boolean() ? "" : value.dump()});
     }
   }
@@ -129,60 +123,65 @@ std::vector<Step> steps_from_json(const std::string& path) {
 
 }  // namespace
 
-int run_filter(const Arguments& argv) {
+cli::Command filter_command() {
   cli::Command command(
       "filter", "apply filters to a stack, in order",
       "Runs the steps in the order given, on each section (2D, the default) or on the volume (--3d).\n"
       "Sizes R and sigmas S are in voxels of the x/y plane, or in nm with a suffix (30nm); in 3D the z\n"
       "extent follows the voxel size, so neighbourhoods are round in nm. Borders are mirrored.\n"
-      "Steps (and the type they give):\n"
-      "  --gaussian S     Gaussian smoothing, truncated at 4 sigma                 (same type)\n"
-      "  --median R       median of the (2R+1)-wide box                            (same type)\n"
-      "  --mean R, --min R, --max R   box mean, grey erosion, grey dilation        (same type)\n"
-      "  --invert         8/16-bit: maximum - value; float: min + max - value      (same type)\n"
-      "  --bilateral S,R  edge-preserving smoothing: spatial sigma S, grey-level sigma R  (same type)\n"
-      "  --clahe B,N,S    adaptive histogram equalisation as ImageJ: block size B, N histogram bins,\n"
-      "                   maximum slope S (SNEMI3D: 127,256,1.5); 8-bit, each section  (uint8)\n"
-      "  --normalise L,H  map percentiles L..H (e.g. 1,99) to 0..1, clipped        (float32)\n"
-      "  --sobel          gradient magnitude                                       (float32)\n"
-      "  --canny L,H[,S[,l1]]  Canny edges: gradient above H, or above L and connected to such\n"
-      "                   a pixel; S smooths first (default 0, as cv2.Canny); l1 = |gx|+|gy|\n"
-      "                   (cv2.Canny's default) instead of the Euclidean norm; each section (mask 0/255)\n"
-      "  --threshold T    value > T, or T = otsu                                   (mask 0/255)\n"
-      "  --dilate R, --erode R, --open R, --close R   binary morphology, ball      (mask 0/255)\n"
-      "  --fill-holes     fill background not connected to the border              (mask 0/255)\n"
-      "  --remove-small N remove objects under N voxels (4/6-connected)            (mask 0/255)\n"
-      "  --distance       exact Euclidean distance to the background, in nm        (float32)\n"
+      "Each step below ends with the type it gives, in parentheses.\n"
       "A pipeline can also come from a JSON file: [{\"gaussian\": 1.0}, {\"threshold\": \"otsu\"}].\n"
       "Integer results are rounded, never wrapped; masks and float results need a TIFF output unless\n"
       "they are 8-bit.",
       "  uniem filter raw/ membranes.tif --gaussian 1 --threshold otsu --invert --remove-small 50\n"
       "  uniem filter raw/ smooth/ --median 2 --3d --voxel-size 30,6,6");
-  command.positional("IN", "image stack (folder or TIFF)")
-      .positional("OUT", "output (folder or .tif)")
-      .option("pipeline", "FILE.json", "read the steps from a JSON file")
+  command.positional("IN", "image stack (folder or TIFF)").input()
+      .positional("OUT", "output (folder or .tif)").output()
+      .option("pipeline", "FILE.json", "read the steps from a JSON file").input()
       .flag("3d", "filter the volume in 3D instead of each section")
-      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it")
+      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
       .flag("overwrite", "replace OUT if it exists");
-  std::vector<std::string> general;
-  std::vector<Step> steps;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
-    const std::string name = a.starts_with("--") ? a.substr(2) : "";
-    const auto it = step_takes_value.find(name);
-    if (it == step_takes_value.end()) {
-      general.push_back(a);
-      continue;
-    }
-    if (it->second && i + 1 >= argv.size()) throw UsageError("--" + name + " needs a value");
-    steps.push_back({name, it->second ? argv[++i] : ""});
-  }
-  const auto args = command.parse(general);
+  command.step("gaussian", "S", "Gaussian smoothing, truncated at 4 sigma (same type)")
+      .step("median", "R", "median of the (2R+1)-wide box (same type)")
+      .step("mean", "R", "mean of the (2R+1)-wide box (same type)")
+      .step("min", "R", "minimum of the (2R+1)-wide box: grey erosion (same type)")
+      .step("max", "R", "maximum of the (2R+1)-wide box: grey dilation (same type)")
+      .step("invert", "", "8/16-bit: maximum - value; float: min + max - value (same type)")
+      .step("bilateral", "S,R", "edge-preserving smoothing: spatial sigma S, grey-level sigma R (same type)")
+      .step("clahe", "B,N,S",
+            "adaptive histogram equalisation as ImageJ: block size B, N histogram bins, maximum slope S "
+            "(SNEMI3D: 127,256,1.5); 8-bit, each section (uint8)")
+      .step("normalise", "L,H", "map percentiles L..H (e.g. 1,99) to 0..1, clipped (float32)")
+      .step("sobel", "", "gradient magnitude (float32)")
+      .step("canny", "L,H[,S[,l1]]",
+            "Canny edges: gradient above H, or above L and connected to such a pixel; S smooths first (default 0, "
+            "as cv2.Canny); l1 = |gx|+|gy| (cv2.Canny's default) instead of the Euclidean norm; each section "
+            "(mask 0/255)")
+      .step("threshold", "T", "value > T, or T = otsu (mask 0/255)")
+      .step("dilate", "R", "binary dilation with a ball (mask 0/255)")
+      .step("erode", "R", "binary erosion with a ball (mask 0/255)")
+      .step("open", "R", "binary opening with a ball (mask 0/255)")
+      .step("close", "R", "binary closing with a ball (mask 0/255)")
+      .step("fill-holes", "", "fill background not connected to the border (mask 0/255)")
+      .step("remove-small", "N", "remove 4-connected (2D) or 6-connected (3D) objects under N voxels (mask 0/255)")
+      .integer(0, {})
+      .unit("voxels")
+      .step("distance", "", "exact Euclidean distance to the background, in nm (float32)");
+  return command;
+}
+
+int run_filter(const Arguments& argv) {
+  const cli::Command command = filter_command();
+  const auto args = command.parse(argv);
   if (args.help) return command.print_help();
+  std::vector<Step> steps;
+  for (const auto& [name, value] : args.steps()) steps.push_back({name, value});
   if (args.has("pipeline")) {
     if (!steps.empty()) throw UsageError("give the steps on the command line or with --pipeline, not both");
-    steps = steps_from_json(args.get("pipeline"));
+    steps = steps_from_json(args.get("pipeline"), command);
   }
+  // The command line checks options, not steps, against their declaration.
+  for (const auto& s : steps) command.validate(*command.find(s.name), s.value);
   if (steps.empty()) throw UsageError("no filter steps given (for example --gaussian 1.0)");
   const bool three_d = args.has("3d");
   const std::string in = args.positional(0), out = args.positional(1);

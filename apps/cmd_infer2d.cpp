@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 
 namespace uniem::apps {
 
-int run_infer2d(const Arguments& argv) {
+cli::Command infer2d_command() {
   cli::Command command(
       "infer2d", "apply a trained 2D network to EM sections: probability maps, masks, objects",
       "Runs the model in MODEL (made by uniem train2d) on every section of IMAGES, of any size: the\n"
@@ -43,36 +43,43 @@ int run_infer2d(const Arguments& argv) {
       "accurate). The memory for the network is measured on the first tile and printed.",
       "  uniem infer2d --model mito-model --images stack/ --out mito-result --threshold 0.5 --labels 3d\n"
       "  uniem infer2d --model membranes --images isbi/test/image --out isbi-result --bits 16 --flips");
-  command.option("model", "DIR", "model folder made by uniem train2d")
-      .option("images", "STACK", "EM sections: folder of PNG/TIFF or a multi-page TIFF")
-      .option("out", "DIR", "output folder (new or empty)")
+  command.option("model", "DIR", "model folder made by uniem train2d").input()
+      .option("images", "STACK", "EM sections: folder of PNG/TIFF or a multi-page TIFF").input()
+      .option("out", "DIR", "output folder (new or empty)").output()
       .option("checkpoint", "WHICH", "best (best validation score) or last", "best")
+      .choices({"best", "last"})
+      .advanced()
       .option("tile", "PIXELS", "tile size (rounded to the network's multiple)", "512")
-      .option("overlap", "PIXELS", "overlap of neighbouring tiles", "64")
-      .option("batch", "N", "tiles per forward pass", "1")
+      .integer(16, {})
+      .unit("pixels")
+      .advanced()
+      .option("overlap", "PIXELS", "overlap of neighbouring tiles", "64").integer(0, {}).unit("pixels").advanced()
+      .option("batch", "N", "tiles per forward pass", "1").integer(1, {}).advanced()
       .flag("flips", "average over the 8 symmetries of each tile")
-      .option("bits", "N", "probability maps: 8 or 16-bit PNG, or 32 for float TIFF", "8")
-      .option("threshold", "T", "also write mask/: probability >= T")
+      .option("bits", "N", "probability maps: 8 or 16-bit PNG, or 32 for float TIFF", "8").choices({"8", "16", "32"})
+      .option("threshold", "T", "also write mask/: probability >= T").number(0, 1)
       .option("labels", "2d|3d", "also write labels.tif: connected objects of the mask (needs --threshold)")
+      .choices({"2d", "3d"})
       .flag("grow", "grow the --labels objects over the background (cells from a membrane model)")
       .flag("overwrite", "replace OUT if it exists");
   add_device_options(command);
+  return command;
+}
+
+int run_infer2d(const Arguments& argv) {
+  const cli::Command command = infer2d_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   for (const char* required : {"model", "images", "out"})
     if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem infer2d --help)");
   const std::string which = args.get("checkpoint");
-  if (which != "best" && which != "last") throw UsageError("--checkpoint takes best or last");
   const int64_t bits = args.integer("bits");
-  if (bits != 8 && bits != 16 && bits != 32) throw UsageError("--bits takes 8, 16 or 32");
   const bool threshold_given = args.has("threshold");
   const double threshold = threshold_given ? args.number("threshold") : 0.5;
   if (threshold_given && !(threshold > 0 && threshold < 1)) throw UsageError("--threshold takes a probability between 0 and 1");
   const std::string labels = args.has("labels") ? args.get("labels") : "";
-  if (!labels.empty() && labels != "2d" && labels != "3d") throw UsageError("--labels takes 2d or 3d");
   nn::TileOptions tiles{.tile = args.integer("tile"), .overlap = args.integer("overlap"), .batch = args.integer("batch"),
                         .flips = args.has("flips")};
-  if (tiles.tile < 16 || tiles.overlap < 0 || tiles.batch < 1) throw UsageError("--tile >= 16, --overlap >= 0 and --batch >= 1");
   const fs::path out_dir = args.get("out");
   AtomicOutput::check(out_dir, AtomicOutput::Kind::folder, args.has("overwrite"));
 

@@ -9,16 +9,21 @@
 
 namespace uniem::apps {
 
-int run_info(const Arguments& argv) {
+cli::Command info_command() {
   cli::Command command("info", "describe an image stack",
                        "Reads the stack and prints its shape (z, y, x), voxel type, voxel size in nm, value range,\n"
                        "percentiles, number of distinct values and a histogram. STACK is a folder of PNG/TIFF files\n"
                        "(sorted by name) or a multi-page TIFF.",
                        "  uniem info ../data/isbi2012/train/image\n  uniem info neurons.tif --json");
-  command.positional("STACK", "folder of PNG/TIFF files, or a (multi-page) TIFF file")
-      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it")
-      .flag("rgb", "keep colour images as 3 channels (default: convert to grey)")
+  command.positional("STACK", "folder of PNG/TIFF files, or a (multi-page) TIFF file").input()
+      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
+      .flag("rgb", "keep colour images as 3 channels (default: convert to grey)").advanced()
       .flag("json", "print JSON instead of text");
+  return command;
+}
+
+int run_info(const Arguments& argv) {
+  const cli::Command command = info_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   StackInfo info;

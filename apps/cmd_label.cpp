@@ -36,7 +36,7 @@ std::string statistics_csv(const std::vector<ObjectStatistics>& objects, const V
 
 }  // namespace
 
-int run_label(const Arguments& argv) {
+cli::Command label_command() {
   cli::Command command(
       "label", "find connected components",
       "Gives every connected object of IN its own id 1..N, numbered in scan order (z, y, x) like\n"
@@ -47,20 +47,25 @@ int run_label(const Arguments& argv) {
       "N <= 65535). --stats writes one CSV row per object: voxels, volume in nm^3, bounding box,\n"
       "centroid (voxels and nm) and, with --intensity, the mean intensity of an image.",
       "  uniem label mito-mask/ mito-objects.tif --connectivity 6 --stats mito.csv --intensity raw/");
-  command.positional("IN", "mask or label volume (folder or TIFF)")
-      .positional("OUT", "labelled output (folder or .tif)")
-      .option("connectivity", "N", "6, 18 or 26 (3D), 4 or 8 (each section)", "26")
+  command.positional("IN", "mask or label volume (folder or TIFF)").input()
+      .positional("OUT", "labelled output (folder or .tif)").output()
+      .option("connectivity", "N", "6, 18 or 26 (3D), 4 or 8 (each section)", "26").choices({"6", "18", "26", "4", "8"})
       .option("mode", "M", "auto, binary (nonzero is foreground) or labels (label-preserving)", "auto")
-      .option("stats", "FILE.csv", "write per-object statistics")
-      .option("intensity", "STACK", "image for the mean intensity column of --stats")
-      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it")
+      .choices({"auto", "binary", "labels"})
+      .advanced()
+      .option("stats", "FILE.csv", "write per-object statistics").output()
+      .option("intensity", "STACK", "image for the mean intensity column of --stats").input()
+      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
       .flag("overwrite", "replace OUT and the --stats file if they exist");
+  return command;
+}
+
+int run_label(const Arguments& argv) {
+  const cli::Command command = label_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
-  const auto connectivity = connectivity_from(static_cast<int>(args.integer("connectivity")));
-  if (!connectivity) throw UsageError("--connectivity takes 4, 8, 6, 18 or 26");
+  const auto connectivity = connectivity_from(static_cast<int>(args.integer("connectivity")));  // one of the choices
   const std::string mode = args.get("mode");
-  if (mode != "auto" && mode != "binary" && mode != "labels") throw UsageError("--mode takes auto, binary or labels");
   if (args.has("intensity") && !args.has("stats")) throw UsageError("--intensity needs --stats");
   const std::string in = args.positional(0), out = args.positional(1);
   const WriteOptions write = prepare_output(args, out);

@@ -32,7 +32,7 @@ std::vector<uint64_t> parse_labels(const std::string& text) {
 
 }  // namespace
 
-int run_mesh(const Arguments& argv) {
+cli::Command mesh_command() {
   cli::Command command(
       "mesh", "surface meshes of labelled objects, with their area and volume",
       "Makes a closed triangle surface for every object (nonzero label) of LABELS, all objects at\n"
@@ -52,29 +52,31 @@ int run_mesh(const Arguments& argv) {
       "  uniem mesh segmentation.tif meshes/ --voxel-size 30,6,6\n"
       "  uniem mesh mito-objects/ mito-meshes/ --labels 3,17 --decimate 0.25 --format obj\n"
       "  uniem mesh neurons.tif ng-meshes/ --downsample 2 --format precomputed");
-  command.positional("LABELS", "label volume: folder of PNG/TIFF sections or a multi-page TIFF")
-      .positional("OUTDIR", "new folder for the meshes and measurements.csv")
-      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it")
+  command.positional("LABELS", "label volume: folder of PNG/TIFF sections or a multi-page TIFF").input()
+      .positional("OUTDIR", "new folder for the meshes and measurements.csv").output()
+      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
       .option("labels", "A,B,...", "mesh only these labels (default: every nonzero label)")
-      .option("downsample", "F", "mesh blocks of F^3 voxels (each the most frequent label)", "1")
-      .option("format", "F", "ply, obj, stl or precomputed", "ply")
+      .option("downsample", "F", "mesh blocks of F^3 voxels (each the most frequent label)", "1").integer(1, 64)
+      .option("format", "F", "ply, obj, stl or precomputed", "ply").choices({"ply", "obj", "stl", "precomputed"})
       .flag("single-file", "one file with all objects instead of one per object")
       .flag("no-smooth", "keep the raw marching-cubes surface")
-      .option("smooth-iterations", "N", "Taubin iterations (lambda 0.5)", "20")
-      .option("pass-band", "K", "Taubin pass band; smaller smooths more", "0.05")
-      .option("decimate", "R", "keep this fraction of each object's triangles (0 < R <= 1)", "1")
-      .option("triangles", "N", "or simplify each object to about N triangles")
-      .flag("noisy-labels", "mesh even a volume that looks like an image (few neighbours share a value)")
+      .option("smooth-iterations", "N", "Taubin iterations (lambda 0.5)", "20").integer(0, {}).advanced()
+      .option("pass-band", "K", "Taubin pass band; smaller smooths more", "0.05").number(0, 2).advanced()
+      .option("decimate", "R", "keep this fraction of each object's triangles (0 < R <= 1)", "1").number(0, 1)
+      .option("triangles", "N", "or simplify each object to about N triangles").integer(4, {})
+      .flag("noisy-labels", "mesh even a volume that looks like an image (few neighbours share a value)").advanced()
       .flag("overwrite", "replace OUTDIR if it exists");
+  return command;
+}
+
+int run_mesh(const Arguments& argv) {
+  const cli::Command command = mesh_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   MeshJob job;
   if (args.has("labels")) job.surfaces.labels = parse_labels(args.get("labels"));
   job.surfaces.downsample = static_cast<int>(args.integer("downsample"));
-  if (job.surfaces.downsample < 1 || job.surfaces.downsample > 64) throw UsageError("--downsample takes 1 to 64");
   job.format = args.get("format");
-  if (job.format != "ply" && job.format != "obj" && job.format != "stl" && job.format != "precomputed")
-    throw UsageError("--format takes ply, obj, stl or precomputed, not '" + job.format + "'");
   if (job.format == "precomputed" && args.has("single-file"))
     throw UsageError("--single-file does not apply to --format precomputed (one fragment per object)");
   job.single_file = args.has("single-file");
@@ -82,14 +84,10 @@ int run_mesh(const Arguments& argv) {
   job.smooth = !args.has("no-smooth");
   job.smoothing.iterations = static_cast<int>(args.integer("smooth-iterations"));
   job.smoothing.pass_band = args.number("pass-band");
-  if (job.smoothing.iterations < 0) throw UsageError("--smooth-iterations takes 0 or more");
   if (!(job.smoothing.pass_band > 0 && job.smoothing.pass_band < 2)) throw UsageError("--pass-band takes a number in (0, 2)");
   job.decimation.ratio = args.number("decimate");
   if (!(job.decimation.ratio > 0 && job.decimation.ratio <= 1)) throw UsageError("--decimate takes a fraction in (0, 1]");
-  if (args.has("triangles")) {
-    job.decimation.triangles = args.integer("triangles");
-    if (job.decimation.triangles < 4) throw UsageError("--triangles takes 4 or more");
-  }
+  if (args.has("triangles")) job.decimation.triangles = args.integer("triangles");
 
   const std::string in = args.positional(0), out = args.positional(1);
   AtomicOutput output(out, AtomicOutput::Kind::folder, args.has("overwrite"));

@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 namespace uniem::apps {
 
-int run_serve(const Arguments& argv) {
+cli::Command serve_command() {
   cli::Command command(
       "serve", "the proofreader: correct segmentations in the browser",
       "Opens a proofreading project and serves its page, where you paint ground truth and correct\n"
@@ -26,19 +26,24 @@ int run_serve(const Arguments& argv) {
       "Ctrl+C stops the server. 'uniem export' writes the labels as a stack at any time.",
       "  uniem serve --images em/ --labels segmentation.tif --project my-proofreading\n"
       "  uniem serve --project my-proofreading --host 0.0.0.0 --port 8000");
-  command.option("project", "DIR", "the project folder (made with --images, else opened)")
-      .option("images", "STACK", "EM stack to make a new project from")
-      .option("labels", "STACK", "label stack for the new project (default: none, all background)")
-      .option("host", "ADDRESS", "address to listen on; anything but loopback needs the token", "127.0.0.1")
-      .option("port", "N", "port (0: any free one)", "8080")
-      .option("token", "TEXT", "access token (default: none on loopback, a random one otherwise)")
-      .option("voxel-size", "Z,Y,X", "voxel size in nm for a new project, when the files do not say it");
+  // The project is written: made from --images, and every edit is saved into it.
+  command.option("project", "DIR", "the project folder (made with --images, else opened)").output()
+      .option("images", "STACK", "EM stack to make a new project from").input()
+      .option("labels", "STACK", "label stack for the new project (default: none, all background)").input()
+      .option("host", "ADDRESS", "address to listen on; anything but loopback needs the token", "127.0.0.1").advanced()
+      .option("port", "N", "port (0: any free one)", "8080").integer(0, 65535).advanced()
+      .option("token", "TEXT", "access token (default: none on loopback, a random one otherwise)").advanced()
+      .option("voxel-size", "Z,Y,X", "voxel size in nm for a new project, when the files do not say it").unit("nm");
+  return command;
+}
+
+int run_serve(const Arguments& argv) {
+  const cli::Command command = serve_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   if (!args.has("project")) throw UsageError("serve needs --project DIR (see uniem serve --help)");
   if (args.has("labels") && !args.has("images")) throw UsageError("--labels needs --images (they make a new project)");
   const int64_t port = args.integer("port");
-  if (port < 0 || port > 65535) throw UsageError("--port takes 0..65535");
   const fs::path project = args.get("project");
   if (args.has("images")) {
     make_project(project, args.get("images"), args.has("labels") ? args.get("labels") : "", read_options(args));

@@ -8,7 +8,7 @@
 
 namespace uniem::apps {
 
-int run_synth(const Arguments& argv) {
+cli::Command synth_command() {
   cli::Command command(
       "synth", "synthesise an EM-like volume with ground truth",
       "Draws densely packed neurites (tubes running through the sections) with dark membranes and\n"
@@ -20,14 +20,19 @@ int run_synth(const Arguments& argv) {
       "  synth.json    the parameters and object counts\n"
       "each a PNG folder, or a multi-page TIFF with --format tiff. The same seed gives the same volume.",
       "  uniem synth synthetic/ --shape 64,512,512 --seed 7");
-  command.positional("OUT", "output folder (must not exist, or be empty)")
-      .option("shape", "Z,Y,X", "size in voxels", "48,256,256")
-      .option("voxel-size", "Z,Y,X", "voxel size in nm", "30,6,6")
-      .option("seed", "N", "random seed", "1")
-      .option("noise", "SD", "image noise, grey levels (standard deviation)", "12")
-      .option("blur", "NM", "in-plane blur (point-spread sigma) in nm", "6")
-      .option("format", "KIND", "png (folders) or tiff (multi-page files)", "png")
+  command.positional("OUT", "output folder (must not exist, or be empty)").output()
+      .option("shape", "Z,Y,X", "size in voxels", "48,256,256").unit("voxels")
+      .option("voxel-size", "Z,Y,X", "voxel size in nm", "30,6,6").unit("nm")
+      .option("seed", "N", "random seed", "1").integer(0, {})
+      .option("noise", "SD", "image noise, grey levels (standard deviation)", "12").number(0, {}).unit("grey levels")
+      .option("blur", "NM", "in-plane blur (point-spread sigma) in nm", "6").number(0, {}).unit("nm")
+      .option("format", "KIND", "png (folders) or tiff (multi-page files)", "png").choices({"png", "tiff", "tif"})
       .flag("overwrite", "replace OUT if it exists");
+  return command;
+}
+
+int run_synth(const Arguments& argv) {
+  const cli::Command command = synth_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   SynthOptions o;
@@ -39,11 +44,10 @@ int run_synth(const Arguments& argv) {
   o.seed = static_cast<uint64_t>(args.integer("seed"));
   o.noise = args.number("noise");
   o.blur_nm = args.number("blur");
-  const auto format = parse_stack_format(args.get("format"));
-  if (!format || *format == StackFormat::tiff_folder) throw UsageError("--format takes png or tiff");
+  const StackFormat format = *parse_stack_format(args.get("format"));  // one of the schema's choices
   AtomicOutput out(args.positional(0), AtomicOutput::Kind::folder, args.has("overwrite"));
   const SynthVolume s = synthesize(o);
-  write_synth(out.temporary(), o, s, *format);
+  write_synth(out.temporary(), o, s, format);
   out.commit();
   std::printf("wrote %s: %lld x %lld x %lld voxels, %lld neurons, %lld mitochondria\n", args.positional(0).c_str(),
               static_cast<long long>(o.nz), static_cast<long long>(o.ny), static_cast<long long>(o.nx),

@@ -7,7 +7,6 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "core/error.h"
-#include "core/optim.h"
 #include "nn/trainer.h"
 
 namespace fs = std::filesystem;
@@ -111,26 +110,16 @@ nn::TrainOptions training_options(const cli::Args& args, const nn::ModelDescript
   if (given("best-metric")) o.best_metric = args.get("best-metric");
   if (given("threshold")) o.threshold = args.number("threshold");
   if (given("seed")) o.seed = static_cast<uint64_t>(args.integer("seed"));
-  if (o.patch < 8 || o.patch > 4096) throw UsageError("--patch takes 8 to 4096 pixels");
+  // Ranges and names are checked by the schema (train2d_command), those of a resumed model when it
+  // was made; what is left spans several options or is not a closed range.
   if (o.patch % 4 != 0 || (m.network.family == "unet" && o.patch % (int64_t{1} << (m.network.depth - 1)) != 0))
     throw UsageError("--patch " + std::to_string(o.patch) + " must be a multiple of " +
                      std::to_string(m.network.family == "unet" ? int64_t{1} << (m.network.depth - 1) : 4) +
                      " for this network (its pooling halves the size that many times)");
-  if (o.batch < 1 || o.batch > 1024) throw UsageError("--batch takes 1 to 1024");
-  if (o.steps < 1) throw UsageError("--steps must be at least 1");
-  if (o.optimizer != "adam" && o.optimizer != "adamw" && o.optimizer != "sgd")
-    throw UsageError("--optimizer takes adam, adamw or sgd");
   if (!(o.learning_rate > 0)) throw UsageError("--learning-rate must be positive");
   if (!(o.average >= 0 && o.average < 1)) throw UsageError("--average takes a decay in [0, 1): 0.99 averages about the last 100 steps, 0 turns it off");
-  LearningRateSchedule::named(o.schedule, o.learning_rate, o.steps);  // a bad name is refused here
-  if (o.validate_every < 1 || o.checkpoint_every < 1 || o.log_every < 1)
-    throw UsageError("--validate-every, --checkpoint-every and --log-every must be at least 1");
-  if (o.best_metric != "jaccard" && o.best_metric != "dice" && o.best_metric != "v_rand" && o.best_metric != "v_rand_thinned")
-    throw UsageError("--best-metric takes jaccard, dice, v_rand or v_rand_thinned");
   if (o.best_metric.starts_with("v_rand") && m.target.kind != "binary")
     throw UsageError("--best-metric " + o.best_metric + " needs a binary target");
-  for (double p : {o.augment.defects, o.augment.missing})
-    if (p < 0 || p > 1) throw UsageError("--defects and --missing-sections are probabilities, 0 to 1");
   if (o.augment.elastic < 0 || o.augment.contrast < 0 || o.augment.contrast >= 1 || o.augment.brightness < 0)
     throw UsageError("--elastic and --brightness must be >= 0, --contrast in [0, 1)");
   return o;
@@ -138,7 +127,7 @@ nn::TrainOptions training_options(const cli::Args& args, const nn::ModelDescript
 
 }  // namespace
 
-int run_train2d(const Arguments& argv) {
+cli::Command train2d_command() {
   cli::Command command(
       "train2d", "train a 2D network to segment EM sections from painted examples",
       "Learns to turn EM sections into probability maps of what the label images mark (mitochondria,\n"
@@ -168,49 +157,83 @@ int run_train2d(const Arguments& argv) {
       "                --loss square --steps 2000\n"
       "  uniem train2d --images isbi/image --labels isbi/label --model membranes --validation 5\n"
       "  uniem train2d --model mito-model --resume --steps 4000 --images mito/image --labels mito/label");
-  command.option("images", "STACK", "EM sections: folder of PNG/TIFF or a multi-page TIFF")
-      .option("labels", "STACK", "label images, one per section, same size")
-      .option("model", "DIR", "model folder to create (or continue with --resume)")
+  command.option("images", "STACK", "EM sections: folder of PNG/TIFF or a multi-page TIFF").input()
+      .option("labels", "STACK", "label images, one per section, same size").input()
+      .option("model", "DIR", "model folder to create (or continue with --resume)").output()
       .option("net", "NAME", "unet, resnet, highway or densenet", "unet")
-      .option("channels", "N", "input channels: 1 grey, 3 colour", "1")
+      .choices({"unet", "resnet", "highway", "densenet"})
+      .option("channels", "N", "input channels: 1 grey, 3 colour", "1").choices({"1", "3"})
       .option("classes", "K", "output channels: 1 for one structure; K classes (softmax) or K masks", "1")
-      .option("filters", "F", "base filters (UNI-EM used 64)", "32")
-      .option("depth", "N", "unet: levels", "4")
+      .integer(1, 64)
+      .option("filters", "F", "base filters (UNI-EM used 64)", "32").integer(1, 1024)
+      .option("depth", "N", "unet: levels", "4").integer(1, 8)
       .option("blocks", "N", "resnet: residual blocks (9; UNI-EM's workflow 16), highway: units (9), densenet: dense blocks (4)")
-      .option("layers", "N", "densenet: layers per dense block", "4")
-      .option("growth", "N", "densenet: filters each layer adds", "16")
+      .integer(0, 256)
+      .option("layers", "N", "densenet: layers per dense block", "4").integer(1, 64).advanced()
+      .option("growth", "N", "densenet: filters each layer adds", "16").integer(1, 256).advanced()
       .option("loss", "NAME", "square, l1, logistic, sigmoid, softmax or dice", "square")
+      .choices({"square", "l1", "logistic", "sigmoid", "softmax", "dice"})
       .option("class-weights", "W0,W1,...", "loss weight per class (background,foreground for one structure)")
-      .option("label-threshold", "V", "label values >= V are foreground (for grey label images)")
-      .option("ignore-label", "V", "label value meaning 'not annotated': no loss, no score")
-      .option("patch", "P", "training crop size in pixels", "256")
-      .option("batch", "N", "crops per step", "4")
-      .option("steps", "N", "optimizer steps in total", "2000")
-      .option("optimizer", "NAME", "adam, adamw or sgd", "adam")
-      .option("learning-rate", "LR", "step size", "2e-4")
-      .option("beta1", "B", "Adam's first-moment decay", "0.5")
-      .option("beta2", "B", "Adam's second-moment decay", "0.999")
-      .option("momentum", "M", "sgd momentum", "0.9")
-      .option("weight-decay", "W", "L2 penalty (decoupled for adamw)", "0")
+      .advanced()
+      .option("label-threshold", "V", "label values >= V are foreground (for grey label images)").number().advanced()
+      .option("ignore-label", "V", "label value meaning 'not annotated': no loss, no score").integer().advanced()
+      .option("patch", "P", "training crop size in pixels", "256").integer(8, 4096).unit("pixels")
+      .option("batch", "N", "crops per step", "4").integer(1, 1024)
+      .option("steps", "N", "optimizer steps in total", "2000").integer(1, {}).unit("steps")
+      .option("optimizer", "NAME", "adam, adamw or sgd", "adam").choices({"adam", "adamw", "sgd"}).advanced()
+      .option("learning-rate", "LR", "step size", "2e-4").number(0, {})
+      .option("beta1", "B", "Adam's first-moment decay", "0.5").number(0, 1).advanced()
+      .option("beta2", "B", "Adam's second-moment decay", "0.999").number(0, 1).advanced()
+      .option("momentum", "M", "sgd momentum", "0.9").number(0, 1).advanced()
+      .option("weight-decay", "W", "L2 penalty (decoupled for adamw)", "0").number(0, {}).advanced()
       .option("average", "D", "validate and save a moving average of the weights with decay D (0.99: about the last 100 steps); 0 turns it off", "0")
+      .number(0, 1)
+      .advanced()
       .option("schedule", "NAME", "learning rate: constant, cosine, or step (x0.1 every third of the steps)", "constant")
-      .flag("no-symmetries", "no flips, rotations or transposes")
+      .choices({"constant", "cosine", "step"})
+      .advanced()
+      .flag("no-symmetries", "no flips, rotations or transposes").advanced()
       .option("elastic", "PIXELS", "elastic deformation strength; 0 turns it off", "2")
+      .number(0, {})
+      .unit("pixels")
+      .advanced()
       .option("elastic-spacing", "PIXELS", "elastic deformation grid spacing", "32")
-      .option("contrast", "C", "contrast jitter: factor in [1 - C, 1 + C]", "0.1")
+      .integer(1, {})
+      .unit("pixels")
+      .advanced()
+      .option("contrast", "C", "contrast jitter: factor in [1 - C, 1 + C]", "0.1").number(0, 1).advanced()
       .option("brightness", "B", "brightness jitter: offset in [-B, B] (images scaled to 0..1)", "0.1")
+      .number(0, {})
+      .advanced()
       .option("defects", "P", "probability of a blacked-out region or knife mark in a crop", "0")
+      .number(0, 1)
+      .advanced()
       .option("missing-sections", "P", "probability of a wholly black crop (target: background)", "0")
+      .number(0, 1)
+      .advanced()
       .option("validation", "SPEC", "held out: auto, none, N (last N sections), P% (bottom rows of each) or P%:top, P%:left, P%:right", "auto")
       .option("validate-every", "N", "score the held-out data every N steps", "200")
+      .integer(1, {})
+      .unit("steps")
+      .advanced()
       .option("checkpoint-every", "N", "save last.checkpoint every N steps", "200")
-      .option("log-every", "N", "print and log the loss every N steps", "10")
+      .integer(1, {})
+      .unit("steps")
+      .advanced()
+      .option("log-every", "N", "print and log the loss every N steps", "10").integer(1, {}).unit("steps").advanced()
       .option("best-metric", "NAME", "jaccard, dice, v_rand or v_rand_thinned: which score picks best.checkpoint", "jaccard")
-      .option("threshold", "T", "probability threshold for the validation scores", "0.5")
-      .option("seed", "N", "random seed (weights, crops, augmentation)", "1")
+      .choices({"jaccard", "dice", "v_rand", "v_rand_thinned"})
+      .advanced()
+      .option("threshold", "T", "probability threshold for the validation scores", "0.5").number(0, 1).advanced()
+      .option("seed", "N", "random seed (weights, crops, augmentation)", "1").integer(0, {})
       .flag("resume", "continue training the model in MODEL from its last checkpoint")
       .flag("overwrite", "replace MODEL if it holds another model");
   add_device_options(command);
+  return command;
+}
+
+int run_train2d(const Arguments& argv) {
+  const cli::Command command = train2d_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   for (const char* required : {"images", "labels", "model"})

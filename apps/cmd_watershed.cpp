@@ -28,7 +28,7 @@ constexpr Preset presets[] = {{"uniem-2d", 8, 10, 4}, {"uniem-3d", 20, 18, 6}};
 
 }  // namespace
 
-int run_watershed(const Arguments& argv) {
+cli::Command watershed_command() {
   cli::Command command(
       "watershed", "grow regions from markers over a landscape",
       "Floods IN from markers: each voxel joins the marker that reaches it first, rising from low\n"
@@ -52,39 +52,47 @@ int run_watershed(const Arguments& argv) {
       "  uniem watershed boundary.tif cells.tif --seeds-below otsu --connectivity 6 --merge-smaller 200\n"
       "  uniem watershed nuclei-mask/ nuclei.tif --split --min-distance 5\n"
       "  uniem watershed membranes/ cells.tif --preset uniem-2d");
-  command.positional("IN", "landscape (image or probability), or a mask with --split")
-      .positional("OUT", "labels (folder or .tif)")
-      .option("markers", "STACK", "marker labels")
+  command.positional("IN", "landscape (image or probability), or a mask with --split").input()
+      .positional("OUT", "labels (folder or .tif)").output()
+      .option("markers", "STACK", "marker labels").input()
       .option("seeds-below", "T", "markers: connected regions of IN below T (a number, or otsu)")
       .flag("split", "split the objects of a mask along its distance transform")
-      .option("preset", "NAME", "uniem-2d or uniem-3d: UNI-EM's watershed filters")
-      .option("objects-at-most", "T", "with --split: IN is an image, its objects are where IN <= T")
+      .option("preset", "NAME", "uniem-2d or uniem-3d: UNI-EM's watershed filters").choices({"uniem-2d", "uniem-3d"})
+      .option("objects-at-most", "T", "with --split: IN is an image, its objects are where IN <= T").number().advanced()
       .option("min-distance", "R", "with --split: markers at least R voxels (x/y) apart", "3")
+      .number(0, {})
+      .unit("voxels")
       .option("h-maxima", "H", "with --split: markers at the maxima rising H nm above their surroundings")
-      .option("mask", "STACK", "flood only where this is nonzero")
-      .option("connectivity", "N", "6 or 26 (3D), 4 or 8 (each section)", "6")
-      .flag("lines", "keep watershed lines (0) between regions")
+      .number(0, {})
+      .unit("nm")
+      .advanced()
+      .option("mask", "STACK", "flood only where this is nonzero").input()
+      .option("connectivity", "N", "6 or 26 (3D), 4 or 8 (each section)", "6").choices({"6", "18", "26", "4", "8"})
+      .flag("lines", "keep watershed lines (0) between regions").advanced()
       .option("merge-smaller", "N", "merge regions under N voxels into their lowest-boundary neighbour")
-      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it")
+      .integer(0, {})
+      .unit("voxels")
+      .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
       .flag("overwrite", "replace OUT if it exists");
+  return command;
+}
+
+int run_watershed(const Arguments& argv) {
+  const cli::Command command = watershed_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
   const int ways = args.has("markers") + args.has("seeds-below") + args.has("split") + args.has("preset");
   if (ways != 1) throw UsageError("give exactly one of --markers, --seeds-below, --split and --preset");
   const Preset* preset = nullptr;
-  if (args.has("preset")) {
-    for (const Preset& p : presets)
-      if (args.get("preset") == p.name) preset = &p;
-    if (!preset) throw UsageError("--preset takes uniem-2d or uniem-3d, not '" + args.get("preset") + "'");
-  }
+  for (const Preset& p : presets)
+    if (args.has("preset") && args.get("preset") == p.name) preset = &p;
   const bool split = args.has("split") || preset;
   if (!split && (args.has("objects-at-most") || args.has("h-maxima")))
     throw UsageError("--objects-at-most and --h-maxima go with --split or --preset");
   if (args.has("h-maxima") && args.has("min-distance"))
     throw UsageError("give --min-distance or --h-maxima, not both: they are two ways to place the markers");
   const int neighbours = args.has("connectivity") || !preset ? static_cast<int>(args.integer("connectivity")) : preset->connectivity;
-  const auto connectivity = connectivity_from(neighbours);
-  if (!connectivity) throw UsageError("--connectivity takes 4, 8, 6, 18 or 26");
+  const auto connectivity = connectivity_from(neighbours);  // one of the choices, or the preset's
   const std::string in = args.positional(0), out = args.positional(1);
   const WriteOptions write = prepare_output(args, out);
   const ReadOptions read = read_options(args);
@@ -121,7 +129,6 @@ int run_watershed(const Arguments& argv) {
         markers = h_maxima_markers(distance, h, *connectivity);
       } else {
         const double r = args.has("min-distance") || !preset ? args.number("min-distance") : preset->min_distance;
-        if (r < 0) throw InputError("--min-distance must not be negative");
         const VoxelSize& vs = objects.voxel_size;
         markers = local_maxima_markers(distance, {three_d ? r * vs.x / vs.z : 0, r * vs.x / vs.y, r}, 0, *connectivity);
       }
@@ -135,11 +142,8 @@ int run_watershed(const Arguments& argv) {
       for (int64_t i = 0; i < landscape.elements(); ++i) landscape.data<float>()[i] = -landscape.data<float>()[i];
     }
     Volume result = watershed(landscape, markers, mask_volume.empty() ? nullptr : &mask_volume, {*connectivity, args.has("lines")});
-    if (args.has("merge-smaller")) {
-      const double n = args.number("merge-smaller");
-      if (!(n >= 0)) throw InputError("--merge-smaller must not be negative");
-      result = merge_small_regions(result, landscape, static_cast<int64_t>(n), *connectivity);
-    }
+    if (args.has("merge-smaller"))
+      result = merge_small_regions(result, landscape, args.integer("merge-smaller"), *connectivity);
     const Volume labels = shrink_to_fit(result);
     write_volume(out, labels, write);
     const auto s = compute_statistics(labels);  // 8/16-bit unless there are > 65535 regions: a histogram

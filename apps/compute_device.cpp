@@ -16,13 +16,13 @@ void add_device_options(cli::Command& command) {
       .option("precision", "P",
               "GPU convolution math: tf32 (tensor cores), fp32, or bf16 (operands rounded to bfloat16, "
               "sums and results in fp32)",
-              "tf32");
+              "tf32")
+      .choices({"tf32", "fp32", "bf16"})
+      .advanced();
 }
 
 Device choose_device(const cli::Args& args) {
   const std::string spec = args.get("device"), precision = args.get("precision");
-  if (precision != "tf32" && precision != "fp32" && precision != "bf16")
-    throw UsageError("--precision must be tf32, fp32 or bf16, not '" + precision + "'");
   if (spec == "cpu") {
     std::printf("computing on the CPU\n");
     return Device::cpu();

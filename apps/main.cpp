@@ -57,6 +57,12 @@ int main(int argc, char** argv) {
     const uniem::apps::Arguments args(argv + 2, argv + argc);
     uniem::cancel_on_signals();  // serve installs its own: Ctrl+C stops it after its edits are saved
     try {
+      for (const auto& a : args)
+        if (a == "--describe") {  // the option schema, for programs: uniem filter --describe, uniem ffn segment --describe
+          std::string name = c.name;
+          if (name == "ffn" && !args.empty() && !args[0].starts_with("-")) name += " " + args[0];
+          return uniem::apps::run_describe({name});
+        }
       return c.run(args);
     } catch (const uniem::Cancelled& e) {
       const std::string what = e.what();

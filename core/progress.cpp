@@ -12,6 +12,12 @@ namespace uniem {
 namespace {
 std::atomic<ProgressStyle> style{ProgressStyle::bar};
 std::mutex event_mutex;  // whole lines, also from several threads
+std::function<void(const std::string&)> observer;  // under event_mutex
+}  // namespace
+
+void set_progress_observer(std::function<void(const std::string&)> o) {
+  std::lock_guard<std::mutex> lock(event_mutex);
+  observer = std::move(o);
 }
 
 void set_progress_style(ProgressStyle s) { style.store(s); }
@@ -20,8 +26,9 @@ void set_progress_enabled(bool e) { style.store(e ? ProgressStyle::bar : Progres
 bool progress_enabled() { return style.load() != ProgressStyle::off; }
 
 void progress_event(const std::string& json_object) {
-  if (style.load() != ProgressStyle::json) return;
   std::lock_guard<std::mutex> lock(event_mutex);
+  if (observer) observer(json_object);
+  if (style.load() != ProgressStyle::json) return;
   std::fprintf(stderr, "%s\n", json_object.c_str());
   std::fflush(stderr);
 }

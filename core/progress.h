@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -27,8 +28,11 @@ void set_progress_style(ProgressStyle style);
 ProgressStyle progress_style();
 void set_progress_enabled(bool enabled);  // bar or off
 // In the json style, prints `json_object` (an object with "event" and "phase") as one line on
-// stderr; nothing otherwise.
+// stderr; nothing otherwise. In every style, hands it to the observer, if one is set.
 void progress_event(const std::string& json_object);
+// The job runner's ear (apps/jobs/runner.h): it keeps the metrics of each run for its record.
+// Called under a lock, one event at a time; nullptr removes it.
+void set_progress_observer(std::function<void(const std::string& json_object)> observer);
 
 // "45 s", "12 min", "3.5 h": a time left or taken, for progress and log lines.
 std::string format_duration(double seconds);

@@ -591,7 +591,7 @@ TEST_CASE("train2d and infer2d: a model folder that is all inference needs; bad 
   const auto before = listing(dir.path());
   check_refusals(cases);
   CHECK(listing(dir.path()) == before);
-  CHECK(run_uniem("train2d" + data + " --net vgg --model " + quote(dir / "n5")).exit_code == 1);
+  CHECK(run_uniem("train2d" + data + " --net vgg --model " + quote(dir / "n5")).exit_code == 2);
   CHECK(run_uniem("train2d" + data + " --loss hinge --model " + quote(dir / "n6")).exit_code == 2);
   for (const auto& [arguments, expected] : std::vector<Refusal>{
            {" --model " + quote(dir / "m") + " --resume --average 0.99", "--average cannot be turned on when resuming"},

@@ -1,0 +1,63 @@
+// Job files: a command, or a pipeline of them, described in JSON, as the browser submits them and
+// as `uniem run JOB.json` reads them. One step:
+//
+//   {"command": "filter",
+//    "arguments": {"in": "raw", "out": "membranes.tif", "steps": [{"gaussian": 1}, {"threshold": "otsu"}]}}
+//
+// A pipeline, whose steps may read what earlier steps wrote:
+//
+//   {"threads": 2,
+//    "pipeline": [{"command": "train2d", "arguments": {"images": "train/image", "labels": "train/mito", "model": "model"}},
+//                 {"command": "infer2d", "arguments": {"model": "model", "in": "test/image", "out": "mito"}},
+//                 {"command": "eval", "arguments": {"segmentation": "mito", "truth": "test/mito"}}]}
+//
+// "arguments" uses the names of the command's option schema (apps/cli.h): options by their name
+// without "--", positionals by their lower-case name (IN -> "in", MODEL_DIR -> "model-dir"),
+// flags as true or false, lists as arrays or "A,B,C", ordered steps as a list of one-key objects.
+// Paths the command reads are relative to the job file's folder, except those an earlier step
+// writes; paths it writes are relative to the run folder (uniem run --out, by default the job
+// file's folder), where run.json goes. Every mistake is found before anything runs and reported
+// with the message the command line gives for that option (UsageError, exit status 2).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+
+namespace uniem::apps {
+
+struct PathUse {
+  std::string field;  // "in", "model", ...
+  std::filesystem::path path;
+  cli::Role role;
+  int from_step = -1;  // an input an earlier step writes: that step's index
+};
+
+struct PlannedStep {
+  const JobCommand* command = nullptr;
+  Arguments argv;                     // what run() gets, paths resolved
+  nlohmann::json options;             // every argument with defaults resolved, as text
+  std::vector<PathUse> paths;
+  std::string command_line() const;  // "uniem filter /abs/raw /abs/out.tif --gaussian 1" (quoted where needed)
+};
+
+struct Job {
+  nlohmann::json source;             // the job as written
+  std::filesystem::path folder;      // relative inputs start here
+  std::optional<int> threads;
+};
+
+// Reads and checks the shape of a job file (UsageError naming the file).
+Job read_job(const std::filesystem::path& file);
+Job job_from_json(const nlohmann::json& source, const std::filesystem::path& folder, const std::string& where);
+
+// Every step turned into arguments for its command, checked against its schema; inputs that no
+// earlier step writes must exist. Throws UsageError, before anything runs.
+std::vector<PlannedStep> plan(const Job& job, const std::filesystem::path& run_folder);
+
+}  // namespace uniem::apps

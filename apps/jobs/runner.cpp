@@ -1,0 +1,189 @@
+#include "apps/jobs/runner.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+
+#include "core/cancel.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/threads.h"
+#include "io/atomic_output.h"
+#include "io/fingerprint.h"
+#include "uniem/version.h"
+
+namespace fs = std::filesystem;
+
+namespace uniem::apps {
+namespace {
+
+std::string now_iso() {
+  const std::time_t t = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+nlohmann::json build_description() {
+  std::string device = "cpu";
+#ifdef UNIEM_WITH_CUDA
+  device = "cpu, cuda";
+#endif
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  return {{"version", build::version}, {"commit", build::git_commit}, {"build", build::build_type},
+          {"linkage", build::linkage}, {"compiler", build::compiler},   {"backends", device},
+          {"host", host}};
+}
+
+int exit_status_of(const std::exception_ptr& failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const Cancelled&) {
+    return cancel_exit_code();
+  } catch (const UsageError&) {
+    return 2;
+  } catch (...) {
+    return 1;
+  }
+}
+
+std::string message_of(const std::exception_ptr& failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown failure";
+  }
+}
+
+// The metrics a step reports through progress events: the latest value of each, per phase.
+class MetricsEar {
+ public:
+  MetricsEar() {
+    set_progress_observer([this](const std::string& line) {
+      try {
+        const nlohmann::json e = nlohmann::json::parse(line);
+        if (e.value("event", "") != "metrics") return;
+        for (const auto& [key, value] : e.items())
+          if (key != "event" && key != "phase") metrics_[key] = value;
+      } catch (const nlohmann::json::exception&) {
+      }
+    });
+  }
+  ~MetricsEar() { set_progress_observer(nullptr); }
+  nlohmann::json take() {
+    set_progress_observer(nullptr);
+    return metrics_;
+  }
+
+ private:
+  nlohmann::json metrics_ = nlohmann::json::object();
+};
+
+void write_record(const fs::path& run_folder, const nlohmann::json& record) {
+  fs::create_directories(run_folder);
+  write_file_atomically(run_folder / run_record_name, record.dump(1) + "\n", true);
+}
+
+}  // namespace
+
+int run_job(const Job& job, const fs::path& run_folder_given) {
+  const fs::path run_folder = fs::absolute(run_folder_given).lexically_normal();
+  const std::vector<PlannedStep> steps = plan(job, run_folder);  // UsageError: nothing runs
+  if (job.threads) set_thread_count(*job.threads);
+  const auto start = std::chrono::steady_clock::now();
+  nlohmann::json record = {{"uniem_run", 1},
+                           {"job", job.source},
+                           {"job_folder", job.folder.string()},
+                           {"run_folder", run_folder.string()},
+                           {"uniem", build_description()},
+                           {"threads", thread_count()},
+                           {"started", now_iso()},
+                           {"steps", nlohmann::json::array()}};
+  for (const auto& step : steps) {
+    nlohmann::json s = {{"command", step.command->name}, {"command_line", step.command_line()}, {"options", step.options},
+                        {"inputs", nlohmann::json::array()}, {"outputs", nlohmann::json::array()}};
+    for (const char* key : {"device", "precision", "seed"})
+      if (step.options.contains(key)) s[key] = step.options[key];
+    for (const auto& use : step.paths) {
+      if (use.role != cli::Role::input) continue;
+      nlohmann::json in = use.from_step >= 0 ? nlohmann::json{{"path", use.path.string()}, {"from_step", use.from_step + 1}}
+                                             : fingerprint(use.path).to_json();
+      in["field"] = use.field;
+      s["inputs"].push_back(in);
+    }
+    record["steps"].push_back(s);
+  }
+  fs::create_directories(run_folder);
+  std::exception_ptr failure;
+  size_t done = 0;
+  for (; done < steps.size() && !failure; ++done) {
+    const PlannedStep& step = steps[done];
+    nlohmann::json& s = record["steps"][done];
+    if (steps.size() > 1) std::printf("step %zu of %zu: %s\n", done + 1, steps.size(), step.command_line().c_str());
+    std::fflush(stdout);
+    s["started"] = now_iso();
+    const auto step_start = std::chrono::steady_clock::now();
+    MetricsEar ear;
+    int status = 0;
+    try {
+      status = step.command->run(step.argv);
+    } catch (...) {
+      failure = std::current_exception();
+      status = exit_status_of(failure);
+      s["error"] = message_of(failure);
+    }
+    std::fflush(stdout);
+    s["metrics"] = ear.take();
+    s["exit_status"] = status;
+    s["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+    if (status == 0)
+      for (const auto& use : step.paths) {
+        if (use.role != cli::Role::output) continue;
+        nlohmann::json out = fingerprint(use.path).to_json();
+        out["field"] = use.field;
+        s["outputs"].push_back(out);
+      }
+    if (status != 0 && !failure) failure = std::make_exception_ptr(Error(std::string(step.command->name) + " ended with status " + std::to_string(status)));
+  }
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& s : record["steps"])
+    if (s.contains("metrics")) metrics.update(s["metrics"]);
+  record["metrics"] = metrics;
+  record["ended"] = now_iso();
+  record["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  record["exit_status"] = failure ? exit_status_of(failure) : 0;
+  record["steps_done"] = failure ? done - 1 : done;
+  write_record(run_folder, record);
+  if (failure) {
+    if (steps.size() > 1)
+      std::fprintf(stderr, "uniem run: step %zu of %zu (%s) stopped the job; %s says what ran\n", done, steps.size(),
+                   steps[done - 1].command->name, (run_folder / run_record_name).c_str());
+    std::rethrow_exception(failure);
+  }
+  std::printf("record of the run: %s\n", (run_folder / run_record_name).c_str());
+  return 0;
+}
+
+nlohmann::json read_run_record(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) throw InputError(file, "no such run record");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(file, std::string("is not valid JSON (") + e.what() + ")");
+  }
+  if (!j.is_object() || j.value("uniem_run", 0) != 1 || !j.contains("job") || !j.contains("steps"))
+    throw InputError(file, "is not a run record of uniem run (run.json)");
+  return j;
+}
+
+}  // namespace uniem::apps
