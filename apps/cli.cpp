@@ -129,6 +129,11 @@ Command& Command::advanced() {
   last().advanced = true;
   return *this;
 }
+Command& Command::optional(std::string fallback) {
+  UNIEM_CHECK(last_positional_, "cli: optional() applies to a positional");
+  last().fallback = std::move(fallback);
+  return *this;
+}
 
 const Spec* Command::find(const std::string& name) const {
   for (const auto& s : options_)
@@ -224,6 +229,8 @@ Args Command::parse(const std::vector<std::string>& argv) const {
   }
   args.help = args.has("help") || args.has("describe");
   if (args.help) return args;
+  if (args.positionals_.size() + 1 == positionals_.size() && !positionals_.back().fallback.empty())
+    args.positionals_.push_back(positionals_.back().fallback);
   if (args.positionals_.size() != positionals_.size()) {
     std::string expected;
     for (const auto& p : positionals_) expected += " " + p.name;
@@ -243,7 +250,7 @@ Args Command::parse(const std::vector<std::string>& argv) const {
 std::string Command::help() const {
   std::ostringstream s;
   s << "uniem " << name_ << " - " << summary_ << "\n\nUsage: uniem " << name_;
-  for (const auto& p : positionals_) s << " " << p.name;
+  for (const auto& p : positionals_) s << " " << (p.fallback.empty() ? p.name : "[" + p.name + "]");
   s << " [options]\n\n" << description_ << "\n";
   const auto line = [&](const std::string& left, const Spec& o) {
     s << "  " << left << std::string(left.size() < 22 ? 22 - left.size() : 1, ' ') << o.help;

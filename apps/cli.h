@@ -58,6 +58,8 @@ class Command {
   Command& output();  // a file or folder the command writes
   Command& unit(std::string unit);
   Command& advanced();  // shown apart in --help and folded away in forms
+  // The last positional may be left out; it then takes `fallback`.
+  Command& optional(std::string fallback);
 
   // Throws UsageError. Applies --threads, --memory and --progress.
   Args parse(const std::vector<std::string>& argv) const;

@@ -34,6 +34,11 @@ cli::Command run_command() {
       "  uniem run experiment.json\n  uniem run experiment.json --out runs/first --threads 2");
   c.positional("JOB", "job file (JSON)").input();
   c.option("out", "DIR", "run folder: outputs named relatively and run.json go here (default: the job file's folder)").output();
+  c.option("from", "DIR", "folder that relative input paths start from (default: the job file's folder)").input().advanced();
+  c.flag("resume",
+         "continue an interrupted run in its --out folder: finished steps are skipped, training continues from its "
+         "checkpoint, ffn segment from its saved state");
+  c.flag("check", "check the job and print the steps it would run, without running them");
   return c;
 }
 
@@ -66,7 +71,7 @@ cli::Command describe_command() {
 cli::Command (*declaration_of(const std::string& name))() {
   if (const JobCommand* c = find_job_command(name)) return c->declare;
   static const std::pair<const char*, cli::Command (*)()> others[] = {
-      {"serve", serve_command}, {"devices", devices_command}, {"run", run_command},
+      {"serve", serve_command}, {"workbench", workbench_command}, {"devices", devices_command}, {"run", run_command},
       {"rerun", rerun_command}, {"describe", describe_command}};
   for (const auto& [n, declare] : others)
     if (name == n) return declare;
@@ -79,9 +84,14 @@ int run_run(const Arguments& argv) {
   const cli::Command command = run_command();
   const auto args = command.parse(argv);
   if (args.help) return command.print_help();
-  Job job = read_job(args.positional(0));
+  const fs::path file = args.positional(0);
+  Job job = read_job(file);
+  if (args.has("from")) job.folder = fs::absolute(args.get("from")).lexically_normal();
   if (args.has("threads")) job.threads = static_cast<int>(args.integer("threads"));
-  return run_job(job, args.has("out") ? fs::path(args.get("out")) : job.folder);
+  RunOptions options;
+  options.resume = args.has("resume");
+  options.check = args.has("check");
+  return run_job(job, args.has("out") ? fs::path(args.get("out")) : fs::absolute(file).parent_path(), options);
 }
 
 int run_rerun(const Arguments& argv) {

@@ -35,6 +35,7 @@ UNIEM_COMMAND(ffn_export)
 UNIEM_COMMAND(ffn_import_tf)
 UNIEM_COMMAND(serve)
 UNIEM_COMMAND(export)
+UNIEM_COMMAND(workbench)
 #undef UNIEM_COMMAND
 int run_ffn(const Arguments& args);  // dispatches to the ffn steps
 int run_run(const Arguments& args);    // uniem run JOB.json (apps/cmd_run.cpp)
@@ -59,6 +60,7 @@ inline constexpr Subcommand subcommands[] = {
     {"train2d", "train a 2D network (U-Net, ResNet, HighwayNet, DenseNet) from painted sections", run_train2d},
     {"infer2d", "apply a trained 2D network to sections: probability maps, masks, objects", run_infer2d},
     {"ffn", "3D neuron segmentation with flood-filling networks: prep, train, segment, export, import-tf", run_ffn},
+    {"workbench", "every command in the browser, as forms, with a job queue, progress and logs", run_workbench},
     {"serve", "the proofreader: paint and correct segmentations in the browser, several people at once", run_serve},
     {"export", "write a proofreading project's labels, with every edit, as a PNG or TIFF stack", run_export},
     {"eval", "score a segmentation against ground truth (Rand, VI, Jaccard, Dice)", run_eval},

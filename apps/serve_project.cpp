@@ -49,12 +49,7 @@ void make_project(const fs::path& project, const std::string& images, const std:
   web::create_project(project, image_source, &label_source, image_reader.voxel_size());
 }
 
-namespace {
-
-// The page's secret (web/http.h), kept in the project (readable by its owner only), so that open
-// pages keep working when the server is started again.
-std::string page_secret(const fs::path& project) {
-  const fs::path file = project / "page-secret";
+std::string page_secret(const fs::path& file) {
   std::string secret;
   std::ifstream(file) >> secret;
   if (secret.size() == 32 && secret.find_first_not_of("0123456789abcdef") == std::string::npos) return secret;
@@ -65,16 +60,8 @@ std::string page_secret(const fs::path& project) {
   return secret;
 }
 
-}  // namespace
-
-int serve_project(const fs::path& project, const ServeOptions& options) {
-  web::ServerOptions server_options;
-  server_options.host = options.host;
-  server_options.port = options.port;
-  server_options.token = options.token.empty() && !web::is_loopback(options.host) ? web::make_token() : options.token;
-
+void listen_until_signalled(const std::function<void()>& listen, const std::function<void()>& stop) {
   // SIGINT and SIGTERM only raise a flag (whichever thread takes them); a watcher stops the server.
-  // A Ctrl+C while the project was being made counts; a second one ends the process at once.
   stop_requested = cancel_requested();
   struct sigaction action {};
   action.sa_handler = [](int number) {
@@ -87,11 +74,26 @@ int serve_project(const fs::path& project, const ServeOptions& options) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!stop_requested && !done) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop();
+  });
+  listen();
+  done = true;
+  watcher.join();
+}
+
+int serve_project(const fs::path& project, const ServeOptions& options) {
+  web::ServerOptions server_options;
+  server_options.host = options.host;
+  server_options.port = options.port;
+  server_options.token = options.token.empty() && !web::is_loopback(options.host) ? web::make_token() : options.token;
 
   web::SessionOptions session_options;
   session_options.cache_bytes = options.cache_bytes;
   web::Session session(project, session_options);
-  server_options.secret = page_secret(project);  // once the session holds the project's lock
+  server_options.secret = page_secret(project / "page-secret");  // once the session holds the project's lock
   std::unique_ptr<web::Server> server = std::make_unique<web::Server>(session, server_options);
   int port = 0;
   try {
@@ -116,14 +118,8 @@ int serve_project(const fs::path& project, const ServeOptions& options) {
   std::printf("Open it in a browser; press ? there for the keys. Ctrl+C stops the server (every edit is already saved).\n");
   std::fflush(stdout);
 
-  std::atomic<bool> done{false};
-  std::thread watcher([&] {
-    while (!stop_requested && !done) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    server->stop();
-  });
-  server->listen();
-  done = true;
-  watcher.join();
+  // A Ctrl+C while the project was being made counts.
+  listen_until_signalled([&] { server->listen(); }, [&] { server->stop(); });
   std::printf("Stopped; project %s is up to date (version %lld).\n", project.c_str(), static_cast<long long>(session.version()));
   return 0;
 }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "io/stack.h"
@@ -23,5 +24,13 @@ struct ServeOptions {
 
 // Opens the project and serves it until SIGINT or SIGTERM; prints the address. Returns 0.
 int serve_project(const std::filesystem::path& project, const ServeOptions& options);
+
+// The page's secret (web/http.h) kept in `file` (readable by its owner only), so that open pages
+// keep working when the server is started again.
+std::string page_secret(const std::filesystem::path& file);
+
+// Calls listen() (which serves until stop() is called) and calls stop() on the first SIGINT or
+// SIGTERM; a second one ends the process at once. A Ctrl+C that came before counts.
+void listen_until_signalled(const std::function<void()>& listen, const std::function<void()>& stop);
 
 }  // namespace uniem::apps

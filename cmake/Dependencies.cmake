@@ -1,6 +1,7 @@
 # Third-party libraries, all from Debian packages (scripts/setup.sh installs them).
 #   uniem::eigen uniem::zlib uniem::deflate uniem::tiff uniem::lodepng uniem::httplib uniem::json
-#   uniem::doctest (libdeflate: whole-buffer DEFLATE, 2-3x faster than zlib, for the label chunks)
+#   uniem::doctest uniem::sqlite (libdeflate: whole-buffer DEFLATE, 2-3x faster than zlib, for the label
+#   chunks; SQLite: the job queue and history of a workspace, web/jobs/)
 # A static build (UNIEM_STATIC) links the static archives Debian ships and compiles lodepng and
 # cpp-httplib, which Debian ships as shared libraries only, from their Debian source packages.
 find_package(Threads REQUIRED)
@@ -42,6 +43,10 @@ if(UNIEM_STATIC)
     endforeach()
     target_link_libraries(${target} INTERFACE ${archives} Threads::Threads m)
   endfunction()
+  pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
+  add_library(uniem_sqlite INTERFACE)
+  target_include_directories(uniem_sqlite SYSTEM INTERFACE ${SQLITE_STATIC_INCLUDE_DIRS})
+  uniem_static_archives(uniem_sqlite ${SQLITE_STATIC_LIBRARIES})
   pkg_check_modules(TIFF REQUIRED IMPORTED_TARGET libtiff-4)
   add_library(uniem_tiff INTERFACE)
   target_include_directories(uniem_tiff SYSTEM INTERFACE ${TIFF_STATIC_INCLUDE_DIRS})
@@ -65,6 +70,9 @@ else()
   pkg_check_modules(DEFLATE REQUIRED IMPORTED_TARGET libdeflate)
   add_library(uniem_deflate INTERFACE)
   target_link_libraries(uniem_deflate INTERFACE PkgConfig::DEFLATE)
+  pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
+  add_library(uniem_sqlite INTERFACE)
+  target_link_libraries(uniem_sqlite INTERFACE PkgConfig::SQLITE)
 endif()
 find_package(ZLIB REQUIRED)
 
@@ -74,5 +82,6 @@ add_library(uniem::tiff ALIAS uniem_tiff)
 add_library(uniem::deflate ALIAS uniem_deflate)
 add_library(uniem::lodepng ALIAS uniem_lodepng)
 add_library(uniem::httplib ALIAS uniem_httplib)
+add_library(uniem::sqlite ALIAS uniem_sqlite)
 add_library(uniem::json ALIAS nlohmann_json::nlohmann_json)
 add_library(uniem::doctest ALIAS doctest::doctest)

@@ -23,7 +23,7 @@ done
 
 packages=(build-essential cmake pkg-config git file
           libeigen3-dev zlib1g-dev libdeflate-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
-          nlohmann-json3-dev clang)
+          nlohmann-json3-dev libsqlite3-dev clang)
 [ $want_static = 1 ] && packages+=(dpkg-dev)
 if [ $want_browser = 1 ]; then
   packages+=(chromium)

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "io/stack.h"
-#include "web/assets.h"
+#include "web/pages.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -79,16 +79,7 @@ void Server::stop() { http_.stop(); }
 
 void Server::routes() {
   HttpServer& s = http_;
-  s.get("/", [](const httplib::Request&, httplib::Response& res) {
-    const Asset* a = find_asset("index.html");
-    res.set_content(reinterpret_cast<const char*>(a->data), a->size, a->type);
-  });
-  s.get(R"(/assets/([A-Za-z0-9_.-]+))", [](const httplib::Request& req, httplib::Response& res) {
-    const Asset* a = find_asset(req.matches[1]);
-    if (!a) return send_error(res, 404, "no asset " + std::string(req.matches[1]));
-    res.set_header("Cache-Control", "no-cache");
-    res.set_content(reinterpret_cast<const char*>(a->data), a->size, a->type);
-  });
+  add_page_routes(s, "index.html");
 
   s.get("/api/info", [this](const httplib::Request&, httplib::Response& res) { send_json(res, session_.info()); });
   s.get("/api/image", [this](const httplib::Request& req, httplib::Response& res) {

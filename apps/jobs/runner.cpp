@@ -92,11 +92,45 @@ void write_record(const fs::path& run_folder, const nlohmann::json& record) {
   write_file_atomically(run_folder / run_record_name, record.dump(1) + "\n", true);
 }
 
+// The steps of `previous` (an earlier record of the same job in the same folder) that finished
+// and whose outputs are still as recorded.
+size_t finished_steps(const nlohmann::json& previous) {
+  size_t n = 0;
+  for (const auto& s : previous["steps"]) {
+    if (s.value("exit_status", 1) != 0 || !s.contains("outputs")) break;
+    for (const auto& out : s["outputs"])
+      if (!Fingerprint::from_json(out).same_content(fingerprint(out.value("path", "")))) return n;
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace
 
-int run_job(const Job& job, const fs::path& run_folder_given) {
+int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& options) {
   const fs::path run_folder = fs::absolute(run_folder_given).lexically_normal();
-  const std::vector<PlannedStep> steps = plan(job, run_folder);  // UsageError: nothing runs
+  std::vector<PlannedStep> steps = plan(job, run_folder);  // UsageError: nothing runs
+  if (options.check) {
+    for (size_t i = 0; i < steps.size(); ++i) std::printf("step %zu of %zu: %s\n", i + 1, steps.size(), steps[i].command_line().c_str());
+    std::printf("the job is valid; outputs would go to %s\n", run_folder.c_str());
+    return 0;
+  }
+  nlohmann::json previous;
+  size_t skip = 0;
+  if (options.resume && fs::exists(run_folder / run_record_name)) {
+    previous = read_run_record(run_folder / run_record_name);
+    if (previous["job"] != job.source)
+      throw UsageError((run_folder / run_record_name).string() + " records another job; --resume continues the same job in its folder");
+    skip = finished_steps(previous);
+    if (skip < steps.size()) {  // the step that was stopped: resumed by the command where it can be
+      PlannedStep& next = steps[skip];
+      const cli::Command declaration = next.command->declare();
+      const cli::Spec* resume = declaration.find("resume");
+      bool started = false;
+      for (const auto& use : next.paths) started = started || (use.role == cli::Role::output && fs::exists(use.path));
+      if (resume && resume->type == cli::Type::flag && started) next.argv.insert(next.argv.end() - 1, "--resume");
+    }
+  }
   if (job.threads) set_thread_count(*job.threads);
   const auto start = std::chrono::steady_clock::now();
   nlohmann::json record = {{"uniem_run", 1},
@@ -124,6 +158,11 @@ int run_job(const Job& job, const fs::path& run_folder_given) {
   fs::create_directories(run_folder);
   std::exception_ptr failure;
   size_t done = 0;
+  for (; done < skip; ++done) {
+    record["steps"][done] = previous["steps"][done];
+    record["steps"][done]["skipped"] = "finished in an earlier run of this job";
+    std::printf("step %zu of %zu: finished earlier (%s)\n", done + 1, steps.size(), steps[done].command->name);
+  }
   for (; done < steps.size() && !failure; ++done) {
     const PlannedStep& step = steps[done];
     nlohmann::json& s = record["steps"][done];

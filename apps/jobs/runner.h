@@ -17,9 +17,17 @@ namespace uniem::apps {
 
 constexpr const char* run_record_name = "run.json";
 
+struct RunOptions {
+  // Continue an interrupted run in the same folder: steps its record shows finished, whose
+  // outputs are unchanged, are skipped; the step that was stopped resumes where the command can
+  // (train2d and ffn train from their checkpoints with --resume, ffn segment from its state).
+  bool resume = false;
+  bool check = false;  // plan and print the steps, run nothing
+};
+
 // Runs every step in order in this process; returns 0, or rethrows what stopped a step after
 // the record says so. Before the first step: threads set, inputs fingerprinted.
-int run_job(const Job& job, const std::filesystem::path& run_folder);
+int run_job(const Job& job, const std::filesystem::path& run_folder, const RunOptions& options = {});
 
 // Reads a record written by run_job (InputError naming the file when it is not one).
 nlohmann::json read_run_record(const std::filesystem::path& file);

@@ -1,0 +1,74 @@
+// uniem workbench: the browser's way into every command: a workspace folder served with the job
+// service (web/jobs/job_service.h) and its page.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "apps/cli.h"
+#include "apps/commands.h"
+#include "apps/serve_project.h"
+#include "core/error.h"
+#include "web/http.h"
+#include "web/jobs/job_service.h"
+#include "web/pages.h"
+
+namespace fs = std::filesystem;
+
+namespace uniem::apps {
+
+cli::Command workbench_command() {
+  cli::Command command(
+      "workbench", "run any command from the browser, with a job queue",
+      "Serves the workbench for FOLDER (the workspace: your stacks, models and projects; default:\n"
+      "the current folder) and prints its address. In the browser, every command is a form; what you\n"
+      "run becomes a job in a queue, one at a time, with its progress, its log and its record\n"
+      "(run.json) in FOLDER/runs/job-N/, beside its outputs. Paths in the forms are relative to\n"
+      "FOLDER. Jobs run as separate processes at a lower priority, so the page stays responsive;\n"
+      "the queue survives a restart (jobs that were running are marked interrupted and can be\n"
+      "resumed). By default only this computer can connect; with --host 0.0.0.0 others on the\n"
+      "lab network can, with the access token printed at start. Ctrl+C stops the server and the\n"
+      "running job (resume it later).",
+      "  uniem workbench my-experiment/\n  uniem workbench . --host 0.0.0.0 --port 8000");
+  command.positional("FOLDER", "the workspace folder").input().optional(".");
+  command.option("host", "ADDRESS", "address to listen on; anything but loopback needs the token", "127.0.0.1").advanced()
+      .option("port", "N", "port (0: any free one)", "8000").integer(0, 65535).advanced()
+      .option("token", "TEXT", "access token (default: none on loopback, a random one otherwise)").advanced();
+  return command;
+}
+
+int run_workbench(const Arguments& argv) {
+  const cli::Command command = workbench_command();
+  const auto args = command.parse(argv);
+  if (args.help) return command.print_help();
+  const fs::path workspace = fs::absolute(args.positional(0)).lexically_normal();
+  if (!fs::is_directory(workspace)) throw InputError(workspace, "is not a folder (the workspace must exist)");
+  web::HttpOptions o;
+  o.host = args.get("host");
+  o.port = static_cast<int>(args.integer("port"));
+  o.token = args.has("token") ? args.get("token") : web::is_loopback(o.host) ? "" : web::make_token();
+  fs::create_directories(workspace / ".uniem");
+  o.secret = page_secret(workspace / ".uniem" / "page-secret");
+  web::HttpServer http(o);
+  web::add_page_routes(http, "workbench.html");
+  web::JobServiceOptions jobs_options;
+  jobs_options.workspace = workspace;
+  jobs_options.program = fs::read_symlink("/proc/self/exe").string();
+  jobs_options.commands = {{"commands", nlohmann::json::array()}};
+  for (const auto& c : job_commands) jobs_options.commands["commands"].push_back(c.declare().describe());
+  web::JobService jobs(http, jobs_options);
+  const int port = http.bind();
+  if (const int n = jobs.store().interrupted_at_open())
+    std::printf("%d job%s stopped when the server last stopped; resume %s on the page.\n", n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+  const std::string host = o.host == "0.0.0.0" || o.host == "::" ? "<this computer's address>" : o.host;
+  std::printf("The workbench for %s is at http://%s:%d/%s\n", workspace.c_str(), host.c_str(), port,
+              o.token.empty() ? "" : ("?token=" + o.token).c_str());
+  std::printf("Open it in a browser. Ctrl+C stops the server (a running job is stopped; resume it later).\n");
+  std::fflush(stdout);
+  listen_until_signalled([&] { http.listen(); }, [&] { http.stop(); });
+  jobs.stop();
+  std::printf("Stopped; the job queue is kept in %s.\n", (workspace / ".uniem" / "jobs.sqlite").c_str());
+  return 0;
+}
+
+}  // namespace uniem::apps

@@ -1,0 +1,1 @@
+// The workbench page: filled in below.

@@ -1,0 +1,86 @@
+// The job service: commands run as jobs from the browser (or any program), one at a time, as
+// child processes of the same program (`uniem run JOB --progress json`), at a lower CPU priority
+// than the server, so that a job that crashes or takes every core never takes the server down.
+// The queue and the history live in the workspace (WORKSPACE/.uniem/jobs.sqlite, job_store.h);
+// each job runs in WORKSPACE/runs/job-N/ (job.json, log.txt, events.jsonl with its metrics,
+// run.json, its outputs). Inputs named relatively start at the workspace.
+//
+//   GET  /api/commands              what jobs can run: every command's options (uniem describe)
+//   GET  /api/jobs                  {"jobs": [...]}, newest first, each with its latest progress
+//   GET  /api/jobs/N                one job, with its run record once there is one
+//   GET  /api/jobs/N/log?lines=K    the last K lines of its log (default 200)
+//   GET  /api/jobs/N/events?since=S server-sent events: {"next", "state", "events": [progress,
+//                                   metrics and state events]}, at least one a second while it runs
+//   POST /api/jobs                  {"job": {...}, "name"?} -> {"id"}; checked first (uniem run
+//                                   --check): a bad job gets 400 with the command line's message
+//   POST /api/jobs/cancel {"id"}    a queued job is dropped, a running one stopped (SIGTERM: it
+//                                   keeps no partial output; training keeps its checkpoint)
+//   POST /api/jobs/resume {"id"}    a cancelled, failed or interrupted job queued again, to go on
+//                                   where it stopped (uniem run --resume)
+// When the server stops, a running job is stopped and marked interrupted; a server killed outright
+// takes its job with it (the job is told by the kernel, PR_SET_PDEATHSIG) and finds it interrupted
+// when started again.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "web/http.h"
+#include "web/jobs/job_store.h"
+
+namespace uniem::web {
+
+struct JobServiceOptions {
+  std::filesystem::path workspace;
+  std::string program;       // the uniem binary that runs jobs
+  nlohmann::json commands;   // uniem describe's JSON, served at /api/commands
+  int niceness = 10;         // the jobs' CPU priority below the server's
+};
+
+class JobService {
+ public:
+  JobService(HttpServer& http, JobServiceOptions options);  // registers the routes, starts the queue
+  ~JobService();
+  JobService(const JobService&) = delete;
+  JobService& operator=(const JobService&) = delete;
+
+  // Stops the queue; a running job is stopped and recorded as interrupted. Idempotent.
+  void stop();
+  JobStore& store() { return *store_; }
+
+ private:
+  struct Event {
+    int64_t seq, job;
+    nlohmann::json body;
+  };
+  void routes(HttpServer& http);
+  void work();
+  void run(const JobRow& row);
+  void publish(int64_t job, nlohmann::json body);  // under no lock
+  nlohmann::json check(const nlohmann::json& job);  // {"ok", "message"}
+  nlohmann::json describe(const JobRow& row, bool with_record);
+  std::filesystem::path run_folder(int64_t id) const;
+
+  JobServiceOptions options_;
+  std::unique_ptr<JobStore> store_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Event> events_;  // the latest events of every job, oldest first
+  int64_t next_seq_ = 1;
+  std::map<int64_t, nlohmann::json> progress_;  // job -> its latest progress event
+  int64_t running_ = 0;
+  pid_t pid_ = 0;
+  bool cancel_ = false, stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace uniem::web

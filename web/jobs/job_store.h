@@ -1,0 +1,65 @@
+// The job queue and history of a workspace, in SQLite (WORKSPACE/uniem-jobs.sqlite): every job
+// submitted, its state, and where it ran. Each change is one transaction, on disk when the call
+// returns (WAL, synchronous FULL), so a server killed at any moment finds the queue as it was.
+// Opening the store marks jobs that were running as "interrupted": their process ended with the
+// server; resume() queues them again, to continue where they stopped (uniem run --resume).
+//
+// States: queued -> running -> done | failed | cancelled | interrupted; cancelled, failed and
+// interrupted jobs can be queued again with resume(). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+struct sqlite3;
+
+namespace uniem::web {
+
+struct JobRow {
+  int64_t id = 0;
+  std::string name, state, user, submitted, started, ended, message, run_folder;
+  nlohmann::json job;
+  int exit_status = -1;  // -1 while not ended
+  bool resume = false;   // the next run continues the previous one
+  int runs = 0;          // how many times it was started
+
+  nlohmann::json to_json() const;
+};
+
+class JobStore {
+ public:
+  explicit JobStore(const std::filesystem::path& file);  // InputError when it cannot be opened
+  ~JobStore();
+  JobStore(const JobStore&) = delete;
+  JobStore& operator=(const JobStore&) = delete;
+
+  int64_t submit(const nlohmann::json& job, const std::string& name, const std::string& user);
+  std::optional<JobRow> get(int64_t id);
+  std::vector<JobRow> list(int limit = 200);  // newest first
+  std::optional<JobRow> next_queued();        // the oldest queued job
+  void set_running(int64_t id, const std::string& run_folder);
+  void set_ended(int64_t id, const std::string& state, int exit_status, const std::string& message);
+  bool cancel_queued(int64_t id);  // false when it is not queued
+  bool resume(int64_t id);         // false when it is not cancelled, failed or interrupted
+  int interrupted_at_open() const { return interrupted_at_open_; }
+
+ private:
+  void exec(const std::string& sql);
+  std::vector<JobRow> select(const std::string& where, const std::vector<std::string>& values);
+  int64_t change(const std::string& sql, const std::vector<std::string>& values);  // rows changed
+  std::filesystem::path file_;
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;
+  int interrupted_at_open_ = 0;
+};
+
+// "2026-12-07T12:00:00.123Z", now.
+std::string utc_now();
+
+}  // namespace uniem::web
