@@ -20,7 +20,7 @@
 #include "nn/tiled_inference.h"
 #include "nn/trainer.h"
 #include "nn/validation.h"
-#include "web/project.h"
+#include "web/proofreading/project.h"
 
 namespace fs = std::filesystem;
 

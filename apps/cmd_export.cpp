@@ -5,7 +5,7 @@
 #include "apps/commands.h"
 #include "apps/stack_options.h"
 #include "io/stack.h"
-#include "web/session.h"
+#include "web/proofreading/session.h"
 
 namespace uniem::apps {
 

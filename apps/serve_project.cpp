@@ -14,9 +14,9 @@
 #include "core/cancel.h"
 #include "core/error.h"
 #include "io/atomic_output.h"
-#include "web/project.h"
+#include "web/proofreading/project.h"
 #include "web/server.h"
-#include "web/session.h"
+#include "web/proofreading/session.h"
 
 namespace fs = std::filesystem;
 

@@ -26,7 +26,7 @@
 #include <string>
 
 #include "web/http.h"
-#include "web/session.h"
+#include "web/proofreading/session.h"
 
 namespace uniem::web {
 

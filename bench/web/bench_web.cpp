@@ -30,9 +30,9 @@
 #include <thread>
 #include <vector>
 
-#include "web/project.h"
+#include "web/proofreading/project.h"
 #include "web/server.h"
-#include "web/session.h"
+#include "web/proofreading/session.h"
 
 using namespace uniem;
 using Clock = std::chrono::steady_clock;

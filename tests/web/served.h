@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "tests/test_support.h"
-#include "web/project.h"
+#include "web/proofreading/project.h"
 #include "web/server.h"
-#include "web/session.h"
+#include "web/proofreading/session.h"
 
 namespace uniem::test {
 

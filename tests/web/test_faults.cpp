@@ -13,9 +13,9 @@
 
 #include "io/stack.h"
 #include "tests/test_support.h"
-#include "web/project.h"
+#include "web/proofreading/project.h"
 #include "web/server.h"
-#include "web/session.h"
+#include "web/proofreading/session.h"
 
 using nlohmann::json;
 using namespace uniem;

@@ -10,8 +10,8 @@
 
 #include "io/chunk_store.h"
 #include "tests/test_support.h"
-#include "web/project.h"
-#include "web/session.h"
+#include "web/proofreading/project.h"
+#include "web/proofreading/session.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

@@ -7,7 +7,7 @@
 
 #include "core/image/convert.h"
 #include "core/threads.h"
-#include "web/session.h"
+#include "web/proofreading/session.h"
 
 using nlohmann::json;
 

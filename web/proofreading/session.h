@@ -47,8 +47,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "web/journal.h"
-#include "web/project.h"
+#include "web/proofreading/journal.h"
+#include "web/proofreading/project.h"
 #include "web/request_error.h"
 
 namespace uniem::web {

@@ -1,4 +1,4 @@
-#include "web/project.h"
+#include "web/proofreading/project.h"
 
 #include <algorithm>
 #include <cmath>

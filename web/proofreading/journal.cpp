@@ -1,4 +1,4 @@
-#include "web/journal.h"
+#include "web/proofreading/journal.h"
 
 #include <fcntl.h>
 #include <unistd.h>
