@@ -144,11 +144,8 @@ int run_demo(const Arguments& argv) {
   // The classic segmentation: smoothed, inverted image as a boundary map, seeds where it is
   // below Otsu's threshold, watershed; scored against the ground truth.
   const Volume boundary = invert(gaussian(s.image, {0, 1.5, 1.5}));
-  Volume seeds(DType::u8, boundary.nz(), boundary.ny(), boundary.nx());
-  const double level = otsu_threshold(boundary);
-  for (int64_t i = 0; i < seeds.elements(); ++i) seeds.data<uint8_t>()[i] = boundary.value(i) < level;
-  const Volume segmentation =
-      shrink_to_fit(watershed(boundary, label_components(seeds, Connectivity::c6, false).labels, nullptr, {Connectivity::c6, false}));
+  const Volume markers = markers_below(boundary, otsu_threshold(boundary), Connectivity::c6);
+  const Volume segmentation = shrink_to_fit(watershed(boundary, markers, nullptr, {Connectivity::c6, false}));
   WriteOptions tif;
   tif.format = StackFormat::multipage_tiff;
   write_volume(tiff / "segmentation.tif", segmentation, tif);

@@ -106,9 +106,7 @@ int run_watershed(const Arguments& argv) {
       markers = read_volume(args.get("markers"), read);
     } else if (args.has("seeds-below")) {
       const double level = args.get("seeds-below") == "otsu" ? otsu_threshold(landscape) : args.number("seeds-below");
-      Volume low(DType::u8, landscape.nz(), landscape.ny(), landscape.nx());
-      for (int64_t i = 0; i < low.elements(); ++i) low.data<uint8_t>()[i] = landscape.value(i) < level;
-      markers = label_components(low, *connectivity, false).labels;
+      markers = markers_below(landscape, level, *connectivity);
     } else {
       // Splitting objects: flood -distance from the distance maxima, inside the objects.
       const bool by_level = args.has("objects-at-most") || preset;

@@ -9,6 +9,7 @@
 
 #include "core/image/convert.h"
 #include "core/image/filters.h"
+#include "core/image/label.h"
 #include "core/image/neighbourhood.h"
 #include "core/image/reconstruction.h"
 #include "core/threads.h"
@@ -273,6 +274,15 @@ Volume local_maxima_markers(const Volume& values, Extent min_distance, double th
   markers.voxel_size = values.voxel_size;
   for (int64_t i = 0; i < values.elements(); ++i) markers.data<uint32_t>()[i] = number[plateau[i]];
   return markers;
+}
+
+Volume markers_below(const Volume& values, double level, Connectivity connectivity) {
+  Volume low(DType::u8, values.nz(), values.ny(), values.nx());
+  uint8_t* d = low.data<uint8_t>();
+  parallel_for(0, low.elements(), 1 << 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) d[i] = values.value(i) < level;
+  });
+  return label_components(low, connectivity, false).labels;
 }
 
 Volume h_maxima_markers(const Volume& values, double h, Connectivity connectivity) {

@@ -43,6 +43,11 @@ Volume local_maxima_markers(const Volume& values, Extent min_distance, double th
 // flat or noisy top gives one marker, two objects joined by a neck (a drop of h or more) give two.
 Volume h_maxima_markers(const Volume& values, double h, Connectivity connectivity);
 
+// Markers where `values` (a boundary map) is below `level`: each connected region one marker,
+// numbered in raster order (uint32). The seeds of the classic segmentation: flood a boundary map
+// from its low basins (uniem watershed --seeds-below, uniem demo).
+Volume markers_below(const Volume& values, double level, Connectivity connectivity);
+
 // Size-dependent merging of small regions (after Zlateski and Seung, "Image segmentation by
 // size-dependent single linkage clustering of a boundary map", arXiv:1505.00249, 2015): for every
 // pair of touching regions the lowest point of their common boundary (the higher landscape value

@@ -161,3 +161,16 @@ TEST_CASE("small regions merge into the neighbour across their lowest boundary")
   const Volume one = merge_small_regions(labels, land, 100, Connectivity::c4);
   for (int64_t x = 0; x < 12; ++x) CHECK(one.at<uint32_t>(0, 0, x) == 3u);
 }
+
+TEST_CASE("markers below a level: one per connected low region, in raster order") {
+  // Two basins (values 1 and 2) split by a ridge (9); a third basin apart on the next row.
+  Volume land(DType::u8, 1, 3, 7);
+  const uint8_t values[21] = {1, 1, 9, 2, 2, 9, 9,  //
+                              1, 9, 9, 9, 2, 9, 9,  //
+                              9, 9, 9, 9, 9, 9, 0};
+  std::copy(values, values + 21, land.data<uint8_t>());
+  const Volume m = markers_below(land, 5, Connectivity::c4);
+  const uint32_t expected[21] = {1, 1, 0, 2, 2, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 3};
+  for (int64_t i = 0; i < 21; ++i) CHECK(m.data<uint32_t>()[i] == expected[i]);
+  CHECK(markers_below(land, 1, Connectivity::c4).at<uint32_t>(0, 2, 6) == 1u);  // only the 0 is below 1
+}
