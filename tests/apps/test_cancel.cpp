@@ -1,4 +1,5 @@
-// Cancelling long commands with SIGTERM (as Ctrl+C or a job queue does) at random moments
+// Cancelling long commands with SIGTERM (as Ctrl+C or a job queue does) at random moments, ten
+// times each for filter, mesh, train2d, infer2d and ffn segment
 // (core/cancel.h): the command ends with status 143 (128 + SIGTERM) and a message saying what
 // was kept, or has
 // already finished (status 0); either way no partial output and no temporary is left. Training
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "io/checkpoint.h"
+#include "io/stack.h"
 #include "tests/test_support.h"
 
 using namespace uniem;
@@ -90,7 +92,7 @@ TEST_CASE("cancel: filter and mesh stopped at random moments leave nothing half-
   REQUIRE(run_uniem("synth " + quote(dir / "s") + " --shape 40,512,512 --quiet").exit_code == 0);
   std::mt19937 random(11);
   int cancelled = 0;
-  for (int k = 0; k < 12; ++k) {
+  for (int k = 0; k < 20; ++k) {  // ten of each
     const bool mesh = k % 2;
     const fs::path out = dir / ("out" + std::to_string(k) + (mesh ? "" : ".tif"));
     const std::vector<std::string> arguments =
@@ -108,7 +110,7 @@ TEST_CASE("cancel: filter and mesh stopped at random moments leave nothing half-
     }
     CHECK(leftovers(dir.path()) == 0);
   }
-  CHECK(cancelled >= 6);  // most were stopped mid-way, not after they finished
+  CHECK(cancelled >= 10);  // most were stopped mid-way, not after they finished
 }
 
 TEST_CASE("cancel: train2d stopped mid-way keeps its step; resuming gives the uninterrupted model") {
@@ -135,4 +137,106 @@ TEST_CASE("cancel: train2d stopped mid-way keeps its step; resuming gives the un
   for (size_t i = 0; i < resumed.parameters.size(); ++i)
     different += resumed.parameters[i].tensor.to_vector() != straight.parameters[i].tensor.to_vector();
   CHECK(different == 0);
+}
+
+namespace {
+
+// Runs `arguments` ten times, each stopped by SIGTERM at a random moment (a command that resumes
+// by itself, as ffn segment from its state), each stopped run leaving no temporary in `folder`;
+// then once to the end. Returns how many runs were stopped mid-way.
+int stop_ten_times(const std::vector<std::string>& arguments, const fs::path& folder, uint32_t seed, int max_delay_ms) {
+  std::mt19937 random(seed);
+  int cancelled = 0;
+  for (int k = 0; k < 10; ++k) {
+    const Ended e = run_and_cancel(arguments, std::chrono::milliseconds(50 + random() % max_delay_ms), folder / "log");
+    INFO(arguments[0] << " stop " << k << ": " << e.output);
+    CHECK((e.status == 143 || e.status == 0));
+    CHECK(leftovers(folder) == 0);
+    if (e.status == 0) return cancelled;  // finished before the signal
+    ++cancelled;
+    CHECK(e.output.find("cancelled") != std::string::npos);
+  }
+  std::string line;
+  for (const auto& a : arguments) line += " " + quote(a);
+  CHECK(run_uniem(line.substr(1) + " --quiet").exit_code == 0);
+  return cancelled;
+}
+
+}  // namespace
+
+TEST_CASE("cancel: train2d stopped ten times at random moments, resumed each time, ends with the uninterrupted model") {
+  TempDir dir;
+  REQUIRE(run_uniem("synth " + quote(dir / "a") + " --shape 6,96,96 --quiet").exit_code == 0);
+  const std::vector<std::string> train = {"train2d", "--images", (dir / "a" / "image").string(), "--labels",
+                                          (dir / "a" / "membranes").string(), "--filters", "8", "--depth", "3", "--patch",
+                                          "64", "--batch", "2", "--validate-every", "100", "--checkpoint-every", "50",
+                                          "--threads", "1", "--steps", "400", "--device", "cpu"};
+  std::vector<std::string> stopped = train;
+  stopped.insert(stopped.end(), {"--model", (dir / "m").string()});
+  // A run stopped before its first step leaves no model (nothing to resume): then the next one starts afresh.
+  std::mt19937 random(7);
+  int cancelled = 0;
+  for (int k = 0; k < 10; ++k) {
+    std::vector<std::string> run = stopped;
+    if (fs::exists(dir / "m" / "last.checkpoint")) run.push_back("--resume");
+    else fs::remove_all(dir / "m");
+    const Ended e = run_and_cancel(run, std::chrono::milliseconds(100 + random() % 700), dir / "log");
+    INFO("stop " << k << ": " << e.output);
+    CHECK((e.status == 143 || e.status == 0));
+    CHECK(leftovers(dir.path()) == 0);
+    if (e.status == 0) break;
+    ++cancelled;
+  }
+  CHECK(cancelled >= 5);
+  std::string args;
+  for (const auto& a : train) args += " " + quote(a);
+  if (fs::exists(dir / "m" / "last.checkpoint")) {
+    const auto r = run_uniem(args.substr(1) + " --model " + quote(dir / "m") + " --resume --quiet");
+    CHECK_MESSAGE((r.exit_code == 0 || r.output.find("already") != std::string::npos), r.output);
+  }
+  REQUIRE(run_uniem(args.substr(1) + " --model " + quote(dir / "straight") + " --quiet").exit_code == 0);
+  const Checkpoint resumed = load_checkpoint(dir / "m" / "last.checkpoint"), straight = load_checkpoint(dir / "straight" / "last.checkpoint");
+  CHECK(resumed.step == straight.step);
+  REQUIRE(resumed.parameters.size() == straight.parameters.size());
+  int different = 0;
+  for (size_t i = 0; i < resumed.parameters.size(); ++i)
+    different += resumed.parameters[i].tensor.to_vector() != straight.parameters[i].tensor.to_vector();
+  CHECK(different == 0);
+}
+
+TEST_CASE("cancel: infer2d and ffn segment stopped ten times each leave no partial output; ffn segment resumes to the same objects") {
+  TempDir dir;
+  REQUIRE(run_uniem("synth " + quote(dir / "a") + " --shape 20,128,128 --voxel-size 12,6,6 --quiet").exit_code == 0);
+  REQUIRE(run_uniem("train2d --images " + quote(dir / "a" / "image") + " --labels " + quote(dir / "a" / "membranes") +
+                    " --filters 8 --depth 3 --patch 64 --steps 5 --quiet --model " + quote(dir / "m")).exit_code == 0);
+  std::mt19937 random(5);
+  int cancelled = 0;
+  for (int k = 0; k < 10; ++k) {
+    const fs::path out = dir / ("inferred" + std::to_string(k));
+    const Ended e = run_and_cancel({"infer2d", "--model", (dir / "m").string(), "--images", (dir / "a" / "image").string(),
+                                    "--out", out.string(), "--threshold", "0.5", "--labels", "3d", "--flips"},
+                                   std::chrono::milliseconds(50 + random() % 900), dir / "log");
+    INFO("infer2d stop " << k << ": " << e.output);
+    CHECK((e.status == 143 || e.status == 0));
+    CHECK(fs::exists(out) == (e.status == 0));
+    if (e.status == 0) CHECK(fs::exists(out / "inference.json"));
+    cancelled += e.status == 143;
+    CHECK(leftovers(dir.path()) == 0);
+  }
+  CHECK(cancelled >= 5);
+
+  const std::string net = " --fov 5,9,9 --deltas 1,2,2 --depth 2 --filters 4";
+  REQUIRE(run_uniem("ffn prep --images " + quote(dir / "a" / "image") + " --labels " + quote(dir / "a" / "neurons") + " --out " +
+                    quote(dir / "prep") + net + " --min-size 100 --quiet").exit_code == 0);
+  REQUIRE(run_uniem("ffn train --prep " + quote(dir / "prep") + net + " --steps 300 --optimizer adam --learning-rate 3e-3 --quiet --model " + quote(dir / "ffn")).exit_code == 0);
+  const std::vector<std::string> segment = {"ffn", "segment", "--model", (dir / "ffn").string(), "--images",
+                                            (dir / "a" / "image").string(), "--min-size", "20", "--checkpoint-interval",
+                                            "0.05", "--threads", "1", "--out", (dir / "objects").string()};
+  const int stopped = stop_ten_times(segment, dir.path(), 3, 700);  // some 2 s of work: stopped until little is left
+  CHECK(stopped >= 3);
+  CHECK_FALSE(fs::exists(dir / "objects.ffn-state"));  // removed once the output is complete
+  std::string whole;
+  for (const auto& a : segment) whole += " " + quote(a == (dir / "objects").string() ? (dir / "whole").string() : a);
+  REQUIRE(run_uniem(whole.substr(1) + " --quiet").exit_code == 0);
+  CHECK(test::same_voxels(read_volume(dir / "objects" / "labels"), read_volume(dir / "whole" / "labels")));
 }
