@@ -13,6 +13,7 @@
 #include "core/optim.h"
 #include "io/atomic_output.h"
 #include "io/checkpoint.h"
+#include "nn/training_loop.h"
 #include "nn/validation.h"
 
 namespace fs = std::filesystem;
@@ -74,22 +75,6 @@ Batch draw_batch(const std::vector<Section>& sections, const TrainOptions& o, co
 
 double metric(const nlohmann::json& scores, const std::string& name) {
   return scores.contains(name) ? scores[name].get<double>() : scores["jaccard"].get<double>();
-}
-
-// Keeps the log lines of steps up to `step` (a resumed run rewrites what came after).
-void truncate_log(const fs::path& file, int64_t step) {
-  std::ifstream in(file);
-  if (!in) return;
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    try {
-      if (nlohmann::json::parse(line).value("step", int64_t{0}) <= step) kept += line + "\n";
-    } catch (const nlohmann::json::exception&) {
-      // a line cut short by the interruption
-    }
-  }
-  in.close();
-  write_file_atomically(file, kept, true);
 }
 
 }  // namespace
@@ -211,22 +196,12 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
       best = c.extra.value("best", -1.0);
       best_scores = c.extra.value("best_scores", nlohmann::json());
     }
-    truncate_log(log_file, start);
     report("resuming from step " + std::to_string(start) + " (" + last.string() + ")");
   } else {
     fs::create_directories(folder);
     write_file_atomically(folder / model_json, model.to_json().dump(2) + "\n", true);
-    write_file_atomically(log_file, "", true);
   }
-  std::ofstream log_stream(log_file, std::ios::app);
-  if (!log_stream) throw InputError(log_file, "cannot be written");
-  auto log = [&](const nlohmann::json& line) {  // checked: a full disk stops the training, naming the file
-    log_stream << line.dump() << "\n" << std::flush;
-    if (!log_stream) throw InputError(log_file, "could not be written (disk full?)");
-    nlohmann::json event{{"event", "metrics"}, {"phase", "train2d"}};
-    event.update(line);
-    progress_event(event.dump());
-  };
+  TrainingLog log(log_file, start, "train2d");
 
   const TileOptions tiles{.tile = std::min<int64_t>(1024, 2 * o.patch), .overlap = o.patch / 4, .batch = 1};
   auto save = [&](const fs::path& file, int64_t step, bool with_optimizer) {
@@ -251,7 +226,7 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     const ValidationScores v = validate(*network, model.loss, model.target, data.validation, tiles, o.threshold);
     const nlohmann::json scores = v.to_json();
     result.last_scores = scores;
-    log({{"step", step}, {"validation", scores}});
+    log.write({{"step", step}, {"validation", scores}});
     const double score = metric(scores, o.best_metric);
     char line[200];
     std::snprintf(line, sizeof line, "validation at step %lld: Jaccard %.4f, Dice %.4f", static_cast<long long>(step), v.jaccard, v.dice);
@@ -270,53 +245,26 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     report(text);
   };
 
-  const auto begin = std::chrono::steady_clock::now();
-  auto interval_start = begin;
-  double loss_sum = 0;
-  int64_t loss_count = 0;
-  for (int64_t step = start + 1; step <= o.steps; ++step) {
-    optimizer->set_learning_rate(lr.at(step - 1));
+  LoopHooks hooks;
+  hooks.step = [&](int64_t step) {
     const Batch batch = draw_batch(data.train, o, model, step);
     const Tensor loss = training_loss(model.loss, network->forward(batch.input.to(o.device), true),
                                       batch.target.to(o.device), batch.mask.to(o.device));
     const double value = loss.item();
-    if (!std::isfinite(value))
-      throw Error("training diverged at step " + std::to_string(step) + " (loss " + std::to_string(value) +
-                  "); lower --learning-rate or resume from the last checkpoint");
+    if (!std::isfinite(value)) return value;
     optimizer->zero_grad();
     loss.backward();
     optimizer->step();
     if (average) average->update();
-    loss_sum += value;
-    ++loss_count;
-    if (step % o.log_every == 0 || step == o.steps) {
-      const auto now = std::chrono::steady_clock::now();
-      const double interval = std::chrono::duration<double>(now - interval_start).count();
-      const double elapsed = std::chrono::duration<double>(now - begin).count();
-      const double rate = static_cast<double>(loss_count * o.batch) / std::max(interval, 1e-9);
-      const double left = elapsed / static_cast<double>(step - start) * static_cast<double>(o.steps - step);
-      result.last_loss = loss_sum / static_cast<double>(loss_count);
-      log({{"step", step}, {"loss", result.last_loss}, {"learning_rate", optimizer->learning_rate()},
-           {"images_per_second", rate}, {"elapsed_seconds", elapsed}});
-      char line[200];
-      std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  %.2f images/s  lr %.1e  %s left",
-                    static_cast<long long>(step), static_cast<long long>(o.steps), result.last_loss, rate,
-                    optimizer->learning_rate(), format_duration(left).c_str());
-      report(line);
-      loss_sum = 0;
-      loss_count = 0;
-      interval_start = now;
-    }
-    if (step % o.validate_every == 0 || step == o.steps) run_validation(step);
-    const bool saved = step % o.checkpoint_every == 0 || step == o.steps;
-    if (saved) save(last, step, true);
-    if (cancel_requested() && step < o.steps) {  // a safe point: the step is whole; keep it for --resume
-      if (!saved) save(last, step, true);
-      throw Cancelled("training stopped at step " + std::to_string(step) + " of " + std::to_string(o.steps) + "; " +
-                      last.string() + " holds it: continue with --resume");
-    }
-  }
-  if (start >= o.steps) report("the model already has " + std::to_string(start) + " steps; raise --steps to train further");
+    return value;
+  };
+  hooks.validate = run_validation;
+  hooks.save = [&](int64_t step) { save(last, step, true); };
+  hooks.checkpoint = last;
+  LoopSteps steps{.start = start, .steps = o.steps, .log_every = o.log_every, .checkpoint_every = o.checkpoint_every,
+                  .validate_every = o.validate_every, .items = "images", .items_per_step = o.batch};
+  const LoopResult loop = run_training_loop(steps, lr, *optimizer, log, hooks, report);
+  if (!loop.last_line.is_null()) result.last_loss = loop.last_line["loss"];
   // The checkpoints were written durably (io/checkpoint.h); read them back all the same, so that
   // what infer2d and --resume will load is known to read before this run reports success.
   for (const char* name : {last_checkpoint, best_checkpoint}) {
@@ -329,7 +277,7 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     }
   }
   result.steps = std::max(start, o.steps);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  result.seconds = loop.seconds;
   result.best_scores = best_scores;
   return result;
 }

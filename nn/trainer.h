@@ -6,8 +6,8 @@
 // uninterrupted one would have (the weights, batch-norm statistics and optimizer state come from
 // last.checkpoint), and the same seed and thread count give the same weights.
 //
-// Every `log_every` steps a progress line (loss, images/s, time left) is reported and logged;
-// every `validate_every` steps and at the end the validation sections are scored
+// The steps run in the loop of nn/training_loop.h (log lines with images/s, progress events,
+// cancelling); every `validate_every` steps and at the end the validation sections are scored
 // (nn/validation.h) and best.checkpoint is replaced when `best_metric` improves; every
 // `checkpoint_every` steps and at the end last.checkpoint is written (atomically and durably), and
 // at the end both checkpoints are read back. Resuming needs last.checkpoint, and it and
@@ -27,6 +27,7 @@
 #include "nn/dataset.h"
 #include "nn/model_folder.h"
 #include "nn/tiled_inference.h"
+#include "nn/training_loop.h"
 
 namespace uniem::nn {
 
@@ -55,9 +56,6 @@ struct TrainOptions {
   // The options a model folder recorded (model.json "training"); missing keys keep the defaults.
   static TrainOptions from_json(const nlohmann::json& j);
 };
-
-// Progress lines for the user.
-using Reporter = std::function<void(const std::string&)>;
 
 struct TrainResult {
   int64_t steps = 0;          // total steps in the model

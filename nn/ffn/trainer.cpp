@@ -13,6 +13,7 @@
 #include "core/optim.h"
 #include "io/atomic_output.h"
 #include "io/checkpoint.h"
+#include "nn/training_loop.h"
 
 namespace fs = std::filesystem;
 
@@ -212,10 +213,8 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
   } else {
     fs::create_directories(folder);
     write_model_description(folder, m);
-    write_file_atomically(log_file, "", true);
   }
-  std::ofstream log(log_file, std::ios::app);
-  if (!log) throw InputError(log_file, "cannot be written");
+  TrainingLog log(log_file, start, "ffn train");
   auto save = [&](int64_t step) {
     Checkpoint c;
     c.architecture = architecture;
@@ -239,13 +238,9 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
   const float threshold = logit(0.9);
   std::vector<float> image(static_cast<size_t>(b * n)), seed(image.size()), target(image.size());
   std::vector<Zyx> shifts(static_cast<size_t>(b));
-  TrainResult result;
-  const auto begin = std::chrono::steady_clock::now();
-  auto interval_start = begin;
-  double loss_sum = 0;
-  int64_t count = 0, tp = 0, fp = 0, fn = 0;
-  const LearningRateSchedule lr = LearningRateSchedule::named(o.schedule, o.learning_rate, o.steps);
-  for (int64_t step = start + 1; step <= o.steps; ++step) {
+  int64_t tp = 0, fp = 0, fn = 0;
+  LoopHooks hooks;
+  hooks.step = [&](int64_t) {
     for (int64_t i = 0; i < b; ++i) {
       Slot& s = t.slots_[static_cast<size_t>(i)];
       shifts[static_cast<size_t>(i)] = t.next_shift(s);
@@ -257,10 +252,7 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
                                         Tensor::from_vector(seed, {b, 1, fz, fy, fx}, o.device));
     const Tensor loss = ops::sigmoid_cross_entropy(logits, Tensor::from_vector(target, {b, 1, fz, fy, fx}, o.device));
     const double value = loss.item();
-    if (!std::isfinite(value))
-      throw Error("training diverged at step " + std::to_string(step) + " (loss " + std::to_string(value) +
-                  "); lower --learning-rate or resume from the last checkpoint");
-    optimizer->set_learning_rate(lr.at(step - 1));
+    if (!std::isfinite(value)) return value;
     optimizer->zero_grad();
     loss.backward();
     if (o.clip > 0) clip_grad_value(model.parameters(), o.clip);
@@ -278,47 +270,37 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
       fp += predicted && !truth;
       fn += !predicted && truth;
     }
-    loss_sum += value;
-    ++count;
-    if (step % o.log_every == 0 || step == o.steps) {
-      const auto now = std::chrono::steady_clock::now();
-      const double interval = std::chrono::duration<double>(now - interval_start).count();
-      const double elapsed = std::chrono::duration<double>(now - begin).count();
-      result.loss = loss_sum / static_cast<double>(count);
-      result.precision = tp + fp > 0 ? double(tp) / double(tp + fp) : 0;
-      result.recall = tp + fn > 0 ? double(tp) / double(tp + fn) : 0;
-      result.f1 = result.precision + result.recall > 0 ? 2 * result.precision * result.recall / (result.precision + result.recall) : 0;
-      result.voxels_per_second = static_cast<double>(count * b * n) / std::max(interval, 1e-9);
-      const double left = elapsed / static_cast<double>(step - start) * static_cast<double>(o.steps - step);
-      const nlohmann::json record{{"step", step}, {"loss", result.loss}, {"precision", result.precision}, {"recall", result.recall},
-                                {"f1", result.f1}, {"learning_rate", optimizer->learning_rate()},
-                                {"voxels_per_second", result.voxels_per_second}, {"examples", t.next_example_},
-                                {"elapsed_seconds", elapsed}};
-      log << record.dump() << "\n" << std::flush;
-      if (!log) throw InputError(log_file, "could not be written (disk full?)");
-      nlohmann::json event{{"event", "metrics"}, {"phase", "ffn train"}};
-      event.update(record);
-      progress_event(event.dump());
-      char line[240];
-      std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  precision %.3f  recall %.3f  F1 %.3f  %.0f voxels/s  %s left",
-                    static_cast<long long>(step), static_cast<long long>(o.steps), result.loss, result.precision,
-                    result.recall, result.f1, result.voxels_per_second, format_duration(left).c_str());
-      report(line);
-      loss_sum = 0;
-      count = tp = fp = fn = 0;
-      interval_start = now;
-    }
-    const bool saved = step % o.checkpoint_every == 0 || step == o.steps;
-    if (saved) save(step);
-    if (cancel_requested() && step < o.steps) {  // a safe point: the step is whole; keep it for --resume
-      if (!saved) save(step);
-      throw Cancelled("training stopped at step " + std::to_string(step) + " of " + std::to_string(o.steps) + "; " +
-                      checkpoint.string() + " holds it: continue with --resume");
-    }
+    return value;
+  };
+  hooks.interval_metrics = [&] {  // of the predicted mask at 0.9, over the interval
+    const double precision = tp + fp > 0 ? double(tp) / double(tp + fp) : 0, recall = tp + fn > 0 ? double(tp) / double(tp + fn) : 0;
+    const double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
+    tp = fp = fn = 0;
+    return nlohmann::json{{"precision", precision}, {"recall", recall}, {"f1", f1}, {"examples", t.next_example_}};
+  };
+  hooks.describe_metrics = [](const nlohmann::json& m) {
+    char text[96];
+    std::snprintf(text, sizeof text, "precision %.3f  recall %.3f  F1 %.3f", m["precision"].get<double>(), m["recall"].get<double>(),
+                  m["f1"].get<double>());
+    return std::string(text);
+  };
+  hooks.save = save;
+  hooks.checkpoint = checkpoint;
+  LoopSteps steps{.start = start, .steps = o.steps, .log_every = o.log_every, .checkpoint_every = o.checkpoint_every,
+                  .validate_every = 0, .items = "voxels", .items_per_step = b * n};
+  const LearningRateSchedule lr = LearningRateSchedule::named(o.schedule, o.learning_rate, o.steps);
+  const LoopResult loop = run_training_loop(steps, lr, *optimizer, log, hooks, report);
+  TrainResult result;
+  if (!loop.last_line.is_null()) {
+    const nlohmann::json& l = loop.last_line;
+    result.loss = l["loss"];
+    result.precision = l["precision"];
+    result.recall = l["recall"];
+    result.f1 = l["f1"];
+    result.voxels_per_second = l["voxels_per_second"];
   }
-  if (start >= o.steps) report("the model already has " + std::to_string(start) + " steps; raise --steps to train further");
   result.steps = std::max(start, o.steps);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  result.seconds = loop.seconds;
   return result;
 }
 

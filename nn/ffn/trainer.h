@@ -11,7 +11,9 @@
 // the seed, so the network learns from its own earlier predictions. A slot whose shifts are used
 // up takes the next example.
 //
-// Examples are drawn in the prepared (shuffled) order, their augmentation and shift order from
+// The steps run in the loop of nn/training_loop.h, which 2D training shares (the same log lines,
+// with precision, recall and F1 of the predicted mask at 0.9 and voxels/s; progress events;
+// cancelling). Examples are drawn in the prepared (shuffled) order, their augmentation and shift order from
 // (seed, example number) alone; the checkpoint holds the weights, optimizer state and every
 // slot's seed, so --resume continues exactly as an uninterrupted run, and the same seed and
 // thread count give the same weights.
@@ -26,6 +28,7 @@
 #include "core/image/volume.h"
 #include "nn/ffn/model_folder.h"
 #include "nn/ffn/prep.h"
+#include "nn/training_loop.h"
 
 namespace uniem::nn::ffn {
 
@@ -61,7 +64,7 @@ struct TrainResult {
   double seconds = 0, loss = 0, precision = 0, recall = 0, f1 = 0, voxels_per_second = 0;
 };
 
-using Reporter = std::function<void(const std::string&)>;
+using nn::Reporter;
 
 // Throws InputError when there are no coordinates or the examples (fov + 2 deltas) do not fit
 // the margin prep kept.
