@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 
@@ -26,10 +27,19 @@ void set_progress_enabled(bool e) { style.store(e ? ProgressStyle::bar : Progres
 bool progress_enabled() { return style.load() != ProgressStyle::off; }
 
 void progress_event(const std::string& json_object) {
+  // Each event says when it was made (seconds since 1970, UTC), so a program can tell how late it came.
+  std::string line = json_object;
+  if (line.size() > 2 && line.back() == '}') {
+    char time[48];
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::snprintf(time, sizeof time, ",\"time\":%.3f}", now);
+    line.pop_back();
+    line += time;
+  }
   std::lock_guard<std::mutex> lock(event_mutex);
-  if (observer) observer(json_object);
+  if (observer) observer(line);
   if (style.load() != ProgressStyle::json) return;
-  std::fprintf(stderr, "%s\n", json_object.c_str());
+  std::fprintf(stderr, "%s\n", line.c_str());
   std::fflush(stderr);
 }
 

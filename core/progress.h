@@ -4,7 +4,8 @@
 //         and one when the operation ends,
 //           {"event":"progress","phase":"reading","done":12,"total":40,"rate":8.1,"eta_seconds":3.4}
 //         (and "end":true on the last), and the metrics long work reports (progress_event():
-//         {"event":"metrics","phase":"train2d","step":200,"loss":0.031,...});
+//         {"event":"metrics","phase":"train2d","step":200,"loss":0.031,...}); every event ends
+//         with "time", when it was made (seconds since 1970, UTC);
 //   off   nothing (--quiet).
 // In the bar style it is shown On a terminal: a bar redrawn at most ten times a
 // second once the operation has run for more than one second, so quick commands never flicker,

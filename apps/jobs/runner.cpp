@@ -72,7 +72,7 @@ class MetricsEar {
         const nlohmann::json e = nlohmann::json::parse(line);
         if (e.value("event", "") != "metrics") return;
         for (const auto& [key, value] : e.items())
-          if (key != "event" && key != "phase") metrics_[key] = value;
+          if (key != "event" && key != "phase" && key != "time") metrics_[key] = value;
       } catch (const nlohmann::json::exception&) {
       }
     });

@@ -1,0 +1,140 @@
+// bench/jobs: what running a command as a job costs. Two figures, in one run:
+//   1. the job runner's overhead: a 200-step train2d run by `uniem run JOB.json` (planning,
+//      fingerprints of inputs and outputs, the run record) against the same command line, median
+//      of alternating runs;
+//   2. the progress event latency of the job service: from the moment a job's process makes an
+//      event (its "time") to the moment a client of `uniem workbench` receives it as a
+//      server-sent event, for every progress event of a train2d job.
+// Usage: bench_jobs [--reps N]   (default 3)
+#include <fcntl.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int run(const std::string& command) { return std::system((command + " > /dev/null 2>&1").c_str()); }
+
+double seconds(const std::string& command) {
+  const auto start = Clock::now();
+  if (run(command) != 0) {
+    std::fprintf(stderr, "bench_jobs: failed: %s\n", command.c_str());
+    std::exit(1);
+  }
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double epoch_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = 3;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--reps" && i + 1 < argc) reps = std::atoi(argv[++i]);
+  const std::string uniem = UNIEM_BINARY;
+  const fs::path dir = fs::temp_directory_path() / ("uniem-bench-jobs-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "ws");
+  if (run(uniem + " synth " + (dir / "ws" / "s").string() + " --shape 8,128,128 --quiet") != 0) return 1;
+
+  // 1. Runner overhead.
+  const json arguments = {{"images", "s/image"}, {"labels", "s/membranes"}, {"filters", 8}, {"depth", 3}, {"patch", 64},
+                          {"batch", 4}, {"steps", 200}, {"validate-every", 100}, {"log-every", 10}, {"threads", 2}};
+  std::string cli = uniem + " train2d";
+  for (const auto& [key, value] : arguments.items())
+    if (key != "threads") cli += " --" + key + " " + (value.is_string() ? (dir / "ws" / value.get<std::string>()).string() : value.dump());
+  std::vector<double> direct, runner;
+  for (int r = 0; r < reps; ++r) {
+    fs::remove_all(dir / "direct");
+    direct.push_back(seconds(cli + " --threads 2 --quiet --model " + (dir / "direct").string()));
+    json job_args = arguments;
+    job_args.erase("threads");
+    job_args["model"] = "model";
+    const fs::path folder = dir / ("run" + std::to_string(r));
+    fs::create_directories(folder);
+    std::ofstream(dir / "ws" / "job.json") << json{{"threads", 2}, {"command", "train2d"}, {"arguments", job_args}}.dump();
+    runner.push_back(seconds(uniem + " run " + (dir / "ws" / "job.json").string() + " --quiet --out " + folder.string()));
+  }
+  const double d = median(direct), j = median(runner);
+  std::printf("runner overhead, 200-step train2d (2 threads, %d runs each, median): command line %.2f s, uniem run %.2f s: "
+              "%+.2f%%\n", reps, d, j, 100 * (j - d) / d);
+
+  // 2. Event latency through the job service.
+  const pid_t server = ::fork();
+  if (server == 0) {
+    const int fd = ::open((dir / "workbench.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl(uniem.c_str(), uniem.c_str(), "workbench", (dir / "ws").c_str(), "--port", "0", "--token", "B", nullptr);
+    ::_exit(127);
+  }
+  int port = 0;
+  for (int k = 0; k < 200 && port == 0; ++k) {
+    std::ifstream in(dir / "workbench.log");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (const auto at = text.find("http://127.0.0.1:"); at != std::string::npos) port = std::stoi(text.substr(at + 17));
+    else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  httplib::Client c("127.0.0.1", port);
+  c.set_default_headers({{"X-Uniem-Token", "B"}});
+  c.set_read_timeout(120, 0);
+  json job_args = arguments;
+  job_args.erase("threads");
+  job_args["model"] = "served";
+  job_args["steps"] = 600;
+  job_args["log-every"] = 5;
+  const auto submitted = c.Post("/api/jobs", json{{"job", {{"threads", 2}, {"command", "train2d"}, {"arguments", job_args}}}}.dump(),
+                                "application/json");
+  if (!submitted || submitted->status != 200) {
+    std::fprintf(stderr, "bench_jobs: the job was not taken: %s\n", submitted ? submitted->body.c_str() : "no answer");
+    ::kill(server, SIGTERM);
+    return 1;
+  }
+  const int64_t id = json::parse(submitted->body)["id"];
+  std::vector<double> late;
+  bool done = false;
+  c.Get("/api/jobs/" + std::to_string(id) + "/events", [&](const char* data, size_t size) {
+    const double now = epoch_now();
+    const std::string text(data, size);
+    for (size_t at = 0; (at = text.find("data: ", at)) != std::string::npos; at += 6) {
+      const json e = json::parse(text.substr(at + 6, text.find("\n\n", at) - at - 6), nullptr, false);
+      if (!e.is_object()) continue;
+      for (const auto& ev : e["events"]) {
+        if (ev.contains("time")) late.push_back(1000 * (now - ev["time"].get<double>()));
+        if (ev.value("event", "") == "state" && ev.value("state", "") != "running" && ev.value("state", "") != "queued") done = true;
+      }
+    }
+    return !done;
+  });
+  ::kill(server, SIGTERM);
+  ::waitpid(server, nullptr, 0);
+  std::sort(late.begin(), late.end());
+  if (late.empty()) {
+    std::fprintf(stderr, "bench_jobs: no events came\n");
+    return 1;
+  }
+  std::printf("progress event latency through uniem workbench (%zu events of a train2d job): median %.1f ms, p99 %.1f ms, "
+              "max %.1f ms\n", late.size(), late[late.size() / 2], late[late.size() * 99 / 100], late.back());
+  fs::remove_all(dir);
+  return 0;
+}
