@@ -63,10 +63,7 @@ cli::Command convert_command() {
   return command;
 }
 
-int run_convert(const Arguments& argv) {
-  const cli::Command command = convert_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_convert(const cli::Args& args) {
   if (args.has("scale") && args.has("clip")) throw UsageError("--scale and --clip exclude each other");
   const std::string in = args.positional(0), out = args.positional(1);
   WriteOptions write = prepare_output(args, out);

@@ -116,10 +116,7 @@ cli::Command demo_command() {
   return command;
 }
 
-int run_demo(const Arguments& argv) {
-  const cli::Command command = demo_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_demo(const cli::Args& args) {
   const fs::path folder = args.get("output");
   const bool ours = fs::exists(folder / marker);
   AtomicOutput out(folder, AtomicOutput::Kind::folder, ours);

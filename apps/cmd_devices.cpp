@@ -19,10 +19,7 @@ cli::Command devices_command() {
                       "  uniem devices");
 }
 
-int run_devices(const Arguments& argv) {
-  const cli::Command command = devices_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_devices(const cli::Args&) {
 #ifdef UNIEM_WITH_CUDA
   const auto report = cuda::describe_devices();
   std::printf("CUDA runtime %d.%d (in uniem)\n", report.runtime_version / 1000, report.runtime_version % 1000 / 10);

@@ -123,10 +123,7 @@ cli::Command eval_command() {
   return command;
 }
 
-int run_eval(const Arguments& argv) {
-  const cli::Command command = eval_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_eval(const cli::Args& args) {
   const std::string mode = args.get("mode"), format = args.get("format");
   const std::string seg_path = args.positional(0), gt_path = args.positional(1);
   nlohmann::json result;

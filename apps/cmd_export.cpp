@@ -24,10 +24,7 @@ cli::Command export_command() {
   return command;
 }
 
-int run_export(const Arguments& argv) {
-  const cli::Command command = export_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_export(const cli::Args& args) {
   const std::string project = args.positional(0), out = args.positional(1);
   const int bits = args.has("bits") ? static_cast<int>(args.integer("bits")) : 0;
   const WriteOptions write = prepare_output(args, out);

@@ -1,5 +1,5 @@
-// uniem ffn: the flood-filling network workflow (nn/ffn/). This file holds the dispatch and the
-// import-tf, segment and export steps; prep and train are in cmd_ffn_train.cpp.
+// uniem ffn: the flood-filling network workflow (nn/ffn/). This file holds the import-tf, segment
+// and export steps; prep and train are in cmd_ffn_train.cpp (apps/dispatch.cpp finds the step).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -50,10 +50,7 @@ cli::Command ffn_import_tf_command() {
   return command;
 }
 
-int run_ffn_import_tf(const Arguments& argv) {
-  const cli::Command command = ffn_import_tf_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_ffn_import_tf(const cli::Args& args) {
   const fs::path checkpoint = args.positional(0), folder = args.positional(1);
   AtomicOutput::check(folder, AtomicOutput::Kind::folder, args.has("overwrite"));
   const auto tf = read_tf_checkpoint(checkpoint);
@@ -144,10 +141,7 @@ cli::Command ffn_segment_command() {
   return command;
 }
 
-int run_ffn_segment(const Arguments& argv) {
-  const cli::Command command = ffn_segment_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_ffn_segment(const cli::Args& args) {
   for (const char* required : {"model", "images", "out"})
     if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem ffn segment --help)");
   const std::string policy = args.get("seeds");
@@ -251,10 +245,7 @@ cli::Command ffn_export_command() {
   return command;
 }
 
-int run_ffn_export(const Arguments& argv) {
-  const cli::Command command = ffn_export_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_ffn_export(const cli::Args& args) {
   const int bits = args.has("bits") ? static_cast<int>(args.integer("bits")) : 0;
   const fs::path out_dir = args.positional(1);
   AtomicOutput::check(out_dir, AtomicOutput::Kind::folder, args.has("overwrite"));
@@ -273,35 +264,6 @@ int run_ffn_export(const Arguments& argv) {
   std::printf("%d objects (seeds %lld of %lld done) -> %s\n", state.max_id, static_cast<long long>(state.next_seed),
               static_cast<long long>(run.value("seed_count", 0)), out_dir.c_str());
   return 0;
-}
-
-int run_ffn(const Arguments& args) {
-  struct Step {
-    const char* name;
-    const char* summary;
-    int (*run)(const Arguments&);
-  };
-  static const Step steps[] = {
-      {"prep", "from images and ground truth: object-mask classes and balanced training coordinates", run_ffn_prep},
-      {"train", "train a flood-filling network", run_ffn_train},
-      {"segment", "segment neurons in 3D with a trained (or imported) network", run_ffn_segment},
-      {"export", "write the objects of an interrupted segment run", run_ffn_export},
-      {"import-tf", "turn a TensorFlow FFN checkpoint into a uniem model folder", run_ffn_import_tf},
-  };
-  const auto usage = [&] {
-    std::string s = "usage: uniem ffn STEP [options]  (uniem ffn STEP --help for each)\n\n"
-                    "The flood-filling network (Januszewski et al. 2018) for 3D neuron segmentation:\n";
-    for (const Step& st : steps) s += "  " + std::string(st.name) + std::string(12 - std::string(st.name).size(), ' ') + st.summary + "\n";
-    return s;
-  };
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::fputs(usage().c_str(), args.empty() ? stderr : stdout);
-    if (args.empty()) throw UsageError("uniem ffn needs a step: prep, train, segment, export or import-tf");
-    return 0;
-  }
-  for (const Step& st : steps)
-    if (args[0] == st.name) return st.run(Arguments(args.begin() + 1, args.end()));
-  throw UsageError("unknown ffn step '" + args[0] + "': prep, train, segment, export or import-tf");
 }
 
 }  // namespace uniem::apps

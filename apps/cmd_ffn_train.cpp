@@ -91,10 +91,7 @@ cli::Command ffn_prep_command() {
   return command;
 }
 
-int run_ffn_prep(const Arguments& argv) {
-  const cli::Command command = ffn_prep_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_ffn_prep(const cli::Args& args) {
   for (const char* required : {"images", "labels", "out"})
     if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem ffn prep --help)");
   const auto images = split_list(args.get("images")), labels = split_list(args.get("labels"));
@@ -222,10 +219,7 @@ cli::Command ffn_train_command() {
   return command;
 }
 
-int run_ffn_train(const Arguments& argv) {
-  const cli::Command command = ffn_train_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_ffn_train(const cli::Args& args) {
   for (const char* required : {"prep", "model"})
     if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem ffn train --help)");
   const fs::path prep_dir = args.get("prep"), folder = args.get("model");

@@ -170,10 +170,8 @@ cli::Command filter_command() {
   return command;
 }
 
-int run_filter(const Arguments& argv) {
+int run_filter(const cli::Args& args) {
   const cli::Command command = filter_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
   std::vector<Step> steps;
   for (const auto& [name, value] : args.steps()) steps.push_back({name, value});
   if (args.has("pipeline")) {

@@ -66,10 +66,7 @@ cli::Command infer2d_command() {
   return command;
 }
 
-int run_infer2d(const Arguments& argv) {
-  const cli::Command command = infer2d_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_infer2d(const cli::Args& args) {
   for (const char* required : {"model", "images", "out"})
     if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem infer2d --help)");
   const std::string which = args.get("checkpoint");

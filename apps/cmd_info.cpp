@@ -22,10 +22,7 @@ cli::Command info_command() {
   return command;
 }
 
-int run_info(const Arguments& argv) {
-  const cli::Command command = info_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_info(const cli::Args& args) {
   StackInfo info;
   const Volume v = read_volume(args.positional(0), read_options(args), &info);
   const auto description = describe_json(args.positional(0), v, info);

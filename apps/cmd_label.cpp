@@ -60,10 +60,7 @@ cli::Command label_command() {
   return command;
 }
 
-int run_label(const Arguments& argv) {
-  const cli::Command command = label_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_label(const cli::Args& args) {
   const auto connectivity = connectivity_from(static_cast<int>(args.integer("connectivity")));  // one of the choices
   const std::string mode = args.get("mode");
   if (args.has("intensity") && !args.has("stats")) throw UsageError("--intensity needs --stats");

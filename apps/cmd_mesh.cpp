@@ -69,10 +69,7 @@ cli::Command mesh_command() {
   return command;
 }
 
-int run_mesh(const Arguments& argv) {
-  const cli::Command command = mesh_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_mesh(const cli::Args& args) {
   MeshJob job;
   if (args.has("labels")) job.surfaces.labels = parse_labels(args.get("labels"));
   job.surfaces.downsample = static_cast<int>(args.integer("downsample"));

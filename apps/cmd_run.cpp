@@ -13,7 +13,6 @@
 namespace fs = std::filesystem;
 
 namespace uniem::apps {
-namespace {
 
 cli::Command run_command() {
   cli::Command c(
@@ -68,22 +67,7 @@ cli::Command describe_command() {
   return c;
 }
 
-cli::Command (*declaration_of(const std::string& name))() {
-  if (const JobCommand* c = find_job_command(name)) return c->declare;
-  static const std::pair<const char*, cli::Command (*)()> others[] = {
-      {"serve", serve_command}, {"workbench", workbench_command}, {"devices", devices_command}, {"run", run_command},
-      {"rerun", rerun_command}, {"describe", describe_command}};
-  for (const auto& [n, declare] : others)
-    if (name == n) return declare;
-  return nullptr;
-}
-
-}  // namespace
-
-int run_run(const Arguments& argv) {
-  const cli::Command command = run_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_run(const cli::Args& args) {
   const fs::path file = args.positional(0);
   Job job = read_job(file);
   if (args.has("from")) job.folder = fs::absolute(args.get("from")).lexically_normal();
@@ -94,10 +78,7 @@ int run_run(const Arguments& argv) {
   return run_job(job, args.has("out") ? fs::path(args.get("out")) : fs::absolute(file).parent_path(), options);
 }
 
-int run_rerun(const Arguments& argv) {
-  const cli::Command command = rerun_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_rerun(const cli::Args& args) {
   RerunOptions o;
   o.record = args.positional(0);
   if (args.has("out")) o.out = args.get("out");
@@ -106,19 +87,24 @@ int run_rerun(const Arguments& argv) {
   return rerun(o);
 }
 
-int run_describe(const Arguments& argv) {
-  if (argv.size() == 1 && (argv[0] == "--help" || argv[0] == "-h")) return describe_command().print_help();
+int run_describe(const Arguments& words) {
+  if (words.size() == 1 && (words[0] == "--help" || words[0] == "-h")) return describe_command().print_help();
   nlohmann::json out;
-  if (argv.empty()) {
+  if (words.empty()) {
     out = {{"commands", nlohmann::json::array()}};
-    for (const auto& c : job_commands) out["commands"].push_back(c.declare().describe());
+    for (const auto& c : commands)
+      if (c.job) out["commands"].push_back(c.declare().describe());
   } else {
     std::string name;
-    for (const auto& a : argv)
-      if (a != "--describe") name += (name.empty() ? "" : " ") + a;
-    const auto declare = declaration_of(name);
-    if (!declare) throw UsageError("unknown command '" + name + "'");
-    out = declare().describe();
+    for (const auto& w : words)
+      if (w != "--describe") name += (name.empty() ? "" : " ") + w;
+    if (name == "describe") {
+      out = describe_command().describe();
+    } else {
+      const Subcommand* c = find_command(name);
+      if (!c) throw UsageError("unknown command '" + name + "'");
+      out = c->declare().describe();
+    }
   }
   std::printf("%s\n", out.dump(1).c_str());
   return 0;

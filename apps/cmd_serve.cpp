@@ -37,10 +37,7 @@ cli::Command serve_command() {
   return command;
 }
 
-int run_serve(const Arguments& argv) {
-  const cli::Command command = serve_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_serve(const cli::Args& args) {
   if (!args.has("project")) throw UsageError("serve needs --project DIR (see uniem serve --help)");
   if (args.has("labels") && !args.has("images")) throw UsageError("--labels needs --images (they make a new project)");
   const int64_t port = args.integer("port");

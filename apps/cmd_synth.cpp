@@ -31,10 +31,7 @@ cli::Command synth_command() {
   return command;
 }
 
-int run_synth(const Arguments& argv) {
-  const cli::Command command = synth_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_synth(const cli::Args& args) {
   SynthOptions o;
   const auto shape = args.integers("shape", 3);
   o.nz = shape[0];

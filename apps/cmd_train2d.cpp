@@ -232,10 +232,7 @@ cli::Command train2d_command() {
   return command;
 }
 
-int run_train2d(const Arguments& argv) {
-  const cli::Command command = train2d_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_train2d(const cli::Args& args) {
   for (const char* required : {"images", "labels", "model"})
     if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem train2d --help)");
   const fs::path folder = args.get("model");

@@ -77,10 +77,7 @@ cli::Command watershed_command() {
   return command;
 }
 
-int run_watershed(const Arguments& argv) {
-  const cli::Command command = watershed_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_watershed(const cli::Args& args) {
   const int ways = args.has("markers") + args.has("seeds-below") + args.has("split") + args.has("preset");
   if (ways != 1) throw UsageError("give exactly one of --markers, --seeds-below, --split and --preset");
   const Preset* preset = nullptr;

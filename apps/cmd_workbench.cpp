@@ -37,10 +37,7 @@ cli::Command workbench_command() {
   return command;
 }
 
-int run_workbench(const Arguments& argv) {
-  const cli::Command command = workbench_command();
-  const auto args = command.parse(argv);
-  if (args.help) return command.print_help();
+int run_workbench(const cli::Args& args) {
   const fs::path workspace = fs::absolute(args.positional(0)).lexically_normal();
   if (!fs::is_directory(workspace)) throw InputError(workspace, "is not a folder (the workspace must exist)");
   web::HttpOptions o;
@@ -55,7 +52,8 @@ int run_workbench(const Arguments& argv) {
   jobs_options.workspace = workspace;
   jobs_options.program = fs::read_symlink("/proc/self/exe").string();
   jobs_options.commands = {{"commands", nlohmann::json::array()}};
-  for (const auto& c : job_commands) jobs_options.commands["commands"].push_back(c.declare().describe());
+  for (const auto& c : commands)
+    if (c.job) jobs_options.commands["commands"].push_back(c.declare().describe());
   web::JobService jobs(http, jobs_options);
   const int port = http.bind();
   if (const int n = jobs.store().interrupted_at_open())

@@ -15,7 +15,7 @@ using Arguments = std::vector<std::string>;
 
 #define UNIEM_COMMAND(name)     \
   cli::Command name##_command(); \
-  int run_##name(const Arguments& args);
+  int run_##name(const cli::Args& args);
 UNIEM_COMMAND(info)
 UNIEM_COMMAND(convert)
 UNIEM_COMMAND(synth)
@@ -36,68 +36,83 @@ UNIEM_COMMAND(ffn_import_tf)
 UNIEM_COMMAND(serve)
 UNIEM_COMMAND(export)
 UNIEM_COMMAND(workbench)
+UNIEM_COMMAND(run)
+UNIEM_COMMAND(rerun)
 #undef UNIEM_COMMAND
-int run_ffn(const Arguments& args);  // dispatches to the ffn steps
-int run_run(const Arguments& args);    // uniem run JOB.json (apps/cmd_run.cpp)
-int run_rerun(const Arguments& args);  // uniem rerun run.json
-int run_describe(const Arguments& args);
+// uniem describe [COMMAND...]: its arguments are the words of a command's name (apps/cmd_run.cpp).
+cli::Command describe_command();
+int run_describe(const Arguments& words);
 
-struct Subcommand {
+// What `uniem --help` lists, in this order ("ffn" stands for its steps).
+struct Summary {
   const char* name;
   const char* summary;
-  int (*run)(const Arguments&);
 };
 
-inline constexpr Subcommand subcommands[] = {
-    {"demo", "make a synthetic EM volume with ground truth and show what uniem does with it", run_demo},
-    {"info", "describe an image stack: shape, type, voxel size, value statistics", run_info},
-    {"convert", "convert between PNG folders, TIFF folders and multi-page TIFF, and between bit depths", run_convert},
-    {"synth", "synthesise an EM-like volume with neuron, membrane and mitochondria ground truth", run_synth},
-    {"filter", "apply filters in order: smoothing, median, thresholds, morphology, distance", run_filter},
-    {"label", "find connected components, with per-object statistics", run_label},
-    {"watershed", "grow regions from markers: split cells along membranes or touching objects", run_watershed},
-    {"mesh", "surface meshes of labelled objects (PLY, OBJ, STL, Neuroglancer), with area and volume", run_mesh},
-    {"train2d", "train a 2D network (U-Net, ResNet, HighwayNet, DenseNet) from painted sections", run_train2d},
-    {"infer2d", "apply a trained 2D network to sections: probability maps, masks, objects", run_infer2d},
-    {"ffn", "3D neuron segmentation with flood-filling networks: prep, train, segment, export, import-tf", run_ffn},
-    {"workbench", "every command in the browser, as forms, with a job queue, progress and logs", run_workbench},
-    {"serve", "the proofreader: paint and correct segmentations in the browser, several people at once", run_serve},
-    {"export", "write a proofreading project's labels, with every edit, as a PNG or TIFF stack", run_export},
-    {"eval", "score a segmentation against ground truth (Rand, VI, Jaccard, Dice)", run_eval},
-    {"run", "run a job file: one command or a pipeline of them, with a record of what was run (run.json)", run_run},
-    {"rerun", "run a recorded job again and say, output by output, whether the result is identical", run_rerun},
-    {"describe", "print the options of every command as JSON, for programs that build forms from them", run_describe},
-    {"devices", "list the GPUs uniem can use", run_devices},
+inline constexpr Summary summaries[] = {
+    {"demo", "make a synthetic EM volume with ground truth and show what uniem does with it"},
+    {"info", "describe an image stack: shape, type, voxel size, value statistics"},
+    {"convert", "convert between PNG folders, TIFF folders and multi-page TIFF, and between bit depths"},
+    {"synth", "synthesise an EM-like volume with neuron, membrane and mitochondria ground truth"},
+    {"filter", "apply filters in order: smoothing, median, thresholds, morphology, distance"},
+    {"label", "find connected components, with per-object statistics"},
+    {"watershed", "grow regions from markers: split cells along membranes or touching objects"},
+    {"mesh", "surface meshes of labelled objects (PLY, OBJ, STL, Neuroglancer), with area and volume"},
+    {"train2d", "train a 2D network (U-Net, ResNet, HighwayNet, DenseNet) from painted sections"},
+    {"infer2d", "apply a trained 2D network to sections: probability maps, masks, objects"},
+    {"ffn", "3D neuron segmentation with flood-filling networks: prep, train, segment, export, import-tf"},
+    {"workbench", "every command in the browser, as forms, with a job queue, progress and logs"},
+    {"serve", "the proofreader: paint and correct segmentations in the browser, several people at once"},
+    {"export", "write a proofreading project's labels, with every edit, as a PNG or TIFF stack"},
+    {"eval", "score a segmentation against ground truth (Rand, VI, Jaccard, Dice)"},
+    {"run", "run a job file: one command or a pipeline of them, with a record of what was run (run.json)"},
+    {"rerun", "run a recorded job again and say, output by output, whether the result is identical"},
+    {"describe", "print the options of every command as JSON, for programs that build forms from them"},
+    {"devices", "list the GPUs uniem can use"},
 };
 
-// The commands a job file may name ("filter", "ffn segment", ...), with their declarations.
-struct JobCommand {
+// Every command: its declaration (the option schema), what runs it, and whether a job file may
+// name it ("filter", "ffn segment", ...).
+struct Subcommand {
   const char* name;
+  const char* summary;  // the ffn steps': `uniem ffn` lists them
   cli::Command (*declare)();
-  int (*run)(const Arguments&);  // the arguments after the command's name
+  int (*run)(const cli::Args&);
+  bool job;
 };
 
-inline const JobCommand job_commands[] = {
-    {"synth", synth_command, run_synth},
-    {"info", info_command, run_info},
-    {"convert", convert_command, run_convert},
-    {"filter", filter_command, run_filter},
-    {"label", label_command, run_label},
-    {"watershed", watershed_command, run_watershed},
-    {"mesh", mesh_command, run_mesh},
-    {"eval", eval_command, run_eval},
-    {"train2d", train2d_command, run_train2d},
-    {"infer2d", infer2d_command, run_infer2d},
-    {"ffn prep", ffn_prep_command, run_ffn_prep},
-    {"ffn train", ffn_train_command, run_ffn_train},
-    {"ffn segment", ffn_segment_command, run_ffn_segment},
-    {"ffn export", ffn_export_command, run_ffn_export},
-    {"ffn import-tf", ffn_import_tf_command, run_ffn_import_tf},
-    {"export", export_command, run_export},
-    {"demo", demo_command, run_demo},
+inline const Subcommand commands[] = {
+    {"synth", "", synth_command, run_synth, true},
+    {"info", "", info_command, run_info, true},
+    {"convert", "", convert_command, run_convert, true},
+    {"filter", "", filter_command, run_filter, true},
+    {"label", "", label_command, run_label, true},
+    {"watershed", "", watershed_command, run_watershed, true},
+    {"mesh", "", mesh_command, run_mesh, true},
+    {"eval", "", eval_command, run_eval, true},
+    {"train2d", "", train2d_command, run_train2d, true},
+    {"infer2d", "", infer2d_command, run_infer2d, true},
+    {"ffn prep", "from images and ground truth: object-mask classes and balanced training coordinates", ffn_prep_command,
+     run_ffn_prep, true},
+    {"ffn train", "train a flood-filling network", ffn_train_command, run_ffn_train, true},
+    {"ffn segment", "segment neurons in 3D with a trained (or imported) network", ffn_segment_command, run_ffn_segment, true},
+    {"ffn export", "write the objects of an interrupted segment run", ffn_export_command, run_ffn_export, true},
+    {"ffn import-tf", "turn a TensorFlow FFN checkpoint into a uniem model folder", ffn_import_tf_command, run_ffn_import_tf,
+     true},
+    {"export", "", export_command, run_export, true},
+    {"demo", "", demo_command, run_demo, true},
+    {"workbench", "", workbench_command, run_workbench, false},
+    {"serve", "", serve_command, run_serve, false},
+    {"run", "", run_command, run_run, false},
+    {"rerun", "", rerun_command, run_rerun, false},
+    {"devices", "", devices_command, run_devices, false},
 };
 
-// The job command called `name`, or nullptr.
-const JobCommand* find_job_command(const std::string& name);
+// The command called `name` ("ffn segment"), or nullptr; with `job`, only those a job may run.
+const Subcommand* find_command(const std::string& name, bool job = false);
+
+// Runs `uniem NAME ARGS...`: finds the command (for ffn, its step), parses the arguments against
+// its declaration, answers --help and --describe, and runs it. Throws what the command throws.
+int dispatch(const std::string& name, const Arguments& args);
 
 }  // namespace uniem::apps

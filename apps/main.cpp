@@ -28,7 +28,7 @@ void print_help() {
   std::printf(
       "uniem - segmentation of electron-microscopy volumes, in one program\n\n"
       "Usage: uniem <command> [arguments] [options]\n\nCommands:\n");
-  for (const auto& c : uniem::apps::subcommands) std::printf("  %-10s %s\n", c.name, c.summary);
+  for (const auto& c : uniem::apps::summaries) std::printf("  %-10s %s\n", c.name, c.summary);
   std::printf(
       "\nEvery command explains itself: uniem <command> --help\n"
       "Image stacks are folders of PNG/TIFF files (sorted by name, 2.png before 10.png) or\n"
@@ -52,18 +52,12 @@ int main(int argc, char** argv) {
     print_version();
     return 0;
   }
-  for (const auto& c : uniem::apps::subcommands) {
+  for (const auto& c : uniem::apps::summaries) {
     if (first != c.name) continue;
     const uniem::apps::Arguments args(argv + 2, argv + argc);
     uniem::cancel_on_signals();  // serve installs its own: Ctrl+C stops it after its edits are saved
     try {
-      for (const auto& a : args)
-        if (a == "--describe") {  // the option schema, for programs: uniem filter --describe, uniem ffn segment --describe
-          std::string name = c.name;
-          if (name == "ffn" && !args.empty() && !args[0].starts_with("-")) name += " " + args[0];
-          return uniem::apps::run_describe({name});
-        }
-      return c.run(args);
+      return uniem::apps::dispatch(c.name, args);
     } catch (const uniem::Cancelled& e) {
       const std::string what = e.what();
       std::fprintf(stderr, "uniem %s: %s\n", c.name,

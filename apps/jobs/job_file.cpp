@@ -13,7 +13,8 @@ namespace {
 
 std::string known_commands() {
   std::string s;
-  for (const auto& c : job_commands) s += std::string(s.empty() ? "" : ", ") + c.name;
+  for (const auto& c : commands)
+    if (c.job) s += std::string(s.empty() ? "" : ", ") + c.name;
   return s;
 }
 
@@ -82,12 +83,6 @@ const char* style_name() {
 
 }  // namespace
 
-const JobCommand* find_job_command(const std::string& name) {
-  for (const auto& c : job_commands)
-    if (name == c.name) return &c;
-  return nullptr;
-}
-
 std::string PlannedStep::command_line() const {
   std::string s = std::string("uniem ") + command->name;
   for (const auto& a : argv)
@@ -144,7 +139,7 @@ std::vector<PlannedStep> plan(const Job& job, const fs::path& run_folder) {
     const std::string name = s["command"];
     where = where.empty() ? name : where + " (" + name + ")";
     PlannedStep step;
-    step.command = find_job_command(name);
+    step.command = find_command(name, true);
     if (!step.command) throw UsageError(where + ": unknown command '" + name + "' (a job can run " + known_commands() + ")");
     const nlohmann::json arguments = s.value("arguments", nlohmann::json::object());
     if (!arguments.is_object()) throw UsageError(where + ": \"arguments\" is an object, e.g. {\"in\": \"raw\", \"out\": \"smooth.tif\"}");

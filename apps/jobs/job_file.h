@@ -39,7 +39,7 @@ struct PathUse {
 };
 
 struct PlannedStep {
-  const JobCommand* command = nullptr;
+  const Subcommand* command = nullptr;
   Arguments argv;                     // what run() gets, paths resolved
   nlohmann::json options;             // every argument with defaults resolved, as text
   std::vector<PathUse> paths;

@@ -173,7 +173,7 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
     MetricsEar ear;
     int status = 0;
     try {
-      status = step.command->run(step.argv);
+      status = step.command->run(step.command->declare().parse(step.argv));
     } catch (...) {
       failure = std::current_exception();
       status = exit_status_of(failure);
