@@ -50,43 +50,30 @@ Command::Command(std::string name, std::string summary, std::string description,
   last().common = true;
 }
 
-Command& Command::positional(std::string name, std::string help) {
-  Spec s;
-  s.name = std::move(name);
-  s.help = std::move(help);
-  s.type = Type::path;
-  positionals_.push_back(std::move(s));
-  last_positional_ = true;
-  return *this;
-}
-Command& Command::option(std::string name, std::string value, std::string help, std::string fallback) {
+Command& Command::add(std::string name, std::string value, std::string help, std::string fallback, Type type, bool positional) {
   Spec s;
   s.name = std::move(name);
   s.value = std::move(value);
   s.help = std::move(help);
   s.fallback = std::move(fallback);
-  options_.push_back(std::move(s));
-  last_positional_ = false;
+  s.type = type;
+  (positional ? positionals_ : options_).push_back(std::move(s));
+  last_positional_ = positional;
   return *this;
+}
+Command& Command::positional(std::string name, std::string help) {
+  return add(std::move(name), "", std::move(help), "", Type::path, true);
+}
+Command& Command::option(std::string name, std::string value, std::string help, std::string fallback) {
+  return add(std::move(name), std::move(value), std::move(help), std::move(fallback), Type::text, false);
 }
 Command& Command::flag(std::string name, std::string help) {
-  Spec s;
-  s.name = std::move(name);
-  s.help = std::move(help);
-  s.type = Type::flag;
-  options_.push_back(std::move(s));
-  last_positional_ = false;
-  return *this;
+  return add(std::move(name), "", std::move(help), "", Type::flag, false);
 }
 Command& Command::step(std::string name, std::string value, std::string help) {
-  Spec s;
-  s.name = std::move(name);
-  s.value = std::move(value);
-  s.help = std::move(help);
-  s.type = s.value.empty() ? Type::flag : Type::text;
-  s.step = true;
-  options_.push_back(std::move(s));
-  last_positional_ = false;
+  const Type type = value.empty() ? Type::flag : Type::text;
+  add(std::move(name), std::move(value), std::move(help), "", type, false);
+  last().step = true;
   return *this;
 }
 

@@ -78,6 +78,7 @@ class Command {
   const Spec* find(const std::string& name) const;
 
  private:
+  Command& add(std::string name, std::string value, std::string help, std::string fallback, Type type, bool positional);
   Spec& last();
   std::string name_, summary_, description_, example_;
   std::vector<Spec> positionals_, options_;

@@ -49,7 +49,8 @@ cli::Command rerun_command() {
       "output by output, whether the result is identical, and how the metrics differ when it is not,\n"
       "naming a different thread count, device, uniem build or computer as the likely cause.\n"
       "Exit status: 0 when every output is identical, 1 when one differs or the inputs changed.\n"
-      "JSON files are compared without their timings (fields named ..._seconds, ..._per_second).",
+      "JSON files are compared without their timings (fields named ..._seconds, ..._per_second) and\n"
+      "without the absolute paths in them (where the run happened to be).",
       "  uniem rerun runs/first/run.json\n  uniem rerun runs/first/run.json --out runs/again --threads 1");
   c.positional("RECORD", "run.json of an earlier run").input();
   c.option("out", "DIR", "new run folder (default: the old one's name + .rerun, numbered when taken)").output();

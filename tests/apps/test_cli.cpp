@@ -16,9 +16,7 @@
 #include "tests/test_support.h"
 
 using namespace uniem;
-using uniem::test::quote;
-using uniem::test::run_uniem;
-using uniem::test::TempDir;
+using namespace uniem::test;  // TempDir, run_uniem, quote, ...
 namespace fs = std::filesystem;
 
 namespace {

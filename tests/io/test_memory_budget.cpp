@@ -12,8 +12,7 @@
 #include "tests/test_support.h"
 
 using namespace uniem;
-using uniem::test::input_error_message;
-using uniem::test::TempDir;
+using namespace uniem::test;  // TempDir, run_uniem, quote, ...
 namespace fs = std::filesystem;
 
 namespace {

@@ -17,9 +17,7 @@
 #include "tests/test_support.h"
 
 using namespace uniem;
-using uniem::test::quote;
-using uniem::test::run_uniem;
-using uniem::test::TempDir;
+using namespace uniem::test;  // TempDir, run_uniem, quote, ...
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
