@@ -168,6 +168,28 @@ TEST_CASE("session: split follows the membrane, in 2D and in 3D; undo joins agai
   CHECK(refusal(s, request("split", "ann", 3, {{"id", 3}, {"z", 4}, {"seeds", {{80, 110, 1}, {80, 20, 2}}}})) == 400);
 }
 
+TEST_CASE("session: a split computes without the lock; others edit meanwhile, and an edit in its box makes it refuse") {
+  Fixture f;
+  SessionOptions o = quiet();
+  Session* session = nullptr;
+  json meanwhile;
+  o.while_splitting = [&] { session->apply(meanwhile); };
+  Session s(f.project, o);
+  session = &s;
+  // Elsewhere (segment 1): both land.
+  meanwhile = request("paint", "bea", 0, {{"z", 0}, {"points", {{10, 50}}}, {"radius", 3}, {"id", "new"}});
+  json r = s.apply(request("split", "ann", 0, {{"id", 3}, {"z", 4}, {"mode", "3d"}, {"seeds", {{80, 110, 1}, {80, 190, 2}}}}));
+  CHECK(r["new_id"] == 5);  // 4 went to bea's paint, made while the split was computed
+  CHECK(s.label_at(0, 10, 50) == 4);
+  CHECK(s.label_at(0, 80, 190) == 5);
+  // In the split segment's box: the paint lands, the split is refused and changes nothing.
+  meanwhile = request("paint", "bea", 2, {{"z", 1}, {"points", {{20, 120}}}, {"radius", 2}, {"id", 1}});
+  CHECK(refusal(s, request("split", "ann", 2, {{"id", 3}, {"z", 4}, {"mode", "3d"}, {"seeds", {{80, 105, 1}, {80, 125, 2}}}})) == 409);
+  CHECK(s.label_at(1, 20, 120) == 1);
+  CHECK(s.label_at(4, 80, 125) == 3);
+  CHECK(s.version() == 3);
+}
+
 TEST_CASE("session: locks, stale versions and bad requests are refused and change nothing") {
   Fixture f;
   Session s(f.project, quiet());

@@ -223,6 +223,13 @@ void Session::check_segment(uint32_t id, const std::string& user, int64_t versio
     throw RequestError(409, "segment " + std::to_string(id) + " is locked by " + owner);
 }
 
+bool Session::changed_since(int64_t version, const std::array<int64_t, 6>& box) const {
+  if (!index_.empty() && index_.front().seq > version + 1) return true;  // records dropped from the index: assume so
+  for (auto it = index_.rbegin(); it != index_.rend() && it->seq > version; ++it)
+    if (boxes_meet(it->box, box)) return true;
+  return false;
+}
+
 std::array<int64_t, 6> Session::segment_box(uint32_t id) const {
   const ChunkStore& store = project_.labels();
   std::array<int64_t, 6> box{INT64_MAX, INT64_MAX, INT64_MAX, -1, -1, -1};

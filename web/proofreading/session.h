@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,8 @@ struct SessionOptions {
   int64_t cache_bytes = 1LL << 30;  // label chunks kept in memory; beyond it, unchanged ones are
                                     // dropped, least recently used first
   bool read_only = false;       // look, export: no lock, no journal writes, no flushes
+  // Called while a split computes its parts without the session's lock (tests edit meanwhile).
+  std::function<void()> while_splitting;
 };
 
 // A page of the segment table: sorted by "id", "voxels" or "name" (ties by rising id), filtered
@@ -146,7 +149,11 @@ class Session {
   void check_segment(uint32_t id, const std::string& user, int64_t version) const;
   std::array<int64_t, 6> segment_box(uint32_t id) const;
   nlohmann::json op_undo(const std::string& user, bool redo);
-  nlohmann::json op_split(const nlohmann::json& req, const std::string& user, int64_t version);
+  // Computes the parts without holding `lock` (a 3D split can take seconds; others edit meanwhile),
+  // then refuses (409) if an edit after it began met the segment's box.
+  nlohmann::json op_split(const nlohmann::json& req, const std::string& user, int64_t version,
+                          std::unique_lock<std::mutex>& lock);
+  bool changed_since(int64_t version, const std::array<int64_t, 6>& box) const;  // by anybody
   std::string lock_owner(uint32_t id) const;
   // "name/12", "lock/12": the key of a segment's value in values_.
   static std::string id_key(const char* what, uint32_t id);

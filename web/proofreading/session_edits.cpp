@@ -69,7 +69,7 @@ json Session::apply(const json& request) {
   const std::string op = text(request, "op", 32);
   const std::string user = valid_user(request);
   if (options_.read_only) throw RequestError(403, "this project is open read-only");
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   if (!journal_->failed().empty())
     throw RequestError(503, "edits are refused since saving one failed (" + journal_->failed() +
                                 "). Every edit you were told was saved is safe; restart uniem serve once the disk is fixed");
@@ -195,7 +195,7 @@ json Session::apply(const json& request) {
       summary["id"] = ids[1];
     return commit(change, summary, user, "edit", 0, {}, -1);
   }
-  if (op == "split") return op_split(request, user, version);
+  if (op == "split") return op_split(request, user, version, lock);
   if (op == "lock" || op == "unlock" || op == "name") {
     const uint32_t id = segment_id(request, "id");
     check_segment(id, user, version_);  // locks and names are not stale-checked
@@ -232,7 +232,7 @@ json Session::apply(const json& request) {
   bad("unknown operation '" + op + "' (paint, erase, fill, merge, split, delete, lock, unlock, name, marker, unmark, undo, redo)");
 }
 
-json Session::op_split(const json& request, const std::string& user, int64_t version) {
+json Session::op_split(const json& request, const std::string& user, int64_t version, std::unique_lock<std::mutex>& lock) {
   const auto shape = project_.info().shape;
   const uint32_t id = static_cast<uint32_t>(integer(request, "id", 1, UINT32_MAX));
   const int64_t z = integer(request, "z", 0, shape[0] - 1);
@@ -254,15 +254,17 @@ json Session::op_split(const json& request, const std::string& user, int64_t ver
   if (bz * by * bx > options_.max_edit_voxels) throw RequestError(413, "the segment is too large to split in 3D here");
   if (z < box[0] || z >= box[3]) throw RequestError(409, "segment " + std::to_string(id) + " is not on section " + std::to_string(z));
 
-  Change probe(*this);
   Volume mask(DType::u8, bz, by, bx), markers(DType::u32, bz, by, bx), landscape(DType::f32, bz, by, bx);
-  for (int64_t k = 0; k < bz; ++k) {
-    const Volume image = project_.image_section(box[0] + k, 0);
-    for (int64_t y = 0; y < by; ++y)
-      for (int64_t x = 0; x < bx; ++x) {
-        mask.at<uint8_t>(k, y, x) = probe.get(box[0] + k, box[1] + y, box[2] + x) == id;
-        landscape.at<float>(k, y, x) = -static_cast<float>(image.value((box[1] + y) * image.nx() + box[2] + x));
-      }
+  {
+    Change probe(*this);
+    for (int64_t k = 0; k < bz; ++k) {
+      const Volume image = project_.image_section(box[0] + k, 0);
+      for (int64_t y = 0; y < by; ++y)
+        for (int64_t x = 0; x < bx; ++x) {
+          mask.at<uint8_t>(k, y, x) = probe.get(box[0] + k, box[1] + y, box[2] + x) == id;
+          landscape.at<float>(k, y, x) = -static_cast<float>(image.value((box[1] + y) * image.nx() + box[2] + x));
+        }
+    }
   }
   bool groups[3] = {false, false, false};
   for (const auto& s : seeds) {
@@ -276,10 +278,27 @@ json Session::op_split(const json& request, const std::string& user, int64_t ver
   }
   if (!groups[1] || !groups[2])
     throw RequestError(400, "a split needs seeds of both groups on segment " + std::to_string(id) + " in section " + std::to_string(z));
-  gaussian_filter(landscape, {0, 1, 1});
-  WatershedOptions wo;
-  wo.connectivity = mode == "2d" ? Connectivity::c4 : Connectivity::c6;
-  const Volume parts = watershed(landscape, markers, &mask, wo);
+  // The flooding runs without the lock, so that nobody waits for it; what it read is checked after.
+  const int64_t read_at = version_;
+  Volume parts;
+  {
+    struct Relock {  // also when the work throws: the caller's clean-up runs under the lock
+      std::unique_lock<std::mutex>& lock;
+      ~Relock() {
+        if (!lock.owns_lock()) lock.lock();
+      }
+    } relock{lock};
+    lock.unlock();
+    gaussian_filter(landscape, {0, 1, 1});
+    WatershedOptions wo;
+    wo.connectivity = mode == "2d" ? Connectivity::c4 : Connectivity::c6;
+    parts = watershed(landscape, markers, &mask, wo);
+    if (options_.while_splitting) options_.while_splitting();
+  }
+  if (changed_since(read_at, box))
+    throw RequestError(409, "segment " + std::to_string(id) +
+                                " was edited while the split was being computed; look at it again and split again");
+  check_segment(id, user, read_at);  // still there, not locked by someone else, not changed meanwhile
   if (next_id_ == 0 || next_id_ == UINT32_MAX) throw RequestError(409, "no ids are left for a new segment");
   const uint32_t new_id = next_id_;
   Change change(*this);
