@@ -9,9 +9,11 @@
 #include "apps/commands.h"
 #include "apps/serve_project.h"
 #include "core/error.h"
+#include "core/memory_budget.h"
 #include "web/http.h"
 #include "web/jobs/job_service.h"
 #include "web/pages.h"
+#include "web/project_shelf.h"
 
 namespace fs = std::filesystem;
 
@@ -21,7 +23,9 @@ cli::Command workbench_command() {
   cli::Command command(
       "workbench", "run any command from the browser, with a job queue",
       "Serves the workbench for FOLDER (the workspace: your stacks, models and projects; default:\n"
-      "the current folder) and prints its address. In the browser, every command is a form; what you\n"
+      "the current folder) and prints its address. Every proofreading project in FOLDER (made with\n"
+      "uniem serve --images ... --project FOLDER/NAME) opens in the proofreader at /projects/NAME/,\n"
+      "several at once. In the browser, every command is a form; what you\n"
       "run becomes a job in a queue, one at a time, with its progress, its log and its record\n"
       "(run.json) in FOLDER/runs/job-N/, beside its outputs. Paths in the forms are relative to\n"
       "FOLDER. Jobs run as separate processes at a lower priority, so the page stays responsive;\n"
@@ -55,6 +59,9 @@ int run_workbench(const cli::Args& args) {
   for (const auto& c : commands)
     if (c.job) jobs_options.commands["commands"].push_back(c.declare().describe());
   web::JobService jobs(http, jobs_options);
+  web::SessionOptions session_options;
+  session_options.cache_bytes = memory_budget() / 4;  // label chunks kept, for all open projects
+  web::ProjectShelf projects(http, workspace, session_options);
   const int port = http.bind();
   if (const int n = jobs.store().interrupted_at_open())
     std::printf("%d job%s stopped when the server last stopped; resume %s on the page.\n", n, n == 1 ? "" : "s", n == 1 ? "it" : "them");

@@ -516,7 +516,9 @@ bool HttpServer::refuse(const httplib::Request& req, httplib::Response& res) {
   const bool token_ok = !options_.token.empty() &&
                         same_token(header_token.empty() && req.has_param("token") ? req.get_param_value("token") : header_token,
                                    options_.token);
-  if (!options_.token.empty() && !token_ok)
+  // The page's secret cookie stands for the token: it is given only with a page that was loaded
+  // with it, so the page's scripts, styles and API calls need not carry the token themselves.
+  if (!options_.token.empty() && !token_ok && client(req).empty())
     return no(401, "this server asks for its access token (printed when it started): open the address it printed");
   if (!is_page(req.path)) {
     const std::string origin = req.get_header_value("Origin");
@@ -533,7 +535,8 @@ bool HttpServer::refuse(const httplib::Request& req, httplib::Response& res) {
     return false;
   }
   if (req.method != "POST") return no(405, "the method " + req.method + " is not used by this server");
-  if (!post_paths_.count(req.path)) return no(404, "no such API: " + req.path);
+  if (std::none_of(post_paths_.begin(), post_paths_.end(), [&](const std::regex& r) { return std::regex_match(req.path, r); }))
+    return no(404, "no such API: " + req.path);
   if (req.has_header("Content-Encoding")) return no(415, "compressed request bodies are refused; send the JSON as it is");
   if (!framing.empty() && framing != "chunked") return no(400, "the transfer encoding '" + framing + "' is not accepted");
   if (framing.empty()) {
@@ -629,9 +632,9 @@ std::string HttpServer::client(const httplib::Request& req) const {
 
 void HttpServer::get(const std::string& pattern, Handler handler) { http_->Get(pattern, std::move(handler)); }
 
-void HttpServer::post(const std::string& path, JsonHandler handler) {
-  post_paths_.insert(path);
-  http_->Post(path, [this, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
+void HttpServer::post(const std::string& pattern, JsonHandler handler) {
+  post_paths_.emplace_back(pattern);
+  http_->Post(pattern, [this, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
                                                          const httplib::ContentReader& reader) {
     std::string body;
     bool too_large = false;

@@ -5,7 +5,8 @@
 //  - Host: a server on a loopback address answers only to 127.0.0.1, localhost and [::1] (on any
 //    port, for SSH tunnels); a page whose own name was rebound to 127.0.0.1 gets 421 (DNS rebinding).
 //  - Token: when one is set (always beyond loopback), every request carries it, as the header
-//    X-Uniem-Token or the query parameter token; checked before any body is read.
+//    X-Uniem-Token or the query parameter token, or carries the page's secret cookie (below), which
+//    only a page loaded with the token gets; checked before any body is read.
 //  - Origin: API requests (all but the page and its assets) that a browser marks as coming from
 //    another origin (Origin, Sec-Fetch-Site) get 403.
 //  - Writes (POST, only to the paths registered with post()): Content-Type application/json, so a
@@ -32,7 +33,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <regex>
 #include <set>
+#include <vector>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -77,8 +80,9 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   void get(const std::string& pattern, Handler handler);
-  // A write: the body is read under the rules above and parsed; an empty body is {}.
-  void post(const std::string& path, JsonHandler handler);
+  // A write: the body is read under the rules above and parsed; an empty body is {}. `pattern`
+  // is a path or a regular expression over paths (its groups in the request's matches).
+  void post(const std::string& pattern, JsonHandler handler);
   // GET pattern -> text/event-stream; make(request) returns the stream's step function.
   void stream(const std::string& pattern, std::function<StreamStep(const httplib::Request&)> make);
 
@@ -99,7 +103,7 @@ class HttpServer {
   HttpOptions options_;
   std::unique_ptr<GuardedServer> http_;
   std::string secret_, cookie_;     // the page's secret and the name of its cookie
-  std::set<std::string> post_paths_;
+  std::vector<std::regex> post_paths_;
   std::atomic<int> streams_{0};
   std::atomic<bool> listening_{false}, stopping_{false};
 };

@@ -1,6 +1,6 @@
-// The routes of a page and its files (web/assets/, embedded): GET / answers the page named
-// `page` ("index.html" is the proofreader, "workbench.html" the workbench), GET /assets/NAME
-// its scripts and styles.
+// The routes of a page and its files (web/assets/, embedded): GET PREFIX/ answers the page named
+// `page` ("index.html" is the proofreader, "workbench.html" the workbench), GET PREFIX/assets/NAME
+// its scripts and styles (the pages name them relatively). `prefix` may hold regex groups.
 #pragma once
 
 #include <string>
@@ -9,6 +9,6 @@
 
 namespace uniem::web {
 
-void add_page_routes(HttpServer& http, const std::string& page);
+void add_page_routes(HttpServer& http, const std::string& page, const std::string& prefix = "");
 
 }  // namespace uniem::web

@@ -67,40 +67,34 @@ std::string export_labels(const Session& session, const std::string& format, int
   return name;
 }
 
-Server::Server(Session& session, ServerOptions options) : session_(session), http_(std::move(options)) { routes(); }
+void add_proofreading_routes(HttpServer& http, const std::string& prefix, SessionOf session_of) {
 
-Server::~Server() { stop(); }
+  HttpServer& s = http;
+  add_page_routes(s, "index.html", prefix);
 
-int Server::bind() { return http_.bind(); }
-
-void Server::listen() { http_.listen(); }
-
-void Server::stop() { http_.stop(); }
-
-void Server::routes() {
-  HttpServer& s = http_;
-  add_page_routes(s, "index.html");
-
-  s.get("/api/info", [this](const httplib::Request&, httplib::Response& res) { send_json(res, session_.info()); });
-  s.get("/api/image", [this](const httplib::Request& req, httplib::Response& res) {
-    const ProjectInfo& info = session_.project().info();
+  s.get(prefix + "/api/info", [session_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req); send_json(res, session.info()); });
+  s.get(prefix + "/api/image", [session_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req);
+    const ProjectInfo& info = session.project().info();
     const int64_t z = query_integer(req, "z", 0, info.shape[0] - 1, 0, true);
     const int level = static_cast<int>(query_integer(req, "level", 0, info.levels - 1, 0, false));
     const double lo = query_number(req, "lo", info.window[0]), hi = query_number(req, "hi", info.window[1]);
     if (hi <= lo) throw RequestError(400, "'hi' must be above 'lo'");
     res.set_header("Cache-Control", "max-age=3600");
-    res.set_content(session_.project().image_png(z, level, lo, hi), "image/png");
+    res.set_content(session.project().image_png(z, level, lo, hi), "image/png");
   });
-  s.get("/api/labels", [this](const httplib::Request& req, httplib::Response& res) {
-    const ProjectInfo& info = session_.project().info();
+  s.get(prefix + "/api/labels", [session_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req);
+    const ProjectInfo& info = session.project().info();
     const int64_t z = query_integer(req, "z", 0, info.shape[0] - 1, 0, true);
     const int level = static_cast<int>(query_integer(req, "level", 0, info.levels - 1, 0, false));
     const std::string encoding = req.has_param("encoding") ? req.get_param_value("encoding") : "raw";
     if (encoding != "raw" && encoding != "runs") throw RequestError(400, "'encoding' is raw or runs");
     // Runs: a 1024 x 1024 section of cells some 50 voxels wide is 180 kB instead of 4 MB, made
     // in about a millisecond, where gzip of the raw section took 15 ms.
-    std::string body = encoding == "runs" ? session_.label_runs(z, level) : session_.label_slice(z, level);
-    const auto size = session_.project().level_size(level);
+    std::string body = encoding == "runs" ? session.label_runs(z, level) : session.label_slice(z, level);
+    const auto size = session.project().level_size(level);
     res.set_header("X-Uniem-Size", std::to_string(size[0]) + "," + std::to_string(size[1]));
     res.set_header("Cache-Control", "no-store");
     if (encoding == "raw" && req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos) {
@@ -109,8 +103,9 @@ void Server::routes() {
     }
     res.set_content(std::move(body), "application/octet-stream");
   });
-  s.get("/api/segments", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!req.has_param("count")) return send_json(res, session_.segments());
+  s.get(prefix + "/api/segments", [session_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req);
+    if (!req.has_param("count")) return send_json(res, session.segments());
     SegmentQuery q;
     q.offset = query_integer(req, "offset", 0, INT32_MAX, 0, false);
     q.count = query_integer(req, "count", 1, 10000, 500, true);
@@ -121,46 +116,53 @@ void Server::routes() {
     q.descending = order == "down";
     q.search = req.has_param("search") ? req.get_param_value("search") : "";
     if (q.search.size() > 200) throw RequestError(400, "'search' is longer than 200 characters");
-    send_json(res, session_.segment_page(q));
+    send_json(res, session.segment_page(q));
   });
-  s.get("/api/segment", [this](const httplib::Request& req, httplib::Response& res) {
-    send_json(res, session_.locate(static_cast<uint32_t>(query_integer(req, "id", 1, UINT32_MAX, 0, true))));
+  s.get(prefix + "/api/segment", [session_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req);
+    send_json(res, session.locate(static_cast<uint32_t>(query_integer(req, "id", 1, UINT32_MAX, 0, true))));
   });
-  s.get("/api/markers", [this](const httplib::Request&, httplib::Response& res) { send_json(res, session_.markers()); });
-  s.get("/api/history", [this](const httplib::Request& req, httplib::Response& res) {
-    send_json(res, session_.history(query_integer(req, "count", 1, 1000, 50, false)));
+  s.get(prefix + "/api/markers", [session_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req); send_json(res, session.markers()); });
+  s.get(prefix + "/api/history", [session_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req);
+    send_json(res, session.history(query_integer(req, "count", 1, 1000, 50, false)));
   });
-  s.stream("/api/events", [this](const httplib::Request& req) -> StreamStep {
+  s.stream(prefix + "/api/events", [session_of](const httplib::Request& req) -> StreamStep {
+    Session& session = session_of(req);
     int64_t seen = query_integer(req, "since", 0, INT64_MAX / 2, 0, true);
-    return [this, seen]() mutable {
-      const json e = session_.wait_events(seen, std::chrono::seconds(2));
+    return [&session, seen]() mutable {
+      const json e = session.wait_events(seen, std::chrono::seconds(2));
       seen = e["version"].get<int64_t>();
       return e.contains("reload") || !e["events"].empty() ? "data: " + e.dump() + "\n\n" : std::string(": idle\n\n");
     };
   });
-  s.post("/api/edit", [this](const httplib::Request& req, const json& request, httplib::Response& res) {
+  s.post(prefix + "/api/edit", [session_of, &http](const httplib::Request& req, const json& request, httplib::Response& res) {
+    Session& session = session_of(req);
     // People who give no name are told apart by their browser, so that undo takes back their own.
-    const std::string client = http_.client(req);
+    const std::string client = http.client(req);
     if (request.is_object() && !client.empty() && request.value("user", json("anonymous")) == "anonymous") {
       json named = request;
       named["user"] = "anonymous-" + client.substr(0, 6);
-      json result = session_.apply(named);
+      json result = session.apply(named);
       result["user"] = named["user"];
       return send_json(res, result);
     }
-    send_json(res, session_.apply(request));
+    send_json(res, session.apply(request));
   });
-  s.post("/api/export", [this](const httplib::Request&, const json& request, httplib::Response& res) {
+  s.post(prefix + "/api/export", [session_of](const httplib::Request& req, const json& request, httplib::Response& res) {
+    Session& session = session_of(req);
     if (!request.is_object()) throw RequestError(400, "the body must be a JSON object");
     const json format = request.value("format", json("tif")), bits = request.value("bits", json(0));
     if (!format.is_string() || !bits.is_number_integer()) throw RequestError(400, "'format' is a string, 'bits' a number");
-    const std::string name = export_labels(session_, format.get<std::string>(), bits.get<int>());
-    send_json(res, json{{"file", name}, {"path", (session_.project().folder() / "exports" / name).string()}});
+    const std::string name = export_labels(session, format.get<std::string>(), bits.get<int>());
+    send_json(res, json{{"file", name}, {"path", (session.project().folder() / "exports" / name).string()}});
   });
-  s.get(R"(/exports/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-    const std::string name = req.matches[1];
+  s.get(R"(/exports/([^/]+))", [session_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req);
+    const std::string name = req.matches[req.matches.size() - 1];
     if (!safe_name(name)) throw RequestError(400, "not an export name: " + name);
-    const fs::path file = session_.project().folder() / "exports" / name;
+    const fs::path file = session.project().folder() / "exports" / name;
     if (!fs::is_regular_file(file)) throw RequestError(404, "no export named " + name);
     std::ifstream in(file, std::ios::binary);
     std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -168,5 +170,17 @@ void Server::routes() {
     res.set_content(std::move(body), "application/octet-stream");
   });
 }
+
+Server::Server(Session& session, ServerOptions options) : session_(session), http_(std::move(options)) {
+  add_proofreading_routes(http_, "", [this](const httplib::Request&) -> Session& { return session_; });
+}
+
+Server::~Server() { stop(); }
+
+int Server::bind() { return http_.bind(); }
+
+void Server::listen() { http_.listen(); }
+
+void Server::stop() { http_.stop(); }
 
 }  // namespace uniem::web

@@ -22,6 +22,7 @@
 // exports/ is reachable.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,12 @@
 namespace uniem::web {
 
 using ServerOptions = HttpOptions;
+
+// The routes above and the page, under `prefix`: "" for uniem serve, "/projects/([A-Za-z0-9_.-]+)"
+// for the workbench, whose projects are told apart by the first group. `session_of(request)`
+// gives the session a request is for (RequestError 404 when there is none).
+using SessionOf = std::function<Session&(const httplib::Request&)>;
+void add_proofreading_routes(HttpServer& http, const std::string& prefix, SessionOf session_of);
 
 class Server {
  public:
@@ -44,7 +51,6 @@ class Server {
   void stop();
 
  private:
-  void routes();
   Session& session_;
   HttpServer http_;
 };

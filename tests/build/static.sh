@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the fully static uniem (scripts/build-static.sh) and checks that it is static, runs
-# --version, and round-trips a PNG folder and a multi-page TIFF through it.
+# --version, round-trips a PNG folder and a multi-page TIFF through it, and starts the workbench
+# (its job store is SQLite, linked in).
 set -euo pipefail
 root=$1
 cd "$root"
@@ -19,4 +20,11 @@ trap 'rm -rf "$work"' EXIT
 expect "multi-page TIFF" "$("$bin" info "$work/neurons.tif" --json)" '"dtype": "uint16"'
 # PNG -> TIFF -> PNG gives the same files, byte for byte (same voxels, voxel size and encoder).
 cmp <(cat "$work"/s/neurons/*.png) <(cat "$work"/back/*.png) || { echo "FAILED: PNG -> TIFF -> PNG changed the files"; exit 1; }
+# The workbench starts and keeps its job queue in SQLite (linked in).
+"$bin" workbench "$work" --port 0 >"$work/workbench.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do grep -q "is at" "$work/workbench.log" && break; sleep 0.1; done
+kill "$server"; wait "$server" || true
+expect "workbench" "$(cat "$work/workbench.log")" "The workbench for"
+[ -s "$work/.uniem/jobs.sqlite" ] || { echo "FAILED: the workbench made no job store"; exit 1; }
 echo "static binary OK"

@@ -1,5 +1,5 @@
-// Helpers for the end-to-end tests: run the real uniem binary, start `uniem serve` on a free
-// loopback port, read label sections back over HTTP.
+// Helpers for the end-to-end tests: run the real uniem binary, start `uniem serve` or `uniem
+// workbench` on a free loopback port, read label sections back over HTTP.
 import { spawn, spawnSync } from 'node:child_process';
 
 export function uniem(binary, args) {
@@ -10,18 +10,28 @@ export function uniem(binary, args) {
 
 // Starts `uniem serve ARGS --port 0` and resolves { process, url } once it prints its address.
 export function serve(binary, args) {
+  return start(binary, ['serve', ...args, '--port', '0'], /The proofreader is at (http:\/\/\S+)/);
+}
+
+// Starts `uniem workbench FOLDER ARGS --port 0` (its jobs inherit `env`), resolved as serve() is.
+export function workbench(binary, folder, args = [], env = {}) {
+  return start(binary, ['workbench', folder, ...args, '--port', '0'], /The workbench for .* is at (http:\/\/\S+)/, env);
+}
+
+function start(binary, args, address, env = {}) {
+  const name = `uniem ${args[0]}`;
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`uniem serve did not start: ${output}`)), 30000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 30000);
     const look = (data) => {
       output += data;
-      const m = output.match(/The proofreader is at (http:\/\/\S+)/);
+      const m = output.match(address);
       if (m) { clearTimeout(timer); resolve({ process: child, url: m[1], output: () => output }); }
     };
     child.stdout.on('data', look);
     child.stderr.on('data', look);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`uniem serve exited (${code}): ${output}`)); });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited (${code}): ${output}`)); });
   });
 }
 

@@ -172,6 +172,17 @@ TEST_CASE("server: a token is asked on every request when set") {
   CHECK(c.Get("/api/info?token=secret123")->status == 200);
   c.set_default_headers({{"X-Uniem-Token", "secret123"}});
   CHECK(c.Get("/api/info")->status == 200);
+  // The page loaded with the token gets the secret cookie; with it, its scripts, styles and API
+  // calls need no token (a browser sends the cookie, not the token, for them).
+  const auto page = s.bare().Get("/?token=secret123");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  const std::string set = page->get_header_value("Set-Cookie");
+  auto browser = s.bare();
+  browser.set_default_headers({{"Cookie", set.substr(0, set.find(';'))}});
+  CHECK(browser.Get("/assets/app.js")->status == 200);
+  CHECK(browser.Get("/api/info")->status == 200);
+  CHECK(s.bare().Get("/assets/app.js")->status == 401);  // without either
   CHECK(make_token().size() == 32);
   CHECK(make_token() != make_token());
 }

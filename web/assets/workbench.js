@@ -1,1 +1,194 @@
-// The workbench page: filled in below.
+// The uniem workbench page: every command as a form built from its option schema (GET
+// /api/commands), the job queue (GET /api/jobs, every 2 s and on events) and one job followed live
+// (server-sent events, its log and, once it ends, its run record). The server checks every job as
+// the command line would; its answer, refusals included, is shown as it gives it. This file holds
+// the helpers and the start; workbench_form.js the forms, workbench_jobs.js the jobs (loaded first).
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const token = params.get('token') || '';
+
+const state = {
+  ready: false,            // the commands and the first job list are shown
+  connected: false,
+  workspace: '',
+  commands: [],            // uniem describe of every command a job can run
+  command: null,           // the one whose form is shown
+  fields: [],              // {arg, element} of the form
+  steps: [],               // the filter steps added: {name, value}
+  jobs: [],                // the latest GET /api/jobs
+  selected: 0,             // the job followed in the details
+  source: null,            // its EventSource
+  detail: null,            // what its events said: see select()
+};
+window.workbench = state;  // for people who script the page, and for the browser tests
+
+// ---- the server ---------------------------------------------------------------------------------
+function url(path, query = {}) {
+  const q = new URLSearchParams(query);
+  if (token) q.set('token', token);
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+async function api(path, body, query = {}) {
+  const options = body === undefined ? {} :
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+  let response;
+  try {
+    response = await fetch(url(path, query), options);
+  } catch {
+    throw new Error('the server does not answer: is uniem workbench still running?');
+  }
+  const json = await response.json().catch(() => ({ error: `the server answered HTTP ${response.status}` }));
+  if (!response.ok) {
+    const e = new Error(json.error || `the server answered HTTP ${response.status}`);
+    e.status = response.status;
+    throw e;
+  }
+  return json;
+}
+
+function setConnected(ok, text) {
+  state.connected = ok;
+  const c = $('connection');
+  c.textContent = ok ? 'connected' : text;
+  c.className = `connection ${ok ? 'up' : 'down'}`;
+  c.title = ok ? 'the page talks to the workbench server' : text;
+}
+
+// ---- small helpers ------------------------------------------------------------------------------
+function el(tag, attributes = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attributes)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k in e && typeof v !== 'string') e[k] = v;
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+function say(target, text, kind = 'info') {
+  const m = $(target);
+  m.textContent = text;
+  m.className = `message ${kind}`;
+  clearTimeout(m.timer);
+  if (kind === 'info' && target === 'jobs-message') m.timer = setTimeout(() => { m.textContent = ''; }, 8000);
+}
+
+function duration(seconds) {
+  if (!Number.isFinite(seconds) || seconds < 0) return '';
+  seconds = Math.round(seconds);
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+function localTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const today = new Date().toDateString() === d.toDateString();
+  return today ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    : d.toLocaleString([], { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+}
+
+function number(v) {
+  if (typeof v !== 'number') return String(v);
+  if (Number.isInteger(v)) return String(v);
+  if (v !== 0 && Math.abs(v) < 1e-3) return v.toExponential(2);
+  return String(Number(v.toPrecision(4)));
+}
+
+function bytes(n) {
+  if (!Number.isFinite(n)) return '';
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+// A path shown from the workspace when it lies in it.
+function fromWorkspace(path) {
+  const w = state.workspace.replace(/\/$/, '');
+  return w && path.startsWith(`${w}/`) ? path.slice(w.length + 1) : path;
+}
+
+// uniem's hard-wrapped help text as elements: the lines of prose joined into paragraphs, the
+// indented ones (a table of outputs, a list of options) kept as they are, in a block of their own.
+function helpText(text) {
+  const out = [];
+  let prose = [], table = [];
+  const flush = () => {
+    if (prose.length) out.push(el('p', { text: prose.join(' ') }));
+    if (table.length) {
+      const indent = Math.min(...table.map((l) => l.match(/^ */)[0].length));
+      out.push(el('pre', { class: 'table', text: table.map((l) => l.slice(indent)).join('\n') }));
+    }
+    prose = [];
+    table = [];
+  };
+  for (const line of (text || '').split('\n')) {
+    if (!line.trim()) flush();
+    else if (/^\s/.test(line)) { if (prose.length) flush(); table.push(line); }
+    else { if (table.length) flush(); prose.push(line.trim()); }
+  }
+  flush();
+  return out;
+}
+
+const stateWords = {
+  queued: 'waits for its turn', running: 'running now', done: 'finished', failed: 'stopped with an error',
+  cancelled: 'cancelled', interrupted: 'stopped when the server stopped',
+};
+function badge(s) {
+  return el('span', { class: `badge ${s}`, text: s, title: stateWords[s] || s });
+}
+
+// The proofreading projects in the workspace, each a link to its proofreader.
+async function loadProjects() {
+  try {
+    const { projects } = await api('api/projects');
+    const line = $('projects');
+    line.hidden = projects.length === 0;
+    line.replaceChildren('Proofread in the browser: ', ...projects.flatMap((p, i) => [
+      i ? ', ' : '',
+      el('a', { href: p.url, target: '_blank', text: p.name,
+                title: `open the proofreading project ${p.name}${p.shape ? ` (${p.shape.join(' x ')} voxels)` : ''} in a new tab` }),
+    ]));
+  } catch (e) {
+    // the job list says when the server does not answer
+  }
+}
+
+// ---- start --------------------------------------------------------------------------------------
+async function start() {
+  $('command').addEventListener('change', (e) => showCommand(e.target.value));
+  $('run-form').addEventListener('submit', submit);
+  $('reset').addEventListener('click', resetForm);
+  $('details-copy').addEventListener('click', () => {
+    const job = state.detail && (state.detail.job || state.detail.listed);
+    if (job) copyToForm(job);
+  });
+  try {
+    await loadCommands();
+  } catch (e) {
+    say('run-message', `The commands could not be read: ${e.message}. Reload the page (F5) when the server runs.`, 'error');
+    setConnected(false, e.message);
+  }
+  await refreshJobs();
+  loadProjects();
+  setInterval(loadProjects, 10000);
+  // Opened later, the page follows the job that runs, or else the newest one.
+  const first = state.jobs.find((j) => j.state === 'running') || state.jobs[0];
+  if (first && !state.selected) select(first.id);
+  setInterval(refreshJobs, 2000);
+  state.ready = state.commands.length > 0;
+}
+
+start();

@@ -135,6 +135,7 @@ void JobService::publish(int64_t job, json body) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (body.value("event", "") == "progress") progress_[job] = body;
+    if (body.value("event", "") == "metrics") metrics_[job] = body;
     events_.push_back({next_seq_++, job, std::move(body)});
     if (events_.size() > 4096) events_.pop_front();
   }
@@ -183,6 +184,8 @@ void JobService::run(const JobRow& row) {
     child = spawn(argv, log, options_.niceness);
     pid_ = child.pid;
     running_ = row.id;
+    progress_.erase(row.id);  // a resumed job's last run says nothing about this one
+    metrics_.erase(row.id);
     cancel_ = false;
   }
   publish(row.id, {{"event", "state"}, {"state", "running"}});
@@ -284,6 +287,7 @@ json JobService::describe(const JobRow& row, bool with_record) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (auto it = progress_.find(row.id); it != progress_.end() && row.state == "running") j["progress"] = it->second;
+    if (auto it = metrics_.find(row.id); it != metrics_.end() && row.state == "running") j["metrics"] = it->second;
   }
   if (with_record && !row.run_folder.empty()) {
     std::ifstream in(fs::path(row.run_folder) / "run.json");

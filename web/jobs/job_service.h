@@ -6,7 +6,8 @@
 // run.json, its outputs). Inputs named relatively start at the workspace.
 //
 //   GET  /api/commands              what jobs can run: every command's options (uniem describe)
-//   GET  /api/jobs                  {"jobs": [...]}, newest first, each with its latest progress
+//   GET  /api/jobs                  {"jobs": [...]}, newest first, a running one with its latest
+//                                   progress and metrics events ("progress", "metrics")
 //   GET  /api/jobs/N                one job, with its run record once there is one
 //   GET  /api/jobs/N/log?lines=K    the last K lines of its log (default 200)
 //   GET  /api/jobs/N/events?since=S server-sent events: {"next", "state", "events": [progress,
@@ -77,6 +78,7 @@ class JobService {
   std::deque<Event> events_;  // the latest events of every job, oldest first
   int64_t next_seq_ = 1;
   std::map<int64_t, nlohmann::json> progress_;  // job -> its latest progress event
+  std::map<int64_t, nlohmann::json> metrics_;   // job -> its latest metrics event (a training's step)
   int64_t running_ = 0;
   pid_t pid_ = 0;
   bool cancel_ = false, stopping_ = false;
