@@ -23,16 +23,16 @@ cli::Command workbench_command() {
   cli::Command command(
       "workbench", "run any command from the browser, with a job queue",
       "Serves the workbench for FOLDER (the workspace: your stacks, models and projects; default:\n"
-      "the current folder) and prints its address. Every proofreading project in FOLDER (made with\n"
-      "uniem serve --images ... --project FOLDER/NAME) opens in the proofreader at /projects/NAME/,\n"
-      "several at once. In the browser, every command is a form; what you\n"
+      "the current folder) and prints its address. In the browser, every command is a form; what you\n"
       "run becomes a job in a queue, one at a time, with its progress, its log and its record\n"
       "(run.json) in FOLDER/runs/job-N/, beside its outputs. Paths in the forms are relative to\n"
       "FOLDER. Jobs run as separate processes at a lower priority, so the page stays responsive;\n"
       "the queue survives a restart (jobs that were running are marked interrupted and can be\n"
-      "resumed). By default only this computer can connect; with --host 0.0.0.0 others on the\n"
-      "lab network can, with the access token printed at start. Ctrl+C stops the server and the\n"
-      "running job (resume it later).",
+      "resumed). Every proofreading project in FOLDER (made with uniem serve --images STACK\n"
+      "--project FOLDER/NAME) opens in the proofreader from the page, several at once.\n"
+      "By default only this computer can connect; with --host 0.0.0.0 others on the lab network\n"
+      "can, with the access token printed at start. Ctrl+C stops the server and the running job\n"
+      "(resume it later).",
       "  uniem workbench my-experiment/\n  uniem workbench . --host 0.0.0.0 --port 8000");
   command.positional("FOLDER", "the workspace folder").input().optional(".");
   command.option("host", "ADDRESS", "address to listen on; anything but loopback needs the token", "127.0.0.1").advanced()

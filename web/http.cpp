@@ -431,6 +431,13 @@ bool is_loopback(const std::string& host) {
   return ::inet_pton(AF_INET6, h.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
+bool safe_name(const std::string& name, size_t max_length) {
+  if (name.empty() || name.size() > max_length || name[0] == '.') return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  return true;
+}
+
 std::string make_token() {
   std::random_device device;
   std::string token;

@@ -117,6 +117,9 @@ double query_number(const httplib::Request& req, const char* key, double fallbac
 
 // The deepest nesting of arrays and objects in a JSON text (strings skipped), without recursion.
 int json_depth(const std::string& text);
+// A name that may be part of a path: letters, digits, '-', '_', '.', no leading dot, at most
+// `max_length` characters; never a path itself (an export, a project).
+bool safe_name(const std::string& name, size_t max_length);
 // True when `host` is a loopback address or name (127.x.x.x, localhost, ::1).
 bool is_loopback(const std::string& host);
 

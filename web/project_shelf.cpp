@@ -13,17 +13,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace uniem::web {
-namespace {
-
-bool project_name(const std::string& name) {
-  if (name.empty() || name.size() > 200 || name[0] == '.') return false;
-  for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-  return true;
-}
-
-}  // namespace
-
 ProjectShelf::ProjectShelf(HttpServer& http, fs::path workspace, SessionOptions options)
     : workspace_(std::move(workspace)), options_(std::move(options)) {
   http.get("/api/projects", [this](const httplib::Request&, httplib::Response& res) { send_json(res, list()); });
@@ -41,7 +30,7 @@ json ProjectShelf::list() {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(workspace_, ec)) {
     const std::string name = e.path().filename().string();
-    if (!e.is_directory() || !project_name(name) || !fs::exists(e.path() / "project.json")) continue;
+    if (!e.is_directory() || !safe_name(name, 200) || !fs::exists(e.path() / "project.json")) continue;
     json p = {{"name", name}, {"url", "/projects/" + name + "/"}};
     const json info = json::parse(std::ifstream(e.path() / "project.json"), nullptr, false);
     if (info.is_object() && info.contains("shape")) p["shape"] = info["shape"];
@@ -57,7 +46,7 @@ Session& ProjectShelf::open(const std::string& name) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (auto it = open_.find(name); it != open_.end()) return *it->second;
   const fs::path folder = workspace_ / name;
-  if (!project_name(name) || !fs::exists(folder / "project.json"))
+  if (!safe_name(name, 200) || !fs::exists(folder / "project.json"))
     throw RequestError(404, "there is no proofreading project '" + name + "' in the workspace");
   try {
     return *open_.emplace(name, std::make_unique<Session>(folder, options_)).first->second;

@@ -34,14 +34,6 @@ std::string gzip(const std::string& data) {
   return out;
 }
 
-// Names of exports: letters, digits, '-', '_', '.', no leading dot; never a path.
-bool safe_name(const std::string& name) {
-  if (name.empty() || name.size() > 128 || name[0] == '.') return false;
-  for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-  return true;
-}
-
 }  // namespace
 
 std::string export_labels(const Session& session, const std::string& format, int bits) {
@@ -161,7 +153,7 @@ void add_proofreading_routes(HttpServer& http, const std::string& prefix, Sessio
   s.get(R"(/exports/([^/]+))", [session_of](const httplib::Request& req, httplib::Response& res) {
     Session& session = session_of(req);
     const std::string name = req.matches[req.matches.size() - 1];
-    if (!safe_name(name)) throw RequestError(400, "not an export name: " + name);
+    if (!safe_name(name, 128)) throw RequestError(400, "not an export name: " + name);
     const fs::path file = session.project().folder() / "exports" / name;
     if (!fs::is_regular_file(file)) throw RequestError(404, "no export named " + name);
     std::ifstream in(file, std::ios::binary);

@@ -4,29 +4,17 @@
 // edit; the exported stack, read back by uniem, must hold exactly what the server shows.
 // Usage: node proofreader.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium or
 // playwright-core; screenshots of both pages are written to WORK_DIR on failure.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { uniem, serve, stop, json, labelVolume, check } from './server.mjs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { uniem, serve, stop, json, labelVolume, check, launchChromium } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
-const chromiumPath = '/usr/bin/chromium';
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  console.log('skipped: playwright-core is not installed (npm ci in tests/e2e; make test does it)');
-  process.exit(77);
-}
-if (!existsSync(chromiumPath)) {
-  console.log('skipped: no /usr/bin/chromium (apt install chromium; make test does it)');
-  process.exit(77);
-}
+const browser = await launchChromium();
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 uniem(binary, ['synth', `${work}/synth`, '--shape', '6,160,160', '--seed', '3']);
 const server = await serve(binary, ['--images', `${work}/synth/image`, '--labels', `${work}/synth/neurons`, '--project', `${work}/project`]);
 const base = server.url;
-const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
 const pages = [];
 let exitCode = 0;
 

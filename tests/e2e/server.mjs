@@ -1,6 +1,25 @@
 // Helpers for the end-to-end tests: run the real uniem binary, start `uniem serve` or `uniem
 // workbench` on a free loopback port, read label sections back over HTTP.
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+// Headless Chromium (Debian's /usr/bin/chromium) through playwright-core; without either the test
+// is skipped (exit 77), saying what to install.
+export async function launchChromium() {
+  const executablePath = '/usr/bin/chromium';
+  let chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch {
+    console.log('skipped: playwright-core is not installed (npm ci in tests/e2e; make test does it)');
+    process.exit(77);
+  }
+  if (!existsSync(executablePath)) {
+    console.log('skipped: no /usr/bin/chromium (apt install chromium; make test does it)');
+    process.exit(77);
+  }
+  return chromium.launch({ executablePath, args: ['--no-sandbox'] });
+}
 
 export function uniem(binary, args) {
   const r = spawnSync(binary, args, { encoding: 'utf8' });

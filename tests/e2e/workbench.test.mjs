@@ -7,21 +7,10 @@
 // playwright-core; screenshots (1-form.png ... 6-proofreader.png, failure.png) are written to WORK_DIR.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { uniem, serve, workbench, stop, json, check } from './server.mjs';
+import { uniem, serve, workbench, stop, json, check, launchChromium } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
-const chromiumPath = '/usr/bin/chromium';
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  console.log('skipped: playwright-core is not installed (npm ci in tests/e2e; make test does it)');
-  process.exit(77);
-}
-if (!existsSync(chromiumPath)) {
-  console.log('skipped: no /usr/bin/chromium (apt install chromium; make test does it)');
-  process.exit(77);
-}
+const browser = await launchChromium();
 
 const began = Date.now();
 rmSync(work, { recursive: true, force: true });
@@ -37,7 +26,6 @@ for (const name of ['cells', 'mito']) {
 // Jobs on one core and the CPU, so that 300 steps last long enough to be cancelled on any machine.
 const server = await workbench(binary, ws, [], { UNIEM_THREADS: '1' });
 const base = server.url;
-const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 const page = await context.newPage();
 let exitCode = 0;

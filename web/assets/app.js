@@ -4,8 +4,6 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const params = new URLSearchParams(location.search);
-const token = params.get('token') || '';
 
 const state = {
   info: null, version: 0, z: 0, level: 0,
@@ -23,23 +21,7 @@ const state = {
 };
 window.uniem = state;  // for people who script the page, and for the browser tests
 
-// ---- the server -----------------------------------------------------------------------------
-function url(path, query = {}) {
-  const q = new URLSearchParams(query);
-  if (token) q.set('token', token);
-  const s = q.toString();
-  return s ? `${path}?${s}` : path;
-}
-
-async function api(path, body, query = {}) {
-  const options = body === undefined ? {} :
-    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
-  const response = await fetch(url(path, query), options);
-  const json = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-  if (!response.ok) throw new Error(json.error || `HTTP ${response.status}`);
-  return json;
-}
-
+// ---- the server (url() and api() are in server.js) ---------------------------------------------
 function user() { return $('user').value.trim() || 'anonymous'; }
 // The name the server files this page's edits under: without a name, 'anonymous-' and an id of
 // this browser, so that undo takes back only this person's edits.

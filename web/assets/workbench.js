@@ -6,8 +6,6 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const params = new URLSearchParams(location.search);
-const token = params.get('token') || '';
 
 const state = {
   ready: false,            // the commands and the first job list are shown
@@ -24,32 +22,7 @@ const state = {
 };
 window.workbench = state;  // for people who script the page, and for the browser tests
 
-// ---- the server ---------------------------------------------------------------------------------
-function url(path, query = {}) {
-  const q = new URLSearchParams(query);
-  if (token) q.set('token', token);
-  const s = q.toString();
-  return s ? `${path}?${s}` : path;
-}
-
-async function api(path, body, query = {}) {
-  const options = body === undefined ? {} :
-    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
-  let response;
-  try {
-    response = await fetch(url(path, query), options);
-  } catch {
-    throw new Error('the server does not answer: is uniem workbench still running?');
-  }
-  const json = await response.json().catch(() => ({ error: `the server answered HTTP ${response.status}` }));
-  if (!response.ok) {
-    const e = new Error(json.error || `the server answered HTTP ${response.status}`);
-    e.status = response.status;
-    throw e;
-  }
-  return json;
-}
-
+// ---- the server (url() and api() are in server.js) ---------------------------------------------
 function setConnected(ok, text) {
   state.connected = ok;
   const c = $('connection');
