@@ -35,7 +35,9 @@ Command::Command(std::string name, std::string summary, std::string description,
     : name_(std::move(name)), summary_(std::move(summary)), description_(std::move(description)), example_(std::move(example)) {
   option("threads", "N", "worker threads (default: all cores, or UNIEM_THREADS)").integer(1, 4096);
   last().common = true;
-  option("memory", "MB", "memory an input may take; larger inputs are refused (default: half the RAM, or UNIEM_MEMORY)")
+  option("memory", "MB",
+         "memory an input may take; larger inputs are refused, e.g. --memory 8000 for 8 GB (default: half the RAM, or "
+         "UNIEM_MEMORY)")
       .integer(64, double(int64_t{1} << 30))
       .unit("MB");
   last().common = true;
@@ -239,10 +241,26 @@ std::string Command::help() const {
   s << "uniem " << name_ << " - " << summary_ << "\n\nUsage: uniem " << name_;
   for (const auto& p : positionals_) s << " " << (p.fallback.empty() ? p.name : "[" + p.name + "]");
   s << " [options]\n\n" << description_ << "\n";
+  // "  --name VALUE          help (default: X)", the help wrapped at 100 columns under itself.
   const auto line = [&](const std::string& left, const Spec& o) {
-    s << "  " << left << std::string(left.size() < 22 ? 22 - left.size() : 1, ' ') << o.help;
-    if (!o.fallback.empty()) s << " (default: " << o.fallback << ")";
-    s << "\n";
+    std::string text = o.help + (o.fallback.empty() ? "" : " (default: " + o.fallback + ")");
+    std::string out = "  " + left + std::string(left.size() < 22 ? 22 - left.size() : 1, ' ');
+    size_t column = out.size();
+    const size_t indent = 24, width = 100;
+    std::istringstream words(text);
+    bool first = true;
+    for (std::string word; words >> word; first = false) {
+      if (!first && column + 1 + word.size() > width) {
+        out += "\n" + std::string(indent, ' ');
+        column = indent;
+      } else if (!first) {
+        out += ' ';
+        ++column;
+      }
+      out += word;
+      column += word.size();
+    }
+    s << out << "\n";
   };
   if (!positionals_.empty()) {
     s << "\nArguments:\n";

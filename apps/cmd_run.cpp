@@ -38,6 +38,7 @@ cli::Command run_command() {
          "continue an interrupted run in its --out folder: finished steps are skipped, training continues from its "
          "checkpoint, ffn segment from its saved state");
   c.flag("check", "check the job and print the steps it would run, without running them");
+  c.flag("confine", "refuse paths outside the --from folder and the run folder (what the workbench runs)").advanced();
   return c;
 }
 
@@ -73,6 +74,7 @@ int run_run(const cli::Args& args) {
   Job job = read_job(file);
   if (args.has("from")) job.folder = fs::absolute(args.get("from")).lexically_normal();
   if (args.has("threads")) job.threads = static_cast<int>(args.integer("threads"));
+  job.confined = args.has("confine");
   RunOptions options;
   options.resume = args.has("resume");
   options.check = args.has("check");
@@ -89,7 +91,8 @@ int run_rerun(const cli::Args& args) {
 }
 
 int run_describe(const Arguments& words) {
-  if (words.size() == 1 && (words[0] == "--help" || words[0] == "-h")) return describe_command().print_help();
+  for (const auto& w : words)
+    if (w == "--help" || w == "-h") return describe_command().print_help();
   nlohmann::json out;
   if (words.empty()) {
     out = {{"commands", nlohmann::json::array()}};

@@ -48,7 +48,10 @@ int run_workbench(const cli::Args& args) {
   o.host = args.get("host");
   o.port = static_cast<int>(args.integer("port"));
   o.token = args.has("token") ? args.get("token") : web::is_loopback(o.host) ? "" : web::make_token();
-  fs::create_directories(workspace / ".uniem");
+  std::error_code ec;
+  fs::create_directories(workspace / ".uniem", ec);
+  if (ec || ::access((workspace / ".uniem").c_str(), W_OK) != 0)
+    throw InputError(workspace, "cannot be written (jobs write their outputs and the queue into it); choose a folder you can write");
   o.secret = page_secret(workspace / ".uniem" / "page-secret");
   web::HttpServer http(o);
   web::add_page_routes(http, "workbench.html");
@@ -60,9 +63,10 @@ int run_workbench(const cli::Args& args) {
     if (c.job) jobs_options.commands["commands"].push_back(c.declare().describe());
   web::JobService jobs(http, jobs_options);
   web::SessionOptions session_options;
-  session_options.cache_bytes = memory_budget() / 4;  // label chunks kept, for all open projects
+  session_options.cache_bytes = memory_budget() / 8;  // label chunks kept by each open project
   web::ProjectShelf projects(http, workspace, session_options);
   const int port = http.bind();
+  jobs.start();  // only now: a port that was taken must not have stopped a job midway
   if (const int n = jobs.store().interrupted_at_open())
     std::printf("%d job%s stopped when the server last stopped; resume %s on the page.\n", n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
   const std::string host = o.host == "0.0.0.0" || o.host == "::" ? "<this computer's address>" : o.host;

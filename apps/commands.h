@@ -100,7 +100,7 @@ inline const Subcommand commands[] = {
     {"ffn import-tf", "turn a TensorFlow FFN checkpoint into a uniem model folder", ffn_import_tf_command, run_ffn_import_tf,
      true},
     {"export", "", export_command, run_export, true},
-    {"demo", "", demo_command, run_demo, true},
+    {"demo", "", demo_command, run_demo, false},  // it serves the proofreader at its end: not for the queue
     {"workbench", "", workbench_command, run_workbench, false},
     {"serve", "", serve_command, run_serve, false},
     {"run", "", run_command, run_run, false},

@@ -10,7 +10,7 @@
 
 namespace uniem::apps {
 
-// Reads the stacks and makes a new project (web/project.h), saying what it does.
+// Reads the stacks and makes a new project (web/proofreading/project.h), saying what it does.
 void make_project(const std::filesystem::path& project, const std::string& images, const std::string& labels,
                   const ReadOptions& read);
 

@@ -1,4 +1,4 @@
-// What a file or folder held, for run records (apps/jobs/run_record.h): its size, newest
+// What a file or folder held, for run records (apps/jobs/runner.h): its size, newest
 // modification time and a SHA-256 of its content, so that a rerun can tell whether an input
 // changed and whether an output came out the same.
 //
@@ -8,7 +8,7 @@
 //   - JSON and JSON-lines files (.json, .jsonl) are hashed as parsed JSON without the fields that
 //     time the run (names that are "seconds" or end in "_seconds" or "_per_second") and those whose
 //     value is an absolute path (where the run's inputs and outputs happened to be);
-//   - above `full_limit` bytes in all, each file contributes its size, its first and last MiB
+//   - above `full_limit` bytes in all, each file contributes its first and last MiB
 //     and 64 blocks of 64 KiB spread evenly through it ("method": "sampled"), so that recording
 //     a terabyte input does not read it all.
 // Folders with at most `listed_files` files also list each file's digest, to say which ones differ.

@@ -1,4 +1,4 @@
-// SHA-256 (FIPS 180-4), for the checksums of run records (apps/jobs/run_record.h): feed bytes with
+// SHA-256 (FIPS 180-4), for the checksums of run records (apps/jobs/runner.h): feed bytes with
 // update(), read the digest once with hex(). Written from the standard; checked against its test
 // vectors in tests/io/test_fingerprint.cpp.
 #pragma once

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/sha256.h"
 #include "web/request_error.h"
 
 using nlohmann::json;
@@ -451,6 +452,13 @@ HttpServer::HttpServer(HttpOptions options)
   if (!is_loopback(options_.host) && options_.token.empty())
     throw InputError("serving on " + options_.host + " (beyond this computer) needs an access token");
   secret_ = options_.secret.empty() ? make_token() : options_.secret;
+  // With a token, the cookie that stands for it is bound to it: a browser that had an earlier
+  // token's page gets no access when the server starts again with a new one.
+  if (!options_.token.empty()) {
+    Sha256 h;
+    h.update(secret_ + "\n" + options_.token);
+    secret_ = h.hex().substr(0, 32);
+  }
   // Room for the connections and the project's files: raise the soft limit on open files.
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max && files.rlim_cur < 4096) {
@@ -684,6 +692,7 @@ void HttpServer::stream(const std::string& pattern, std::function<StreamStep(con
         [step = std::move(step)](size_t, httplib::DataSink& sink) {
           try {
             const std::string message = step();
+            if (message.empty()) return false;  // the stream is over
             return sink.write(message.data(), message.size());
           } catch (const std::exception&) {
             return false;  // the page reconnects

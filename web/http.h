@@ -69,7 +69,8 @@ class GuardedServer;
 using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 using JsonHandler = std::function<void(const httplib::Request&, const nlohmann::json& body, httplib::Response&)>;
 // An event stream's next message: called again and again (it should wait a little when there is
-// nothing new); returns the text to send ("data: ...\n\n", or ": idle\n\n" to keep it open).
+// nothing new); returns the text to send ("data: ...\n\n", or ": idle\n\n" to keep it open), or
+// nothing to end the stream.
 using StreamStep = std::function<std::string()>;
 
 class HttpServer {

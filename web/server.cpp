@@ -150,7 +150,7 @@ void add_proofreading_routes(HttpServer& http, const std::string& prefix, Sessio
     const std::string name = export_labels(session, format.get<std::string>(), bits.get<int>());
     send_json(res, json{{"file", name}, {"path", (session.project().folder() / "exports" / name).string()}});
   });
-  s.get(R"(/exports/([^/]+))", [session_of](const httplib::Request& req, httplib::Response& res) {
+  s.get(prefix + R"(/exports/([^/]+))", [session_of](const httplib::Request& req, httplib::Response& res) {
     Session& session = session_of(req);
     const std::string name = req.matches[req.matches.size() - 1];
     if (!safe_name(name, 128)) throw RequestError(400, "not an export name: " + name);

@@ -13,7 +13,7 @@
 //   GET  /api/markers          [{key, z, y, x, note, user}]
 //   GET  /api/history?count    the last journal records
 //   GET  /api/events?since=V   server-sent events: {"version", "events" | "reload"} as they happen
-//   POST /api/edit             an operation (web/session.h); 200 {"version", ...} once it is on disk
+//   POST /api/edit             an operation (web/proofreading/session.h); 200 {"version", ...} once it is on disk
 //   POST /api/export           {"format": "tif"|"png", "bits": 0|8|16|32} -> exports/NAME, {"file"}
 //   GET  /exports/NAME         a finished export
 // Every request passes the rules of web/http.h first (host, token, origin, the page's secret for

@@ -1,5 +1,6 @@
 #include "apps/jobs/job_file.h"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -18,20 +19,18 @@ std::string known_commands() {
   return s;
 }
 
-// A JSON value as the text the command line would carry.
+// A JSON value as the text the command line would carry: a string, a number, or a list of them.
 std::string as_text(const nlohmann::json& v, const cli::Spec& spec) {
+  const auto bad = [&] { return UsageError("--" + spec.name + " takes a value (" + spec.value + "), not " + v.dump()); };
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
-  if (v.is_number_float()) return v.dump();
-  if (v.is_array()) {
-    std::string s;
-    for (const auto& item : v) {
-      if (!item.is_string() && !item.is_number()) break;
-      s += (s.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : item.dump());
-    }
-    if (!v.empty()) return s;
+  if (v.is_number()) return v.dump();
+  if (!v.is_array() || v.empty()) throw bad();
+  std::string s;
+  for (const auto& item : v) {
+    if (!item.is_string() && !item.is_number()) throw bad();
+    s += (s.empty() ? "" : ",") + (item.is_string() ? item.get<std::string>() : item.dump());
   }
-  throw UsageError("--" + spec.name + " takes a value (" + spec.value + "), not " + v.dump());
+  return s;
 }
 
 fs::path resolve(const std::string& written, const fs::path& base) {
@@ -55,11 +54,11 @@ std::string quoted(const std::string& s) {
   return q + "'";
 }
 
-// A path, or the prefix of files named PREFIX.* (a TensorFlow checkpoint is named so).
-bool exists_or_prefix(const fs::path& p) {
+// A path, or for a TensorFlow checkpoint (ffn import-tf's CHECKPOINT) the prefix of its files.
+bool exists_or_prefix(const fs::path& p, bool prefix_allowed) {
   std::error_code ec;
   if (fs::exists(p, ec)) return true;
-  if (!fs::is_directory(p.parent_path(), ec)) return false;
+  if (!prefix_allowed || !fs::is_directory(p.parent_path(), ec)) return false;
   const std::string prefix = p.filename().string() + ".";
   for (const auto& e : fs::directory_iterator(p.parent_path(), ec))
     if (e.path().filename().string().starts_with(prefix)) return true;
@@ -71,6 +70,13 @@ int written_by(const std::map<std::string, int>& written, const std::string& pat
   for (fs::path p = fs::path(path).lexically_normal(); !p.empty() && p != p.root_path(); p = p.parent_path())
     if (auto it = written.find(p.string()); it != written.end()) return it->second;
   return -1;
+}
+
+// True when `path` lies in `folder` (both made absolute, links resolved as far as they exist).
+bool inside(const fs::path& path, const fs::path& folder) {
+  const fs::path p = fs::weakly_canonical(path), f = fs::weakly_canonical(folder);
+  const auto [end, at] = std::mismatch(f.begin(), f.end(), p.begin(), p.end());
+  return end == f.end();
 }
 
 const char* style_name() {
@@ -179,7 +185,9 @@ std::vector<PlannedStep> plan(const Job& job, const fs::path& run_folder) {
         const cli::Spec* spec = declaration.find(key);
         if (!spec || spec->step || key == "help" || key == "describe") throw UsageError("unknown option --" + key);
         if (spec->common)
-          throw UsageError("--" + key + " belongs to the whole job, not to a step: give \"threads\" at the top of the job file");
+          throw UsageError("--" + key + " is not an argument of a step: " +
+                           (key == "threads" ? std::string("give \"threads\" at the top of the job file")
+                                             : "the job runner sets it (uniem run --" + key + ")"));
         if (spec->type == cli::Type::flag) {
           if (!value.is_boolean()) throw UsageError("--" + key + " is a switch: true or false, not " + value.dump());
           if (value.get<bool>()) given.emplace_back(spec, "");
@@ -190,20 +198,28 @@ std::vector<PlannedStep> plan(const Job& job, const fs::path& run_folder) {
         given.emplace_back(spec, text);
       }
       // Paths: inputs from the job's folder (or an earlier step), outputs into the run folder.
-      const auto place = [&](const std::string& field, const std::string& text, cli::Role role) {
+      // Only lists of stacks ("STACK[,STACK...]") are split at commas; a file name may hold one.
+      const auto place = [&](const std::string& field, const std::string& text, const cli::Spec& spec, cli::Role role) {
         if (role == cli::Role::none) return text;
+        const bool list = spec.value.find("[,") != std::string::npos;
         std::string out;
-        for (const auto& part : role == cli::Role::input ? split_commas(text) : std::vector<std::string>{text}) {
+        for (const auto& part : list ? split_commas(text) : std::vector<std::string>{text}) {
           PathUse use{field, {}, role};
+          const auto outside = [&] {
+            return UsageError("'" + field + "': " + part + " is outside the workspace; a job reads and writes only in it");
+          };
           if (role == cli::Role::output) {
             use.path = resolve(part, run_folder);
+            if (job.confined && !inside(use.path, run_folder)) throw outside();
             written[fs::path(part).lexically_normal().string()] = static_cast<int>(i);
           } else if (const int from = written_by(written, part); from >= 0) {
             use.path = resolve(part, run_folder);
             use.from_step = from;
           } else {
             use.path = resolve(part, job.folder);
-            if (!exists_or_prefix(use.path)) throw UsageError("'" + field + "': " + part + " does not exist (looked for " + use.path.string() + ")");
+            if (job.confined && !inside(use.path, job.folder) && !inside(use.path, run_folder)) throw outside();
+            if (!exists_or_prefix(use.path, field == "checkpoint"))
+              throw UsageError("'" + field + "': " + part + " does not exist (looked for " + use.path.string() + ")");
           }
           out += (out.empty() ? "" : ",") + use.path.string();
           step.paths.push_back(std::move(use));
@@ -212,16 +228,18 @@ std::vector<PlannedStep> plan(const Job& job, const fs::path& run_folder) {
       };
       for (const auto& p : declaration.positionals()) {
         const std::string field = cli::field_name(p.name);
-        const std::string value = place(field, positional_values[field], p.role == cli::Role::none ? cli::Role::input : p.role);
+        const std::string value = place(field, positional_values[field], p, p.role == cli::Role::none ? cli::Role::input : p.role);
         step.argv.push_back(value);
         step.options[field] = value;
       }
+      for (const auto& o : declaration.options())  // a path left at its default is placed as a given one
+        if (o.role != cli::Role::none && !o.fallback.empty() && !arguments.contains(o.name)) given.emplace_back(&o, o.fallback);
       for (auto& [spec, text] : given) {
         if (spec->type == cli::Type::flag) {
           step.argv.push_back("--" + spec->name);
           continue;
         }
-        text = place(spec->name, text, spec->role);
+        text = place(spec->name, text, *spec, spec->role);
         step.argv.push_back("--" + spec->name + "=" + text);
       }
       for (const auto& [step_name, text] : ordered_steps)

@@ -8,16 +8,20 @@
 //
 //   {"threads": 2,
 //    "pipeline": [{"command": "train2d", "arguments": {"images": "train/image", "labels": "train/mito", "model": "model"}},
-//                 {"command": "infer2d", "arguments": {"model": "model", "in": "test/image", "out": "mito"}},
-//                 {"command": "eval", "arguments": {"segmentation": "mito", "truth": "test/mito"}}]}
+//                 {"command": "infer2d", "arguments": {"model": "model", "images": "test/image", "out": "mito",
+//                                                      "threshold": 0.5}},
+//                 {"command": "eval", "arguments": {"seg": "mito/mask", "gt": "test/mito", "mode": "semantic"}}]}
 //
 // "arguments" uses the names of the command's option schema (apps/cli.h): options by their name
 // without "--", positionals by their lower-case name (IN -> "in", MODEL_DIR -> "model-dir"),
 // flags as true or false, lists as arrays or "A,B,C", ordered steps as a list of one-key objects.
 // Paths the command reads are relative to the job file's folder, except those an earlier step
 // writes; paths it writes are relative to the run folder (uniem run --out, by default the job
-// file's folder), where run.json goes. Every mistake is found before anything runs and reported
-// with the message the command line gives for that option (UsageError, exit status 2).
+// file's folder), where run.json goes; a path option left out takes its default there. Mistakes
+// in the arguments (unknown names, types, ranges, choices, missing inputs) are found before
+// anything runs and reported with the message the command line gives for that option
+// (UsageError, exit status 2); what only a command knows (e.g. watershed's "exactly one of
+// --markers, --seeds-below, ...") is found when its step starts.
 #pragma once
 
 #include <filesystem>
@@ -50,6 +54,9 @@ struct Job {
   nlohmann::json source;             // the job as written
   std::filesystem::path folder;      // relative inputs start here
   std::optional<int> threads;
+  // Jobs from the workbench: inputs must lie in `folder` (the workspace) or the run folder,
+  // outputs in the run folder; anything else is refused without saying whether it exists.
+  bool confined = false;
 };
 
 // Reads and checks the shape of a job file (UsageError naming the file).

@@ -92,6 +92,31 @@ void write_record(const fs::path& run_folder, const nlohmann::json& record) {
   write_file_atomically(run_folder / run_record_name, record.dump(1) + "\n", true);
 }
 
+// What stopped a step, said again with the step's name in front (Cancelled as it is: its message
+// says what was kept, and a bare "cancelled" is told by uniem's main).
+[[noreturn]] void rethrow_in_step(const std::exception_ptr& failure, const std::string& step) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const Cancelled&) {
+    throw;
+  } catch (const UsageError& e) {
+    throw UsageError(step + ": " + e.what());
+  } catch (const InputError& e) {
+    throw InputError(step + ": " + e.what());
+  } catch (const Error& e) {
+    throw Error(step + ": " + e.what());
+  }
+}
+
+// Whether a stopped step's output can be continued: a training folder with a checkpoint.
+bool resumable(const fs::path& output) {
+  std::error_code ec;
+  if (!fs::is_directory(output, ec)) return false;
+  for (const auto& e : fs::directory_iterator(output, ec))
+    if (e.path().extension() == ".checkpoint") return true;
+  return false;
+}
+
 // The steps of `previous` (an earlier record of the same job in the same folder) that finished
 // and whose outputs are still as recorded.
 size_t finished_steps(const nlohmann::json& previous) {
@@ -115,6 +140,9 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
     std::printf("the job is valid; outputs would go to %s\n", run_folder.c_str());
     return 0;
   }
+  if (!options.resume && fs::exists(run_folder / run_record_name))
+    throw UsageError((run_folder / run_record_name).string() +
+                     " holds the record of an earlier run: give another run folder (--out), or --resume to continue it");
   nlohmann::json previous;
   size_t skip = 0;
   if (options.resume && fs::exists(run_folder / run_record_name)) {
@@ -126,9 +154,14 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
       PlannedStep& next = steps[skip];
       const cli::Command declaration = next.command->declare();
       const cli::Spec* resume = declaration.find("resume");
-      bool started = false;
-      for (const auto& use : next.paths) started = started || (use.role == cli::Role::output && fs::exists(use.path));
-      if (resume && resume->type == cli::Type::flag && started) next.argv.insert(next.argv.end() - 1, "--resume");
+      for (const auto& use : next.paths) {
+        if (use.role != cli::Role::output || !fs::exists(use.path)) continue;
+        if (resume && resume->type == cli::Type::flag && resumable(use.path)) {
+          next.argv.insert(next.argv.end() - 1, "--resume");
+        } else if (use.path.parent_path() == run_folder || use.path.string().starts_with(run_folder.string() + "/")) {
+          fs::remove_all(use.path);  // begun by this job's stopped run, with nothing to continue from
+        }
+      }
     }
   }
   if (job.threads) set_thread_count(*job.threads);
@@ -163,6 +196,9 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
     record["steps"][done]["skipped"] = "finished in an earlier run of this job";
     std::printf("step %zu of %zu: finished earlier (%s)\n", done + 1, steps.size(), steps[done].command->name);
   }
+  // On disk from the start and after each step: a job killed outright still shows what it did.
+  record["steps_done"] = done;
+  write_record(run_folder, record);
   for (; done < steps.size() && !failure; ++done) {
     const PlannedStep& step = steps[done];
     nlohmann::json& s = record["steps"][done];
@@ -191,6 +227,10 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
         s["outputs"].push_back(out);
       }
     if (status != 0 && !failure) failure = std::make_exception_ptr(Error(std::string(step.command->name) + " ended with status " + std::to_string(status)));
+    if (!failure) {
+      record["steps_done"] = done + 1;
+      write_record(run_folder, record);
+    }
   }
   nlohmann::json metrics = nlohmann::json::object();
   for (const auto& s : record["steps"])
@@ -202,10 +242,9 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
   record["steps_done"] = failure ? done - 1 : done;
   write_record(run_folder, record);
   if (failure) {
-    if (steps.size() > 1)
-      std::fprintf(stderr, "uniem run: step %zu of %zu (%s) stopped the job; %s says what ran\n", done, steps.size(),
-                   steps[done - 1].command->name, (run_folder / run_record_name).c_str());
-    std::rethrow_exception(failure);
+    const std::string name = steps[done - 1].command->name;
+    rethrow_in_step(failure, steps.size() > 1 ? "step " + std::to_string(done) + " of " + std::to_string(steps.size()) + " (" + name + ")"
+                                              : name);
   }
   std::printf("record of the run: %s\n", (run_folder / run_record_name).c_str());
   return 0;
@@ -220,8 +259,28 @@ nlohmann::json read_run_record(const fs::path& file) {
   } catch (const nlohmann::json::exception& e) {
     throw InputError(file, std::string("is not valid JSON (") + e.what() + ")");
   }
-  if (!j.is_object() || j.value("uniem_run", 0) != 1 || !j.contains("job") || !j.contains("steps"))
-    throw InputError(file, "is not a run record of uniem run (run.json)");
+  // The shape the runner wrote, checked before anything reads it (a record may be edited by hand).
+  const auto need = [&](bool ok, const std::string& what) {
+    if (!ok) throw InputError(file, "is not a run record of uniem run: " + what);
+  };
+  need(j.is_object() && j.value("uniem_run", 0) == 1, "no \"uniem_run\": 1");
+  need(j.contains("job") && j["job"].is_object(), "\"job\" is not an object");
+  for (const char* key : {"job_folder", "run_folder"}) need(j.contains(key) && j[key].is_string(), std::string("\"") + key + "\" is not a path");
+  need(j.contains("uniem") && j["uniem"].is_object(), "\"uniem\" is not an object");
+  need(j.contains("threads") && j["threads"].is_number_integer(), "\"threads\" is not a number");
+  need(j.contains("steps") && j["steps"].is_array(), "\"steps\" is not a list");
+  for (size_t i = 0; i < j["steps"].size(); ++i) {
+    const auto& s = j["steps"][i];
+    const std::string at = "steps[" + std::to_string(i) + "]";
+    need(s.is_object() && s.contains("command") && s["command"].is_string(), at + " has no command");
+    for (const char* list : {"inputs", "outputs"}) {
+      need(s.contains(list) && s[list].is_array(), at + "." + list + " is not a list");
+      for (size_t k = 0; k < s[list].size(); ++k)
+        need(s[list][k].is_object() && s[list][k].contains("path") && s[list][k]["path"].is_string(),
+             at + "." + list + "[" + std::to_string(k) + "] has no path");
+    }
+    need(!s.contains("metrics") || s["metrics"].is_object(), at + ".metrics is not an object");
+  }
   return j;
 }
 

@@ -107,7 +107,7 @@ TEST_CASE("job service: submit, progress every second, cancel; bad jobs refused 
   fs::create_directories(ws);
   REQUIRE(run_uniem("synth " + quote(ws / "s") + " --shape 6,96,96 --quiet").exit_code == 0);
   Workbench wb(ws);
-  CHECK(wb.get("/api/commands")["commands"].size() >= 17);
+  CHECK(wb.get("/api/commands")["commands"].size() >= 16);
 
   auto [status, refused] = wb.post("/api/jobs", {{"job", {{"command", "train2d"}, {"arguments", {{"images", "s/image"}, {"labels", "s/membranes"}, {"model", "m"}, {"batch", 0}}}}}});
   CHECK(status == 400);
@@ -115,6 +115,9 @@ TEST_CASE("job service: submit, progress every second, cancel; bad jobs refused 
   std::tie(status, refused) = wb.post("/api/jobs", {{"job", {{"command", "label"}, {"arguments", {{"in", "nothing"}, {"out", "x.tif"}}}}}});
   CHECK(status == 400);
   CHECK(refused["error"].get<std::string>().find("'in': nothing does not exist") != std::string::npos);
+  std::tie(status, refused) = wb.post("/api/jobs", {{"job", {{"command", "synth"}, {"arguments", {{"out", "../../victim"}, {"overwrite", true}}}}}});
+  CHECK(status == 400);
+  CHECK(refused["error"].get<std::string>().find("is outside the workspace") != std::string::npos);
   CHECK(wb.get("/api/jobs")["jobs"].empty());
 
   auto [ok, submitted] = wb.post("/api/jobs", {{"job", train_job("m", 5000)}, {"name", "long training"}});
@@ -210,5 +213,17 @@ TEST_CASE("job service: a killed server finds its job interrupted; resume finish
   const json first = wb.wait_for(a, {"done"}), second = wb.wait_for(b, {"done"});
   CHECK(second["started"].get<std::string>() >= first["ended"].get<std::string>());
   CHECK(fs::exists(ws / "runs" / ("job-" + std::to_string(b)) / "b" / "image"));
-  CHECK(wb.get("/api/jobs")["jobs"].size() == 3);
+  // A job cancelled while it waits never runs.
+  const int64_t c = wb.post("/api/jobs", {{"job", train_job("c", 200)}}).second["id"];
+  const int64_t d = wb.post("/api/jobs", {{"job", {{"command", "synth"}, {"arguments", {{"out", "d"}, {"shape", "4,64,64"}}}}}}).second["id"];
+  CHECK(wb.post("/api/jobs/cancel", {{"id", d}}).first == 200);
+  wb.wait_for(c, {"done"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(wb.job(d)["state"] == "cancelled");
+  CHECK_FALSE(fs::exists(ws / "runs" / ("job-" + std::to_string(d))));
+  CHECK(wb.get("/api/jobs")["jobs"].size() == 5);
+  // One workbench per workspace.
+  const auto other = run_uniem("workbench " + quote(ws) + " --port 0");
+  CHECK(other.exit_code == 1);
+  CHECK(other.output.find("is served by another uniem workbench") != std::string::npos);
 }

@@ -1,5 +1,5 @@
 // The proofreading session without HTTP: every operation and its undo, refusals that change
-// nothing, and recovery from the journal after a crash (web/session.h, web/journal.h).
+// nothing, and recovery from the journal after a crash (web/proofreading/session.h, journal.h).
 #include <doctest/doctest.h>
 #include <zlib.h>
 

@@ -11,10 +11,13 @@
 
 #include <chrono>
 #include <cstring>
+#include <ctime>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
 #include "io/atomic_output.h"
+#include "io/folder_lock.h"
 #include "web/request_error.h"
 
 namespace fs = std::filesystem;
@@ -31,15 +34,16 @@ struct Child {
   int err = -1;
 };
 
-// Starts `argv` in its own process group, at `niceness`, stdout appended to `log` (stderr too
-// when `log_stderr`), stderr otherwise into the pipe returned. Told SIGTERM when this thread ends.
-Child spawn(const std::vector<std::string>& argv, const fs::path& log, int niceness) {
+// Starts `argv` in its own process group in `folder`, at `niceness`, stdout appended to `log`,
+// stderr into the pipe returned, no other descriptor of the server (its clients' sockets) open.
+// Told SIGTERM when this thread ends.
+Child spawn(const std::vector<std::string>& argv, const fs::path& log, const fs::path& folder, int niceness) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw Error("job service: no pipe for a job's output");
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  const std::string log_path = log.string();
+  const std::string log_path = log.string(), folder_path = folder.string();
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -56,6 +60,8 @@ Child spawn(const std::vector<std::string>& argv, const fs::path& log, int nicen
     if (out < 0) ::_exit(126);
     ::dup2(out, 1);
     ::dup2(pipe_fds[1], 2);
+    ::close_range(3, ~0U, 0);
+    if (::chdir(folder_path.c_str()) != 0) ::_exit(126);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -63,7 +69,13 @@ Child spawn(const std::vector<std::string>& argv, const fs::path& log, int nicen
     ::_exit(127);
   }
   ::close(pipe_fds[1]);
+  ::setpgid(pid, pid);  // here too: a cancel right after fork must reach the group
   return {pid, pipe_fds[0]};
+}
+
+// SIGTERM (or `signal`) to a job's process group, or to the process when the group is not made yet.
+void signal_job(pid_t pid, int signal) {
+  if (::kill(-pid, signal) != 0) ::kill(pid, signal);
 }
 
 int exit_status(int status) {
@@ -112,9 +124,14 @@ JobService::JobService(HttpServer& http, JobServiceOptions options) : options_(s
   options_.workspace = fs::absolute(options_.workspace).lexically_normal();
   fs::create_directories(options_.workspace / ".uniem");
   fs::create_directories(options_.workspace / "runs");
+  lock_ = std::make_unique<FolderLock>(options_.workspace / ".uniem" / "lock",
+                                       options_.workspace.string() + " is served by another uniem workbench; stop that one first");
   store_ = std::make_unique<JobStore>(options_.workspace / ".uniem" / "jobs.sqlite");
   routes(http);
-  worker_ = std::thread([this] { work(); });
+}
+
+void JobService::start() {
+  if (!worker_.joinable()) worker_ = std::thread([this] { work(); });
 }
 
 JobService::~JobService() { stop(); }
@@ -122,8 +139,12 @@ JobService::~JobService() { stop(); }
 void JobService::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_ && pid_ > 0) {
+      std::fprintf(stderr, "uniem workbench: stopping job %lld (resume it later)...\n", static_cast<long long>(running_));
+      signal_job(pid_, SIGTERM);
+    }
     stopping_ = true;
-    if (pid_ > 0) ::kill(-pid_, SIGTERM);
+    stop_time_ = Clock::now();
   }
   changed_.notify_all();
   if (worker_.joinable()) worker_.join();
@@ -143,45 +164,61 @@ void JobService::publish(int64_t job, json body) {
 }
 
 void JobService::work() {
+  // Nothing that fails here may end the server (and the proofreading sessions it holds): a
+  // failure is said on stderr and in the job, and the queue goes on after a pause.
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       if (stopping_) return;
     }
-    const auto next = store_->next_queued();
+    std::optional<JobRow> next;
+    try {
+      next = store_->next_queued();
+      if (next) run(*next);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "uniem workbench: %s%s\n", next ? ("job " + std::to_string(next->id) + " could not run: ").c_str() : "", e.what());
+      try {
+        if (next) store_->set_ended(next->id, "failed", 1, std::string("the job could not run: ") + e.what());
+        if (next) publish(next->id, {{"event", "state"}, {"state", "failed"}, {"message", e.what()}});
+      } catch (const std::exception&) {
+      }
+      next.reset();
+    }
     if (!next) {
       std::unique_lock<std::mutex> lock(mutex_);
       changed_.wait_for(lock, std::chrono::milliseconds(250));
-      continue;
-    }
-    try {
-      run(*next);
-    } catch (const std::exception& e) {
-      store_->set_ended(next->id, "failed", 1, std::string("the job could not be started: ") + e.what());
-      publish(next->id, {{"event", "state"}, {"state", "failed"}});
     }
   }
 }
 
 void JobService::run(const JobRow& row) {
   const fs::path folder = run_folder(row.id), job_file = folder / "job.json", log = folder / "log.txt";
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;  // never started: it stays queued for the next start
+  }
+  if (row.runs == 0 && fs::exists(folder)) {  // left by a job store that was made again: kept aside, never mixed in
+    const fs::path aside = folder.string() + ".earlier-" + std::to_string(std::time(nullptr));
+    fs::rename(folder, aside);
+    std::fprintf(stderr, "uniem workbench: %s was there before job %lld; moved to %s\n", folder.c_str(),
+                 static_cast<long long>(row.id), aside.c_str());
+  }
   fs::create_directories(folder);
-  if (!fs::exists(job_file)) write_file_atomically(job_file, row.job.dump(1) + "\n", false);
+  write_file_atomically(job_file, row.job.dump(1) + "\n", true);  // always what was submitted
   {
     std::ofstream header(log, std::ios::app);
-    header << "=== " << (row.runs == 0 ? "started" : row.resume ? "resumed" : "started again") << " " << utc_now() << ": "
-           << row.name << " ===\n";
+    header << "=== " << (row.runs == 0 ? "started" : "resumed") << " " << utc_now() << ": " << row.name << " ===\n";
   }
   std::vector<std::string> argv = {options_.program, "run", job_file.string(), "--out", folder.string(),
-                                   "--from", options_.workspace.string(), "--progress", "json"};
+                                   "--from", options_.workspace.string(), "--progress", "json", "--confine"};
   if (row.resume) argv.push_back("--resume");
   const auto start = Clock::now();
   Child child;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;  // never started: it stays queued for the next start
-    store_->set_running(row.id, folder.string());
-    child = spawn(argv, log, options_.niceness);
+    if (!store_->set_running(row.id, folder.string())) return;  // cancelled meanwhile
+    child = spawn(argv, log, folder, options_.niceness);
     pid_ = child.pid;
     running_ = row.id;
     progress_.erase(row.id);  // a resumed job's last run says nothing about this one
@@ -192,6 +229,7 @@ void JobService::run(const JobRow& row) {
 
   std::ofstream log_out(log, std::ios::app), metrics_out(folder / "events.jsonl", std::ios::app);
   std::string pending, last_line;
+  bool killed = false;
   auto last_event = Clock::now();
   char buffer[8192];
   while (true) {
@@ -215,6 +253,15 @@ void JobService::run(const JobRow& row) {
           log_out << line << "\n" << std::flush;
           if (line.starts_with("uniem") && !line.starts_with("uniem run: step ")) last_line = line;  // what stopped it
         }
+      }
+    }
+    {
+      // Stopping the server: the job had SIGTERM (stop()); one that does not end within 30 s is killed.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_ && stop_time_ && Clock::now() - *stop_time_ > std::chrono::seconds(30) && !killed) {
+        std::fprintf(stderr, "uniem workbench: job %lld did not stop within 30 s; killed\n", static_cast<long long>(row.id));
+        signal_job(child.pid, SIGKILL);
+        killed = true;
       }
     }
     if (Clock::now() - last_event >= std::chrono::seconds(1)) {  // still running: said once a second
@@ -259,9 +306,9 @@ json JobService::check(const json& job) {
   const fs::path file = options_.workspace / ".uniem" / ("check-" + make_token().substr(0, 12) + ".json");
   write_file(file, job.dump());
   const fs::path log = options_.workspace / ".uniem" / (file.stem().string() + ".log");
-  Child child = spawn({options_.program, "run", file.string(), "--check", "--from", options_.workspace.string(), "--out",
-                       (options_.workspace / "runs" / "check").string(), "--progress", "off"},
-                      log, 0);
+  Child child = spawn({options_.program, "run", file.string(), "--check", "--confine", "--from", options_.workspace.string(),
+                       "--out", (options_.workspace / "runs" / "check").string(), "--progress", "off"},
+                      log, options_.workspace, 0);
   std::string err;
   char buffer[4096];
   for (ssize_t n; (n = ::read(child.err, buffer, sizeof buffer)) != 0;) {
@@ -335,6 +382,7 @@ void JobService::routes(HttpServer& http) {
         return !events.empty() || stopping_;
       };
       changed_.wait_for(lock, std::chrono::seconds(2), collect);
+      if (events.empty() && stopping_) return std::string();  // the server stops: the stream ends
       if (events.empty()) return std::string(": idle\n\n");
       return "data: " + json{{"id", id}, {"next", seen}, {"events", events}}.dump() + "\n\n";
     };
@@ -348,6 +396,7 @@ void JobService::routes(HttpServer& http) {
                                  ? body["name"].get<std::string>().substr(0, 200)
                                  : default_name(body["job"]);
     const std::string client = req.get_header_value("X-Uniem-Token").empty() ? "browser" : "program";
+    if (body.contains("user") && !body["user"].is_string()) throw RequestError(400, "'user' is a name, as text");
     const int64_t id = store_->submit(body["job"], name, body.value("user", client));
     publish(id, {{"event", "state"}, {"state", "queued"}});
     send_json(res, {{"id", id}, {"state", "queued"}, {"name", name}});
@@ -362,7 +411,7 @@ void JobService::routes(HttpServer& http) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (running_ == id && pid_ > 0) {
         cancel_ = true;
-        ::kill(-pid_, SIGTERM);
+        signal_job(pid_, SIGTERM);
         return send_json(res, {{"id", id}, {"state", "cancelling"}});
       }
     }

@@ -28,13 +28,17 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <chrono>
+#include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "io/folder_lock.h"
 #include "web/http.h"
 #include "web/jobs/job_store.h"
 
@@ -49,12 +53,16 @@ struct JobServiceOptions {
 
 class JobService {
  public:
-  JobService(HttpServer& http, JobServiceOptions options);  // registers the routes, starts the queue
+  // Registers the routes and takes the workspace (InputError when another server has it); the
+  // queue runs from start() on (after the server could bind its port).
+  JobService(HttpServer& http, JobServiceOptions options);
   ~JobService();
   JobService(const JobService&) = delete;
   JobService& operator=(const JobService&) = delete;
 
-  // Stops the queue; a running job is stopped and recorded as interrupted. Idempotent.
+  void start();
+  // Stops the queue; a running job is stopped (SIGTERM, SIGKILL after 30 s) and recorded as
+  // interrupted. Idempotent.
   void stop();
   JobStore& store() { return *store_; }
 
@@ -72,6 +80,7 @@ class JobService {
   std::filesystem::path run_folder(int64_t id) const;
 
   JobServiceOptions options_;
+  std::unique_ptr<FolderLock> lock_;
   std::unique_ptr<JobStore> store_;
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -82,6 +91,7 @@ class JobService {
   int64_t running_ = 0;
   pid_t pid_ = 0;
   bool cancel_ = false, stopping_ = false;
+  std::optional<std::chrono::steady_clock::time_point> stop_time_;
   std::thread worker_;
 };
 

@@ -1,6 +1,7 @@
 #include "web/jobs/job_store.h"
 
 #include <sqlite3.h>
+#include <sys/vfs.h>
 
 #include <chrono>
 #include <cstdio>
@@ -32,6 +33,22 @@ nlohmann::json JobRow::to_json() const {
 
 namespace {
 
+// NFS, SMB/CIFS and the like (statfs magic numbers), where SQLite's write-ahead log is not safe.
+bool on_network_file_system(const std::filesystem::path& file) {
+  struct statfs s {};
+  if (::statfs(file.parent_path().c_str(), &s) != 0) return false;
+  switch (static_cast<unsigned long>(s.f_type)) {
+    case 0x6969:      // NFS
+    case 0x517B:      // SMB
+    case 0xFF534D42:  // CIFS
+    case 0xFE534D42:  // SMB2
+    case 0x65735546:  // FUSE (sshfs, ...)
+      return true;
+    default:
+      return false;
+  }
+}
+
 constexpr const char* columns = "id, name, state, user, submitted, started, ended, message, run_folder, job, exit_status, resume, runs";
 
 class Statement {
@@ -56,7 +73,7 @@ class Statement {
 
  private:
   [[noreturn]] void fail(const char* what) const {
-    throw Error(std::string("job store: ") + what + " failed: " + sqlite3_errmsg(db_));
+    throw Error(std::string(what) + " failed: " + sqlite3_errmsg(db_));
   }
   sqlite3* db_;
   sqlite3_stmt* s_ = nullptr;
@@ -73,7 +90,7 @@ JobStore::JobStore(const std::filesystem::path& file) : file_(file) {
   }
   sqlite3_busy_timeout(db_, 5000);
   try {
-    exec("PRAGMA journal_mode=WAL");
+    exec(on_network_file_system(file) ? "PRAGMA journal_mode=DELETE" : "PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");
     exec("CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, state TEXT NOT NULL, "
          "user TEXT NOT NULL, submitted TEXT NOT NULL, started TEXT NOT NULL DEFAULT '', ended TEXT NOT NULL DEFAULT '', "
@@ -85,7 +102,8 @@ JobStore::JobStore(const std::filesystem::path& file) : file_(file) {
   } catch (const Error& e) {
     sqlite3_close(db_);
     db_ = nullptr;
-    throw InputError(file, std::string("is not a usable job store: ") + e.what());
+    throw InputError(file, std::string("cannot be used as the job store (") + e.what() +
+                               "); move it aside and start again: the queue starts empty, earlier runs stay in runs/");
   }
 }
 
@@ -96,7 +114,7 @@ void JobStore::exec(const std::string& sql) {
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
     const std::string why = error ? error : "unknown";
     sqlite3_free(error);
-    throw Error("job store: " + why);
+    throw Error(why);
   }
 }
 
@@ -154,11 +172,11 @@ std::optional<JobRow> JobStore::next_queued() {
   return rows[0];
 }
 
-void JobStore::set_running(int64_t id, const std::string& run_folder) {
+bool JobStore::set_running(int64_t id, const std::string& run_folder) {
   std::lock_guard<std::mutex> lock(mutex_);
-  change("UPDATE jobs SET state = 'running', started = ?, ended = '', message = '', exit_status = -1, run_folder = ?, "
-         "runs = runs + 1 WHERE id = ?",
-         {utc_now(), run_folder, std::to_string(id)});
+  return change("UPDATE jobs SET state = 'running', started = ?, ended = '', message = '', exit_status = -1, run_folder = ?, "
+                "runs = runs + 1 WHERE id = ? AND state = 'queued'",
+                {utc_now(), run_folder, std::to_string(id)}) == 1;
 }
 
 void JobStore::set_ended(int64_t id, const std::string& state, int exit_status, const std::string& message) {

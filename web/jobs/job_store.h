@@ -1,6 +1,8 @@
-// The job queue and history of a workspace, in SQLite (WORKSPACE/uniem-jobs.sqlite): every job
+// The job queue and history of a workspace, in SQLite (WORKSPACE/.uniem/jobs.sqlite): every job
 // submitted, its state, and where it ran. Each change is one transaction, on disk when the call
-// returns (WAL, synchronous FULL), so a server killed at any moment finds the queue as it was.
+// returns (synchronous FULL; write-ahead log on a local disk, a rollback journal on network file
+// systems, where SQLite's WAL does not work), so a server killed at any moment finds the queue as
+// it was.
 // Opening the store marks jobs that were running as "interrupted": their process ended with the
 // server; resume() queues them again, to continue where they stopped (uniem run --resume).
 //
@@ -43,7 +45,7 @@ class JobStore {
   std::optional<JobRow> get(int64_t id);
   std::vector<JobRow> list(int limit = 200);  // newest first
   std::optional<JobRow> next_queued();        // the oldest queued job
-  void set_running(int64_t id, const std::string& run_folder);
+  bool set_running(int64_t id, const std::string& run_folder);  // false when it is no longer queued
   void set_ended(int64_t id, const std::string& state, int exit_status, const std::string& message);
   bool cancel_queued(int64_t id);  // false when it is not queued
   bool resume(int64_t id);         // false when it is not cancelled, failed or interrupted

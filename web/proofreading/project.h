@@ -10,10 +10,10 @@
 //   PROJECT/state.json     what the label chunks hold: the journal seq they include, the next new
 //                          id, every segment (voxel count, chunks it occupies) and the key/value
 //                          state (names, locks, markers); rewritten durably after each flush
-//   PROJECT/journal.bin    the edits since (web/journal.h)
+//   PROJECT/journal.bin    the edits since (web/proofreading/journal.h)
 //   PROJECT/exports/       stacks exported from the page
 // create_project imports stacks into a new folder (written aside and renamed: a failed import
-// leaves nothing). Project reads the image side; the labels are the session's (web/session.h).
+// leaves nothing). Project reads the image side; the labels are the session's (web/proofreading/session.h).
 #pragma once
 
 #include <array>

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "io/atomic_output.h"
+#include "io/folder_lock.h"
 #include "web/proofreading/session_change.h"
 
 namespace fs = std::filesystem;
@@ -48,21 +49,6 @@ double now_seconds() {
 
 std::string Session::id_key(const char* what, uint32_t id) { return std::string(what) + "/" + std::to_string(id); }
 
-Session::FileLock::FileLock(const fs::path& project, bool take) {
-  if (!take) return;
-  const fs::path file = project / "lock";
-  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw InputError(file, std::string("cannot be opened: ") + std::strerror(errno));
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd_);
-    throw InputError(project, "is open in another uniem serve; stop that one first (one server per project)");
-  }
-}
-
-Session::FileLock::~FileLock() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 namespace {
 // Temporaries of writes into the project (state.json, the journal's compaction, label chunks)
 // that a killed server left. Only called while holding the project's lock: no other process
@@ -79,7 +65,9 @@ void remove_stale_temporaries(const fs::path& project) {
 }  // namespace
 
 Session::Session(const fs::path& folder, SessionOptions options)
-    : project_(folder), options_(options), lock_(folder, !options.read_only) {
+    : project_(folder), options_(options), lock_(options.read_only ? nullptr
+                             : std::make_unique<FolderLock>(folder / "lock", folder.string() + " is open in another uniem server "
+                                                            "(serve or workbench); stop that one first (one server per project)")) {
   if (!options_.read_only) remove_stale_temporaries(folder);
 
   const fs::path state_file = folder / "state.json";

@@ -17,7 +17,7 @@
 //   lock / unlock {id}; name {id, name}
 //   marker  {z, y, x, note}; unmark {key}                          "problem here" markers
 //   undo / redo                                                   the user's own last edit
-// Each accepted operation becomes a journal record (web/journal.h) that is on disk before apply()
+// Each accepted operation becomes a journal record (web/proofreading/journal.h) that is on disk before apply()
 // returns, and the version goes up by one. Refusals throw RequestError (the HTTP status and a
 // message for the page) and change nothing: 400 malformed or out of range, 404 unknown segment,
 // 409 a segment locked by someone else, a segment changed since the version the user saw, or an
@@ -28,7 +28,8 @@
 // journal to the last `undo_depth` records. Label chunks are read when first needed (those of a
 // section in parallel) and kept while they fit in `cache_bytes`; changed ones stay until flushed. On open, the state is recovered from the chunks and the
 // journal (a torn last record is dropped and reported by recovery_note()).
-// Thread-safe: one mutex serialises operations and reads.
+// Thread-safe: one mutex serialises operations and reads; a split computes its parts without it
+// and is refused when the segment changed meanwhile (op_split).
 #pragma once
 
 #include <chrono>
@@ -48,6 +49,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "io/folder_lock.h"
 #include "web/proofreading/journal.h"
 #include "web/proofreading/project.h"
 #include "web/request_error.h"
@@ -125,7 +127,7 @@ class Session {
   struct RecordIndex {
     int64_t seq, target;
     std::string kind, user;
-    std::array<int64_t, 6> box;  // around the voxels it changed (web/session.cpp box_of)
+    std::array<int64_t, 6> box;  // around the voxels it changed (session.cpp box_of)
   };
   class Change;
 
@@ -159,21 +161,10 @@ class Session {
   static std::string id_key(const char* what, uint32_t id);
   void flusher();
 
-  // An exclusive flock on PROJECT/lock for the session's life: one server per project.
-  class FileLock {
-   public:
-    FileLock(const std::filesystem::path& project, bool take);
-    ~FileLock();
-    FileLock(const FileLock&) = delete;
-    FileLock& operator=(const FileLock&) = delete;
-
-   private:
-    int fd_ = -1;
-  };
 
   Project project_;
   SessionOptions options_;
-  FileLock lock_;
+  std::unique_ptr<FolderLock> lock_;  // PROJECT/lock: one server per project (none when read-only)
   std::string recovery_note_;
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;

@@ -1,4 +1,4 @@
-// What the page reads from a session (web/session.h): the project and version, label sections
+// What the page reads from a session (web/proofreading/session.h): the project and version, label sections
 // (raw or as runs), the segment table a page at a time, markers, where a segment is, the history,
 // and the whole label volume for exports. Each read holds the session's mutex while it runs.
 #include <algorithm>
