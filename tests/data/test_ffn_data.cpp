@@ -3,13 +3,18 @@
 // FlyEM FIB-SEM (../shared/data/fibsem-mini/test) scored against the ground truth. The whole-
 // volume figures are in bench/RESULTS.md. Skipped (exit code 77) without the data.
 #include <filesystem>
+#include <fstream>
 
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include "tests/data/data_test_main.h"
+#include "tests/test_support.h"
+
+#include <nlohmann/json.hpp>
 
 #include "core/image/metrics.h"
+#include "io/fingerprint.h"
 #include "io/stack.h"
 #include "io/tf_checkpoint.h"
 #include "nn/ffn/import_tf.h"
@@ -60,4 +65,21 @@ TEST_CASE("the published FIB-25 FFN checkpoint imports as depth 12, 32 filters, 
   CHECK(state.max_id >= 4);
   CHECK(scores.v_rand >= 0.2);
   CHECK(scores.rand_split >= 0.5);
+}
+
+TEST_CASE("ffn import-tf through a job file gives what the command line gives") {
+  REQUIRE(fs::exists(checkpoint.string() + ".index"));
+  test::TempDir dir;
+  // The model records where it was imported from: the same path, as a job file names it, for both.
+  const fs::path source = fs::weakly_canonical(checkpoint);
+  const auto cli = test::run_uniem("ffn import-tf " + test::quote(source) + " " + test::quote(dir / "cli") + " --quiet");
+  REQUIRE_MESSAGE(cli.exit_code == 0, cli.output);
+  const nlohmann::json job = {{"command", "ffn import-tf"},
+                              {"arguments", {{"checkpoint", source.string()}, {"model-dir", "model"}}}};
+  std::ofstream(dir / "job.json") << job.dump();
+  const auto run = test::run_uniem("run " + test::quote(dir / "job.json") + " --quiet");
+  REQUIRE_MESSAGE(run.exit_code == 0, run.output);
+  CHECK(fingerprint(dir / "cli").same_content(fingerprint(dir / "model")));
+  const auto record = nlohmann::json::parse(std::ifstream(dir / "run.json"));
+  CHECK(record["steps"][0]["outputs"][0]["sha256"] == fingerprint(dir / "model").sha256);
 }
