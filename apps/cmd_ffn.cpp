@@ -7,7 +7,7 @@
 #include "apps/compute_device.h"
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "apps/ffn_output.h"
+#include "nn/ffn/segmentation_output.h"
 #include "apps/stack_options.h"
 #include "core/cancel.h"
 #include "core/error.h"
@@ -24,6 +24,10 @@ namespace uniem::apps {
 
 namespace {
 using nn::ffn::Zyx;
+using nn::ffn::load_state;
+using nn::ffn::save_state;
+using nn::ffn::state_path;
+using nn::ffn::write_segmentation;
 }  // namespace
 
 cli::Command ffn_import_tf_command() {

@@ -1,10 +1,10 @@
-// uniem mesh: surface meshes of every object of a label volume (apps/mesh_output.h).
+// uniem mesh: surface meshes of every object of a label volume (io/label_meshes.h).
 #include <cstdio>
 #include <sstream>
 
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "apps/mesh_output.h"
+#include "io/label_meshes.h"
 #include "apps/stack_options.h"
 #include "io/atomic_output.h"
 #include "io/stack.h"

@@ -3,7 +3,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "apps/synth_output.h"
+#include "io/synth_stacks.h"
 #include "io/atomic_output.h"
 
 namespace uniem::apps {

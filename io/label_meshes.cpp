@@ -1,5 +1,5 @@
-// Meshing a label volume into a folder (see mesh_output.h).
-#include "apps/mesh_output.h"
+// Meshing a label volume into a folder (see label_meshes.h).
+#include "io/label_meshes.h"
 
 #include <algorithm>
 #include <sstream>
@@ -12,7 +12,7 @@
 
 namespace fs = std::filesystem;
 
-namespace uniem::apps {
+namespace uniem {
 namespace {
 
 std::string measurements_csv(const std::vector<LabelMesh>& meshes, const std::vector<MeshMeasures>& measures,
@@ -134,4 +134,4 @@ MeshSummary write_label_meshes(const Volume& labels, const std::string& source, 
   return summary;
 }
 
-}  // namespace uniem::apps
+}  // namespace uniem

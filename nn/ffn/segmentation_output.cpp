@@ -1,4 +1,4 @@
-#include "apps/ffn_output.h"
+#include "nn/ffn/segmentation_output.h"
 
 #include "core/error.h"
 #include "core/random.h"
@@ -7,7 +7,7 @@
 
 namespace fs = std::filesystem;
 
-namespace uniem::apps {
+namespace uniem::nn::ffn {
 
 namespace {
 constexpr const char* state_architecture = "ffn-segmentation-state";
@@ -20,7 +20,7 @@ fs::path state_path(const fs::path& out) {
   return p;
 }
 
-void save_state(const fs::path& path, const nn::ffn::SegmentationState& state, const nlohmann::json& run) {
+void save_state(const fs::path& path, const SegmentationState& state, const nlohmann::json& run) {
   Checkpoint c;
   c.architecture = state_architecture;
   c.config = run;
@@ -32,9 +32,9 @@ void save_state(const fs::path& path, const nn::ffn::SegmentationState& state, c
   save_checkpoint(path, c);
 }
 
-nn::ffn::SegmentationState load_state(const fs::path& path, nlohmann::json* run) {
+SegmentationState load_state(const fs::path& path, nlohmann::json* run) {
   const Checkpoint c = load_checkpoint(path, state_architecture);
-  nn::ffn::SegmentationState s;
+  SegmentationState s;
   if (c.parameters.size() != 2 || c.parameters[0].name != "labels" || c.parameters[1].name != "probability")
     throw InputError(path.string() + ": not an FFN segmentation state (its tensors are not labels and probability)");
   const Tensor& labels = c.parameters[0].tensor;
@@ -51,7 +51,7 @@ nn::ffn::SegmentationState load_state(const fs::path& path, nlohmann::json* run)
   return s;
 }
 
-nlohmann::json write_segmentation(const fs::path& folder, const nn::ffn::SegmentationState& state,
+nlohmann::json write_segmentation(const fs::path& folder, const SegmentationState& state,
                                   const std::array<int64_t, 3>& shape, const VoxelSize& voxel_size, int bits) {
   const int32_t max_id = state.max_id;
   if (bits == 0) bits = max_id <= 65535 ? 16 : 32;
@@ -81,4 +81,4 @@ nlohmann::json write_segmentation(const fs::path& folder, const nn::ffn::Segment
   return {{"labels", labels_name}, {"bits", bits}, {"colour", "colour"}, {"probabilities", "probabilities"}, {"objects", max_id}};
 }
 
-}  // namespace uniem::apps
+}  // namespace uniem::nn::ffn

@@ -1,8 +1,8 @@
-#include "apps/synth_output.h"
+#include "io/synth_stacks.h"
 
 #include "io/atomic_output.h"
 
-namespace uniem::apps {
+namespace uniem {
 
 nlohmann::json write_synth(const std::filesystem::path& folder, const SynthOptions& o, const SynthVolume& s,
                            StackFormat format) {
@@ -27,4 +27,4 @@ nlohmann::json write_synth(const std::filesystem::path& folder, const SynthOptio
   return j;
 }
 
-}  // namespace uniem::apps
+}  // namespace uniem

@@ -9,7 +9,7 @@
 #include "core/image/synth.h"
 #include "io/stack.h"
 
-namespace uniem::apps {
+namespace uniem {
 
 // Writes image, neurons, membranes and mitochondria into `folder` (which must exist), each as
 // `format` (PNG folder "image/", or multi-page TIFF "image.tif", ...), plus synth.json. Returns
@@ -17,4 +17,4 @@ namespace uniem::apps {
 nlohmann::json write_synth(const std::filesystem::path& folder, const SynthOptions& options, const SynthVolume& s,
                            StackFormat format);
 
-}  // namespace uniem::apps
+}  // namespace uniem

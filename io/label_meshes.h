@@ -1,4 +1,4 @@
-// Meshing a label volume into a folder; shared by `uniem mesh` and `uniem demo`.
+// Meshing a label volume into a folder: `uniem mesh`, `uniem demo`, and the pages that show meshes.
 //
 // The folder gets one file per object (label_N.ply, or .obj/.stl), or one file with all
 // (meshes.ply), or a Neuroglancer precomputed mesh source, and always measurements.csv: per object
@@ -15,7 +15,7 @@
 #include "core/image/mesh_surfaces.h"
 #include "io/mesh_files.h"
 
-namespace uniem::apps {
+namespace uniem {
 
 struct MeshJob {
   SurfaceOptions surfaces;
@@ -37,4 +37,4 @@ struct MeshSummary {
 MeshSummary write_label_meshes(const Volume& labels, const std::string& source, const std::filesystem::path& folder,
                                const MeshJob& job);
 
-}  // namespace uniem::apps
+}  // namespace uniem
