@@ -118,6 +118,10 @@ Command& Command::advanced() {
   last().advanced = true;
   return *this;
 }
+Command& Command::required() {
+  last().required = true;
+  return *this;
+}
 Command& Command::optional(std::string fallback) {
   UNIEM_CHECK(last_positional_, "cli: optional() applies to a positional");
   last().fallback = std::move(fallback);
@@ -226,6 +230,8 @@ Args Command::parse(const std::vector<std::string>& argv) const {
     throw UsageError("expected" + (expected.empty() ? std::string(" no arguments") : expected) + ", got " +
                      std::to_string(args.positionals_.size()) + " argument" + (args.positionals_.size() == 1 ? "" : "s"));
   }
+  for (const auto& o : options_)
+    if (o.required && !args.has(o.name)) throw UsageError("--" + o.name + " is required (see uniem " + name_ + " --help)");
   for (const auto& [name, value] : args.values_) validate(*find(name), value);
   if (args.has("threads")) set_thread_count(static_cast<int>(args.integer("threads")));
   if (args.has("memory")) set_memory_budget(args.integer("memory") << 20);
@@ -300,6 +306,7 @@ nlohmann::json Command::describe() const {
     if (o.max) a["max"] = *o.max;
     if (!o.choices.empty()) a["choices"] = o.choices;
     if (o.role != Role::none) a["role"] = o.role == Role::input ? "input" : "output";
+    if (o.required || (std::string(kind) == "positional" && o.fallback.empty())) a["required"] = true;
     if (o.common) a["level"] = "common";
     arguments.push_back(std::move(a));
   };

@@ -36,6 +36,7 @@ struct Spec {
   bool advanced = false;
   bool common = false;  // --threads, --memory, ...: the runner's, not the command's
   bool step = false;    // an ordered step (uniem filter)
+  bool required = false;  // an option the command cannot run without
 };
 
 class Args;
@@ -58,6 +59,7 @@ class Command {
   Command& output();  // a file or folder the command writes
   Command& unit(std::string unit);
   Command& advanced();  // shown apart in --help and folded away in forms
+  Command& required();  // an option that must be given ("--model is required")
   // The last positional may be left out; it then takes `fallback`.
   Command& optional(std::string fallback);
 

@@ -107,9 +107,9 @@ cli::Command ffn_segment_command() {
       "OUT.ffn-state every --checkpoint-interval seconds; running the same command again resumes\n"
       "from it (--restart starts over); it is removed when OUT is complete.",
       "  uniem ffn segment --model fib25-model --images medulla/image --out medulla-ffn --crop 0,0,0,100,100,100");
-  command.option("model", "DIR", "FFN model folder").input()
-      .option("images", "STACK", "EM volume: folder of PNG/TIFF or a multi-page TIFF").input()
-      .option("out", "DIR", "output folder (new or empty)").output()
+  command.option("model", "DIR", "FFN model folder").input().required()
+      .option("images", "STACK", "EM volume: folder of PNG/TIFF or a multi-page TIFF").input().required()
+      .option("out", "DIR", "output folder (new or empty)").output().required()
       .option("crop", "Z,Y,X,DZ,DY,DX", "segment only this box: origin and size").unit("voxels")
       .option("seeds", "POLICY", "peaks or grid", "peaks").choices({"peaks", "grid"})
       .option("grid-step", "Z,Y,X", "grid seeds: spacing", "16,16,16").unit("voxels").advanced()
@@ -146,8 +146,6 @@ cli::Command ffn_segment_command() {
 }
 
 int run_ffn_segment(const cli::Args& args) {
-  for (const char* required : {"model", "images", "out"})
-    if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem ffn segment --help)");
   const std::string policy = args.get("seeds");
   const int bits = args.has("bits") ? static_cast<int>(args.integer("bits")) : 0;
   const fs::path out_dir = args.get("out");

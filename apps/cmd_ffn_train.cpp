@@ -73,9 +73,9 @@ cli::Command ffn_prep_command() {
       "same length. OUT gets prep.json (with the images' mean and standard deviation), the\n"
       "coordinates, and classes-N/ (the class per voxel, PNG, to look at).",
       "  uniem ffn prep --images fib/train/image --labels fib/train/label --out fib-prep --min-size 1000");
-  command.option("images", "STACK[,STACK...]", "EM volumes").input()
-      .option("labels", "STACK[,STACK...]", "neuron ground truth, one id per object, 0 = none").input()
-      .option("out", "DIR", "output folder (new or empty)").output();
+  command.option("images", "STACK[,STACK...]", "EM volumes").input().required()
+      .option("labels", "STACK[,STACK...]", "neuron ground truth, one id per object, 0 = none").input().required()
+      .option("out", "DIR", "output folder (new or empty)").output().required();
   network_options(command);
   command.option("radius", "Z,Y,X", "object-mask box radius (default: fov / 2 + deltas)").unit("voxels").advanced()
       .option("margin", "Z,Y,X", "no coordinates this close to a border (default: fov / 2 + deltas)")
@@ -92,8 +92,6 @@ cli::Command ffn_prep_command() {
 }
 
 int run_ffn_prep(const cli::Args& args) {
-  for (const char* required : {"images", "labels", "out"})
-    if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem ffn prep --help)");
   const auto images = split_list(args.get("images")), labels = split_list(args.get("labels"));
   if (images.size() != labels.size() || images.empty())
     throw UsageError("--images and --labels need the same number of volumes (" + std::to_string(images.size()) + " and " +
@@ -188,8 +186,8 @@ cli::Command ffn_train_command() {
       "sees 49, depth 9 sees 37). A small network for a quick test: --depth 2 --fov 5,9,9.",
       "  uniem ffn train --prep fib-prep --model fib-ffn --preset isotropic --steps 100000\n"
       "  uniem ffn train --prep fib-prep --model fib-ffn --steps 200000 --resume");
-  command.option("prep", "DIR", "folder made by uniem ffn prep").input()
-      .option("model", "DIR", "model folder to create or continue").output();
+  command.option("prep", "DIR", "folder made by uniem ffn prep").input().required()
+      .option("model", "DIR", "model folder to create or continue").output().required();
   network_options(command);
   command.option("batch", "N", "examples per step", "4").integer(1, {})
       .option("steps", "N", "optimizer steps in total", "10000").integer(1, {}).unit("steps")
@@ -220,8 +218,6 @@ cli::Command ffn_train_command() {
 }
 
 int run_ffn_train(const cli::Args& args) {
-  for (const char* required : {"prep", "model"})
-    if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem ffn train --help)");
   const fs::path prep_dir = args.get("prep"), folder = args.get("model");
   const bool resume = args.has("resume");
   if (!resume && fs::exists(folder) && !fs::is_empty(folder))

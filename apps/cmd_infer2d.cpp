@@ -43,9 +43,9 @@ cli::Command infer2d_command() {
       "accurate). The memory for the network is measured on the first tile and printed.",
       "  uniem infer2d --model mito-model --images stack/ --out mito-result --threshold 0.5 --labels 3d\n"
       "  uniem infer2d --model membranes --images isbi/test/image --out isbi-result --bits 16 --flips");
-  command.option("model", "DIR", "model folder made by uniem train2d").input()
-      .option("images", "STACK", "EM sections: folder of PNG/TIFF or a multi-page TIFF").input()
-      .option("out", "DIR", "output folder (new or empty)").output()
+  command.option("model", "DIR", "model folder made by uniem train2d").input().required()
+      .option("images", "STACK", "EM sections: folder of PNG/TIFF or a multi-page TIFF").input().required()
+      .option("out", "DIR", "output folder (new or empty)").output().required()
       .option("checkpoint", "WHICH", "best (best validation score) or last", "best")
       .choices({"best", "last"})
       .advanced()
@@ -67,8 +67,6 @@ cli::Command infer2d_command() {
 }
 
 int run_infer2d(const cli::Args& args) {
-  for (const char* required : {"model", "images", "out"})
-    if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem infer2d --help)");
   const std::string which = args.get("checkpoint");
   const int64_t bits = args.integer("bits");
   const bool threshold_given = args.has("threshold");

@@ -27,7 +27,7 @@ cli::Command serve_command() {
       "  uniem serve --images em/ --labels segmentation.tif --project my-proofreading\n"
       "  uniem serve --project my-proofreading --host 0.0.0.0 --port 8000");
   // The project is written: made from --images, and every edit is saved into it.
-  command.option("project", "DIR", "the project folder (made with --images, else opened)").output()
+  command.option("project", "DIR", "the project folder (made with --images, else opened)").output().required()
       .option("images", "STACK", "EM stack to make a new project from").input()
       .option("labels", "STACK", "label stack for the new project (default: none, all background)").input()
       .option("host", "ADDRESS", "address to listen on; anything but loopback needs the token", "127.0.0.1").advanced()
@@ -38,7 +38,6 @@ cli::Command serve_command() {
 }
 
 int run_serve(const cli::Args& args) {
-  if (!args.has("project")) throw UsageError("serve needs --project DIR (see uniem serve --help)");
   if (args.has("labels") && !args.has("images")) throw UsageError("--labels needs --images (they make a new project)");
   const int64_t port = args.integer("port");
   const fs::path project = args.get("project");

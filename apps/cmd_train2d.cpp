@@ -157,9 +157,9 @@ cli::Command train2d_command() {
       "                --loss square --steps 2000\n"
       "  uniem train2d --images isbi/image --labels isbi/label --model membranes --validation 5\n"
       "  uniem train2d --model mito-model --resume --steps 4000 --images mito/image --labels mito/label");
-  command.option("images", "STACK", "EM sections: folder of PNG/TIFF or a multi-page TIFF").input()
-      .option("labels", "STACK", "label images, one per section, same size").input()
-      .option("model", "DIR", "model folder to create (or continue with --resume)").output()
+  command.option("images", "STACK", "EM sections: folder of PNG/TIFF or a multi-page TIFF").input().required()
+      .option("labels", "STACK", "label images, one per section, same size").input().required()
+      .option("model", "DIR", "model folder to create (or continue with --resume)").output().required()
       .option("net", "NAME", "unet, resnet, highway or densenet", "unet")
       .choices({"unet", "resnet", "highway", "densenet"})
       .option("channels", "N", "input channels: 1 grey, 3 colour", "1").choices({"1", "3"})
@@ -233,8 +233,6 @@ cli::Command train2d_command() {
 }
 
 int run_train2d(const cli::Args& args) {
-  for (const char* required : {"images", "labels", "model"})
-    if (!args.has(required)) throw UsageError(std::string("--") + required + " is required (see uniem train2d --help)");
   const fs::path folder = args.get("model");
   const bool resume = args.has("resume");
   if (resume && !fs::exists(folder / nn::model_json))

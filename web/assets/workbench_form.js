@@ -40,10 +40,10 @@ function buildForm(c) {
   state.stepBox = null;
   const holder = $('fields');
   holder.replaceChildren();
-  const positionals = basic.filter((a) => a.kind === 'positional');
+  const positionals = basic.filter((a) => a.kind === 'positional' || a.required);  // what must be filled in, first
   for (const a of positionals) holder.append(field(a));
   if (steps.length) holder.append(stepEditor(steps));
-  for (const a of basic.filter((x) => x.kind !== 'positional')) holder.append(field(a));
+  for (const a of basic.filter((x) => x.kind !== 'positional' && !x.required)) holder.append(field(a));
   if (advanced.length) {
     const more = el('details', { class: 'more', id: 'more-options' },
       el('summary', { text: `More options (${advanced.length})`, title: 'options most jobs leave at their defaults' }));
@@ -54,7 +54,7 @@ function buildForm(c) {
 
 function field(a) {
   const id = `field-${a.name}`;
-  const required = a.kind === 'positional';
+  const required = Boolean(a.required);
   let input;
   if (a.type === 'flag') {
     input = el('input', { type: 'checkbox', id });
@@ -190,7 +190,7 @@ function collect() {
     }
     const text = element.value.trim();
     if (!text) {
-      if (a.kind === 'positional') problems.push([box, `fill in "${a.name}" (${a.help}): it is required`]);
+      if (a.required) problems.push([box, `fill in "${a.name}" (${a.help}): it is required`]);
       continue;
     }
     if (a.default !== undefined && text === a.default) continue;
