@@ -118,6 +118,10 @@ Command& Command::advanced() {
   last().advanced = true;
   return *this;
 }
+Command& Command::exactly_one_of(std::vector<std::string> names) {
+  one_of_.push_back(std::move(names));
+  return *this;
+}
 Command& Command::required() {
   last().required = true;
   return *this;
@@ -232,6 +236,15 @@ Args Command::parse(const std::vector<std::string>& argv) const {
   }
   for (const auto& o : options_)
     if (o.required && !args.has(o.name)) throw UsageError("--" + o.name + " is required (see uniem " + name_ + " --help)");
+  for (const auto& group : one_of_) {
+    std::vector<std::string> flags;
+    int given = 0;
+    for (const auto& n : group) {
+      flags.push_back("--" + n);
+      given += args.has(n);
+    }
+    if (given != 1) throw UsageError("give exactly one of " + list_words(flags));
+  }
   for (const auto& [name, value] : args.values_) validate(*find(name), value);
   if (args.has("threads")) set_thread_count(static_cast<int>(args.integer("threads")));
   if (args.has("memory")) set_memory_budget(args.integer("memory") << 20);
@@ -315,7 +328,10 @@ nlohmann::json Command::describe() const {
     if (o.name == "help" || o.name == "describe") continue;
     entry(o, o.step ? "step" : o.type == Type::flag ? "flag" : "option", o.name);
   }
-  return {{"command", name_}, {"summary", summary_}, {"description", description_}, {"example", example_}, {"arguments", arguments}};
+  nlohmann::json j = {{"command", name_}, {"summary", summary_}, {"description", description_}, {"example", example_},
+                      {"arguments", arguments}};
+  if (!one_of_.empty()) j["exactly_one_of"] = one_of_;
+  return j;
 }
 
 std::string Args::get(const std::string& name) const {

@@ -60,6 +60,8 @@ class Command {
   Command& unit(std::string unit);
   Command& advanced();  // shown apart in --help and folded away in forms
   Command& required();  // an option that must be given ("--model is required")
+  // Exactly one of these options must be given (watershed: --markers, --seeds-below, ...).
+  Command& exactly_one_of(std::vector<std::string> names);
   // The last positional may be left out; it then takes `fallback`.
   Command& optional(std::string fallback);
 
@@ -84,6 +86,7 @@ class Command {
   Spec& last();
   std::string name_, summary_, description_, example_;
   std::vector<Spec> positionals_, options_;
+  std::vector<std::vector<std::string>> one_of_;
   bool last_positional_ = false;
 };
 

@@ -73,13 +73,12 @@ cli::Command watershed_command() {
       .integer(0, {})
       .unit("voxels")
       .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
-      .flag("overwrite", "replace OUT if it exists");
+      .flag("overwrite", "replace OUT if it exists")
+      .exactly_one_of({"markers", "seeds-below", "split", "preset"});
   return command;
 }
 
 int run_watershed(const cli::Args& args) {
-  const int ways = args.has("markers") + args.has("seeds-below") + args.has("split") + args.has("preset");
-  if (ways != 1) throw UsageError("give exactly one of --markers, --seeds-below, --split and --preset");
   const Preset* preset = nullptr;
   for (const Preset& p : presets)
     if (args.has("preset") && args.get("preset") == p.name) preset = &p;

@@ -151,6 +151,8 @@ TEST_CASE("uniem run: a bad job file gets the command line's message, exit statu
       {{{"command", "filter"}, {"arguments", {{"in", image}, {"out", "x.tif"}, {"3d", "yes"}}}}, "", "--3d is a switch: true or false"},
       {{{"command", "label"}, {"arguments", {{"in", "missing-stack"}, {"out", "x.tif"}}}}, "", "'in': missing-stack does not exist"},
       {{{"command", "label"}, {"arguments", {{"out", "x.tif"}}}}, "", "'in' is missing"},
+      {{{"command", "watershed"}, {"arguments", {{"in", image}, {"out", "w.tif"}}}},
+       "watershed " + image + " w.tif", "give exactly one of --markers, --seeds-below, --split or --preset"},
       {{{"command", "ffn segment"}, {"arguments", {{"images", image}, {"out", "o"}}}},
        "ffn segment --images " + image + " --out o", "--model is required (see uniem ffn segment --help)"},
       // A pipeline whose third step is wrong runs none of them.
