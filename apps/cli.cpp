@@ -122,6 +122,10 @@ Command& Command::exactly_one_of(std::vector<std::string> names) {
   one_of_.push_back(std::move(names));
   return *this;
 }
+Command& Command::rule(std::function<void(const Args&)> check) {
+  rules_.push_back(std::move(check));
+  return *this;
+}
 Command& Command::required() {
   last().required = true;
   return *this;
@@ -246,6 +250,10 @@ Args Command::parse(const std::vector<std::string>& argv) const {
     if (given != 1) throw UsageError("give exactly one of " + list_words(flags));
   }
   for (const auto& [name, value] : args.values_) validate(*find(name), value);
+  for (const auto& spec : options_)  // steps are checked like options
+    for (const auto& [step, value] : args.steps_)
+      if (step == spec.name) validate(spec, value);
+  for (const auto& check : rules_) check(args);
   if (args.has("threads")) set_thread_count(static_cast<int>(args.integer("threads")));
   if (args.has("memory")) set_memory_budget(args.integer("memory") << 20);
   const std::string progress = args.get("progress");

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -62,6 +63,9 @@ class Command {
   Command& required();  // an option that must be given ("--model is required")
   // Exactly one of these options must be given (watershed: --markers, --seeds-below, ...).
   Command& exactly_one_of(std::vector<std::string> names);
+  // A rule between options, checked when parsing (after types and ranges): it throws UsageError,
+  // e.g. "--intensity needs --stats".
+  Command& rule(std::function<void(const Args&)> check);
   // The last positional may be left out; it then takes `fallback`.
   Command& optional(std::string fallback);
 
@@ -87,6 +91,7 @@ class Command {
   std::string name_, summary_, description_, example_;
   std::vector<Spec> positionals_, options_;
   std::vector<std::vector<std::string>> one_of_;
+  std::vector<std::function<void(const Args&)>> rules_;
   bool last_positional_ = false;
 };
 

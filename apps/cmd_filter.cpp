@@ -167,6 +167,11 @@ cli::Command filter_command() {
       .integer(0, {})
       .unit("voxels")
       .step("distance", "", "exact Euclidean distance to the background, in nm (float32)");
+  command.rule([](const cli::Args& args) {
+    if (args.has("pipeline") && !args.steps().empty())
+      throw UsageError("give the steps on the command line or with --pipeline, not both");
+    if (!args.has("pipeline") && args.steps().empty()) throw UsageError("no filter steps given (for example --gaussian 1.0)");
+  });
   return command;
 }
 
@@ -175,12 +180,10 @@ int run_filter(const cli::Args& args) {
   std::vector<Step> steps;
   for (const auto& [name, value] : args.steps()) steps.push_back({name, value});
   if (args.has("pipeline")) {
-    if (!steps.empty()) throw UsageError("give the steps on the command line or with --pipeline, not both");
     steps = steps_from_json(args.get("pipeline"), command);
+    for (const auto& s : steps) command.validate(*command.find(s.name), s.value);
+    if (steps.empty()) throw InputError(args.get("pipeline") + ": the pipeline has no steps");
   }
-  // The command line checks options, not steps, against their declaration.
-  for (const auto& s : steps) command.validate(*command.find(s.name), s.value);
-  if (steps.empty()) throw UsageError("no filter steps given (for example --gaussian 1.0)");
   const bool three_d = args.has("3d");
   const std::string in = args.positional(0), out = args.positional(1);
   const WriteOptions write = prepare_output(args, out);

@@ -57,13 +57,15 @@ cli::Command label_command() {
       .option("intensity", "STACK", "image for the mean intensity column of --stats").input()
       .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
       .flag("overwrite", "replace OUT and the --stats file if they exist");
+  command.rule([](const cli::Args& args) {
+    if (args.has("intensity") && !args.has("stats")) throw UsageError("--intensity needs --stats");
+  });
   return command;
 }
 
 int run_label(const cli::Args& args) {
   const auto connectivity = connectivity_from(static_cast<int>(args.integer("connectivity")));  // one of the choices
   const std::string mode = args.get("mode");
-  if (args.has("intensity") && !args.has("stats")) throw UsageError("--intensity needs --stats");
   const std::string in = args.positional(0), out = args.positional(1);
   const WriteOptions write = prepare_output(args, out);
   if (args.has("stats")) AtomicOutput::check(args.get("stats"), AtomicOutput::Kind::file, write.overwrite);

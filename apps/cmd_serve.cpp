@@ -34,11 +34,13 @@ cli::Command serve_command() {
       .option("port", "N", "port (0: any free one)", "8080").integer(0, 65535).advanced()
       .option("token", "TEXT", "access token (default: none on loopback, a random one otherwise)").advanced()
       .option("voxel-size", "Z,Y,X", "voxel size in nm for a new project, when the files do not say it").unit("nm");
+  command.rule([](const cli::Args& args) {
+    if (args.has("labels") && !args.has("images")) throw UsageError("--labels needs --images (they make a new project)");
+  });
   return command;
 }
 
 int run_serve(const cli::Args& args) {
-  if (args.has("labels") && !args.has("images")) throw UsageError("--labels needs --images (they make a new project)");
   const int64_t port = args.integer("port");
   const fs::path project = args.get("project");
   if (args.has("images")) {

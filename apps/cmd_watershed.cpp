@@ -74,7 +74,13 @@ cli::Command watershed_command() {
       .unit("voxels")
       .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
       .flag("overwrite", "replace OUT if it exists")
-      .exactly_one_of({"markers", "seeds-below", "split", "preset"});
+      .exactly_one_of({"markers", "seeds-below", "split", "preset"})
+      .rule([](const cli::Args& args) {
+        if (!args.has("split") && !args.has("preset") && (args.has("objects-at-most") || args.has("h-maxima")))
+          throw UsageError("--objects-at-most and --h-maxima go with --split or --preset");
+        if (args.has("h-maxima") && args.has("min-distance"))
+          throw UsageError("give --min-distance or --h-maxima, not both: they are two ways to place the markers");
+      });
   return command;
 }
 
@@ -82,11 +88,6 @@ int run_watershed(const cli::Args& args) {
   const Preset* preset = nullptr;
   for (const Preset& p : presets)
     if (args.has("preset") && args.get("preset") == p.name) preset = &p;
-  const bool split = args.has("split") || preset;
-  if (!split && (args.has("objects-at-most") || args.has("h-maxima")))
-    throw UsageError("--objects-at-most and --h-maxima go with --split or --preset");
-  if (args.has("h-maxima") && args.has("min-distance"))
-    throw UsageError("give --min-distance or --h-maxima, not both: they are two ways to place the markers");
   const int neighbours = args.has("connectivity") || !preset ? static_cast<int>(args.integer("connectivity")) : preset->connectivity;
   const auto connectivity = connectivity_from(neighbours);  // one of the choices, or the preset's
   const std::string in = args.positional(0), out = args.positional(1);
