@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/utc_time.h"
 #include "io/sha256.h"
 
 namespace fs = std::filesystem;
@@ -107,14 +108,8 @@ void hash_file(Sha256& h, const fs::path& file, uint64_t size, bool sampled) {
 }
 
 std::string iso_time(fs::file_time_type t) {
-  const auto system = std::chrono::time_point_cast<std::chrono::seconds>(
-      t - fs::file_time_type::clock::now() + std::chrono::system_clock::now());
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(system);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
+  return utc_time(std::chrono::time_point_cast<std::chrono::system_clock::duration>(t - fs::file_time_type::clock::now() +
+                                                                                    std::chrono::system_clock::now()));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/threads.h"
+#include "core/utc_time.h"
 #include "io/atomic_output.h"
 #include "io/fingerprint.h"
 #include "uniem/version.h"
@@ -20,14 +21,7 @@ namespace fs = std::filesystem;
 namespace uniem::apps {
 namespace {
 
-std::string now_iso() {
-  const std::time_t t = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
+std::string now_iso() { return utc_time(std::chrono::system_clock::now()); }
 
 nlohmann::json build_description() {
   std::string device = "cpu";

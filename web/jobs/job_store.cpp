@@ -8,20 +8,11 @@
 #include <ctime>
 
 #include "core/error.h"
+#include "core/utc_time.h"
 
 namespace uniem::web {
 
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char text[40];
-  const size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(ms));
-  return text;
-}
+std::string utc_now() { return utc_time(std::chrono::system_clock::now(), true); }
 
 nlohmann::json JobRow::to_json() const {
   nlohmann::json j = {{"id", id},       {"name", name},       {"state", state},     {"user", user},
