@@ -1,9 +1,15 @@
 // uniem workbench: the browser's way into every command: a workspace folder served with the job
 // service (web/jobs/job_service.h) and its page.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <string>
+#include <thread>
 
 #include "apps/cli.h"
 #include "apps/commands.h"
@@ -14,10 +20,30 @@
 #include "web/jobs/job_service.h"
 #include "web/pages.h"
 #include "web/project_shelf.h"
+#include "web/workspace/data_service.h"
 
 namespace fs = std::filesystem;
 
 namespace uniem::apps {
+namespace {
+
+// The desktop's default browser on `url` (xdg-open), not waited for; silent when there is none.
+void open_in_browser(const std::string& url) {
+  posix_spawn_file_actions_t quiet;
+  posix_spawn_file_actions_init(&quiet);
+  posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
+  std::string program = "xdg-open";
+  char* argv[] = {program.data(), const_cast<char*>(url.c_str()), nullptr};
+  pid_t pid = 0;
+  if (posix_spawnp(&pid, "xdg-open", &quiet, nullptr, argv, environ) == 0) {
+    std::printf("Opening it in your browser.\n");
+    std::thread([pid] { ::waitpid(pid, nullptr, 0); }).detach();  // no zombie left behind
+  }
+  posix_spawn_file_actions_destroy(&quiet);
+}
+
+}  // namespace
 
 cli::Command workbench_command() {
   cli::Command command(
@@ -37,7 +63,8 @@ cli::Command workbench_command() {
   command.positional("FOLDER", "the workspace folder").input().optional(".");
   command.option("host", "ADDRESS", "address to listen on; anything but loopback needs the token", "127.0.0.1").advanced()
       .option("port", "N", "port (0: any free one)", "8000").integer(0, 65535).advanced()
-      .option("token", "TEXT", "access token (default: none on loopback, a random one otherwise)").advanced();
+      .option("token", "TEXT", "access token (default: none on loopback, a random one otherwise)").advanced()
+      .flag("no-browser", "do not open the page in the default browser (it opens when a desktop session runs)").advanced();
   return command;
 }
 
@@ -65,13 +92,16 @@ int run_workbench(const cli::Args& args) {
   web::SessionOptions session_options;
   session_options.cache_bytes = memory_budget() / 8;  // label chunks kept by each open project
   web::ProjectShelf projects(http, workspace, session_options);
+  web::DataService data(http, workspace);
   const int port = http.bind();
   jobs.start();  // only now: a port that was taken must not have stopped a job midway
   if (const int n = jobs.store().interrupted_at_open())
     std::printf("%d job%s stopped when the server last stopped; resume %s on the page.\n", n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
   const std::string host = o.host == "0.0.0.0" || o.host == "::" ? "<this computer's address>" : o.host;
-  std::printf("The workbench for %s is at http://%s:%d/%s\n", workspace.c_str(), host.c_str(), port,
-              o.token.empty() ? "" : ("?token=" + o.token).c_str());
+  const std::string query = o.token.empty() ? "" : "?token=" + o.token;
+  std::printf("The workbench for %s is at http://%s:%d/%s\n", workspace.c_str(), host.c_str(), port, query.c_str());
+  if (!args.has("no-browser") && (std::getenv("DISPLAY") || std::getenv("WAYLAND_DISPLAY")))
+    open_in_browser("http://" + (web::is_loopback(o.host) ? o.host : std::string("127.0.0.1")) + ":" + std::to_string(port) + "/" + query);
   std::printf("Open it in a browser. Ctrl+C stops the server (a running job is stopped; resume it later).\n");
   std::fflush(stdout);
   listen_until_signalled([&] { http.listen(); }, [&] { http.stop(); });

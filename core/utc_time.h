@@ -1,10 +1,11 @@
 // A moment as UTC in ISO 8601, "2026-12-07T12:00:00Z" (or with milliseconds, "...00.123Z"): how
-// run records, fingerprints and the job queue write times.
+// run records, fingerprints, the job queue and the workbench's data list write times.
 #pragma once
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <string>
 
 namespace uniem {
@@ -21,6 +22,11 @@ inline std::string utc_time(std::chrono::system_clock::time_point t, bool millis
   }
   std::snprintf(text + n, sizeof text - n, "Z");
   return text;
+}
+
+// A file's modification time, the same way.
+inline std::string utc_time(std::filesystem::file_time_type t) {
+  return utc_time(std::chrono::time_point_cast<std::chrono::system_clock::duration>(std::chrono::file_clock::to_sys(t)));
 }
 
 }  // namespace uniem

@@ -107,11 +107,6 @@ void hash_file(Sha256& h, const fs::path& file, uint64_t size, bool sampled) {
   hash_range(size - mib, mib);
 }
 
-std::string iso_time(fs::file_time_type t) {
-  return utc_time(std::chrono::time_point_cast<std::chrono::system_clock::duration>(t - fs::file_time_type::clock::now() +
-                                                                                    std::chrono::system_clock::now()));
-}
-
 }  // namespace
 
 Fingerprint fingerprint(const fs::path& path, uint64_t full_limit, size_t listed_files) {
@@ -144,7 +139,7 @@ Fingerprint fingerprint(const fs::path& path, uint64_t full_limit, size_t listed
   }
   for (const auto& e : entries) f.bytes += e.size;
   f.files = static_cast<int64_t>(entries.size());
-  f.modified = iso_time(newest);
+  f.modified = utc_time(newest);
   const bool sampled = f.bytes > full_limit;
   f.method = sampled ? "sampled" : "full";
   Sha256 whole;

@@ -169,6 +169,7 @@ Volume read_volume(const fs::path& input, const ReadOptions& options, StackInfo*
 }
 
 struct StackReader::State {
+  fs::path input;
   std::vector<fs::path> files;              // a folder stack, or one PNG / single-page TIFF
   std::unique_ptr<TiffPageReader> pages;    // a multi-page TIFF
   ColorPolicy color;
@@ -179,6 +180,7 @@ StackReader::StackReader(const fs::path& input, const ReadOptions& options) : st
   const auto status = fs::status(input, ec);
   if (!fs::exists(status)) throw InputError(input, "no such file or folder");
   state_->color = options.color;
+  state_->input = input;
   ImageHeader h;
   if (fs::is_directory(status)) {
     std::string formats;
@@ -228,6 +230,18 @@ Volume StackReader::next(int64_t count) {
   }
   read_ += n;
   return v;
+}
+
+void StackReader::seek(int64_t z) {
+  UNIEM_CHECK(z >= 0 && z <= nz_, "StackReader::seek: section outside the stack");
+  if (state_->pages) {
+    if (z < read_) {
+      state_->pages = std::make_unique<TiffPageReader>(state_->input, state_->color, false);
+      read_ = 0;
+    }
+    for (; read_ < z; ++read_) state_->pages->skip_next();
+  }
+  read_ = z;
 }
 
 StackFormat format_for_output(const fs::path& output) {

@@ -58,6 +58,10 @@ class StackReader {
   DType dtype() const { return dtype_; }
   const VoxelSize& voxel_size() const { return voxel_size_; }
   Volume next(int64_t sections);
+  // Goes to section z (0 <= z <= nz()): the next next() starts there. Cheap for a folder; a
+  // multi-page TIFF skips the pages between without decoding them (from the first page when
+  // going back).
+  void seek(int64_t z);
 
  private:
   struct State;

@@ -351,13 +351,20 @@ struct TiffPageReader::State {
   fs::path path;
   ColorPolicy policy;
   TiffHandle tiff;
-  PageLayout first;
+  PageLayout first;    // of the first page read (the first one unless pages were skipped)
+  bool have_first = false;
   int64_t index = 0;  // pages read
   bool more = true;   // a page is waiting at the current directory
   std::vector<unsigned char> page;
 
   void skip_reduced() {  // thumbnails between pages are not sections
     while (more && is_reduced_image(tiff.get())) more = TIFFReadDirectory(tiff.get()) != 0;
+  }
+  void advance() {  // to the next page
+    ++index;
+    more = TIFFReadDirectory(tiff.get()) != 0;
+    skip_reduced();
+    if (!more) check_chain_complete(tiff.get(), path, index);
   }
 };
 
@@ -380,7 +387,7 @@ void TiffPageReader::read_next(Volume& dst, int64_t z) {
   const int64_t index = st.index;
   const PageLayout l = read_layout(t, path, index);
   check_page_budget(t, l, st.policy, path, index);
-  if (index == 0) st.first = l;
+  if (!st.have_first) st.first = l, st.have_first = true;
   if (!l.same_pixels(st.first))
     throw InputError(path, "page " + std::to_string(index + 1) + " is " + std::to_string(l.width) + " x " +
                                std::to_string(l.height) + " " + l.describe() + ", but page 1 is " +
@@ -407,10 +414,12 @@ void TiffPageReader::read_next(Volume& dst, int64_t z) {
       convert_page<T>(st.page, l, st.policy, dst.slice<T>(z), dst.channels());
     });
   }
-  ++st.index;
-  st.more = TIFFReadDirectory(t) != 0;
-  st.skip_reduced();
-  if (!st.more) check_chain_complete(t, path, st.index);
+  st.advance();
+}
+
+void TiffPageReader::skip_next() {
+  UNIEM_CHECK(state_->more, "TiffPageReader: no page left");
+  state_->advance();
 }
 
 void read_tiff_into(const fs::path& path, ColorPolicy policy, Volume& dst, int64_t z0, Progress* progress) {

@@ -40,6 +40,7 @@ class TiffPageReader {
   ~TiffPageReader();
   bool done() const;                       // every page read
   void read_next(Volume& dst, int64_t z);  // the next page into section z of dst
+  void skip_next();                        // the next page passed over, not decoded
 
  private:
   struct State;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what uniem needs on Debian 12, and nothing twice. Quiet when everything is there.
 #
-#   scripts/setup.sh            packages for the everyday build and its tests
+#   scripts/setup.sh            packages for the everyday build and its tests, and the pages'
+#                               libraries from npm (uPlot, into web/vendor/node_modules), which the
+#                               build embeds into the binary
 #   scripts/setup.sh --static   also the Debian sources of lodepng and cpp-httplib for the static build,
 #                               unpacked into build-static/_sources (adds a deb-src entry to apt if missing)
 #   scripts/setup.sh --bench    also the Python peers the benchmarks compare against
@@ -25,13 +27,11 @@ packages=(build-essential cmake pkg-config git file
           libeigen3-dev zlib1g-dev libdeflate-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
           nlohmann-json3-dev libsqlite3-dev clang)
 [ $want_static = 1 ] && packages+=(dpkg-dev)
-if [ $want_browser = 1 ]; then
-  packages+=(chromium)
-  # Node.js may come from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm):
-  # only what has no command yet is installed.
-  command -v node >/dev/null || packages+=(nodejs)
-  command -v npm >/dev/null || packages+=(npm)
-fi
+[ $want_browser = 1 ] && packages+=(chromium)
+# Node.js may come from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm): only
+# what has no command yet is installed. npm fetches the pages' libraries (and the browser tests').
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 [ $want_bench = 1 ] && packages+=(python3-numpy python3-tifffile python3-pil python3-scipy python3-skimage python3-opencv python3-torch python3-vtk9)
 
 as_root() {
@@ -68,6 +68,12 @@ SRC
     (cd $src && apt-get source -qq lodepng cpp-httplib >/dev/null 2>&1) || {
       echo "setup: 'apt-get source lodepng cpp-httplib' failed" >&2; exit 1; }
   fi
+fi
+
+if [ ! -f web/vendor/node_modules/uplot/dist/uPlot.iife.min.js ]; then
+  echo "setup: installing uPlot from npm into web/vendor/node_modules (embedded into uniem)"
+  (cd web/vendor && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || {
+    echo "setup: 'npm ci' in web/vendor failed (is registry.npmjs.org reachable?)" >&2; exit 1; }
 fi
 
 if [ $want_browser = 1 ] && [ ! -d tests/e2e/node_modules/playwright-core ]; then

@@ -359,6 +359,16 @@ void send_json(httplib::Response& res, const json& j, int status) {
   res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
+std::string url_component(const std::string& text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') out += static_cast<char>(c);
+    else out += {'%', hex[c >> 4], hex[c & 15]};
+  }
+  return out;
+}
+
 void send_error(httplib::Response& res, int status, const std::string& message) {
   send_json(res, json{{"error", message}}, status);
 }

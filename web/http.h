@@ -121,6 +121,8 @@ int json_depth(const std::string& text);
 // A name that may be part of a path: letters, digits, '-', '_', '.', no leading dot, at most
 // `max_length` characters; never a path itself (an export, a project).
 bool safe_name(const std::string& name, size_t max_length);
+// `text` percent-encoded for a URL's query (letters, digits, -_.~/ kept).
+std::string url_component(const std::string& text);
 // True when `host` is a loopback address or name (127.x.x.x, localhost, ::1).
 bool is_loopback(const std::string& host);
 

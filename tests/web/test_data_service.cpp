@@ -1,0 +1,237 @@
+// The workbench's data service (web/workspace/): what a workspace holds, by kind; sections as
+// PNG pictures with their window and colours; training logs read a piece at a time; and the rule
+// that nothing outside the workspace and its added folders is listed or read (403, whether it
+// exists or not), with a real HTTP server and client.
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <lodepng.h>
+
+#include <fstream>
+#include <thread>
+
+#include "io/stack.h"
+#include "tests/test_support.h"
+#include "web/http.h"
+#include "web/workspace/data_service.h"
+#include "web/workspace/section_picture.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace uniem;
+using namespace uniem::test;
+
+namespace {
+
+// A workspace: an image stack (PNG folder), a label stack (multi-page TIFF), a 2D model with a
+// training log, a proofreading project, a mesh folder, a run folder, a folder that is no stack.
+struct Workspace {
+  TempDir dir{"uniem-data"};
+  std::unique_ptr<web::HttpServer> http;
+  std::unique_ptr<web::DataService> data;
+  std::thread thread;
+  int port = 0;
+
+  Workspace() {
+    Volume image(DType::u8, 5, 40, 60);
+    for (int64_t i = 0; i < image.voxels(); ++i) image.data<uint8_t>()[i] = static_cast<uint8_t>(i % 200);
+    image.voxel_size = {30, 6, 6, true};
+    fs::create_directories(dir / "em");
+    write_volume(dir / "em" / "image", image, {});
+    Volume labels(DType::u16, 5, 40, 60);
+    for (int64_t i = 0; i < labels.voxels(); ++i) labels.data<uint16_t>()[i] = static_cast<uint16_t>(i % 60 < 30 ? 7 : 0);
+    write_volume(dir / "em" / "cells.tif", labels, {.format = StackFormat::multipage_tiff});
+    fs::create_directories(dir / "unet");
+    write_text(dir / "unet" / "model.json", R"({"format": "uniem-model-2d", "network": {"family": "unet"}})");
+    write_text(dir / "unet" / "training-log.jsonl", "{\"step\": 10, \"loss\": 0.5}\n{\"step\": 20, \"loss\": 0.25}\n");
+    fs::create_directories(dir / "proj");
+    write_text(dir / "proj" / "project.json", R"({"shape": [5, 40, 60]})");
+    fs::create_directories(dir / "meshes");
+    write_text(dir / "meshes" / "measurements.csv", "id,voxels\n1,10\n2,20\n");
+    fs::create_directories(dir / "runs" / "job-1");
+    write_text(dir / "runs" / "job-1" / "run.json", R"({"exit_status": 0, "steps": [{"command": "label"}]})");
+    fs::create_directories(dir / "broken");
+    write_text(dir / "broken" / "0.png", "not a png");
+    fs::create_directories(dir / ".uniem");
+    write_text(dir / ".uniem" / "page-secret", "secret");
+
+    web::HttpOptions o;
+    o.port = 0;
+    o.token = "T";  // what a program uses instead of the page's cookie
+    http = std::make_unique<web::HttpServer>(o);
+    data = std::make_unique<web::DataService>(*http, dir.path());
+    port = http->bind();
+    thread = std::thread([this] { http->listen(); });
+  }
+  ~Workspace() {
+    http->stop();
+    thread.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(10, 0);
+    c.set_default_headers({{"X-Uniem-Token", "T"}});
+    return c;
+  }
+  httplib::Result get(const std::string& path) const {
+    return client().Get(path);
+  }
+  json get_json(const std::string& path) const {
+    auto r = get(path);
+    REQUIRE(r);
+    REQUIRE_MESSAGE(r->status == 200, (path + ": " + r->body));
+    return json::parse(r->body);
+  }
+};
+
+json find(const json& items, const std::string& path) {
+  for (const auto& i : items)
+    if (i["path"] == path) return i;
+  return json();
+}
+
+std::vector<unsigned char> decode(const std::string& png, unsigned& w, unsigned& h, LodePNGColorType type) {
+  unsigned char* pixels = nullptr;
+  REQUIRE(lodepng_decode_memory(&pixels, &w, &h, reinterpret_cast<const unsigned char*>(png.data()), png.size(), type, 8) == 0);
+  std::vector<unsigned char> out(pixels, pixels + w * h * (type == LCT_RGB ? 3 : 1));
+  std::free(pixels);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("data service: the workspace by kind, with each stack's shape, type and voxel size") {
+  Workspace w;
+  const json list = w.get_json("/api/data");
+  const json& items = list["items"];
+  const json image = find(items, "em/image");
+  REQUIRE(image.is_object());
+  CHECK(image["kind"] == "images");
+  CHECK(image["shape"] == json({5, 40, 60}));
+  CHECK(image["dtype"] == "uint8");
+  CHECK(image["voxel_size"]["z"] == 30.0);
+  CHECK(image["format"] == "folder of 5 PNG files");
+  CHECK(image["bytes"].get<int64_t>() > 0);
+  CHECK(image["thumbnail"].get<std::string>().find("z=2") != std::string::npos);  // the middle section
+  const json cells = find(items, "em/cells.tif");
+  CHECK(cells["kind"] == "labels");  // 16 bits
+  CHECK(cells["format"] == "multi-page TIFF");
+  CHECK(find(items, "unet")["kind"] == "model2d");
+  CHECK(find(items, "unet")["details"]["steps"] == 20);
+  CHECK(find(items, "proj")["kind"] == "project");
+  CHECK(find(items, "proj")["open"] == "projects/proj/");
+  CHECK(find(items, "meshes")["details"]["objects"] == 2);
+  CHECK(find(items, "runs/job-1")["kind"] == "run");
+  CHECK(find(items, "runs/job-1")["details"]["commands"] == json({"label"}));
+  REQUIRE(list["problems"].size() == 1);  // the folder that is no stack, with the reader's message
+  CHECK(list["problems"][0]["path"] == "broken");
+  CHECK(list["problems"][0]["message"].get<std::string>().find("0.png") != std::string::npos);
+  for (const auto& i : items) CHECK(i["path"].get<std::string>().find(".uniem") == std::string::npos);
+}
+
+TEST_CASE("data service: a section as a picture, in a window, shrunk, and labels in their colours") {
+  Workspace w;
+  auto r = w.get("/api/data/section?path=em/image&z=3");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == "image/png");
+  unsigned width = 0, height = 0;
+  auto grey = decode(r->body, width, height, LCT_GREY);
+  CHECK((width == 60 && height == 40));
+  const int64_t base = 3 * 40 * 60;
+  CHECK(grey[0] == (base % 200));  // 8 bits: shown as they are
+  CHECK(grey[61] == ((base + 61) % 200));
+  // the window 100..150: 100 black, 150 and above white, in between stretched
+  grey = decode(w.get("/api/data/section?path=em/image&z=0&low=100&high=150")->body, width, height, LCT_GREY);
+  CHECK(grey[10] == 0);
+  CHECK(grey[125] == 128);  // (125 - 100) * 255 / 50 = 127.5, rounded up
+  CHECK(grey[199] == 255);
+  // at most 20 pixels on the longer side: every 3 x 3 voxels averaged
+  decode(w.get("/api/data/section?path=em/image&z=0&size=20")->body, width, height, LCT_GREY);
+  CHECK((width == 20 && height == 14));
+  // labels: id 7 in its colour on the left, 0 black on the right
+  auto rgb = decode(w.get("/api/data/section?path=em/cells.tif&z=4&as=labels")->body, width, height, LCT_RGB);
+  const uint32_t seven = web::label_colour(7);
+  CHECK(rgb[0] == (seven >> 16));
+  CHECK(rgb[1] == ((seven >> 8) & 255));
+  CHECK(rgb[2] == (seven & 255));
+  CHECK((rgb[3 * 45] == 0 && rgb[3 * 45 + 1] == 0 && rgb[3 * 45 + 2] == 0));
+  CHECK(web::label_colour(7) != web::label_colour(8));
+
+  CHECK(w.get("/api/data/section?path=em/image&z=5")->status == 404);  // sections 0..4
+  CHECK(w.get("/api/data/section?path=em/image")->status == 400);
+  CHECK(w.get("/api/data/section?path=em/image&z=0&low=5&high=5")->status == 400);
+  CHECK(w.get("/api/data/section?path=unet&z=0")->status == 404);  // no stack
+}
+
+TEST_CASE("data service: nothing outside the workspace and its added folders, the same answer whether it exists") {
+  Workspace w;
+  TempDir outside("uniem-outside");
+  Volume image(DType::u8, 2, 8, 8);
+  write_volume(outside / "stack", image, {});
+  for (const std::string& path : std::vector<std::string>{"/etc/passwd", "/no/such/file", "../", (outside / "stack").string(), ".uniem/page-secret",
+                                 "em/../../x", "%2Fetc%2Fpasswd"}) {
+    auto r = w.get("/api/data/file?path=" + path);
+    REQUIRE(r);
+    CHECK_MESSAGE(r->status == 403, path);
+    CHECK(r->body.find("outside the workspace") != std::string::npos);
+    CHECK(w.get("/api/data/section?z=0&path=" + path)->status == 403);
+    CHECK(w.get("/api/training/log?path=" + path)->status == 403);
+  }
+  fs::create_symlink("/etc", w.dir / "em" / "link");  // a link out is outside too
+  CHECK(w.get("/api/data/file?path=em/link/passwd")->status == 403);
+
+  // Added (from this computer): then listed and readable; removed: refused again.
+  httplib::Client c = w.client();
+  auto add = [&](const std::string& path) { return c.Post("/api/data/folders", json({{"path", path}}).dump(), "application/json"); };
+  CHECK(add("relative/path")->status == 400);
+  CHECK(add("/")->status == 400);
+  CHECK(add("/etc")->status == 400);
+  CHECK(add((outside / "nothing").string())->status == 400);
+  auto added = add(outside.path().string());
+  REQUIRE(added);
+  REQUIRE_MESSAGE(added->status == 200, added->body);
+  CHECK(json::parse(added->body)["folders"].size() == 1);
+  CHECK(find(w.get_json("/api/data")["items"], (outside / "stack").string())["kind"] == "images");
+  CHECK(w.get("/api/data/section?z=1&path=" + (outside / "stack").string())->status == 200);
+  CHECK(fs::exists(w.dir / ".uniem" / "folders.json"));
+  auto removed = c.Post("/api/data/folders/remove", json({{"path", outside.path().string()}}).dump(), "application/json");
+  CHECK(removed->status == 200);
+  CHECK(w.get("/api/data/section?z=1&path=" + (outside / "stack").string())->status == 403);
+}
+
+TEST_CASE("data service: a training log read a piece at a time, as the monitor polls it") {
+  Workspace w;
+  const json runs = w.get_json("/api/training")["runs"];
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0]["path"] == "unet");
+  CHECK(runs[0]["steps"] == 20);
+  CHECK(runs[0]["kind"] == "train2d");
+  json log = w.get_json("/api/training/log?path=unet&since=0");
+  CHECK(log["lines"].size() == 2);
+  CHECK(log["model"]["network"]["family"] == "unet");
+  const int64_t next = log["next"];
+  // a line being written is not given until it is whole
+  std::ofstream(w.dir / "unet" / "training-log.jsonl", std::ios::app) << "{\"step\": 30, \"lo";
+  log = w.get_json("/api/training/log?path=unet&since=" + std::to_string(next));
+  CHECK(log["lines"].empty());
+  CHECK(log["next"] == next);
+  CHECK(!log.contains("model"));
+  std::ofstream(w.dir / "unet" / "training-log.jsonl", std::ios::app) << "ss\": 0.125}\n";
+  log = w.get_json("/api/training/log?path=unet&since=" + std::to_string(next));
+  REQUIRE(log["lines"].size() == 1);
+  CHECK(log["lines"][0]["loss"] == 0.125);
+  // rewritten shorter (a resumed training drops later lines): from the start again
+  write_text(w.dir / "unet" / "training-log.jsonl", "{\"step\": 10, \"loss\": 0.5}\n");
+  log = w.get_json("/api/training/log?path=unet&since=" + std::to_string(next));
+  CHECK(log["reset"] == true);
+  CHECK(log["lines"].size() == 1);
+  // sample pictures, in the order of their steps
+  fs::create_directories(w.dir / "unet" / "samples");
+  write_text(w.dir / "unet" / "samples" / "step-100.png", "x");
+  write_text(w.dir / "unet" / "samples" / "step-20.png", "x");
+  const json samples = w.get_json("/api/training/samples?path=unet")["samples"];
+  REQUIRE(samples.size() == 2);
+  CHECK(samples[0]["step"] == 20);
+  CHECK(samples[1]["url"] == "api/data/file?path=unet/samples/step-100.png");
+  CHECK(w.get("/api/training/log?path=em&since=0")->status == 404);
+}

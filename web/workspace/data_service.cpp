@@ -1,0 +1,171 @@
+#include "web/workspace/data_service.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "web/request_error.h"
+#include "web/workspace/catalog.h"
+#include "web/workspace/section_picture.h"
+#include "web/workspace/workspace_paths.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace uniem::web {
+namespace {
+
+constexpr size_t max_log_answer = 4 << 20;   // bytes of training log in one answer
+constexpr uint64_t max_file = 64ull << 20;   // bytes of a file served as it is
+
+std::string param(const httplib::Request& req, const char* key) {
+  if (!req.has_param(key)) throw RequestError(400, std::string("the query needs '") + key + "'");
+  return req.get_param_value(key);
+}
+
+// A path that must exist: 404 otherwise (only once it is known to be inside).
+fs::path existing(const WorkspacePaths& paths, const std::string& text) {
+  fs::path p = paths.resolve(text);
+  std::error_code ec;
+  if (!fs::exists(p, ec)) throw RequestError(404, "'" + text + "' does not exist");
+  return p;
+}
+
+const char* content_type(const fs::path& file) {
+  const std::string e = file.extension().string();
+  if (e == ".png") return "image/png";
+  if (e == ".csv") return "text/csv; charset=utf-8";
+  if (e == ".json") return "application/json";
+  if (e == ".jsonl" || e == ".txt" || e == ".log") return "text/plain; charset=utf-8";
+  return nullptr;
+}
+
+// The lines of `file` from byte `since`, complete lines only, at most max_log_answer bytes.
+json log_lines(const fs::path& file, uint64_t since) {
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in) throw RequestError(404, "there is no training log in this folder");
+  const uint64_t size = static_cast<uint64_t>(in.tellg());
+  json answer = {{"lines", json::array()}};
+  if (since > size) since = 0, answer["reset"] = true;  // the log was rewritten (a resumed training)
+  std::string text(static_cast<size_t>(std::min<uint64_t>(size - since, max_log_answer)), '\0');
+  in.seekg(static_cast<std::streamoff>(since));
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  size_t start = 0;
+  for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    json line = json::parse(text.substr(start, end - start), nullptr, false);
+    if (line.is_object()) answer["lines"].push_back(std::move(line));
+  }
+  answer["next"] = since + start;
+  return answer;
+}
+
+}  // namespace
+
+struct DataService::State {
+  explicit State(fs::path workspace) : paths(std::move(workspace)), catalog(paths) {}
+  WorkspacePaths paths;
+  DataCatalog catalog;
+};
+
+DataService::DataService(HttpServer& http, fs::path workspace) : state_(std::make_unique<State>(std::move(workspace))) {
+  State& s = *state_;
+  http.get("/api/data", [&s](const httplib::Request&, httplib::Response& res) {
+    json answer = s.catalog.list();
+    answer["workspace"] = s.paths.workspace().string();
+    answer["folders"] = json::array();
+    for (const auto& f : s.paths.added()) answer["folders"].push_back(f.string());
+    send_json(res, answer);
+  });
+  http.get("/api/data/section", [&s](const httplib::Request& req, httplib::Response& res) {
+    const fs::path stack = existing(s.paths, param(req, "path"));
+    SectionView view;
+    view.z = query_integer(req, "z", 0, int64_t{1} << 40, 0, true);
+    view.size = query_integer(req, "size", 16, 1 << 16, 0, false);
+    if (req.has_param("low") || req.has_param("high")) {
+      view.low = query_number(req, "low", 0), view.high = query_number(req, "high", 255);
+      if (!(*view.high > *view.low)) throw RequestError(400, "'high' must be above 'low'");
+    }
+    const std::string as = req.has_param("as") ? req.get_param_value("as") : "images";
+    if (as != "images" && as != "labels") throw RequestError(400, "'as' must be images or labels");
+    view.labels = as == "labels";
+    std::string png;
+    try {
+      png = section_png(stack, view);
+    } catch (const RequestError&) {
+      throw;
+    } catch (const InputError& e) {
+      throw RequestError(404, std::string("not an image stack: ") + e.what());
+    }
+    res.set_header("Cache-Control", req.has_param("v") ? "private, max-age=3600" : "no-store");
+    res.set_content(std::move(png), "image/png");
+  });
+  http.get("/api/data/file", [&s](const httplib::Request& req, httplib::Response& res) {
+    const std::string text = param(req, "path");
+    const fs::path file = existing(s.paths, text);
+    const char* type = content_type(file);
+    std::error_code ec;
+    if (!type || !fs::is_regular_file(file, ec))
+      throw RequestError(404, "'" + text + "' is not a picture, table or text file (.png, .csv, .json, .jsonl, .txt, .log)");
+    if (fs::file_size(file, ec) > max_file) throw RequestError(413, "'" + text + "' is too large to show here (over 64 MB)");
+    std::ifstream in(file, std::ios::binary);
+    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(std::move(body), type);
+  });
+  auto from_this_computer = [](const httplib::Request& req) {
+    if (!is_loopback(req.remote_addr))
+      throw RequestError(403, "folders can be added only at the computer that runs the workbench");
+  };
+  http.post("/api/data/folders", [&s, from_this_computer](const httplib::Request& req, const json& body, httplib::Response& res) {
+    from_this_computer(req);
+    if (!body.contains("path") || !body["path"].is_string()) throw RequestError(400, "give the folder as {\"path\": \"/full/path\"}");
+    s.paths.add(body["path"].get<std::string>());
+    json folders = json::array();
+    for (const auto& f : s.paths.added()) folders.push_back(f.string());
+    send_json(res, {{"folders", folders}});
+  });
+  http.post("/api/data/folders/remove", [&s, from_this_computer](const httplib::Request& req, const json& body, httplib::Response& res) {
+    from_this_computer(req);
+    if (!body.contains("path") || !body["path"].is_string()) throw RequestError(400, "give the folder as {\"path\": \"/full/path\"}");
+    s.paths.remove(body["path"].get<std::string>());
+    json folders = json::array();
+    for (const auto& f : s.paths.added()) folders.push_back(f.string());
+    send_json(res, {{"folders", folders}});
+  });
+  http.get("/api/training", [&s](const httplib::Request&, httplib::Response& res) { send_json(res, s.catalog.training_runs()); });
+  http.get("/api/training/log", [&s](const httplib::Request& req, httplib::Response& res) {
+    const fs::path folder = existing(s.paths, param(req, "path"));
+    const int64_t since = query_integer(req, "since", 0, int64_t{1} << 50, 0, false);
+    json answer = log_lines(folder / "training-log.jsonl", static_cast<uint64_t>(since));
+    if (since == 0 || answer.contains("reset")) {
+      std::ifstream in(folder / "model.json");
+      const json model = in ? json::parse(in, nullptr, false) : json();
+      if (model.is_object()) answer["model"] = model;
+    }
+    send_json(res, answer);
+  });
+  http.get("/api/training/samples", [&s](const httplib::Request& req, httplib::Response& res) {
+    const std::string text = param(req, "path");
+    const fs::path folder = existing(s.paths, text);
+    std::vector<std::pair<int64_t, fs::path>> found;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(folder / "samples", ec)) {
+      const std::string name = e.path().filename().string();
+      if (!name.starts_with("step-") || e.path().extension() != ".png") continue;
+      try {
+        found.emplace_back(std::stoll(name.substr(5)), e.path());
+      } catch (const std::exception&) {
+      }
+    }
+    std::sort(found.begin(), found.end());
+    json samples = json::array();
+    for (const auto& [step, file] : found)
+      samples.push_back({{"step", step}, {"url", "api/data/file?path=" + url_component(s.paths.shown(file))}});
+    send_json(res, {{"samples", samples}});
+  });
+}
+
+DataService::~DataService() = default;
+
+}  // namespace uniem::web
