@@ -150,7 +150,9 @@ cli::Command train2d_command() {
       "--average 0.99 validates and saves a moving average of the weights, steadier than the last\n"
       "weights when the scores swing from one check to the next. MODEL\n"
       "gets model.json (every option), last.checkpoint, best.checkpoint (the best validation score)\n"
-      "and training-log.jsonl; uniem infer2d needs only that folder. An interrupted run continues with\n"
+      "training-log.jsonl and samples/ (input, output and target side by side at each validation,\n"
+      "shown by the workbench's training monitor); uniem infer2d needs only that folder. An\n"
+      "interrupted run continues with\n"
       "--resume; the same data, options, seed and thread count give the same model.\n"
       "Speed on a 2-core PC: a U-Net with 32 filters trains about 0.6 crops of 256 x 256 per second.",
       "  uniem train2d --images mito/image --labels mito/label --model mito-model --net resnet --blocks 16 \\\n"

@@ -9,6 +9,7 @@
 //   training-log.jsonl  one JSON object per line: progress lines {"step", "loss", "learning_rate",
 //                       "images_per_second", "elapsed_seconds"} and validation lines {"step",
 //                       "validation": {"jaccard", "dice", ..., "v_rand"}}; the monitor plots it
+//   samples/step-N.png  input, output and target side by side at each validation (training_samples.h)
 //
 // Loading checks the format and version and that the checkpoint fits the network the JSON
 // describes, and says which file is wrong.

@@ -14,6 +14,7 @@
 #include "io/atomic_output.h"
 #include "io/checkpoint.h"
 #include "nn/training_loop.h"
+#include "nn/training_samples.h"
 #include "nn/validation.h"
 
 namespace fs = std::filesystem;
@@ -224,6 +225,8 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     if (data.validation.empty()) return;
     if (average) average->swap();
     const ValidationScores v = validate(*network, model.loss, model.target, data.validation, tiles, o.threshold);
+    write_training_sample(*network, model.loss, data.validation.front(), tiles,
+                          folder / samples_folder / ("step-" + std::to_string(step) + ".png"));
     const nlohmann::json scores = v.to_json();
     result.last_scores = scores;
     log.write({{"step", step}, {"validation", scores}});

@@ -7,8 +7,10 @@
 
 #include "io/checkpoint.h"
 #include "nn/model_folder.h"
+#include "io/stack.h"
 #include "nn/tiled_inference.h"
 #include "nn/trainer.h"
+#include "nn/training_samples.h"
 #include "nn/validation.h"
 #include "tests/test_support.h"
 
@@ -143,6 +145,16 @@ TEST_CASE("training learns, logs, validates, saves; a resumed run equals the uni
   }
   CHECK(progress == 8);
   CHECK(validations == 4);
+  // A sample picture at each validation: input, output and target side by side, 4 pixels apart.
+  const int64_t validated_every = 16 / validations;
+  for (int64_t step = validated_every; step <= 16; step += validated_every) {
+    const fs::path sample = dir / "full" / samples_folder / ("step-" + std::to_string(step) + ".png");
+    REQUIRE_MESSAGE(fs::exists(sample), sample.string());
+    const Volume picture = read_volume(sample);
+    const Section& first = split.validation.front();
+    CHECK(picture.ny() == std::min<int64_t>(256, first.height));
+    CHECK(picture.nx() == 3 * std::min<int64_t>(256, first.width) + 8);
+  }
 
   train(m, quick(8), split, dir / "part", false, quiet);
   train(m, quick(16), split, dir / "part", true, quiet);
