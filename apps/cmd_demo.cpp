@@ -100,18 +100,19 @@ cli::Command demo_command() {
       "it as PNG folders and as multi-page TIFF files, segments the neurons the classic way (smoothing,\n"
       "watershed), scores that against the ground truth, meshes every segment (surfaces in nm with area\n"
       "and volume), trains a small U-Net to find the mitochondria and tests it on a second volume it\n"
-      "never saw, and describes what it made. Then it opens the segmentation in the proofreader\n"
-      "(uniem serve) and prints its address: look at it and correct it in your browser; Ctrl+C ends\n"
-      "the demo (--no-serve skips this). A previous demo output in the same folder is replaced, with\n"
-      "its proofreading; any other existing folder is left alone.",
+      "never saw, and describes what it made. Then it opens the workbench on OUTPUT (uniem workbench)\n"
+      "and prints its address: in your browser, look through the stacks it made, follow the U-Net's\n"
+      "training curves, proofread the segmentation and run any command on the data; Ctrl+C ends the\n"
+      "demo (--no-serve skips this). A previous demo output in the same folder is replaced, with its\n"
+      "proofreading and jobs; any other existing folder is left alone.",
       "  uniem demo\n  uniem demo --output /tmp/my-demo --seed 3");
   command.option("output", "DIR", "where to write", "demo-output").output()
       .option("seed", "N", "random seed", "1").integer(0, {})
       .option("shape", "Z,Y,X", "size in voxels", "48,256,256").unit("voxels")
-      .option("port", "N", "port of the proofreader (another free one when it is taken)", "8080")
+      .option("port", "N", "port of the workbench (another free one when it is taken)", "8080")
       .integer(0, 65535)
       .advanced()
-      .flag("no-serve", "end without opening the proofreader");
+      .flag("no-serve", "end without opening the workbench");
   add_device_options(command);
   return command;
 }
@@ -201,11 +202,14 @@ int run_demo(const cli::Args& args) {
   std::printf("  proofreading/                                                  the segmentation as a proofreading project\n");
   std::printf("  uniem-demo.json                                                what was made\n");
   if (args.has("no-serve")) return 0;
-  std::printf("\nThe proofreader (uniem serve --project %s/proofreading):\n", folder.c_str());
+  std::printf("\nThe workbench on the demo output (uniem workbench %s): its Data page shows the stacks,\n"
+              "the model and the meshes; the Training monitor the U-Net's curves and sample pictures;\n"
+              "'Proofread' on the project 'proofreading' opens the segmentation in the proofreader.\n",
+              folder.c_str());
   ServeOptions serve;
   serve.port = static_cast<int>(args.integer("port"));
   serve.any_port_if_taken = true;
-  return serve_project(folder / "proofreading", serve);
+  return serve_workbench(folder, serve, true);
 }
 
 }  // namespace uniem::apps

@@ -68,13 +68,14 @@ cli::Command workbench_command() {
   return command;
 }
 
-int run_workbench(const cli::Args& args) {
-  const fs::path workspace = fs::absolute(args.positional(0)).lexically_normal();
+int serve_workbench(const fs::path& folder, const ServeOptions& options, bool open_browser) {
+  const fs::path workspace = fs::absolute(folder).lexically_normal();
   if (!fs::is_directory(workspace)) throw InputError(workspace, "is not a folder (the workspace must exist)");
   web::HttpOptions o;
-  o.host = args.get("host");
-  o.port = static_cast<int>(args.integer("port"));
-  o.token = args.has("token") ? args.get("token") : web::is_loopback(o.host) ? "" : web::make_token();
+  o.host = options.host;
+  o.port = options.port;
+  o.any_port_if_taken = options.any_port_if_taken;
+  o.token = !options.token.empty() ? options.token : web::is_loopback(o.host) ? "" : web::make_token();
   std::error_code ec;
   fs::create_directories(workspace / ".uniem", ec);
   if (ec || ::access((workspace / ".uniem").c_str(), W_OK) != 0)
@@ -90,7 +91,7 @@ int run_workbench(const cli::Args& args) {
     if (c.job) jobs_options.commands["commands"].push_back(c.declare().describe());
   web::JobService jobs(http, jobs_options);
   web::SessionOptions session_options;
-  session_options.cache_bytes = memory_budget() / 8;  // label chunks kept by each open project
+  session_options.cache_bytes = options.cache_bytes;  // label chunks kept by each open project
   web::ProjectShelf projects(http, workspace, session_options);
   web::DataService data(http, workspace);
   const int port = http.bind();
@@ -100,7 +101,7 @@ int run_workbench(const cli::Args& args) {
   const std::string host = o.host == "0.0.0.0" || o.host == "::" ? "<this computer's address>" : o.host;
   const std::string query = o.token.empty() ? "" : "?token=" + o.token;
   std::printf("The workbench for %s is at http://%s:%d/%s\n", workspace.c_str(), host.c_str(), port, query.c_str());
-  if (!args.has("no-browser") && (std::getenv("DISPLAY") || std::getenv("WAYLAND_DISPLAY")))
+  if (open_browser && (std::getenv("DISPLAY") || std::getenv("WAYLAND_DISPLAY")))
     open_in_browser("http://" + (web::is_loopback(o.host) ? o.host : std::string("127.0.0.1")) + ":" + std::to_string(port) + "/" + query);
   std::printf("Open it in a browser. Ctrl+C stops the server (a running job is stopped; resume it later).\n");
   std::fflush(stdout);
@@ -108,6 +109,15 @@ int run_workbench(const cli::Args& args) {
   jobs.stop();
   std::printf("Stopped; the job queue is kept in %s.\n", (workspace / ".uniem" / "jobs.sqlite").c_str());
   return 0;
+}
+
+int run_workbench(const cli::Args& args) {
+  ServeOptions o;
+  o.host = args.get("host");
+  o.port = static_cast<int>(args.integer("port"));
+  if (args.has("token")) o.token = args.get("token");
+  o.cache_bytes = memory_budget() / 8;
+  return serve_workbench(args.positional(0), o, !args.has("no-browser"));
 }
 
 }  // namespace uniem::apps

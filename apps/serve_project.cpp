@@ -88,22 +88,15 @@ int serve_project(const fs::path& project, const ServeOptions& options) {
   web::ServerOptions server_options;
   server_options.host = options.host;
   server_options.port = options.port;
+  server_options.any_port_if_taken = options.any_port_if_taken;
   server_options.token = options.token.empty() && !web::is_loopback(options.host) ? web::make_token() : options.token;
 
   web::SessionOptions session_options;
   session_options.cache_bytes = options.cache_bytes;
   web::Session session(project, session_options);
   server_options.secret = page_secret(project / "page-secret");  // once the session holds the project's lock
-  std::unique_ptr<web::Server> server = std::make_unique<web::Server>(session, server_options);
-  int port = 0;
-  try {
-    port = server->bind();
-  } catch (const InputError&) {
-    if (!options.any_port_if_taken) throw;
-    server_options.port = 0;
-    server = std::make_unique<web::Server>(session, server_options);
-    port = server->bind();
-  }
+  auto server = std::make_unique<web::Server>(session, server_options);
+  const int port = server->bind();
   const auto info = session.info();
   std::printf("Project %s: %s voxels of %s, %lld segments, version %lld.\n", project.c_str(),
               (std::to_string(info["shape"][0].get<int64_t>()) + " x " + std::to_string(info["shape"][1].get<int64_t>()) +

@@ -1,4 +1,5 @@
-// Making and serving a proofreading project, shared by `uniem serve` and `uniem demo`.
+// Making and serving a proofreading project (`uniem serve`), and serving a workspace's workbench
+// (`uniem workbench`); `uniem demo` ends in the workbench on its output.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,11 @@ struct ServeOptions {
 
 // Opens the project and serves it until SIGINT or SIGTERM; prints the address. Returns 0.
 int serve_project(const std::filesystem::path& project, const ServeOptions& options);
+
+// Serves the workbench of `workspace` (its data, jobs and proofreading projects) until SIGINT or
+// SIGTERM; prints the address and, with `open_browser` where a desktop session runs, opens it in
+// the default browser. Returns 0.
+int serve_workbench(const std::filesystem::path& workspace, const ServeOptions& options, bool open_browser);
 
 // The page's secret (web/http.h) kept in `file` (readable by its owner only), so that open pages
 // keep working when the server is started again.

@@ -490,7 +490,7 @@ int HttpServer::bind() {
   if (port == 0) {
     port = http_->bind_to_any_port(options_.host);
   } else if (!http_->bind_to_port(options_.host, port)) {
-    port = -1;
+    port = options_.any_port_if_taken ? http_->bind_to_any_port(options_.host) : -1;
   }
   if (port < 0)
     throw InputError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +

@@ -51,6 +51,7 @@ namespace uniem::web {
 struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8080;               // 0: any free port
+  bool any_port_if_taken = false;  // another free port when `port` is taken
   std::string token;             // empty: none asked (loopback only)
   std::string secret;            // the page's secret; empty: a random one for this process
   size_t max_body = 1 << 20;     // bytes of a request body
