@@ -227,3 +227,50 @@ TEST_CASE("job service: a killed server finds its job interrupted; resume finish
   CHECK(other.exit_code == 1);
   CHECK(other.output.find("is served by another uniem workbench") != std::string::npos);
 }
+
+TEST_CASE("job service: a form checked as it is filled in; only the browser that started a job cancels it") {
+  TempDir dir;
+  const fs::path ws = dir / "ws";
+  fs::create_directories(ws);
+  REQUIRE(run_uniem("synth " + quote(ws / "s") + " --shape 6,96,96 --quiet").exit_code == 0);
+  Workbench wb(ws);
+  // The check alone: the command line's message and the fields it names.
+  auto [status, checked] = wb.post("/api/jobs/check", {{"job", train_job("m", 0)}});
+  REQUIRE(status == 200);
+  CHECK(checked["ok"] == false);
+  CHECK(checked["message"].get<std::string>().find("--steps must be at least 1, not 0") != std::string::npos);
+  CHECK(checked["fields"] == json({"steps"}));
+  std::tie(status, checked) = wb.post("/api/jobs/check", {{"job", {{"command", "label"}, {"arguments", {{"in", "nothing"}, {"out", "x.tif"}}}}}});
+  CHECK(checked["fields"][0] == "in");
+  std::tie(status, checked) = wb.post("/api/jobs/check", {{"job", train_job("m", 10)}});
+  CHECK(checked["ok"] == true);
+  CHECK(wb.get("/api/jobs")["jobs"].empty());  // a check queues nothing
+
+  // Two browsers: each loaded the page (with the token) and holds its own cookie.
+  auto browser = [&] {
+    auto c = wb.client();
+    c.set_default_headers({});
+    const auto page = c.Get("/?token=T");
+    REQUIRE(page);
+    const std::string set = page->get_header_value("Set-Cookie");
+    REQUIRE(!set.empty());
+    c.set_default_headers({{"Cookie", set.substr(0, set.find(';'))}});
+    return c;
+  };
+  auto ana = browser(), ben = browser();
+  const auto submitted = ana.Post("/api/jobs", json({{"job", train_job("m", 5000)}, {"user", "Ana"}}).dump(), "application/json");
+  REQUIRE(submitted);
+  REQUIRE_MESSAGE(submitted->status == 200, submitted->body);
+  const int64_t id = json::parse(submitted->body)["id"];
+  const json seen_by_ben = json::parse(ben.Get("/api/jobs")->body)["jobs"][0];
+  CHECK(seen_by_ben["user"] == "Ana");
+  CHECK(seen_by_ben["mine"] == false);
+  CHECK(seen_by_ben["may_cancel"] == false);
+  CHECK(json::parse(ana.Get("/api/jobs")->body)["jobs"][0]["mine"] == true);
+  const auto refused = ben.Post("/api/jobs/cancel", json({{"id", id}}).dump(), "application/json");
+  CHECK(refused->status == 403);
+  CHECK(refused->body.find("started by Ana in another browser") != std::string::npos);
+  const auto cancelled = ana.Post("/api/jobs/cancel", json({{"id", id}}).dump(), "application/json");
+  CHECK(cancelled->status == 200);
+  wb.wait_for(id, {"cancelled"});
+}

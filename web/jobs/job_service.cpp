@@ -14,6 +14,7 @@
 #include <ctime>
 #include <optional>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "io/atomic_output.h"
@@ -89,6 +90,17 @@ std::string plain_message(std::string line) {
   for (const char* prefix : {"uniem run: ", "uniem: "})
     if (line.starts_with(prefix)) line = line.substr(std::strlen(prefix));
   return line;
+}
+
+// The fields a check's message names, in order: 'in' (a positional), --steps (an option).
+json fields_named(const std::string& message) {
+  static const std::regex field(R"('([a-z][a-z0-9_]*)'|--([a-z][a-z0-9-]*))");
+  json fields = json::array();
+  for (auto it = std::sregex_iterator(message.begin(), message.end(), field); it != std::sregex_iterator(); ++it) {
+    const std::string name = (*it)[1].matched ? (*it)[1].str() : (*it)[2].str();
+    if (std::find(fields.begin(), fields.end(), name) == fields.end()) fields.push_back(name);
+  }
+  return fields;
 }
 
 std::string tail_lines(const fs::path& file, int lines) {
@@ -344,6 +356,8 @@ json JobService::describe(const JobRow& row, bool with_record) {
 }
 
 void JobService::routes(HttpServer& http) {
+  // Whether the browser that sent `req` submitted the job (a program's jobs are anyone's).
+  const auto mine = [&http](const httplib::Request& req, const JobRow& row) { return !row.client.empty() && row.client == http.client(req); };
   const auto row_of = [this](const httplib::Request& req) {
     const std::string text = req.matches[1];
     if (text.size() > 15) throw RequestError(404, "no job " + text);
@@ -352,13 +366,21 @@ void JobService::routes(HttpServer& http) {
     return *row;
   };
   http.get("/api/commands", [this](const httplib::Request&, httplib::Response& res) { send_json(res, options_.commands); });
-  http.get("/api/jobs", [this](const httplib::Request&, httplib::Response& res) {
+  http.get("/api/jobs", [this, mine](const httplib::Request& req, httplib::Response& res) {
     json list = json::array();
-    for (const auto& row : store_->list()) list.push_back(describe(row, false));
+    for (const auto& row : store_->list()) {
+      list.push_back(describe(row, false));
+      list.back()["mine"] = mine(req, row);
+      list.back()["may_cancel"] = row.client.empty() || mine(req, row);
+    }
     send_json(res, {{"jobs", list}, {"workspace", options_.workspace.string()}});
   });
-  http.get(R"(/api/jobs/(\d+))", [this, row_of](const httplib::Request& req, httplib::Response& res) {
-    send_json(res, describe(row_of(req), true));
+  http.get(R"(/api/jobs/(\d+))", [this, row_of, mine](const httplib::Request& req, httplib::Response& res) {
+    const JobRow row = row_of(req);
+    json j = describe(row, true);
+    j["mine"] = mine(req, row);
+    j["may_cancel"] = row.client.empty() || mine(req, row);
+    send_json(res, j);
   });
   http.get(R"(/api/jobs/(\d+)/log)", [row_of](const httplib::Request& req, httplib::Response& res) {
     const JobRow row = row_of(req);
@@ -387,7 +409,7 @@ void JobService::routes(HttpServer& http) {
       return "data: " + json{{"id", id}, {"next", seen}, {"events", events}}.dump() + "\n\n";
     };
   });
-  http.post("/api/jobs", [this](const httplib::Request& req, const json& body, httplib::Response& res) {
+  http.post("/api/jobs", [this, &http](const httplib::Request& req, const json& body, httplib::Response& res) {
     if (!body.is_object() || !body.contains("job") || !body["job"].is_object())
       throw RequestError(400, "send {\"job\": {\"command\": ..., \"arguments\": {...}}, \"name\": optional}");
     const json checked = check(body["job"]);
@@ -395,14 +417,28 @@ void JobService::routes(HttpServer& http) {
     const std::string name = body.contains("name") && body["name"].is_string() && !body["name"].get<std::string>().empty()
                                  ? body["name"].get<std::string>().substr(0, 200)
                                  : default_name(body["job"]);
-    const std::string client = req.get_header_value("X-Uniem-Token").empty() ? "browser" : "program";
+    const std::string client = http.client(req);
     if (body.contains("user") && !body["user"].is_string()) throw RequestError(400, "'user' is a name, as text");
-    const int64_t id = store_->submit(body["job"], name, body.value("user", client));
+    std::string user = body.value("user", "");
+    user = user.substr(0, std::min<size_t>(user.size(), 100));
+    if (user.find_first_not_of(" \t") == std::string::npos) user = client.empty() ? "a program" : "someone in a browser";
+    const int64_t id = store_->submit(body["job"], name, user, client);
     publish(id, {{"event", "state"}, {"state", "queued"}});
     send_json(res, {{"id", id}, {"state", "queued"}, {"name", name}});
   });
-  http.post("/api/jobs/cancel", [this](const httplib::Request&, const json& body, httplib::Response& res) {
+  http.post("/api/jobs/check", [this](const httplib::Request&, const json& body, httplib::Response& res) {
+    if (!body.is_object() || !body.contains("job") || !body["job"].is_object())
+      throw RequestError(400, "send {\"job\": {\"command\": ..., \"arguments\": {...}}}");
+    json checked = check(body["job"]);
+    checked["fields"] = json::array();
+    if (checked.contains("message")) checked["fields"] = fields_named(checked["message"].get<std::string>());
+    send_json(res, checked);
+  });
+  http.post("/api/jobs/cancel", [this, mine](const httplib::Request& req, const json& body, httplib::Response& res) {
     const int64_t id = job_id(body);
+    if (const auto row = store_->get(id); row && !row->client.empty() && !mine(req, *row))
+      throw RequestError(403, "job " + std::to_string(id) + " was started by " + row->user +
+                                  " in another browser; only they can cancel it (or stop the workbench with Ctrl+C)");
     if (store_->cancel_queued(id)) {
       publish(id, {{"event", "state"}, {"state", "cancelled"}, {"message", "cancelled before it started"}});
       return send_json(res, {{"id", id}, {"state", "cancelled"}});

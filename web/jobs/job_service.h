@@ -7,15 +7,20 @@
 //
 //   GET  /api/commands              what jobs can run: every command's options (uniem describe)
 //   GET  /api/jobs                  {"jobs": [...]}, newest first, a running one with its latest
-//                                   progress and metrics events ("progress", "metrics")
+//                                   progress and metrics events ("progress", "metrics"); each
+//                                   with "user" (who started it), "mine" (this browser did) and
+//                                   "may_cancel" (this browser may)
 //   GET  /api/jobs/N                one job, with its run record once there is one
 //   GET  /api/jobs/N/log?lines=K    the last K lines of its log (default 200)
 //   GET  /api/jobs/N/events?since=S server-sent events: {"next", "state", "events": [progress,
 //                                   metrics and state events]}, at least one a second while it runs
-//   POST /api/jobs                  {"job": {...}, "name"?} -> {"id"}; checked first (uniem run
-//                                   --check): a bad job gets 400 with the command line's message
+//   POST /api/jobs                  {"job": {...}, "name"?, "user"?} -> {"id"}; checked first (uniem
+//                                   run --check): a bad job gets 400 with the command line's message
+//   POST /api/jobs/check {"job"}    the same check alone (as a form is filled in): {"ok", "message",
+//                                   "fields": the arguments the message names, e.g. ["steps"]}
 //   POST /api/jobs/cancel {"id"}    a queued job is dropped, a running one stopped (SIGTERM: it
-//                                   keeps no partial output; training keeps its checkpoint)
+//                                   keeps no partial output; training keeps its checkpoint); only
+//                                   the browser that started it may (403), a program's job anyone
 //   POST /api/jobs/resume {"id"}    a cancelled, failed or interrupted job queued again, to go on
 //                                   where it stopped (uniem run --resume)
 // When the server stops, a running job is stopped and marked interrupted; a server killed outright

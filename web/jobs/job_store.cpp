@@ -40,7 +40,7 @@ bool on_network_file_system(const std::filesystem::path& file) {
   }
 }
 
-constexpr const char* columns = "id, name, state, user, submitted, started, ended, message, run_folder, job, exit_status, resume, runs";
+constexpr const char* columns = "id, name, state, user, submitted, started, ended, message, run_folder, job, exit_status, resume, runs, client";
 
 class Statement {
  public:
@@ -87,6 +87,9 @@ JobStore::JobStore(const std::filesystem::path& file) : file_(file) {
          "user TEXT NOT NULL, submitted TEXT NOT NULL, started TEXT NOT NULL DEFAULT '', ended TEXT NOT NULL DEFAULT '', "
          "message TEXT NOT NULL DEFAULT '', run_folder TEXT NOT NULL DEFAULT '', job TEXT NOT NULL, "
          "exit_status INTEGER NOT NULL DEFAULT -1, resume INTEGER NOT NULL DEFAULT 0, runs INTEGER NOT NULL DEFAULT 0)");
+    bool has_client = false;  // stores made before jobs knew their browser get the column
+    for (Statement info(db_, "PRAGMA table_info(jobs)", {}); info.step();) has_client |= info.text(1) == "client";
+    if (!has_client) exec("ALTER TABLE jobs ADD COLUMN client TEXT NOT NULL DEFAULT ''");
     interrupted_at_open_ = static_cast<int>(
         change("UPDATE jobs SET state = 'interrupted', ended = ?, message = 'the server stopped while it ran' WHERE state = 'running'",
                {utc_now()}));
@@ -127,6 +130,7 @@ std::vector<JobRow> JobStore::select(const std::string& where, const std::vector
     r.exit_status = static_cast<int>(s.integer(10));
     r.resume = s.integer(11) != 0;
     r.runs = static_cast<int>(s.integer(12));
+    r.client = s.text(13);
     rows.push_back(std::move(r));
   }
   return rows;
@@ -138,9 +142,10 @@ int64_t JobStore::change(const std::string& sql, const std::vector<std::string>&
   return sqlite3_changes(db_);
 }
 
-int64_t JobStore::submit(const nlohmann::json& job, const std::string& name, const std::string& user) {
+int64_t JobStore::submit(const nlohmann::json& job, const std::string& name, const std::string& user, const std::string& client) {
   std::lock_guard<std::mutex> lock(mutex_);
-  change("INSERT INTO jobs (name, state, user, submitted, job) VALUES (?, 'queued', ?, ?, ?)", {name, user, utc_now(), job.dump()});
+  change("INSERT INTO jobs (name, state, user, submitted, job, client) VALUES (?, 'queued', ?, ?, ?, ?)",
+         {name, user, utc_now(), job.dump(), client});
   return sqlite3_last_insert_rowid(db_);
 }
 

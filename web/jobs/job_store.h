@@ -26,12 +26,13 @@ namespace uniem::web {
 struct JobRow {
   int64_t id = 0;
   std::string name, state, user, submitted, started, ended, message, run_folder;
+  std::string client;    // the browser that submitted it (HttpServer::client), "" for a program
   nlohmann::json job;
   int exit_status = -1;  // -1 while not ended
   bool resume = false;   // the next run continues the previous one
   int runs = 0;          // how many times it was started
 
-  nlohmann::json to_json() const;
+  nlohmann::json to_json() const;  // without the client
 };
 
 class JobStore {
@@ -41,7 +42,7 @@ class JobStore {
   JobStore(const JobStore&) = delete;
   JobStore& operator=(const JobStore&) = delete;
 
-  int64_t submit(const nlohmann::json& job, const std::string& name, const std::string& user);
+  int64_t submit(const nlohmann::json& job, const std::string& name, const std::string& user, const std::string& client = "");
   std::optional<JobRow> get(int64_t id);
   std::vector<JobRow> list(int limit = 200);  // newest first
   std::optional<JobRow> next_queued();        // the oldest queued job
