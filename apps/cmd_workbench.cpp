@@ -13,6 +13,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/jobs/external_tool.h"
 #include "apps/serve_project.h"
 #include "core/error.h"
 #include "core/memory_budget.h"
@@ -89,6 +90,12 @@ int serve_workbench(const fs::path& folder, const ServeOptions& options, bool op
   jobs_options.commands = {{"commands", nlohmann::json::array()}};
   for (const auto& c : commands)
     if (c.job) jobs_options.commands["commands"].push_back(c.declare().describe());
+  jobs_options.tools = [workspace] {
+    std::vector<std::string> problems;
+    nlohmann::json tools = nlohmann::json::array();
+    for (const auto& t : workspace_tools(workspace, &problems)) tools.push_back(t.describe());
+    return nlohmann::json{{"tools", tools}, {"problems", problems}};
+  };
   web::JobService jobs(http, jobs_options);
   web::SessionOptions session_options;
   session_options.cache_bytes = options.cache_bytes;  // label chunks kept by each open project

@@ -1,6 +1,7 @@
 #include "apps/jobs/job_file.h"
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <map>
 
@@ -90,10 +91,25 @@ const char* style_name() {
 }  // namespace
 
 std::string PlannedStep::command_line() const {
-  std::string s = std::string("uniem ") + command->name;
+  std::string s;
+  if (tool)
+    for (const auto& w : tool->program) s += (s.empty() ? "" : " ") + quoted(w);
+  else
+    s = std::string("uniem ") + command->name;
   for (const auto& a : argv)
     if (!a.starts_with("--progress=")) s += " " + quoted(a);
   return s;
+}
+
+cli::Command PlannedStep::declaration() const { return tool ? tool->declaration : command->declare(); }
+
+int PlannedStep::run() const {
+  if (!tool) return command->run(command->declare().parse(argv));
+  tool->declaration.parse(argv);  // checked once more, as a command checks its own
+  std::vector<std::string> words;
+  for (const auto& a : argv)
+    if (!a.starts_with("--progress=")) words.push_back(a);
+  return run_tool(*tool, words);
 }
 
 Job read_job(const fs::path& file) {
@@ -145,11 +161,20 @@ std::vector<PlannedStep> plan(const Job& job, const fs::path& run_folder) {
     const std::string name = s["command"];
     where = where.empty() ? name : where + " (" + name + ")";
     PlannedStep step;
-    step.command = find_command(name, true);
-    if (!step.command) throw UsageError(where + ": unknown command '" + name + "' (a job can run " + known_commands() + ")");
+    step.name = name;
+    if (name.starts_with(tool_prefix)) {
+      try {
+        step.tool = std::make_shared<const ExternalTool>(find_tool(job.folder, name.substr(std::strlen(tool_prefix))));
+      } catch (const UsageError& e) {
+        throw UsageError(where + ": " + e.what());
+      }
+    } else {
+      step.command = find_command(name, true);
+      if (!step.command) throw UsageError(where + ": unknown command '" + name + "' (a job can run " + known_commands() + ")");
+    }
     const nlohmann::json arguments = s.value("arguments", nlohmann::json::object());
     if (!arguments.is_object()) throw UsageError(where + ": \"arguments\" is an object, e.g. {\"in\": \"raw\", \"out\": \"smooth.tif\"}");
-    const cli::Command declaration = step.command->declare();
+    const cli::Command declaration = step.declaration();
     try {
       // Positionals, in their order.
       std::map<std::string, std::string> positional_values;

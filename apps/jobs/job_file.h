@@ -21,10 +21,12 @@
 // in the arguments (unknown names, types, ranges, choices, missing inputs) are found before
 // anything runs and reported with the message the command line gives for that option
 // (UsageError, exit status 2); what only a command knows (e.g. watershed's "exactly one of
-// --markers, --seeds-below, ...") is found when its step starts.
+// --markers, --seeds-below, ...") is found when its step starts. "command": "tool:NAME" runs the
+// external tool of the job's folder (the workspace), tools/NAME.json (apps/jobs/external_tool.h).
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,7 @@
 
 #include "apps/cli.h"
 #include "apps/commands.h"
+#include "apps/jobs/external_tool.h"
 
 namespace uniem::apps {
 
@@ -43,11 +46,15 @@ struct PathUse {
 };
 
 struct PlannedStep {
-  const Subcommand* command = nullptr;
+  const Subcommand* command = nullptr;       // a uniem command, or
+  std::shared_ptr<const ExternalTool> tool;  // an external tool ("tool:NAME", apps/jobs/external_tool.h)
+  std::string name;                          // "filter", "ffn segment", "tool:nlmeans"
   Arguments argv;                     // what run() gets, paths resolved
   nlohmann::json options;             // every argument with defaults resolved, as text
   std::vector<PathUse> paths;
   std::string command_line() const;  // "uniem filter /abs/raw /abs/out.tif --gaussian 1" (quoted where needed)
+  cli::Command declaration() const;
+  int run() const;  // in this process (a tool: as a child process); returns the exit status
 };
 
 struct Job {

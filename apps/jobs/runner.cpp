@@ -146,7 +146,7 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
     skip = finished_steps(previous);
     if (skip < steps.size()) {  // the step that was stopped: resumed by the command where it can be
       PlannedStep& next = steps[skip];
-      const cli::Command declaration = next.command->declare();
+      const cli::Command declaration = next.declaration();
       const cli::Spec* resume = declaration.find("resume");
       for (const auto& use : next.paths) {
         if (use.role != cli::Role::output || !fs::exists(use.path)) continue;
@@ -169,7 +169,7 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
                            {"started", now_iso()},
                            {"steps", nlohmann::json::array()}};
   for (const auto& step : steps) {
-    nlohmann::json s = {{"command", step.command->name}, {"command_line", step.command_line()}, {"options", step.options},
+    nlohmann::json s = {{"command", step.name}, {"command_line", step.command_line()}, {"options", step.options},
                         {"inputs", nlohmann::json::array()}, {"outputs", nlohmann::json::array()}};
     for (const char* key : {"device", "precision", "seed"})
       if (step.options.contains(key)) s[key] = step.options[key];
@@ -188,7 +188,7 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
   for (; done < skip; ++done) {
     record["steps"][done] = previous["steps"][done];
     record["steps"][done]["skipped"] = "finished in an earlier run of this job";
-    std::printf("step %zu of %zu: finished earlier (%s)\n", done + 1, steps.size(), steps[done].command->name);
+    std::printf("step %zu of %zu: finished earlier (%s)\n", done + 1, steps.size(), steps[done].name.c_str());
   }
   // On disk from the start and after each step: a job killed outright still shows what it did.
   record["steps_done"] = done;
@@ -203,13 +203,16 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
     MetricsEar ear;
     int status = 0;
     try {
-      status = step.command->run(step.command->declare().parse(step.argv));
+      status = step.run();
     } catch (...) {
       failure = std::current_exception();
       status = exit_status_of(failure);
       s["error"] = message_of(failure);
     }
     std::fflush(stdout);
+    if (status != 0 && step.tool)  // a tool writes in place: what it left half-written goes
+      for (const auto& use : step.paths)
+        if (use.role == cli::Role::output) fs::remove_all(use.path);
     s["metrics"] = ear.take();
     s["exit_status"] = status;
     s["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
@@ -220,7 +223,7 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
         out["field"] = use.field;
         s["outputs"].push_back(out);
       }
-    if (status != 0 && !failure) failure = std::make_exception_ptr(Error(std::string(step.command->name) + " ended with status " + std::to_string(status)));
+    if (status != 0 && !failure) failure = std::make_exception_ptr(Error(step.name + " ended with status " + std::to_string(status)));
     if (!failure) {
       record["steps_done"] = done + 1;
       write_record(run_folder, record);
@@ -236,7 +239,7 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
   record["steps_done"] = failure ? done - 1 : done;
   write_record(run_folder, record);
   if (failure) {
-    const std::string name = steps[done - 1].command->name;
+    const std::string name = steps[done - 1].name;
     rethrow_in_step(failure, steps.size() > 1 ? "step " + std::to_string(done) + " of " + std::to_string(steps.size()) + " (" + name + ")"
                                               : name);
   }

@@ -307,3 +307,62 @@ TEST_CASE("uniem describe: every command's options as JSON, for forms") {
   CHECK(run_uniem("filter --help").output.find("Steps, applied in the order given:") != std::string::npos);
   CHECK(run_uniem("train2d --help").output.find("Advanced options:") != std::string::npos);
 }
+
+TEST_CASE("external tools: a manifest in tools/ runs as a job step, checked like a command, recorded, cancelled") {
+  TempDir dir;
+  const fs::path ws = dir / "ws";
+  fs::create_directories(ws / "tools");
+  REQUIRE(run_uniem("synth " + quote(ws / "s") + " --shape 4,32,32 --quiet").exit_code == 0);
+  // A tool in shell: copies a stack, says what it got; fails on request; sleeps on request.
+  write_text(ws / "tools" / "copy.sh",
+             "#!/bin/sh\necho \"copy got: $*\"\nin=$1; out=$2; shift 2\n"
+             "for a in \"$@\"; do case $a in --fail) mkdir -p \"$out\"; exit 3;; --sleep=*) mkdir -p \"$out\"; sleep ${a#--sleep=};; esac; done\n"
+             "cp -r \"$in\" \"$out\"\n");
+  fs::permissions(ws / "tools" / "copy.sh", fs::perms::owner_all);
+  write_text(ws / "tools" / "copy.json", json({{"summary", "copy a stack"},
+                                                {"executable", "copy.sh"},
+                                                {"arguments", {{{"name", "in"}, {"kind", "positional"}, {"type", "path"}, {"role", "input"}, {"help", "stack"}},
+                                                               {{"name", "out"}, {"kind", "positional"}, {"type", "path"}, {"role", "output"}, {"help", "copy"}},
+                                                               {{"name", "sleep"}, {"kind", "option"}, {"type", "integer"}, {"min", 1}, {"max", 30}, {"help", "wait"}},
+                                                               {{"name", "fail"}, {"kind", "flag"}, {"help", "fail"}}}}})
+                                              .dump());
+  auto job = [&](const json& arguments) {
+    return write_job(ws / "job.json", {{"command", "tool:copy"}, {"arguments", arguments}});
+  };
+  // Runs, with its output in the run folder and in the record like a command's.
+  auto r = run_uniem("run " + quote(job({{"in", "s/image"}, {"out", "copy"}})) + " --out " + quote(ws / "runs" / "a"));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(r.output.find("copy got: " + (ws / "s" / "image").string() + " " + (ws / "runs" / "a" / "copy").string()) != std::string::npos);
+  CHECK(fingerprint(ws / "runs" / "a" / "copy").sha256 == fingerprint(ws / "s" / "image").sha256);
+  const json record = read_json(ws / "runs" / "a" / "run.json");
+  CHECK(record["steps"][0]["command"] == "tool:copy");
+  CHECK(record["steps"][0]["outputs"][0]["sha256"] == fingerprint(ws / "s" / "image").sha256);
+  CHECK(record["steps"][0]["inputs"][0]["field"] == "in");
+  // Checked before it runs, with the command line's messages.
+  r = run_uniem("run " + quote(job({{"in", "s/image"}, {"out", "x"}, {"sleep", 99}})) + " --out " + quote(ws / "runs" / "b"));
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--sleep takes 1 to 30, not 99") != std::string::npos);
+  r = run_uniem("run " + quote(job({{"in", "nothing"}, {"out", "x"}})) + " --out " + quote(ws / "runs" / "b"));
+  CHECK(r.output.find("'in': nothing does not exist") != std::string::npos);
+  r = run_uniem("run " + quote(write_job(ws / "job.json", {{"command", "tool:none"}})) + " --out " + quote(ws / "runs" / "b"));
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("there is no tool 'none'") != std::string::npos);
+  // A tool that fails leaves no output; its status is the job's failure.
+  r = run_uniem("run " + quote(job({{"in", "s/image"}, {"out", "copy"}, {"fail", true}})) + " --out " + quote(ws / "runs" / "c"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("tool:copy ended with status 3") != std::string::npos);
+  CHECK(!fs::exists(ws / "runs" / "c" / "copy"));
+  CHECK(read_json(ws / "runs" / "c" / "run.json")["exit_status"] == 1);
+  // Cancelled (SIGTERM to uniem run): the tool is stopped, its output removed.
+  r = run_uniem("run " + quote(job({{"in", "s/image"}, {"out", "copy"}, {"sleep", 20}})) + " --out " + quote(ws / "runs" / "d") +
+                " & sleep 1; kill -TERM $!; wait $!");
+  CHECK(r.exit_code == 143);
+  CHECK(!fs::exists(ws / "runs" / "d" / "copy"));
+  // Manifests that are wrong are named with what is wrong.
+  write_text(ws / "tools" / "bad.json", R"({"executable": "missing.sh", "arguments": []})");
+  r = run_uniem("run " + quote(write_job(ws / "job.json", {{"command", "tool:bad"}})) + " --out " + quote(ws / "runs" / "e"));
+  CHECK(r.output.find("bad.json: the executable") != std::string::npos);
+  write_text(ws / "tools" / "bad.json", R"({"executable": "copy.sh", "arguments": [{"name": "x", "kind": "option", "type": "colour"}]})");
+  r = run_uniem("run " + quote(write_job(ws / "job.json", {{"command", "tool:bad"}})) + " --out " + quote(ws / "runs" / "e"));
+  CHECK(r.output.find("\"type\" is text, integer, number, choice or path, not 'colour'") != std::string::npos);
+}

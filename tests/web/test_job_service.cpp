@@ -274,3 +274,31 @@ TEST_CASE("job service: a form checked as it is filled in; only the browser that
   CHECK(cancelled->status == 200);
   wb.wait_for(id, {"cancelled"});
 }
+
+TEST_CASE("job service: the workspace's external tools are offered beside the commands, as their manifests come and go") {
+  TempDir dir;
+  const fs::path ws = dir / "ws";
+  fs::create_directories(ws / "tools");
+  Workbench wb(ws);
+  auto tools = [&] {
+    std::string names;
+    const json commands = wb.get("/api/commands");
+    for (const auto& c : commands["commands"])
+      if (c.value("tool", false)) names += c["command"].get<std::string>() + " ";
+    return names;
+  };
+  CHECK(tools() == "");
+  write_text(ws / "tools" / "say.json", R"({"summary": "says hello", "executable": "echo",
+    "arguments": [{"name": "words", "kind": "option", "help": "what to say", "default": "hello"}]})");
+  write_text(ws / "tools" / "broken.json", "{not json");
+  CHECK(tools() == "tool:say ");
+  const json commands = wb.get("/api/commands");
+  REQUIRE(commands["tool_problems"].size() == 1);
+  CHECK(commands["tool_problems"][0].get<std::string>().find("broken.json") != std::string::npos);
+  auto [status, submitted] = wb.post("/api/jobs", {{"job", {{"command", "tool:say"}, {"arguments", {{"words", "hi"}}}}}});
+  REQUIRE(status == 200);
+  const json done = wb.wait_for(submitted["id"], {"done", "failed"});
+  CHECK(done["state"] == "done");
+  auto log = wb.client().Get("/api/jobs/" + std::to_string(submitted["id"].get<int64_t>()) + "/log");
+  CHECK(log->body.find("--words=hi") != std::string::npos);
+}

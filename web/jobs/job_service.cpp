@@ -365,7 +365,15 @@ void JobService::routes(HttpServer& http) {
     if (!row) throw RequestError(404, "no job " + text);
     return *row;
   };
-  http.get("/api/commands", [this](const httplib::Request&, httplib::Response& res) { send_json(res, options_.commands); });
+  http.get("/api/commands", [this](const httplib::Request&, httplib::Response& res) {
+    json answer = options_.commands;
+    if (options_.tools) {
+      const json tools = options_.tools();
+      for (const auto& t : tools.value("tools", json::array())) answer["commands"].push_back(t);
+      answer["tool_problems"] = tools.value("problems", json::array());
+    }
+    send_json(res, answer);
+  });
   http.get("/api/jobs", [this, mine](const httplib::Request& req, httplib::Response& res) {
     json list = json::array();
     for (const auto& row : store_->list()) {

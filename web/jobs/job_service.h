@@ -5,7 +5,9 @@
 // each job runs in WORKSPACE/runs/job-N/ (job.json, log.txt, events.jsonl with its metrics,
 // run.json, its outputs). Inputs named relatively start at the workspace.
 //
-//   GET  /api/commands              what jobs can run: every command's options (uniem describe)
+//   GET  /api/commands              what jobs can run: every command's options (uniem describe),
+//                                   then the workspace's external tools ("tool": true), and
+//                                   "tool_problems": the manifests that cannot be read, why
 //   GET  /api/jobs                  {"jobs": [...]}, newest first, a running one with its latest
 //                                   progress and metrics events ("progress", "metrics"); each
 //                                   with "user" (who started it), "mine" (this browser did) and
@@ -32,6 +34,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <filesystem>
 #include <chrono>
 #include <map>
@@ -53,6 +56,9 @@ struct JobServiceOptions {
   std::filesystem::path workspace;
   std::string program;       // the uniem binary that runs jobs
   nlohmann::json commands;   // uniem describe's JSON, served at /api/commands
+  // The workspace's external tools, read at each request (they come and go with their manifests):
+  // {"tools": [describe JSON...], "problems": [messages]}; added to /api/commands.
+  std::function<nlohmann::json()> tools;
   int niceness = 10;         // the jobs' CPU priority below the server's
 };
 
