@@ -1,11 +1,16 @@
 // The workbench in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by
-// playwright-core. A workspace holds a stack from `uniem synth`; the page lists the commands,
-// shows the server's refusal of a bad train2d form, queues a good one, follows it (progress bar,
-// metrics), cancels and resumes it to the end (the record's scores shown), runs a two-step
-// filter whose output must be in the job's run folder, and puts that job back into the form.
+// playwright-core. A workspace holds a stack from `uniem synth`; the Data view lists its stacks by
+// kind with their pictures, the stack viewer goes through sections with labels on top, a folder
+// from elsewhere is added and removed; in "Run a command" the page lists the commands, shows the
+// server's refusal of a bad train2d form, queues a good one, follows it (progress bar, metrics),
+// cancels and resumes it to the end (the record's scores shown; its curves in the Training
+// monitor, with those of a training "from the command line" whose new log line is drawn within
+// 2 s), runs a two-step filter whose output must be in the job's run folder and then in the Data
+// view, and puts that job back into the form; the trained network goes into the infer2d form from
+// its card.
 // Usage: node workbench.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium or
-// playwright-core; screenshots (1-form.png ... 6-proofreader.png, failure.png) are written to WORK_DIR.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+// playwright-core; screenshots (0-data.png ... 9-inference.png, failure.png) are written to WORK_DIR.
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { uniem, serve, workbench, stop, json, check, launchChromium } from './server.mjs';
 
@@ -17,6 +22,10 @@ rmSync(work, { recursive: true, force: true });
 const ws = `${work}/ws`;
 mkdirSync(ws, { recursive: true });
 uniem(binary, ['synth', `${ws}/s`, '--shape', '6,96,96']);
+// A folder outside the workspace, added on the page.
+const elsewhere = `${work}/elsewhere`;
+mkdirSync(elsewhere, { recursive: true });
+uniem(binary, ['synth', `${elsewhere}/t`, '--shape', '4,64,80']);
 // Two proofreading projects in the workspace (uniem serve makes one, then is stopped).
 for (const name of ['cells', 'mito']) {
   const made = await serve(binary, ['--images', `${ws}/s/image`, '--labels', `${ws}/s/${name === 'cells' ? 'neurons' : 'mitochondria'}`,
@@ -58,10 +67,113 @@ async function run() {
   return { body, message: await text('#run-message') };
 }
 
+// The loaded pictures among those `selector` finds, each scrolled into sight first (they load lazily).
+async function picturesLoaded(selector, timeout = 20000) {
+  const pictures = page.locator(selector);
+  const n = await pictures.count();
+  for (let i = 0; i < n; ++i) await pictures.nth(i).scrollIntoViewIfNeeded();
+  await page.waitForFunction((s) => [...document.querySelectorAll(s)].every((i) => i.complete && i.naturalWidth > 0),
+    selector, { timeout });
+  return n;
+}
+// The section the viewer shows: its z (from 0) and its address, once its picture is in.
+const viewerImage = () => page.evaluate(() => {
+  const i = document.getElementById('viewer-image');
+  return { z: i.dataset.z === undefined ? -1 : Number(i.dataset.z), src: i.getAttribute('src') || '', width: i.naturalWidth };
+});
+const waitSection = (z, timeout = 10000) => page.waitForFunction((want) => {
+  const i = document.getElementById('viewer-image');
+  return i.dataset.z === String(want) && i.complete && i.naturalWidth > 0;
+}, z, { timeout });
+// The points of the first series of a Training monitor chart ("loss": the loss as logged).
+const chartPoints = (name) => page.evaluate((n) => {
+  const u = window.workbench.training.charts[n];
+  return u ? u.data[1].filter((v) => v !== null && v !== undefined).length : 0;
+}, name);
+
 try {
-  // 1. The page: the workspace, the commands, a form.
+  // 0. The Data view, the page's home: the synth stacks by kind, each with its picture.
   await page.goto(base);
   await page.waitForFunction(() => window.workbench && window.workbench.ready && window.workbench.connected);
+  check(await page.locator('#view-data').isVisible() && !(await page.locator('#view-run').isVisible()), 'the page opens on the Data view');
+  check(/current/.test(await page.getAttribute('#tab-data', 'class')), 'the Data tab is marked');
+  await page.waitForSelector('.data-group[data-kind="images"] .card[data-path="s/image"]', { timeout: 20000 });
+  await page.waitForSelector('.data-group[data-kind="labels"] .card[data-path="s/neurons"]');
+  check(/Image stacks/.test(await text('.data-group[data-kind="images"] h3')), 'image stacks have their heading');
+  check(/Label stacks/.test(await text('.data-group[data-kind="labels"] h3')), 'label stacks have theirs');
+  const imageCard = page.locator('.card[data-path="s/image"]');
+  const cardText = await imageCard.textContent();
+  check(/6 × 96 × 96 voxels/.test(cardText), `the card gives the shape (${cardText})`);
+  check(/voxel size (unknown|[\d.]+ ×)/.test(cardText) && /on disk/.test(cardText), `the card gives the voxel size and the size on disk (${cardText})`);
+  const projectCards = await page.locator('.data-group[data-kind="project"] .card').count();
+  check(projectCards === 2, `the two proofreading projects are listed (${projectCards})`);
+  check(await page.locator('.card[data-path="cells"] a', { hasText: 'Proofread' }).count() === 1, 'a project can be proofread from its card');
+  const pictures = await picturesLoaded('.card.stack img');
+  check(pictures >= 3, `every stack's picture loads (${pictures})`);
+  await shot('0-data.png');
+
+  // 0b. The stack viewer: sections by slider, number and keys; contrast; labels on top; zoom.
+  await imageCard.locator('button.open-viewer').click();
+  await page.waitForSelector('#viewer:not([hidden])');
+  await waitSection(2);
+  check(/section 3 of 6/.test(await text('#viewer-where')), `the viewer says where it is (${await text('#viewer-where')})`);
+  check(/6 × 96 × 96 voxels/.test(await text('#viewer-shape')), 'the viewer gives the shape');
+  const middle = await viewerImage();
+  check(middle.width === 96 && /[?&]z=2(&|$)/.test(middle.src), `the middle section is shown at full size (${JSON.stringify(middle)})`);
+  await page.locator('#viewer-slider').fill('1');
+  await waitSection(0);
+  const firstSection = await viewerImage();
+  check(firstSection.src !== middle.src && /[?&]z=0(&|$)/.test(firstSection.src), `the slider changes the section (${firstSection.src})`);
+  await page.keyboard.press('ArrowRight');
+  await waitSection(1);
+  await page.keyboard.press('PageDown');
+  await waitSection(5);
+  check(/section 6 of 6/.test(await text('#viewer-where')), 'Page Down goes ten sections on, to the last');
+  await page.fill('#viewer-z', '4');
+  await page.press('#viewer-z', 'Enter');
+  await waitSection(3);
+  await page.keyboard.press('ArrowLeft');  // the keys are the viewer's again after Enter
+  await waitSection(2);
+  await page.locator('#viewer-low').fill('60');
+  await page.waitForFunction(() => /[?&]low=60&high=\d+/.test(document.getElementById('viewer-image').getAttribute('src')));
+  check(/60 to/.test(await text('#viewer-range')), 'the contrast says its range');
+  const labelChoices = await page.locator('#viewer-labels option').allTextContents();
+  check(labelChoices.includes('s/neurons'), `the label stacks of the same shape are offered (${labelChoices})`);
+  await page.selectOption('#viewer-labels', 's/neurons');
+  await page.waitForFunction(() => {
+    const o = document.getElementById('viewer-overlay-image');
+    return !o.hidden && o.complete && o.naturalWidth === 96 && /as=labels/.test(o.getAttribute('src')) && o.dataset.z === '2';
+  });
+  const zoomBefore = await page.evaluate(() => window.workbench.viewer.zoom);
+  await page.click('#viewer-in');
+  const zoomAfter = await page.evaluate(() => window.workbench.viewer.zoom);
+  check(zoomAfter > zoomBefore * 1.4, `+ zooms in (${zoomBefore} -> ${zoomAfter})`);
+  await page.click('#viewer-fit');
+  await shot('0b-viewer.png');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#viewer', { state: 'hidden' });
+
+  // 0c. A folder from elsewhere: refused with the server's reason when it is not there, listed when it is.
+  await page.fill('#folder-path', `${work}/no-such-folder`);
+  await page.click('#folder-add');
+  await waitText('#folder-message', /Not added: .+/);
+  check(await page.locator('#folder-message.error').isVisible(), `a missing folder is refused in red (${await text('#folder-message')})`);
+  await page.fill('#folder-path', elsewhere);
+  await page.click('#folder-add');
+  await waitText('#folder-message', /Added/);
+  await page.waitForSelector(`.card[data-path="${elsewhere}/t/image"]`, { timeout: 20000 });
+  check((await text('#folder-list')).includes(elsewhere), 'the folder is listed as added');
+  await picturesLoaded('.card.stack img');  // those of the added folder too
+  await page.locator('#data-panel').evaluate((p) => p.scrollTo(0, 0));
+  await shot('0c-folder.png');
+  await page.locator('#folder-list li', { hasText: elsewhere }).locator('button').click();
+  await waitText('#folder-message', /no longer listed/);
+  await page.waitForSelector(`.card[data-path="${elsewhere}/t/image"]`, { state: 'detached', timeout: 20000 });
+
+  // 1. The page: the workspace, the commands, a form.
+  await page.click('#tab-run');
+  await page.waitForSelector('#view-run:not([hidden])');
+  check(new URL(page.url()).hash === '#run', `the address says the view (${page.url()})`);
   check((await text('#workspace')) === resolve(ws), `the header names the workspace (${await text('#workspace')})`);
   check(/Choose a command, fill in its form and press Run/.test(await text('header')), 'the header says what to do');
   const commands = await page.locator('#command option').count();
@@ -115,6 +227,7 @@ try {
   check(width > 0 && width < 100, `the bar shows the steps done (${width}%)`);
   check(await page.locator(`#jobs tr[data-id="${train}"] .bar`).isVisible(), 'the job list shows a bar too');
   check(await page.locator(`#jobs tr[data-id="${train}"] button.cancel`).isVisible(), 'a running job can be cancelled');
+  check(await page.locator('#details-training').isVisible(), 'a running training leads to its curves');
   await shot('3-running.png');
 
   // 4. Cancel: the job stops and says so; Resume takes it to the end.
@@ -141,6 +254,60 @@ try {
   await waitText('#details-log', /validation at step 300/);
   check(/finished in/.test(await text(`#jobs tr[data-id="${train}"]`)), 'the row says how long it took');
   await shot('4-finished.png');
+
+  // 4b. The whole training in the Training monitor: loss, validation scores, its network, its pictures.
+  await page.click('#details-training');
+  await page.waitForSelector('#view-training:not([hidden])');
+  await page.waitForFunction(() => {
+    const c = window.workbench.training.charts;
+    return c.loss && c.scores && c.rate && /step 300/.test(document.getElementById('training-summary').textContent);
+  }, null, { timeout: 20000 });
+  const lossPoints = await chartPoints('loss');
+  check(lossPoints > 1, `the loss curve has its points (${lossPoints})`);
+  check(await page.locator('#chart-loss canvas').count() === 1, 'the loss is drawn');
+  check(await chartPoints('scores') >= 1, 'the validation scores are drawn');
+  check(/Jaccard/.test(await text('#chart-validation')), 'the scores are named in the legend');
+  check(/Network: \S/.test(await text('#training-summary')), `the network is described (${await text('#training-summary')})`);
+  await page.waitForFunction(() => /step \d+|No sample pictures yet/.test(document.getElementById('gallery').textContent), null, { timeout: 15000 });
+  const samples = await page.locator('#gallery img').count();
+  if (samples) await picturesLoaded('#gallery img');
+  await page.locator('#training-smoothing').fill('0.95');
+
+  // A training started on the command line: listed, ticked as it is live, drawn over the first, and
+  // a new line of its log drawn within 2 s.
+  const cliLog = `${ws}/cli-training/training-log.jsonl`;
+  mkdirSync(`${ws}/cli-training`);
+  const logLine = (step) => `${JSON.stringify({ step, loss: 0.3 / Math.sqrt(step), learning_rate: 1e-3, images_per_second: 100,
+    elapsed_seconds: step / 10 })}\n`;
+  writeFileSync(cliLog, [10, 20, 30, 40].map(logLine).join('') + `${JSON.stringify({ step: 40, validation: { jaccard: 0.5, dice: 0.6 } })}\n`);
+  await page.waitForSelector('#training-runs li[data-path="cli-training"] input:checked', { timeout: 15000 });
+  check(/live/.test(await text('#training-runs li[data-path="cli-training"]')), 'the training that writes its log is marked live');
+  const cliPoints = () => page.evaluate(() => {
+    const u = window.workbench.training.charts.loss;
+    const i = u.series.findIndex((s) => s.label === 'cli-training, as logged');
+    return i < 0 ? 0 : u.data[i].filter((v) => v !== null).length;
+  });
+  await page.waitForFunction(() => {
+    const u = window.workbench.training.charts.loss;
+    const i = u.series.findIndex((s) => s.label === 'cli-training, as logged');
+    return i > 0 && u.data[i].filter((v) => v !== null).length === 4;
+  }, null, { timeout: 10000 });
+  check(await page.evaluate(() => window.workbench.training.charts.loss.series.length) === 5, 'both runs are drawn, each as logged and smoothed');
+  appendFileSync(cliLog, logLine(50));
+  const written = Date.now();
+  await page.waitForFunction((n) => {
+    const u = window.workbench.training.charts.loss;
+    const i = u.series.findIndex((s) => s.label === 'cli-training, as logged');
+    return u.data[i].filter((v) => v !== null).length > n;
+  }, 4, { timeout: 5000, polling: 50 });
+  const drawnIn = Date.now() - written;
+  check(drawnIn < 2500 && await cliPoints() === 5, `a new line of the log is drawn within 2 s (${drawnIn} ms)`);
+  await page.locator('#charts-panel').evaluate((p) => p.scrollTo(0, 0));
+  await shot('4b-training.png');
+  await page.locator('#gallery-block').scrollIntoViewIfNeeded();
+  await shot('4c-samples.png');
+  await page.click('#tab-run');
+  await page.waitForSelector('#view-run:not([hidden])');
 
   // 5. filter with two steps, in order, on the synthetic image.
   await page.selectOption('#command', 'filter');
@@ -190,8 +357,28 @@ try {
   check(await page.inputValue('#field-in') === 's/image' && await page.inputValue('#field-out') === 'mask.tif', 'the paths are back in the form');
   const again = await page.locator('#step-list li').allTextContents();
   check(again.length === 2 && /gaussian 1/.test(again[0]) && /threshold otsu/.test(again[1]), `the steps are back in order (${again})`);
-  console.log(`ok: the workbench in Chromium: ${commands} commands, a refusal, train2d queued, followed, cancelled, ` +
-    `resumed to the end (Jaccard ${jaccard.toFixed(3)}), a two-step filter; ${((Date.now() - began) / 1000).toFixed(1)} s`);
+
+  // 8. The Data view again: the jobs' outputs are there; the network goes into the infer2d form.
+  await page.click('#tab-data');
+  await page.waitForSelector(`.card[data-path="runs/job-${filter}/mask.tif"]`, { timeout: 20000 });
+  const model = page.locator(`.data-group[data-kind="model2d"] .card[data-path="runs/job-${train}/m"]`);
+  await model.waitFor({ timeout: 20000 });
+  check(await model.locator('button', { hasText: 'Training curves' }).count() === 1, 'the network has its training curves');
+  check(/U-Net, 3 levels, 8 filters/.test(await model.textContent()), `the network is described (${await model.textContent()})`);
+  check(await page.locator(`.card[data-path="runs/job-${train}"] button`, { hasText: `Job ${train}` }).count() === 1,
+    'a finished run leads to its job');
+  await picturesLoaded('.card.stack img');
+  await shot('8-data-after.png');
+  await model.locator('button', { hasText: 'Use for inference' }).click();
+  await page.waitForSelector('#view-run:not([hidden])');
+  check(await page.inputValue('#command') === 'infer2d' && await page.inputValue('#field-model') === `runs/job-${train}/m`,
+    'the infer2d form holds the network');
+  await waitText('#run-message', /infer2d form now holds/);
+  await shot('9-inference.png');
+  console.log(`ok: the workbench in Chromium: the Data view (${pictures} stack pictures), the stack viewer, a folder added and removed, ` +
+    `${commands} commands, a refusal, train2d queued, followed, cancelled, resumed to the end (Jaccard ` +
+    `${jaccard.toFixed(3)}, ${lossPoints} loss points drawn, a new log line drawn in ${drawnIn} ms), a two-step filter; ` +
+    `${((Date.now() - began) / 1000).toFixed(1)} s`);
 } catch (e) {
   exitCode = 1;
   console.error(e.stack || e.message);

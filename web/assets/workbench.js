@@ -1,8 +1,10 @@
-// The uniem workbench page: every command as a form built from its option schema (GET
-// /api/commands), the job queue (GET /api/jobs, every 2 s and on events) and one job followed live
-// (server-sent events, its log and, once it ends, its run record). The server checks every job as
-// the command line would; its answer, refusals included, is shown as it gives it. This file holds
-// the helpers and the start; workbench_form.js the forms, workbench_jobs.js the jobs (loaded first).
+// The uniem workbench page, three views switched by tabs and the address's #: Data (#data, the
+// home: what the workspace holds, workbench_data.js, and its stack viewer, workbench_viewer.js),
+// Run a command (#run: every command as a form built from its option schema, GET /api/commands,
+// workbench_form.js; the job queue, GET /api/jobs every 2 s and on events, and one job followed
+// live, workbench_jobs.js) and the Training monitor (#training, workbench_training.js). The server
+// checks every job as the command line would; its answer, refusals included, is shown as it gives
+// it. This file holds the helpers, the views and the start (the other files are loaded first).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -19,6 +21,7 @@ const state = {
   selected: 0,             // the job followed in the details
   source: null,            // its EventSource
   detail: null,            // what its events said: see select()
+  view: '',                // the view shown: data, run or training
 };
 window.workbench = state;  // for people who script the page, and for the browser tests
 
@@ -139,8 +142,101 @@ async function loadProjects() {
   }
 }
 
+// ---- the views -----------------------------------------------------------------------------------
+// The address's # says the view: #data, #run (or #run/COMMAND, the form of that command; a bare
+// #COMMAND, as older links have it, too) and #training (or #training?path=P, with that run ticked).
+const views = ['data', 'run', 'training'];
+const viewHints = {
+  data: 'Your image stacks, segmentations, networks and projects. Press View on a stack to look through it.',
+  run: 'Choose a command, fill in its form and press Run. Paths are relative to the workspace.',
+  training: 'How a network learns: its loss and scores at each step, drawn while it trains.',
+};
+
+function route() {
+  const hash = decodeURIComponent(location.hash.slice(1));
+  const [head, query = ''] = hash.split('?');
+  const [first, ...rest] = head.split('/');
+  const params = new URLSearchParams(query);
+  if (views.includes(first)) return { view: first, command: rest.join('/'), path: params.get('path') || '' };
+  return head ? { view: 'run', command: head, path: '' } : { view: 'data', command: '', path: '' };
+}
+
+function showView(view) {
+  if (state.view === view) return;
+  if (state.view === 'run') state.runScroll = $('run-panel').scrollTop;
+  state.view = view;
+  for (const v of views) {
+    $(`view-${v}`).hidden = v !== view;
+    const tab = $(`tab-${v}`);
+    tab.classList.toggle('current', v === view);
+    if (v === view) tab.setAttribute('aria-current', 'page');
+    else tab.removeAttribute('aria-current');
+  }
+  $('hint').textContent = viewHints[view];
+  // #run is also the Run button's id: the browser scrolls the form to it; the form stays where it was.
+  if (view === 'run') {
+    const keep = () => { $('run-panel').scrollTop = state.runScroll || 0; };
+    keep();
+    requestAnimationFrame(keep);
+  }
+  if (view === 'data') dataShown();
+  if (view === 'training') trainingShown();
+  else trainingHidden();
+}
+
+function followRoute() {
+  const r = route();
+  showView(r.view);
+  if (r.view === 'run' && r.command && state.commands.some((c) => c.command === r.command)
+      && (!state.command || state.command.command !== r.command)) {
+    $('command').value = r.command;
+    showCommand(r.command);
+  }
+  if (r.view === 'training' && r.path) chooseTrainingRun(r.path);
+}
+
+// Another view, from a button: the address says it too (Back returns), without a second redraw.
+function goTo(hash) {
+  if (location.hash !== hash) history.pushState(null, '', hash);
+  followRoute();
+}
+
+// The form of `command`, with some of its fields filled: {argument: value}.
+function formWith(command, values) {
+  goTo('#run');
+  if (!state.commands.some((c) => c.command === command)) {
+    say('run-message', `This workbench has no ${command} command.`, 'error');
+    return;
+  }
+  $('command').value = command;
+  showCommand(command);
+  const filled = [];
+  for (const [name, value] of Object.entries(values)) {
+    const f = state.fields.find((x) => x.arg.name === name);
+    if (!f) continue;
+    f.element.value = value;
+    filled.push(`${value} (${name})`);
+    if (filled.length === 1) f.box.scrollIntoView({ block: 'center' });
+  }
+  say('run-message', `The ${command} form now holds ${filled.join(', ')}. Fill in the other fields marked required and press Run.`, 'info');
+}
+
 // ---- start --------------------------------------------------------------------------------------
 async function start() {
+  Object.assign(state, { data, viewer, training });  // what the other views hold, for scripts and tests
+  setupData();
+  setupViewer();
+  setupTraining();
+  for (const tab of document.querySelectorAll('#tabs a')) {
+    tab.addEventListener('click', (e) => {
+      if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey) return;  // a new tab or window: the browser's
+      e.preventDefault();
+      goTo(tab.getAttribute('href'));
+    });
+  }
+  window.addEventListener('hashchange', followRoute);
+  window.addEventListener('popstate', followRoute);
+  followRoute();
   $('command').addEventListener('change', (e) => showCommand(e.target.value));
   $('run-form').addEventListener('submit', submit);
   $('reset').addEventListener('click', resetForm);
@@ -161,6 +257,7 @@ async function start() {
   const first = state.jobs.find((j) => j.state === 'running') || state.jobs[0];
   if (first && !state.selected) select(first.id);
   setInterval(refreshJobs, 2000);
+  followRoute();  // #run/COMMAND, now that the commands are known
   state.ready = state.commands.length > 0;
 }
 

@@ -8,7 +8,7 @@ async function loadCommands() {
   const select = $('command');
   select.replaceChildren(...commands.map((c) =>
     el('option', { value: c.command, text: `${c.command}: ${c.summary}` })));
-  const wanted = decodeURIComponent(location.hash.slice(1)) || localStorage.getItem('uniem-workbench-command');
+  const wanted = route().command || localStorage.getItem('uniem-workbench-command');
   select.value = commands.some((c) => c.command === wanted) ? wanted : commands[0].command;
   showCommand(select.value);
 }

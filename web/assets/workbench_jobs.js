@@ -74,6 +74,7 @@ async function refreshJobs() {
       $('workspace').textContent = r.workspace;
       state.jobs = r.jobs;
       drawJobs();
+      jobsListed();  // the Data view reads the workspace again when a job has ended
     } catch (e) {
       if (!state.lost) say('jobs-message', `The job list could not be read: ${e.message}`, 'error');
       state.lost = true;
@@ -326,6 +327,12 @@ function drawDetails() {
   $('details-message').textContent = shown === 'queued' ? 'waits for its turn in the queue' : shown === 'running' && !message ? 'running now' : message;
   $('details-message').className = `details-message${shown === 'failed' ? ' error-text' : ''}`;
   $('details-copy').hidden = !(job && job.job && job.job.command);
+  const curves = shown !== 'queued' ? trainingFolderOf(job) : '';
+  $('details-training').hidden = !curves;
+  if (curves) {
+    $('details-training').href = `#training?path=${encodeURIComponent(curves)}`;
+    $('details-training').title = `the loss and scores of ${curves}, step by step, in the Training monitor`;
+  }
   drawLive();
 
   // Progress, while it runs.
@@ -390,6 +397,23 @@ function drawDetails() {
     : job && job.job ? [jobText(job.job)] : [];
   $('details-command-title').textContent = record ? 'What ran' : 'The job as submitted';
   $('details-command').textContent = lines.join('\n');
+}
+
+// The model folder a training job (train2d, ffn train) writes, as the Training monitor names it
+// (from the workspace): from its record once there is one, else its --model in its run folder.
+function trainingFolderOf(job) {
+  const j = job && job.job;
+  if (!j) return '';
+  const step = (j.command ? [j] : j.pipeline || []).find((s) => s.command === 'train2d' || s.command === 'ffn train');
+  if (!step) return '';
+  for (const s of (job.record && job.record.steps) || []) {
+    if (s.command !== step.command) continue;
+    const out = (s.outputs || []).find((o) => o.field === 'model');
+    if (out) return fromWorkspace(out.path);
+  }
+  const model = step.arguments && step.arguments.model;
+  if (!model || !job.run_folder) return '';
+  return fromWorkspace(model.startsWith('/') ? model : `${job.run_folder.replace(/\/$/, '')}/${model}`);
 }
 
 // The form filled with a job's settings, to change them and run it again as a new job.
