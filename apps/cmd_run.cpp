@@ -38,7 +38,7 @@ cli::Command run_command() {
          "continue an interrupted run in its --out folder: finished steps are skipped, training continues from its "
          "checkpoint, ffn segment from its saved state");
   c.flag("check", "check the job and print the steps it would run, without running them");
-  c.flag("confine", "refuse paths outside the --from folder and the run folder (what the workbench runs)").advanced();
+  c.flag("confine", "refuse inputs outside the --from folder, the folders added to it in the workbench and the run folder, and outputs outside the run folder (what the workbench runs)").advanced();
   return c;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "web/workspace/workspace_paths.h"
 
 namespace fs = std::filesystem;
 
@@ -150,6 +151,8 @@ std::vector<PlannedStep> plan(const Job& job, const fs::path& run_folder) {
   const nlohmann::json steps = job.source.contains("pipeline") ? job.source["pipeline"] : nlohmann::json::array({job.source});
   std::vector<PlannedStep> planned;
   std::map<std::string, int> written;  // output paths as written -> step
+  // A confined job (the workbench's) also reads the folders added to its workspace.
+  const std::vector<fs::path> added = job.confined ? web::WorkspacePaths(job.folder).added() : std::vector<fs::path>();
   for (size_t i = 0; i < steps.size(); ++i) {
     const nlohmann::json& s = steps[i];
     std::string where = steps.size() > 1 ? "step " + std::to_string(i + 1) : std::string();
@@ -231,7 +234,9 @@ std::vector<PlannedStep> plan(const Job& job, const fs::path& run_folder) {
         for (const auto& part : list ? split_commas(text) : std::vector<std::string>{text}) {
           PathUse use{field, {}, role};
           const auto outside = [&] {
-            return UsageError("'" + field + "': " + part + " is outside the workspace; a job reads and writes only in it");
+            return UsageError("'" + field + "': " + part + (role == cli::Role::output
+                                  ? " is outside the job's folder; a job writes only there"
+                                  : " is outside the workspace and the folders added to it; a job reads only there"));
           };
           if (role == cli::Role::output) {
             use.path = resolve(part, run_folder);
@@ -242,7 +247,9 @@ std::vector<PlannedStep> plan(const Job& job, const fs::path& run_folder) {
             use.from_step = from;
           } else {
             use.path = resolve(part, job.folder);
-            if (job.confined && !inside(use.path, job.folder) && !inside(use.path, run_folder)) throw outside();
+            if (job.confined && !inside(use.path, job.folder) && !inside(use.path, run_folder) &&
+                std::none_of(added.begin(), added.end(), [&](const fs::path& f) { return inside(use.path, f); }))
+              throw outside();
             if (!exists_or_prefix(use.path, field == "checkpoint"))
               throw UsageError("'" + field + "': " + part + " does not exist (looked for " + use.path.string() + ")");
           }

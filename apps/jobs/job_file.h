@@ -61,8 +61,9 @@ struct Job {
   nlohmann::json source;             // the job as written
   std::filesystem::path folder;      // relative inputs start here
   std::optional<int> threads;
-  // Jobs from the workbench: inputs must lie in `folder` (the workspace) or the run folder,
-  // outputs in the run folder; anything else is refused without saying whether it exists.
+  // Jobs from the workbench: inputs must lie in `folder` (the workspace), the folders added to it
+  // (web/workspace/workspace_paths.h) or the run folder, outputs in the run folder; anything else
+  // is refused without saying whether it exists.
   bool confined = false;
 };
 

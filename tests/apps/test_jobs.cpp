@@ -188,10 +188,19 @@ TEST_CASE("uniem run: a bad job file gets the command line's message, exit statu
     const auto r = run_uniem("run " + quote(write_job(dir / "ws" / "job.json", job)) + " --confine --out " + quote(dir / "ws" / "run"));
     CAPTURE(path);
     CHECK(r.exit_code == 2);
-    CHECK(r.output.find("'" + field + "': " + path + " is outside the workspace") != std::string::npos);
+    CHECK(r.output.find("'" + field + "': " + path + (field == "out" ? " is outside the job's folder" : " is outside the workspace")) !=
+          std::string::npos);
     CHECK(r.output.find("does not exist") == std::string::npos);
   }
   CHECK_FALSE(fs::exists(dir / "escaped"));
+  // A folder added to the workspace in the workbench (its .uniem/folders.json) may be read.
+  fs::create_directories(dir / "ws" / ".uniem");
+  std::ofstream(dir / "ws" / ".uniem" / "folders.json") << json({{"folders", {(dir / "elsewhere").string()}}}).dump();
+  fs::create_directories(dir / "elsewhere");
+  REQUIRE(run_uniem("synth " + quote(dir / "elsewhere" / "s") + " --shape 3,32,32 --quiet").exit_code == 0);
+  const json added = {{"command", "label"}, {"arguments", {{"in", (dir / "elsewhere" / "s" / "membranes").string()}, {"out", "x.tif"}}}};
+  const auto from_added = run_uniem("run " + quote(write_job(dir / "ws" / "job.json", added)) + " --confine --out " + quote(dir / "ws" / "run2"));
+  CHECK_MESSAGE(from_added.exit_code == 0, from_added.output);
   // A run folder holding an earlier run's record is not run into again (its record would be lost).
   const json synth = {{"command", "synth"}, {"arguments", {{"out", "s"}, {"shape", "3,32,32"}}}};
   REQUIRE(run_uniem("run " + quote(write_job(dir / "again.json", synth)) + " --out " + quote(dir / "r")).exit_code == 0);

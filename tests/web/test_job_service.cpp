@@ -117,7 +117,7 @@ TEST_CASE("job service: submit, progress every second, cancel; bad jobs refused 
   CHECK(refused["error"].get<std::string>().find("'in': nothing does not exist") != std::string::npos);
   std::tie(status, refused) = wb.post("/api/jobs", {{"job", {{"command", "synth"}, {"arguments", {{"out", "../../victim"}, {"overwrite", true}}}}}});
   CHECK(status == 400);
-  CHECK(refused["error"].get<std::string>().find("is outside the workspace") != std::string::npos);
+  CHECK(refused["error"].get<std::string>().find("is outside the job's folder") != std::string::npos);
   CHECK(wb.get("/api/jobs")["jobs"].empty());
 
   auto [ok, submitted] = wb.post("/api/jobs", {{"job", train_job("m", 5000)}, {"name", "long training"}});
