@@ -35,6 +35,7 @@ UNIEM_COMMAND(ffn_export)
 UNIEM_COMMAND(ffn_import_tf)
 UNIEM_COMMAND(serve)
 UNIEM_COMMAND(export)
+UNIEM_COMMAND(project)
 UNIEM_COMMAND(workbench)
 UNIEM_COMMAND(run)
 UNIEM_COMMAND(rerun)
@@ -63,6 +64,7 @@ inline constexpr Summary summaries[] = {
     {"ffn", "3D neuron segmentation with flood-filling networks: prep, train, segment, export, import-tf"},
     {"workbench", "every command in the browser, as forms, with a job queue, progress and logs"},
     {"serve", "the proofreader: paint and correct segmentations in the browser, several people at once"},
+    {"project", "make a proofreading project from an EM stack and a segmentation, to open in the proofreader"},
     {"export", "write a proofreading project's labels, with every edit, as a PNG or TIFF stack"},
     {"eval", "score a segmentation against ground truth (Rand, VI, Jaccard, Dice)"},
     {"run", "run a job file: one command or a pipeline of them, with a record of what was run (run.json)"},
@@ -99,6 +101,7 @@ inline const Subcommand commands[] = {
     {"ffn export", "write the objects of an interrupted segment run", ffn_export_command, run_ffn_export, true},
     {"ffn import-tf", "turn a TensorFlow FFN checkpoint into a uniem model folder", ffn_import_tf_command, run_ffn_import_tf,
      true},
+    {"project", "", project_command, run_project, true},
     {"export", "", export_command, run_export, true},
     {"demo", "", demo_command, run_demo, false},  // it serves the proofreader at its end: not for the queue
     {"workbench", "", workbench_command, run_workbench, false},

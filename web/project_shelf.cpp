@@ -13,13 +13,23 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace uniem::web {
+
+std::string project_id(const fs::path& relative) {
+  std::string id;
+  for (const auto& part : relative) {
+    if (!safe_name(part.string(), 200)) return "";
+    id += (id.empty() ? "" : "~") + part.string();
+  }
+  return id;
+}
+
 ProjectShelf::ProjectShelf(HttpServer& http, fs::path workspace, SessionOptions options)
     : workspace_(std::move(workspace)), options_(std::move(options)) {
   http.get("/api/projects", [this](const httplib::Request&, httplib::Response& res) { send_json(res, list()); });
-  http.get(R"(/projects/([A-Za-z0-9_.-]+))", [](const httplib::Request& req, httplib::Response& res) {
+  http.get(R"(/projects/([A-Za-z0-9_.~-]+))", [](const httplib::Request& req, httplib::Response& res) {
     res.set_redirect("/projects/" + std::string(req.matches[1]) + "/");  // the page names its files relatively
   });
-  add_proofreading_routes(http, "/projects/([A-Za-z0-9_.-]+)",
+  add_proofreading_routes(http, "/projects/([A-Za-z0-9_.~-]+)",
                           [this](const httplib::Request& req) -> Session& { return open(req.matches[1]); });
 }
 
@@ -28,28 +38,49 @@ ProjectShelf::~ProjectShelf() = default;
 json ProjectShelf::list() {
   json projects = json::array();
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(workspace_, ec)) {
-    const std::string name = e.path().filename().string();
-    if (!e.is_directory() || !safe_name(name, 200) || !fs::exists(e.path() / "project.json")) continue;
-    json p = {{"name", name}, {"url", "/projects/" + name + "/"}};
-    const json info = json::parse(std::ifstream(e.path() / "project.json"), nullptr, false);
+  for (auto it = fs::recursive_directory_iterator(workspace_, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code entry_ec;
+    if (!it->is_directory(entry_ec)) continue;
+    const std::string part = it->path().filename().string();
+    if (part.starts_with(".") || part.find(".tmp-") != std::string::npos) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (!fs::exists(it->path() / "project.json", entry_ec)) {
+      if (it.depth() >= 3) it.disable_recursion_pending();
+      continue;
+    }
+    it.disable_recursion_pending();  // a project holds no projects
+    const fs::path relative = it->path().lexically_relative(workspace_);
+    const std::string id = project_id(relative);
+    if (id.empty()) continue;
+    json p = {{"name", relative.string()}, {"id", id}, {"url", "/projects/" + id + "/"}};
+    const json info = json::parse(std::ifstream(it->path() / "project.json"), nullptr, false);
     if (info.is_object() && info.contains("shape")) p["shape"] = info["shape"];
     std::lock_guard<std::mutex> lock(mutex_);
-    p["open"] = open_.count(name) > 0;
+    p["open"] = open_.count(id) > 0;
     projects.push_back(std::move(p));
   }
   std::sort(projects.begin(), projects.end(), [](const json& a, const json& b) { return a["name"] < b["name"]; });
   return {{"projects", projects}};
 }
 
-Session& ProjectShelf::open(const std::string& name) {
+Session& ProjectShelf::open(const std::string& id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto it = open_.find(name); it != open_.end()) return *it->second;
-  const fs::path folder = workspace_ / name;
-  if (!safe_name(name, 200) || !fs::exists(folder / "project.json"))
+  if (auto it = open_.find(id); it != open_.end()) return *it->second;
+  fs::path relative;
+  for (size_t start = 0; start <= id.size();) {
+    const size_t end = std::min(id.find('~', start), id.size());
+    relative /= id.substr(start, end - start);
+    start = end + 1;
+  }
+  const fs::path folder = workspace_ / relative;
+  const std::string name = relative.string();
+  if (project_id(relative) != id || !fs::exists(folder / "project.json"))
     throw RequestError(404, "there is no proofreading project '" + name + "' in the workspace");
   try {
-    return *open_.emplace(name, std::make_unique<Session>(folder, options_)).first->second;
+    return *open_.emplace(id, std::make_unique<Session>(folder, options_)).first->second;
   } catch (const RequestError&) {
     throw;
   } catch (const InputError& e) {

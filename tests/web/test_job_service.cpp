@@ -302,3 +302,26 @@ TEST_CASE("job service: the workspace's external tools are offered beside the co
   auto log = wb.client().Get("/api/jobs/" + std::to_string(submitted["id"].get<int64_t>()) + "/log");
   CHECK(log->body.find("--words=hi") != std::string::npos);
 }
+
+TEST_CASE("job service: a segmentation made into a proofreading project by a job opens in the workbench's proofreader") {
+  TempDir dir;
+  const fs::path ws = dir / "ws";
+  fs::create_directories(ws);
+  REQUIRE(run_uniem("synth " + quote(ws / "s") + " --shape 4,64,64 --quiet").exit_code == 0);
+  Workbench wb(ws);
+  auto [status, submitted] = wb.post("/api/jobs", {{"job", {{"command", "project"},
+                                                            {"arguments", {{"images", "s/image"}, {"labels", "s/neurons"}, {"project", "proofreading"}}}}}});
+  REQUIRE(status == 200);
+  const json done = wb.wait_for(submitted["id"], {"done", "failed"});
+  REQUIRE_MESSAGE(done["state"] == "done", done.dump());
+  const json projects = wb.get("/api/projects")["projects"];
+  REQUIRE(projects.size() == 1);
+  CHECK(projects[0]["id"] == "runs~job-1~proofreading");
+  CHECK(projects[0]["name"] == "runs/job-1/proofreading");
+  const json info = wb.get("/projects/runs~job-1~proofreading/api/info");
+  CHECK(info["shape"] == json({4, 64, 64}));
+  CHECK(info["segments"].get<int64_t>() > 1);
+  auto missing = wb.client().Get("/projects/runs~job-9~proofreading/api/info");
+  CHECK(missing->status == 404);
+  CHECK(wb.client().Get("/projects/..~escape/api/info")->status == 404);
+}

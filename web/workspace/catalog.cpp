@@ -10,6 +10,7 @@
 #include "core/utc_time.h"
 #include "io/stack.h"
 #include "web/http.h"
+#include "web/project_shelf.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -142,7 +143,9 @@ void DataCatalog::visit(Walk& walk, const fs::path& folder, int depth) {
   };
   if (fs::exists(folder / "project.json")) {
     json p = item("project", read_json(folder / "project.json"));
-    if (folder.parent_path() == paths_.workspace()) p["open"] = "projects/" + folder.filename().string() + "/";
+    const fs::path relative = folder.lexically_relative(paths_.workspace());
+    if (!relative.empty() && *relative.begin() != ".." && !project_id(relative).empty())
+      p["open"] = "projects/" + project_id(relative) + "/";  // served by web/project_shelf.h
     walk.items.push_back(std::move(p));
     return;
   }
