@@ -226,7 +226,7 @@ TrainResult train(const ModelDescription& model, const TrainOptions& o, const Sp
     if (average) average->swap();
     const ValidationScores v = validate(*network, model.loss, model.target, data.validation, tiles, o.threshold);
     write_training_sample(*network, model.loss, data.validation.front(), tiles,
-                          folder / samples_folder / ("step-" + std::to_string(step) + ".png"));
+                          sample_file(folder, step));
     const nlohmann::json scores = v.to_json();
     result.last_scores = scores;
     log.write({{"step", step}, {"validation", scores}});

@@ -14,6 +14,7 @@
 #include "io/atomic_output.h"
 #include "io/checkpoint.h"
 #include "nn/training_loop.h"
+#include "nn/training_samples.h"
 
 namespace fs = std::filesystem;
 
@@ -238,6 +239,7 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
   const float threshold = logit(0.9);
   std::vector<float> image(static_cast<size_t>(b * n)), seed(image.size()), target(image.size());
   std::vector<Zyx> shifts(static_cast<size_t>(b));
+  std::vector<float> sample_image, sample_output, sample_target;
   int64_t tp = 0, fp = 0, fn = 0;
   LoopHooks hooks;
   hooks.step = [&](int64_t) {
@@ -264,6 +266,13 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
       std::copy_n(out + i * n, n, &seed[static_cast<size_t>(i * n)]);
       t.window(s.seed, shifts[static_cast<size_t>(i)], &seed[static_cast<size_t>(i * n)], true);
     }
+    {  // the middle section of the first field of view, for the sample picture
+      const int64_t plane = fy * fx, at = (fz / 2) * plane;
+      sample_image.assign(image.begin() + at, image.begin() + at + plane);
+      sample_target.assign(target.begin() + at, target.begin() + at + plane);
+      sample_output.resize(static_cast<size_t>(plane));
+      for (int64_t i = 0; i < plane; ++i) sample_output[static_cast<size_t>(i)] = 1.0f / (1.0f + std::exp(-out[at + i]));
+    }
     for (int64_t i = 0; i < b * n; ++i) {
       const bool predicted = out[i] >= threshold, truth = target[static_cast<size_t>(i)] > 0.5f;
       tp += predicted && truth;
@@ -284,7 +293,14 @@ TrainResult train(const ModelDescription& m, const TrainOptions& o, const Traini
                   m["f1"].get<double>());
     return std::string(text);
   };
-  hooks.save = save;
+  hooks.save = [&](int64_t step) {
+    save(step);
+    if (sample_image.empty()) return;
+    const auto [lo, hi] = std::minmax_element(sample_image.begin(), sample_image.end());
+    std::vector<float> input(sample_image.size());
+    for (size_t i = 0; i < input.size(); ++i) input[i] = *hi > *lo ? (sample_image[i] - *lo) / (*hi - *lo) : 0.5f;
+    write_sample_picture(sample_file(folder, step), {input, sample_output, sample_target}, fy, fx, 4);
+  };
   hooks.checkpoint = checkpoint;
   LoopSteps steps{.start = start, .steps = o.steps, .log_every = o.log_every, .checkpoint_every = o.checkpoint_every,
                   .validate_every = 0, .items = "voxels", .items_per_step = b * n};

@@ -647,6 +647,13 @@ TEST_CASE("ffn: prep, train, resume, segment in parts, export; bad input refused
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("step 20/20  loss") != std::string::npos);
   for (const char* f : {"model.json", "model.checkpoint", "training-log.jsonl"}) CHECK(fs::exists(dir / "m" / f));
+  // A sample picture at each checkpoint: input, output and target, 4 times larger, 4 pixels apart.
+  for (const char* step : {"10", "20"}) {
+    const fs::path sample = dir / "m" / "samples" / (std::string("step-") + step + ".png");
+    REQUIRE_MESSAGE(fs::exists(sample), sample.string());
+    const Volume picture = read_volume(sample);
+    CHECK(picture.nx() == 3 * picture.ny() + 8);
+  }
   r = run_uniem(train + " --steps 30 --resume --model " + quote(dir / "m"));
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("resuming from step 20") != std::string::npos);
