@@ -21,6 +21,7 @@
 #include "web/jobs/job_service.h"
 #include "web/pages.h"
 #include "web/project_shelf.h"
+#include "web/workspace/annotator_service.h"
 #include "web/workspace/data_service.h"
 
 namespace fs = std::filesystem;
@@ -101,6 +102,7 @@ int serve_workbench(const fs::path& folder, const ServeOptions& options, bool op
   session_options.cache_bytes = options.cache_bytes;  // label chunks kept by each open project
   web::ProjectShelf projects(http, workspace, session_options);
   web::DataService data(http, workspace);
+  web::AnnotatorService annotator(http, data.paths());
   const int port = http.bind();
   jobs.start();  // only now: a port that was taken must not have stopped a job midway
   if (const int n = jobs.store().interrupted_at_open())

@@ -168,4 +168,6 @@ DataService::DataService(HttpServer& http, fs::path workspace) : state_(std::mak
 
 DataService::~DataService() = default;
 
+const WorkspacePaths& DataService::paths() const { return state_->paths; }
+
 }  // namespace uniem::web

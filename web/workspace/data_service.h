@@ -39,6 +39,7 @@
 #include <memory>
 
 #include "web/http.h"
+#include "web/workspace/workspace_paths.h"
 
 namespace uniem::web {
 
@@ -49,6 +50,7 @@ class DataService {
   ~DataService();
   DataService(const DataService&) = delete;
   DataService& operator=(const DataService&) = delete;
+  const WorkspacePaths& paths() const;  // what the other services of the workbench may read
 
  private:
   struct State;
