@@ -85,6 +85,7 @@ int serve_workbench(const fs::path& folder, const ServeOptions& options, bool op
   o.secret = page_secret(workspace / ".uniem" / "page-secret");
   web::HttpServer http(o);
   web::add_page_routes(http, "workbench.html");
+  web::add_page_routes(http, "annotator.html", "/annotator");  // the 3D annotator
   web::JobServiceOptions jobs_options;
   jobs_options.workspace = workspace;
   jobs_options.program = fs::read_symlink("/proc/self/exe").string();

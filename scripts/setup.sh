@@ -2,8 +2,8 @@
 # Installs what uniem needs on Debian 12, and nothing twice. Quiet when everything is there.
 #
 #   scripts/setup.sh            packages for the everyday build and its tests, and the pages'
-#                               libraries from npm (uPlot, into web/vendor/node_modules), which the
-#                               build embeds into the binary
+#                               libraries from npm (uPlot, three.js, into web/vendor/node_modules),
+#                               which the build embeds into the binary
 #   scripts/setup.sh --static   also the Debian sources of lodepng and cpp-httplib for the static build,
 #                               unpacked into build-static/_sources (adds a deb-src entry to apt if missing)
 #   scripts/setup.sh --bench    also the Python peers the benchmarks compare against
@@ -70,8 +70,8 @@ SRC
   fi
 fi
 
-if [ ! -f web/vendor/node_modules/uplot/dist/uPlot.iife.min.js ]; then
-  echo "setup: installing uPlot from npm into web/vendor/node_modules (embedded into uniem)"
+if [ ! -f web/vendor/node_modules/uplot/dist/uPlot.iife.min.js ] || [ ! -f web/vendor/node_modules/three/build/three.module.js ]; then
+  echo "setup: installing uPlot and three.js from npm into web/vendor/node_modules (embedded into uniem)"
   (cd web/vendor && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || {
     echo "setup: 'npm ci' in web/vendor failed (is registry.npmjs.org reachable?)" >&2; exit 1; }
 fi

@@ -1,5 +1,6 @@
 // The routes of a page and its files (web/assets/, embedded): GET PREFIX/ answers the page named
-// `page` ("index.html" is the proofreader, "workbench.html" the workbench), GET PREFIX/assets/NAME
+// `page` ("index.html" is the proofreader, "workbench.html" the workbench, "annotator.html" the 3D
+// annotator), GET PREFIX/assets/NAME
 // its scripts and styles (the pages name them relatively). `prefix` may hold regex groups.
 #pragma once
 
