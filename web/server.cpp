@@ -12,6 +12,7 @@
 
 #include "io/stack.h"
 #include "web/pages.h"
+#include "web/proofreading/segment_meshes.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -64,6 +65,40 @@ void add_proofreading_routes(HttpServer& http, const std::string& prefix, Sessio
   HttpServer& s = http;
   add_page_routes(s, "index.html", prefix);
 
+  // Surfaces of segments, per session (a workbench serves several projects).
+  struct Meshes {
+    std::mutex mutex;
+    std::map<const Session*, std::unique_ptr<SegmentMeshes>> of;
+  };
+  auto meshes = std::make_shared<Meshes>();
+  auto mesh_of = [session_of, meshes](const httplib::Request& req, bool* cached) {
+    Session& session = session_of(req);
+    const int64_t id = query_integer(req, "segment", 1, UINT32_MAX, 0, true);
+    const bool full = req.has_param("detail") && req.get_param_value("detail") == "full";
+    SegmentMeshes* made = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(meshes->mutex);
+      auto& m = meshes->of[&session];
+      if (!m) m = std::make_unique<SegmentMeshes>(session);
+      made = m.get();
+    }
+    return made->get(static_cast<uint32_t>(id), full, cached);
+  };
+  s.get(prefix + "/api/mesh", [mesh_of](const httplib::Request& req, httplib::Response& res) {
+    bool cached = false;
+    const auto mesh = mesh_of(req, &cached);
+    nlohmann::json info = mesh->info;
+    info["cached"] = cached;
+    res.set_header("X-Uniem-Mesh", info.dump());
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(mesh->ply, "application/octet-stream");
+  });
+  s.get(prefix + "/api/mesh/info", [mesh_of](const httplib::Request& req, httplib::Response& res) {
+    bool cached = false;
+    nlohmann::json info = mesh_of(req, &cached)->info;
+    info["cached"] = cached;
+    send_json(res, info);
+  });
   s.get(prefix + "/api/info", [session_of](const httplib::Request& req, httplib::Response& res) {
     Session& session = session_of(req); send_json(res, session.info()); });
   s.get(prefix + "/api/image", [session_of](const httplib::Request& req, httplib::Response& res) {

@@ -12,6 +12,11 @@
 //   GET  /api/segment?id       where a segment is: {id, voxels, box, z, y, x}
 //   GET  /api/markers          [{key, z, y, x, note, user}]
 //   GET  /api/history?count    the last journal records
+//   GET  /api/mesh?segment=N[&detail=full]   the segment's surface, binary PLY in nm, made when asked
+//                              and kept until the segment changes (segment_meshes.h): decimated for
+//                              display unless detail=full; what it is in the X-Uniem-Mesh header
+//   GET  /api/mesh/info?segment=N[&detail=full]   that JSON alone: vertices, triangles, area,
+//                              volume, level (1: every voxel; more: a coarser level), decimated
 //   GET  /api/events?since=V   server-sent events: {"version", "events" | "reload"} as they happen
 //   POST /api/edit             an operation (web/proofreading/session.h); 200 {"version", ...} once it is on disk
 //   POST /api/export           {"format": "tif"|"png", "bits": 0|8|16|32} -> exports/NAME, {"file"}
@@ -33,7 +38,7 @@ namespace uniem::web {
 
 using ServerOptions = HttpOptions;
 
-// The routes above and the page, under `prefix`: "" for uniem serve, "/projects/([A-Za-z0-9_.-]+)"
+// The routes above and the page, under `prefix`: "" for uniem serve, "/projects/([A-Za-z0-9_.~-]+)"
 // for the workbench, whose projects are told apart by the first group. `session_of(request)`
 // gives the session a request is for (RequestError 404 when there is none).
 using SessionOf = std::function<Session&(const httplib::Request&)>;

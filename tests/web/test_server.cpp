@@ -5,10 +5,13 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <fstream>
 #include <random>
 #include <thread>
 
+#include "io/label_meshes.h"
 #include "tests/web/served.h"
+#include "web/proofreading/segment_meshes.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -260,4 +263,70 @@ TEST_CASE("server: people who give no name are told apart by their browser, each
   CHECK(s.session->label_at(0, 60, 60) == 1);
   // A cookie the browser already holds is kept across reloads (same person, same undo history).
   CHECK(ann.Get("/")->get_header_value("Set-Cookie").empty());
+}
+
+TEST_CASE("server: a segment's surface made when asked equals uniem mesh's, kept until the segment changes") {
+  Served s;
+  auto c = s.client();
+  // What uniem mesh writes for the same labels.
+  Volume labels(DType::u8, 4, 96, 96);
+  for (int64_t i = 0; i < labels.voxels(); ++i) labels.data<uint8_t>()[i] = i % 96 < 48 ? 1 : 2;
+  labels.voxel_size = s.session->project().info().voxel_size;
+  fs::create_directories(s.dir / "meshes");
+  write_label_meshes(labels, "labels", s.dir / "meshes", MeshJob{});
+  std::ifstream written(s.dir / "meshes" / "label_1.ply", std::ios::binary);
+  const std::string expected((std::istreambuf_iterator<char>(written)), {});
+  // "element vertex N" and "element face M" of a PLY header.
+  const auto counts = [](const std::string& ply) {
+    const auto number_after = [&](const std::string& key) {
+      const size_t at = ply.find(key);
+      return at == std::string::npos ? int64_t{-1} : std::stoll(ply.substr(at + key.size()));
+    };
+    return std::make_pair(number_after("element vertex "), number_after("element face "));
+  };
+  std::ifstream table(s.dir / "meshes" / "measurements.csv");
+  std::string line;
+  std::getline(table, line);
+  std::getline(table, line);  // label 1: label,voxels,voxel_volume_nm3,mesh_volume_nm3,surface_area_nm2,...
+  std::vector<std::string> fields;
+  for (size_t start = 0, end; start <= line.size(); start = end + 1) {
+    end = std::min(line.find(',', start), line.size());
+    fields.push_back(line.substr(start, end - start));
+  }
+  const double expected_area = std::stod(fields[4]);
+
+  auto r = c.Get("/api/mesh?segment=1&detail=full");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  const json info = json::parse(r->get_header_value("X-Uniem-Mesh"));
+  CHECK(info["cached"] == false);
+  CHECK(info["level"] == 1);
+  CHECK(counts(r->body) == counts(expected));
+  CHECK(counts(r->body).first > 0);
+  CHECK(info["area_nm2"].get<double>() == doctest::Approx(expected_area).epsilon(0.001));
+  // Asked again: kept.
+  CHECK(json::parse(c.Get("/api/mesh/info?segment=1&detail=full")->body)["cached"] == true);
+  // Segment 1 painted over in part: made anew, smaller.
+  int status = 0;
+  edit(c, {{"op", "paint"}, {"user", "ann"}, {"version", 0}, {"z", 2}, {"points", {{20, 20}}}, {"radius", 8}, {"id", 2}}, &status);
+  REQUIRE(status == 200);
+  const json again = json::parse(c.Get("/api/mesh/info?segment=1&detail=full")->body);
+  CHECK(again["cached"] == false);
+  CHECK(again["voxels"].get<int64_t>() < info["voxels"].get<int64_t>());
+  CHECK(again["version"].get<int64_t>() > info["version"].get<int64_t>());
+  // Unknown segments: 404 with a message.
+  r = c.Get("/api/mesh?segment=77");
+  CHECK(r->status == 404);
+  CHECK(r->body.find("segment 77 does not exist") != std::string::npos);
+}
+
+TEST_CASE("server: a segment too large for one mesh is made at a coarser level, and a large surface decimated for display") {
+  Served s;
+  web::SegmentMeshes coarse(*s.session, 500, 4000);  // at most 500 triangles shown, 4000 voxels a box
+  const auto mesh = coarse.get(1, false);
+  CHECK(mesh->info["level"].get<int64_t>() >= 2);  // the box holds 4 x 96 x 48 voxels
+  CHECK(mesh->info["triangles"].get<int64_t>() <= 500);
+  CHECK(mesh->info["decimated"] == (mesh->info["full_triangles"].get<int64_t>() > 500));
+  const auto full = coarse.get(1, true);
+  CHECK(full->info["triangles"] == full->info["full_triangles"]);
 }

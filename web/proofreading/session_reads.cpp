@@ -236,4 +236,40 @@ Volume Session::labels(int bits) const {
   return convert_dtype(v, bits == 8 ? DType::u8 : DType::u16, DepthPolicy::exact);
 }
 
+std::pair<int64_t, int64_t> Session::segment_state(uint32_t id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = segments_.find(id);
+  if (it == segments_.end() || it->second.voxels == 0) throw RequestError(404, "segment " + std::to_string(id) + " does not exist");
+  return {it->second.voxels, it->second.changed};
+}
+
+Volume Session::segment_mask(uint32_t id, int64_t step, std::array<int64_t, 6>& box, int64_t& changed) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = segments_.find(id);
+  if (it == segments_.end() || it->second.voxels == 0) throw RequestError(404, "segment " + std::to_string(id) + " does not exist");
+  changed = it->second.changed;
+  box = segment_box(id);
+  const ChunkStore& store = project_.labels();
+  auto size = [&](int a) { return (box[3 + a] - box[a] + step - 1) / step; };
+  Volume mask(DType::u8, size(0), size(1), size(2));
+  const VoxelSize& vs = project_.info().voxel_size;
+  mask.voxel_size = {vs.z * static_cast<double>(step), vs.y * static_cast<double>(step), vs.x * static_cast<double>(step), vs.known};
+  uint8_t* m = mask.data<uint8_t>();
+  for (int64_t i : it->second.chunks) {
+    const Volume& c = chunk(i);
+    const auto o = store.origin(i);
+    const uint32_t* p = c.data<uint32_t>();
+    for (int64_t z = 0, k = 0; z < c.nz(); ++z)
+      for (int64_t y = 0; y < c.ny(); ++y)
+        for (int64_t x = 0; x < c.nx(); ++x, ++k) {
+          if (p[k] != id) continue;
+          const int64_t at[3] = {o[0] + z - box[0], o[1] + y - box[1], o[2] + x - box[2]};
+          if (at[0] % step || at[1] % step || at[2] % step) continue;
+          m[((at[0] / step) * mask.ny() + at[1] / step) * mask.nx() + at[2] / step] = 1;
+        }
+  }
+  trim();
+  return mask;
+}
+
 }  // namespace uniem::web
