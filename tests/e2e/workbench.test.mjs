@@ -1,16 +1,20 @@
 // The workbench in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by
 // playwright-core. A workspace holds a stack from `uniem synth`; the Data view lists its stacks by
 // kind with their pictures, the stack viewer goes through sections with labels on top, a folder
-// from elsewhere is added and removed; in "Run a command" the page lists the commands, shows the
-// server's refusal of a bad train2d form, queues a good one, follows it (progress bar, metrics),
-// cancels and resumes it to the end (the record's scores shown; its curves in the Training
-// monitor, with those of a training "from the command line" whose new log line is drawn within
-// 2 s), runs a two-step filter whose output must be in the job's run folder and then in the Data
-// view, and puts that job back into the form; the trained network goes into the infer2d form from
-// its card.
+// from elsewhere is added and removed; in "Run a command" the page lists the commands, checks a
+// train2d form as it is typed in (the server's refusal under its field, before Run; Run refuses
+// it too, and a refusal at submission is shown the same way), shows the form as a command line,
+// saves it as a job file, queues it with the name of who started it, follows it (progress bar,
+// metrics), cancels and resumes it to the end (the record's scores shown; its curves in the
+// Training monitor, with those of a training "from the command line" whose new log line is drawn
+// within 2 s), runs a two-step filter whose output must be in the job's run folder and then in the
+// Data view, and puts that job back into the form; the saved file
+// is loaded back into the train2d form; the trained network goes into the infer2d form from its
+// card; a tool of the lab's own (tools/copy.json, cp -r) appears in the picker and runs as a job;
+// another browser sees a job of Ana's, who started it, and no Cancel, which only Ana has.
 // Usage: node workbench.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium or
-// playwright-core; screenshots (0-data.png ... 9-inference.png, failure.png) are written to WORK_DIR.
-import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// playwright-core; screenshots (0-data.png ... 11-other-browser.png, failure.png) are written to WORK_DIR.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { uniem, serve, workbench, stop, json, check, launchChromium } from './server.mjs';
 
@@ -39,6 +43,14 @@ const context = await browser.newContext({ viewport: { width: 1280, height: 800 
 const page = await context.newPage();
 let exitCode = 0;
 page.on('pageerror', (e) => { console.error(`page error: ${e.message}`); exitCode = 1; });
+// The requests the page sends: its checks as the form is typed in, its submissions.
+const posts = { checks: 0, jobs: 0 };
+page.on('request', (r) => {
+  if (r.method() !== 'POST') return;
+  const path = new URL(r.url()).pathname;
+  if (path === '/api/jobs/check') posts.checks += 1;
+  if (path === '/api/jobs') posts.jobs += 1;
+});
 
 const shot = async (name) => { await page.screenshot({ path: `${work}/${name}` }); console.log(`screenshot: ${work}/${name}`); };
 const text = (selector) => page.textContent(selector);
@@ -185,20 +197,58 @@ try {
   check(!(await page.locator('[data-field="threads"]').count()), 'the options of every command are left out');
   check(!(await page.locator('#more-options').evaluate((d) => d.open)), '"More options" starts closed');
   check(await page.locator('#no-jobs').isVisible(), 'the empty job list says so');
+  const groups = await page.locator('#command optgroup').evaluateAll((gs) => gs.map((g) => g.label));
+  check(groups.length === 2 && /uniem/.test(groups[0]) && /Your lab's tools \(tools\/ folder\)/.test(groups[1]),
+    `uniem's commands and the lab's tools are grouped (${groups})`);
+  const noTools = await page.locator('#command optgroup:nth-of-type(2) option').allTextContents();
+  check(noTools.length === 1 && /tools\/ folder .*README/.test(noTools[0]), `without tools, the picker says how to add one (${noTools})`);
+  check(await page.locator('#tool-problems').isHidden(), 'no tool problems are shown when there are none');
+  check(await text('#command-line') === 'uniem train2d --images STACK --labels STACK --model DIR',
+    `the command line names what is still needed (${await text('#command-line')})`);
+  check(/relative to the workspace folder/.test(await text('#command-line-note')), 'the command line says where paths start');
+  await page.waitForTimeout(600);
+  check(posts.checks === 0 && !(await page.locator('#field-problem').count()), 'an untouched form is not checked');
   await shot('1-form.png');
 
-  // 2. A refusal: the server's own words, in red, the field marked; no job made.
+  // 2. Checked as it is typed in: the server's words under the field, before Run; fixed, it is gone.
+  await page.fill('#user-name', 'Ana');
   await setField('images', 's/image');
   await setField('labels', 's/membranes');
   await setField('model', 'm');
   await setField('steps', 0);
+  await waitText('[data-field="steps"] .field-problem', /--steps must be at least 1/);
+  check(await page.locator('[data-field="steps"].bad').count() === 1, 'the steps field is marked while typing');
+  check(await page.locator('#field-problem').count() === 1, 'one message at a time');
+  check(posts.checks > 0 && posts.jobs === 0, `the form was checked, nothing submitted (${JSON.stringify(posts)})`);
+  await page.locator('[data-field="steps"]').evaluate((e) => e.scrollIntoView({ block: 'center' }));
+  await shot('2-check.png');
+  // Run refuses what the check refused, without submitting it.
+  await page.click('#run');
+  await waitText('#run-message', /Not run: .*--steps must be at least 1/);
+  check(posts.jobs === 0, 'a form known to be wrong is not submitted');
+  check(await page.locator('#run-message.error').isVisible(), 'the refusal is in red');
+  await shot('2-refusal.png');
+  await setField('steps', 40);
+  await page.waitForSelector('#field-problem', { state: 'detached' });
+  check(!(await page.locator('[data-field="steps"].bad').count()) && !(await text('#run-message')), 'a fixed field is clear again');
+  // A refusal at submission (here the check is made to pass) is shown the same way.
+  let passed = () => {};
+  await page.route('**/api/jobs/check*', (route) => {
+    route.fulfill({ contentType: 'application/json', body: '{"ok": true, "fields": []}' });
+    passed();
+  });
+  const checkedOk = new Promise((resolve) => { passed = resolve; });
+  await setField('steps', 0);
+  await checkedOk;
+  await page.waitForTimeout(100);
   let r = await run();
+  await page.unroute('**/api/jobs/check*');
   check(r.body.job.arguments.steps === 0 && r.body.job.command === 'train2d', `steps went as a number (${JSON.stringify(r.body)})`);
   check(r.message.includes('--steps must be at least 1'), `the refusal is shown (${r.message})`);
   check(await page.locator('#run-message.error').isVisible(), 'the refusal is in red');
   check(await page.locator('[data-field="steps"].bad').count() === 1, 'the steps field is marked');
+  check(/--steps must be at least 1/.test(await text('[data-field="steps"] .field-problem')), 'the refusal is under its field too');
   check((await json(`${base}api/jobs`)).jobs.length === 0, 'a refused job is not queued');
-  await shot('2-refusal.png');
 
   // 3. A small network for 300 steps: queued, then followed while it runs.
   await setField('steps', 300);
@@ -207,7 +257,19 @@ try {
   await setField('patch', 64);
   await setField('batch', 4);
   await setField('device', 'cpu');
+  const line = 'uniem train2d --images s/image --labels s/membranes --model m --filters 8 --depth 3 --patch 64 --steps 300 --device cpu';
+  await waitText('#command-line', new RegExp(`^${line}$`));
+  // Save parameters: the form as a job file.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save-parameters')]);
+  check(download.suggestedFilename() === 'train2d-parameters.json', `the file is named after the command (${download.suggestedFilename()})`);
+  const parameters = `${work}/train2d-parameters.json`;
+  await download.saveAs(parameters);
+  const saved = JSON.parse(readFileSync(parameters, 'utf8'));
+  check(saved.command === 'train2d' && saved.arguments.steps === 300 && saved.arguments.images === 's/image' && !('net' in saved.arguments),
+    `the file holds the job as uniem run reads it (${JSON.stringify(saved)})`);
+  uniem(binary, ['run', parameters, '--check', '--from', ws]);
   r = await run();
+  check(r.body.user === 'Ana', `the job goes with the name of who started it (${JSON.stringify(r.body)})`);
   const sent = r.body.job.arguments;
   const expected = { images: 's/image', labels: 's/membranes', model: 'm', filters: 8, depth: 3, patch: 64, steps: 300, device: 'cpu' };
   check(JSON.stringify(sent) === JSON.stringify(expected),
@@ -228,7 +290,10 @@ try {
   check(await page.locator(`#jobs tr[data-id="${train}"] .bar`).isVisible(), 'the job list shows a bar too');
   check(await page.locator(`#jobs tr[data-id="${train}"] button.cancel`).isVisible(), 'a running job can be cancelled');
   check(await page.locator('#details-training').isVisible(), 'a running training leads to its curves');
+  check(/started by you/.test(await text(`#jobs tr[data-id="${train}"]`)), 'the job list says who started the job');
+  check(/started by you/.test(await text('#details-user')), 'so do the details');
   await shot('3-running.png');
+
 
   // 4. Cancel: the job stops and says so; Resume takes it to the end.
   await page.locator(`#jobs tr[data-id="${train}"] button.cancel`).click();
@@ -322,9 +387,11 @@ try {
   const listed = await page.locator('#step-list li').allTextContents();
   check(listed.length === 2 && /gaussian 1/.test(listed[0]) && /threshold otsu/.test(listed[1]), `the steps are listed in order (${listed})`);
   await page.fill('#job-name', 'membrane mask');
+  check(await text('#command-line') === 'uniem filter s/image mask.tif --gaussian 1 --threshold otsu',
+    `the steps are on the command line in order (${await text('#command-line')})`);
   r = await run();
   check(JSON.stringify(r.body) === JSON.stringify({ job: { command: 'filter', arguments: { in: 's/image', out: 'mask.tif',
-    steps: [{ gaussian: '1' }, { threshold: 'otsu' }] } }, name: 'membrane mask' }), `the filter job as sent (${JSON.stringify(r.body)})`);
+    steps: [{ gaussian: '1' }, { threshold: 'otsu' }] } }, name: 'membrane mask', user: 'Ana' }), `the filter job as sent (${JSON.stringify(r.body)})`);
   const filter = Number(r.message.match(/Job (\d+) queued/)[1]);
   await waitState(filter, 'done', 60000);
   await waitText('#details-outputs', /mask\.tif/);
@@ -358,6 +425,30 @@ try {
   const again = await page.locator('#step-list li').allTextContents();
   check(again.length === 2 && /gaussian 1/.test(again[0]) && /threshold otsu/.test(again[1]), `the steps are back in order (${again})`);
 
+  // 7b. Load parameters: the file saved in 3 fills the train2d form again; a file that is no job is refused.
+  const load = async (files) => {
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#load-parameters')]);
+    await chooser.setFiles(files);
+  };
+  await load(parameters);
+  await waitText('#run-message', /Loaded train2d-parameters\.json/);
+  check(await page.inputValue('#command') === 'train2d' && await page.inputValue('#field-images') === 's/image'
+    && await page.inputValue('#field-steps') === '300' && await page.inputValue('#field-device') === 'cpu', 'the form holds the file\'s values');
+  check(await text('#command-line') === line, `the loaded form is the saved one (${await text('#command-line')})`);
+  await shot('7-loaded.png');
+  await load({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"title": "my notes"}') });
+  await waitText('#run-message', /Not loaded: notes\.json: this file is not a uniem job/);
+  check(await page.inputValue('#command') === 'train2d', 'a refused file leaves the form as it was');
+
+  // A tool of the lab's own and a manifest with a mistake, put into tools/ while the page is open.
+  mkdirSync(`${ws}/tools`);
+  writeFileSync(`${ws}/tools/copy.json`, JSON.stringify({
+    summary: 'copy a folder (cp -r)', description: 'Copies a stack, as an example of a tool of your own.', executable: ['cp', '-r'],
+    arguments: [{ name: 'in', kind: 'positional', type: 'path', role: 'input', help: 'the folder to copy' },
+      { name: 'out', kind: 'positional', type: 'path', role: 'output', help: 'the copy' }] }));
+  writeFileSync(`${ws}/tools/broken.json`, '{"summary": "no program"}');
+  writeFileSync(`${ws}/tools/wait.json`, JSON.stringify({ summary: 'wait a minute', executable: ['sh', '-c', 'exec sleep 60'], arguments: [] }));
+
   // 8. The Data view again: the jobs' outputs are there; the network goes into the infer2d form.
   await page.click('#tab-data');
   await page.waitForSelector(`.card[data-path="runs/job-${filter}/mask.tif"]`, { timeout: 20000 });
@@ -375,9 +466,56 @@ try {
     'the infer2d form holds the network');
   await waitText('#run-message', /infer2d form now holds/);
   await shot('9-inference.png');
+
+  // 10. The tool: in its group of the picker (the broken manifest named above it), a form like any
+  // command's, run as a job whose output is in its run folder.
+  await page.waitForSelector('#command optgroup:nth-of-type(2) option[value="tool:copy"]', { state: 'attached', timeout: 15000 });
+  await waitText('#tool-problems', /tools\/broken\.json: /);
+  check(!/\/tools\/broken/.test(await text('#tool-problems')), `the problem names the manifest from the workspace (${await text('#tool-problems')})`);
+  await page.selectOption('#command', 'tool:copy');
+  await waitText('#command-summary', /Copy a folder/);
+  await setField('in', 's/image');
+  await setField('out', 'copy');
+  check(await text('#command-line') === 'uniem run copy-parameters.json', `a tool's command line is its job file (${await text('#command-line')})`);
+  r = await run();
+  const tool = Number(r.message.match(/Job (\d+) queued/)[1]);
+  await waitState(tool, 'done', 30000);
+  await waitText('#details-outputs', /copy/);
+  check(existsSync(`${ws}/runs/job-${tool}/copy/0000.png`), `the tool's output is in runs/job-${tool}/`);
+  check(/cp -r \S+\/s\/image \S+\/copy/.test(await text('#details-command')), `the details show what ran (${await text('#details-command')})`);
+  await page.locator('#run-panel').evaluate((p) => p.scrollTo(0, 0));
+  await shot('10-tool.png');
+
+  // 11. Who may cancel: Ana's job that waits, seen from another browser (another cookie): who
+  // started it, no Cancel but a note; the server refuses that browser's cancel. Ana cancels it.
+  await page.selectOption('#command', 'tool:wait');
+  r = await run();
+  const wait = Number(r.message.match(/Job (\d+) queued/)[1]);
+  await waitState(wait, 'running', 30000);
+  const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const otherPage = await other.newPage();
+  otherPage.on('pageerror', (e) => { console.error(`second page error: ${e.message}`); exitCode = 1; });
+  await otherPage.goto(`${base}#run`);
+  const otherRow = otherPage.locator(`#jobs tr[data-id="${wait}"][data-state="running"]`);
+  await otherRow.waitFor();
+  check(/started by Ana/.test(await otherRow.textContent()), `another browser sees who started it (${await otherRow.textContent()})`);
+  check(!(await otherRow.locator('button.cancel').count()), 'another browser gets no Cancel');
+  check(/only Ana can cancel it/.test(await otherRow.locator('.cancel-note').textContent()), 'it says who can cancel it');
+  check(/started by Ana/.test(await otherPage.locator(`#jobs tr[data-id="${train}"]`).textContent()), 'so are her other jobs');
+  await otherPage.evaluate((id) => cancel(id), wait);  // as a script in that page would ask: the server says no
+  await otherPage.waitForFunction(() => /was started by Ana in another browser/.test(document.getElementById('jobs-message').textContent));
+  await otherPage.locator(`#jobs tr[data-id="${wait}"]`).click();
+  await otherPage.waitForFunction(() => /started by Ana/.test(document.getElementById('details-user').textContent));
+  await otherPage.screenshot({ path: `${work}/11-other-browser.png` });
+  console.log(`screenshot: ${work}/11-other-browser.png`);
+  await other.close();
+  check((await json(`${base}api/jobs/${wait}`)).state === 'running', 'the job still runs');
+  await page.locator(`#jobs tr[data-id="${wait}"] button.cancel`).click();
+  await waitState(wait, 'cancelled', 30000);
   console.log(`ok: the workbench in Chromium: the Data view (${pictures} stack pictures), the stack viewer, a folder added and removed, ` +
-    `${commands} commands, a refusal, train2d queued, followed, cancelled, resumed to the end (Jaccard ` +
-    `${jaccard.toFixed(3)}, ${lossPoints} loss points drawn, a new log line drawn in ${drawnIn} ms), a two-step filter; ` +
+    `${commands} commands, checks as typed (${posts.checks}), a refusal, train2d saved, queued, followed, seen from another ` +
+    `browser, cancelled, resumed to the end (Jaccard ${jaccard.toFixed(3)}, ${lossPoints} loss points drawn, a new log line ` +
+    `drawn in ${drawnIn} ms), a two-step filter, parameters loaded, a lab tool run; ` +
     `${((Date.now() - began) / 1000).toFixed(1)} s`);
 } catch (e) {
   exitCode = 1;

@@ -179,6 +179,7 @@ function showView(view) {
     keep();
     requestAnimationFrame(keep);
   }
+  if (view === 'run' && state.commands.length) loadCommands().catch(() => {});  // a tool added meanwhile
   if (view === 'data') dataShown();
   if (view === 'training') trainingShown();
   else trainingHidden();
@@ -218,6 +219,7 @@ function formWith(command, values) {
     filled.push(`${value} (${name})`);
     if (filled.length === 1) f.box.scrollIntoView({ block: 'center' });
   }
+  formChanged({ check: false });  // the other required fields are still empty: no check before an edit
   say('run-message', `The ${command} form now holds ${filled.join(', ')}. Fill in the other fields marked required and press Run.`, 'info');
 }
 
@@ -238,8 +240,7 @@ async function start() {
   window.addEventListener('popstate', followRoute);
   followRoute();
   $('command').addEventListener('change', (e) => showCommand(e.target.value));
-  $('run-form').addEventListener('submit', submit);
-  $('reset').addEventListener('click', resetForm);
+  setupForm();
   $('details-copy').addEventListener('click', () => {
     const job = state.detail && (state.detail.job || state.detail.listed);
     if (job) copyToForm(job);
@@ -251,8 +252,10 @@ async function start() {
     setConnected(false, e.message);
   }
   await refreshJobs();
+  drawToolProblems();  // with paths from the workspace, now that it is known
   loadProjects();
   setInterval(loadProjects, 10000);
+  setInterval(() => { if (state.view === 'run') loadCommands().catch(() => {}); }, 10000);
   // Opened later, the page follows the job that runs, or else the newest one.
   const first = state.jobs.find((j) => j.state === 'running') || state.jobs[0];
   if (first && !state.selected) select(first.id);

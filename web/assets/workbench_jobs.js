@@ -61,6 +61,18 @@ function progressView(p, big = false) {
 }
 
 // ---- the job list -------------------------------------------------------------------------------
+// Who started a job: "you" in the browser that did, else the name given with it.
+function startedBy(job) {
+  if (job.mine) return 'you';
+  return job.user || '';
+}
+
+// Why a job shows no Cancel: only the browser that started it may stop it.
+function cancelNote(job) {
+  const who = !job.user || job.user === 'someone in a browser' ? 'the browser that started it' : job.user;
+  return `only ${who} can cancel it`;
+}
+
 let listing = null, listAgain = false;
 async function refreshJobs() {
   if (listing) { listAgain = true; return listing; }
@@ -114,8 +126,9 @@ function drawJobs() {
     const p = job.state !== 'running' ? null
       : live ? progressOf(job, live.progress, live.lastTraining || live.metrics) : progressOf(job, job.progress, job.metrics);
     const cells = [
-      [`${job.id}|${job.name}|${command}`, () => [el('b', { text: `#${job.id} ` }), el('span', { class: 'name', text: job.name }),
-        job.name !== command ? el('div', { class: 'muted', text: command }) : null]],
+      [`${job.id}|${job.name}|${command}|${startedBy(job)}`, () => [el('b', { text: `#${job.id} ` }), el('span', { class: 'name', text: job.name }),
+        job.name !== command ? el('div', { class: 'muted', text: command }) : null,
+        startedBy(job) ? el('div', { class: 'muted started-by', text: `started by ${startedBy(job)}` }) : null]],
       [`${job.state}|${job.message}`, () => [badge(job.state),
         job.message ? el('div', { class: `job-message${job.state === 'failed' ? ' error-text' : ''}`, text: job.message }) : null]],
       [JSON.stringify([p, job.state, running && running.id]), () => {
@@ -127,15 +140,18 @@ function drawJobs() {
         el('div', { title: job.submitted, text: `submitted ${localTime(job.submitted)}` }),
         job.started ? el('div', { title: job.started, text: `started ${localTime(job.started)}` }) : null,
         job.ended ? el('div', { title: job.ended, text: `ended ${localTime(job.ended)}` }) : null]],
-      [job.state, () => [
-        job.state === 'queued' || job.state === 'running'
+      [`${job.state}|${job.may_cancel}|${job.user}`, () => [
+        (job.state === 'queued' || job.state === 'running') && job.may_cancel !== false
           ? el('button', { type: 'button', class: 'cancel', text: 'Cancel', title: job.state === 'running'
             ? 'stop it now (a training keeps its checkpoint; Resume goes on from there)' : 'take it out of the queue',
           onclick: () => cancel(job.id) }) : null,
         ['cancelled', 'failed', 'interrupted'].includes(job.state)
           ? el('button', { type: 'button', class: 'resume', text: 'Resume', title: 'queue it again: it goes on where it stopped',
             onclick: () => resume(job.id) }) : null,
-        el('button', { type: 'button', class: 'details', text: 'Details', title: 'follow this job below', onclick: () => select(job.id) })]],
+        el('button', { type: 'button', class: 'details', text: 'Details', title: 'follow this job below', onclick: () => select(job.id) }),
+        (job.state === 'queued' || job.state === 'running') && job.may_cancel === false
+          ? el('div', { class: 'muted cancel-note', text: cancelNote(job),
+            title: 'a job can be cancelled only from the browser that started it (or by stopping the workbench)' }) : null]],
     ];
     row.tr.dataset.state = job.state;
     cells.forEach(([key, make], i) => {
@@ -326,6 +342,9 @@ function drawDetails() {
   const message = d.message || (job && job.message) || '';
   $('details-message').textContent = shown === 'queued' ? 'waits for its turn in the queue' : shown === 'running' && !message ? 'running now' : message;
   $('details-message').className = `details-message${shown === 'failed' ? ' error-text' : ''}`;
+  const by = job ? startedBy(job) : '';
+  $('details-user').textContent = by ? `started by ${by}` : '';
+  $('details-user').title = job && !job.may_cancel && ['queued', 'running'].includes(shown) ? `${cancelNote(job)}, from the job list` : '';
   $('details-copy').hidden = !(job && job.job && job.job.command);
   const curves = shown !== 'queued' ? trainingFolderOf(job) : '';
   $('details-training').hidden = !curves;
@@ -419,37 +438,23 @@ function trainingFolderOf(job) {
 // The form filled with a job's settings, to change them and run it again as a new job.
 function copyToForm(job) {
   const j = job.job || {};
-  if (!j.command || !state.commands.some((c) => c.command === j.command)) {
+  if (!j.command) {
     say('jobs-message', `Job ${job.id} is a pipeline of several commands; the form holds one command.`, 'error');
     return;
   }
-  $('command').value = j.command;
-  showCommand(j.command);
-  for (const [k, v] of Object.entries(j.arguments || {})) {
-    if (k === 'steps' && Array.isArray(v)) {
-      state.steps = v.map((step) => {
-        const [name, value] = Object.entries(step)[0];
-        const spec = state.command.arguments.find((a) => a.kind === 'step' && a.name === name);
-        return { name, value: value === true ? true : String(value), type: spec ? spec.type : 'text' };
-      });
-      drawSteps();
-      continue;
-    }
-    const f = state.fields.find((x) => x.arg.name === k);
-    if (!f) continue;
-    if (f.arg.type === 'flag') f.element.checked = v === true;
-    else f.element.value = Array.isArray(v) ? v.join(',') : String(v);
-    const more = f.box.closest('details');
-    if (more) more.open = true;
+  if (!state.commands.some((c) => c.command === j.command)) {
+    say('jobs-message', `Job ${job.id} ran ${commandTitle(j.command)}, which this workbench no longer has (is its file gone from tools/?).`, 'error');
+    return;
   }
-  $('job-name').value = job.name !== j.command ? job.name : '';
+  const { ignored } = fillForm({ ...j, name: job.name });
   $('run-panel').scrollTop = 0;
-  say('run-message', `The form holds the settings of job ${job.id}: change what you need and press Run (it runs as a new job).`, 'info');
+  say('run-message', `The form holds the settings of job ${job.id}${ignored.length ? `, except ${ignored.join('; ')}` : ''}: ` +
+    'change what you need and press Run (it runs as a new job).', 'info');
 }
 
-// A job as its command line, paths as written (from the workspace).
+// A job as its command line, paths as written (from the workspace); a tool's as its program.
 function jobText(j) {
-  const quote = (v) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, "'\\''")}'`);
+  const quote = shellWord;
   const one = (s) => {
     const c = state.commands.find((x) => x.command === s.command);
     const positional = new Set(c ? c.arguments.filter((a) => a.kind === 'positional').map((a) => a.name) : []);
@@ -460,7 +465,8 @@ function jobText(j) {
         for (const step of v) for (const [n, x] of Object.entries(step)) words.push(x === true ? `--${n}` : `--${n}=${quote(String(x))}`);
       } else words.push(v === true ? `--${k}` : `--${k}=${quote(Array.isArray(v) ? v.join(',') : String(v))}`);
     }
-    return `uniem ${s.command} ${words.join(' ')}`;
+    const head = c && c.tool ? (c.program || [s.command]).map(shellWord).join(' ') : `uniem ${s.command}`;
+    return `${head} ${words.join(' ')}`;
   };
   return j.command ? one(j) : (j.pipeline || []).map(one).join('\n');
 }
