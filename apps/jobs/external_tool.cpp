@@ -51,6 +51,7 @@ void add_argument(cli::Command& c, const json& a, const std::string& where) {
   if (kind == "flag") {
     c.flag(name, help);
   } else if (kind == "positional") {
+    if (type != "path") throw UsageError(at + ": a positional argument is a path (an input or an output); give numbers and words as options");
     std::string upper = name;
     std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char ch) { return ch == '-' ? '_' : std::toupper(ch); });
     c.positional(upper, help);
@@ -193,7 +194,7 @@ int run_tool(const ExternalTool& tool, const std::vector<std::string>& argv) {
     if (stopping && std::chrono::steady_clock::now() - *stopping > std::chrono::seconds(10)) ::kill(pid, SIGKILL);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (stopping) throw Cancelled();
+  if (stopping || cancel_requested()) throw Cancelled();  // the tool may have had the signal first
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + WTERMSIG(status);
 }

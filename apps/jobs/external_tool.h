@@ -13,7 +13,7 @@
 //
 // Arguments take the shape `uniem describe` gives uniem's own (kind positional, option or flag;
 // type text, integer, number, choice or path; role input or output; default, min, max, choices,
-// unit, level basic or advanced, required): the same form, checks, job files and run records. A
+// unit, level basic or advanced, required; positionals are paths, other values options): the same form, checks, job files and run records. A
 // job names the tool "tool:NAME"; it runs as `EXECUTABLE... /abs/in /abs/out --h=0.8 --fast`
 // (paths absolute: inputs in the workspace, outputs in the job's run folder), its output on the
 // job's log; a cancelled job stops it (SIGTERM, then SIGKILL after 10 s), and the outputs of a

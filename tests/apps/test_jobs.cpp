@@ -374,4 +374,7 @@ TEST_CASE("external tools: a manifest in tools/ runs as a job step, checked like
   write_text(ws / "tools" / "bad.json", R"({"executable": "copy.sh", "arguments": [{"name": "x", "kind": "option", "type": "colour"}]})");
   r = run_uniem("run " + quote(write_job(ws / "job.json", {{"command", "tool:bad"}})) + " --out " + quote(ws / "runs" / "e"));
   CHECK(r.output.find("\"type\" is text, integer, number, choice or path, not 'colour'") != std::string::npos);
+  write_text(ws / "tools" / "bad.json", R"({"executable": "copy.sh", "arguments": [{"name": "n", "kind": "positional", "type": "integer"}]})");
+  r = run_uniem("run " + quote(write_job(ws / "job.json", {{"command", "tool:bad"}})) + " --out " + quote(ws / "runs" / "e"));
+  CHECK(r.output.find("a positional argument is a path") != std::string::npos);
 }

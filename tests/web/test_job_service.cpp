@@ -112,6 +112,7 @@ TEST_CASE("job service: submit, progress every second, cancel; bad jobs refused 
   auto [status, refused] = wb.post("/api/jobs", {{"job", {{"command", "train2d"}, {"arguments", {{"images", "s/image"}, {"labels", "s/membranes"}, {"model", "m"}, {"batch", 0}}}}}});
   CHECK(status == 400);
   CHECK(refused["error"].get<std::string>().find("--batch takes 1 to 1024, not 0") != std::string::npos);
+  CHECK(refused["fields"] == json({"batch"}));
   std::tie(status, refused) = wb.post("/api/jobs", {{"job", {{"command", "label"}, {"arguments", {{"in", "nothing"}, {"out", "x.tif"}}}}}});
   CHECK(status == 400);
   CHECK(refused["error"].get<std::string>().find("'in': nothing does not exist") != std::string::npos);

@@ -421,7 +421,10 @@ void JobService::routes(HttpServer& http) {
     if (!body.is_object() || !body.contains("job") || !body["job"].is_object())
       throw RequestError(400, "send {\"job\": {\"command\": ..., \"arguments\": {...}}, \"name\": optional}");
     const json checked = check(body["job"]);
-    if (!checked["ok"].get<bool>()) throw RequestError(400, checked["message"].get<std::string>());
+    if (!checked["ok"].get<bool>()) {
+      const std::string message = checked["message"];
+      return send_json(res, {{"error", message}, {"fields", fields_named(message)}}, 400);
+    }
     const std::string name = body.contains("name") && body["name"].is_string() && !body["name"].get<std::string>().empty()
                                  ? body["name"].get<std::string>().substr(0, 200)
                                  : default_name(body["job"]);

@@ -18,6 +18,7 @@
 //                                   metrics and state events]}, at least one a second while it runs
 //   POST /api/jobs                  {"job": {...}, "name"?, "user"?} -> {"id"}; checked first (uniem
 //                                   run --check): a bad job gets 400 with the command line's message
+//                                   and the fields it names ({"error", "fields"})
 //   POST /api/jobs/check {"job"}    the same check alone (as a form is filled in): {"ok", "message",
 //                                   "fields": the arguments the message names, e.g. ["steps"]}
 //   POST /api/jobs/cancel {"id"}    a queued job is dropped, a running one stopped (SIGTERM: it
