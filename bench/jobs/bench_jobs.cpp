@@ -7,10 +7,6 @@
 //      event (its "time") to the moment a client of `uniem workbench` receives it as a
 //      server-sent event, for every progress event of a train2d job.
 // Usage: bench_jobs [--reps N]   (default 3)
-#include <fcntl.h>
-#include <httplib.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,6 +18,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "bench/workbench_process.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -86,24 +84,8 @@ int main(int argc, char** argv) {
               "run.json: %.3f%% (median)\n", 100 * median(own));
 
   // 2. Event latency through the job service.
-  const pid_t server = ::fork();
-  if (server == 0) {
-    const int fd = ::open((dir / "workbench.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::execl(uniem.c_str(), uniem.c_str(), "workbench", (dir / "ws").c_str(), "--port", "0", "--token", "B", nullptr);
-    ::_exit(127);
-  }
-  int port = 0;
-  for (int k = 0; k < 200 && port == 0; ++k) {
-    std::ifstream in(dir / "workbench.log");
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (const auto at = text.find("http://127.0.0.1:"); at != std::string::npos) port = std::stoi(text.substr(at + 17));
-    else std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  httplib::Client c("127.0.0.1", port);
-  c.set_default_headers({{"X-Uniem-Token", "B"}});
-  c.set_read_timeout(120, 0);
+  uniem::bench::WorkbenchProcess server(uniem, dir / "ws", dir / "workbench.log", "B");
+  httplib::Client c = server.client();
   json job_args = arguments;
   job_args.erase("threads");
   job_args["model"] = "served";
@@ -113,7 +95,6 @@ int main(int argc, char** argv) {
                                 "application/json");
   if (!submitted || submitted->status != 200) {
     std::fprintf(stderr, "bench_jobs: the job was not taken: %s\n", submitted ? submitted->body.c_str() : "no answer");
-    ::kill(server, SIGTERM);
     return 1;
   }
   const int64_t id = json::parse(submitted->body)["id"];
@@ -132,8 +113,6 @@ int main(int argc, char** argv) {
     }
     return !done;
   });
-  ::kill(server, SIGTERM);
-  ::waitpid(server, nullptr, 0);
   std::sort(late.begin(), late.end());
   if (late.empty()) {
     std::fprintf(stderr, "bench_jobs: no events came\n");
