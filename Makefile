@@ -49,6 +49,7 @@ bench: build
 	./build/bench/bench_mesh
 	./build/bench/bench_jobs
 	./build/bench/bench_workbench
+	./build/bench/bench_annotator
 	./build/bench/bench_cnn2d
 	./build/bench/bench_ffn
 	./build/bench/bench_web
