@@ -512,10 +512,42 @@ try {
   check((await json(`${base}api/jobs/${wait}`)).state === 'running', 'the job still runs');
   await page.locator(`#jobs tr[data-id="${wait}"] button.cancel`).click();
   await waitState(wait, 'cancelled', 30000);
+  // 12. Inference with the trained network on the volume, then a mask made into a proofreading
+  // project from its card (a job of its own) and opened in the proofreader.
+  await page.click('#tab-run');
+  await page.selectOption('#command', 'infer2d');
+  await setField('model', `runs/job-${train}/m`);
+  await setField('images', 's/image');
+  await setField('out', 'predicted');
+  r = await run();
+  const infer = Number(r.message.match(/Job (\d+) queued/)[1]);
+  await waitState(infer, 'done', 60000);
+  await waitText('#details-outputs', /predicted/);
+  await page.click('#tab-data');
+  const mask = page.locator(`.card[data-path="runs/job-${filter}/mask.tif"]`);
+  await mask.waitFor({ timeout: 20000 });
+  check(await mask.getAttribute('data-kind') === 'labels', 'the mask is listed as a segmentation');
+  await mask.locator('button', { hasText: 'Proofread' }).click();
+  await waitText('#data-message', /Making a proofreading project of/);
+  const ready = page.locator('#data-message a', { hasText: 'open it in the proofreader' });
+  await ready.waitFor({ timeout: 60000 });
+  const proofreaderAddress = await ready.getAttribute('href');
+  check(/^projects\/runs~job-\d+~proofreading\//.test(proofreaderAddress), `the project's address (${proofreaderAddress})`);
+  await shot('12-proofread-ready.png');
+  const proofreader = await context.newPage();
+  await proofreader.goto(new URL(proofreaderAddress, base).href);
+  await proofreader.waitForFunction(() => document.title.includes('proofreader'), null, { timeout: 20000 });
+  const projectInfo = await json(new URL(proofreaderAddress.replace(/\?.*$/, '') + 'api/info', base).href);
+  check(JSON.stringify(projectInfo.shape) === JSON.stringify([6, 96, 96]), `the project has the mask's shape (${JSON.stringify(projectInfo.shape)})`);
+  await proofreader.waitForTimeout(1500);
+  await proofreader.screenshot({ path: `${work}/12-proofreader.png` });
+  console.log(`screenshot: ${work}/12-proofreader.png`);
+  await proofreader.close();
+
   console.log(`ok: the workbench in Chromium: the Data view (${pictures} stack pictures), the stack viewer, a folder added and removed, ` +
     `${commands} commands, checks as typed (${posts.checks}), a refusal, train2d saved, queued, followed, seen from another ` +
     `browser, cancelled, resumed to the end (Jaccard ${jaccard.toFixed(3)}, ${lossPoints} loss points drawn, a new log line ` +
-    `drawn in ${drawnIn} ms), a two-step filter, parameters loaded, a lab tool run; ` +
+    `drawn in ${drawnIn} ms), a two-step filter, parameters loaded, a lab tool run, inference, a mask proofread; ` +
     `${((Date.now() - began) / 1000).toFixed(1)} s`);
 } catch (e) {
   exitCode = 1;

@@ -17,7 +17,8 @@ const dataKinds = [
   { kind: 'project', title: 'Proofreading projects',
     about: 'Segmentations being corrected in the proofreader, every edit kept. Proofread opens one in a new tab.' },
   { kind: 'meshes', title: 'Meshes',
-    about: 'Surfaces of objects (made with mesh), for 3D viewers such as Blender, MeshLab or Neuroglancer, with their areas and volumes.' },
+    about: 'Surfaces of objects (made with mesh), with their areas and volumes. View in 3D shows them, with a table of the objects, ' +
+      'and lets you put markers on them; Blender, MeshLab or Neuroglancer open them too.' },
   { kind: 'run', title: 'Finished runs',
     about: 'The folders of finished jobs (runs/job-N): what each job wrote, its log and its record.' },
 ];
@@ -190,13 +191,16 @@ function commonActions(item) {
     out.push(el('a', { class: 'button primary-link', href: withToken(item.open), target: '_blank', rel: 'noopener', text: 'Proofread',
       title: 'open this project in the proofreader, in a new tab' }));
   }
-  // A job reads only from the workspace (apps/jobs/job_file.h): a network in an added folder cannot be used.
-  const usable = !item.path.startsWith('/');
-  if (item.kind === 'model2d' && usable) {
+  if (item.kind === 'labels') {
+    out.push(el('button', { type: 'button', text: 'Proofread',
+      title: 'make a proofreading project of this segmentation over its image stack (a job), then open it in the proofreader',
+      onclick: () => proofread(item) }));
+  }
+  if (item.kind === 'model2d') {
     out.push(el('button', { type: 'button', text: 'Use for inference', title: 'the infer2d form, with this network in it: apply it to new sections',
       onclick: () => formWith('infer2d', { model: item.path }) }));
   }
-  if (item.kind === 'ffn_model' && usable) {
+  if (item.kind === 'ffn_model') {
     out.push(el('button', { type: 'button', text: 'Use for inference', title: 'the ffn segment form, with this network in it: trace neurons with it',
       onclick: () => formWith('ffn segment', { model: item.path }) }));
   }
@@ -209,10 +213,71 @@ function commonActions(item) {
     out.push(el('button', { type: 'button', text: `Job ${job.id}`, title: 'this job in the job list: its log, its outputs, its scores',
       onclick: () => { goTo('#run'); select(job.id); } }));
   }
+  if (item.kind === 'meshes') {
+    out.push(el('a', { class: 'button primary-link', href: withToken(`annotator/?path=${encodeURIComponent(item.path)}`), target: '_blank',
+      rel: 'noopener', text: 'View in 3D', title: 'the surfaces in 3D with a table of the objects, in a new tab: put markers on them, save pictures' }));
+  }
   if (item.open && item.kind !== 'project') {
     out.push(el('a', { class: 'button', href: withToken(item.open), target: '_blank', rel: 'noopener', text: 'Open', title: 'open it in a new tab' }));
   }
   return out;
+}
+
+// A label stack to correct: a proofreading project is made of it over an image stack of the same
+// shape (the one in the same folder first) by a job (uniem project), then opened in a new tab.
+async function proofread(labels) {
+  const same = (data.list.items || []).filter((i) => i.kind === 'images' && JSON.stringify(i.shape) === JSON.stringify(labels.shape));
+  const folder = (p) => p.split('/').slice(0, -1).join('/');
+  const image = same.find((i) => folder(i.path) === folder(labels.path)) || same[0];
+  if (!image) {
+    say('data-message', `${labels.name} cannot be proofread here: no image stack in the workspace has its shape (${labels.shape.join(' × ')}).`, 'error');
+    return;
+  }
+  let submitted;
+  try {
+    submitted = await api('api/jobs', { job: { command: 'project', arguments: { images: image.path, labels: labels.path, project: 'proofreading' } },
+      name: `proofreading of ${labels.name}`, user: storedUser() });
+  } catch (e) {
+    say('data-message', `No proofreading project made: ${e.message}`, 'error');
+    return;
+  }
+  say('data-message', `Making a proofreading project of ${labels.path} over ${image.path} (job ${submitted.id}); a link to it appears here when it is ready.`, 'info');
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    let job;
+    try {
+      job = await api(`api/jobs/${submitted.id}`);
+    } catch (e) {
+      continue;  // the server will answer again
+    }
+    if (job.state === 'queued' || job.state === 'running') continue;
+    const m = $('data-message');
+    if (job.state !== 'done') {
+      say('data-message', `The proofreading project was not made (job ${submitted.id} ${job.state}): ${job.message || 'see its log'}`, 'error');
+      return;
+    }
+    const folderOfJob = fromWorkspace(job.run_folder).replace(/\/$/, '');
+    const address = `projects/${`${folderOfJob}/proofreading`.split('/').join('~')}/`;
+    m.replaceChildren(`The proofreading project of ${labels.name} is ready: `,
+      el('a', { href: withToken(address), target: '_blank', rel: 'noopener', text: 'open it in the proofreader' }),
+      ` (it is in ${folderOfJob}/proofreading).`);
+    m.className = 'message info';
+    refreshData();
+    return;
+  }
+}
+
+function storedUser() {
+  try { return localStorage.getItem('uniem-workbench-user') || undefined; } catch { return undefined; }
+}
+
+// What can be done with a job's output, when the Data page lists it: View, Proofread, View in 3D...
+function outputActions(path) {
+  const at = fromWorkspace(path).replace(/\/$/, '');
+  const item = ((data.list && data.list.items) || []).find((i) => i.path === at);
+  if (!item) return [];
+  const view = isStack(item) ? [el('button', { type: 'button', text: 'View', title: 'look through it section by section', onclick: () => openViewer(item) })] : [];
+  return [...view, ...commonActions(item).filter((a) => a.textContent !== `Job ${(jobOfRun(item) || {}).id}`)];
 }
 
 // The job whose run folder an item is (a finished run), if the queue still has it.

@@ -394,7 +394,8 @@ function drawDetails() {
     for (const step of record.steps || []) {
       for (const o of step.outputs || []) {
         const size = o.kind === 'folder' ? `folder, ${o.files} files, ${bytes(o.bytes)}` : bytes(o.bytes);
-        outputs.push(el('li', {}, el('code', { text: fromWorkspace(o.path) }), el('span', { class: 'muted', text: ` ${o.field}; ${size}` })));
+        outputs.push(el('li', {}, el('code', { text: fromWorkspace(o.path) }), el('span', { class: 'muted', text: ` ${o.field}; ${size}` }),
+          el('span', { class: 'output-actions' }, ...outputActions(o.path))));
       }
       if (step.error && !(message && (message.includes(step.error) || step.error.includes(message)))) errors.push(`${step.command}: ${step.error}`);
     }
