@@ -9,10 +9,7 @@
 #include <thread>
 
 #include "io/label_meshes.h"
-#include "tests/test_support.h"
-#include "web/http.h"
-#include "web/workspace/annotator_service.h"
-#include "web/workspace/data_service.h"
+#include "tests/web/served_workspace.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -22,14 +19,7 @@ using namespace uniem::test;
 namespace {
 
 // Three boxes of different sizes, labels 1..3, meshed into WORKSPACE/meshes.
-struct Annotated {
-  TempDir dir{"uniem-annotator"};
-  std::unique_ptr<web::HttpServer> http;
-  std::unique_ptr<web::DataService> data;
-  std::unique_ptr<web::AnnotatorService> annotator;
-  std::thread thread;
-  int port = 0;
-
+struct Annotated : ServedWorkspace {
   Annotated() {
     Volume labels(DType::u16, 12, 40, 40);
     labels.voxel_size = {30, 6, 6, true};
@@ -43,36 +33,9 @@ struct Annotated {
     box(3, 4, 6, 25, 30, 2, 7);
     fs::create_directories(dir / "meshes");
     write_label_meshes(labels, "labels", dir / "meshes", MeshJob{});
-    web::HttpOptions o;
-    o.port = 0;
-    o.token = "T";
-    http = std::make_unique<web::HttpServer>(o);
-    data = std::make_unique<web::DataService>(*http, dir.path());
-    annotator = std::make_unique<web::AnnotatorService>(*http, data->paths());
-    port = http->bind();
-    thread = std::thread([this] { http->listen(); });
+    start();
   }
-  ~Annotated() {
-    http->stop();
-    thread.join();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_default_headers({{"X-Uniem-Token", "T"}});
-    c.set_read_timeout(10, 0);
-    return c;
-  }
-  json get(const std::string& path) const {
-    auto r = client().Get(path);
-    REQUIRE(r);
-    REQUIRE_MESSAGE(r->status == 200, (path + ": " + r->body));
-    return json::parse(r->body);
-  }
-  std::pair<int, json> post(const std::string& path, const json& body) const {
-    auto r = client().Post(path, body.dump(), "application/json");
-    REQUIRE(r);
-    return {r->status, json::parse(r->body)};
-  }
+  json get(const std::string& path) const { return get_json(path); }
 };
 
 std::vector<int64_t> ids(const json& page) {

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "io/stack.h"
-#include "tests/test_support.h"
+#include "tests/web/served_workspace.h"
 #include "web/http.h"
 #include "web/workspace/data_service.h"
 #include "web/workspace/section_picture.h"
@@ -24,13 +24,7 @@ namespace {
 
 // A workspace: an image stack (PNG folder), a label stack (multi-page TIFF), a 2D model with a
 // training log, a proofreading project, a mesh folder, a run folder, a folder that is no stack.
-struct Workspace {
-  TempDir dir{"uniem-data"};
-  std::unique_ptr<web::HttpServer> http;
-  std::unique_ptr<web::DataService> data;
-  std::thread thread;
-  int port = 0;
-
+struct Workspace : ServedWorkspace {
   Workspace() {
     Volume image(DType::u8, 5, 40, 60);
     for (int64_t i = 0; i < image.voxels(); ++i) image.data<uint8_t>()[i] = static_cast<uint8_t>(i % 200);
@@ -53,33 +47,7 @@ struct Workspace {
     write_text(dir / "broken" / "0.png", "not a png");
     fs::create_directories(dir / ".uniem");
     write_text(dir / ".uniem" / "page-secret", "secret");
-
-    web::HttpOptions o;
-    o.port = 0;
-    o.token = "T";  // what a program uses instead of the page's cookie
-    http = std::make_unique<web::HttpServer>(o);
-    data = std::make_unique<web::DataService>(*http, dir.path());
-    port = http->bind();
-    thread = std::thread([this] { http->listen(); });
-  }
-  ~Workspace() {
-    http->stop();
-    thread.join();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(10, 0);
-    c.set_default_headers({{"X-Uniem-Token", "T"}});
-    return c;
-  }
-  httplib::Result get(const std::string& path) const {
-    return client().Get(path);
-  }
-  json get_json(const std::string& path) const {
-    auto r = get(path);
-    REQUIRE(r);
-    REQUIRE_MESSAGE(r->status == 200, (path + ": " + r->body));
-    return json::parse(r->body);
+    start();
   }
 };
 

@@ -113,26 +113,21 @@ DataService::DataService(HttpServer& http, fs::path workspace) : state_(std::mak
     res.set_header("Cache-Control", "no-store");
     res.set_content(std::move(body), type);
   });
-  auto from_this_computer = [](const httplib::Request& req) {
-    if (!is_loopback(req.remote_addr))
-      throw RequestError(403, "folders can be added only at the computer that runs the workbench");
-  };
-  http.post("/api/data/folders", [&s, from_this_computer](const httplib::Request& req, const json& body, httplib::Response& res) {
-    from_this_computer(req);
-    if (!body.contains("path") || !body["path"].is_string()) throw RequestError(400, "give the folder as {\"path\": \"/full/path\"}");
-    s.paths.add(body["path"].get<std::string>());
-    json folders = json::array();
-    for (const auto& f : s.paths.added()) folders.push_back(f.string());
-    send_json(res, {{"folders", folders}});
-  });
-  http.post("/api/data/folders/remove", [&s, from_this_computer](const httplib::Request& req, const json& body, httplib::Response& res) {
-    from_this_computer(req);
-    if (!body.contains("path") || !body["path"].is_string()) throw RequestError(400, "give the folder as {\"path\": \"/full/path\"}");
-    s.paths.remove(body["path"].get<std::string>());
-    json folders = json::array();
-    for (const auto& f : s.paths.added()) folders.push_back(f.string());
-    send_json(res, {{"folders", folders}});
-  });
+  // Adding and removing folders, from this computer only: {"path"} -> {"folders"}.
+  for (const bool adding : {true, false}) {
+    http.post(adding ? "/api/data/folders" : "/api/data/folders/remove",
+              [&s, adding](const httplib::Request& req, const json& body, httplib::Response& res) {
+                if (!is_loopback(req.remote_addr))
+                  throw RequestError(403, "folders can be added only at the computer that runs the workbench");
+                if (!body.contains("path") || !body["path"].is_string())
+                  throw RequestError(400, "give the folder as {\"path\": \"/full/path\"}");
+                if (adding) s.paths.add(body["path"].get<std::string>());
+                else s.paths.remove(body["path"].get<std::string>());
+                json folders = json::array();
+                for (const auto& f : s.paths.added()) folders.push_back(f.string());
+                send_json(res, {{"folders", folders}});
+              });
+  }
   http.get("/api/training", [&s](const httplib::Request&, httplib::Response& res) { send_json(res, s.catalog.training_runs()); });
   http.get("/api/training/log", [&s](const httplib::Request& req, httplib::Response& res) {
     const fs::path folder = existing(s.paths, param(req, "path"));
