@@ -273,6 +273,25 @@ TEST_CASE("session: undo is per user and refuses when a later edit changed the v
   CHECK(s.markers().empty());
   s.apply(request("undo", "carl", 8));
   CHECK(s.markers().size() == 1);
+  // The 3D annotator's markers: a name, a type, the point in nm and the segment under it (from
+  // the voxel when not given); moved by key in one record, which undo takes back.
+  json a = s.apply(request("marker", "dora", 9, {{"z", 2}, {"y", 50}, {"x", 50}, {"name", "synapse 1"}, {"type", "synapse"},
+                                                 {"nm", {301.5, 300.25, 60.0}}}));
+  json placed;
+  for (const auto& k : s.markers())
+    if (k["key"] == a["key"]) placed = k;
+  CHECK(placed["name"] == "synapse 1");
+  CHECK(placed["segment"] == s.label_at(2, 50, 50));
+  CHECK(placed["nm"][0] == 301.5);
+  s.apply(request("marker", "dora", 10, {{"key", a["key"]}, {"z", 3}, {"y", 10}, {"x", 10}, {"name", "synapse 1"}, {"segment", 7}}));
+  CHECK(s.markers().size() == 2);
+  for (const auto& k : s.markers())
+    if (k["key"] == a["key"]) CHECK((k["z"] == 3 && k["segment"] == 7));
+  s.apply(request("undo", "dora", 11));
+  for (const auto& k : s.markers())
+    if (k["key"] == a["key"]) CHECK((k["z"] == 2 && k["name"] == "synapse 1"));
+  CHECK(refusal(s, request("marker", "dora", 12, {{"z", 2}, {"y", 5}, {"x", 5}, {"nm", {1, 2}}})) == 400);
+  CHECK(refusal(s, request("marker", "dora", 12, {{"key", "marker/999"}, {"z", 2}, {"y", 5}, {"x", 5}})) == 404);
 }
 
 TEST_CASE("session: a crash loses no acknowledged edit; a torn last record is dropped and reported") {

@@ -15,7 +15,9 @@
 //                                                                  new id (2d: on section z only)
 //   delete  {id}                                                  the segment becomes background
 //   lock / unlock {id}; name {id, name}
-//   marker  {z, y, x, note}; unmark {key}                          "problem here" markers
+//   marker  {z, y, x, note, name?, type?, segment?, nm?: [x, y, z], key?}; unmark {key}
+//           "problem here" markers, and the 3D annotator's (a name, a type, the segment, the point
+//           in nm); with the key of an existing marker, that one moved or changed
 //   undo / redo                                                   the user's own last edit
 // Each accepted operation becomes a journal record (web/proofreading/journal.h) that is on disk before apply()
 // returns, and the version goes up by one. Refusals throw RequestError (the HTTP status and a
@@ -100,7 +102,7 @@ class Session {
   // {"total", "matching", "offset", "items": [{id, voxels, name, locked_by}], "annotated": [{id,
   // name, locked_by}] for every segment with a name or a lock}: what the page's list shows.
   nlohmann::json segment_page(const SegmentQuery& query) const;
-  nlohmann::json markers() const;   // [{key, z, y, x, note, user}], by key
+  nlohmann::json markers() const;   // [{key, z, y, x, note, user, segment, name?, type?, nm?}], by key
   // {id, voxels, box: [z0, y0, x0, z1, y1, x1], z, y, x}: a voxel of the segment near the middle
   // of its box, to jump to. RequestError 404 when there is no such segment.
   nlohmann::json locate(uint32_t id) const;

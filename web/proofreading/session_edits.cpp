@@ -212,13 +212,30 @@ json Session::apply(const json& request) {
     return commit(change, summary, user, "edit", 0, {{key, before, after}}, -1);
   }
   if (op == "marker") {
+    // A new marker, or (with "key") an existing one moved or changed: one record either way, so
+    // that undo takes it back whole.
     const int64_t z = integer(request, "z", 0, shape[0] - 1), y = integer(request, "y", 0, shape[1] - 1),
                   x = integer(request, "x", 0, shape[2] - 1);
-    const std::string note = request.contains("note") ? text(request, "note", 500) : "";
-    const std::string key = "marker/" + std::to_string(version_ + 1);
+    json value = {{"z", z}, {"y", y}, {"x", x}, {"note", request.contains("note") ? text(request, "note", 500) : ""}, {"user", user}};
+    // What the 3D annotator adds: a name, a type, the segment it is on and the point in nm.
+    if (request.contains("name")) value["name"] = text(request, "name", 200);
+    if (request.contains("type")) value["type"] = text(request, "type", 100);
+    value["segment"] = request.contains("segment") ? integer(request, "segment", 0, UINT32_MAX) : int64_t{voxel(z, y, x)};
+    if (request.contains("nm")) {
+      const json& nm = request["nm"];
+      if (!nm.is_array() || nm.size() != 3 || !std::all_of(nm.begin(), nm.end(), [](const json& v) { return v.is_number() && std::isfinite(v.get<double>()); }))
+        bad("'nm' is the point in nm, [x, y, z]");
+      value["nm"] = nm;
+    }
+    json before = nullptr;
+    std::string key = "marker/" + std::to_string(version_ + 1);
+    if (request.contains("key")) {
+      key = text(request, "key", 64);
+      if (key.rfind("marker/", 0) != 0 || !values_.contains(key)) throw RequestError(404, "there is no marker '" + key + "'");
+      before = values_.at(key);
+    }
     summary.update({{"z", z}, {"y", y}, {"x", x}});
-    json result = commit(change, summary, user, "edit", 0,
-                         {{key, nullptr, json{{"z", z}, {"y", y}, {"x", x}, {"note", note}, {"user", user}}}}, -1);
+    json result = commit(change, summary, user, "edit", 0, {{key, before, value}}, -1);
     result["key"] = key;
     return result;
   }
