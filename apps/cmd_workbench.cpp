@@ -64,21 +64,21 @@ cli::Command workbench_command() {
       "  uniem workbench my-experiment/\n  uniem workbench . --host 0.0.0.0 --port 8000");
   command.positional("FOLDER", "the workspace folder").input().optional(".");
   command.option("host", "ADDRESS", "address to listen on; anything but loopback needs the token", "127.0.0.1").advanced()
-      .option("port", "N", "port (0: any free one)", "8000").integer(0, 65535).advanced()
+      .option("port", "N", "port (0: any free one; when 8000 is taken and none is given, another)", "8000").integer(0, 65535).advanced()
       .option("token", "TEXT", "access token (default: none on loopback, a random one otherwise)").advanced()
       .flag("no-browser", "do not open the page in the default browser (it opens when a desktop session runs)").advanced();
   return command;
 }
 
 int serve_workbench(const fs::path& folder, const ServeOptions& options, bool open_browser) {
-  const fs::path workspace = fs::absolute(folder).lexically_normal();
+  std::error_code ec;
+  const fs::path workspace = fs::weakly_canonical(fs::absolute(folder), ec);
   if (!fs::is_directory(workspace)) throw InputError(workspace, "is not a folder (the workspace must exist)");
   web::HttpOptions o;
   o.host = options.host;
   o.port = options.port;
   o.any_port_if_taken = options.any_port_if_taken;
   o.token = !options.token.empty() ? options.token : web::is_loopback(o.host) ? "" : web::make_token();
-  std::error_code ec;
   fs::create_directories(workspace / ".uniem", ec);
   if (ec || ::access((workspace / ".uniem").c_str(), W_OK) != 0)
     throw InputError(workspace, "cannot be written (jobs write their outputs and the queue into it); choose a folder you can write");
@@ -125,6 +125,7 @@ int run_workbench(const cli::Args& args) {
   ServeOptions o;
   o.host = args.get("host");
   o.port = static_cast<int>(args.integer("port"));
+  o.any_port_if_taken = !args.has("port");  // the default taken (another workbench): any free one
   if (args.has("token")) o.token = args.get("token");
   o.cache_bytes = memory_budget() / 8;
   return serve_workbench(args.positional(0), o, !args.has("no-browser"));

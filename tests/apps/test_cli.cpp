@@ -68,6 +68,16 @@ TEST_CASE("--version, --help and unknown commands") {
   CHECK(run_uniem("info x --threads 0").exit_code == 2);
 }
 
+TEST_CASE("uniem without a command starts the workbench for the current folder") {
+  TempDir dir;
+  // Stopped with Ctrl+C (SIGINT) after 3 s; on a free port when 8000 is taken.
+  const auto r = run_uniem("", "cd " + quote(dir.path()) + " && timeout -s INT 3");
+  CHECK(r.output.find("No command given: starting the workbench for this folder") != std::string::npos);
+  CHECK(r.output.find("The workbench for " + fs::canonical(dir.path()).string() + " is at http://127.0.0.1:") != std::string::npos);
+  CHECK(r.output.find("Stopped; the job queue is kept in") != std::string::npos);
+  CHECK(fs::exists(dir / ".uniem" / "jobs.sqlite"));
+}
+
 TEST_CASE("synth, info and convert work together on a path with spaces and non-ASCII characters") {
   TempDir dir;
   const fs::path out = dir / "synth output – Ü";
