@@ -64,6 +64,7 @@ void add_proofreading_routes(HttpServer& http, const std::string& prefix, Sessio
 
   HttpServer& s = http;
   add_page_routes(s, "index.html", prefix);
+  add_page_routes(s, "annotator.html", prefix + "/annotator");  // the 3D annotator on this project
 
   // Surfaces of segments, per session (a workbench serves several projects).
   struct Meshes {

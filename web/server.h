@@ -1,6 +1,7 @@
 // The proofreader's HTTP server (cpp-httplib): the page, and a small JSON API over a Session.
 //
 //   GET  /                     the page (web/assets/, embedded at build time)
+//   GET  /annotator/           the 3D annotator on this project (its segments' surfaces, markers)
 //   GET  /api/info             project, version, next id
 //   GET  /api/image?z&level[&lo&hi]   image section as 8-bit PNG, values lo..hi shown black..white
 //   GET  /api/labels?z&level[&encoding=raw|runs]   label section, uint32 little-endian: raw, each
