@@ -4,8 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 // Headless Chromium (Debian's /usr/bin/chromium) through playwright-core; without either the test
-// is skipped (exit 77), saying what to install.
-export async function launchChromium() {
+// is skipped (exit 77), saying what to install. `args`: more command-line switches for Chromium.
+export async function launchChromium(args = []) {
   const executablePath = '/usr/bin/chromium';
   let chromium;
   try {
@@ -18,7 +18,7 @@ export async function launchChromium() {
     console.log('skipped: no /usr/bin/chromium (apt install chromium; make test does it)');
     process.exit(77);
   }
-  return chromium.launch({ executablePath, args: ['--no-sandbox'] });
+  return chromium.launch({ executablePath, args: ['--no-sandbox', ...args] });
 }
 
 export function uniem(binary, args) {
