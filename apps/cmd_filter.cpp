@@ -8,126 +8,15 @@
 #include "apps/cli.h"
 #include "apps/commands.h"
 #include "apps/stack_options.h"
-#include "core/image/canny.h"
-#include "core/image/distance.h"
-#include "core/image/filters.h"
+#include "core/image/filter_steps.h"
 #include "core/progress.h"
 #include "io/stack.h"
 
 namespace uniem::apps {
 namespace {
 
-struct Step {
-  std::string name, value;  // value empty for steps without one
-};
-
-double number(const Step& s, const std::string& text) {
-  try {
-    size_t used = 0;
-    const double v = std::stod(text, &used);
-    if (used == text.size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw UsageError("--" + s.name + ": '" + s.value + "' is not a number");
-}
-
-// A size: "2" (voxels of the x/y plane) or "30nm".
-struct Size {
-  double value = 0;
-  bool nm = false;
-};
-
-Size size_of(const Step& s, const std::string& text) {
-  const bool nm = text.size() > 2 && text.ends_with("nm");
-  const double v = number(s, nm ? text.substr(0, text.size() - 2) : text);
-  if (v < 0) throw UsageError("--" + s.name + " must not be negative, got " + s.value);
-  return {v, nm};
-}
-
-// The size as an extent per axis; z only in 3D, scaled by the voxel size so that the
-// neighbourhood is as wide in nm along z as in x.
-Extent extent(const Size& size, const VoxelSize& vs, bool three_d) {
-  const double physical = size.nm ? size.value : size.value * vs.x;
-  return {three_d ? physical / vs.z : 0, physical / vs.y, physical / vs.x};
-}
-
-// A step with its value read: every mistake in a value is found here, before any data is read
-// (so that a job check, and the workbench's form, name it).
-struct Parsed {
-  std::string name;
-  Size size;                    // the neighbourhood steps, bilateral's spatial sigma
-  std::vector<double> numbers;  // the other values, in the order written
-  bool otsu = false, l1 = false;
-};
-
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> parts{""};
-  for (char c : text) {
-    if (c == ',') parts.emplace_back();
-    else parts.back().push_back(c);
-  }
-  return parts;
-}
-
-Parsed parse_step(const Step& s, bool three_d) {
-  Parsed p{s.name, {}, {}, false, false};
-  const auto parts = split(s.value);
-  if (s.name == "invert" || s.name == "sobel" || s.name == "distance" || s.name == "fill-holes") return p;
-  if (s.name == "bilateral") {
-    if (parts.size() != 2) throw UsageError("--bilateral takes SPACE,RANGE, e.g. 2,30 (sigmas: voxels or nm, grey levels)");
-    p.size = size_of(s, parts[0]);
-    p.numbers = {number(s, parts[1])};
-  } else if (s.name == "clahe") {
-    if (three_d) throw UsageError("CLAHE works on each section; leave out --3d");
-    if (parts.size() != 3) throw UsageError("--clahe takes BLOCK,BINS,SLOPE, e.g. 127,256,1.5 (ImageJ's parameters)");
-    for (const auto& part : parts) p.numbers.push_back(number(s, part));
-  } else if (s.name == "canny") {
-    if (three_d) throw UsageError("Canny finds edges in each section; leave out --3d");
-    p.l1 = parts.size() == 4 && parts[3] == "l1";
-    if (parts.size() < 2 || parts.size() > 4 || (parts.size() == 4 && !p.l1))
-      throw UsageError("--canny takes LOW,HIGH[,SIGMA[,l1]], e.g. 50,150 or 20,60,1.5 (gradient thresholds in grey levels)");
-    p.numbers = {number(s, parts[0]), number(s, parts[1]), parts.size() >= 3 ? number(s, parts[2]) : 0};
-    if (p.numbers[0] < 0 || p.numbers[1] < 0 || p.numbers[2] < 0) throw UsageError("--canny: thresholds and sigma must not be negative");
-  } else if (s.name == "normalise") {
-    if (parts.size() != 2) throw UsageError("--normalise takes LOW,HIGH percentiles, e.g. 1,99");
-    p.numbers = {number(s, parts[0]), number(s, parts[1])};
-  } else if (s.name == "threshold") {
-    p.otsu = s.value == "otsu";
-    if (!p.otsu) p.numbers = {number(s, s.value)};
-  } else if (s.name == "remove-small") {
-    p.numbers = {number(s, s.value)};
-  } else {  // gaussian, median, mean, min, max and the binary morphology
-    p.size = size_of(s, s.value);
-  }
-  return p;
-}
-
-Volume apply(const Parsed& s, const Volume& v, bool three_d) {
-  const VoxelSize& vs = v.voxel_size;
-  const Extent e = extent(s.size, vs, three_d);
-  if (s.name == "gaussian") return gaussian(v, e);
-  if (s.name == "median") return median(v, e);
-  if (s.name == "mean") return box_filter(v, BoxStatistic::mean, e);
-  if (s.name == "min") return box_filter(v, BoxStatistic::minimum, e);
-  if (s.name == "max") return box_filter(v, BoxStatistic::maximum, e);
-  if (s.name == "invert") return invert(v);
-  if (s.name == "bilateral") return bilateral(v, extent(s.size, vs, false).x, s.numbers[0], vs, three_d);
-  if (s.name == "clahe") return clahe(v, {static_cast<int>(s.numbers[0]), static_cast<int>(s.numbers[1]), s.numbers[2]});
-  if (s.name == "sobel") return sobel(v, three_d);
-  if (s.name == "canny") return canny(v, {.low = s.numbers[0], .high = s.numbers[1], .sigma = s.numbers[2], .l1 = s.l1});
-  if (s.name == "distance") return distance_transform(v, vs, !three_d);
-  if (s.name == "fill-holes") return fill_holes(v, three_d);
-  if (s.name == "normalise") return normalise(v, s.numbers[0], s.numbers[1]);
-  if (s.name == "threshold") return threshold(v, s.otsu ? otsu_threshold(v) : s.numbers[0]);
-  if (s.name == "remove-small")
-    return remove_small_objects(v, static_cast<int64_t>(s.numbers[0]), three_d ? Connectivity::c6 : Connectivity::c4);
-  const Morphology op = s.name == "dilate" ? Morphology::dilate : s.name == "erode" ? Morphology::erode
-                        : s.name == "open"  ? Morphology::open   : Morphology::close;
-  return binary_morphology(v, op, e.x * vs.x, vs, three_d);
-}
-
 // The same steps as on the command line, checked against the declaration of `command`.
-std::vector<Step> steps_from_json(const std::string& path, const cli::Command& command) {
+std::vector<FilterStep> steps_from_json(const std::string& path, const cli::Command& command) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": no such pipeline file");
   nlohmann::json j;
@@ -137,7 +26,7 @@ std::vector<Step> steps_from_json(const std::string& path, const cli::Command& c
     throw InputError(path + ": not valid JSON (" + e.what() + ")");
   }
   if (!j.is_array()) throw InputError(path + ": a pipeline is a list of steps, e.g. [{\"gaussian\": 1.0}, {\"threshold\": \"otsu\"}]");
-  std::vector<Step> steps;
+  std::vector<FilterStep> steps;
   for (const auto& item : j) {
     if (!item.is_object() || item.size() != 1) throw InputError(path + ": each step is one {\"name\": value} object");
     for (const auto& entry : item.items()) {  // exactly one
@@ -198,7 +87,7 @@ cli::Command filter_command() {
       .unit("voxels")
       .step("distance", "", "exact Euclidean distance to the background, in nm (float32)");
   command.rule([](const cli::Args& args) {
-    for (const auto& [name, value] : args.steps()) parse_step({name, value}, args.has("3d"));
+    for (const auto& [name, value] : args.steps()) parse_filter_step({name, value}, args.has("3d"));
     if (args.has("pipeline") && !args.steps().empty())
       throw UsageError("give the steps on the command line or with --pipeline, not both");
     if (!args.has("pipeline") && args.steps().empty()) throw UsageError("no filter steps given (for example --gaussian 1.0)");
@@ -208,7 +97,7 @@ cli::Command filter_command() {
 
 int run_filter(const cli::Args& args) {
   const cli::Command command = filter_command();
-  std::vector<Step> steps;
+  std::vector<FilterStep> steps;
   for (const auto& [name, value] : args.steps()) steps.push_back({name, value});
   if (args.has("pipeline")) {
     steps = steps_from_json(args.get("pipeline"), command);
@@ -216,15 +105,15 @@ int run_filter(const cli::Args& args) {
     if (steps.empty()) throw InputError(args.get("pipeline") + ": the pipeline has no steps");
   }
   const bool three_d = args.has("3d");
-  std::vector<Parsed> parsed;
-  for (const auto& s : steps) parsed.push_back(parse_step(s, three_d));
+  std::vector<ParsedFilterStep> parsed;
+  for (const auto& s : steps) parsed.push_back(parse_filter_step(s, three_d));
   const std::string in = args.positional(0), out = args.positional(1);
   const WriteOptions write = prepare_output(args, out);
   Volume v = read_volume(in, read_options(args));
   Progress progress("filtering", static_cast<int64_t>(steps.size()));
   for (const auto& s : parsed) {
     try {
-      v = apply(s, v, three_d);
+      v = apply_filter_step(s, v, three_d);
     } catch (const InputError& e) {
       throw InputError(in + ": --" + s.name + ": " + e.what());
     }

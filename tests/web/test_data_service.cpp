@@ -203,3 +203,31 @@ TEST_CASE("data service: a training log read a piece at a time, as the monitor p
   CHECK(samples[1]["url"] == "api/data/file?path=unet/samples/step-100.png");
   CHECK(w.get("/api/training/log?path=em&since=0")->status == 404);
 }
+
+TEST_CASE("data service: a filter preview on a crop of a section, as uniem filter computes it") {
+  Workspace w;
+  // No steps: the crop as it is; two steps: as uniem filter's pipeline gives them, in 2D.
+  auto r = w.get("/api/data/preview?path=em/image&z=2&crop=32&cy=20&cx=30&steps=" + web::url_component("[]"));
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  const json info = json::parse(r->get_header_value("X-Uniem-Preview"));
+  CHECK(info["crop"] == json({4, 14, 32, 32}));
+  unsigned width = 0, height = 0;
+  auto plain = decode(r->body, width, height, LCT_GREY);
+  CHECK((width == 32 && height == 32));
+  CHECK(plain[0] == ((2 * 40 * 60 + 4 * 60 + 14) % 200));
+  r = w.get("/api/data/preview?path=em/image&z=2&crop=32&steps=" + web::url_component(R"([{"threshold": 99}, {"invert": true}])"));
+  REQUIRE(r->status == 200);
+  CHECK(json::parse(r->get_header_value("X-Uniem-Preview"))["dtype"] == "uint8");
+  const auto mask = decode(r->body, width, height, LCT_GREY);
+  const int64_t y0 = json::parse(r->get_header_value("X-Uniem-Preview"))["crop"][0], x0 = json::parse(r->get_header_value("X-Uniem-Preview"))["crop"][1];
+  const int value = static_cast<int>((2 * 40 * 60 + y0 * 60 + x0) % 200);
+  CHECK(mask[0] == (value > 99 ? 0 : 255));  // above 99: 255, inverted
+  // A bad step: the command line's message and which step.
+  r = w.get("/api/data/preview?path=em/image&steps=" + web::url_component(R"([{"gaussian": 1}, {"median": "wide"}])"));
+  CHECK(r->status == 400);
+  const json refused = json::parse(r->body);
+  CHECK(refused["step"] == 1);
+  CHECK(refused["error"].get<std::string>().find("--median: 'wide' is not a number") != std::string::npos);
+  CHECK(w.get("/api/data/preview?path=/etc&steps=[]")->status == 403);
+}

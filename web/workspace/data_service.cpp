@@ -3,8 +3,11 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 
+#include "core/image/filter_steps.h"
+#include "io/stack.h"
 #include "web/request_error.h"
 #include "web/workspace/catalog.h"
 #include "web/workspace/section_picture.h"
@@ -99,6 +102,58 @@ DataService::DataService(HttpServer& http, fs::path workspace) : state_(std::mak
     }
     res.set_header("Cache-Control", req.has_param("v") ? "private, max-age=3600" : "no-store");
     res.set_content(std::move(png), "image/png");
+  });
+  http.get("/api/data/preview", [&s](const httplib::Request& req, httplib::Response& res) {
+    const fs::path stack = existing(s.paths, param(req, "path"));
+    const auto t0 = std::chrono::steady_clock::now();
+    // The steps as a job file gives them: [{"gaussian": 1}, {"threshold": "otsu"}, {"invert": true}].
+    const json given = req.has_param("steps") ? json::parse(req.get_param_value("steps"), nullptr, false) : json::array();
+    if (!given.is_array()) throw RequestError(400, "'steps' is a JSON list, e.g. [{\"gaussian\": 1}, {\"threshold\": \"otsu\"}]");
+    std::vector<ParsedFilterStep> steps;
+    for (size_t i = 0; i < given.size(); ++i) {
+      const json& g = given[i];
+      if (!g.is_object() || g.size() != 1) throw RequestError(400, "each step is one {\"name\": value}, not " + g.dump());
+      const json& v = g.begin().value();
+      const std::string value = v.is_string() ? v.get<std::string>() : v.is_boolean() || v.is_null() ? "" : v.dump();
+      try {
+        steps.push_back(parse_filter_step({g.begin().key(), value}, false));
+      } catch (const UsageError& e) {
+        send_json(res, {{"error", e.what()}, {"step", i}}, 400);
+        return;
+      }
+    }
+    StackReader reader(stack);
+    const int64_t z = query_integer(req, "z", 0, reader.nz() - 1, reader.nz() / 2, false);
+    const int64_t side = query_integer(req, "crop", 16, 2048, 256, false);
+    const int64_t h = std::min(side, reader.ny()), w = std::min(side, reader.nx());
+    const int64_t y0 = std::clamp(query_integer(req, "cy", 0, reader.ny() - 1, reader.ny() / 2, false) - h / 2, int64_t{0}, reader.ny() - h);
+    const int64_t x0 = std::clamp(query_integer(req, "cx", 0, reader.nx() - 1, reader.nx() / 2, false) - w / 2, int64_t{0}, reader.nx() - w);
+    reader.seek(z);
+    const Volume section = reader.next(1);
+    Volume v = visit_dtype(section.dtype(), [&](auto type) {
+      using T = decltype(type);
+      Volume crop(section.dtype(), 1, h, w, section.channels());
+      for (int64_t y = 0; y < h; ++y)
+        std::copy_n(section.slice<T>(0) + ((y0 + y) * section.nx() + x0) * section.channels(), w * section.channels(),
+                    crop.slice<T>(0) + y * w * section.channels());
+      crop.voxel_size = section.voxel_size.known ? section.voxel_size : reader.voxel_size();
+      return crop;
+    });
+    if (!v.voxel_size.known) v.voxel_size = reader.voxel_size();
+    for (size_t i = 0; i < steps.size(); ++i) {
+      try {
+        v = apply_filter_step(steps[i], v, false);
+      } catch (const InputError& e) {
+        send_json(res, {{"error", "--" + steps[i].name + ": " + e.what()}, {"step", i}}, 400);
+        return;
+      }
+    }
+    SectionView view;
+    const std::string png = picture_png(v, view);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    res.set_header("X-Uniem-Preview", json{{"z", z}, {"crop", {y0, x0, h, w}}, {"dtype", dtype_name(v.dtype())}, {"milliseconds", ms}}.dump());
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(png, "image/png");
   });
   http.get("/api/data/file", [&s](const httplib::Request& req, httplib::Response& res) {
     const std::string text = param(req, "path");

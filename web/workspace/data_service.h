@@ -18,6 +18,12 @@
 //                                    the section's 0.5 and 99.5 percentiles); labels in colours,
 //                                    one per id (0 black); at most S pixels on the longer side
 //                                    (default: full size). 404 when P is no stack or Z is outside.
+//   GET  /api/data/preview?path=P&steps=JSON[&z=Z][&crop=S][&cy=Y&cx=X]
+//                                    the filter steps (as a job file gives them, [{"gaussian": 1},
+//                                    {"threshold": "otsu"}]) applied to an S x S crop (default 256)
+//                                    of section Z around (Y, X) (default: the middle), in 2D, as a
+//                                    PNG (X-Uniem-Preview: z, crop, dtype, milliseconds); a bad
+//                                    step is 400 {"error" (the command line's message), "step"}
 //   POST /api/data/folders {"path"}  adds a folder outside the workspace (it must exist and be
 //                                    readable) -> {"folders"}; kept in .uniem/folders.json
 //   POST /api/data/folders/remove {"path"}  forgets it (nothing on disk is touched)

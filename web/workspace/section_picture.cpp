@@ -29,7 +29,10 @@ std::string section_png(const fs::path& input, const SectionView& view) {
     throw RequestError(404, "section " + std::to_string(view.z) + " is outside the stack (it has sections 0 to " +
                                 std::to_string(stack.nz() - 1) + ")");
   stack.seek(view.z);
-  const Volume section = stack.next(1);
+  return picture_png(stack.next(1), view);
+}
+
+std::string picture_png(const Volume& section, const SectionView& view) {
   const int64_t ny = section.ny(), nx = section.nx(), nc = section.channels();
   const int64_t f = view.size > 0 ? std::max<int64_t>(1, (std::max(ny, nx) + view.size - 1) / view.size) : 1;
   const int64_t oy = (ny + f - 1) / f, ox = (nx + f - 1) / f;

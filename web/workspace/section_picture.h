@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "core/image/volume.h"
+
 namespace uniem::web {
 
 struct SectionView {
@@ -23,6 +25,8 @@ struct SectionView {
 
 // RequestError 404 when z is outside the stack; the reader's InputError when it cannot be read.
 std::string section_png(const std::filesystem::path& stack, const SectionView& view);
+// The same for section 0 of `section` (any type; view.z unused): what a filter preview shows.
+std::string picture_png(const Volume& section, const SectionView& view);
 
 // The colour of label `id` (0: black) as 0xRRGGBB.
 uint32_t label_colour(uint64_t id);
