@@ -50,7 +50,8 @@ cli::Command rerun_command() {
       "output by output, whether the result is identical, and how the metrics differ when it is not,\n"
       "naming a different thread count, device, uniem build or computer as the likely cause.\n"
       "Exit status: 0 when every output is identical, 1 when one differs or the inputs changed.\n"
-      "JSON files are compared without their timings (fields named ..._seconds, ..._per_second) and\n"
+      "JSON files are compared without their timings and memory peaks (fields named ..._seconds,\n"
+      "..._per_second, ...memory_bytes) and\n"
       "without the absolute paths in them (where the run happened to be).",
       "  uniem rerun runs/first/run.json\n  uniem rerun runs/first/run.json --out runs/again --threads 1");
   c.positional("RECORD", "run.json of an earlier run").input();

@@ -6,7 +6,8 @@
 // each as its relative path and the digest of its bytes; a single file is the digest of its bytes. Two rules make
 // it describe results rather than circumstances:
 //   - JSON and JSON-lines files (.json, .jsonl) are hashed as parsed JSON without the fields that
-//     time the run (names that are "seconds" or end in "_seconds" or "_per_second") and those whose
+//     time the run (names that are "seconds" or end in "_seconds" or "_per_second"), measure its
+//     memory (names ending in "memory_bytes") and those whose
 //     value is an absolute path (where the run's inputs and outputs happened to be);
 //   - above `full_limit` bytes in all, each file contributes its first and last MiB
 //     and 64 blocks of 64 KiB spread evenly through it ("method": "sampled"), so that recording
