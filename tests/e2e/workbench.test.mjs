@@ -386,6 +386,39 @@ try {
   await page.click('#step-add');
   const listed = await page.locator('#step-list li').allTextContents();
   check(listed.length === 2 && /gaussian 1/.test(listed[0]) && /threshold otsu/.test(listed[1]), `the steps are listed in order (${listed})`);
+  // The live preview follows the steps: the white pixels of the thresholded crop change with the
+  // threshold, and come back with it.
+  const previewed = async () => {
+    await page.waitForFunction(() => /computed in/.test(document.getElementById('preview-message').textContent)
+      && document.getElementById('preview-after').complete && document.getElementById('preview-after').naturalWidth > 0);
+    return page.locator('#preview-after').evaluate((img) => {
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      const g = c.getContext('2d');
+      g.drawImage(img, 0, 0);
+      const d = g.getImageData(0, 0, c.width, c.height).data;
+      let white = 0;
+      for (let i = 0; i < d.length; i += 4) white += d[i] > 127;
+      return { white, src: img.src };
+    });
+  };
+  const otsu = await previewed();
+  check(otsu.white > 0, `the preview shows the thresholded crop (${otsu.white} white pixels)`);
+  await shot('5a-preview.png');
+  const replaceThreshold = async (value) => {
+    await page.locator('#step-list li', { hasText: 'threshold' }).locator('button', { hasText: 'Remove' }).click();
+    await page.selectOption('#step-name', 'threshold');
+    await page.fill('#step-value', value);
+    await page.click('#step-add');
+  };
+  await replaceThreshold('250');
+  await page.waitForFunction((src) => document.getElementById('preview-after').src !== src, otsu.src);
+  const high = await previewed();
+  check(high.white < otsu.white, `a higher threshold leaves fewer white pixels in the preview (${high.white} < ${otsu.white})`);
+  await replaceThreshold('otsu');
+  await page.waitForFunction((src) => document.getElementById('preview-after').src !== src, high.src);
+  check((await previewed()).white === otsu.white, 'the same steps preview the same');
   await page.fill('#job-name', 'membrane mask');
   check(await text('#command-line') === 'uniem filter s/image mask.tif --gaussian 1 --threshold otsu',
     `the steps are on the command line in order (${await text('#command-line')})`);

@@ -53,6 +53,7 @@ async function refreshData() {
       const [list, training] = await Promise.all([api('api/data'),
         api('api/training').catch(() => ({ runs: [] }))]);  // without it, no "Training curves" buttons
       data.list = list;
+      updateWorkspacePaths(list.items || []);
       data.trainingPaths = new Set((training.runs || []).map((r) => r.path));
       data.readAt = Date.now();
       data.stale = false;
@@ -190,6 +191,8 @@ function commonActions(item) {
   if (item.kind === 'project' && item.open) {
     out.push(el('a', { class: 'button primary-link', href: withToken(item.open), target: '_blank', rel: 'noopener', text: 'Proofread',
       title: 'open this project in the proofreader, in a new tab' }));
+    out.push(el('a', { class: 'button', href: withToken(`${item.open.replace(/\/?$/, '/')}annotator/`), target: '_blank', rel: 'noopener',
+      text: 'View in 3D', title: "this project's segments as surfaces in 3D, with a table of them and markers, in a new tab (linked to its proofreader)" }));
   }
   if (item.kind === 'labels') {
     out.push(el('button', { type: 'button', text: 'Proofread',

@@ -106,7 +106,7 @@ function buildForm(c) {
   holder.replaceChildren();
   const positionals = basic.filter((a) => a.kind === 'positional' || a.required);  // what must be filled in, first
   for (const a of positionals) holder.append(field(a));
-  if (steps.length) holder.append(stepEditor(steps));
+  if (steps.length) holder.append(stepEditor(steps), filterPreview());
   for (const a of basic.filter((x) => x.kind !== 'positional' && !x.required)) holder.append(field(a));
   if (advanced.length) {
     const more = el('details', { class: 'more', id: 'more-options' },
@@ -137,6 +137,7 @@ function field(a) {
     else input.placeholder = 'not set';
   } else {
     input = el('input', { type: 'text', id, spellcheck: false });
+    if (a.role === 'input') input.setAttribute('list', 'workspace-paths');  // the Data page's paths
     input.placeholder = a.default !== undefined ? a.default
       : a.role === 'input' ? 'a path in the workspace' : a.role === 'output' ? 'a name for the output' : a.value || '';
   }
@@ -291,6 +292,7 @@ function jobKey(args) {
 // Called on every change of the form: the command line follows, and a check is planned.
 function formChanged({ check = true } = {}) {
   drawCommandLine();
+  previewChanged();
   clearTimeout(checks.timer);
   if (!check) return;
   checks.touched = true;
