@@ -552,6 +552,8 @@ try {
   await setField('model', `runs/job-${train}/m`);
   await setField('images', 's/image');
   await setField('out', 'predicted');
+  await page.locator('#more-options').evaluate((d) => { d.open = true; });
+  await setField('threshold', '0.5');
   r = await run();
   const infer = Number(r.message.match(/Job (\d+) queued/)[1]);
   await waitState(infer, 'done', 60000);
@@ -577,10 +579,38 @@ try {
   console.log(`screenshot: ${work}/12-proofreader.png`);
   await proofreader.close();
 
+  // 13. mesh and eval from their forms: what they write is what the same commands write on the
+  // command line.
+  await page.click('#tab-run');
+  await page.selectOption('#command', 'mesh');
+  await setField('labels', 's/neurons');
+  await setField('outdir', 'meshes');
+  r = await run();
+  const meshJob = Number(r.message.match(/Job (\d+) queued/)[1]);
+  await waitState(meshJob, 'done', 60000);
+  uniem(binary, ['mesh', `${ws}/s/neurons`, `${work}/cli-meshes`, '--quiet']);
+  check(readFileSync(`${ws}/runs/job-${meshJob}/meshes/measurements.csv`, 'utf8') === readFileSync(`${work}/cli-meshes/measurements.csv`, 'utf8'),
+    'the meshes job measured what uniem mesh measures');
+  check(readFileSync(`${ws}/runs/job-${meshJob}/meshes/label_1.ply`).equals(readFileSync(`${work}/cli-meshes/label_1.ply`)),
+    'and its surfaces are the same, byte for byte');
+  await page.selectOption('#command', 'eval');
+  await setField('seg', `runs/job-${infer}/predicted/mask`);
+  await setField('gt', 's/membranes');
+  await page.selectOption('#field-mode', 'semantic');
+  r = await run();
+  const evalJob = Number(r.message.match(/Job (\d+) queued/)[1]);
+  await waitState(evalJob, 'done', 60000);
+  await waitText('#details-final', /Jaccard/);
+  const scored = JSON.parse(uniem(binary, ['eval', `${ws}/runs/job-${infer}/predicted/mask`, `${ws}/s/membranes`, '--mode', 'semantic', '--progress', 'off']));
+  const recorded = (await json(`${base}api/jobs/${evalJob}`)).record.metrics;
+  check(Math.abs(recorded.mean_jaccard - scored.mean_jaccard) < 1e-12 && scored.mean_jaccard > 0.5,
+    `the eval job's Jaccard is the command line's (${recorded.mean_jaccard} and ${scored.mean_jaccard})`);
+  await shot('13-eval.png');
+
   console.log(`ok: the workbench in Chromium: the Data view (${pictures} stack pictures), the stack viewer, a folder added and removed, ` +
     `${commands} commands, checks as typed (${posts.checks}), a refusal, train2d saved, queued, followed, seen from another ` +
     `browser, cancelled, resumed to the end (Jaccard ${jaccard.toFixed(3)}, ${lossPoints} loss points drawn, a new log line ` +
-    `drawn in ${drawnIn} ms), a two-step filter, parameters loaded, a lab tool run, inference, a mask proofread; ` +
+    `drawn in ${drawnIn} ms), a two-step filter, parameters loaded, a lab tool run, inference, a mask proofread, mesh and eval as on the command line; ` +
     `${((Date.now() - began) / 1000).toFixed(1)} s`);
 } catch (e) {
   exitCode = 1;

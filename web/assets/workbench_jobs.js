@@ -301,8 +301,18 @@ const metricNames = {
   precision: 'precision', recall: 'recall', f1: 'F1', learning_rate: 'learning rate', images_per_second: 'images per second',
   voxels_per_second: 'voxels per second', elapsed_seconds: 'seconds of training', step: 'step', pixels: 'pixels scored',
   examples: 'examples seen', voxels: 'voxels scored',
+  // uniem eval
+  mean_jaccard: 'Jaccard (mean over the classes)', mean_dice: 'Dice (mean over the classes)', mode: 'scored as',
+  binary: 'two masks compared', true_positives: 'true positives', false_positives: 'false positives',
+  false_negatives: 'false negatives', v_rand_split: 'V_rand, split part', v_rand_merge: 'V_rand, merge part', v_info: 'V_info',
+  v_info_split: 'V_info, split part', v_info_merge: 'V_info, merge part', vi_bits: 'variation of information (bits)',
+  vi_split_bits: 'VI, split part (bits)', vi_merge_bits: 'VI, merge part (bits)', adapted_rand_error: 'adapted Rand error',
+  adapted_rand_precision: 'adapted Rand precision', adapted_rand_recall: 'adapted Rand recall',
+  snemi3d_adapted_rand_error: 'adapted Rand error (SNEMI3D)', segments: 'segments', ground_truth_objects: 'objects in the ground truth',
+  voxels_scored: 'voxels scored',
 };
-const metricOrder = ['step', 'loss', 'jaccard', 'dice', 'v_rand', 'v_rand_thinned', 'precision', 'recall', 'f1'];
+const metricOrder = ['step', 'loss', 'mean_jaccard', 'mean_dice', 'jaccard', 'dice', 'v_rand', 'v_rand_thinned', 'v_info', 'vi_bits',
+  'adapted_rand_error', 'precision', 'recall', 'f1'];
 function metricRows(metrics) {
   const out = [];
   const walk = (o, prefix) => {
@@ -311,7 +321,13 @@ function metricRows(metrics) {
     for (const k of keys) {
       const v = o[k];
       if (v && typeof v === 'object' && !Array.isArray(v)) walk(v, prefix ? `${prefix} ${k}` : k);
-      else out.push([prefix ? `${metricNames[k] || k} (${prefix})` : metricNames[k] || k, Array.isArray(v) ? v.map(number).join(', ') : number(v)]);
+      else if (Array.isArray(v) && v.length && v.every((x) => x && typeof x === 'object')) {
+        // a table, as eval's classes: each row under its name
+        v.forEach((row, i) => {
+          const { class: name, ...rest } = row;
+          walk(rest, `${name !== undefined ? name : `${k} ${i + 1}`}`);
+        });
+      } else out.push([prefix ? `${metricNames[k] || k} (${prefix})` : metricNames[k] || k, Array.isArray(v) ? v.map(number).join(', ') : typeof v === 'boolean' ? (v ? 'yes' : 'no') : number(v)]);
     }
   };
   walk(metrics, '');
