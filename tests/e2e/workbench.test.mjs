@@ -26,6 +26,7 @@ rmSync(work, { recursive: true, force: true });
 const ws = `${work}/ws`;
 mkdirSync(ws, { recursive: true });
 uniem(binary, ['synth', `${ws}/s`, '--shape', '6,96,96']);
+uniem(binary, ['synth', `${ws}/second`, '--shape', '6,96,96', '--seed', '2']);  // a volume the network never saw
 // A folder outside the workspace, added on the page.
 const elsewhere = `${work}/elsewhere`;
 mkdirSync(elsewhere, { recursive: true });
@@ -550,7 +551,7 @@ try {
   await page.click('#tab-run');
   await page.selectOption('#command', 'infer2d');
   await setField('model', `runs/job-${train}/m`);
-  await setField('images', 's/image');
+  await setField('images', 'second/image');
   await setField('out', 'predicted');
   await page.locator('#more-options').evaluate((d) => { d.open = true; });
   await setField('threshold', '0.5');
@@ -595,13 +596,13 @@ try {
     'and its surfaces are the same, byte for byte');
   await page.selectOption('#command', 'eval');
   await setField('seg', `runs/job-${infer}/predicted/mask`);
-  await setField('gt', 's/membranes');
+  await setField('gt', 'second/membranes');
   await page.selectOption('#field-mode', 'semantic');
   r = await run();
   const evalJob = Number(r.message.match(/Job (\d+) queued/)[1]);
   await waitState(evalJob, 'done', 60000);
   await waitText('#details-final', /Jaccard/);
-  const scored = JSON.parse(uniem(binary, ['eval', `${ws}/runs/job-${infer}/predicted/mask`, `${ws}/s/membranes`, '--mode', 'semantic', '--progress', 'off']));
+  const scored = JSON.parse(uniem(binary, ['eval', `${ws}/runs/job-${infer}/predicted/mask`, `${ws}/second/membranes`, '--mode', 'semantic', '--progress', 'off']));
   const recorded = (await json(`${base}api/jobs/${evalJob}`)).record.metrics;
   check(Math.abs(recorded.mean_jaccard - scored.mean_jaccard) < 1e-12 && scored.mean_jaccard > 0.5,
     `the eval job's Jaccard is the command line's (${recorded.mean_jaccard} and ${scored.mean_jaccard})`);
