@@ -130,6 +130,10 @@ Command& Command::required() {
   last().required = true;
   return *this;
 }
+Command& Command::interactive() {
+  last().interactive = true;
+  return *this;
+}
 Command& Command::optional(std::string fallback) {
   UNIEM_CHECK(last_positional_, "cli: optional() applies to a positional");
   last().fallback = std::move(fallback);
@@ -333,7 +337,7 @@ nlohmann::json Command::describe() const {
   };
   for (const auto& p : positionals_) entry(p, "positional", field_name(p.name));
   for (const auto& o : options_) {
-    if (o.name == "help" || o.name == "describe") continue;
+    if (o.name == "help" || o.name == "describe" || o.interactive) continue;
     entry(o, o.step ? "step" : o.type == Type::flag ? "flag" : "option", o.name);
   }
   nlohmann::json j = {{"command", name_}, {"summary", summary_}, {"description", description_}, {"example", example_},

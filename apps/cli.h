@@ -38,6 +38,7 @@ struct Spec {
   bool common = false;  // --threads, --memory, ...: the runner's, not the command's
   bool step = false;    // an ordered step (uniem filter)
   bool required = false;  // an option the command cannot run without
+  bool interactive = false;  // for a person at the command line (uniem mesh --open): not in jobs or forms
 };
 
 class Args;
@@ -61,6 +62,7 @@ class Command {
   Command& unit(std::string unit);
   Command& advanced();  // shown apart in --help and folded away in forms
   Command& required();  // an option that must be given ("--model is required")
+  Command& interactive();  // only on the command line: a job refuses it, describe leaves it out
   // Exactly one of these options must be given (watershed: --markers, --seeds-below, ...).
   Command& exactly_one_of(std::vector<std::string> names);
   // A rule between options, checked when parsing (after types and ranges): it throws UsageError,

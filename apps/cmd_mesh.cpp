@@ -1,13 +1,18 @@
 // uniem mesh: surface meshes of every object of a label volume (io/label_meshes.h).
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "apps/cli.h"
 #include "apps/commands.h"
-#include "io/label_meshes.h"
+#include "apps/serve_project.h"
 #include "apps/stack_options.h"
 #include "io/atomic_output.h"
+#include "io/label_meshes.h"
 #include "io/stack.h"
+#include "web/http.h"
+
+namespace fs = std::filesystem;
 
 namespace uniem::apps {
 namespace {
@@ -65,7 +70,13 @@ cli::Command mesh_command() {
       .option("decimate", "R", "keep this fraction of each object's triangles (0 < R <= 1)", "1").number(0, 1)
       .option("triangles", "N", "or simplify each object to about N triangles").integer(4, {})
       .flag("noisy-labels", "mesh even a volume that looks like an image (few neighbours share a value)").advanced()
-      .flag("overwrite", "replace OUTDIR if it exists");
+      .flag("overwrite", "replace OUTDIR if it exists")
+      .flag("open", "then show the meshes in the 3D annotator: serves the workbench on OUTDIR's folder and opens the page")
+      .interactive();
+  command.rule([](const cli::Args& args) {
+    if (args.has("open") && (args.get("format") == "precomputed" || args.has("single-file")))
+      throw UsageError("--open shows one file per object (ply, obj or stl): leave out --format precomputed and --single-file");
+  });
   return command;
 }
 
@@ -99,7 +110,13 @@ int run_mesh(const cli::Args& args) {
   std::printf("%lld objects, %lld triangles, %lld vertices (%s, voxel size %s) -> %s\n", static_cast<long long>(s.objects),
               static_cast<long long>(s.triangles), static_cast<long long>(s.vertices), job.format.c_str(),
               labels.voxel_size.to_string().c_str(), out.c_str());
-  return 0;
+  if (!args.has("open")) return 0;
+  const fs::path folder = fs::weakly_canonical(fs::absolute(out));
+  ServeOptions serve;
+  serve.port = 8000;
+  serve.any_port_if_taken = true;
+  std::fflush(stdout);
+  return serve_workbench(folder.parent_path(), serve, true, "annotator/?path=" + web::url_component(folder.filename().string()));
 }
 
 }  // namespace uniem::apps

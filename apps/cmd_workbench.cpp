@@ -70,7 +70,7 @@ cli::Command workbench_command() {
   return command;
 }
 
-int serve_workbench(const fs::path& folder, const ServeOptions& options, bool open_browser) {
+int serve_workbench(const fs::path& folder, const ServeOptions& options, bool open_browser, const std::string& page) {
   std::error_code ec;
   const fs::path workspace = fs::weakly_canonical(fs::absolute(folder), ec);
   if (!fs::is_directory(workspace)) throw InputError(workspace, "is not a folder (the workspace must exist)");
@@ -109,7 +109,7 @@ int serve_workbench(const fs::path& folder, const ServeOptions& options, bool op
   if (const int n = jobs.store().interrupted_at_open())
     std::printf("%d job%s stopped when the server last stopped; resume %s on the page.\n", n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
   const std::string host = o.host == "0.0.0.0" || o.host == "::" ? "<this computer's address>" : o.host;
-  const std::string query = o.token.empty() ? "" : "?token=" + o.token;
+  const std::string query = page + (o.token.empty() ? "" : (page.find('?') == std::string::npos ? "?" : "&") + ("token=" + o.token));
   std::printf("The workbench for %s is at http://%s:%d/%s\n", workspace.c_str(), host.c_str(), port, query.c_str());
   if (open_browser && (std::getenv("DISPLAY") || std::getenv("WAYLAND_DISPLAY")))
     open_in_browser("http://" + (web::is_loopback(o.host) ? o.host : std::string("127.0.0.1")) + ":" + std::to_string(port) + "/" + query);

@@ -29,7 +29,10 @@ int serve_project(const std::filesystem::path& project, const ServeOptions& opti
 // Serves the workbench of `workspace` (its data, jobs and proofreading projects) until SIGINT or
 // SIGTERM; prints the address and, with `open_browser` where a desktop session runs, opens it in
 // the default browser. Returns 0.
-int serve_workbench(const std::filesystem::path& workspace, const ServeOptions& options, bool open_browser);
+// `page`: the address to print and open, relative to the server's root ("" the workbench itself,
+// "annotator/?path=meshes" the 3D annotator on a mesh folder).
+int serve_workbench(const std::filesystem::path& workspace, const ServeOptions& options, bool open_browser,
+                    const std::string& page = "");
 
 // The page's secret (web/http.h) kept in `file` (readable by its owner only), so that open pages
 // keep working when the server is started again.

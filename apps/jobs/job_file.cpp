@@ -212,6 +212,7 @@ std::vector<PlannedStep> plan(const Job& job, const fs::path& run_folder) {
         }
         const cli::Spec* spec = declaration.find(key);
         if (!spec || spec->step || key == "help" || key == "describe") throw UsageError("unknown option --" + key);
+        if (spec->interactive) throw UsageError("--" + key + " is for the command line: a job runs without anybody watching");
         if (spec->common)
           throw UsageError("--" + key + " is not an argument of a step: " +
                            (key == "threads" ? std::string("give \"threads\" at the top of the job file")
