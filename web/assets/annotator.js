@@ -2,14 +2,20 @@
 // `uniem mesh`, its objects as a table (GET ../api/meshes a page at a time: sorted, searched and
 // paged by the server) next to their surfaces in 3D (annotator_view.js), markers on the surfaces
 // (annotator_markers.js), an EM section of the same volume, pictures and tables to save.
-// Routes: web/workspace/annotator_service.h. This file holds the start, the table, the selection,
-// the colours, the view's controls and the exports.
+// Routes: web/workspace/annotator_service.h. Served at a proofreading project's /annotator/
+// instead, it shows the project's segments, made into surfaces by the server when asked and made
+// again when they are edited, and is linked to the project's proofreader (annotator_project.js).
+// This file holds the start, the table, the selection, the colours, the view's controls and the
+// exports.
 import {
-  $, el, say, state, route, change, PAGE_SIZE, MAX_SHOWN, MAX_TRIANGLES, figure, micrometres, cubicMicrometres,
+  $, el, say, state, route, change, labelColour as labelColourOf, PAGE_SIZE, MAX_SHOWN, MAX_TRIANGLES, figure, micrometres, cubicMicrometres,
   squareMicrometres, position, colourOf, ownColour, objectName, rampScale, rampGradient,
 } from './annotator_common.js';
 import { View, parseSurface } from './annotator_view.js';
 import { setupMarkers, loadNotes, applyNotes, remember, surfaceClicked, selectMarker, keyPressed } from './annotator_markers.js';
+import {
+  project, openProject, projectPage, projectSurface, centroidOf, voxelOf, voxelBox, boxesMeet, follow, link, tell,
+} from './annotator_project.js';
 
 let view = null;
 let pageRequest = 0;   // the latest table request: older answers are dropped
@@ -17,13 +23,13 @@ let showRequest = 0;   // the latest showSurfaces(): an older one stops
 let fitted = false;    // the camera was fitted once
 
 // ---- the object table ----------------------------------------------------------------------------
-async function loadPage() {
+async function loadPage(quiet = false) {
   const mine = ++pageRequest;
   const query = { path: state.path, sort: state.sort, order: state.order, offset: state.offset, limit: PAGE_SIZE };
   if (state.search) query.q = state.search;
   let page;
   try {
-    page = await api(route(''), undefined, query);
+    page = state.project ? await projectPage(query, state.rows) : await api(route(''), undefined, query);
   } catch (e) {
     say(`The objects could not be read: ${e.message}`, 'error');
     return false;
@@ -31,10 +37,11 @@ async function loadPage() {
   if (mine !== pageRequest) return false;
   state.matching = page.total;
   if (!state.search) state.total = page.total;
+  if (page.all !== undefined) state.total = page.all;
   for (const row of page.objects) state.rows.set(row.id, row);
   state.page = page.objects.map((r) => r.id);
   drawTable();
-  await showSurfaces();
+  await showSurfaces(quiet);
   return true;
 }
 
@@ -55,7 +62,6 @@ function drawTable() {
 
 function objectRow(row) {
   const id = row.id;
-  const c = row.centroid_nm;  // z, y, x
   const name = el('input', { type: 'text', value: objectName(id), placeholder: '—', spellcheck: false, class: 'name',
     title: 'type a name, then Enter (Esc: keep the old one)', onchange: () => saveName(id, name),
     onkeydown: (e) => {
@@ -69,10 +75,44 @@ function objectRow(row) {
   return el('tr', { 'data-id': id, class: state.selected.has(id) ? 'selected' : '',
     onclick: (e) => { if (!e.target.closest('input')) select(id, e.ctrlKey || e.metaKey || e.shiftKey); },
     ondblclick: (e) => { if (!e.target.closest('input')) lookAt(new Set([id])); } },
-  el('td', { class: 'number', text: String(id) }), el('td', {}, name), el('td', {}, colour), el('td', { class: 'centre' }, shown),
+  el('td', { class: 'number' }, String(id), surfaceTag(row)), el('td', {}, name), el('td', {}, colour), el('td', { class: 'centre' }, shown),
   el('td', { class: 'number', text: cubicMicrometres(row.volume_nm3) }),
-  el('td', { class: 'number', text: squareMicrometres(row.area_nm2) }),
-  el('td', { class: 'number', text: position(c[2], c[1], c[0]) }));
+  ...measuredCells(row));
+}
+
+// The area and the centre: on a project, known once the surface is made (a dash before).
+function measuredCells(row) {
+  const c = row.centroid_nm;  // z, y, x
+  const later = 'known once its surface is loaded (shown in 3D)';
+  return [el('td', { class: 'number', text: row.area_nm2 === undefined ? '—' : squareMicrometres(row.area_nm2),
+    title: row.area_nm2 === undefined ? later : null }),
+  el('td', { class: 'number', text: c ? position(c[2], c[1], c[0]) : '—', title: c ? null : later })];
+}
+
+// On a project, a word after the number when the surface shown is not every voxel's.
+function surfaceTag(row) {
+  const m = row.mesh;
+  if (!m) return null;
+  if (m.level > 1) {
+    return el('span', { class: 'tag coarse', text: `every ${m.level}th voxel`,
+      title: `this segment is large: its surface was made from every ${m.level}th voxel along each axis (a coarser level), so it is less detailed; its volume and area are of that surface` });
+  }
+  if (m.decimated) {
+    return el('span', { class: 'tag', text: 'simplified',
+      title: `drawn with ${figure(m.triangles)} of its ${figure(m.full_triangles)} triangles; select it and press “Full resolution” for every one (its area and volume are of the full surface)` });
+  }
+  return null;
+}
+
+// After its surface came: the row's area, centre and tag.
+function rowMeasured(id) {
+  const tr = $('objects').querySelector(`tr[data-id="${id}"]`);
+  const row = state.rows.get(id);
+  if (!tr || !row) return;
+  const cells = tr.cells;
+  cells[5].replaceWith(...measuredCells(row).slice(0, 1));
+  tr.cells[6].replaceWith(...measuredCells(row).slice(1));
+  tr.cells[0].replaceChildren(String(id), surfaceTag(row) || '');
 }
 
 // Names and colours as the annotations have them now (after a change, ours or someone else's).
@@ -119,6 +159,11 @@ async function saveColour(id, input) {
 }
 
 function sortBy(key) {
+  if (state.project && key === 'area') {
+    say('On a project the areas are known only once the surfaces are made, so the table cannot be sorted by area; ' +
+      'sort by volume (the voxels), number or name.', 'error');
+    return;
+  }
   if (state.sort === key) state.order = state.order === 'asc' ? 'desc' : 'asc';
   else { state.sort = key; state.order = key === 'volume' || key === 'area' ? 'desc' : 'asc'; }
   state.offset = 0;
@@ -158,7 +203,8 @@ function toShow() {
   return { ids, triangles, capped };
 }
 
-async function showSurfaces() {
+// `quiet`: without saying what is shown (after an edit elsewhere, which says so itself).
+async function showSurfaces(quiet = false) {
   if (!view) return;
   const mine = ++showRequest;
   const { ids, triangles, capped } = toShow();
@@ -171,10 +217,17 @@ async function showSurfaces() {
       const id = next.shift();
       const row = state.rows.get(id);
       try {
-        if (!row.file) throw new Error('it has no surface file in this folder');
-        const r = await fetch(url(route('/surface'), { path: state.path, id }));
-        if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || `the server answered HTTP ${r.status}`);
-        if (!view.has(id)) view.add(id, parseSurface(await r.arrayBuffer(), row.file), colourOf(id));
+        if (state.project) {
+          const { geometry, info } = await projectSurface(id, state.full.has(id));
+          measured(row, geometry, info);
+          if (!view.has(id)) view.add(id, geometry, colourOf(id));
+          rowMeasured(id);
+        } else {
+          if (!row.file) throw new Error('it has no surface file in this folder');
+          const r = await fetch(url(route('/surface'), { path: state.path, id }));
+          if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || `the server answered HTTP ${r.status}`);
+          if (!view.has(id)) view.add(id, parseSurface(await r.arrayBuffer(), row.file), colourOf(id));
+        }
       } catch (e) {
         failed.push(`object ${id}: ${e.message}`);
       }
@@ -193,11 +246,68 @@ async function showSurfaces() {
       '(--single-file) or for Neuroglancer (--format precomputed). The table works; for the 3D view, mesh again without those options.', 'error');
     return;
   }
-  const parts = [`Showing ${ids.length} object${ids.length === 1 ? '' : 's'} in 3D (${figure(triangles)} triangles)`];
+  if (quiet) return;
+  const drawn = state.project ? ids.reduce((n, id) => n + (state.rows.get(id)?.mesh?.triangles || 0), 0) : triangles;
+  const parts = [`Showing ${ids.length} ${state.project ? 'segment' : 'object'}${ids.length === 1 ? '' : 's'} in 3D (${figure(drawn)} triangles)`];
   if (state.only) parts.push('only the selected: Show all brings the others back');
+  if (state.project) parts.push(...surfaceNotes(ids));
   if (capped) parts.push(`not more: at most ${capped} are drawn at once; untick some, or use Show only the selected`);
   say(`${parts.join('; ')}.${failed.length ? ` ${failed.length} could not be shown: ${failed.slice(0, 3).join('; ')}` : ''}`,
     failed.length ? 'error' : 'info');
+}
+
+// A project's surface came: what the server says of it, its area and centre for the table.
+function measured(row, geometry, info) {
+  row.mesh = info;
+  row.triangles = info.triangles;
+  row.area_nm2 = info.area_nm2;
+  row.centroid_nm = centroidOf(geometry);
+}
+
+// What the page should say of the surfaces shown: coarser levels, simplified ones.
+function surfaceNotes(ids) {
+  const meshes = ids.map((id) => state.rows.get(id)?.mesh).filter(Boolean);
+  const out = [];
+  const coarse = meshes.filter((m) => m.level > 1);
+  if (coarse.length) {
+    out.push(`segment${coarse.length === 1 ? '' : 's'} ${coarse.map((m) => m.segment).join(', ')} ${coarse.length === 1 ? 'is' : 'are'} ` +
+      `too large to mesh every voxel: made from every ${coarse[0].level}th voxel (a coarser level, marked in the table)`);
+  }
+  const simplified = meshes.filter((m) => m.decimated && m.level <= 1);
+  if (simplified.length) {
+    out.push(`${simplified.length} surface${simplified.length === 1 ? ' is' : 's are'} simplified for display (fewer triangles): ` +
+      'select and press Full resolution for every triangle');
+  }
+  return out;
+}
+
+// The selected segments' surfaces with every triangle (a project's are simplified when large).
+async function fullResolution() {
+  const ids = [...state.selected].filter((id) => state.rows.get(id)?.mesh?.decimated);
+  if (!ids.length) {
+    say(state.selected.size ? 'The selected surfaces are already drawn with every triangle.'
+      : 'Select the segments first (click their rows or their surfaces); then Full resolution loads every triangle of theirs.', 'error');
+    return;
+  }
+  say(`Loading ${ids.length === 1 ? `segment ${ids[0]}` : `${ids.length} segments`} at full resolution...`, 'busy');
+  for (const id of ids) state.full.add(id);
+  try {
+    for (const id of ids) await reloadSurface(id);
+    const t = ids.reduce((n, id) => n + state.rows.get(id).mesh.triangles, 0);
+    say(`Full resolution: ${ids.length === 1 ? `segment ${ids[0]} is` : `${ids.length} segments are`} drawn with every triangle (${figure(t)}).`);
+  } catch (e) {
+    say(`The full surface could not be made: ${e.message}`, 'error');
+  }
+}
+
+// Segment `id`'s surface made again (it changed): replaced in the view where it was.
+async function reloadSurface(id) {
+  const row = state.rows.get(id);
+  const { geometry, info } = await projectSurface(id, state.full.has(id));
+  measured(row, geometry, info);
+  if (view.has(id)) view.replace(id, geometry, colourOf(id)); else view.add(id, geometry, colourOf(id));
+  rowMeasured(id);
+  return info;
 }
 
 // Surfaces not shown are kept for going back a page, up to twice what may be shown.
@@ -212,7 +322,7 @@ function setShown(id, on) {
 }
 
 // ---- selection ------------------------------------------------------------------------------------
-async function select(id, add = false) {
+async function select(id, add = false, announce = true) {
   const ids = new Set(add ? state.selected : []);
   if (add && ids.has(id)) ids.delete(id); else ids.add(id);
   state.selected = ids;
@@ -229,6 +339,7 @@ async function select(id, add = false) {
   for (const tr of $('objects').tBodies[0].rows) tr.classList.toggle('selected', state.selected.has(Number(tr.dataset.id)));
   $('objects').querySelector(`tr[data-id="${id}"]`)?.scrollIntoView({ block: 'nearest' });
   view?.setSelected(state.selected);
+  if (announce && state.project) tell({ type: 'select', id: ids.has(id) ? id : 0 });
   const row = state.rows.get(id);
   if (!row) return;
   if (!ids.has(id)) say(`Object ${id} is no longer selected (${ids.size} selected).`);
@@ -270,6 +381,13 @@ function recolour() {
 
 // The smallest and largest volume and area of the folder, for the colour ramp: two rows each.
 async function loadRanges() {
+  if (state.project) {
+    const ask = (order) => api('../api/segments', undefined, { count: 1, sort: 'voxels', order });
+    const [low, high] = await Promise.all([ask('up'), ask('down')]);
+    const vv = project.voxel.x * project.voxel.y * project.voxel.z;
+    if (low.items.length) state.range.volume = [low.items[0].voxels * vv, high.items[0].voxels * vv];
+    return;
+  }
   for (const key of ['volume', 'area']) {
     const ask = (order) => api(route(''), undefined, { path: state.path, sort: key, order, limit: 1 });
     const [low, high] = await Promise.all([ask('asc'), ask('desc')]);
@@ -309,6 +427,7 @@ const SECTION_SIZE = 1024;  // pixels on the longer side of the section's pictur
 const sectionOf = (z) => (section.item ? ` (section ${Math.round(z / section.item.voxel_size.z)})` : '');
 
 async function listStacks() {
+  if (state.project) return projectSection();
   let list;
   try {
     list = await api('../api/data');
@@ -332,6 +451,21 @@ async function listStacks() {
   }
   select.value = state.image;
   if (state.image) await setStack(stacks.find((i) => i.path === state.image));
+}
+
+// On a project: its own EM, at the level of its pyramid that is at most SECTION_SIZE across.
+async function projectSection() {
+  const info = project.info, [nz, ny, nx] = info.shape;
+  let level = 0;
+  while (level + 1 < info.levels && Math.max(ny, nx) / 2 ** level > SECTION_SIZE) ++level;
+  const item = { path: 'the project', project: true, level, shape: info.shape,
+    voxel_size: { ...project.voxel } };
+  const select = $('image');
+  select.replaceChildren(el('option', { value: '', text: 'none' }),
+    el('option', { value: 'project', text: `the project's (${nz} × ${ny} × ${nx} voxels)` }));
+  select.onchange = () => setStack(select.value ? item : null);
+  select.value = state.image ? 'project' : '';
+  if (state.image) await setStack(item);
 }
 
 async function setStack(item) {
@@ -358,7 +492,8 @@ async function showSection(first = false) {
   const v = item.voxel_size;
   $('section-text').textContent = `section ${z} of ${item.shape[0]}, z ${micrometres(z * v.z)} µm`;
   const image = new Image();
-  image.src = url('../api/data/section', { path: item.path, z, size: SECTION_SIZE });
+  image.src = item.project ? url('../api/image', { z, level: item.level })
+    : url('../api/data/section', { path: item.path, z, size: SECTION_SIZE });
   try {
     await image.decode();
   } catch {
@@ -367,7 +502,7 @@ async function showSection(first = false) {
   }
   if (mine !== section.request) return;
   // The server takes every f-th voxel (web/workspace/section_picture.h): each pixel stands for f voxels.
-  const f = Math.max(1, Math.ceil(Math.max(item.shape[1], item.shape[2]) / SECTION_SIZE));
+  const f = item.project ? 2 ** item.level : Math.max(1, Math.ceil(Math.max(item.shape[1], item.shape[2]) / SECTION_SIZE));
   view.setSection(image, { voxels: f, vx: v.x, vy: v.y, z: z * v.z });
   cutAtSection();
   if (!first) return;
@@ -375,7 +510,7 @@ async function showSection(first = false) {
   const far = !box.isEmpty() && (box.max.x > item.shape[2] * v.x * 1.1 || box.max.y > item.shape[1] * v.y * 1.1 ||
     box.max.z > item.shape[0] * v.z * 1.1);
   const many = view.shown().length > 3 && $('section-cut').checked;
-  say(`EM section ${z} of ${item.path} is shown; move the slider to go through the sections.` +
+  say(`EM section ${z} of ${item.path} is shown${item.project ? ' (the proofreader shows the same sections)' : ''}; move the slider to go through the sections.` +
     (many ? ' The surfaces in front of it hide much of it: Show only the selected to see it next to a few objects.' : '') +
     (v.known ? '' : ' Its voxel size is not known, so it may not line up with the surfaces.') +
     (far ? ' The surfaces reach beyond this stack: is it the same volume?' : ''), far || !v.known ? 'error' : 'info');
@@ -440,6 +575,123 @@ function setupClicks(canvas) {
     if (hit.kind === 'marker') selectMarker(hit.id, false);
     else select(hit.id, e.ctrlKey || e.metaKey || e.shiftKey);
   });
+  // On a project, a double-click on a surface or a marker: the proofreader goes to that voxel.
+  canvas.addEventListener('dblclick', (e) => {
+    if (!state.project || state.mode) return;
+    const hit = view.pick(e.clientX, e.clientY, true);
+    if (!hit) return;
+    if (hit.kind === 'marker') {
+      const m = state.notes.markers.find((x) => x.id === hit.id);
+      if (m) goToVoxel(m.voxel, m.segment, `marker “${m.name}”`);
+    } else {
+      goToVoxel(voxelOf(hit.point), hit.id, `segment ${hit.id}`);
+    }
+  });
+}
+
+// ---- the proofreader of the same project ------------------------------------------------------------
+let went = 0;  // the timer that says no proofreader answered
+function goToVoxel(v, id, what) {
+  tell({ type: 'go', z: v.z, y: v.y, x: v.x, id });
+  say(`Asked the proofreader to show ${what} at section ${v.z} (y ${v.y}, x ${v.x})...`, 'busy');
+  clearTimeout(went);
+  went = setTimeout(() => say(`No proofreader of this project answered: open it (“Proofreader” at the top right), ` +
+    `then double-click again to show ${what} there at section ${v.z}.`, 'error'), 1500);
+}
+
+function proofreaderSaid(m) {
+  if (m.type === 'select' && m.id > 0) {
+    if (state.selected.size === 1 && state.selected.has(m.id)) return;
+    select(m.id, false, false).then(() => {
+      if (state.selected.has(m.id)) say(`Segment ${m.id} selected in the proofreader, so here too.`);
+    });
+  } else if (m.type === 'went') {
+    clearTimeout(went);
+    say(`The proofreader shows section ${m.z} now, centred on y ${m.y}, x ${m.x}.`);
+  }
+}
+
+// ---- live: edits made anywhere (the proofreader, another annotator) ---------------------------------
+let refreshing = null;  // the refresh under way; edits meanwhile wait for it
+let pending = [];       // the boxes of the edits not yet looked at (null: look at everything)
+const editors = new Set();  // who made them
+async function projectChanged(events) {
+  if (events === null) pending.push(null);
+  else for (const ev of events) { pending.push(ev.box || undefined); if (ev.box) editors.add(ev.user); }
+  if (refreshing) return;
+  refreshing = (async () => {
+    while (pending.length) {
+      const boxes = pending;
+      pending = [];
+      await refreshProject(boxes);
+    }
+  })();
+  await refreshing;
+  refreshing = null;
+}
+
+async function refreshProject(boxes) {
+  const before = new Map([...state.rows].map(([id, r]) => [id, r.voxels]));
+  if (!state.changing) await loadNotes().catch(() => {});
+  const all = boxes.includes(null);
+  // Markers, names and locks change no voxels (their events have no box): the notes say it all.
+  if (!all && boxes.every((b) => !b)) return;
+  if (!view) { await loadPage(true); return; }
+  const shown = view.shown();
+  // The table's page again (sizes and names), then the surfaces that an edit met or whose size changed.
+  await loadPage(true);
+  const again = shown.filter((id) => {
+    const mesh = view.meshes.get(id);
+    if (all || !state.rows.has(id) || state.rows.get(id).voxels !== before.get(id)) return true;
+    const box = voxelBox(mesh.geometry.boundingBox);
+    return boxes.some((b) => b && boxesMeet(b, box));
+  });
+  const updated = [], gone = [], failed = [];
+  for (const id of again) {
+    try {
+      updated.push([id, await reloadSurface(id)]);
+    } catch (e) {
+      if (e.status === 404) { view.remove(id); gone.push(id); } else failed.push(`segment ${id}: ${e.message}`);
+    }
+  }
+  if (gone.length) view.show(new Set(view.shown()));
+  const by = editors.size ? ` by ${[...editors].join(', ')}` : '';
+  editors.clear();
+  if (failed.length) say(`An edit changed segments whose surfaces could not be made again: ${failed.join('; ')}`, 'error');
+  else if (updated.length || gone.length) {
+    const parts = updated.map(([id, m]) => `segment ${id} (${figure(m.triangles)} triangles now)`);
+    say(`${parts.length ? `Edited${by} in the proofreader; the surface${parts.length === 1 ? ' is' : 's are'} made again: ${parts.join(', ')}.` : ''}` +
+      `${gone.length ? ` Segment${gone.length === 1 ? '' : 's'} ${gone.join(', ')} no longer exist${gone.length === 1 ? 's' : ''} (merged or deleted).` : ''}`);
+  }
+}
+
+// ---- exports on a project: the tables made here ------------------------------------------------------
+const csvField = (v) => (/[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
+function saveText(name, text) {
+  const link = el('a', { href: URL.createObjectURL(new Blob([text], { type: 'text/csv' })), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+}
+async function projectObjectsCsv() {
+  say('Reading every segment of the project...', 'busy');
+  const all = await api('../api/segments');
+  const vv = project.voxel.x * project.voxel.y * project.voxel.z;
+  const lines = ['id,name,colour,voxels,volume_nm3,area_nm2,centroid_x_nm,centroid_y_nm,centroid_z_nm'];
+  for (const s of all) {
+    const row = state.rows.get(s.id), c = row?.centroid_nm;
+    lines.push([s.id, csvField(s.name || ''), ownColour(s.id) || labelColourOf(s.id), s.voxels, s.voxels * vv,
+      row?.area_nm2 ?? '', c ? c[2] : '', c ? c[1] : '', c ? c[0] : ''].join(','));
+  }
+  saveText('segments.csv', `${lines.join('\n')}\n`);
+  say(`Saved segments.csv: ${all.length} segments (volume from the voxels; area and centre for those whose surface was loaded).`);
+}
+function projectMarkersCsv() {
+  const lines = ['id,name,type,x,y,z,segment,note'];
+  for (const m of state.notes.markers) lines.push([m.id, csvField(m.name), csvField(m.type), m.x, m.y, m.z, m.segment, csvField(m.note)].join(','));
+  saveText('markers.csv', `${lines.join('\n')}\n`);
+  say(`Saved markers.csv: ${state.notes.markers.length} markers (x, y, z in nm).`);
 }
 
 // ---- the start ------------------------------------------------------------------------------------
@@ -522,18 +774,66 @@ function setupKeys() {
   });
 }
 
+// A project instead of a mesh folder: the words, the links and what works otherwise.
+function setupProject() {
+  const [nz, ny, nx] = project.info.shape, v = project.voxel;
+  const size = `${nz} × ${ny} × ${nx} voxels of ${figure(v.z)} × ${figure(v.y)} × ${figure(v.x)} nm`;
+  $('source-label').firstChild.textContent = 'proofreading project ';
+  $('source-label').title = `the proofreading project whose segments are shown (${size}); edits made in its proofreader show here within seconds`;
+  $('folder').textContent = project.name || size;
+  document.title = `${project.name || 'project'} - uniem 3D annotator`;
+  $('objects-title').textContent = 'Segments';
+  $('objects').querySelector('th[data-sort="id"]').textContent = 'Segment';
+  $('markers').querySelector('th[title="the object it is on"]').textContent = 'Segment';
+  $('markers-help').textContent = "Points on surfaces (a synapse, something to check...), with a name and a type. Saved in the project " +
+    "like its edits; its proofreader lists them too (double-click one here to show it there).";
+  const proofreader = $('proofreader');
+  proofreader.hidden = false;
+  proofreader.href = url('../');
+  proofreader.target = `uniem-proofreader:${project.prefix}`;
+  $('objects-help').hidden = false;
+  document.querySelector('#top .how').append(' · ', el('b', { text: 'Double-click' }),
+    ' a surface or a marker: the proofreader shows that place');
+  $('full-detail').hidden = false;
+  $('full-detail').addEventListener('click', fullResolution);
+  $('objects-csv').textContent = 'Segments as CSV';
+  $('objects-csv').title = "every segment's number, name, colour, voxels and volume (nm³), and the area and centre of those loaded";
+  $('objects-csv').addEventListener('click', (e) => {
+    e.preventDefault();
+    projectObjectsCsv().catch((x) => say(`The segments could not be read: ${x.message}`, 'error'));
+  });
+  $('markers-csv').addEventListener('click', (e) => { e.preventDefault(); projectMarkersCsv(); });
+  $('import').closest('label').title = 'add markers to the project from a CSV file with the columns name,type,x,y,z,segment[,note] ' +
+    '(x, y, z in nm; segment: its number); a bad line imports nothing';
+  for (const th of $('objects').querySelectorAll('th[data-sort]')) {
+    if (th.dataset.sort === 'area') th.title = 'area of its surface, once it is loaded (the table cannot be sorted by it on a project)';
+    if (th.dataset.sort === 'volume') th.title = 'its voxels times the voxel volume; click to sort';
+  }
+  $('colour-by').querySelector('option[value="area"]').disabled = true;
+  $('colour-by').querySelector('option[value="id"]').textContent = 'segment (as proofread)';
+  $('colour-by').title = "each segment in the colour its proofreader draws it in (change one in the table: kept in this browser only), or by its volume";
+  link(proofreaderSaid);
+  follow(projectChanged, (live) => {
+    $('live').textContent = live ? 'live' : 'reconnecting...';
+    $('live').className = live ? 'live' : 'live down';
+    $('live').title = live ? 'edits made in the proofreader show here as they are saved' : 'the server does not answer; trying again';
+  });
+}
+
 async function start() {
-  if (!state.path) {
+  if (!state.path && !(await openProject())) {
     say('No mesh folder named: open this page from the workbench (Data, then “View in 3D” on a mesh folder), ' +
       'or add ?path=FOLDER to its address.', 'error');
     return;
   }
-  $('folder').textContent = state.path;
-  document.title = `${state.path} - uniem 3D annotator`;
-  $('objects-csv').href = url(route('/objects.csv'), { path: state.path });
-  $('markers-csv').href = url(route('/markers.csv'), { path: state.path });
-  for (const id of ['objects-csv', 'markers-csv']) {
-    $(id).addEventListener('click', () => say(`Downloading ${$(id).getAttribute('download')} (distances in nm)...`));
+  if (!state.project) {
+    $('folder').textContent = state.path;
+    document.title = `${state.path} - uniem 3D annotator`;
+    $('objects-csv').href = url(route('/objects.csv'), { path: state.path });
+    $('markers-csv').href = url(route('/markers.csv'), { path: state.path });
+    for (const id of ['objects-csv', 'markers-csv']) {
+      $(id).addEventListener('click', () => say(`Downloading ${$(id).getAttribute('download')} (distances in nm)...`));
+    }
   }
   try {
     view = new View($('view'), { bar: $('scale-bar'), label: $('scale-text') });
@@ -550,17 +850,24 @@ async function start() {
     pointOnSurface: (id) => view?.pointOnSurface(id) || null,
     still: () => !view || !view.flying,
     shown: () => view?.shown() || [],
+    row: (id) => state.rows.get(id) || null,  // on a project: with .mesh, what the server said of its surface
+    voxelAt: (x, y) => {  // on a project: the voxel (z, y, x) of the surface under a point of the screen
+      const hit = view?.pick(x, y, false);
+      return hit && state.project ? voxelOf(hit.point) : null;
+    },
   };
   setupControls();
   setupKeys();
   setupMarkers({ objectsChanged, view });
-  say(`Opening ${state.path}...`, 'busy');
+  const what = state.project ? project.name || 'the project' : state.path;
+  say(`Opening ${what}...`, 'busy');
   try {
     await loadNotes();
   } catch (e) {
-    say(`${state.path} could not be opened: ${e.message}`, 'error');
+    say(`${what} could not be opened: ${e.message}`, 'error');
     return;
   }
+  if (state.project) setupProject();
   await loadRanges().catch(() => {});
   await loadPage();
   if (view) await listStacks();

@@ -1,7 +1,10 @@
 // What the 3D annotator's modules share (annotator.js starts the page): its state, the small
 // helpers that build elements and say what happened, numbers in micrometres, and the colours of
 // objects (by id, as every uniem page draws labels; or by a measurement, on a colour ramp).
-// url(), api() and pageToken come from server.js, loaded before the modules.
+// url(), api() and pageToken come from server.js, loaded before the modules. The page works on a
+// mesh folder (?path=) or, opened at a proofreading project's /annotator/, on the project
+// (annotator_project.js; state.project is set).
+import { projectChange } from './annotator_project.js';
 
 export const $ = (id) => document.getElementById(id);
 
@@ -9,6 +12,7 @@ const query = new URLSearchParams(location.search);
 
 export const state = {
   path: query.get('path') || '',   // the mesh folder, as the workbench's Data page lists it
+  project: null,         // or the project the page is on (annotator_project.js)
   image: query.get('image') || '', // an image stack of the same volume, for the EM section
   rows: new Map(),       // id -> the object's row, from every table page read (the server's units: nm)
   page: [],              // the ids of the table page shown, in order
@@ -18,6 +22,7 @@ export const state = {
   selected: new Set(),   // selected objects
   hidden: new Set(),     // objects unticked in "visible"
   only: null,            // "Show only the selected": those ids, else null
+  full: new Set(),       // on a project: segments whose surface is asked for with every triangle
   colourBy: 'id',        // id | volume | area
   range: { volume: null, area: null },  // [min, max] of each measurement over the folder (nm units)
   notes: { version: -1, objects: {}, markers: [] },  // GET ../api/meshes/annotations
@@ -60,6 +65,7 @@ export const route = (name) => `../api/meshes${name}`;
 export async function change(op) {
   ++state.changing;
   try {
+    if (state.project) return await projectChange(op);
     return await api(route('/change'), { path: state.path, ...op });
   } finally {
     --state.changing;
@@ -88,12 +94,23 @@ const MASK64 = (1n << 64n) - 1n;
 // (SplitMix64's finaliser; each channel 64..255, bright enough to see on black), as "#rrggbb".
 export function labelColour(id) {
   if (!id) return '#000000';
+  if (state.project) return proofreaderColour(id);
   let h = (BigInt(id) * 0x9E3779B97F4A7C15n) & MASK64;
   h = ((h ^ (h >> 30n)) * 0xBF58476D1CE4E5B9n) & MASK64;
   h = ((h ^ (h >> 27n)) * 0x94D049BB133111EBn) & MASK64;
   h ^= h >> 31n;
   const channel = (shift) => 64 + Math.floor(Number((h >> BigInt(shift)) & 0xffn) * 191 / 255);
   return `#${[channel(0), channel(8), channel(16)].map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+}
+
+// On a project, the colour its proofreader draws segment `id` in (web/assets/app.js colour(): a
+// hash of the id onto bright hues), so that a segment looks the same on both pages.
+function proofreaderColour(id) {
+  let h = Math.imul(id ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  const hue = (h % 360) / 60, c = 200, x = c * (1 - Math.abs((hue % 2) - 1));
+  const [r, g, b] = hue < 1 ? [c, x, 0] : hue < 2 ? [x, c, 0] : hue < 3 ? [0, c, x] : hue < 4 ? [0, x, c] : hue < 5 ? [x, 0, c] : [c, 0, x];
+  return `#${[r + 55, g + 55, b + 55].map((v) => Math.round(v).toString(16).padStart(2, '0')).join('')}`;
 }
 
 // Viridis, in 9 steps, for measurements: dark blue (small) to yellow (large).

@@ -4,7 +4,10 @@
 // undone by its inverse (add -> delete, delete -> restore, move -> move back, edit -> edit back,
 // an object's name or colour -> the old one). The annotations are read again every 3 s, so that
 // what others change shows.
+// On a project (state.project), the markers are the project's own (annotator_project.js turns the
+// same changes into its edits) and what others change arrives with the project's events.
 import { $, el, say, state, route, change, position, markerTypes, markerColour, objectName } from './annotator_common.js';
+import { projectNotes, projectImport } from './annotator_project.js';
 
 const hooks = { objectsChanged: () => {}, view: null };
 const undoStack = [];  // {what, ops: [change...]}, the last one last
@@ -22,14 +25,14 @@ export function setupMarkers({ objectsChanged, view }) {
   $('marker-form').addEventListener('submit', (e) => { e.preventDefault(); saveForm(); });
   $('marker-cancel').addEventListener('click', () => closeForm('Nothing saved.'));
   $('marker-form').addEventListener('keydown', (e) => {
-    if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); closeForm('Nothing saved.'); }
+    if (e.key === 'Escape' && form) { e.preventDefault(); e.stopPropagation(); closeForm('Nothing saved.'); }
   });
   $('import').addEventListener('change', importMarkers);
-  setInterval(poll, 3000);
+  if (!state.project) setInterval(poll, 3000);
 }
 
 export async function loadNotes() {
-  applyNotes(await api(route('/annotations'), undefined, { path: state.path }));
+  applyNotes(state.project ? await projectNotes() : await api(route('/annotations'), undefined, { path: state.path }));
 }
 
 // The annotations after a change (ours: the server's answer; others': read by poll()).
@@ -55,7 +58,10 @@ async function poll() {
 
 const selectedMarker = () => state.notes.markers.find((m) => m.id === state.markerSelected) || null;
 const describe = (m) => `“${m.name}”${m.type ? ` (${m.type})` : ''}`;
-const onObject = (id) => (id ? `object ${id}${objectName(id) ? ` “${objectName(id)}”` : ''}` : 'no object');
+const onObject = (id) => {
+  const word = state.project ? 'segment' : 'object';
+  return id ? `${word} ${id}${objectName(id) ? ` “${objectName(id)}”` : ''}` : `no ${word}`;
+};
 
 function drawMarkers() {
   const markers = [...state.notes.markers].sort((a, b) => a.id - b.id);
@@ -141,7 +147,7 @@ function openForm(subject, event = null) {
     const p = subject.hit.point;
     $('marker-form-title').textContent = `New marker on ${onObject(subject.hit.id)}, at ${position(p.x, p.y, p.z)} µm`;
     $('marker-name').value = '';
-    $('marker-name').placeholder = `marker ${state.notes.next_marker || ''}`;
+    $('marker-name').placeholder = state.project ? 'marker (and its number)' : `marker ${state.notes.next_marker || ''}`;
     $('marker-type').value = $('marker-type').value || markerTypes()[0] || '';
     $('marker-note').value = '';
   } else {
@@ -260,7 +266,8 @@ async function importMarkers() {
   const first = state.notes.next_marker || 1;
   ++state.changing;
   try {
-    const answer = await api(route('/import'), { path: state.path, csv: await file.text() });
+    const answer = state.project ? await projectImport(await file.text())
+      : await api(route('/import'), { path: state.path, csv: await file.text() });
     applyNotes(answer.annotations);
     const ids = answer.annotations.markers.map((m) => m.id).filter((id) => id >= first);
     if (ids.length) remember({ what: `importing ${ids.length} markers from ${file.name}`, ops: ids.map((id) => ({ op: 'delete', id })) });

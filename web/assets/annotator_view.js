@@ -194,6 +194,17 @@ export class View {
     this.meshes.delete(id);
   }
 
+  // A new surface for object `id` (it was edited), shown as the old one was.
+  replace(id, geometry, colour) {
+    const visible = this.meshes.get(id)?.visible || false;
+    this.remove(id);
+    this.add(id, geometry, colour);
+    this.meshes.get(id).visible = visible;
+    this.drawSelection();
+    this.measure();
+    this.request();
+  }
+
   // Shows exactly the objects of `ids` (those loaded).
   show(ids) {
     for (const [id, mesh] of this.meshes) mesh.visible = ids.has(id);

@@ -12,6 +12,7 @@ const state = {
   labels: null, lw: 0, lh: 0, labelKey: '',
   overlay: document.createElement('canvas'),
   mode: 'navigate', picked: [], seeds: [], stroke: null,
+  selected: 0,                            // the segment selected (a row, or a click in Navigate), shared with the 3D view
   segments: [], matching: 0, total: 0, segmentOffset: 0,  // the page of the segment list shown
   segmentPage: 200,                       // rows per page
   annotated: new Map(),                   // id -> {name, locked_by}: every named or locked segment
@@ -79,7 +80,8 @@ function windowFromInputs() {
 function showVersion() { $('version').textContent = `version ${state.version}`; }
 
 // ---- colours --------------------------------------------------------------------------------
-// A stable colour per id: a hash of the id onto bright hues.
+// A stable colour per id: a hash of the id onto bright hues (the 3D annotator of a project draws
+// segments in the same colours: web/assets/annotator_common.js proofreaderColour).
 function colour(id) {
   let h = Math.imul(id ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
@@ -97,6 +99,7 @@ function paintOverlay() {
   const img = ctx.createImageData(lw, lh);
   const px = new Uint32Array(img.data.buffer);
   const picked = new Set(state.picked);
+  if (state.selected) picked.add(state.selected);
   const alpha = Math.round(state.opacity * 255);
   const cache = new Map();
   for (let y = 0, i = 0; y < lh; ++y) {
@@ -319,7 +322,7 @@ function renderSegments() {
   for (const s of state.segments) {
     const tr = body.insertRow();
     tr.dataset.id = s.id;
-    if (state.picked.includes(s.id)) tr.className = 'selected';
+    if (state.picked.includes(s.id) || s.id === state.selected) tr.className = 'selected';
     const [r, g, b] = colour(s.id);
     tr.insertCell().innerHTML = `<span class="swatch" style="background:rgb(${r},${g},${b})"></span>${s.id}`;
     tr.insertCell().textContent = s.voxels;
@@ -339,7 +342,7 @@ function renderSegments() {
       if (name !== null) edit('name', { id: s.id, name });
     });
     button('del', 'delete the segment (it becomes background)', () => { if (confirm(`Delete segment ${s.id}?`)) edit('delete', { id: s.id }); });
-    tr.onclick = () => jumpTo(String(s.id));
+    tr.onclick = () => { select(s.id); jumpTo(String(s.id)); };
   }
 }
 
@@ -349,7 +352,8 @@ function renderMarkers() {
   ul.textContent = '';
   state.markers.forEach((m, i) => {
     const li = document.createElement('li');
-    li.textContent = `z ${m.z} y ${m.y} x ${m.x} ${m.note ? '- ' + m.note : ''} (${m.user})`;
+    const what = [m.name, m.type ? `(${m.type})` : ''].filter(Boolean).join(' ');  // named in the 3D view
+    li.textContent = `${what ? what + ': ' : ''}z ${m.z} y ${m.y} x ${m.x} ${m.note ? '- ' + m.note : ''} (${m.user})`;
     if (i === state.markerIndex) li.className = 'current';
     li.onclick = () => { state.markerIndex = i; goTo(m.z, m.y, m.x); renderMarkers(); };
     const del = document.createElement('button');
@@ -380,6 +384,43 @@ async function jumpTo(text) {
   }
   say('jump takes a segment id or z,y,x', true);
 }
+
+// ---- the 3D view of the same project (web/assets/annotator_project.js) ----------------------------
+// A BroadcastChannel named after the project's address links this page and the 3D annotator open
+// in the same browser: each says which segment is selected; the 3D view asks this page to go to a
+// voxel ('go'), and this page answers where it went ('went').
+const channel = 'BroadcastChannel' in window ? new BroadcastChannel(`uniem-project:${new URL('.', location.href).pathname}`) : null;
+function tell(message) { if (channel) channel.postMessage({ ...message, from: 'proofreader' }); }
+
+function select(id, announce = true) {
+  state.selected = id;
+  paintOverlay();
+  renderSegments();
+  draw();
+  if (announce) tell({ type: 'select', id });
+}
+
+if (channel) {
+  channel.onmessage = async (e) => {
+    const m = e.data;
+    if (!m || m.from !== 'annotator' || !state.info) return;
+    if (m.type === 'select') {
+      if (m.id === state.selected) return;
+      select(m.id, false);
+      say(m.id ? `segment ${m.id} selected in the 3D view` : 'nothing selected in the 3D view');
+    } else if (m.type === 'go') {
+      if (m.id) select(m.id, false);
+      await jumpTo(`${m.z},${m.y},${m.x}`);
+      say(`went to z ${m.z} y ${m.y} x ${m.x}${m.id ? ` on segment ${m.id}` : ''}, double-clicked in the 3D view`);
+      tell({ type: 'went', z: state.z, y: m.y, x: m.x });
+    }
+  };
+}
+
+$('open-3d').onclick = () => {
+  const tab = window.open(url('annotator/'), `uniem-3d:${new URL('.', location.href).pathname}`);
+  if (tab) tab.focus(); else say('the browser blocked the new tab: allow pop-ups for this page, or open annotator/ under this address', true);
+};
 
 // ---- tools ----------------------------------------------------------------------------------
 function setMode(mode) {
@@ -413,7 +454,9 @@ async function apply() {
 
 let drag = null;
 canvas.addEventListener('contextmenu', (e) => e.preventDefault());
+let pressedAt = null;  // where the mouse went down: a click that did not pan selects in Navigate
 canvas.addEventListener('mousedown', (e) => {
+  pressedAt = [e.clientX, e.clientY];
   const v = toVoxel(e);
   const pan = e.button === 1 || e.button === 2 || (e.button === 0 && state.mode === 'navigate');
   if (pan) { drag = { pan: true, x: e.clientX, y: e.clientY, ox: state.ox, oy: state.oy }; return; }
@@ -486,6 +529,12 @@ canvas.addEventListener('click', (e) => {
     if (!id) return;
     state.picked = [id];
     say(`split ${id}: draw seeds for the part that keeps the id, Shift-draw the other part, then Enter`);
+  } else if (state.mode === 'navigate') {
+    if (pressedAt && Math.hypot(e.clientX - pressedAt[0], e.clientY - pressedAt[1]) > 4) return;
+    if (id === state.selected) return;
+    select(id);
+    if (id) say(`segment ${id} selected${channel ? ' (in the 3D view too, when open)' : ''}`);
+    return;
   } else if (state.mode === 'fill') {
     edit('fill', { z: state.z, y: Math.round(v[0]), x: Math.round(v[1]), id: brushId() }).then((r) => {
       if (r && brushId() === 'new') $('brush-id').value = r.id;
@@ -623,7 +672,9 @@ $('export').onclick = async () => {
     $('message').append(' ', a);
   } catch (e) { say(e.message, true); }
 };
-$('user').value = localStorage.getItem('uniem-user') || `user-${Math.floor(Math.random() * 9000 + 1000)}`;
+// The name is kept in this browser from the first visit on: the 3D annotator files its edits under it too.
+if (!localStorage.getItem('uniem-user')) localStorage.setItem('uniem-user', `user-${Math.floor(Math.random() * 9000 + 1000)}`);
+$('user').value = localStorage.getItem('uniem-user');
 $('user').onchange = () => localStorage.setItem('uniem-user', $('user').value.trim());
 window.addEventListener('resize', resize);
 
