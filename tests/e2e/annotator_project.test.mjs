@@ -145,6 +145,17 @@ try {
   await waitMessage(/is now called/);
   check((await json(`${base}api/segment?id=${id}`)) && (await json(`${base}api/segments`)).find((s) => s.id === id).name === 'dendrite A',
     'the name given in 3D is the segment\'s name in the project');
+  // A colour chosen in the table is the project's, for everyone (journaled like a name).
+  await page.locator(`#objects tr[data-id="${id}"] input.colour`).evaluate((input) => {
+    input.value = '#ff8800';
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  await page.waitForFunction(async (address) => {
+    const list = await (await fetch(address)).json();
+    return list.some((s) => s.colour === '#ff8800');
+  }, `${base}api/segments`, { timeout: 10000 });
+  check((await json(`${base}api/segments`)).find((s) => s.id === id).colour === '#ff8800', 'the colour is kept in the project');
 
   // 4. After a reload it is still listed.
   await page.reload();

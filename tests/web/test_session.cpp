@@ -292,6 +292,12 @@ TEST_CASE("session: undo is per user and refuses when a later edit changed the v
     if (k["key"] == a["key"]) CHECK((k["z"] == 2 && k["name"] == "synapse 1"));
   CHECK(refusal(s, request("marker", "dora", 12, {{"z", 2}, {"y", 5}, {"x", 5}, {"nm", {1, 2}}})) == 400);
   CHECK(refusal(s, request("marker", "dora", 12, {{"key", "marker/999"}, {"z", 2}, {"y", 5}, {"x", 5}})) == 404);
+  // A colour given to a segment (the 3D annotator's table) is journaled and undone like a name.
+  s.apply(request("colour", "dora", 12, {{"id", 1}, {"colour", "#ff8800"}}));
+  CHECK(s.segments()[0]["colour"] == "#ff8800");
+  CHECK(refusal(s, request("colour", "dora", 13, {{"id", 1}, {"colour", "orange"}})) == 400);
+  s.apply(request("undo", "dora", 13));
+  CHECK(s.segments()[0]["colour"] == "");
 }
 
 TEST_CASE("session: a crash loses no acknowledged edit; a torn last record is dropped and reported") {

@@ -811,7 +811,7 @@ function setupProject() {
   }
   $('colour-by').querySelector('option[value="area"]').disabled = true;
   $('colour-by').querySelector('option[value="id"]').textContent = 'segment (as proofread)';
-  $('colour-by').title = "each segment in the colour its proofreader draws it in (change one in the table: kept in this browser only), or by its volume";
+  $('colour-by').title = "each segment in the colour its proofreader draws it in (change one in the table: kept in the project, for everyone), or by its volume";
   link(proofreaderSaid);
   follow(projectChanged, (live) => {
     $('live').textContent = live ? 'live' : 'reconnecting...';

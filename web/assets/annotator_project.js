@@ -3,9 +3,8 @@
 // proofreader's routes, relative to the page (web/server.h): ../api/info, the segment table a page
 // at a time (../api/segments), surfaces made by the server when asked (../api/mesh, described by
 // its X-Uniem-Mesh header), the project's markers (../api/markers) and its edits (../api/edit: a
-// marker placed, moved, changed or removed, a segment's name; journaled like every edit), the
-// live events (../api/events) and the EM sections (../api/image). Colours stay in this browser
-// (localStorage): the project has no place for them.
+// marker placed, moved, changed or removed, a segment's name or colour; journaled like every
+// edit), the live events (../api/events) and the EM sections (../api/image).
 // The page is linked to the proofreader of the same project by a BroadcastChannel named after the
 // project's address: each says which segment is selected, and the annotator asks the proofreader
 // to go to a voxel (answered by 'went').
@@ -22,7 +21,6 @@ const project = {
 };
 export { project };
 
-const COLOURS_KEY = () => `uniem-annotator-colours:${project.prefix}`;
 // The user the proofreader's page goes by in this browser (web/assets/app.js keeps it there too,
 // made the same way when neither page was open before).
 export function user() {
@@ -114,14 +112,6 @@ export function centroidOf(geometry) {
 }
 
 // ---- names, colours and markers: the page's "notes" -----------------------------------------------
-function colours() {
-  try {
-    return JSON.parse(localStorage.getItem(COLOURS_KEY()) || '{}');
-  } catch {
-    return {};
-  }
-}
-
 // A project marker as the page's markers are: x, y, z in nm (the point placed in 3D, else the
 // centre of its voxel), a number (its key's), a name.
 function asMarker(m) {
@@ -136,8 +126,9 @@ export async function projectNotes() {
   const [markers, page] = await Promise.all([api('../api/markers'), api('../api/segments', undefined, { count: 1 })]);
   project.annotated = page.annotated || [];
   const objects = {};
-  for (const a of project.annotated) if (a.name) objects[a.id] = { name: a.name };
-  for (const [id, colour] of Object.entries(colours())) objects[id] = { ...objects[id], colour };
+  for (const a of project.annotated) {
+    if (a.name || a.colour) objects[a.id] = { ...(a.name ? { name: a.name } : {}), ...(a.colour ? { colour: a.colour } : {}) };
+  }
   const list = markers.map(asMarker);
   return { version: project.version, objects, markers: list, next_marker: list.length ? Math.max(...list.map((m) => m.id)) + 1 : 1 };
 }
@@ -177,11 +168,7 @@ export async function projectChange(op) {
     await edit('unmark', { key: find(op.id).key });
   } else if (op.op === 'object') {
     if ('name' in op) await edit('name', { id: op.object, name: op.name || '' });
-    if ('colour' in op) {
-      const all = colours();
-      if (op.colour) all[op.object] = op.colour; else delete all[op.object];
-      localStorage.setItem(COLOURS_KEY(), JSON.stringify(all));
-    }
+    if ('colour' in op) await edit('colour', { id: op.object, colour: op.colour || '' });
   } else {
     throw new Error(`the page asked for an unknown change '${op.op}'`);
   }

@@ -199,6 +199,11 @@ std::string Session::lock_owner(uint32_t id) const {
   return it == values_.end() ? std::string() : it->get<std::string>();
 }
 
+std::string Session::colour_of(uint32_t id) const {
+  const auto it = values_.find(id_key("colour", id));
+  return it == values_.end() ? std::string() : it->get<std::string>();
+}
+
 void Session::check_segment(uint32_t id, const std::string& user, int64_t version) const {
   const auto it = segments_.find(id);
   if (it == segments_.end()) throw RequestError(404, "segment " + std::to_string(id) + " does not exist");

@@ -14,7 +14,7 @@
 //                                                                  two seed groups; group 2 gets a
 //                                                                  new id (2d: on section z only)
 //   delete  {id}                                                  the segment becomes background
-//   lock / unlock {id}; name {id, name}
+//   lock / unlock {id}; name {id, name}; colour {id, colour: "#rrggbb" or "" for its own}
 //   marker  {z, y, x, note, name?, type?, segment?, nm?: [x, y, z], key?}; unmark {key}
 //           "problem here" markers, and the 3D annotator's (a name, a type, the segment, the point
 //           in nm); with the key of an existing marker, that one moved or changed
@@ -98,9 +98,9 @@ class Session {
   // The same as (id, count) pairs of uint32 in raster order, each run as long as it goes.
   std::string label_runs(int64_t z, int level) const;
   uint32_t label_at(int64_t z, int64_t y, int64_t x) const;
-  nlohmann::json segments() const;  // [{id, voxels, name, locked_by}], by id
-  // {"total", "matching", "offset", "items": [{id, voxels, name, locked_by}], "annotated": [{id,
-  // name, locked_by}] for every segment with a name or a lock}: what the page's list shows.
+  nlohmann::json segments() const;  // [{id, voxels, name, colour, locked_by}], by id
+  // {"total", "matching", "offset", "items": [{id, voxels, name, colour, locked_by}], "annotated": [{id,
+  // name, colour, locked_by}] for every segment with a name, a colour or a lock}: what the page's list shows.
   nlohmann::json segment_page(const SegmentQuery& query) const;
   nlohmann::json markers() const;   // [{key, z, y, x, note, user, segment, name?, type?, nm?}], by key
   // {id, voxels, box: [z0, y0, x0, z1, y1, x1], z, y, x}: a voxel of the segment near the middle
@@ -167,6 +167,7 @@ class Session {
                           std::unique_lock<std::mutex>& lock);
   bool changed_since(int64_t version, const std::array<int64_t, 6>& box) const;  // by anybody
   std::string lock_owner(uint32_t id) const;
+  std::string colour_of(uint32_t id) const;  // "#rrggbb" given to the segment, "" for its own
   // "name/12", "lock/12": the key of a segment's value in values_.
   static std::string id_key(const char* what, uint32_t id);
   void flusher();

@@ -196,16 +196,23 @@ json Session::apply(const json& request) {
     return commit(change, summary, user, "edit", 0, {}, -1);
   }
   if (op == "split") return op_split(request, user, version, lock);
-  if (op == "lock" || op == "unlock" || op == "name") {
+  if (op == "lock" || op == "unlock" || op == "name" || op == "colour") {
     const uint32_t id = segment_id(request, "id");
-    check_segment(id, user, version_);  // locks and names are not stale-checked
-    const std::string key = id_key(op == "name" ? "name" : "lock", id);
+    check_segment(id, user, version_);  // locks, names and colours are not stale-checked
+    const std::string key = id_key(op == "unlock" ? "lock" : op.c_str(), id);
     const json before = values_.contains(key) ? values_.at(key) : json(nullptr);
     json after;
     if (op == "lock") after = user;
     if (op == "name") {
       const std::string name = text(request, "name", 200);
       if (!name.empty()) after = name;
+    }
+    if (op == "colour") {  // "#rrggbb", or "" for the segment's own colour again
+      const std::string colour = text(request, "colour", 7);
+      const bool hex = colour.size() == 7 && colour[0] == '#' &&
+                       std::all_of(colour.begin() + 1, colour.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
+      if (!colour.empty() && !hex) bad("'colour' is #rrggbb, e.g. #ff8800, or empty for the segment's own colour");
+      if (!colour.empty()) after = colour;
     }
     summary["id"] = id;
     if (before == after) return json{{"version", version_}, {"changed", 0}};
@@ -246,7 +253,7 @@ json Session::apply(const json& request) {
     return commit(change, summary, user, "edit", 0, {{key, values_.at(key), nullptr}}, -1);
   }
   if (op == "undo" || op == "redo") return op_undo(user, op == "redo");
-  bad("unknown operation '" + op + "' (paint, erase, fill, merge, split, delete, lock, unlock, name, marker, unmark, undo, redo)");
+  bad("unknown operation '" + op + "' (paint, erase, fill, merge, split, delete, lock, unlock, name, colour, marker, unmark, undo, redo)");
 }
 
 json Session::op_split(const json& request, const std::string& user, int64_t version, std::unique_lock<std::mutex>& lock) {

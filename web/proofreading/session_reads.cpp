@@ -106,6 +106,7 @@ json Session::segments() const {
     list.push_back({{"id", id},
                     {"voxels", s.voxels},
                     {"name", name == values_.end() ? "" : name->get<std::string>()},
+                    {"colour", colour_of(id)},
                     {"locked_by", lock_owner(id)}});
   }
   return list;
@@ -130,8 +131,9 @@ json Session::segment_page(const SegmentQuery& query) const {
   for (const auto& [id, s] : segments_) {
     const auto name = values_.find(id_key("name", id));
     Row row{id, s.voxels, name == values_.end() ? "" : name->get<std::string>()};
-    const std::string owner = lock_owner(id);
-    if (!row.name.empty() || !owner.empty()) annotated.push_back({{"id", id}, {"name", row.name}, {"locked_by", owner}});
+    const std::string owner = lock_owner(id), colour = colour_of(id);
+    if (!row.name.empty() || !owner.empty() || !colour.empty())
+      annotated.push_back({{"id", id}, {"name", row.name}, {"colour", colour}, {"locked_by", owner}});
     if (!search.empty() && std::to_string(id).find(search) == std::string::npos &&
         lower(row.name).find(search) == std::string::npos)
       continue;
@@ -149,7 +151,8 @@ json Session::segment_page(const SegmentQuery& query) const {
   std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(to), rows.end(), order);
   json items = json::array();
   for (size_t k = from; k < to; ++k)
-    items.push_back({{"id", rows[k].id}, {"voxels", rows[k].voxels}, {"name", rows[k].name}, {"locked_by", lock_owner(rows[k].id)}});
+    items.push_back({{"id", rows[k].id}, {"voxels", rows[k].voxels}, {"name", rows[k].name}, {"colour", colour_of(rows[k].id)},
+                     {"locked_by", lock_owner(rows[k].id)}});
   return json{{"total", segments_.size()}, {"matching", rows.size()}, {"offset", from}, {"items", items}, {"annotated", annotated}};
 }
 
