@@ -74,8 +74,8 @@ cli::Command mesh_command() {
       .flag("open", "then show the meshes in the 3D annotator: serves the workbench on OUTDIR's folder and opens the page")
       .interactive();
   command.rule([](const cli::Args& args) {
-    if (args.has("open") && (args.get("format") == "precomputed" || args.has("single-file")))
-      throw UsageError("--open shows one file per object (ply, obj or stl): leave out --format precomputed and --single-file");
+    if (args.has("open") && args.has("single-file"))
+      throw UsageError("--open shows one file per object: leave out --single-file");
   });
   return command;
 }

@@ -85,7 +85,7 @@ TEST_CASE("uniem mesh --open serves the 3D annotator on the new mesh folder; a j
   CHECK(r.output.find("The workbench for " + fs::canonical(dir.path()).string() + " is at http://127.0.0.1:") != std::string::npos);
   CHECK(r.output.find("/annotator/?path=m\n") != std::string::npos);
   CHECK(fs::exists(dir / "m" / "measurements.csv"));
-  CHECK(run_uniem("mesh " + quote(dir / "s" / "neurons") + " " + quote(dir / "p") + " --open --format precomputed").exit_code == 2);
+  CHECK(run_uniem("mesh " + quote(dir / "s" / "neurons") + " " + quote(dir / "p") + " --open --single-file").exit_code == 2);
   test::write_text(dir / "job.json", R"({"command": "mesh", "arguments": {"labels": "s/neurons", "outdir": "x", "open": true}})");
   const auto job = run_uniem("run " + quote(dir / "job.json") + " --check");
   CHECK(job.exit_code == 2);

@@ -33,6 +33,10 @@ struct Annotated : ServedWorkspace {
     box(3, 4, 6, 25, 30, 2, 7);
     fs::create_directories(dir / "meshes");
     write_label_meshes(labels, "labels", dir / "meshes", MeshJob{});
+    fs::create_directories(dir / "precomputed");
+    MeshJob neuroglancer;
+    neuroglancer.format = "precomputed";
+    write_label_meshes(labels, "labels", dir / "precomputed", neuroglancer);
     start();
   }
   json get(const std::string& path) const { return get_json(path); }
@@ -65,6 +69,13 @@ TEST_CASE("annotator: the object table of a mesh folder, sorted, searched and pa
   REQUIRE(surface->status == 200);
   std::ifstream in(a.dir / "meshes" / "label_2.ply", std::ios::binary);
   CHECK(surface->body == std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+  // A precomputed folder's fragments come as PLY, the same surface.
+  const json fragments = a.get("/api/meshes?path=precomputed");
+  CHECK(fragments["objects"][1]["file"] == "2.frag");
+  auto converted = a.client().Get("/api/meshes/surface?path=precomputed&id=2");
+  REQUIRE(converted->status == 200);
+  CHECK(converted->body.starts_with("ply\n"));
+  CHECK(converted->body.find("element face " + std::to_string(page["objects"][1]["triangles"].get<int64_t>()) + "\n") != std::string::npos);
   // Bad requests: JSON messages.
   auto r = a.client().Get("/api/meshes/surface?path=meshes&id=9");
   CHECK(r->status == 404);

@@ -242,8 +242,8 @@ async function showSurfaces(quiet = false) {
   if (!fitted && ids.length) fitted = view.fit(null, 'oblique');
   updateClipRange();
   if (ids.length && ids.every((id) => !state.rows.get(id).file)) {
-    say('This mesh folder has no surface file per object (label_N.ply, .obj or .stl): it was written as one file ' +
-      '(--single-file) or for Neuroglancer (--format precomputed). The table works; for the 3D view, mesh again without those options.', 'error');
+    say('This mesh folder has no surface file per object (label_N.ply, .obj, .stl or a precomputed N.frag): it was written as one ' +
+      'file (--single-file). The table works; for the 3D view, mesh again without --single-file.', 'error');
     return;
   }
   if (quiet) return;

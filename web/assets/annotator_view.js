@@ -26,7 +26,7 @@ const BACKGROUND = '#17181b';
 export function parseSurface(buffer, file) {
   const kind = (file.split('.').pop() || '').toLowerCase();
   let geometry;
-  if (kind === 'ply') geometry = new PLYLoader().parse(buffer);
+  if (kind === 'ply' || kind === 'frag') geometry = new PLYLoader().parse(buffer);  // a precomputed fragment comes as PLY
   else if (kind === 'stl') geometry = new STLLoader().parse(buffer);
   else if (kind === 'obj') {
     const meshes = [];

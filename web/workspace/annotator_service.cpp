@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "io/mesh_files.h"
 #include "web/request_error.h"
 
 namespace fs = std::filesystem;
@@ -70,6 +71,10 @@ AnnotatorService::AnnotatorService(HttpServer& http, const WorkspacePaths& paths
     if (o->file.empty()) throw RequestError(404, "object " + std::to_string(id) + " has no surface file here (written as one file, or as precomputed?)");
     std::ifstream in(f.folder() / o->file, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (o->file.ends_with(".frag")) {  // Neuroglancer's fragment, given as PLY like the others
+      res.set_header("X-Uniem-Converted", "precomputed fragment as PLY");
+      bytes = encode_mesh(decode_mesh_binary(bytes, (f.folder() / o->file).string()), MeshFormat::ply);
+    }
     send_file(res, std::move(bytes), "application/octet-stream", "");
   });
   http.get("/api/meshes/annotations", [this](const httplib::Request& req, httplib::Response& res) {

@@ -8,7 +8,8 @@
 //                                               "name", "colour", "voxels", "volume_nm3",
 //                                               "area_nm2", "centroid_nm" [z, y, x], "vertices",
 //                                               "triangles", "file"}], "version"}
-//   GET  /api/meshes/surface?path=F&id=N        the object's surface file (PLY, OBJ or STL, in nm)
+//   GET  /api/meshes/surface?path=F&id=N        the object's surface file (PLY, OBJ or STL, in nm;
+//                                               a precomputed fragment is sent as PLY)
 //   GET  /api/meshes/annotations?path=F         {"version", "objects": {...}, "markers": [...]}
 //   POST /api/meshes/change {"path", "op", ...} one change (mesh_folder.h) -> the annotations
 //   POST /api/meshes/import {"path", "csv"}     markers from CSV, all or none -> {"imported", ...}

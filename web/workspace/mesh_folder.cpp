@@ -89,10 +89,10 @@ MeshFolder::MeshFolder(fs::path folder) : folder_(std::move(folder)) {
   std::map<int64_t, std::string> files;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(folder_, ec)) {
-    static const std::regex name(R"(label_(\d+)\.(ply|obj|stl))");
+    static const std::regex name(R"(label_(\d+)\.(ply|obj|stl)|(\d+)\.frag)");  // the .frag: Neuroglancer's precomputed
     std::smatch m;
     const std::string f = e.path().filename().string();
-    if (std::regex_match(f, m, name)) files[std::stoll(m[1])] = f;
+    if (std::regex_match(f, m, name)) files[std::stoll(m[1].matched ? m[1].str() : m[3].str())] = f;
   }
   for (int number = 2; std::getline(in, line); ++number) {
     if (line.empty()) continue;

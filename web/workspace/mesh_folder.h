@@ -1,5 +1,6 @@
 // A mesh folder written by `uniem mesh` (io/label_meshes.h), as the 3D annotator reads it: the
-// objects of measurements.csv, each with its surface file (label_N.ply, .obj or .stl, in nm); and
+// objects of measurements.csv, each with its surface file (label_N.ply, .obj or .stl, or the
+// fragment N.frag of Neuroglancer's precomputed format, in nm); and
 // what people add to it, kept in the folder's annotations.json:
 //   {"version": V, "objects": {"ID": {"name", "colour": "#rrggbb"}}, "markers": [{"id", "name",
 //    "type", "note", "x", "y", "z" (nm), "segment"}], "next_marker": N}
