@@ -37,19 +37,7 @@ export const PAGE_SIZE = 100;
 export const MAX_SHOWN = 200;             // surfaces drawn at once
 export const MAX_TRIANGLES = 8_000_000;   // and triangles: beyond, turning the view stutters
 
-export function el(tag, attributes = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attributes)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k in e && typeof v !== 'string') e[k] = v;
-    else e.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
-  return e;
-}
+export const el = window.el;  // server.js's, loaded before the modules
 
 // The page's one message line, under the header: every action says there what happened.
 export function say(text, kind = 'info') {
