@@ -77,7 +77,14 @@ Session& ProjectShelf::open(const std::string& id) {
   }
   const fs::path folder = workspace_ / relative;
   const std::string name = relative.string();
-  if (project_id(relative) != id || !fs::exists(folder / "project.json"))
+  // What list() offers and nothing else: at most 4 folders deep, no partial outputs, and (links
+  // followed) inside the workspace.
+  std::error_code ec;
+  const fs::path real = fs::weakly_canonical(folder, ec), root = fs::weakly_canonical(workspace_, ec);
+  const bool inside = !ec && std::mismatch(root.begin(), root.end(), real.begin(), real.end()).first == root.end();
+  const bool partial = name.find(".tmp-") != std::string::npos;
+  if (project_id(relative) != id || std::distance(relative.begin(), relative.end()) > 4 || partial || !inside ||
+      !fs::exists(folder / "project.json"))
     throw RequestError(404, "there is no proofreading project '" + name + "' in the workspace");
   try {
     return *open_.emplace(id, std::make_unique<Session>(folder, options_)).first->second;

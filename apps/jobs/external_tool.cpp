@@ -99,6 +99,8 @@ bool on_path(const std::string& name) {
 
 }  // namespace
 
+static ExternalTool read_manifest(const fs::path& manifest);
+
 json ExternalTool::describe() const {
   json j = declaration.describe();
   j["command"] = tool_prefix + name;
@@ -108,6 +110,14 @@ json ExternalTool::describe() const {
 }
 
 ExternalTool read_tool(const fs::path& manifest) {
+  try {
+    return read_manifest(manifest);
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong type
+    throw UsageError(manifest.string() + ": a field has the wrong type (" + e.what() + ")");
+  }
+}
+
+static ExternalTool read_manifest(const fs::path& manifest) {
   const std::string where = manifest.string();
   std::ifstream in(manifest);
   if (!in) throw UsageError(where + ": cannot be read");
@@ -163,7 +173,7 @@ std::vector<ExternalTool> workspace_tools(const fs::path& folder, std::vector<st
   for (const auto& m : manifests) {
     try {
       tools.push_back(read_tool(m));
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // one manifest's mistake never hides the others
       if (problems) problems->push_back(e.what());
     }
   }

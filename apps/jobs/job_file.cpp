@@ -248,9 +248,10 @@ std::vector<PlannedStep> plan(const Job& job, const fs::path& run_folder) {
             use.from_step = from;
           } else {
             use.path = resolve(part, job.folder);
-            if (job.confined && !inside(use.path, job.folder) && !inside(use.path, run_folder) &&
-                std::none_of(added.begin(), added.end(), [&](const fs::path& f) { return inside(use.path, f); }))
-              throw outside();
+            if (job.confined && ((!inside(use.path, job.folder) && !inside(use.path, run_folder) &&
+                                  std::none_of(added.begin(), added.end(), [&](const fs::path& f) { return inside(use.path, f); })) ||
+                                 web::WorkspacePaths::hidden_below(fs::weakly_canonical(use.path), fs::weakly_canonical(job.folder))))
+              throw outside();  // hidden files (the workspace's .uniem: its secret, the queue) are outside too
             if (!exists_or_prefix(use.path, field == "checkpoint"))
               throw UsageError("'" + field + "': " + part + " does not exist (looked for " + use.path.string() + ")");
           }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -202,6 +203,8 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
     const auto step_start = std::chrono::steady_clock::now();
     MetricsEar ear;
     int status = 0;
+    std::vector<bool> existed;  // a tool's outputs that were there before it ran are not its to remove
+    for (const auto& use : step.paths) existed.push_back(fs::exists(use.path));
     try {
       status = step.run();
     } catch (...) {
@@ -210,9 +213,13 @@ int run_job(const Job& job, const fs::path& run_folder_given, const RunOptions& 
       s["error"] = message_of(failure);
     }
     std::fflush(stdout);
-    if (status != 0 && step.tool)  // a tool writes in place: what it left half-written goes
-      for (const auto& use : step.paths)
-        if (use.role == cli::Role::output) fs::remove_all(use.path);
+    if (status != 0 && step.tool)  // a tool writes in place: what it began and left half-written goes
+      for (size_t k = 0; k < step.paths.size(); ++k) {
+        const auto& use = step.paths[k];
+        const fs::path p = fs::weakly_canonical(use.path), r = fs::weakly_canonical(run_folder);
+        const bool holds_run = std::mismatch(p.begin(), p.end(), r.begin(), r.end()).first == p.end();  // the run folder or above
+        if (use.role == cli::Role::output && !existed[k] && !holds_run) fs::remove_all(use.path);
+      }
     s["metrics"] = ear.take();
     s["exit_status"] = status;
     s["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();

@@ -1,5 +1,6 @@
 #include "core/image/filter_steps.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -11,14 +12,17 @@
 namespace uniem {
 namespace {
 
+// Values beyond these are mistakes, and would make a filter run for hours or overflow its sizes.
+constexpr double largest_size_voxels = 500, largest_size_nm = 100000, largest_number = 1e12;
+
 double number(const FilterStep& s, const std::string& text) {
   try {
     size_t used = 0;
     const double v = std::stod(text, &used);
-    if (used == text.size()) return v;
+    if (used == text.size() && std::isfinite(v) && std::abs(v) <= largest_number) return v;
   } catch (const std::exception&) {
   }
-  throw UsageError("--" + s.name + ": '" + s.value + "' is not a number");
+  throw UsageError("--" + s.name + ": '" + s.value + "' is not a number (or not a sensible one)");
 }
 
 using Size = FilterSize;
@@ -27,6 +31,9 @@ Size size_of(const FilterStep& s, const std::string& text) {
   const bool nm = text.size() > 2 && text.ends_with("nm");
   const double v = number(s, nm ? text.substr(0, text.size() - 2) : text);
   if (v < 0) throw UsageError("--" + s.name + " must not be negative, got " + s.value);
+  if (v > (nm ? largest_size_nm : largest_size_voxels))
+    throw UsageError("--" + s.name + " " + s.value + " is too large: at most " +
+                     (nm ? "100000nm" : "500 (voxels of the x/y plane)"));
   return {v, nm};
 }
 
@@ -60,6 +67,7 @@ ParsedFilterStep parse_filter_step(const FilterStep& s, bool three_d) {
     if (three_d) throw UsageError("CLAHE works on each section; leave out --3d");
     if (parts.size() != 3) throw UsageError("--clahe takes BLOCK,BINS,SLOPE, e.g. 127,256,1.5 (ImageJ's parameters)");
     for (const auto& part : parts) p.numbers.push_back(number(s, part));
+    if (p.numbers[0] > 100000 || p.numbers[1] > 65536) throw UsageError("--clahe: the block is at most 100000 pixels, the bins at most 65536");
   } else if (s.name == "canny") {
     if (three_d) throw UsageError("Canny finds edges in each section; leave out --3d");
     p.l1 = parts.size() == 4 && parts[3] == "l1";
@@ -67,6 +75,7 @@ ParsedFilterStep parse_filter_step(const FilterStep& s, bool three_d) {
       throw UsageError("--canny takes LOW,HIGH[,SIGMA[,l1]], e.g. 50,150 or 20,60,1.5 (gradient thresholds in grey levels)");
     p.numbers = {number(s, parts[0]), number(s, parts[1]), parts.size() >= 3 ? number(s, parts[2]) : 0};
     if (p.numbers[0] < 0 || p.numbers[1] < 0 || p.numbers[2] < 0) throw UsageError("--canny: thresholds and sigma must not be negative");
+    if (p.numbers[2] > largest_size_voxels) throw UsageError("--canny: the smoothing sigma is at most 500 pixels");
   } else if (s.name == "normalise") {
     if (parts.size() != 2) throw UsageError("--normalise takes LOW,HIGH percentiles, e.g. 1,99");
     p.numbers = {number(s, parts[0]), number(s, parts[1])};

@@ -367,6 +367,9 @@ TEST_CASE("filter: command-line and JSON pipelines give the same result; bad ste
       {"--canny 50", "LOW,HIGH", 2},
       {"--canny 50,150,1,l2", "LOW,HIGH", 2},
       {"--canny 150,50", "low threshold must not be above", 1},
+      {"--gaussian 1e9", "--gaussian 1e9 is too large", 2},
+      {"--median nan", "is not a number", 2},
+      {"--gaussian inf", "is not a number", 2},
       {"", "no filter steps given", 2},
       {"--pipeline " + quote(dir / "missing.json"), "no such pipeline file", 1},
   };

@@ -362,6 +362,20 @@ TEST_CASE("external tools: a manifest in tools/ runs as a job step, checked like
   CHECK(r.output.find("tool:copy ended with status 3") != std::string::npos);
   CHECK(!fs::exists(ws / "runs" / "c" / "copy"));
   CHECK(read_json(ws / "runs" / "c" / "run.json")["exit_status"] == 1);
+  // ...but what was there before it ran is not its to remove.
+  fs::create_directories(dir / "precious");
+  write_text(dir / "precious" / "keep.txt", "mine");
+  r = run_uniem("run " + quote(job({{"in", "s/image"}, {"out", (dir / "precious").string()}, {"fail", true}})) + " --out " + quote(ws / "runs" / "c2"));
+  CHECK(r.exit_code == 1);
+  CHECK(fs::exists(dir / "precious" / "keep.txt"));
+  r = run_uniem("run " + quote(job({{"in", "s/image"}, {"out", "."}, {"fail", true}})) + " --out " + quote(ws / "runs" / "c3"));
+  CHECK(fs::exists(ws / "runs" / "c3" / "run.json"));
+  // A confined job reads nothing hidden in the workspace (its .uniem holds the page's secret).
+  fs::create_directories(ws / ".uniem");
+  write_text(ws / ".uniem" / "page-secret", "secret");
+  r = run_uniem("run " + quote(job({{"in", ".uniem/page-secret"}, {"out", "leak"}})) + " --confine --out " + quote(ws / "runs" / "c4"));
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("is outside the workspace") != std::string::npos);
   // Cancelled (SIGTERM to uniem run): the tool is stopped, its output removed.
   r = run_uniem("run " + quote(job({{"in", "s/image"}, {"out", "copy"}, {"sleep", 20}})) + " --out " + quote(ws / "runs" / "d") +
                 " & sleep 1; kill -TERM $!; wait $!");
@@ -377,4 +391,8 @@ TEST_CASE("external tools: a manifest in tools/ runs as a job step, checked like
   write_text(ws / "tools" / "bad.json", R"({"executable": "copy.sh", "arguments": [{"name": "n", "kind": "positional", "type": "integer"}]})");
   r = run_uniem("run " + quote(write_job(ws / "job.json", {{"command", "tool:bad"}})) + " --out " + quote(ws / "runs" / "e"));
   CHECK(r.output.find("a positional argument is a path") != std::string::npos);
+  write_text(ws / "tools" / "bad.json", R"({"executable": "copy.sh", "arguments": [{"name": "x", "kind": 5}]})");
+  r = run_uniem("run " + quote(write_job(ws / "job.json", {{"command", "tool:bad"}})) + " --out " + quote(ws / "runs" / "e"));
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("bad.json: a field has the wrong type") != std::string::npos);
 }

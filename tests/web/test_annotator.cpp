@@ -76,6 +76,9 @@ TEST_CASE("annotator: the object table of a mesh folder, sorted, searched and pa
   REQUIRE(converted->status == 200);
   CHECK(converted->body.starts_with("ply\n"));
   CHECK(converted->body.find("element face " + std::to_string(page["objects"][1]["triangles"].get<int64_t>()) + "\n") != std::string::npos);
+  // A surface file with a number too long for an id is passed over, not a failure.
+  test::write_text(a.dir / "meshes" / ("label_" + std::string(25, '9') + ".ply"), "x");
+  CHECK(a.client().Get("/api/meshes?path=meshes")->status == 200);
   // Bad requests: JSON messages.
   auto r = a.client().Get("/api/meshes/surface?path=meshes&id=9");
   CHECK(r->status == 404);
@@ -113,6 +116,16 @@ TEST_CASE("annotator: names, colours and markers are kept on disk; CSV in all or
   std::tie(status, notes) = a.post("/api/meshes/change", {{"path", "meshes"}, {"op", "restore"}, {"marker", deleted}});
   REQUIRE(status == 200);
   CHECK(notes["markers"][0] == deleted);
+  // A hand-edited annotations.json without its counters still takes changes.
+  {
+    test::TempDir other("uniem-notes");
+    fs::copy(a.dir / "meshes", other / "m", fs::copy_options::recursive);
+    test::write_text(other / "m" / "annotations.json", R"({"markers": [{"id": 4, "x": 1, "y": 2, "z": 3}, "junk"]})");
+    web::MeshFolder edited(other / "m");
+    const json after = edited.change({{"op", "add"}, {"marker", {{"x", 1}, {"y", 1}, {"z", 1}}}});
+    CHECK(after["markers"].size() == 2);
+    CHECK(after["markers"][1]["id"] == 5);
+  }
   // On disk: a fresh reading of the folder has it all.
   web::MeshFolder again(a.dir / "meshes");
   CHECK(again.annotations()["markers"][0]["name"] == "synapse");

@@ -96,6 +96,18 @@ TEST_CASE("data service: the workspace by kind, with each stack's shape, type an
   for (const auto& i : items) CHECK(i["path"].get<std::string>().find(".uniem") == std::string::npos);
 }
 
+TEST_CASE("data service: a broken project.json or mesh folder leaves the list readable") {
+  Workspace w;
+  fs::create_directories(w.dir / "badproj");
+  write_text(w.dir / "badproj" / "project.json", "{\"shape\": [1, 2");
+  write_text(w.dir / "meshes" / ("label_" + std::string(25, '9') + ".ply"), "x");
+  auto r = w.get("/api/data");
+  REQUIRE(r->status == 200);
+  const json list = json::parse(r->body, nullptr, false);
+  REQUIRE(!list.is_discarded());
+  CHECK(find(list["items"], "badproj")["kind"] == "project");
+}
+
 TEST_CASE("data service: a section as a picture, in a window, shrunk, and labels in their colours") {
   Workspace w;
   auto r = w.get("/api/data/section?path=em/image&z=3");
@@ -147,6 +159,8 @@ TEST_CASE("data service: nothing outside the workspace and its added folders, th
   }
   fs::create_symlink("/etc", w.dir / "em" / "link");  // a link out is outside too
   CHECK(w.get("/api/data/file?path=em/link/passwd")->status == 403);
+  CHECK(w.get("/api/data/file?path=nothing/../em/link/passwd")->status == 403);  // also behind a made-up folder
+  CHECK(w.get("/api/data/file?path=" + std::string(300, 'a') + "/../em/link/passwd")->status == 403);
 
   // Added (from this computer): then listed and readable; removed: refused again.
   httplib::Client c = w.client();
@@ -230,4 +244,9 @@ TEST_CASE("data service: a filter preview on a crop of a section, as uniem filte
   CHECK(refused["step"] == 1);
   CHECK(refused["error"].get<std::string>().find("--median: 'wide' is not a number") != std::string::npos);
   CHECK(w.get("/api/data/preview?path=/etc&steps=[]")->status == 403);
+  // Values that would make a filter run for hours or overflow are refused before it runs.
+  for (const char* step : {R"([{"gaussian": 1e300}])", R"([{"gaussian": "nan"}])", R"([{"median": 1000000}])", R"([{"canny": "1,2,1e300"}])"}) {
+    CAPTURE(step);
+    CHECK(w.get(std::string("/api/data/preview?path=em/image&steps=") + web::url_component(step))->status == 400);
+  }
 }

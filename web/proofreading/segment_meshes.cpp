@@ -24,16 +24,14 @@ std::shared_ptr<const SegmentMesh> SegmentMeshes::get(uint32_t id, bool full, bo
     }
   }
   if (cached) *cached = false;
-  // The box's size decides the level; a first look at it costs what the mask costs, so the
-  // level is chosen from the voxel count first and corrected if the box is much larger.
-  std::array<int64_t, 6> box{};
-  int64_t version = 0, step = 1;
+  // The box's size decides the level, before any mask is made.
+  std::array<int64_t, 6> box = session_.segment_bounds(id);
+  const double box_voxels = static_cast<double>(box[3] - box[0]) * static_cast<double>(box[4] - box[1]) * static_cast<double>(box[5] - box[2]);
+  const int64_t step = box_voxels > static_cast<double>(max_voxels_)
+                           ? static_cast<int64_t>(std::ceil(std::cbrt(box_voxels / static_cast<double>(max_voxels_))))
+                           : 1;
+  int64_t version = 0;
   Volume mask = session_.segment_mask(id, step, box, version);
-  const int64_t box_voxels = (box[3] - box[0]) * (box[4] - box[1]) * (box[5] - box[2]);
-  if (box_voxels > max_voxels_) {
-    step = static_cast<int64_t>(std::ceil(std::cbrt(static_cast<double>(box_voxels) / static_cast<double>(max_voxels_))));
-    mask = session_.segment_mask(id, step, box, version);
-  }
   auto meshes = label_surfaces(mask);
   auto made = std::make_shared<SegmentMesh>();
   Mesh m = meshes.empty() ? Mesh() : std::move(meshes.front().mesh);
@@ -62,6 +60,7 @@ std::shared_ptr<const SegmentMesh> SegmentMeshes::get(uint32_t id, bool full, bo
                 {"version", version},
                 {"bytes", made->ply.size()}};
   std::lock_guard<std::mutex> lock(mutex_);
+  if (auto old = made_.find({id, full}); old != made_.end()) made_bytes_ -= static_cast<int64_t>(old->second->ply.size());
   made_bytes_ += static_cast<int64_t>(made->ply.size());
   if (made_bytes_ > max_cached_bytes) {  // kept within bounds: start afresh rather than grow
     made_.clear();

@@ -110,6 +110,8 @@ class Session {
   // The voxels and the version of the last change of segment `id` (a cache key for what is made
   // from it); RequestError 404 when there is no such segment.
   std::pair<int64_t, int64_t> segment_state(uint32_t id) const;
+  // Its bounding box (z0, y0, x0, z1, y1, x1); RequestError 404 when there is no such segment.
+  std::array<int64_t, 6> segment_bounds(uint32_t id) const;
   // Segment `id` as a mask for meshing: 1 where it is, in its bounding box (`box`: z0, y0, x0, z1,
   // y1, x1), every `step`-th voxel along each axis (step > 1: a coarser level, for segments too
   // large to mesh whole); `changed` as segment_state gives it. The mask's voxel size is the

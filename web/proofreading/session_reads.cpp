@@ -246,6 +246,15 @@ std::pair<int64_t, int64_t> Session::segment_state(uint32_t id) const {
   return {it->second.voxels, it->second.changed};
 }
 
+std::array<int64_t, 6> Session::segment_bounds(uint32_t id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = segments_.find(id);
+  if (it == segments_.end() || it->second.voxels == 0) throw RequestError(404, "segment " + std::to_string(id) + " does not exist");
+  const auto box = segment_box(id);
+  trim();
+  return box;
+}
+
 Volume Session::segment_mask(uint32_t id, int64_t step, std::array<int64_t, 6>& box, int64_t& changed) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = segments_.find(id);

@@ -32,7 +32,7 @@ void send_file(httplib::Response& res, std::string content, const std::string& t
 
 }  // namespace
 
-MeshFolder& AnnotatorService::folder(const std::string& text) {
+std::shared_ptr<MeshFolder> AnnotatorService::folder(const std::string& text) {
   const fs::path path = paths_.resolve(text);
   std::error_code ec;
   const auto written = fs::last_write_time(path / "measurements.csv", ec);
@@ -41,20 +41,21 @@ MeshFolder& AnnotatorService::folder(const std::string& text) {
   Open& open = open_[path];
   if (!open.folder || open.written != written) {
     try {
-      open.folder = std::make_unique<MeshFolder>(path);
-    } catch (const InputError& e) {
+      open.folder = std::make_shared<MeshFolder>(path);
+    } catch (const std::exception& e) {
       open_.erase(path);
       throw RequestError(404, e.what());
     }
     open.written = written;
   }
-  return *open.folder;
+  return open.folder;
 }
 
 AnnotatorService::AnnotatorService(HttpServer& http, const WorkspacePaths& paths) : paths_(paths) {
   http.get("/api/meshes", [this](const httplib::Request& req, httplib::Response& res) {
     const std::string text = param(req, "path");
-    MeshFolder& f = folder(text);
+    const auto held = folder(text);
+    MeshFolder& f = *held;
     const std::string order = req.has_param("order") ? req.get_param_value("order") : "asc";
     if (order != "asc" && order != "desc") throw RequestError(400, "'order' is asc or desc");
     json page = f.page(req.has_param("sort") ? req.get_param_value("sort") : "id", order == "desc",
@@ -64,7 +65,8 @@ AnnotatorService::AnnotatorService(HttpServer& http, const WorkspacePaths& paths
     send_json(res, page);
   });
   http.get("/api/meshes/surface", [this](const httplib::Request& req, httplib::Response& res) {
-    MeshFolder& f = folder(param(req, "path"));
+    const auto held = folder(param(req, "path"));
+    MeshFolder& f = *held;
     const int64_t id = query_integer(req, "id", 0, int64_t{1} << 62, 0, true);
     const MeshObject* o = f.find(id);
     if (!o) throw RequestError(404, "there is no object " + std::to_string(id) + " in this mesh folder");
@@ -78,21 +80,22 @@ AnnotatorService::AnnotatorService(HttpServer& http, const WorkspacePaths& paths
     send_file(res, std::move(bytes), "application/octet-stream", "");
   });
   http.get("/api/meshes/annotations", [this](const httplib::Request& req, httplib::Response& res) {
-    send_json(res, folder(param(req, "path")).annotations());
+    send_json(res, folder(param(req, "path"))->annotations());
   });
   http.post("/api/meshes/change", [this](const httplib::Request&, const json& body, httplib::Response& res) {
-    send_json(res, folder(body_path(body)).change(body));
+    send_json(res, folder(body_path(body))->change(body));
   });
   http.post("/api/meshes/import", [this](const httplib::Request&, const json& body, httplib::Response& res) {
-    MeshFolder& f = folder(body_path(body));
+    const auto held = folder(body_path(body));
+    MeshFolder& f = *held;
     if (!body.contains("csv") || !body["csv"].is_string()) throw RequestError(400, "send the file's text as \"csv\"");
     send_json(res, f.import_markers(body["csv"]));
   });
   http.get("/api/meshes/objects.csv", [this](const httplib::Request& req, httplib::Response& res) {
-    send_file(res, folder(param(req, "path")).objects_csv(), "text/csv; charset=utf-8", "objects.csv");
+    send_file(res, folder(param(req, "path"))->objects_csv(), "text/csv; charset=utf-8", "objects.csv");
   });
   http.get("/api/meshes/markers.csv", [this](const httplib::Request& req, httplib::Response& res) {
-    send_file(res, folder(param(req, "path")).markers_csv(), "text/csv; charset=utf-8", "markers.csv");
+    send_file(res, folder(param(req, "path"))->markers_csv(), "text/csv; charset=utf-8", "markers.csv");
   });
 }
 

@@ -33,12 +33,14 @@ class AnnotatorService {
   AnnotatorService(HttpServer& http, const WorkspacePaths& paths);
 
  private:
-  MeshFolder& folder(const std::string& path);  // opened once, again when measurements.csv changes
+  // Opened once, again when measurements.csv changes; shared, so that a request still working on
+  // the one replaced keeps it alive.
+  std::shared_ptr<MeshFolder> folder(const std::string& path);
   const WorkspacePaths& paths_;
   std::mutex mutex_;
   struct Open {
     std::filesystem::file_time_type written;
-    std::unique_ptr<MeshFolder> folder;
+    std::shared_ptr<MeshFolder> folder;
   };
   std::map<std::filesystem::path, Open> open_;
 };

@@ -48,9 +48,10 @@ uint64_t size_on_disk(const fs::path& p) {
   return total;
 }
 
-json read_json(const fs::path& file) {
+json read_json(const fs::path& file) {  // null when missing or not JSON
   std::ifstream in(file);
-  return in ? json::parse(in, nullptr, false) : json();
+  json j = in ? json::parse(in, nullptr, false) : json();
+  return j.is_discarded() ? json() : j;
 }
 
 // The name says it is a segmentation: label(s), seg(mentation), mask, (ground) truth, gt.

@@ -1,6 +1,7 @@
 #include "web/workspace/mesh_folder.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -92,7 +93,10 @@ MeshFolder::MeshFolder(fs::path folder) : folder_(std::move(folder)) {
     static const std::regex name(R"(label_(\d+)\.(ply|obj|stl)|(\d+)\.frag)");  // the .frag: Neuroglancer's precomputed
     std::smatch m;
     const std::string f = e.path().filename().string();
-    if (std::regex_match(f, m, name)) files[std::stoll(m[1].matched ? m[1].str() : m[3].str())] = f;
+    if (!std::regex_match(f, m, name)) continue;
+    const std::string digits = m[1].matched ? m[1].str() : m[3].str();
+    int64_t id = 0;
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), id).ec == std::errc()) files[id] = f;
   }
   for (int number = 2; std::getline(in, line); ++number) {
     if (line.empty()) continue;
@@ -121,8 +125,26 @@ MeshFolder::MeshFolder(fs::path folder) : folder_(std::move(folder)) {
   }
   std::ifstream notes(folder_ / annotations_file);
   notes_ = notes ? json::parse(notes, nullptr, false) : json();
-  if (!notes_.is_object() || !notes_.contains("markers") || !notes_["markers"].is_array())
-    notes_ = {{"version", 0}, {"objects", json::object()}, {"markers", json::array()}, {"next_marker", 1}};
+  // A file edited by hand keeps what is usable in it; the rest starts afresh.
+  if (notes_.is_discarded() || !notes_.is_object()) notes_ = json::object();
+  if (!notes_.contains("version") || !notes_["version"].is_number_integer()) notes_["version"] = 0;
+  if (!notes_.contains("objects") || !notes_["objects"].is_object()) notes_["objects"] = json::object();
+  json markers = json::array();
+  int64_t next = 1;
+  for (const auto& m : notes_.value("markers", json::array())) {
+    if (!m.is_object() || !m.contains("id") || !m["id"].is_number_integer()) continue;
+    json kept = {{"id", m["id"]}, {"name", ""}, {"type", ""}, {"note", ""}, {"x", 0.0}, {"y", 0.0}, {"z", 0.0}, {"segment", 0}};
+    for (const char* key : {"name", "type", "note"})
+      if (m.contains(key) && m[key].is_string()) kept[key] = m[key];
+    for (const char* key : {"x", "y", "z"})
+      if (m.contains(key) && m[key].is_number()) kept[key] = m[key];
+    if (m.contains("segment") && m["segment"].is_number_integer()) kept["segment"] = m["segment"];
+    next = std::max(next, kept["id"].get<int64_t>() + 1);
+    markers.push_back(std::move(kept));
+  }
+  notes_["markers"] = markers;
+  if (!notes_.contains("next_marker") || !notes_["next_marker"].is_number_integer() || notes_["next_marker"].get<int64_t>() < next)
+    notes_["next_marker"] = next;
 }
 
 const MeshObject* MeshFolder::find(int64_t id) const {

@@ -23,7 +23,7 @@ bool below(const fs::path& path, const fs::path& root) {
   return true;
 }
 
-bool hidden_below(const fs::path& path, const fs::path& root) {
+bool hidden_part(const fs::path& path, const fs::path& root) {
   const fs::path rest = path.lexically_relative(root);
   return std::any_of(rest.begin(), rest.end(), [](const fs::path& part) {
     const std::string s = part.string();
@@ -49,10 +49,12 @@ WorkspacePaths::WorkspacePaths(fs::path workspace)
       if (f.is_string()) added_.push_back(canonical_or_normal(f.get<std::string>()));
 }
 
+bool WorkspacePaths::hidden_below(const fs::path& path, const fs::path& root) { return below(path, root) && hidden_part(path, root); }
+
 bool WorkspacePaths::allowed(const fs::path& c) const {
-  if (below(c, workspace_)) return !hidden_below(c, workspace_);
+  if (below(c, workspace_)) return !hidden_part(c, workspace_);
   for (const auto& root : added_)
-    if (below(c, root)) return !hidden_below(c, root);
+    if (below(c, root)) return !hidden_part(c, root);
   return false;
 }
 
@@ -60,9 +62,12 @@ fs::path WorkspacePaths::resolve(const std::string& text) const {
   if (text.empty()) throw RequestError(400, "no path given");
   if (text.find('\0') != std::string::npos) throw RequestError(400, "the path holds a NUL character");
   const fs::path p = fs::path(text).is_absolute() ? fs::path(text) : workspace_ / text;
-  const fs::path c = canonical_or_normal(p);
+  // Normalised first, so that a made-up folder and '..' cannot hide a link; a path that cannot be
+  // resolved is refused as one outside, the same answer.
+  std::error_code ec;
+  const fs::path c = fs::weakly_canonical(p.lexically_normal(), ec);
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!allowed(c))
+  if (ec || !allowed(c))
     throw RequestError(403, "'" + text + "' is outside the workspace and the folders added to it (add its folder on the Data page)");
   return c;
 }
@@ -94,8 +99,10 @@ void WorkspacePaths::add(const std::string& text) {
   for (const auto& root : added_)
     if (below(c, root)) throw RequestError(400, "'" + text + "' is in " + root.string() + ", which was added already");
   if (below(workspace_, c)) throw RequestError(400, "'" + text + "' holds the workspace; add the folder beside it that holds your data");
-  added_.push_back(c);
-  save();
+  std::vector<fs::path> next = added_;
+  next.push_back(c);
+  save(next);  // on disk first: a failed write changes nothing
+  added_ = std::move(next);
 }
 
 void WorkspacePaths::remove(const std::string& text) {
@@ -103,14 +110,20 @@ void WorkspacePaths::remove(const std::string& text) {
   const fs::path c = canonical_or_normal(text);
   const auto it = std::find(added_.begin(), added_.end(), c);
   if (it == added_.end()) throw RequestError(404, "'" + text + "' is not an added folder");
-  added_.erase(it);
-  save();
+  std::vector<fs::path> next = added_;
+  next.erase(next.begin() + (it - added_.begin()));
+  save(next);
+  added_ = std::move(next);
 }
 
-void WorkspacePaths::save() const {
+void WorkspacePaths::save(const std::vector<fs::path>& folders) const {
   nlohmann::json j = {{"folders", nlohmann::json::array()}};
-  for (const auto& f : added_) j["folders"].push_back(f.string());
-  write_file_atomically(file_, j.dump(2) + "\n", true);
+  for (const auto& f : folders) j["folders"].push_back(f.string());
+  try {
+    write_file_atomically(file_, j.dump(2) + "\n", true);
+  } catch (const std::exception& e) {
+    throw RequestError(507, std::string("the folder list was not saved, nothing changed: ") + e.what());
+  }
 }
 
 }  // namespace uniem::web

@@ -30,7 +30,12 @@ class WorkspacePaths {
 
  private:
   bool allowed(const std::filesystem::path& canonical) const;  // under the lock
-  void save() const;
+ public:
+  // True when `path` lies below `root` and passes through a hidden file or folder there (.uniem).
+  static bool hidden_below(const std::filesystem::path& path, const std::filesystem::path& root);
+
+ private:
+  void save(const std::vector<std::filesystem::path>& folders) const;
   std::filesystem::path workspace_, file_;
   mutable std::mutex mutex_;
   std::vector<std::filesystem::path> added_;  // canonical
