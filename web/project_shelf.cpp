@@ -67,8 +67,13 @@ json ProjectShelf::list() {
 }
 
 Session& ProjectShelf::open(const std::string& id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (auto it = open_.find(id); it != open_.end()) return *it->second;
+  std::unique_lock<std::mutex> lock(mutex_);
+  // Opened once; a project being opened (its journal replayed) is waited for, the others not.
+  for (;;) {
+    if (auto it = open_.find(id); it != open_.end()) return *it->second;
+    if (!opening_.count(id)) break;
+    opened_.wait(lock);
+  }
   fs::path relative;
   for (size_t start = 0; start <= id.size();) {
     const size_t end = std::min(id.find('~', start), id.size());
@@ -86,13 +91,28 @@ Session& ProjectShelf::open(const std::string& id) {
   if (project_id(relative) != id || std::distance(relative.begin(), relative.end()) > 4 || partial || !inside ||
       !fs::exists(folder / "project.json"))
     throw RequestError(404, "there is no proofreading project '" + name + "' in the workspace");
+  opening_.insert(id);
+  lock.unlock();
+  std::unique_ptr<Session> session;
+  std::exception_ptr failure;
   try {
-    return *open_.emplace(id, std::make_unique<Session>(folder, options_)).first->second;
-  } catch (const RequestError&) {
-    throw;
-  } catch (const InputError& e) {
-    throw RequestError(409, "the project '" + name + "' cannot be opened: " + e.what());
+    session = std::make_unique<Session>(folder, options_);
+  } catch (...) {
+    failure = std::current_exception();
   }
+  lock.lock();
+  opening_.erase(id);
+  opened_.notify_all();
+  if (failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const RequestError&) {
+      throw;
+    } catch (const InputError& e) {
+      throw RequestError(409, "the project '" + name + "' cannot be opened: " + e.what());
+    }
+  }
+  return *open_.emplace(id, std::move(session)).first->second;
 }
 
 }  // namespace uniem::web

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <filesystem>
+#include <condition_variable>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +39,8 @@ class ProjectShelf {
   SessionOptions options_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Session>> open_;
+  std::set<std::string> opening_;     // being opened, outside the lock
+  std::condition_variable opened_;
 };
 
 }  // namespace uniem::web

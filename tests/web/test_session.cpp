@@ -468,8 +468,8 @@ TEST_CASE("session: the segment list a page at a time: sorted, searched, every s
   page = s.segment_page(q);
   CHECK(page["matching"] == 12);
   CHECK(page["items"][1]["id"] == 1117);
-  CHECK(page["annotated"] == json::array({{{"id", 17}, {"name", "Dendrite A"}, {"locked_by", ""}},
-                                          {{"id", 900}, {"name", ""}, {"locked_by", "bea"}}}));
+  CHECK(page["annotated"] == json::array({{{"id", 17}, {"name", "Dendrite A"}, {"colour", ""}, {"locked_by", ""}},
+                                          {{"id", 900}, {"name", ""}, {"colour", ""}, {"locked_by", "bea"}}}));
   q = SegmentQuery{};
   q.offset = 5000;  // past the end: an empty page
   page = s.segment_page(q);

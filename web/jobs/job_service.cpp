@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -26,6 +27,8 @@ using nlohmann::json;
 
 namespace uniem::web {
 namespace {
+
+constexpr int max_checks = 4;  // `uniem run --check` processes at once
 
 using Clock = std::chrono::steady_clock;
 
@@ -315,6 +318,14 @@ void JobService::run(const JobRow& row) {
 }
 
 json JobService::check(const json& job) {
+  // At most a few checks at once: forms are checked as they are typed in, by every browser.
+  struct Slot {
+    std::atomic<int>& n;
+    explicit Slot(std::atomic<int>& count) : n(count) { ++n; }
+    ~Slot() { --n; }
+  } slot(checks_running_);
+  if (checks_running_ > max_checks)
+    throw RequestError(503, "the server is checking many forms at once; the check is tried again as you type");
   const fs::path file = options_.workspace / ".uniem" / ("check-" + make_token().substr(0, 12) + ".json");
   write_file(file, job.dump());
   const fs::path log = options_.workspace / ".uniem" / (file.stem().string() + ".log");

@@ -37,6 +37,7 @@
 #include <deque>
 #include <functional>
 #include <filesystem>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -95,6 +96,7 @@ class JobService {
   std::unique_ptr<FolderLock> lock_;
   std::unique_ptr<JobStore> store_;
   std::mutex mutex_;
+  std::atomic<int> checks_running_{0};
   std::condition_variable changed_;
   std::deque<Event> events_;  // the latest events of every job, oldest first
   int64_t next_seq_ = 1;
