@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "apps/cli.h"
+#include "core/progress.h"
 #include "apps/commands.h"
 #include "apps/serve_project.h"
 #include "apps/stack_options.h"
@@ -102,6 +103,8 @@ int run_mesh(const cli::Args& args) {
   const Volume labels = read_volume(in, read_options(args));
   const MeshSummary s = write_label_meshes(labels, in, output.temporary(), job);
   output.commit();
+  progress_event(nlohmann::json{{"event", "metrics"}, {"phase", "mesh"}, {"objects", s.objects}, {"triangles", s.triangles},
+                                {"vertices", s.vertices}}.dump());  // for a job's record
   if (s.objects == 0) {
     std::printf("note: %s has no labelled voxels (every voxel is 0): no meshes, measurements.csv is empty -> %s\n",
                 in.c_str(), out.c_str());

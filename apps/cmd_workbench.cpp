@@ -70,6 +70,22 @@ cli::Command workbench_command() {
   return command;
 }
 
+web::JobServiceOptions workbench_job_options(const fs::path& workspace) {
+  web::JobServiceOptions o;
+  o.workspace = workspace;
+  o.program = fs::read_symlink("/proc/self/exe").string();
+  o.commands = {{"commands", nlohmann::json::array()}};
+  for (const auto& c : commands)
+    if (c.job) o.commands["commands"].push_back(c.declare().describe());
+  o.tools = [workspace] {
+    std::vector<std::string> problems;
+    nlohmann::json tools = nlohmann::json::array();
+    for (const auto& t : workspace_tools(workspace, &problems)) tools.push_back(t.describe());
+    return nlohmann::json{{"tools", tools}, {"problems", problems}};
+  };
+  return o;
+}
+
 int serve_workbench(const fs::path& folder, const ServeOptions& options, bool open_browser, const std::string& page) {
   std::error_code ec;
   const fs::path workspace = fs::weakly_canonical(fs::absolute(folder), ec);
@@ -86,19 +102,7 @@ int serve_workbench(const fs::path& folder, const ServeOptions& options, bool op
   web::HttpServer http(o);
   web::add_page_routes(http, "workbench.html");
   web::add_page_routes(http, "annotator.html", "/annotator");  // the 3D annotator
-  web::JobServiceOptions jobs_options;
-  jobs_options.workspace = workspace;
-  jobs_options.program = fs::read_symlink("/proc/self/exe").string();
-  jobs_options.commands = {{"commands", nlohmann::json::array()}};
-  for (const auto& c : commands)
-    if (c.job) jobs_options.commands["commands"].push_back(c.declare().describe());
-  jobs_options.tools = [workspace] {
-    std::vector<std::string> problems;
-    nlohmann::json tools = nlohmann::json::array();
-    for (const auto& t : workspace_tools(workspace, &problems)) tools.push_back(t.describe());
-    return nlohmann::json{{"tools", tools}, {"problems", problems}};
-  };
-  web::JobService jobs(http, jobs_options);
+  web::JobService jobs(http, workbench_job_options(workspace));
   web::SessionOptions session_options;
   session_options.cache_bytes = options.cache_bytes;  // label chunks kept by each open project
   web::ProjectShelf projects(http, workspace, session_options);
@@ -109,7 +113,10 @@ int serve_workbench(const fs::path& folder, const ServeOptions& options, bool op
   if (const int n = jobs.store().interrupted_at_open())
     std::printf("%d job%s stopped when the server last stopped; resume %s on the page.\n", n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
   const std::string host = o.host == "0.0.0.0" || o.host == "::" ? "<this computer's address>" : o.host;
-  const std::string query = page + (o.token.empty() ? "" : (page.find('?') == std::string::npos ? "?" : "&") + ("token=" + o.token));
+  const size_t hash = std::min(page.find('#'), page.size());  // the token goes before a #view
+  const std::string path = page.substr(0, hash);
+  const std::string query =
+      path + (o.token.empty() ? "" : (path.find('?') == std::string::npos ? "?" : "&") + ("token=" + o.token)) + page.substr(hash);
   std::printf("The workbench for %s is at http://%s:%d/%s\n", workspace.c_str(), host.c_str(), port, query.c_str());
   if (open_browser && (std::getenv("DISPLAY") || std::getenv("WAYLAND_DISPLAY")))
     open_in_browser("http://" + (web::is_loopback(o.host) ? o.host : std::string("127.0.0.1")) + ":" + std::to_string(port) + "/" + query);

@@ -103,7 +103,7 @@ inline const Subcommand commands[] = {
      true},
     {"project", "", project_command, run_project, true},
     {"export", "", export_command, run_export, true},
-    {"demo", "", demo_command, run_demo, false},  // it serves the proofreader at its end: not for the queue
+    {"demo", "", demo_command, run_demo, false},  // it runs a queue of its own and serves the workbench: not a job
     {"workbench", "", workbench_command, run_workbench, false},
     {"serve", "", serve_command, run_serve, false},
     {"run", "", run_command, run_run, false},

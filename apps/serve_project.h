@@ -9,6 +9,10 @@
 
 #include "io/stack.h"
 
+namespace uniem::web {
+struct JobServiceOptions;
+}
+
 namespace uniem::apps {
 
 // Reads the stacks and makes a new project (web/proofreading/project.h), saying what it does.
@@ -30,9 +34,13 @@ int serve_project(const std::filesystem::path& project, const ServeOptions& opti
 // SIGTERM; prints the address and, with `open_browser` where a desktop session runs, opens it in
 // the default browser. Returns 0.
 // `page`: the address to print and open, relative to the server's root ("" the workbench itself,
-// "annotator/?path=meshes" the 3D annotator on a mesh folder).
+// "annotator/?path=meshes" the 3D annotator on a mesh folder, "#run" the job list).
 int serve_workbench(const std::filesystem::path& workspace, const ServeOptions& options, bool open_browser,
                     const std::string& page = "");
+
+// The job service's options for `workspace` as the workbench runs it: jobs run by this program,
+// every job command's schema, the workspace's external tools.
+web::JobServiceOptions workbench_job_options(const std::filesystem::path& workspace);
 
 // The page's secret (web/http.h) kept in `file` (readable by its owner only), so that open pages
 // keep working when the server is started again.

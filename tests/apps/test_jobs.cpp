@@ -104,10 +104,10 @@ TEST_CASE("uniem run: every command gives through a job file what it gives on th
   check_same(jobs, "ffn export " + quote(cli / "part.ffn-state") + " " + quote(cli / "partial"),
              {{"command", "ffn export"}, {"arguments", {{"state", (cli / "part.ffn-state").string()}, {"out", "partial"}}}},
              cli / "partial", "partial");
-  // demo is no job (it ends serving the proofreader); its project is exported by one.
+  // demo is no job (it runs a queue of its own and ends serving the workbench); its project is exported by one.
   REQUIRE(run_uniem("demo --no-serve --shape 4,32,32 --quiet --output " + quote(cli / "demo")).exit_code == 0);
-  check_same(jobs, "export " + quote(cli / "demo" / "proofreading") + " " + quote(cli / "exported.tif"),
-             {{"command", "export"}, {"arguments", {{"project", (cli / "demo" / "proofreading").string()}, {"out", "exported.tif"}}}},
+  check_same(jobs, "export " + quote(cli / "demo" / "proofreading" / "neurons") + " " + quote(cli / "exported.tif"),
+             {{"command", "export"}, {"arguments", {{"project", (cli / "demo" / "proofreading" / "neurons").string()}, {"out", "exported.tif"}}}},
              cli / "exported.tif", "exported.tif");
 
   // Commands whose result is what they print: the same lines.

@@ -37,12 +37,17 @@ export function workbench(binary, folder, args = [], env = {}) {
   return start(binary, ['workbench', folder, ...args, '--port', '0'], /The workbench for .* is at (http:\/\/\S+)/, env);
 }
 
-function start(binary, args, address, env = {}) {
+// Starts `uniem demo ARGS --port 0` (its jobs run first: up to `seconds`), resolved as serve() is.
+export function demo(binary, args = [], seconds = 300) {
+  return start(binary, ['demo', ...args, '--port', '0'], /The workbench for .* is at (http:\/\/\S+)/, {}, seconds);
+}
+
+function start(binary, args, address, env = {}, seconds = 30) {
   const name = `uniem ${args[0]}`;
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 30000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), seconds * 1000);
     const look = (data) => {
       output += data;
       const m = output.match(address);

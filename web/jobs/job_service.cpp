@@ -135,14 +135,15 @@ std::string default_name(const json& job) {
 
 }  // namespace
 
-JobService::JobService(HttpServer& http, JobServiceOptions options) : options_(std::move(options)) {
+JobService::JobService(HttpServer& http, JobServiceOptions options) : JobService(std::move(options)) { routes(http); }
+
+JobService::JobService(JobServiceOptions options) : options_(std::move(options)) {
   options_.workspace = fs::absolute(options_.workspace).lexically_normal();
   fs::create_directories(options_.workspace / ".uniem");
   fs::create_directories(options_.workspace / "runs");
   lock_ = std::make_unique<FolderLock>(options_.workspace / ".uniem" / "lock",
                                        options_.workspace.string() + " is served by another uniem workbench; stop that one first");
   store_ = std::make_unique<JobStore>(options_.workspace / ".uniem" / "jobs.sqlite");
-  routes(http);
 }
 
 void JobService::start() {
@@ -168,6 +169,7 @@ void JobService::stop() {
 fs::path JobService::run_folder(int64_t id) const { return options_.workspace / "runs" / ("job-" + std::to_string(id)); }
 
 void JobService::publish(int64_t job, json body) {
+  if (options_.on_event) options_.on_event(job, body);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (body.value("event", "") == "progress") progress_[job] = body;
@@ -207,7 +209,7 @@ void JobService::work() {
 }
 
 void JobService::run(const JobRow& row) {
-  const fs::path folder = run_folder(row.id), job_file = folder / "job.json", log = folder / "log.txt";
+  const fs::path folder = row.run_folder.empty() ? run_folder(row.id) : fs::path(row.run_folder), job_file = folder / "job.json", log = folder / "log.txt";
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;  // never started: it stays queued for the next start
@@ -266,7 +268,7 @@ void JobService::run(const JobRow& row) {
           last_event = Clock::now();
         } else if (!line.empty()) {
           log_out << line << "\n" << std::flush;
-          if (line.starts_with("uniem") && !line.starts_with("uniem run: step ")) last_line = line;  // what stopped it
+          if (line.starts_with("uniem")) last_line = line;  // what stopped it ("uniem run: step 2 of 3 (eval): ...")
         }
       }
     }

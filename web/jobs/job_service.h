@@ -62,6 +62,9 @@ struct JobServiceOptions {
   // {"tools": [describe JSON...], "problems": [messages]}; added to /api/commands.
   std::function<nlohmann::json()> tools;
   int niceness = 10;         // the jobs' CPU priority below the server's
+  // Told every event as it is published (progress, metrics, state), from the queue's thread: a
+  // program that runs a queue without a server (uniem demo) shows them in the terminal.
+  std::function<void(int64_t job, const nlohmann::json& event)> on_event;
 };
 
 class JobService {
@@ -69,6 +72,8 @@ class JobService {
   // Registers the routes and takes the workspace (InputError when another server has it); the
   // queue runs from start() on (after the server could bind its port).
   JobService(HttpServer& http, JobServiceOptions options);
+  // A queue without routes, run by a program (uniem demo): it submits to store() and waits.
+  explicit JobService(JobServiceOptions options);
   ~JobService();
   JobService(const JobService&) = delete;
   JobService& operator=(const JobService&) = delete;

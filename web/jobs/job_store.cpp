@@ -142,10 +142,11 @@ int64_t JobStore::change(const std::string& sql, const std::vector<std::string>&
   return sqlite3_changes(db_);
 }
 
-int64_t JobStore::submit(const nlohmann::json& job, const std::string& name, const std::string& user, const std::string& client) {
+int64_t JobStore::submit(const nlohmann::json& job, const std::string& name, const std::string& user, const std::string& client,
+                         const std::string& run_folder) {
   std::lock_guard<std::mutex> lock(mutex_);
-  change("INSERT INTO jobs (name, state, user, submitted, job, client) VALUES (?, 'queued', ?, ?, ?, ?)",
-         {name, user, utc_now(), job.dump(), client});
+  change("INSERT INTO jobs (name, state, user, submitted, job, client, run_folder) VALUES (?, 'queued', ?, ?, ?, ?, ?)",
+         {name, user, utc_now(), job.dump(), client, run_folder});
   return sqlite3_last_insert_rowid(db_);
 }
 

@@ -42,7 +42,10 @@ class JobStore {
   JobStore(const JobStore&) = delete;
   JobStore& operator=(const JobStore&) = delete;
 
-  int64_t submit(const nlohmann::json& job, const std::string& name, const std::string& user, const std::string& client = "");
+  // `run_folder`: where it runs and writes, when the submitter names one (a program, e.g. uniem
+  // demo; never a browser); empty: WORKSPACE/runs/job-N.
+  int64_t submit(const nlohmann::json& job, const std::string& name, const std::string& user, const std::string& client = "",
+                 const std::string& run_folder = "");
   std::optional<JobRow> get(int64_t id);
   std::vector<JobRow> list(int limit = 200);  // newest first
   std::optional<JobRow> next_queued();        // the oldest queued job
