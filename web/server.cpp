@@ -41,10 +41,10 @@ std::string export_labels(const Session& session, const std::string& format, int
   if (format != "tif" && format != "png") throw RequestError(400, "'format' is tif or png");
   if (bits != 0 && bits != 8 && bits != 16 && bits != 32) throw RequestError(400, "'bits' is 0 (smallest), 8, 16 or 32");
   if (format == "png" && bits == 32) throw RequestError(400, "PNG holds 8 or 16 bits; export 32-bit labels as tif");
-  const int64_t version = session.version();
+  int64_t version = 0;
   Volume labels;
   try {
-    labels = session.labels(bits);
+    labels = session.labels(bits, &version);
     if (format == "png" && labels.dtype() == DType::u32)
       throw InputError("the labels have ids above 65535, which PNG cannot hold; export as tif");
   } catch (const RequestError&) {

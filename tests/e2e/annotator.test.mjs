@@ -13,7 +13,7 @@
 // playwright-core; screenshots (0-data.png ... 13-section.png, failure.png) and the pictures
 // exported are written to WORK_DIR.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { uniem, workbench, stop, json, check, launchChromium } from './server.mjs';
+import { uniem, workbench, json, check, launchChromium, finish } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
 // WebGL without a GPU: Chromium's software renderer, SwiftShader, through ANGLE.
@@ -50,7 +50,7 @@ const server = await workbench(binary, ws);
 const base = server.url;
 const context = await browser.newContext({ viewport: { width: 1400, height: 860 }, acceptDownloads: true });
 const page = await context.newPage();
-let exitCode = 0;
+let exitCode = 0, error = null;
 const watch = (p) => p.on('pageerror', (e) => { console.error(`page error: ${e.message}`); exitCode = 1; });
 watch(page);
 
@@ -311,13 +311,6 @@ try {
     `placed by a click, reloaded, one from elsewhere, CSV out and in (a bad line refused), pictures (${stats.hue} pixels of ` +
     `the object's colour), a click selecting a row, undo of a name, a note, a move and a deletion; ${((Date.now() - began) / 1000).toFixed(1)} s`);
 } catch (e) {
-  exitCode = 1;
-  console.error(e.stack || e.message);
-  await page.screenshot({ path: `${work}/failure.png` }).catch(() => {});
-  console.error(`screenshot: ${work}/failure.png`);
-  console.error(server.output());
-} finally {
-  await browser.close();
-  await stop(server);
+  error = e;
 }
-process.exit(exitCode);
+process.exit(await finish({ error, exitCode, pages: [page], work, browser, server }));

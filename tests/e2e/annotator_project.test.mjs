@@ -13,7 +13,7 @@
 // Usage: node annotator_project.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium
 // or playwright-core; screenshots (p0-table.png ... p8-workbench.png, failure.png) go to WORK_DIR.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { uniem, serve, workbench, stop, json, check, launchChromium } from './server.mjs';
+import { uniem, serve, workbench, stop, json, check, launchChromium, finish } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
 const browser = await launchChromium(['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist']);
@@ -29,7 +29,7 @@ const base = server.url;
 const context = await browser.newContext({ viewport: { width: 1400, height: 860 }, acceptDownloads: true });
 let page = await context.newPage();
 let proofreader = null;
-let exitCode = 0;
+let exitCode = 0, error = null;
 const watch = (p) => p.on('pageerror', (e) => { console.error(`page error: ${e.message}`); exitCode = 1; });
 watch(page);
 const shot = async (name, p = page) => { await p.screenshot({ path: `${work}/${name}` }); console.log(`screenshot: ${work}/${name}`); };
@@ -250,12 +250,6 @@ try {
 
   console.log(`ok: the annotator on a project, in ${((Date.now() - began) / 1000).toFixed(1)} s`);
 } catch (e) {
-  console.error(e.stack || e.message);
-  await page.screenshot({ path: `${work}/failure.png` }).catch(() => {});
-  if (proofreader) await proofreader.screenshot({ path: `${work}/failure-proofreader.png` }).catch(() => {});
-  exitCode = 1;
-} finally {
-  await browser.close();
-  await stop(server);
+  error = e;
 }
-process.exit(exitCode);
+process.exit(await finish({ error, exitCode, pages: proofreader ? [page, proofreader] : [page], work, browser, server }));

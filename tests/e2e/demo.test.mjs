@@ -7,7 +7,7 @@
 // Usage: node demo.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium or
 // playwright-core; screenshots (0-jobs.png ... 3-data.png, failure.png) are written to WORK_DIR.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { demo, stop, json, check, launchChromium } from './server.mjs';
+import { demo, json, check, launchChromium, finish } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -18,7 +18,7 @@ mkdirSync(work, { recursive: true });
 const output = `${work}/demo`;
 const server = await demo(binary, ['--output', output, '--shape', '8,96,96', '--device', 'cpu']);
 const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-let exitCode = 0;
+let exitCode = 0, error = null;
 page.on('pageerror', (e) => { console.error(`page error: ${e.message}`); exitCode = 1; });
 const shot = async (name) => { await page.screenshot({ path: `${work}/${name}` }); console.log(`screenshot: ${work}/${name}`); };
 const text = (selector) => page.textContent(selector);
@@ -81,13 +81,6 @@ try {
   console.log(`ok: uniem demo's four jobs finished in its workbench, with their records (V_rand ${vRand.toFixed(4)}), ` +
     `the U-Net's curves and its project; ${((Date.now() - began) / 1000).toFixed(1)} s`);
 } catch (e) {
-  exitCode = 1;
-  console.error(e.stack || e.message);
-  await page.screenshot({ path: `${work}/failure.png` }).catch(() => {});
-  console.error(`screenshot: ${work}/failure.png`);
-  console.error(server.output());
-} finally {
-  await browser.close();
-  await stop(server);
+  error = e;
 }
-process.exit(exitCode);
+process.exit(await finish({ error, exitCode, pages: [page], work, browser, server }));

@@ -5,7 +5,7 @@
 // Usage: node proofreader.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium or
 // playwright-core; screenshots of both pages are written to WORK_DIR on failure.
 import { mkdirSync, rmSync } from 'node:fs';
-import { uniem, serve, stop, json, labelVolume, check, launchChromium } from './server.mjs';
+import { uniem, serve, stop, json, labelVolume, check, launchChromium, finish } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -16,7 +16,7 @@ uniem(binary, ['synth', `${work}/synth`, '--shape', '6,160,160', '--seed', '3'])
 const server = await serve(binary, ['--images', `${work}/synth/image`, '--labels', `${work}/synth/neurons`, '--project', `${work}/project`]);
 const base = server.url;
 const pages = [];
-let exitCode = 0;
+let exitCode = 0, error = null;
 
 async function open() {
   const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
@@ -172,16 +172,6 @@ try {
   check(found.length > 0 && found.every((id) => String(id).includes(String(painted))), `searching ${painted} lists only ids that hold it (${found})`);
   console.log(`ok: paint, merge, split, undo, redo, lock refusal, export, contrast and the segment list in Chromium; the second page saw every edit`);
 } catch (e) {
-  exitCode = 1;
-  console.error(e.stack || e.message);
-  for (const [i, page] of pages.entries()) {
-    const file = `${work}/failure-page-${i}.png`;
-    await page.screenshot({ path: file }).catch(() => {});
-    console.error(`screenshot: ${file}`);
-  }
-  console.error(server.output());
-} finally {
-  await browser.close();
-  await stop(server);
+  error = e;
 }
-process.exit(exitCode);
+process.exit(await finish({ error, exitCode, pages, work, browser, server }));

@@ -105,3 +105,22 @@ export async function labelVolume(base) {
 export function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
 }
+
+// The end of a browser test: a failure said with its stack, a screenshot of each page (failure.png,
+// failure-1.png, ...) and the server's output; then the browser closed and the server stopped.
+// Returns the exit status: 1 after a failure, else `exitCode` (set by page errors).
+export async function finish({ error, exitCode = 0, pages, work, browser, server }) {
+  if (error) {
+    exitCode = 1;
+    console.error(error.stack || error.message);
+    for (const [i, page] of pages.entries()) {
+      const file = `${work}/failure${i ? `-${i}` : ''}.png`;
+      await page.screenshot({ path: file }).catch(() => {});
+      console.error(`screenshot: ${file}`);
+    }
+    console.error(server.output());
+  }
+  await browser.close();
+  await stop(server);
+  return exitCode;
+}

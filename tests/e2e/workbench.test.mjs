@@ -16,7 +16,7 @@
 // playwright-core; screenshots (0-data.png ... 11-other-browser.png, failure.png) are written to WORK_DIR.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { uniem, serve, workbench, stop, json, check, launchChromium } from './server.mjs';
+import { uniem, serve, workbench, stop, json, check, launchChromium, finish } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -42,7 +42,7 @@ const server = await workbench(binary, ws, [], { UNIEM_THREADS: '1' });
 const base = server.url;
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 const page = await context.newPage();
-let exitCode = 0;
+let exitCode = 0, error = null;
 page.on('pageerror', (e) => { console.error(`page error: ${e.message}`); exitCode = 1; });
 // The requests the page sends: its checks as the form is typed in, its submissions.
 const posts = { checks: 0, jobs: 0 };
@@ -614,13 +614,6 @@ try {
     `drawn in ${drawnIn} ms), a two-step filter, parameters loaded, a lab tool run, inference, a mask proofread, mesh and eval as on the command line; ` +
     `${((Date.now() - began) / 1000).toFixed(1)} s`);
 } catch (e) {
-  exitCode = 1;
-  console.error(e.stack || e.message);
-  await page.screenshot({ path: `${work}/failure.png` }).catch(() => {});
-  console.error(`screenshot: ${work}/failure.png`);
-  console.error(server.output());
-} finally {
-  await browser.close();
-  await stop(server);
+  error = e;
 }
-process.exit(exitCode);
+process.exit(await finish({ error, exitCode, pages: [page], work, browser, server }));

@@ -190,6 +190,36 @@ TEST_CASE("session: a split computes without the lock; others edit meanwhile, an
   CHECK(s.version() == 3);
 }
 
+TEST_CASE("session: an export reads without holding the lock; each is the state of the version it names") {
+  Fixture f;
+  Session s(f.project, quiet());
+  const int64_t start = s.version();
+  // Bea paints one stroke across four chunks again and again, alternately with ids 1 and 2, while
+  // exports are made: each export has the stroke wholly as it was at its version.
+  std::atomic<bool> done{false};
+  std::thread painter([&] {
+    for (int k = 1; k <= 60; ++k)
+      s.apply(request("paint", "bea", s.version(), {{"z", 0}, {"points", {{10, 10}, {150, 250}}}, {"radius", 1}, {"id", k % 2 ? 1 : 2}}));
+    done = true;
+  });
+  int exports = 0;
+  for (bool last = false; !last; ++exports) {
+    last = done;
+    int64_t version = -1;
+    const Volume v = s.labels(32, &version);
+    const int64_t k = version - start;
+    const uint32_t first = k == 0 ? 1 : k % 2 ? 1 : 2, second = k == 0 ? 2 : first;
+    CHECK(v.at<uint32_t>(0, 10, 10) == first);
+    CHECK(v.at<uint32_t>(0, 150, 250) == second);
+    CHECK(v.at<uint32_t>(9, 150, 250) == 2);  // a chunk never loaded: read from disk
+  }
+  painter.join();
+  CHECK(exports >= 2);
+  int64_t version = -1;
+  s.labels(32, &version);
+  CHECK(version == start + 60);
+}
+
 TEST_CASE("session: locks, stale versions and bad requests are refused and change nothing") {
   Fixture f;
   Session s(f.project, quiet());

@@ -127,8 +127,10 @@ class Session {
 
   void flush();
   // The whole label volume as it is now: uint32 (bits 32), uint8/uint16 (8, 16; InputError when
-  // an id does not fit) or the smallest type that holds the largest id (0). For exports.
-  Volume labels(int bits = 32) const;
+  // an id does not fit) or the smallest type that holds the largest id (0). For exports; other
+  // users' edits and views go on while it reads the chunks from disk. `version`: the project's
+  // version the volume is the state of.
+  Volume labels(int bits = 32, int64_t* version = nullptr) const;
 
  private:
   struct Segment {

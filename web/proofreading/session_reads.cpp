@@ -217,22 +217,49 @@ json Session::wait_events(int64_t seen, std::chrono::milliseconds timeout) const
   return json{{"version", version_}, {"events", list}};
 }
 
-Volume Session::labels(int bits) const {
+Volume Session::labels(int bits, int64_t* version) const {
   UNIEM_CHECK(bits == 0 || bits == 8 || bits == 16 || bits == 32, "Session::labels: bits is 0, 8, 16 or 32");
   const auto shape = project_.info().shape;
   Volume v(DType::u32, shape[0], shape[1], shape[2]);
   v.voxel_size = project_.info().voxel_size;
   const ChunkStore& store = project_.labels();
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (int64_t i = 0; i < store.chunk_count(); ++i) {
-    // Chunks not in memory are unchanged on disk: read them without keeping them.
-    const std::unique_ptr<Volume>& cached = chunks_[static_cast<size_t>(i)];
-    const Volume c = cached ? Volume() : store.read(i);
-    const Volume& chunk = cached ? *cached : c;
+  const auto place = [&v, &store](int64_t i, const Volume& chunk) {
     const auto o = store.origin(i), e = store.extent(i);
     for (int64_t z = 0; z < e[0]; ++z)
       for (int64_t y = 0; y < e[1]; ++y)
         std::memcpy(&v.at<uint32_t>(o[0] + z, o[1] + y, o[2]), &chunk.at<uint32_t>(z, y, 0), static_cast<size_t>(e[2]) * 4);
+  };
+  // Without holding the lock that every other user waits on through the disk reads: chunk by
+  // chunk, one in memory copied under the lock, the others read from disk, where they are as they
+  // are now while they are not in memory (only an edit loads and changes one, and moves the
+  // version). When the version moved meanwhile the copy is made again; the third time under the
+  // lock throughout.
+  for (int attempt = 0;; ++attempt) {
+    const bool hold = attempt == 2;
+    std::unique_lock<std::mutex> whole(mutex_, std::defer_lock);
+    if (hold) whole.lock();
+    const int64_t start = hold ? version_ : this->version();
+    bool moved = false;
+    for (int64_t i = 0; i < store.chunk_count() && !moved; ++i) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+        if (!hold) lock.lock();
+        if (const std::unique_ptr<Volume>& cached = chunks_[static_cast<size_t>(i)]) {
+          place(i, *cached);
+          continue;
+        }
+      }
+      try {
+        place(i, store.read(i));
+      } catch (const InputError&) {
+        if (hold) throw;
+        moved = true;  // written meanwhile: an edit loaded it, changed it and saved it
+      }
+    }
+    if (hold || (!moved && this->version() == start)) {
+      if (version) *version = start;
+      break;
+    }
   }
   if (bits == 0) return shrink_to_fit(v);
   if (bits == 32) return v;
