@@ -31,8 +31,11 @@ cli::Command convert_command() {
   cli::Command command(
       "convert", "convert a stack to another kind or bit depth",
       "Reads IN and writes OUT. The kind of OUT follows its name: a name ending in .tif or .tiff is one\n"
-      "multi-page TIFF, anything else a folder of PNG files (0000.png, 0001.png, ...); --format\n"
-      "chooses explicitly (png, tiff, tiff-stack for a folder of TIFF files).\n"
+      "multi-page TIFF, one ending in .zarr an OME-Zarr image with its pyramid of coarser levels (for\n"
+      "Fiji, napari, Neuroglancer and webKnossos; --labels for a label volume, whose coarser levels keep\n"
+      "ids), anything else a folder of PNG files (0000.png, 0001.png, ...); --format chooses explicitly\n"
+      "(png, tiff, tiff-stack for a folder of TIFF files, zarr). IN may be an OME-Zarr image or a Zarr\n"
+      "array too.\n"
       "Bit depth is kept unless --bits says otherwise. Values that do not fit the new depth are\n"
       "refused, never cut silently: --scale maps min..max onto the new range (images), --clip\n"
       "saturates, and --relabel renumbers label ids 1..N (labels; picks the smallest depth that fits).\n"
@@ -41,13 +44,15 @@ cli::Command convert_command() {
       "OUT must not exist (or be an empty folder) unless --overwrite is given; it is written under a\n"
       "temporary name and appears only when complete.",
       "  uniem convert raw/ raw.tif --voxel-size 50,4,4\n"
+      "  uniem convert raw/ raw.zarr\n"
       "  uniem convert probabilities.tif probs8/ --bits 8 --scale\n"
       "  uniem convert segmentation.tif seg16/ --relabel\n"
       "  uniem convert section/ bottom/ --crop 0,768,0,1,256,1024   # the bottom 256 rows of a 1024^2 section");
-  command.positional("IN", "folder of PNG/TIFF files, or a (multi-page) TIFF file").input()
-      .positional("OUT", "output folder, or a .tif/.tiff file").output()
-      .option("format", "KIND", "png, tiff (one multi-page file) or tiff-stack (a folder of TIFF files)")
-      .choices({"png", "tiff", "tiff-stack", "tif", "tif-stack"})
+  command.positional("IN", "folder of PNG/TIFF files, a (multi-page) TIFF file, or a .zarr").input()
+      .positional("OUT", "output folder, a .tif/.tiff file, or a .zarr").output()
+      .option("format", "KIND", "png, tiff (one multi-page file), tiff-stack (a folder of TIFF files) or zarr (OME-Zarr)")
+      .choices({"png", "tiff", "tiff-stack", "tif", "tif-stack", "zarr"})
+      .flag("labels", "IN is a label volume: an OME-Zarr output's coarser levels keep the most frequent id, not the mean")
       .option("bits", "B", "8, 16, 32, 64 or float").choices({"8", "16", "32", "64", "float", "float32"})
       .flag("scale", "rescale min..max linearly onto the new bit depth")
       .flag("clip", "saturate values that do not fit the new bit depth")
@@ -69,6 +74,7 @@ int run_convert(const cli::Args& args) {
   WriteOptions write = prepare_output(args, out);
   write.tiff_compression = parse_compression(args.get("compression"));
   write.png_compression = static_cast<int>(args.integer("png-level"));
+  write.labels = args.has("labels");
   const bool change_bits = args.has("bits");
   const DType bits = change_bits ? parse_bits(args.get("bits")) : DType::u8;
 

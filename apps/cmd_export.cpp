@@ -27,7 +27,8 @@ cli::Command export_command() {
 int run_export(const cli::Args& args) {
   const std::string project = args.positional(0), out = args.positional(1);
   const int bits = args.has("bits") ? static_cast<int>(args.integer("bits")) : 0;
-  const WriteOptions write = prepare_output(args, out);
+  WriteOptions write = prepare_output(args, out);
+  write.labels = true;  // an OME-Zarr pyramid keeps ids
   web::SessionOptions options;
   options.read_only = true;
   options.flush_seconds = 0;

@@ -91,7 +91,8 @@ int run_watershed(const cli::Args& args) {
   const int neighbours = args.has("connectivity") || !preset ? static_cast<int>(args.integer("connectivity")) : preset->connectivity;
   const auto connectivity = connectivity_from(neighbours);  // one of the choices, or the preset's
   const std::string in = args.positional(0), out = args.positional(1);
-  const WriteOptions write = prepare_output(args, out);
+  WriteOptions write = prepare_output(args, out);
+  write.labels = true;  // an OME-Zarr pyramid keeps ids
   const ReadOptions read = read_options(args);
   Volume landscape = read_volume(in, read);
   Volume mask_volume, markers;

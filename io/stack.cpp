@@ -15,6 +15,7 @@
 #include "io/atomic_output.h"
 #include "io/natural_sort.h"
 #include "io/png.h"
+#include "io/zarr.h"
 
 namespace fs = std::filesystem;
 
@@ -163,7 +164,14 @@ Volume read_volume(const fs::path& input, const ReadOptions& options, StackInfo*
   std::error_code ec;
   const auto status = fs::status(input, ec);
   if (!fs::exists(status)) throw InputError(input, "no such file or folder");
-  Volume v = fs::is_directory(status) ? read_folder(input, options, info) : read_file(input, options, info);
+  Volume v;
+  if (fs::is_directory(status) && is_zarr(input)) {
+    const ZarrArray zarr(input);
+    v = zarr.read(0, zarr.nz());
+    if (info) *info = {zarr.describe(), std::string(dtype_name(zarr.dtype())) + " values"};
+  } else {
+    v = fs::is_directory(status) ? read_folder(input, options, info) : read_file(input, options, info);
+  }
   if (options.voxel_size) v.voxel_size = *options.voxel_size;
   return v;
 }
@@ -172,6 +180,7 @@ struct StackReader::State {
   fs::path input;
   std::vector<fs::path> files;              // a folder stack, or one PNG / single-page TIFF
   std::unique_ptr<TiffPageReader> pages;    // a multi-page TIFF
+  std::unique_ptr<ZarrArray> zarr;          // a Zarr array or OME-Zarr image
   ColorPolicy color;
 };
 
@@ -182,6 +191,12 @@ StackReader::StackReader(const fs::path& input, const ReadOptions& options) : st
   state_->color = options.color;
   state_->input = input;
   ImageHeader h;
+  if (fs::is_directory(status) && is_zarr(input)) {
+    state_->zarr = std::make_unique<ZarrArray>(input);
+    nz_ = state_->zarr->nz(), ny_ = state_->zarr->ny(), nx_ = state_->zarr->nx(), dtype_ = state_->zarr->dtype();
+    voxel_size_ = options.voxel_size ? *options.voxel_size : state_->zarr->voxel_size();
+    return;
+  }
   if (fs::is_directory(status)) {
     std::string formats;
     state_->files = checked_folder(input, options, h, formats);
@@ -216,6 +231,11 @@ StackReader::~StackReader() = default;
 Volume StackReader::next(int64_t count) {
   const int64_t n = std::min(count, nz_ - read_);
   if (n <= 0) return Volume();
+  if (state_->zarr) {
+    Volume v = state_->zarr->read(read_, read_ + n);
+    read_ += n;
+    return v;
+  }
   Volume v(dtype_, n, ny_, nx_, channels_);
   if (state_->pages) {
     for (int64_t z = 0; z < n; ++z) state_->pages->read_next(v, z);
@@ -245,6 +265,7 @@ void StackReader::seek(int64_t z) {
 }
 
 StackFormat format_for_output(const fs::path& output) {
+  if (lower_extension(output) == ".zarr") return StackFormat::ome_zarr;
   return is_tiff(output) ? StackFormat::multipage_tiff : StackFormat::png_folder;
 }
 
@@ -252,6 +273,7 @@ std::optional<StackFormat> parse_stack_format(const std::string& name) {
   if (name == "png") return StackFormat::png_folder;
   if (name == "tiff-stack" || name == "tif-stack") return StackFormat::tiff_folder;
   if (name == "tiff" || name == "tif") return StackFormat::multipage_tiff;
+  if (name == "zarr" || name == "ome-zarr") return StackFormat::ome_zarr;
   return std::nullopt;
 }
 
@@ -266,6 +288,12 @@ void write_volume(const fs::path& output, const Volume& v, const WriteOptions& o
     throw InputError(output, std::string("PNG holds 8 or 16 bits, this volume is ") + dtype_name(v.dtype()) +
                                  ": write a TIFF (--format tiff) or reduce the depth with 'uniem convert --bits 16'");
   if (v.channels() != 1 && v.channels() != 3) throw InputError(output, "only 1 or 3 channels can be written");
+  if (options.format == StackFormat::ome_zarr) {
+    AtomicOutput out(output, AtomicOutput::Kind::folder, options.overwrite);
+    write_ome_zarr(out.temporary(), v, options.labels);
+    out.commit();
+    return;
+  }
   if (options.format == StackFormat::multipage_tiff) {
     AtomicOutput out(output, AtomicOutput::Kind::file, options.overwrite);
     Progress progress("writing " + output.filename().string(), v.nz());

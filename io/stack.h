@@ -4,7 +4,9 @@
 //   - a folder of PNG and/or TIFF files, one section per file, in natural order of names
 //     ("2.png" before "10.png"); other files (notes, thumbnails) are ignored;
 //   - a multi-page TIFF file (classic or BigTIFF), one section per page;
-//   - a single PNG or single-page TIFF file (a volume with nz = 1).
+//   - a single PNG or single-page TIFF file (a volume with nz = 1);
+//   - a Zarr array or OME-Zarr image (a folder named *.zarr, or holding .zarray or .zgroup; never
+//     read as a folder of images), at full resolution (io/zarr.h).
 // Every section must have the same width, height and voxel type; the first that differs is named
 // in the error. Voxel size: from the files when they say it (TIFF resolution and ImageJ spacing;
 // for a folder, its voxel-size.json, which uniem writes beside PNG stacks since PNG cannot hold
@@ -16,7 +18,8 @@
 // An output is a folder of PNG files (0000.png, 0001.png, ... zero-padded to sort in any viewer),
 // a folder of TIFF files, or one multi-page TIFF (a path ending in .tif or .tiff). Outputs are
 // written under a temporary name and renamed when complete (io/atomic_output.h). PNG stores
-// 8 and 16 bits only: other volumes are refused with the fix (convert with --bits, or TIFF).
+// 8 and 16 bits only: other volumes are refused with the fix (convert with --bits, or TIFF). A path
+// ending in .zarr is written as an OME-Zarr image with its multiscale pyramid (io/zarr.h).
 #pragma once
 
 #include <filesystem>
@@ -71,17 +74,18 @@ class StackReader {
   VoxelSize voxel_size_;
 };
 
-enum class StackFormat { png_folder, tiff_folder, multipage_tiff };
+enum class StackFormat { png_folder, tiff_folder, multipage_tiff, ome_zarr };
 
-// Multi-page TIFF for *.tif / *.tiff, else a PNG folder.
+// Multi-page TIFF for *.tif / *.tiff, OME-Zarr for *.zarr, else a PNG folder.
 StackFormat format_for_output(const std::filesystem::path& output);
-std::optional<StackFormat> parse_stack_format(const std::string& name);  // "png", "tiff", "tiff-stack"
+std::optional<StackFormat> parse_stack_format(const std::string& name);  // "png", "tiff", "tiff-stack", "zarr"
 
 struct WriteOptions {
   StackFormat format = StackFormat::png_folder;
   bool overwrite = false;
   int png_compression = 6;  // zlib level 0-9
   TiffCompression tiff_compression = TiffCompression::none;
+  bool labels = false;  // a label volume: an OME-Zarr pyramid keeps ids (the most frequent), not means
 };
 
 // Throws InputError when the output exists (without overwrite) or the format cannot hold the

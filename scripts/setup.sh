@@ -27,7 +27,7 @@ packages=(build-essential cmake pkg-config git file
           libeigen3-dev zlib1g-dev libdeflate-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
           nlohmann-json3-dev libsqlite3-dev clang)
 [ $want_static = 1 ] && packages+=(dpkg-dev)
-[ $want_browser = 1 ] && packages+=(chromium)
+[ $want_browser = 1 ] && packages+=(chromium python3-zarr)  # the tests' browser and their Zarr oracle
 # Node.js may come from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm): only
 # what has no command yet is installed. npm fetches the pages' libraries (and the browser tests').
 command -v node >/dev/null || packages+=(nodejs)
