@@ -227,6 +227,7 @@ async function start() {
   followRoute();
   $('command').addEventListener('change', (e) => showCommand(e.target.value));
   setupForm();
+  $('demo-banner-close').addEventListener('click', hideDemoBanner);
   $('details-copy').addEventListener('click', () => {
     const job = state.detail && (state.detail.job || state.detail.listed);
     if (job) copyToForm(job);

@@ -20,7 +20,8 @@ const dataKinds = [
     about: 'Surfaces of objects (made with mesh), with their areas and volumes. View in 3D shows them, with a table of the objects, ' +
       'and lets you put markers on them; Blender, MeshLab or Neuroglancer open them too.' },
   { kind: 'run', title: 'Finished runs',
-    about: 'The folders of finished jobs (runs/job-N): what each job wrote, its log and its record.' },
+    about: 'The folders of finished jobs (runs/job-N, or the folder a job was given, as uniem demo gives its jobs): ' +
+      'what each job wrote, its log and its record.' },
 ];
 
 const data = {
@@ -31,6 +32,7 @@ const data = {
   loading: null,
   again: false,
   readAt: 0,               // when the list was last read (ms)
+  triedAt: 0,              // when it was last asked for, read or not
   stale: false,            // a job ended since: read again when shown
   ended: null,             // ids of the jobs that had ended at the last job list
   failed: false,           // the last read failed (said once)
@@ -48,6 +50,7 @@ const isStack = (item) => item.kind === 'images' || item.kind === 'labels';
 // ---- reading the list ----------------------------------------------------------------------------
 async function refreshData() {
   if (data.loading) { data.again = true; return data.loading; }
+  data.triedAt = Date.now();
   data.loading = (async () => {
     try {
       const [list, training] = await Promise.all([api('api/data'),
@@ -60,6 +63,8 @@ async function refreshData() {
       if (data.failed) say('data-message', 'The list is read again.', 'info');
       data.failed = false;
       drawData();
+      if (!$('viewer').hidden) drawOverlayChoices();  // a segmentation just made
+      if (state.detail) drawDetails();  // its outputs' buttons (outputActions)
     } catch (e) {
       if (!data.failed) say('data-message', `What the workspace holds could not be read: ${e.message}`, 'error');
       data.failed = true;
@@ -275,10 +280,15 @@ function storedUser() {
 }
 
 // What can be done with a job's output, when the Data page lists it: View, Proofread, View in 3D...
+// The job list may be shown before the Data view ever was, or just after a job wrote the output: then
+// the list is read now, and the job's details drawn again with the buttons (refreshData).
 function outputActions(path) {
   const at = fromWorkspace(path).replace(/\/$/, '');
   const item = ((data.list && data.list.items) || []).find((i) => i.path === at);
-  if (!item) return [];
+  if (!item) {
+    if ((!data.list || data.stale) && !data.loading && Date.now() - data.triedAt > 5000) refreshData();
+    return [];
+  }
   const view = isStack(item) ? [el('button', { type: 'button', text: 'View', title: 'look through it section by section', onclick: () => openViewer(item) })] : [];
   return [...view, ...commonActions(item).filter((a) => a.textContent !== `Job ${(jobOfRun(item) || {}).id}`)];
 }

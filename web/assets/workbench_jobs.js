@@ -163,10 +163,26 @@ function drawJobs() {
     if (tbody.children[index] !== row.tr) tbody.insertBefore(row.tr, tbody.children[index] || null);
   });
   for (const [id, row] of rows) if (!seen.has(id)) { row.tr.remove(); rows.delete(id); }
+  drawDemoBanner();
   if (state.detail) {
     const job = state.jobs.find((j) => j.id === state.selected);
     if (job) { state.detail.listed = job; drawDetails(); }
   }
+}
+
+// Where to look next, on the page `uniem demo` opens: while the workspace holds only the demo's
+// jobs, all ended. Hide keeps it hidden for this workspace in this browser.
+function drawDemoBanner() {
+  const demo = state.jobs.length > 0 && state.jobs.every((j) => j.user === 'uniem demo')
+    && !state.jobs.some((j) => j.state === 'running' || j.state === 'queued');
+  let hidden = false;
+  try { hidden = localStorage.getItem('uniem-workbench-demo-note-hidden') === state.workspace; } catch { /* private mode */ }
+  $('demo-banner').hidden = !demo || hidden;
+}
+
+function hideDemoBanner() {
+  try { localStorage.setItem('uniem-workbench-demo-note-hidden', state.workspace); } catch { /* private mode */ }
+  $('demo-banner').hidden = true;
 }
 
 async function cancel(id) {
@@ -309,11 +325,33 @@ const metricNames = {
   vi_split_bits: 'VI, split part (bits)', vi_merge_bits: 'VI, merge part (bits)', adapted_rand_error: 'adapted Rand error',
   adapted_rand_precision: 'adapted Rand precision', adapted_rand_recall: 'adapted Rand recall',
   snemi3d_adapted_rand_error: 'adapted Rand error (SNEMI3D)', segments: 'segments', ground_truth_objects: 'objects in the ground truth',
-  voxels_scored: 'voxels scored',
+  voxels_scored: 'voxels scored', objects: 'objects', triangles: 'triangles in the meshes', vertices: 'vertices in the meshes',
 };
-const metricOrder = ['step', 'loss', 'mean_jaccard', 'mean_dice', 'jaccard', 'dice', 'v_rand', 'v_rand_thinned', 'v_info', 'vi_bits',
-  'adapted_rand_error', 'precision', 'recall', 'f1'];
-function metricRows(metrics) {
+const metricOrder = ['step', 'loss', 'mean_jaccard', 'mean_dice', 'jaccard', 'dice', 'v_rand', 'v_rand_split', 'v_rand_merge',
+  'v_rand_thinned', 'vi_bits', 'vi_split_bits', 'vi_merge_bits', 'v_info', 'v_info_split', 'v_info_merge', 'adapted_rand_error',
+  'adapted_rand_precision', 'adapted_rand_recall', 'snemi3d_adapted_rand_error', 'precision', 'recall', 'f1', 'true_positives',
+  'false_positives', 'false_negatives', 'segments', 'ground_truth_objects', 'objects', 'voxels_scored', 'pixels', 'voxels'];
+
+// The scores a biologist looks at first, each with what its value means; the rest of a record's
+// metrics are folded away (drawFinal). Only the job's own and its validation's: a class's are in the rest.
+const headlineScores = {
+  v_rand: { meaning: 'how well the objects match the ground truth; 1 is perfect' },
+  vi_bits: { name: 'variation of information', unit: ' bits', meaning: 'how much the objects differ from the ground truth; 0 is perfect' },
+  mean_jaccard: { name: 'Jaccard', meaning: 'overlap with the ground truth, mean over the classes; 1 is perfect' },
+  jaccard: { meaning: 'overlap with the ground truth; 1 is perfect' },
+  f1: { meaning: 'objects traced right, missed or wrong, in one number; 1 is perfect' },
+  loss: { meaning: 'how wrong the network still is on its training examples; lower is better' },
+};
+
+// Sums of many small numbers leave noise like -4e-16 where the answer is 0.
+function metricValue(v) {
+  if (typeof v === 'number' && Math.abs(v) < 1e-9) return '0';
+  return Array.isArray(v) ? v.map(metricValue).join(', ') : typeof v === 'boolean' ? (v ? 'yes' : 'no') : number(v);
+}
+
+// Every metric of a record or event, in metricOrder, nested ones named after their group:
+// [{key, prefix, name, value}].
+function metricList(metrics) {
   const out = [];
   const walk = (o, prefix) => {
     const keys = Object.keys(o).filter((k) => k !== 'event' && k !== 'phase' && k !== 'time');  // time: when it was said
@@ -327,11 +365,42 @@ function metricRows(metrics) {
           const { class: name, ...rest } = row;
           walk(rest, `${name !== undefined ? name : `${k} ${i + 1}`}`);
         });
-      } else out.push([prefix ? `${metricNames[k] || k} (${prefix})` : metricNames[k] || k, Array.isArray(v) ? v.map(number).join(', ') : typeof v === 'boolean' ? (v ? 'yes' : 'no') : number(v)]);
+      } else out.push({ key: k, prefix, name: prefix ? `${metricNames[k] || k} (${prefix})` : metricNames[k] || k, value: metricValue(v), raw: v });
     }
   };
   walk(metrics, '');
-  return out.map(([k, v]) => el('tr', {}, el('th', { text: k }), el('td', { text: v })));
+  return out;
+}
+
+const metricRow = (m) => el('tr', {}, el('th', { text: m.name }), el('td', { text: m.value }));
+
+function metricRows(metrics) {
+  return metricList(metrics).map(metricRow);
+}
+
+// A record's scores: the headline ones with what they mean, "All scores" folded below. The value
+// stays alone in its cell (the browser tests read it); the meaning goes under the name.
+function drawFinal(metrics) {
+  const all = metricList(metrics);
+  const order = Object.keys(headlineScores);
+  const headline = all.filter((m) => headlineScores[m.key] && (m.prefix === '' || m.prefix === 'validation') && typeof m.raw === 'number')
+    .sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
+  const rest = all.filter((m) => !headline.includes(m));
+  const more = $('details-final-more');
+  if (!headline.length) {  // no score to put first (a mesh job's counts, say): all of them, unfolded
+    $('details-final').replaceChildren(...all.map(metricRow));
+    more.hidden = true;
+    return;
+  }
+  $('details-final').replaceChildren(...headline.map((m) => {
+    const h = headlineScores[m.key];
+    const name = h.name ? m.name.replace(metricNames[m.key] || m.key, h.name) : m.name;
+    return el('tr', {}, el('th', {}, name, el('div', { class: 'meaning', text: h.meaning })),
+      el('td', { text: `${m.value}${h.unit || ''}` }));
+  }));
+  more.hidden = rest.length === 0;
+  $('details-final-more-title').textContent = `All scores (${rest.length} more)`;
+  $('details-final-all').replaceChildren(...rest.map(metricRow));
 }
 
 function drawLive() {
@@ -422,7 +491,7 @@ function drawDetails() {
     $('details-outputs').replaceChildren(...outputs);
     $('details-final-block').hidden = !final;
     $('details-final-title').textContent = record.exit_status === 0 ? 'Final scores' : 'Scores when it stopped';
-    if (final) $('details-final').replaceChildren(...metricRows(final));
+    if (final) drawFinal(final);
     $('details-errors').textContent = errors.join('\n');
     $('details-errors').className = shown === 'failed' ? 'error-text' : 'muted';  // a cancelled job's last words are no error
   }

@@ -158,22 +158,58 @@ function drawRuns() {
     row.li.classList.toggle('checked', on);
     row.swatch.style.background = on ? training.colours.get(run.path) : 'transparent';
     const what = run.kind === 'ffn' ? 'flood-filling network' : '2D network';
-    const log = training.logs.get(run.path);
-    const logged = log && log.points.length ? log.points[log.points.length - 1].step : undefined;
-    const step = Math.max(run.steps ?? -1, logged ?? -1);
-    row.info.replaceChildren(`${what}, ${step >= 0 ? `step ${step}` : 'no step yet'}, `,
-      run.live ? el('span', { class: 'live-mark', text: 'live', title: 'its log was written in the last minute: it is training' })
-        : `last written ${localTime(run.modified)}`,
-      run.samples ? `, ${run.samples} picture${run.samples === 1 ? '' : 's'}` : '');
+    const s = runStatus(run);
+    row.info.replaceChildren(`${what}, ${s.step >= 0 ? `step ${s.step}${s.total ? ` of ${s.total}` : ''}` : 'no step yet'}, `,
+      ...statusParts(run, s), run.samples ? `, ${run.samples} picture${run.samples === 1 ? '' : 's'}` : '');
     if (list.children[i] !== row.li) list.insertBefore(row.li, list.children[i] || null);
   });
   for (const [p, row] of runRows) if (!seen.has(p)) { row.li.remove(); runRows.delete(p); }
 }
 
+// Where a run stands. The server calls a run live when its log was written in the last minute,
+// which a training that has just finished is too; so the job that trains into it says more (its
+// job is running, or has ended), and else the log itself: its last step logged, and scored when
+// the training validates, is model.json's --steps. A log with no model.json beside it (a trainer
+// of another program) tells nothing more: it stays live for its minute.
+// {step, total, live, ended: '' or how it ended, job}
+function runStatus(run) {
+  const log = training.logs.get(run.path);
+  const model = (log && log.model) || {};
+  const total = model.training && typeof model.training.steps === 'number' ? model.training.steps : undefined;
+  const logged = log && log.points.length ? log.points[log.points.length - 1].step : undefined;
+  const step = Math.max(run.steps ?? -1, logged ?? -1);
+  const jobs = state.jobs.filter((j) => j.state !== 'queued' && trainingFolderOf(j) === run.path);
+  const job = jobs.find((j) => j.state === 'running') || jobs[0];
+  if (job) {
+    const ended = job.state === 'running' ? '' : job.state === 'done' ? 'finished' : `stopped (job ${job.id} ${job.state})`;
+    return { step, total, live: run.live && !ended, ended, job };
+  }
+  const validations = log ? log.validation : [];
+  const scored = !validations.length || validations[validations.length - 1].step >= step;
+  const ended = total !== undefined && step === total && scored ? 'finished' : '';
+  return { step, total, live: run.live && !ended, ended };
+}
+
+// The words that say it, after the run's step: "live", "finished 14:02:31", "last written ...".
+function statusParts(run, s) {
+  const ago = (Date.now() - Date.parse(run.modified)) / 1000;
+  const when = Number.isFinite(ago) && ago >= 0 && ago < 3600 ? `${duration(ago)} ago` : localTime(run.modified);
+  if (s.live) {
+    return [el('span', { class: 'live-mark', text: 'live', title: `its log was written ${when}: it is most likely still training` })];
+  }
+  if (s.ended) {
+    return [el('span', { class: s.ended === 'finished' ? 'done-mark' : 'stopped-mark', text: s.ended,
+      title: s.ended === 'finished' ? 'it has logged its last step: its training is over' : 'its job stopped before the last step; Resume it in the job list' }),
+    ` ${localTime(run.modified)}`];
+  }
+  return [`last written ${localTime(run.modified)}`];
+}
+
 // ---- the logs ------------------------------------------------------------------------------------
+// The ticked runs' logs, and the live ones' (whether they have finished is in their log).
 function pollLogs() {
   if (!training.visible) return;
-  for (const path of training.checked) pollLog(path);
+  for (const path of new Set([...training.checked, ...training.runs.filter((r) => r.live).map((r) => r.path)])) pollLog(path);
 }
 
 async function pollLog(path) {
@@ -398,7 +434,8 @@ function drawSummaries(runs) {
     const last = log.points[log.points.length - 1];
     const validation = log.validation[log.validation.length - 1];
     const model = log.model || {};
-    const total = model.training && typeof model.training.steps === 'number' ? model.training.steps : undefined;
+    const status = runStatus(r);
+    const total = status.total;
     const parts = [];
     if (last) {
       parts.push(`step ${last.step}${total ? ` of ${total}` : ''}`);
@@ -409,8 +446,7 @@ function drawSummaries(runs) {
     const scores = validation ? Object.entries(validation.scores).sort((a, b) => order(a[0]) - order(b[0])).slice(0, 4)
       .map(([k, v]) => `${scoreName(k)} ${number(v)}`) : [];
     return el('div', { class: 'run-summary', style: `border-left-color: ${training.colours.get(r.path)}` },
-      el('div', {}, el('b', { text: r.path }), ' ',
-        r.live ? el('span', { class: 'live-mark', text: 'live' }) : el('span', { class: 'muted', text: `last written ${localTime(r.modified)}` })),
+      el('div', {}, el('b', { text: r.path }), ' ', el('span', { class: 'muted' }, ...statusParts(r, status))),
       el('div', { class: 'network' }, el('span', { class: 'muted', text: 'Network: ' }), networkText(model, r)),
       el('div', { text: parts.join(', ') }),
       scores.length ? el('div', { text: `Last validation (step ${validation.step}): ${scores.join(', ')}` }) : null);
@@ -459,7 +495,8 @@ function drawGallery() {
   }
   const newest = samples[samples.length - 1];
   const big = samples.find((s) => s.step === training.galleryStep) || newest;
-  box.replaceChildren(
+  // replaceChildren, unlike el(), writes a null as the text "null": the parts left out are dropped first.
+  box.replaceChildren(...[
     el('figure', { class: 'sample-big' },
       el('img', { src: withToken(big.url), alt: `input, output and target at step ${big.step}` }),
       el('div', { class: 'sample-parts' }, el('span', { text: 'input section' }), el('span', { text: "the network's output" }),
@@ -470,7 +507,7 @@ function drawGallery() {
       el('button', { type: 'button', class: `sample-thumb${s === big ? ' current' : ''}`, title: `show step ${s.step} large`,
         onclick: () => { training.galleryStep = s === newest ? null : s.step; drawGallery(); } },
       el('img', { src: withToken(s.url), loading: 'lazy', alt: `step ${s.step}` }),
-      el('span', { text: `step ${s.step}` })))) : null);
+      el('span', { text: `step ${s.step}` })))) : null].filter(Boolean));
 }
 
 function setupTraining() {

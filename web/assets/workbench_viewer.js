@@ -50,20 +50,9 @@ function openViewer(item) {
   }
   drawContrast();
 
-  // Labels on top: the label stacks of the same shape; the other stacks of that shape too (a
-  // mask, say), drawn as labels.
-  const same = (data.list ? data.list.items : []).filter((i) => isStack(i) && i.path !== item.path && i.shape
-    && i.shape[0] === nz && i.shape[1] === ny && i.shape[2] === nx);
-  const labels = same.filter((i) => i.kind === 'labels'), others = same.filter((i) => i.kind !== 'labels');
   $('viewer-overlay').hidden = !images;
-  const pick = $('viewer-labels');
-  const option = (i) => el('option', { value: i.path, text: i.path });
-  pick.replaceChildren(el('option', { value: '', text: same.length ? 'none' : 'none of this shape in the workspace' }),
-    labels.length ? el('optgroup', { label: 'Label stacks' }, ...labels.map(option)) : null,
-    others.length ? el('optgroup', { label: 'Other stacks of this shape (masks), in colours' }, ...others.map(option)) : null);
-  pick.disabled = same.length === 0;
-  pick.title = same.length ? 'a segmentation of the same shape, drawn on top in colours'
-    : `no label stack has this stack's shape (${nz} × ${ny} × ${nx}); segment it first, or add the folder that holds one`;
+  delete $('viewer-labels').dataset.key;  // drawn anew: no overlay chosen yet
+  drawOverlayChoices();
   $('viewer-overlay-image').hidden = true;
   $('viewer-overlay-image').removeAttribute('src');
   $('viewer-image').removeAttribute('src');
@@ -75,6 +64,31 @@ function openViewer(item) {
   drawWhere();
   loadSection();
   $('viewer-stage').focus();
+}
+
+// Labels on top: the label stacks of the same shape, and no grey stack (drawn in colours, an image
+// is noise). The one chosen stays chosen while it is listed; drawn again when the list is read anew
+// (drawData), so a segmentation just made is offered.
+function drawOverlayChoices() {
+  const item = viewer.item;
+  if (!item) return;
+  const [nz, ny, nx] = item.shape;
+  const labels = (data.list ? data.list.items : []).filter((i) => i.kind === 'labels' && i.path !== item.path && i.shape
+    && i.shape[0] === nz && i.shape[1] === ny && i.shape[2] === nx);
+  const pick = $('viewer-labels');
+  const key = JSON.stringify([item.path, labels.map((i) => i.path)]);
+  if (pick.dataset.key === key) return;
+  pick.dataset.key = key;
+  if (viewer.overlay && !labels.some((i) => i.path === viewer.overlay)) {  // gone from the workspace
+    viewer.overlay = '';
+    loadSection();
+  }
+  pick.replaceChildren(el('option', { value: '', text: labels.length ? 'none' : 'none of this shape in the workspace' }),
+    ...labels.map((i) => el('option', { value: i.path, text: i.path })));
+  pick.value = viewer.overlay;
+  pick.disabled = labels.length === 0;
+  pick.title = labels.length ? 'a segmentation of the same shape, drawn on top in colours'
+    : `no label stack has this stack's shape (${nz} × ${ny} × ${nx}); segment it first, or add the folder that holds one`;
 }
 
 function closeViewer() {
