@@ -1,7 +1,8 @@
 # Third-party libraries, all from Debian packages (scripts/setup.sh installs them).
 #   uniem::eigen uniem::zlib uniem::deflate uniem::tiff uniem::lodepng uniem::httplib uniem::json
-#   uniem::doctest uniem::sqlite (libdeflate: whole-buffer DEFLATE, 2-3x faster than zlib, for the label
-#   chunks; SQLite: the job queue and history of a workspace, web/jobs/)
+#   uniem::doctest uniem::sqlite uniem::blosc (libdeflate: whole-buffer DEFLATE, 2-3x faster than zlib,
+#   for the label chunks; SQLite: the job queue and history of a workspace, web/jobs/; c-blosc with
+#   zstd and lz4: the codecs of Zarr chunks, io/zarr.h)
 # A static build (UNIEM_STATIC) links the static archives Debian ships and compiles lodepng and
 # cpp-httplib, which Debian ships as shared libraries only, from their Debian source packages.
 find_package(Threads REQUIRED)
@@ -55,6 +56,9 @@ if(UNIEM_STATIC)
   add_library(uniem_deflate INTERFACE)
   target_include_directories(uniem_deflate SYSTEM INTERFACE ${DEFLATE_STATIC_INCLUDE_DIRS})
   uniem_static_archives(uniem_deflate ${DEFLATE_STATIC_LIBRARIES})
+  # Debian's blosc.pc names no private libraries: the codecs its archive calls are listed here.
+  add_library(uniem_blosc INTERFACE)
+  uniem_static_archives(uniem_blosc blosc lz4 zstd z)
 else()
   find_library(LODEPNG_LIBRARY lodepng REQUIRED)
   find_path(LODEPNG_INCLUDE_DIR lodepng.h REQUIRED)
@@ -73,6 +77,9 @@ else()
   pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
   add_library(uniem_sqlite INTERFACE)
   target_link_libraries(uniem_sqlite INTERFACE PkgConfig::SQLITE)
+  pkg_check_modules(BLOSC REQUIRED IMPORTED_TARGET blosc libzstd liblz4)
+  add_library(uniem_blosc INTERFACE)
+  target_link_libraries(uniem_blosc INTERFACE PkgConfig::BLOSC)
 endif()
 find_package(ZLIB REQUIRED)
 
@@ -83,5 +90,6 @@ add_library(uniem::deflate ALIAS uniem_deflate)
 add_library(uniem::lodepng ALIAS uniem_lodepng)
 add_library(uniem::httplib ALIAS uniem_httplib)
 add_library(uniem::sqlite ALIAS uniem_sqlite)
+add_library(uniem::blosc ALIAS uniem_blosc)
 add_library(uniem::json ALIAS nlohmann_json::nlohmann_json)
 add_library(uniem::doctest ALIAS doctest::doctest)

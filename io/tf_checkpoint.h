@@ -12,6 +12,8 @@
 // a sliced (partitioned) variable, a dtype other than float32/float64/int32/int64.
 #pragma once
 
+#include "io/crc32c.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -30,8 +32,7 @@ struct TfTensor {
 // .index file. Returns every tensor by name.
 std::map<std::string, TfTensor> read_tf_checkpoint(const std::filesystem::path& path);
 
-// The CRC-32C (Castagnoli) of `size` bytes, and LevelDB's masked form of it.
-uint32_t crc32c(const void* data, size_t size);
+// LevelDB's masked form of a CRC-32C (io/crc32c.h).
 uint32_t crc32c_mask(uint32_t crc);
 
 }  // namespace uniem

@@ -1,14 +1,11 @@
 #include "io/zarr.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <map>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +13,8 @@
 #include "core/memory_budget.h"
 #include "core/progress.h"
 #include "core/threads.h"
-#include "io/atomic_output.h"
+#include "io/crc32c.h"
+#include "io/zarr_codecs.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -32,11 +30,15 @@ json read_json(const fs::path& file) {
   return j;
 }
 
-std::string read_bytes(const fs::path& file) {
+// `length` bytes of `file` from `offset`; all of it for length -1.
+std::string read_bytes(const fs::path& file, uint64_t offset = 0, int64_t length = -1) {
   std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) throw InputError(file, "cannot be opened");
-  std::string bytes(static_cast<size_t>(std::max<std::streamoff>(0, in.tellg())), '\0');
-  in.seekg(0);
+  const auto size = static_cast<uint64_t>(std::max<std::streamoff>(0, in.tellg()));
+  const uint64_t n = length < 0 ? size : static_cast<uint64_t>(length);
+  if (offset > size || n > size - offset) throw InputError(file, "is shorter than its index says (truncated)");
+  std::string bytes(static_cast<size_t>(n), '\0');
+  in.seekg(static_cast<std::streamoff>(offset));
   if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) throw InputError(file, "cannot be read");
   return bytes;
 }
@@ -82,21 +84,66 @@ void convert(const uint8_t* in, char kind, size_t item, bool swap, int64_t n, Ou
   }
 }
 
+
 template <typename T>
 void fill_box(Volume& v, int64_t z0, int64_t z1, int64_t y0, int64_t y1, int64_t x0, int64_t x1, double value) {
   for (int64_t z = z0; z < z1; ++z)
     for (int64_t y = y0; y < y1; ++y) std::fill(&v.at<T>(z, y, x0), &v.at<T>(z, y, x0) + (x1 - x0), static_cast<T>(value));
 }
 
-template <typename F>
-void on_dtype(DType t, F&& f) {
-  switch (t) {
-    case DType::u8: f(uint8_t{}); break;
-    case DType::u16: f(uint16_t{}); break;
-    case DType::u32: f(uint32_t{}); break;
-    case DType::u64: f(uint64_t{}); break;
-    case DType::f32: f(float{}); break;
+// The shape of a chunk of rank >= 2 as (z, y, x) and the product of the axes before.
+ZarrArray::Encoding shaped(const std::vector<int64_t>& dims) {
+  ZarrArray::Encoding e;
+  const size_t n = dims.size();
+  e.shape = n == 2 ? std::array<int64_t, 3>{1, dims[0], dims[1]} : std::array<int64_t, 3>{dims[n - 3], dims[n - 2], dims[n - 1]};
+  for (size_t i = 0; i + 3 < n; ++i) e.leading *= dims[i];
+  return e;
+}
+
+int64_t elements(const ZarrArray::Encoding& e) { return e.shape[0] * e.shape[1] * e.shape[2] * e.leading; }
+
+// A version 3 codec list made into an Encoding of `dims`: identity transposes, then "bytes" (or,
+// with `sharding` given, "sharding_indexed", whose configuration it returns there), then byte
+// codecs (at most one compression; crc32c).
+ZarrArray::Encoding pipeline(const json& codecs, const std::vector<int64_t>& dims, const fs::path& file, json* sharding) {
+  if (!codecs.is_array() || codecs.empty()) throw InputError(file, "has no \"codecs\" list");
+  ZarrArray::Encoding e = shaped(dims);
+  bool bytes = false;
+  int compressions = 0;
+  for (const auto& c : codecs) {
+    const std::string name = c.is_object() && c.contains("name") && c["name"].is_string() ? c["name"].get<std::string>() : "";
+    const json config = c.is_object() ? c.value("configuration", json::object()) : json::object();
+    if (!bytes && name == "transpose") {
+      const json order = config.value("order", json::array());
+      for (size_t i = 0; i < order.size(); ++i)
+        if (!order[i].is_number_integer() || order[i].get<size_t>() != i)
+          throw InputError(file, "transposes its chunks (" + order.dump() + "); uniem reads C order: save it without transpose");
+    } else if (!bytes && name == "bytes") {
+      bytes = true;
+      e.swap = config.value("endian", "little") == "big";
+    } else if (!bytes && name == "sharding_indexed" && sharding) {
+      bytes = true;
+      *sharding = config;
+    } else if (bytes && (zarr_codec_known(name) || name == "crc32c")) {
+      if (name != "crc32c" && ++compressions > 1) throw InputError(file, "compresses its chunks twice, which uniem does not read");
+      e.codecs.push_back(name);
+    } else {
+      throw InputError(file, "uses the codec \"" + name + "\"" + (name == "sharding_indexed" ? " inside a shard" : "") +
+                                 ", which uniem does not read (it reads bytes, gzip, zstd, blosc, crc32c and sharding)");
+    }
   }
+  if (!bytes) throw InputError(file, "has no \"bytes\" codec: its chunks' layout is unknown");
+  return e;
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string s;
+  for (const auto& p : parts) s += (s.empty() ? "" : ", ") + p;
+  return s;
+}
+
+std::string shape_text(const std::array<int64_t, 3>& s) {
+  return std::to_string(s[0]) + " x " + std::to_string(s[1]) + " x " + std::to_string(s[2]);
 }
 
 }  // namespace
@@ -111,23 +158,35 @@ bool is_zarr(const fs::path& path) {
 
 ZarrArray::ZarrArray(const fs::path& path) : array_(path) {
   std::error_code ec;
-  if (fs::exists(path / "zarr.json", ec))
-    throw InputError(path / "zarr.json", "is Zarr version 3, which uniem does not read yet; save it as Zarr version 2 (OME-Zarr 0.4)");
+  // An OME-Zarr image leads to its first dataset: 0.4 (Zarr 2) says so in .zattrs, 0.5 (Zarr 3)
+  // in zarr.json's attributes, under "ome".
+  json ome;
+  fs::path ome_file;
+  if (fs::exists(path / "zarr.json", ec) && !fs::exists(path / ".zarray", ec)) {
+    const json j = read_json(path / "zarr.json");
+    if (j.value("node_type", "") == "group") {
+      const json attrs = j.value("attributes", json::object());
+      ome = attrs.contains("ome") ? attrs["ome"] : attrs;
+      ome_file = path / "zarr.json";
+    }
+  } else if (!fs::exists(path / ".zarray", ec)) {
+    if (!fs::exists(path / ".zgroup", ec) && !fs::exists(path / ".zattrs", ec))
+      throw InputError(path, "is not a Zarr array or OME-Zarr image (it has no .zarray, .zgroup, .zattrs or zarr.json)");
+    ome_file = path / ".zattrs";
+    ome = fs::exists(ome_file, ec) ? read_json(ome_file) : json::object();
+  }
   int levels = 0;
   std::vector<double> scale;
   std::vector<std::string> units;
-  if (!fs::exists(path / ".zarray", ec)) {
-    if (!fs::exists(path / ".zgroup", ec) && !fs::exists(path / ".zattrs", ec))
-      throw InputError(path, "is not a Zarr array or OME-Zarr image (it has no .zarray, .zgroup or .zattrs)");
-    const fs::path attrs_file = path / ".zattrs";
-    const json attrs = fs::exists(attrs_file, ec) ? read_json(attrs_file) : json::object();
-    if (!attrs.contains("multiscales") || !attrs["multiscales"].is_array() || attrs["multiscales"].empty() ||
-        !attrs["multiscales"][0].is_object())
-      throw InputError(path, "is a Zarr group, not an OME-Zarr image (no \"multiscales\" in .zattrs): give the path of an array in it");
-    const json& m = attrs["multiscales"][0];
+  if (!ome_file.empty()) {
+    if (!ome.is_object() || !ome.contains("multiscales") || !ome["multiscales"].is_array() || ome["multiscales"].empty() ||
+        !ome["multiscales"][0].is_object())
+      throw InputError(path, "is a Zarr group, not an OME-Zarr image (no \"multiscales\" in " + ome_file.filename().string() +
+                                 "): give the path of an array in it");
+    const json& m = ome["multiscales"][0];
     if (!m.contains("datasets") || !m["datasets"].is_array() || m["datasets"].empty() || !m["datasets"][0].is_object() ||
         !m["datasets"][0].contains("path") || !m["datasets"][0]["path"].is_string())
-      throw InputError(attrs_file, "has no datasets with a path in its multiscales");
+      throw InputError(ome_file, "has no datasets with a path in its multiscales");
     levels = static_cast<int>(m["datasets"].size());
     array_ = path / m["datasets"][0]["path"].get<std::string>();
     for (const json* t : {&m["datasets"][0], &m})
@@ -137,78 +196,236 @@ ZarrArray::ZarrArray(const fs::path& path) : array_(path) {
             std::vector<double> s;
             for (const auto& x : c["scale"]) s.push_back(x.is_number() ? x.get<double>() : 1.0);
             if (scale.empty()) scale = s;
-            else if (s.size() == scale.size()) for (size_t i = 0; i < s.size(); ++i) scale[i] *= s[i];
+            else if (s.size() == scale.size())
+              for (size_t i = 0; i < s.size(); ++i) scale[i] *= s[i];
           }
     if (m.contains("axes") && m["axes"].is_array())
-      for (const auto& a : m["axes"]) units.push_back(a.is_object() && a.contains("unit") && a["unit"].is_string() ? a["unit"].get<std::string>() : "");
+      for (const auto& a : m["axes"])
+        units.push_back(a.is_object() && a.contains("unit") && a["unit"].is_string() ? a["unit"].get<std::string>() : "");
   }
-  metadata_ = array_ / ".zarray";
-  if (!fs::exists(metadata_, ec)) throw InputError(metadata_, "is missing: the array has no metadata");
-  const json z = read_json(metadata_);
-  if (z.value("zarr_format", 0) != 2) throw InputError(metadata_, "is not Zarr version 2 metadata (\"zarr_format\": 2)");
-  const auto shape = integers(z, metadata_, "shape"), chunks = integers(z, metadata_, "chunks");
-  if (chunks.size() != shape.size()) throw InputError(metadata_, "has chunks of another rank than its shape");
-  const size_t rank = shape.size();
-  if (rank < 2) throw InputError(metadata_, "holds a 1D array; uniem reads images (y, x) and volumes (z, y, x)");
-  for (size_t i = 0; i < rank; ++i)
-    if (chunks[i] < 1) throw InputError(metadata_, "has a chunk size of 0");
-  planar_ = rank == 2;
-  leading_ = planar_ ? 0 : static_cast<int>(rank - 3);
-  for (int i = 0; i < leading_; ++i)
-    if (shape[static_cast<size_t>(i)] != 1)
-      throw InputError(metadata_, "has " + std::to_string(shape[static_cast<size_t>(i)]) + " along axis " + std::to_string(i) +
-                                      " (channels or time points); uniem reads one volume: save each channel as its own array");
-  shape_ = planar_ ? std::array<int64_t, 3>{1, shape[0], shape[1]} : std::array<int64_t, 3>{shape[rank - 3], shape[rank - 2], shape[rank - 1]};
-  chunks_ = planar_ ? std::array<int64_t, 3>{1, chunks[0], chunks[1]}
-                    : std::array<int64_t, 3>{chunks[rank - 3], chunks[rank - 2], chunks[rank - 1]};
-  int64_t chunk_elements = 1;
-  for (const int64_t c : chunks) chunk_elements *= c;
+  if (fs::exists(array_ / ".zarray", ec)) read_v2(array_ / ".zarray");
+  else if (fs::exists(array_ / "zarr.json", ec)) read_v3(array_ / "zarr.json");
+  else throw InputError(array_, "has no .zarray or zarr.json: the array has no metadata");
 
-  stored_type_ = z.contains("dtype") && z["dtype"].is_string() ? z["dtype"].get<std::string>() : "";
-  const std::string& t = stored_type_;
+  codec_text_ = chunk_.codecs.empty() ? "uncompressed" : join(chunk_.codecs);
+  if (sharded_) codec_text_ = "sharded, inner chunks " + shape_text(inner_.shape) + " " + (inner_.codecs.empty() ? "uncompressed" : join(inner_.codecs));
+  kind_text_ = levels > 0 ? "OME-Zarr image (level 0 of " + std::to_string(levels) + ")" : "Zarr array";
+  const size_t n = scale.size();
+  if (levels > 0 && n >= 2 && units.size() == n && nm_per(units[n - 1]) > 0) {
+    voxel_size_ = {n >= 3 && !planar_ ? scale[n - 3] * nm_per(units[n - 3]) : 1, scale[n - 2] * nm_per(units[n - 2]),
+                   scale[n - 1] * nm_per(units[n - 1]), true};
+    if (voxel_size_.z <= 0) voxel_size_.z = voxel_size_.x;
+  }
+}
+
+// The parts both versions share: the shape, checked (rank, leading axes of one).
+static std::array<int64_t, 3> volume_shape(const std::vector<int64_t>& shape, const fs::path& file, int& leading, bool& planar) {
+  const size_t rank = shape.size();
+  if (rank < 2) throw InputError(file, "holds a 1D array; uniem reads images (y, x) and volumes (z, y, x)");
+  planar = rank == 2;
+  leading = planar ? 0 : static_cast<int>(rank - 3);
+  for (int i = 0; i < leading; ++i)
+    if (shape[static_cast<size_t>(i)] != 1)
+      throw InputError(file, "has " + std::to_string(shape[static_cast<size_t>(i)]) + " along axis " + std::to_string(i) +
+                                 " (channels or time points); uniem reads one volume: save each channel as its own array");
+  return planar ? std::array<int64_t, 3>{1, shape[0], shape[1]} : std::array<int64_t, 3>{shape[rank - 3], shape[rank - 2], shape[rank - 1]};
+}
+
+void ZarrArray::read_v2(const fs::path& file) {
+  metadata_ = file;
+  version_ = 2;
+  const json z = read_json(file);
+  if (z.value("zarr_format", 0) != 2) throw InputError(file, "is not Zarr version 2 metadata (\"zarr_format\": 2)");
+  const auto shape = integers(z, file, "shape"), chunks = integers(z, file, "chunks");
+  if (chunks.size() != shape.size()) throw InputError(file, "has chunks of another rank than its shape");
+  for (const int64_t c : chunks)
+    if (c < 1) throw InputError(file, "has a chunk size of 0");
+  shape_ = volume_shape(shape, file, leading_, planar_);
+  chunk_ = shaped(chunks);
+
+  const std::string t = z.contains("dtype") && z["dtype"].is_string() ? z["dtype"].get<std::string>() : "";
   if (t.size() < 3 || (t[0] != '<' && t[0] != '>' && t[0] != '|') || !std::isdigit(static_cast<unsigned char>(t[2])))
-    throw InputError(metadata_, "has the data type " + (t.empty() ? std::string("(none)") : "\"" + t + "\"") + ", which uniem does not read");
+    throw InputError(file, "has the data type " + (t.empty() ? std::string("(none)") : "\"" + t + "\"") + ", which uniem does not read");
+  kind_ = t[1];
   item_ = static_cast<size_t>(std::stoi(t.substr(2)));
-  const char kind = t[1];
-  if (kind == 'u' && (item_ == 1 || item_ == 2 || item_ == 4 || item_ == 8)) dtype_ = item_ == 1 ? DType::u8 : item_ == 2 ? DType::u16 : item_ == 4 ? DType::u32 : DType::u64;
-  else if (kind == 'b' && item_ == 1) dtype_ = DType::u8;
-  else if (kind == 'f' && (item_ == 4 || item_ == 8)) dtype_ = DType::f32;
-  else if (kind == 'i')
-    throw InputError(metadata_, "holds signed integers (\"" + t + "\"); uniem reads unsigned integers and floats: save it as unsigned (uint8, uint16, uint32) or float32");
-  else throw InputError(metadata_, "has the data type \"" + t + "\", which uniem does not read");
-  if (z.value("order", "C") != "C") throw InputError(metadata_, "is in Fortran order (\"order\": \"F\"); uniem reads C order");
+  chunk_.swap = t[0] == '>' && item_ > 1;
+  if (kind_ == 'u' && (item_ == 1 || item_ == 2 || item_ == 4 || item_ == 8))
+    dtype_ = item_ == 1 ? DType::u8 : item_ == 2 ? DType::u16 : item_ == 4 ? DType::u32 : DType::u64;
+  else if (kind_ == 'b' && item_ == 1) dtype_ = DType::u8;
+  else if (kind_ == 'f' && (item_ == 4 || item_ == 8)) dtype_ = DType::f32;
+  else if (kind_ == 'i')
+    throw InputError(file, "holds signed integers (\"" + t + "\"); uniem reads unsigned integers and floats: save it as unsigned (uint8, uint16, uint32) or float32");
+  else throw InputError(file, "has the data type \"" + t + "\", which uniem does not read");
+  if (z.value("order", "C") != "C") throw InputError(file, "is in Fortran order (\"order\": \"F\"); uniem reads C order");
   if (z.contains("filters") && !z["filters"].is_null() && !(z["filters"].is_array() && z["filters"].empty()))
-    throw InputError(metadata_, "uses filters (" + z["filters"].dump() + "), which uniem does not read");
-  codec_ = "raw";
+    throw InputError(file, "uses filters (" + z["filters"].dump() + "), which uniem does not read");
   if (z.contains("compressor") && !z["compressor"].is_null()) {
-    codec_ = z["compressor"].is_object() ? z["compressor"].value("id", "") : "";
-    if (codec_ != "zlib" && codec_ != "gzip")
-      throw InputError(metadata_, "is compressed with \"" + codec_ + "\"; uniem reads uncompressed, zlib and gzip chunks so far: save it with one of those");
+    const json& c = z["compressor"];
+    const std::string id = c.is_object() && c.contains("id") && c["id"].is_string() ? c["id"].get<std::string>() : "";
+    if (!zarr_codec_known(id))
+      throw InputError(file, "is compressed with \"" + id + "\"; uniem reads uncompressed, zlib, gzip, blosc, zstd and lz4 chunks: save it with one of those");
+    chunk_.codecs = {id};
   }
   if (z.contains("fill_value") && z["fill_value"].is_number()) fill_ = z["fill_value"].get<double>();
-  else if (z.contains("fill_value") && z["fill_value"].is_string() && z["fill_value"] == "NaN") fill_ = std::numeric_limits<double>::quiet_NaN();
+  else if (z.contains("fill_value") && z["fill_value"] == "NaN") fill_ = std::numeric_limits<double>::quiet_NaN();
+  else if (z.contains("fill_value") && z["fill_value"].is_boolean()) fill_ = z["fill_value"].get<bool>() ? 1 : 0;
   if (z.contains("dimension_separator") && z["dimension_separator"].is_string()) separator_ = z["dimension_separator"].get<std::string>();
-  if (separator_ != "." && separator_ != "/") throw InputError(metadata_, "has the dimension separator \"" + separator_ + "\" (\".\" or \"/\")");
-  chunk_bytes_ = static_cast<size_t>(chunk_elements) * item_;
+  if (separator_ != "." && separator_ != "/") throw InputError(file, "has the dimension separator \"" + separator_ + "\" (\".\" or \"/\")");
+}
 
-  if (levels > 0) {
-    kind_ = "OME-Zarr image (level 0 of " + std::to_string(levels) + ")";
-    const size_t n = scale.size();
-    if (n >= 2 && units.size() == n) {
-      const double f = nm_per(units[n - 1]);
-      if (f > 0) {
-        voxel_size_ = {n >= 3 && !planar_ ? scale[n - 3] * nm_per(units[n - 3]) : 1, scale[n - 2] * nm_per(units[n - 2]), scale[n - 1] * f, true};
-        if (voxel_size_.z <= 0) voxel_size_.z = voxel_size_.x;
-      }
-    }
-  } else {
-    kind_ = "Zarr array";
+void ZarrArray::read_v3(const fs::path& file) {
+  metadata_ = file;
+  version_ = 3;
+  const json z = read_json(file);
+  if (z.value("zarr_format", 0) != 3 || z.value("node_type", "") != "array")
+    throw InputError(file, "is not the metadata of a Zarr version 3 array (\"zarr_format\": 3, \"node_type\": \"array\")");
+  const auto shape = integers(z, file, "shape");
+  shape_ = volume_shape(shape, file, leading_, planar_);
+  const json grid = z.value("chunk_grid", json::object());
+  if (grid.value("name", "") != "regular" || !grid.contains("configuration"))
+    throw InputError(file, "has a chunk grid that is not \"regular\", which uniem does not read");
+  const auto chunks = integers(grid["configuration"], file, "chunk_shape");
+  if (chunks.size() != shape.size()) throw InputError(file, "has chunks of another rank than its shape");
+  for (const int64_t c : chunks)
+    if (c < 1) throw InputError(file, "has a chunk size of 0");
+
+  static const std::map<std::string, std::pair<char, size_t>> types = {
+      {"uint8", {'u', 1}}, {"uint16", {'u', 2}}, {"uint32", {'u', 4}}, {"uint64", {'u', 8}},
+      {"float32", {'f', 4}}, {"float64", {'f', 8}}, {"bool", {'b', 1}}};
+  const std::string t = z.contains("data_type") && z["data_type"].is_string() ? z["data_type"].get<std::string>() : "";
+  const auto it = types.find(t);
+  if (t.starts_with("int"))
+    throw InputError(file, "holds signed integers (" + t + "); uniem reads unsigned integers and floats: save it as uint8, uint16, uint32 or float32");
+  if (it == types.end()) throw InputError(file, "has the data type \"" + t + "\", which uniem does not read");
+  kind_ = it->second.first;
+  item_ = it->second.second;
+  dtype_ = kind_ == 'f' ? DType::f32 : item_ == 1 ? DType::u8 : item_ == 2 ? DType::u16 : item_ == 4 ? DType::u32 : DType::u64;
+
+  const json keys = z.value("chunk_key_encoding", json{{"name", "default"}});
+  const std::string encoding = keys.value("name", "default");
+  if (encoding != "default" && encoding != "v2") throw InputError(file, "has the chunk key encoding \"" + encoding + "\", which uniem does not read");
+  key_prefix_ = encoding == "default" ? "c" : "";
+  separator_ = keys.value("configuration", json::object()).value("separator", encoding == "default" ? "/" : ".");
+  if (separator_ != "." && separator_ != "/") throw InputError(file, "has the chunk key separator \"" + separator_ + "\" (\".\" or \"/\")");
+  const json fill = z.value("fill_value", json(0));
+  fill_ = fill.is_number() ? fill.get<double>() : fill.is_boolean() ? (fill.get<bool>() ? 1 : 0)
+        : fill == "NaN" ? std::numeric_limits<double>::quiet_NaN() : 0;
+  if (z.contains("storage_transformers") && z["storage_transformers"].is_array() && !z["storage_transformers"].empty())
+    throw InputError(file, "uses storage transformers, which uniem does not read");
+
+  json sharding;
+  chunk_ = pipeline(z.value("codecs", json()), chunks, file, &sharding);
+  sharded_ = sharding.is_object();
+  if (sharded_) {
+    const auto inner = integers(sharding, file, "chunk_shape");
+    if (inner.size() != chunks.size()) throw InputError(file, "has inner chunks of another rank than its shards");
+    for (size_t i = 0; i < inner.size(); ++i)
+      if (inner[i] < 1 || chunks[i] % inner[i] != 0) throw InputError(file, "has shards that its inner chunks do not tile");
+    inner_ = pipeline(sharding.value("codecs", json()), inner, file, nullptr);
+    std::vector<int64_t> index_dims;
+    for (size_t i = 0; i < inner.size(); ++i) index_dims.push_back(chunks[i] / inner[i]);
+    index_dims.push_back(2);
+    index_ = pipeline(sharding.value("index_codecs", json()), index_dims, file, nullptr);
+    index_at_end_ = sharding.value("index_location", "end") != "start";
   }
 }
 
 std::string ZarrArray::describe() const {
-  return kind_ + ", chunks " + std::to_string(chunks_[0]) + " x " + std::to_string(chunks_[1]) + " x " + std::to_string(chunks_[2]) +
-         ", " + (codec_ == "raw" ? "uncompressed" : codec_);
+  return kind_text_ + ", Zarr " + std::to_string(version_) + ", " + (sharded_ ? "shards " : "chunks ") + shape_text(chunk_.shape) +
+         ", " + codec_text_;
+}
+
+std::string ZarrArray::key(const std::array<int64_t, 3>& chunk) const {
+  std::string name = key_prefix_;
+  const auto add = [&](int64_t i) { name += (name.empty() ? "" : separator_) + std::to_string(i); };
+  for (int i = 0; i < leading_; ++i) add(0);
+  if (!planar_) add(chunk[0]);
+  add(chunk[1]);
+  add(chunk[2]);
+  return name;
+}
+
+std::string ZarrArray::decoded(const Encoding& e, std::string stored, const fs::path& file, size_t expected) const {
+  std::string out;
+  for (auto c = e.codecs.rbegin(); c != e.codecs.rend(); ++c) {
+    if (*c == "crc32c") {
+      if (stored.size() < 4) throw InputError(file, "is too short for its CRC-32C checksum: truncated");
+      uint32_t sum = 0;
+      for (int i = 0; i < 4; ++i) sum |= static_cast<uint32_t>(static_cast<uint8_t>(stored[stored.size() - 4 + i])) << (8 * i);
+      stored.resize(stored.size() - 4);
+      if (crc32c(stored.data(), stored.size()) != sum) throw InputError(file, "fails its CRC-32C checksum: damaged");
+    } else {
+      zarr_decode(*c, stored, expected, out, file);
+      stored.swap(out);
+    }
+  }
+  if (stored.size() != expected)
+    throw InputError(file, "holds " + std::to_string(stored.size()) + " bytes, not the " + std::to_string(expected) +
+                               " of a chunk of this array: truncated or damaged");
+  return stored;
+}
+
+void ZarrArray::place(Volume& v, int64_t z0, const std::string& bytes, const Encoding& e, const std::array<int64_t, 3>& origin) const {
+  const int64_t za = std::max(z0, origin[0]), zb = std::min(z0 + v.nz(), origin[0] + e.shape[0]);
+  const int64_t yb = std::min(ny(), origin[1] + e.shape[1]), xb = std::min(nx(), origin[2] + e.shape[2]);
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  visit_dtype(dtype_, [&](auto tag) {
+    using T = decltype(tag);
+    for (int64_t z = za; z < zb; ++z)
+      for (int64_t y = origin[1]; y < yb; ++y) {
+        const int64_t offset = ((z - origin[0]) * e.shape[1] + (y - origin[1])) * e.shape[2];
+        T* out = &v.at<T>(z - z0, y, origin[2]);
+        const uint8_t* in = data + static_cast<size_t>(offset) * item_;
+        for (int64_t x = 0; x < xb - origin[2]; ++x, in += item_) {
+          if (kind_ == 'f') out[x] = static_cast<T>(item_ == 4 ? load<float>(in, e.swap) : load<double>(in, e.swap));
+          else if (item_ == 1) out[x] = static_cast<T>(in[0]);
+          else if (item_ == 2) out[x] = static_cast<T>(load<uint16_t>(in, e.swap));
+          else if (item_ == 4) out[x] = static_cast<T>(load<uint32_t>(in, e.swap));
+          else out[x] = static_cast<T>(load<uint64_t>(in, e.swap));
+        }
+      }
+  });
+}
+
+void ZarrArray::fill(Volume& v, int64_t z0, const std::array<int64_t, 3>& origin, const std::array<int64_t, 3>& shape) const {
+  const int64_t za = std::max(z0, origin[0]), zb = std::min(z0 + v.nz(), origin[0] + shape[0]);
+  const int64_t yb = std::min(ny(), origin[1] + shape[1]), xb = std::min(nx(), origin[2] + shape[2]);
+  if (za >= zb || origin[1] >= yb || origin[2] >= xb) return;
+  visit_dtype(dtype_, [&](auto tag) { fill_box<decltype(tag)>(v, za - z0, zb - z0, origin[1], yb, origin[2], xb, fill_); });
+}
+
+void ZarrArray::read_shard(Volume& v, int64_t z0, int64_t z1, const std::array<int64_t, 3>& shard) const {
+  const std::array<int64_t, 3> origin{shard[0] * chunk_.shape[0], shard[1] * chunk_.shape[1], shard[2] * chunk_.shape[2]};
+  const fs::path file = array_ / key(shard);
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return fill(v, z0, origin, chunk_.shape);
+  const std::array<int64_t, 3> n{chunk_.shape[0] / inner_.shape[0], chunk_.shape[1] / inner_.shape[1], chunk_.shape[2] / inner_.shape[2]};
+  const size_t entries = static_cast<size_t>(elements(index_));  // (offset, length) per inner chunk
+  size_t index_bytes = entries * 8;
+  for (const auto& c : index_.codecs) index_bytes += c == "crc32c" ? 4 : 0;
+  const uint64_t size = fs::file_size(file, ec);
+  if (ec || size < index_bytes) throw InputError(file, "is shorter than its shard index (" + std::to_string(index_bytes) + " bytes): truncated");
+  const std::string index = decoded(index_, read_bytes(file, index_at_end_ ? size - index_bytes : 0, static_cast<int64_t>(index_bytes)), file, entries * 8);
+  const auto* entry = reinterpret_cast<const uint8_t*>(index.data());
+  const size_t inner_bytes = static_cast<size_t>(elements(inner_)) * item_;
+  for (int64_t iz = 0; iz < n[0]; ++iz) {
+    const int64_t oz = origin[0] + iz * inner_.shape[0];
+    if (oz >= z1 || oz + inner_.shape[0] <= z0 || oz >= nz()) continue;
+    for (int64_t iy = 0; iy < n[1] && origin[1] + iy * inner_.shape[1] < ny(); ++iy)
+      for (int64_t ix = 0; ix < n[2] && origin[2] + ix * inner_.shape[2] < nx(); ++ix) {
+        const std::array<int64_t, 3> at{oz, origin[1] + iy * inner_.shape[1], origin[2] + ix * inner_.shape[2]};
+        const size_t i = static_cast<size_t>((iz * n[1] + iy) * n[2] + ix);
+        const uint64_t offset = load<uint64_t>(entry + 16 * i, index_.swap), length = load<uint64_t>(entry + 16 * i + 8, index_.swap);
+        if (offset == UINT64_MAX && length == UINT64_MAX) {  // never written: the fill value
+          fill(v, z0, at, inner_.shape);
+          continue;
+        }
+        if (offset > size || length > size - offset)
+          throw InputError(file, "has an index that points outside the shard (inner chunk " + std::to_string(i) + " at bytes " +
+                                     std::to_string(offset) + " + " + std::to_string(length) + ", the file has " + std::to_string(size) + ")");
+        place(v, z0, decoded(inner_, read_bytes(file, offset, static_cast<int64_t>(length)), file, inner_bytes), inner_, at);
+      }
+  }
 }
 
 Volume ZarrArray::read(int64_t z0, int64_t z1) const {
@@ -220,201 +437,27 @@ Volume ZarrArray::read(int64_t z0, int64_t z1) const {
   Volume v = Volume::uninitialized(dtype_, z1 - z0, ny(), nx());
   v.voxel_size = voxel_size_;
   std::vector<std::array<int64_t, 3>> keys;
-  for (int64_t cz = z0 / chunks_[0]; cz * chunks_[0] < z1; ++cz)
-    for (int64_t cy = 0; cy * chunks_[1] < ny(); ++cy)
-      for (int64_t cx = 0; cx * chunks_[2] < nx(); ++cx) keys.push_back({cz, cy, cx});
-  const bool swap = stored_type_[0] == '>';
-  const char kind = stored_type_[1];
+  for (int64_t cz = z0 / chunk_.shape[0]; cz * chunk_.shape[0] < z1; ++cz)
+    for (int64_t cy = 0; cy * chunk_.shape[1] < ny(); ++cy)
+      for (int64_t cx = 0; cx * chunk_.shape[2] < nx(); ++cx) keys.push_back({cz, cy, cx});
+  const size_t chunk_bytes = static_cast<size_t>(elements(chunk_)) * item_;
   Progress progress("reading " + array_.filename().string(), static_cast<int64_t>(keys.size()));
   parallel_for(0, static_cast<int64_t>(keys.size()), 1, [&](int64_t b, int64_t e) {
-    std::string inflated;
     for (int64_t k = b; k < e; ++k) {
-      const auto [cz, cy, cx] = keys[static_cast<size_t>(k)];
-      std::string name;
-      for (int i = 0; i < leading_; ++i) name += "0" + separator_;
-      if (!planar_) name += std::to_string(cz) + separator_;
-      name += std::to_string(cy) + separator_ + std::to_string(cx);
-      const fs::path file = array_ / name;
-      const int64_t gz0 = std::max(z0, cz * chunks_[0]), gz1 = std::min(z1, (cz + 1) * chunks_[0]);
-      const int64_t gy0 = cy * chunks_[1], gy1 = std::min(ny(), gy0 + chunks_[1]);
-      const int64_t gx0 = cx * chunks_[2], gx1 = std::min(nx(), gx0 + chunks_[2]);
-      std::error_code ec;
-      if (!fs::exists(file, ec)) {  // never written: the fill value
-        on_dtype(dtype_, [&](auto tag) { fill_box<decltype(tag)>(v, gz0 - z0, gz1 - z0, gy0, gy1, gx0, gx1, fill_); });
-        progress.advance();
-        continue;
+      const auto& c = keys[static_cast<size_t>(k)];
+      if (sharded_) {
+        read_shard(v, z0, z1, c);
+      } else {
+        const std::array<int64_t, 3> origin{c[0] * chunk_.shape[0], c[1] * chunk_.shape[1], c[2] * chunk_.shape[2]};
+        const fs::path file = array_ / key(c);
+        std::error_code ec;
+        if (!fs::exists(file, ec)) fill(v, z0, origin, chunk_.shape);  // never written: the fill value
+        else place(v, z0, decoded(chunk_, read_bytes(file), file, chunk_bytes), chunk_, origin);
       }
-      const size_t expected = chunk_bytes_;
-      std::string stored = read_bytes(file);
-      const std::string* data = &stored;
-      if (codec_ != "raw") {
-        inflated.assign(expected, '\0');
-        z_stream s{};
-        if (inflateInit2(&s, 32 + MAX_WBITS) != Z_OK) throw Error("zlib could not start");
-        s.next_in = reinterpret_cast<Bytef*>(stored.data());
-        s.avail_in = static_cast<uInt>(stored.size());
-        s.next_out = reinterpret_cast<Bytef*>(inflated.data());
-        s.avail_out = static_cast<uInt>(expected);
-        const int r = inflate(&s, Z_FINISH);
-        const size_t got = s.total_out;
-        inflateEnd(&s);
-        if (r != Z_STREAM_END || got != expected)
-          throw InputError(file, "is not a whole " + codec_ + " chunk of this array (" + std::to_string(got) + " of " +
-                                     std::to_string(expected) + " bytes inflated): truncated or damaged");
-        data = &inflated;
-      } else if (stored.size() != expected) {
-        throw InputError(file, "holds " + std::to_string(stored.size()) + " bytes, not the " + std::to_string(expected) +
-                                   " of an uncompressed chunk of this array: truncated or damaged");
-      }
-      const auto* bytes = reinterpret_cast<const uint8_t*>(data->data());
-      on_dtype(dtype_, [&](auto tag) {
-        using T = decltype(tag);
-        for (int64_t z = gz0; z < gz1; ++z)
-          for (int64_t y = gy0; y < gy1; ++y) {
-            const int64_t offset = ((z - cz * chunks_[0]) * chunks_[1] + (y - gy0)) * chunks_[2];
-            convert<T>(bytes + static_cast<size_t>(offset) * item_, kind, item_, swap, gx1 - gx0, &v.at<T>(z - z0, y, gx0));
-          }
-      });
       progress.advance();
     }
   });
   return v;
-}
-
-namespace {
-
-// One level coarser: blocks of fz x 2 x 2 voxels, their mean (rounded for integers) or, for
-// labels, their most frequent value (the smallest of a tie).
-Volume coarser(const Volume& v, int64_t fz, bool labels) {
-  Volume out(v.dtype(), (v.nz() + fz - 1) / fz, (v.ny() + 1) / 2, (v.nx() + 1) / 2);
-  on_dtype(v.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    parallel_for(0, out.nz(), 1, [&](int64_t b, int64_t e) {
-      for (int64_t z = b; z < e; ++z)
-        for (int64_t y = 0; y < out.ny(); ++y)
-          for (int64_t x = 0; x < out.nx(); ++x) {
-            T values[8];
-            int n = 0;
-            for (int64_t dz = 0; dz < fz && z * fz + dz < v.nz(); ++dz)
-              for (int64_t dy = 0; dy < 2 && 2 * y + dy < v.ny(); ++dy)
-                for (int64_t dx = 0; dx < 2 && 2 * x + dx < v.nx(); ++dx) values[n++] = v.at<T>(z * fz + dz, 2 * y + dy, 2 * x + dx);
-            T result{};
-            if (labels) {
-              for (int i = 1; i < n; ++i)  // insertion sort: at most 8 values
-                for (int j = i; j > 0 && values[j] < values[j - 1]; --j) std::swap(values[j], values[j - 1]);
-              int best = 0;
-              for (int i = 0, run = 1; i < n; ++i, ++run) {
-                if (i > 0 && values[i] != values[i - 1]) run = 1;
-                if (run > best) best = run, result = values[i];
-              }
-            } else {
-              double sum = 0;
-              for (int i = 0; i < n; ++i) sum += static_cast<double>(values[i]);
-              const double mean = sum / n;
-              result = std::is_floating_point_v<T> ? static_cast<T>(mean) : static_cast<T>(std::llround(mean));
-            }
-            out.at<T>(z, y, x) = result;
-          }
-    });
-  });
-  return out;
-}
-
-std::string zarr_type(DType t) {
-  switch (t) {
-    case DType::u8: return "|u1";
-    case DType::u16: return "<u2";
-    case DType::u32: return "<u4";
-    case DType::u64: return "<u8";
-    case DType::f32: return "<f4";
-  }
-  return "";
-}
-
-void write_level(const fs::path& folder, const Volume& v, Progress& progress) {
-  const std::array<int64_t, 3> chunks{std::min<int64_t>(v.nz(), 32), std::min<int64_t>(v.ny(), 256), std::min<int64_t>(v.nx(), 256)};
-  fs::create_directories(folder);
-  const json meta = {{"zarr_format", 2},
-                     {"shape", {v.nz(), v.ny(), v.nx()}},
-                     {"chunks", {chunks[0], chunks[1], chunks[2]}},
-                     {"dtype", zarr_type(v.dtype())},
-                     {"compressor", {{"id", "zlib"}, {"level", 1}}},
-                     {"fill_value", 0},
-                     {"order", "C"},
-                     {"filters", nullptr},
-                     {"dimension_separator", "/"}};
-  write_file(folder / ".zarray", meta.dump(2) + "\n");
-  std::vector<std::array<int64_t, 3>> keys;
-  for (int64_t cz = 0; cz * chunks[0] < v.nz(); ++cz)
-    for (int64_t cy = 0; cy * chunks[1] < v.ny(); ++cy) {
-      fs::create_directories(folder / std::to_string(cz) / std::to_string(cy));
-      for (int64_t cx = 0; cx * chunks[2] < v.nx(); ++cx) keys.push_back({cz, cy, cx});
-    }
-  const size_t item = dtype_size(v.dtype());
-  parallel_for(0, static_cast<int64_t>(keys.size()), 1, [&](int64_t b, int64_t e) {
-    std::string raw(static_cast<size_t>(chunks[0] * chunks[1] * chunks[2]) * item, '\0'), packed;
-    for (int64_t k = b; k < e; ++k) {
-      const auto [cz, cy, cx] = keys[static_cast<size_t>(k)];
-      std::fill(raw.begin(), raw.end(), '\0');  // edge chunks are stored whole, padded with the fill value
-      const int64_t w = std::min(chunks[2], v.nx() - cx * chunks[2]);
-      for (int64_t z = 0; z < chunks[0] && cz * chunks[0] + z < v.nz(); ++z)
-        for (int64_t y = 0; y < chunks[1] && cy * chunks[1] + y < v.ny(); ++y) {
-          const std::byte* row = v.raw_slice(cz * chunks[0] + z) + static_cast<size_t>(((cy * chunks[1] + y) * v.nx() + cx * chunks[2])) * item;
-          std::memcpy(raw.data() + static_cast<size_t>((z * chunks[1] + y) * chunks[2]) * item, row, static_cast<size_t>(w) * item);
-        }
-      uLongf size = compressBound(static_cast<uLong>(raw.size()));
-      packed.resize(size);
-      if (compress2(reinterpret_cast<Bytef*>(packed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()), 1) != Z_OK)
-        throw Error("zlib could not compress a chunk");
-      packed.resize(size);
-      write_file(folder / std::to_string(cz) / std::to_string(cy) / std::to_string(cx), packed);
-      progress.advance();
-    }
-  });
-}
-
-}  // namespace
-
-void write_ome_zarr(const fs::path& folder, const Volume& v, bool labels) {
-  if (v.channels() != 1) throw InputError(folder, "OME-Zarr is written for one channel; write a colour volume as TIFF");
-  std::vector<Volume> levels;
-  std::vector<std::array<double, 3>> scales{{v.voxel_size.z, v.voxel_size.y, v.voxel_size.x}};
-  const Volume* last = &v;
-  while (levels.size() + 1 < 8 && std::max(last->ny(), last->nx()) > 256) {
-    const auto& s = scales.back();
-    const int64_t fz = last->nz() > 1 && s[0] <= s[2] ? 2 : 1;  // z is halved while it is not coarser than x
-    levels.push_back(coarser(*last, fz, labels));
-    scales.push_back({s[0] * static_cast<double>(fz), s[1] * 2, s[2] * 2});
-    last = &levels.back();
-  }
-  int64_t chunks = 0;
-  for (size_t i = 0; i <= levels.size(); ++i) {
-    const Volume& l = i == 0 ? v : levels[i - 1];
-    chunks += ((l.nz() + 31) / 32) * ((l.ny() + 255) / 256) * ((l.nx() + 255) / 256);
-  }
-  Progress progress("writing " + folder.filename().string(), chunks);
-  json axes = json::array(), datasets = json::array();
-  for (const char* a : {"z", "y", "x"}) {
-    json axis = {{"name", a}, {"type", "space"}};
-    if (v.voxel_size.known) axis["unit"] = "nanometer";
-    axes.push_back(axis);
-  }
-  for (size_t i = 0; i <= levels.size(); ++i) {
-    write_level(folder / std::to_string(i), i == 0 ? v : levels[i - 1], progress);
-    datasets.push_back({{"path", std::to_string(i)},
-                        {"coordinateTransformations", {{{"type", "scale"}, {"scale", {scales[i][0], scales[i][1], scales[i][2]}}}}}});
-  }
-  write_file(folder / ".zgroup", json{{"zarr_format", 2}}.dump() + "\n");
-  const json attrs = {{"multiscales",
-                       {{{"version", "0.4"},
-                         {"name", folder.filename().string()},
-                         {"axes", axes},
-                         {"datasets", datasets},
-                         {"type", labels ? "mode" : "mean"},
-                         {"metadata", {{"description", labels ? "each coarser level: the most frequent id of 2 x 2 (x 2) voxels"
-                                                              : "each coarser level: the mean of 2 x 2 (x 2) voxels"},
-                                       {"written_by", "uniem"}}}}}}};
-  write_file(folder / ".zattrs", attrs.dump(2) + "\n");
 }
 
 }  // namespace uniem

@@ -1,26 +1,34 @@
-// Zarr v2 arrays and OME-Zarr 0.4 images as volumes (Zarr storage specification 2; OME-NGFF 0.4).
+// Zarr arrays and OME-Zarr images as volumes (Zarr storage specifications 2 and 3; OME-NGFF 0.4
+// and 0.5).
 //
-// Reading: a folder is Zarr when its name ends in .zarr or it holds .zarray or .zgroup (never read
-// as a folder of images). A Zarr array (.zarray) is read as it is; an OME-Zarr image (a group whose
-// .zattrs has "multiscales") at its first dataset, the full resolution, with the voxel size of its
-// scale transformation (in nm: micrometer and the other length units converted). Arrays of rank 2
-// (y, x) or 3 (z, y, x), or with leading axes of size 1 (t, c); unsigned 8-64-bit integers, 32-bit
-// floats and booleans, 64-bit floats as 32-bit; either byte order; C order. Chunks uncompressed or
-// with the zlib or gzip codec, a missing chunk read as the fill value (as the specification says);
-// other codecs (blosc, zstd, lz4) and filters are refused with their name. A chunk that does not
-// inflate to its size names its file. What an array announces is checked against the memory
-// budget before anything is allocated.
+// Reading: a folder is Zarr when its name ends in .zarr or it holds .zarray, .zgroup or zarr.json
+// (never read as a folder of images). An array is read as it is; an OME-Zarr image (a group with
+// "multiscales": in .zattrs for 0.4, in zarr.json's attributes "ome" for 0.5) at its first
+// dataset, the full resolution, with the voxel size of its scale transformation (in nm: micrometer
+// and the other length units converted). Arrays of rank 2 (y, x) or 3 (z, y, x), or with leading
+// axes of size 1 (t, c); unsigned 8-64-bit integers, 32-bit floats and booleans, 64-bit floats as
+// 32-bit; either byte order; C order. Chunks uncompressed or with the zlib, gzip, blosc (its lz4,
+// zstd, zlib and blosclz, byte or bit shuffle), zstd or lz4 codec (io/zarr_codecs.h); version 3
+// also with crc32c checksums and sharding (sharding_indexed: inner chunks found through the
+// shard's index, at its end or start, read without reading the rest of the shard). A missing
+// chunk, or an inner chunk the index marks empty, is read as the fill value (as the
+// specifications say); other codecs, filters and transposes are refused with their name; a chunk
+// that does not decode to its size, or an index that points outside its shard or fails its
+// checksum, names its file. What an array announces is checked against the memory budget before
+// anything is allocated.
 //
 // Writing (a path ending in .zarr): an OME-Zarr 0.4 image: .zgroup, .zattrs (multiscales: axes z,
 // y, x in nanometers, one scale per level), level 0 at full resolution and coarser levels, each
 // halving y and x (and z, when z is not already coarser than x), down to 256 pixels or 8 levels:
 // the mean of each block for images, the most frequent value for label volumes
-// (WriteOptions::labels). Chunks of 32 x 256 x 256 voxels at most, zlib level 1, "/" separated keys.
+// (WriteOptions::labels). Chunks of 32 x 256 x 256 voxels at most, zlib level 1, "/" separated
+// keys (io/zarr_write.cpp).
 #pragma once
 
 #include <array>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/image/volume.h"
 
@@ -37,21 +45,43 @@ class ZarrArray {
   int64_t nx() const { return shape_[2]; }
   DType dtype() const { return dtype_; }
   const VoxelSize& voxel_size() const { return voxel_size_; }
-  std::string describe() const;  // "OME-Zarr image (level 0 of 4), chunks 32 x 256 x 256, zlib"
+  std::string describe() const;  // "OME-Zarr image (level 0 of 4), Zarr 2, chunks 32 x 256 x 256, zlib"
   // Sections [z0, z1), every chunk that holds part of them decoded once.
   Volume read(int64_t z0, int64_t z1) const;
 
+  // How a chunk's bytes are stored: its shape (z, y, x; leading axes of one before), the byte
+  // codecs to undo, last first, and the byte order of its values.
+  struct Encoding {
+    std::array<int64_t, 3> shape{1, 1, 1};
+    int64_t leading = 1;               // the product of the chunk's leading axes
+    std::vector<std::string> codecs;   // "gzip", "crc32c", ... as written
+    bool swap = false;                 // stored in the other byte order
+  };
+
  private:
+  void read_v2(const std::filesystem::path& metadata);
+  void read_v3(const std::filesystem::path& metadata);
+  std::string key(const std::array<int64_t, 3>& chunk) const;
+  // `stored`, read from `file`, with e's codecs undone: `expected` bytes, or InputError.
+  std::string decoded(const Encoding& e, std::string stored, const std::filesystem::path& file, size_t expected) const;
+  void place(Volume& v, int64_t z0, const std::string& bytes, const Encoding& e, const std::array<int64_t, 3>& origin) const;
+  void fill(Volume& v, int64_t z0, const std::array<int64_t, 3>& origin, const std::array<int64_t, 3>& shape) const;
+  void read_shard(Volume& v, int64_t z0, int64_t z1, const std::array<int64_t, 3>& shard) const;
+
   std::filesystem::path array_, metadata_;
-  std::array<int64_t, 3> shape_{1, 1, 1}, chunks_{1, 1, 1};
-  int leading_ = 0;            // axes of size 1 before z (or y)
-  bool planar_ = false;        // rank 2: no z axis in the keys
-  std::string stored_type_;    // "<u2", "|u1", "<f8", ...
-  size_t item_ = 1;            // bytes per stored element
-  size_t chunk_bytes_ = 0;     // bytes of a chunk, inflated
+  int version_ = 2;
+  std::array<int64_t, 3> shape_{1, 1, 1};
+  int leading_ = 0;       // axes of size 1 before z (or y)
+  bool planar_ = false;   // rank 2: no z axis in the keys
+  char kind_ = 'u';       // 'u', 'f' or 'b', as stored
+  size_t item_ = 1;       // bytes per stored element
   DType dtype_ = DType::u8;
   double fill_ = 0;
-  std::string codec_, separator_ = ".", kind_;
+  Encoding chunk_;        // the chunks of the grid (shards, when sharded)
+  bool sharded_ = false;
+  Encoding inner_, index_;  // a shard's inner chunks and its index
+  bool index_at_end_ = true;
+  std::string key_prefix_, separator_ = ".", codec_text_, kind_text_;
   VoxelSize voxel_size_;
 };
 

@@ -25,7 +25,7 @@ done
 
 packages=(build-essential cmake pkg-config git file
           libeigen3-dev zlib1g-dev libdeflate-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
-          nlohmann-json3-dev libsqlite3-dev clang)
+          nlohmann-json3-dev libsqlite3-dev libblosc-dev libzstd-dev liblz4-dev clang)
 [ $want_static = 1 ] && packages+=(dpkg-dev)
 [ $want_browser = 1 ] && packages+=(chromium python3-zarr)  # the tests' browser and their Zarr oracle
 # Node.js may come from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm): only

@@ -1,6 +1,7 @@
 // OME-Zarr and Zarr v2 (io/zarr.h): what uniem writes it reads back voxel for voxel with its
 // pyramid; arrays written by hand as the specification lays them out (byte order, fill value,
-// rank 2 and 4, gzip); every malformed case refused naming the file. The round trip through
+// rank 2 and 4, gzip; version 3 with crc32c and shards, their index at either end); every
+// malformed case refused naming the file. The round trip through
 // zarr-python is tests/io/zarr_oracle.py.
 #include <doctest/doctest.h>
 #include <zlib.h>
@@ -9,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/crc32c.h"
 #include "io/stack.h"
 #include "io/zarr.h"
 #include "tests/test_support.h"
@@ -189,7 +191,7 @@ TEST_CASE("zarr: bad arrays are refused, naming the file and what is wrong") {
     write_json(dir / name / ".zarray", meta);
     return dir / name;
   };
-  CHECK(message_of(array("blosc.zarr", zarray({2, 2, 2}, {2, 2, 2}, "|u1", {{"id", "blosc"}, {"cname", "lz4"}}))).find("\"blosc\"") != std::string::npos);
+  CHECK(message_of(array("bz2.zarr", zarray({2, 2, 2}, {2, 2, 2}, "|u1", {{"id", "bz2"}}))).find("compressed with \"bz2\"") != std::string::npos);
   CHECK(message_of(array("signed.zarr", zarray({2, 2, 2}, {2, 2, 2}, "<i2"))).find("signed integers") != std::string::npos);
   CHECK(message_of(array("channels.zarr", zarray({3, 2, 2, 2}, {1, 2, 2, 2}, "|u1"))).find("channels or time points") != std::string::npos);
   CHECK(message_of(array("fortran.zarr", [] { json j = zarray({2, 2, 2}, {2, 2, 2}, "|u1"); j["order"] = "F"; return j; }())).find("Fortran") != std::string::npos);
@@ -203,7 +205,7 @@ TEST_CASE("zarr: bad arrays are refused, naming the file and what is wrong") {
   CHECK(message_of(raw).find("holds 3 bytes, not the 8") != std::string::npos);
   fs::create_directories(dir / "v3.zarr");
   write_json(dir / "v3.zarr" / "zarr.json", {{"zarr_format", 3}, {"node_type", "array"}});
-  CHECK(message_of(dir / "v3.zarr").find("Zarr version 3") != std::string::npos);
+  CHECK(message_of(dir / "v3.zarr").find("has no \"shape\"") != std::string::npos);
   fs::create_directories(dir / "group.zarr");
   write_json(dir / "group.zarr" / ".zgroup", {{"zarr_format", 2}});
   CHECK(message_of(dir / "group.zarr").find("not an OME-Zarr image") != std::string::npos);
@@ -214,4 +216,160 @@ TEST_CASE("zarr: bad arrays are refused, naming the file and what is wrong") {
   fs::create_directories(dir / "pictures.zarr");
   write_volume(dir / "pictures.zarr" / "sub", ramp(DType::u8, 1, 8, 8), {});
   CHECK(message_of(dir / "pictures.zarr").find("not a Zarr array") != std::string::npos);
+}
+
+namespace {
+
+std::string le64(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 0; i < 8; ++i) s[static_cast<size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+  return s;
+}
+
+std::string with_crc(std::string bytes) {
+  const uint32_t c = crc32c(bytes.data(), bytes.size());
+  for (int i = 0; i < 4; ++i) bytes += static_cast<char>((c >> (8 * i)) & 0xff);
+  return bytes;
+}
+
+std::string gzipped(const std::string& raw) {
+  std::string out(compressBound(static_cast<uLong>(raw.size())) + 64, '\0');
+  z_stream s{};
+  deflateInit2(&s, 5, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+  s.avail_in = static_cast<uInt>(raw.size());
+  s.next_out = reinterpret_cast<Bytef*>(out.data());
+  s.avail_out = static_cast<uInt>(out.size());
+  deflate(&s, Z_FINISH);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  return out;
+}
+
+// A version 3 uint8 array of 4 x 4 x 6 voxels, value z * 36 + y * 6 + x, in shards of 2 x 4 x 6
+// holding inner chunks of 1 x 2 x 3, their index (crc32c) at `location`. Shard 0 stores its inner
+// chunks in reverse order and leaves inner chunk 5 unwritten; shard 1 is never written: both read
+// as the fill value, 7.
+fs::path sharded(const fs::path& folder, const std::string& location) {
+  fs::create_directories(folder / "c" / "0" / "0");
+  const json codecs = {{{"name", "sharding_indexed"},
+                        {"configuration",
+                         {{"chunk_shape", {1, 2, 3}},
+                          {"codecs", {{{"name", "bytes"}}}},
+                          {"index_codecs", {{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}, {{"name", "crc32c"}}}},
+                          {"index_location", location}}}}};
+  write_json(folder / "zarr.json", {{"zarr_format", 3}, {"node_type", "array"}, {"shape", {4, 4, 6}}, {"data_type", "uint8"},
+                                     {"chunk_grid", {{"name", "regular"}, {"configuration", {{"chunk_shape", {2, 4, 6}}}}}},
+                                     {"chunk_key_encoding", {{"name", "default"}}}, {"fill_value", 7}, {"codecs", codecs}});
+  std::vector<std::string> inner(8);
+  for (int iz = 0; iz < 2; ++iz)
+    for (int iy = 0; iy < 2; ++iy)
+      for (int ix = 0; ix < 2; ++ix) {
+        std::string& c = inner[static_cast<size_t>((iz * 2 + iy) * 2 + ix)];
+        for (int y = 0; y < 2; ++y)
+          for (int x = 0; x < 3; ++x) c += static_cast<char>(iz * 36 + (iy * 2 + y) * 6 + ix * 3 + x);
+      }
+  const size_t index_bytes = 8 * 16 + 4;
+  std::string data, index;
+  std::vector<std::pair<uint64_t, uint64_t>> where(8, {UINT64_MAX, UINT64_MAX});
+  const uint64_t base = location == "start" ? index_bytes : 0;
+  for (int i = 7; i >= 0; --i) {
+    if (i == 5) continue;
+    where[static_cast<size_t>(i)] = {base + data.size(), inner[static_cast<size_t>(i)].size()};
+    data += inner[static_cast<size_t>(i)];
+  }
+  for (const auto& [offset, length] : where) index += le64(offset) + le64(length);
+  index = with_crc(index);
+  test::write_text(folder / "c" / "0" / "0" / "0", location == "start" ? index + data : data + index);
+  return folder;
+}
+
+}  // namespace
+
+TEST_CASE("zarr: version 3 arrays: codecs with a checksum, shards with their index at either end, OME-Zarr 0.5") {
+  test::TempDir dir;
+  // uint16, gzip then crc32c, "c/..." keys.
+  const fs::path a = dir / "v3.zarr";
+  fs::create_directories(a / "c" / "0" / "0");
+  fs::create_directories(a / "c" / "0" / "1");
+  write_json(a / "zarr.json", {{"zarr_format", 3}, {"node_type", "array"}, {"shape", {2, 3, 4}}, {"data_type", "uint16"},
+                               {"chunk_grid", {{"name", "regular"}, {"configuration", {{"chunk_shape", {2, 2, 4}}}}}},
+                               {"chunk_key_encoding", {{"name", "default"}, {"configuration", {{"separator", "/"}}}}},
+                               {"fill_value", 0},
+                               {"codecs", {{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}, {{"name", "gzip"}, {"configuration", {{"level", 5}}}}, {{"name", "crc32c"}}}}});
+  for (int cy = 0; cy < 2; ++cy) {
+    std::string raw;
+    for (int z = 0; z < 2; ++z)
+      for (int y = 0; y < 2; ++y)
+        for (int x = 0; x < 4; ++x) {
+          const int value = 1000 * z + 100 * (cy * 2 + y) + x;
+          raw += static_cast<char>(value & 0xff);
+          raw += static_cast<char>(value >> 8);
+        }
+    test::write_text(a / "c" / "0" / std::to_string(cy) / "0", with_crc(gzipped(raw)));
+  }
+  StackInfo info;
+  const Volume v = read_volume(a, {}, &info);
+  CHECK(v.dtype() == DType::u16);
+  CHECK(v.at<uint16_t>(1, 2, 3) == 1203);
+  CHECK(info.kind.find("Zarr 3") != std::string::npos);
+  // A damaged chunk fails its checksum, named.
+  std::string bytes = [&] { std::ifstream in(a / "c" / "0" / "1" / "0", std::ios::binary); return std::string(std::istreambuf_iterator<char>(in), {}); }();
+  bytes[3] ^= 1;
+  test::write_text(a / "c" / "0" / "1" / "0", bytes);
+  const std::string damaged = message_of(a);
+  CHECK(damaged.find("c/0/1/0") != std::string::npos);
+  CHECK(damaged.find("fails its CRC-32C checksum") != std::string::npos);
+
+  for (const std::string location : {"end", "start"}) {
+    const fs::path s = sharded(dir / ("shards-" + location + ".zarr"), location);
+    StackReader reader(s);
+    CHECK(reader.nz() == 4);
+    const Volume w = read_volume(s);
+    int wrong = 0;
+    for (int64_t z = 0; z < 4; ++z)
+      for (int64_t y = 0; y < 4; ++y)
+        for (int64_t x = 0; x < 6; ++x) {
+          const bool unwritten = z >= 2 || (z == 1 && y < 2 && x >= 3);  // shard 1; inner chunk 5 = (1, 0, 1)
+          wrong += w.at<uint8_t>(z, y, x) != (unwritten ? 7 : z * 36 + y * 6 + x);
+        }
+    CHECK_MESSAGE(wrong == 0, location);
+    reader.seek(1);
+    CHECK(reader.next(1).at<uint8_t>(0, 3, 2) == 36 + 18 + 2);  // one section: only its inner chunks are read
+  }
+  // An index that points outside its shard, and one that fails its checksum.
+  const fs::path s = sharded(dir / "bad-index.zarr", "end");
+  std::string shard = [&] { std::ifstream in(s / "c" / "0" / "0" / "0", std::ios::binary); return std::string(std::istreambuf_iterator<char>(in), {}); }();
+  const size_t index_at = shard.size() - 132;
+  std::string index = shard.substr(index_at, 128);
+  index.replace(0, 8, le64(1000000));
+  test::write_text(s / "c" / "0" / "0" / "0", shard.substr(0, index_at) + with_crc(index));
+  CHECK(message_of(s).find("points outside the shard") != std::string::npos);
+  test::write_text(s / "c" / "0" / "0" / "0", shard.substr(0, index_at) + index + "abcd");
+  CHECK(message_of(s).find("fails its CRC-32C checksum") != std::string::npos);
+
+  // OME-Zarr 0.5: the image's group says where its levels are, in zarr.json's attributes.
+  const fs::path ome = dir / "image.ome.zarr";
+  fs::create_directories(ome);
+  fs::copy(dir / "shards-end.zarr", ome / "s0", fs::copy_options::recursive);
+  json multiscale = {{"axes", json::array()}, {"datasets", json::array()}};
+  for (const char* a : {"z", "y", "x"}) multiscale["axes"].push_back({{"name", a}, {"type", "space"}, {"unit", "nanometer"}});
+  const json scale = {{"type", "scale"}, {"scale", {40, 8, 8}}};
+  multiscale["datasets"].push_back({{"path", "s0"}, {"coordinateTransformations", json::array({scale})}});
+  const json ome_attributes = {{"version", "0.5"}, {"multiscales", json::array({multiscale})}};
+  write_json(ome / "zarr.json", {{"zarr_format", 3}, {"node_type", "group"}, {"attributes", {{"ome", ome_attributes}}}});
+  const Volume o = read_volume(ome);
+  CHECK(o.at<uint8_t>(0, 3, 5) == 23);
+  CHECK(o.voxel_size.known);
+  CHECK(o.voxel_size.z == 40);
+  // Unsupported parts of version 3 are named.
+  const fs::path t = dir / "transposed.zarr";
+  fs::create_directories(t);
+  write_json(t / "zarr.json", {{"zarr_format", 3}, {"node_type", "array"}, {"shape", {2, 2, 2}}, {"data_type", "int16"},
+                               {"chunk_grid", {{"name", "regular"}, {"configuration", {{"chunk_shape", {2, 2, 2}}}}}}, {"codecs", {{{"name", "bytes"}}}}});
+  CHECK(message_of(t).find("signed integers (int16)") != std::string::npos);
+  write_json(t / "zarr.json", {{"zarr_format", 3}, {"node_type", "array"}, {"shape", {2, 2, 2}}, {"data_type", "uint8"},
+                               {"chunk_grid", {{"name", "regular"}, {"configuration", {{"chunk_shape", {2, 2, 2}}}}}},
+                               {"codecs", {{{"name", "transpose"}, {"configuration", {{"order", {2, 1, 0}}}}}, {{"name", "bytes"}}}}});
+  CHECK(message_of(t).find("transposes its chunks") != std::string::npos);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """uniem's Zarr against an independent implementation, Debian's python3-zarr (Zarr v2).
 
-zarr-python writes arrays of every type and codec uniem reads (zlib, gzip, none; big-endian,
+zarr-python writes arrays of every type and codec uniem reads (zlib, gzip, blosc with lz4, zstd
+and zlib inside and byte or bit shuffle, zstd, lz4, none; big-endian,
 bool, float64, 2D, chunks left unwritten); `uniem convert` turns each into an OME-Zarr image;
 zarr-python reads that back and must find the same voxels, the OME multiscales metadata, and
 coarser levels that are the block means (images) or the most frequent ids (--labels).
@@ -53,10 +54,17 @@ arrays = {
     "bool": (rng.random((2, 16, 16)) > 0.5, None, (2, 8, 8), 0),
     "2d-u8": (rng.integers(0, 256, (50, 60), dtype=np.uint8), numcodecs.Zlib(), (25, 25), 0),
     "unwritten-chunks": (np.full((4, 20, 20), 5, dtype=np.uint16), numcodecs.Zlib(), (2, 10, 10), 5),
+    "blosc-default": (rng.integers(0, 256, (6, 64, 64), dtype=np.uint8), "default", (3, 32, 32), 0),
+    "blosc-zstd-bitshuffle": (rng.integers(0, 9000, (4, 40, 40), dtype=np.uint16),
+                              numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE), (2, 20, 40), 0),
+    "blosc-zlib-f32": (rng.random((3, 30, 30)).astype(np.float32), numcodecs.Blosc(cname="zlib", shuffle=numcodecs.Blosc.SHUFFLE), (3, 16, 16), 0),
+    "zstd": (rng.integers(0, 2**31, (3, 25, 25), dtype=np.uint32), numcodecs.Zstd(level=3), (2, 25, 10), 0),
+    "lz4": (rng.integers(0, 256, (2, 50, 50), dtype=np.uint8), numcodecs.LZ4(), (1, 50, 50), 0),
 }
 for name, (data, codec, chunks, fill) in arrays.items():
     source = f"{work}/{name}.zarr"
-    z = zarr.open_array(source, mode="w", shape=data.shape, chunks=chunks, dtype=data.dtype, compressor=codec, fill_value=fill)
+    codec = {} if codec == "default" else {"compressor": codec}  # zarr-python's default: blosc with lz4
+    z = zarr.open_array(source, mode="w", shape=data.shape, chunks=chunks, dtype=data.dtype, fill_value=fill, **codec)
     if name == "unwritten-chunks":
         data[:2, :10, :10] = np.arange(100, dtype=np.uint16).reshape(10, 10)
         z[:2, :10, :10] = data[:2, :10, :10]  # the other chunks are never written: read as the fill value
