@@ -34,8 +34,8 @@ cli::Command convert_command() {
       "multi-page TIFF, one ending in .zarr an OME-Zarr image with its pyramid of coarser levels (for\n"
       "Fiji, napari, Neuroglancer and webKnossos; --labels for a label volume, whose coarser levels keep\n"
       "ids), anything else a folder of PNG files (0000.png, 0001.png, ...); --format chooses explicitly\n"
-      "(png, tiff, tiff-stack for a folder of TIFF files, zarr). IN may be an OME-Zarr image or a Zarr\n"
-      "array too.\n"
+      "(png, tiff, tiff-stack for a folder of TIFF files, zarr; zarr3 for OME-Zarr 0.5, Zarr version 3\n"
+      "in shards). IN may be an OME-Zarr image or a Zarr array (version 2 or 3) too.\n"
       "Bit depth is kept unless --bits says otherwise. Values that do not fit the new depth are\n"
       "refused, never cut silently: --scale maps min..max onto the new range (images), --clip\n"
       "saturates, and --relabel renumbers label ids 1..N (labels; picks the smallest depth that fits).\n"
@@ -50,8 +50,8 @@ cli::Command convert_command() {
       "  uniem convert section/ bottom/ --crop 0,768,0,1,256,1024   # the bottom 256 rows of a 1024^2 section");
   command.positional("IN", "folder of PNG/TIFF files, a (multi-page) TIFF file, or a .zarr").input()
       .positional("OUT", "output folder, a .tif/.tiff file, or a .zarr").output()
-      .option("format", "KIND", "png, tiff (one multi-page file), tiff-stack (a folder of TIFF files) or zarr (OME-Zarr)")
-      .choices({"png", "tiff", "tiff-stack", "tif", "tif-stack", "zarr"})
+      .option("format", "KIND", "png, tiff (one multi-page file), tiff-stack (a folder of TIFF files), zarr (OME-Zarr 0.4) or zarr3 (OME-Zarr 0.5, sharded)")
+      .choices({"png", "tiff", "tiff-stack", "tif", "tif-stack", "zarr", "zarr3"})
       .flag("labels", "IN is a label volume: an OME-Zarr output's coarser levels keep the most frequent id, not the mean")
       .option("bits", "B", "8, 16, 32, 64 or float").choices({"8", "16", "32", "64", "float", "float32"})
       .flag("scale", "rescale min..max linearly onto the new bit depth")

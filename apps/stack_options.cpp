@@ -25,7 +25,7 @@ WriteOptions prepare_output(const cli::Args& args, const std::string& out) {
   write.format = format_for_output(out);
   if (args.has("format")) {
     const auto f = parse_stack_format(args.get("format"));
-    if (!f) throw UsageError("--format takes png, tiff, tiff-stack or zarr, not '" + args.get("format") + "'");
+    if (!f) throw UsageError("--format takes png, tiff, tiff-stack, zarr or zarr3, not '" + args.get("format") + "'");
     write.format = *f;
   }
   check_output_writable(out, write);

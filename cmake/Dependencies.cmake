@@ -58,7 +58,7 @@ if(UNIEM_STATIC)
   uniem_static_archives(uniem_deflate ${DEFLATE_STATIC_LIBRARIES})
   # Debian's blosc.pc names no private libraries: the codecs its archive calls are listed here.
   add_library(uniem_blosc INTERFACE)
-  uniem_static_archives(uniem_blosc blosc lz4 zstd z)
+  uniem_static_archives(uniem_blosc blosc lz4 snappy zstd z)
 else()
   find_library(LODEPNG_LIBRARY lodepng REQUIRED)
   find_path(LODEPNG_INCLUDE_DIR lodepng.h REQUIRED)

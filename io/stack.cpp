@@ -274,6 +274,7 @@ std::optional<StackFormat> parse_stack_format(const std::string& name) {
   if (name == "tiff-stack" || name == "tif-stack") return StackFormat::tiff_folder;
   if (name == "tiff" || name == "tif") return StackFormat::multipage_tiff;
   if (name == "zarr" || name == "ome-zarr") return StackFormat::ome_zarr;
+  if (name == "zarr3") return StackFormat::ome_zarr3;
   return std::nullopt;
 }
 
@@ -288,9 +289,9 @@ void write_volume(const fs::path& output, const Volume& v, const WriteOptions& o
     throw InputError(output, std::string("PNG holds 8 or 16 bits, this volume is ") + dtype_name(v.dtype()) +
                                  ": write a TIFF (--format tiff) or reduce the depth with 'uniem convert --bits 16'");
   if (v.channels() != 1 && v.channels() != 3) throw InputError(output, "only 1 or 3 channels can be written");
-  if (options.format == StackFormat::ome_zarr) {
+  if (options.format == StackFormat::ome_zarr || options.format == StackFormat::ome_zarr3) {
     AtomicOutput out(output, AtomicOutput::Kind::folder, options.overwrite);
-    write_ome_zarr(out.temporary(), v, options.labels);
+    write_ome_zarr(out.temporary(), v, options.labels, options.format == StackFormat::ome_zarr3 ? 3 : 2);
     out.commit();
     return;
   }

@@ -74,11 +74,11 @@ class StackReader {
   VoxelSize voxel_size_;
 };
 
-enum class StackFormat { png_folder, tiff_folder, multipage_tiff, ome_zarr };
+enum class StackFormat { png_folder, tiff_folder, multipage_tiff, ome_zarr, ome_zarr3 };
 
 // Multi-page TIFF for *.tif / *.tiff, OME-Zarr for *.zarr, else a PNG folder.
 StackFormat format_for_output(const std::filesystem::path& output);
-std::optional<StackFormat> parse_stack_format(const std::string& name);  // "png", "tiff", "tiff-stack", "zarr"
+std::optional<StackFormat> parse_stack_format(const std::string& name);  // "png", "tiff", "tiff-stack", "zarr", "zarr3"
 
 struct WriteOptions {
   StackFormat format = StackFormat::png_folder;

@@ -208,7 +208,7 @@ ZarrArray::ZarrArray(const fs::path& path) : array_(path) {
   else throw InputError(array_, "has no .zarray or zarr.json: the array has no metadata");
 
   codec_text_ = chunk_.codecs.empty() ? "uncompressed" : join(chunk_.codecs);
-  if (sharded_) codec_text_ = "sharded, inner chunks " + shape_text(inner_.shape) + " " + (inner_.codecs.empty() ? "uncompressed" : join(inner_.codecs));
+  if (sharded_) codec_text_ = "inner chunks " + shape_text(inner_.shape) + ", " + (inner_.codecs.empty() ? "uncompressed" : join(inner_.codecs));
   kind_text_ = levels > 0 ? "OME-Zarr image (level 0 of " + std::to_string(levels) + ")" : "Zarr array";
   const size_t n = scale.size();
   if (levels > 0 && n >= 2 && units.size() == n && nm_per(units[n - 1]) > 0) {

@@ -22,7 +22,9 @@
 // halving y and x (and z, when z is not already coarser than x), down to 256 pixels or 8 levels:
 // the mean of each block for images, the most frequent value for label volumes
 // (WriteOptions::labels). Chunks of 32 x 256 x 256 voxels at most, zlib level 1, "/" separated
-// keys (io/zarr_write.cpp).
+// keys. With --format zarr3 an OME-Zarr 0.5 image: Zarr 3 arrays in shards of up to 2 x 4 x 4
+// inner chunks of 32 x 128 x 128 voxels, each zstd-compressed, the shard's index (with its CRC-32C)
+// at its end (io/zarr_write.cpp).
 #pragma once
 
 #include <array>
@@ -86,7 +88,8 @@ class ZarrArray {
 };
 
 // Writes `v` (one channel) as an OME-Zarr image at `folder` (a new folder), its pyramid made by
-// the mean (images) or the most frequent value (`labels`).
-void write_ome_zarr(const std::filesystem::path& folder, const Volume& v, bool labels);
+// the mean (images) or the most frequent value (`labels`); `version` 2 (OME-Zarr 0.4) or 3
+// (OME-Zarr 0.5, sharded).
+void write_ome_zarr(const std::filesystem::path& folder, const Volume& v, bool labels, int version = 2);
 
 }  // namespace uniem

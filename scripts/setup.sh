@@ -7,8 +7,8 @@
 #   scripts/setup.sh --static   also the Debian sources of lodepng and cpp-httplib for the static build,
 #                               unpacked into build-static/_sources (adds a deb-src entry to apt if missing)
 #   scripts/setup.sh --bench    also the Python peers the benchmarks compare against
-#   scripts/setup.sh --browser  also Chromium, Node.js and playwright-core (npm, into tests/e2e) for the
-#                               browser tests of the web pages
+#   scripts/setup.sh --browser  also Chromium, Node.js, playwright-core and zarrita (npm, into tests/e2e) for the
+#                               browser tests of the web pages and the Zarr oracles (with python3-zarr)
 # Runs apt-get as root, or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ done
 
 packages=(build-essential cmake pkg-config git file
           libeigen3-dev zlib1g-dev libdeflate-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
-          nlohmann-json3-dev libsqlite3-dev libblosc-dev libzstd-dev liblz4-dev clang)
+          nlohmann-json3-dev libsqlite3-dev libblosc-dev libzstd-dev liblz4-dev libsnappy-dev clang)
 [ $want_static = 1 ] && packages+=(dpkg-dev)
 [ $want_browser = 1 ] && packages+=(chromium python3-zarr)  # the tests' browser and their Zarr oracle
 # Node.js may come from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm): only
@@ -76,8 +76,8 @@ if [ ! -f web/vendor/node_modules/uplot/dist/uPlot.iife.min.js ] || [ ! -f web/v
     echo "setup: 'npm ci' in web/vendor failed (is registry.npmjs.org reachable?)" >&2; exit 1; }
 fi
 
-if [ $want_browser = 1 ] && [ ! -d tests/e2e/node_modules/playwright-core ]; then
-  echo "setup: installing playwright-core from npm into tests/e2e/node_modules"
+if [ $want_browser = 1 ] && { [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/zarrita ]; }; then
+  echo "setup: installing playwright-core and zarrita from npm into tests/e2e/node_modules"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || {
     echo "setup: 'npm ci' in tests/e2e failed (is registry.npmjs.org reachable?)" >&2; exit 1; }
 fi

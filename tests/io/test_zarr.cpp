@@ -87,6 +87,25 @@ TEST_CASE("zarr: an OME-Zarr image round-trips with its pyramid, for every type"
   CHECK(attrs["multiscales"][0]["axes"][2]["unit"] == "nanometer");
 }
 
+TEST_CASE("zarr: an OME-Zarr 0.5 image (Zarr 3, sharded) round-trips, edges and all") {
+  test::TempDir dir;
+  for (const DType t : {DType::u8, DType::u16, DType::f32}) {
+    const Volume v = ramp(t, 70, 300, 700);  // shards of 64 x 384 x 512 over inner chunks of 32 x 128 x 128: edges everywhere
+    WriteOptions w;
+    w.format = *parse_stack_format("zarr3");
+    const fs::path out = dir / (std::string(dtype_name(t)) + ".zarr");
+    write_volume(out, v, w);
+    StackInfo info;
+    CHECK(test::same_voxels(read_volume(out, {}, &info), v));
+    CHECK(info.kind.find("OME-Zarr image (level 0 of 3), Zarr 3, shards 64 x 384 x 512, inner chunks 32 x 128 x 128, zstd") == 0);
+    const json group = json::parse(std::ifstream(out / "zarr.json"));
+    CHECK(group["attributes"]["ome"]["version"] == "0.5");
+    const Volume coarse = ZarrArray(out / "2").read(0, 70);
+    CHECK(coarse.ny() == 75);
+    CHECK(coarse.nx() == 175);
+  }
+}
+
 TEST_CASE("zarr: a label volume's coarser levels keep ids; isotropic volumes are halved in z too") {
   test::TempDir dir;
   Volume labels(DType::u32, 4, 520, 520);
