@@ -13,7 +13,7 @@
 // playwright-core; screenshots (0-data.png ... 13-section.png, failure.png) and the pictures
 // exported are written to WORK_DIR.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { uniem, workbench, json, check, launchChromium, finish } from './server.mjs';
+import { uniem, workbench, json, check, launchChromium, finish, pageHelpers } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
 // WebGL without a GPU: Chromium's software renderer, SwiftShader, through ANGLE.
@@ -54,7 +54,7 @@ let exitCode = 0, error = null;
 const watch = (p) => p.on('pageerror', (e) => { console.error(`page error: ${e.message}`); exitCode = 1; });
 watch(page);
 
-const shot = async (name) => { await page.screenshot({ path: `${work}/${name}` }); console.log(`screenshot: ${work}/${name}`); };
+const { shot } = pageHelpers(page, work);
 const message = () => page.textContent('#message');
 const waitMessage = (pattern, timeout = 20000) => page.waitForFunction((p) => new RegExp(p).test(document.getElementById('message').textContent),
   pattern.source, { timeout }).catch(async () => { throw new Error(`the message never matched ${pattern}: “${await message()}”`); });

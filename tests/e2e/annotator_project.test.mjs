@@ -13,7 +13,7 @@
 // Usage: node annotator_project.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium
 // or playwright-core; screenshots (p0-table.png ... p8-workbench.png, failure.png) go to WORK_DIR.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { uniem, serve, workbench, stop, json, check, launchChromium, finish } from './server.mjs';
+import { uniem, serve, workbench, stop, json, check, launchChromium, finish, pageHelpers } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
 const browser = await launchChromium(['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist']);
@@ -32,7 +32,8 @@ let proofreader = null;
 let exitCode = 0, error = null;
 const watch = (p) => p.on('pageerror', (e) => { console.error(`page error: ${e.message}`); exitCode = 1; });
 watch(page);
-const shot = async (name, p = page) => { await p.screenshot({ path: `${work}/${name}` }); console.log(`screenshot: ${work}/${name}`); };
+const shoot = pageHelpers(page, work).shot;
+const shot = (name, p = page) => shoot(name, p);  // `page` changes when the workbench opens its tab
 const message = () => page.textContent('#message');
 const waitMessage = (pattern, timeout = 20000) => page.waitForFunction((p) => new RegExp(p).test(document.getElementById('message').textContent),
   pattern.source, { timeout }).catch(async () => { throw new Error(`the message never matched ${pattern}: “${await message()}”`); });

@@ -7,7 +7,7 @@
 // Usage: node demo.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium or
 // playwright-core; screenshots (0-jobs.png ... 3-data.png, failure.png) are written to WORK_DIR.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { demo, json, check, launchChromium, finish } from './server.mjs';
+import { demo, json, check, launchChromium, finish, pageHelpers } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -20,12 +20,7 @@ const server = await demo(binary, ['--output', output, '--shape', '8,96,96', '--
 const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
 let exitCode = 0, error = null;
 page.on('pageerror', (e) => { console.error(`page error: ${e.message}`); exitCode = 1; });
-const shot = async (name) => { await page.screenshot({ path: `${work}/${name}` }); console.log(`screenshot: ${work}/${name}`); };
-const text = (selector) => page.textContent(selector);
-const waitText = (selector, pattern, timeout = 10000) => page.waitForFunction(([s, p]) => {
-  const e = document.querySelector(s);
-  return e && new RegExp(p).test(e.textContent);
-}, [selector, pattern.source], { timeout });
+const { shot, text, waitText } = pageHelpers(page, work);
 
 try {
   // 0. The address the demo prints opens the job list: its four jobs, finished, by "uniem demo".

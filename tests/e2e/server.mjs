@@ -106,6 +106,19 @@ export function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
 }
 
+// What the page tests ask of a page: a screenshot into `work`, an element's text, and waiting
+// until an element's text matches a pattern.
+export function pageHelpers(page, work) {
+  return {
+    shot: async (name, p = page) => { await p.screenshot({ path: `${work}/${name}` }); console.log(`screenshot: ${work}/${name}`); },
+    text: (selector) => page.textContent(selector),
+    waitText: (selector, pattern, timeout = 10000) => page.waitForFunction(([s, p]) => {
+      const e = document.querySelector(s);
+      return e && new RegExp(p).test(e.textContent);
+    }, [selector, pattern.source], { timeout }),
+  };
+}
+
 // The end of a browser test: a failure said with its stack, a screenshot of each page (failure.png,
 // failure-1.png, ...) and the server's output; then the browser closed and the server stopped.
 // Returns the exit status: 1 after a failure, else `exitCode` (set by page errors).

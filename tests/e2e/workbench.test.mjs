@@ -16,7 +16,7 @@
 // playwright-core; screenshots (0-data.png ... 11-other-browser.png, failure.png) are written to WORK_DIR.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { uniem, serve, workbench, stop, json, check, launchChromium, finish } from './server.mjs';
+import { uniem, serve, workbench, stop, json, check, launchChromium, finish, pageHelpers } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -53,12 +53,7 @@ page.on('request', (r) => {
   if (path === '/api/jobs') posts.jobs += 1;
 });
 
-const shot = async (name) => { await page.screenshot({ path: `${work}/${name}` }); console.log(`screenshot: ${work}/${name}`); };
-const text = (selector) => page.textContent(selector);
-const waitText = (selector, pattern, timeout = 10000) => page.waitForFunction(([s, p]) => {
-  const e = document.querySelector(s);
-  return e && new RegExp(p).test(e.textContent);
-}, [selector, pattern.source], { timeout });
+const { shot, text, waitText } = pageHelpers(page, work);
 const waitState = (id, s, timeout = 60000) =>
   page.waitForSelector(`#jobs tr[data-id="${id}"][data-state="${s}"]`, { timeout });
 // A field of the form by its argument's name, "More options" opened when it is in there.
