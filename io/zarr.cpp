@@ -152,8 +152,16 @@ bool is_zarr(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return false;
   const std::string name = (path.filename().empty() ? path.parent_path() : path).filename().string();
-  return name.ends_with(".zarr") || fs::exists(path / ".zarray", ec) || fs::exists(path / ".zgroup", ec) ||
-         fs::exists(path / "zarr.json", ec);
+  return name.ends_with(".zarr") || name.ends_with(".n5") || fs::exists(path / ".zarray", ec) || fs::exists(path / ".zgroup", ec) ||
+         fs::exists(path / "zarr.json", ec) || fs::exists(path / "attributes.json", ec);
+}
+
+bool is_n5_container(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path / "attributes.json", ec) || fs::exists(path / ".zarray", ec) || fs::exists(path / "zarr.json", ec)) return false;
+  std::ifstream in(path / "attributes.json");
+  const json a = json::parse(in, nullptr, false);
+  return a.is_object() && !a.contains("dimensions");
 }
 
 ZarrArray::ZarrArray(const fs::path& path) : array_(path) {
@@ -162,6 +170,12 @@ ZarrArray::ZarrArray(const fs::path& path) : array_(path) {
   // in zarr.json's attributes, under "ome".
   json ome;
   fs::path ome_file;
+  if (fs::exists(path / "attributes.json", ec) && !fs::exists(path / ".zarray", ec) && !fs::exists(path / "zarr.json", ec)) {
+    read_n5(path / "attributes.json");
+    codec_text_ = chunk_.codecs.empty() ? "uncompressed" : join(chunk_.codecs);
+    kind_text_ = "N5 dataset";
+    return;
+  }
   if (fs::exists(path / "zarr.json", ec) && !fs::exists(path / ".zarray", ec)) {
     const json j = read_json(path / "zarr.json");
     if (j.value("node_type", "") == "group") {
@@ -330,8 +344,75 @@ void ZarrArray::read_v3(const fs::path& file) {
   }
 }
 
+void ZarrArray::read_n5(const fs::path& file) {
+  metadata_ = file;
+  version_ = 0;
+  const json a = read_json(file);
+  if (!a.contains("dimensions")) {
+    std::string datasets;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(file.parent_path(), ec))
+      if (e.is_directory(ec) && fs::exists(e.path() / "attributes.json", ec)) datasets += (datasets.empty() ? "" : ", ") + e.path().filename().string();
+    throw InputError(file.parent_path(), "is an N5 container, not a dataset: give the dataset in it" +
+                                             (datasets.empty() ? std::string() : " (" + datasets + ")"));
+  }
+  // N5 lists axes fastest first (x, y, z): reversed, they are the C order of the volume.
+  auto shape = integers(a, file, "dimensions"), blocks = integers(a, file, "blockSize");
+  if (blocks.size() != shape.size()) throw InputError(file, "has blocks of another rank than its dimensions");
+  for (const int64_t b : blocks)
+    if (b < 1) throw InputError(file, "has a block size of 0");
+  std::reverse(shape.begin(), shape.end());
+  std::reverse(blocks.begin(), blocks.end());
+  shape_ = volume_shape(shape, file, leading_, planar_);
+  chunk_ = shaped(blocks);
+  static const std::map<std::string, std::pair<char, size_t>> types = {
+      {"uint8", {'u', 1}}, {"uint16", {'u', 2}}, {"uint32", {'u', 4}}, {"uint64", {'u', 8}}, {"float32", {'f', 4}}, {"float64", {'f', 8}}};
+  const std::string t = a.contains("dataType") && a["dataType"].is_string() ? a["dataType"].get<std::string>() : "";
+  if (t.starts_with("int"))
+    throw InputError(file, "holds signed integers (" + t + "); uniem reads unsigned integers and floats: save it as uint8, uint16, uint32 or float32");
+  const auto it = types.find(t);
+  if (it == types.end()) throw InputError(file, "has the data type \"" + t + "\", which uniem does not read");
+  kind_ = it->second.first;
+  item_ = it->second.second;
+  dtype_ = kind_ == 'f' ? DType::f32 : item_ == 1 ? DType::u8 : item_ == 2 ? DType::u16 : item_ == 4 ? DType::u32 : DType::u64;
+  chunk_.swap = item_ > 1;  // N5 blocks are big-endian
+  const json c = a.value("compression", json{{"type", "raw"}});
+  const std::string type = c.is_object() ? c.value("type", "raw") : "";
+  if (type == "gzip") chunk_.codecs = {c.value("useZlib", false) ? "zlib" : "gzip"};
+  else if (type == "blosc" || type == "zstd") chunk_.codecs = {type};
+  else if (type != "raw")
+    throw InputError(file, "is compressed with \"" + type + "\"; uniem reads raw, gzip, zlib, blosc and zstd N5 blocks: save it with one of those");
+  separator_ = "/";
+}
+
+void ZarrArray::read_n5_block(Volume& v, int64_t z0, const std::array<int64_t, 3>& block) const {
+  const std::array<int64_t, 3> origin{block[0] * chunk_.shape[0], block[1] * chunk_.shape[1], block[2] * chunk_.shape[2]};
+  std::string name = std::to_string(block[2]) + "/" + std::to_string(block[1]);  // fastest axis first
+  if (!planar_) name += "/" + std::to_string(block[0]);
+  for (int i = 0; i < leading_; ++i) name += "/0";
+  const fs::path file = array_ / name;
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return fill(v, z0, origin, chunk_.shape);  // never written: zero
+  std::string bytes = read_bytes(file);
+  const auto u16 = [&](size_t at) { return static_cast<uint32_t>(static_cast<uint8_t>(bytes[at]) << 8 | static_cast<uint8_t>(bytes[at + 1])); };
+  const auto u32 = [&](size_t at) { return u16(at) << 16 | u16(at + 2); };
+  const size_t rank = static_cast<size_t>(leading_) + (planar_ ? 2 : 3);
+  if (bytes.size() < 4 || u16(2) != rank || bytes.size() < 4 + 4 * rank + (u16(0) == 1 ? 4 : 0))
+    throw InputError(file, "does not start with an N5 block header of " + std::to_string(rank) + " dimensions: truncated or damaged");
+  // The block's own size (an edge block may be smaller than blockSize), fastest axis first.
+  std::vector<int64_t> dims;
+  for (size_t i = 0; i < rank; ++i) dims.push_back(u32(4 + 4 * i));
+  std::reverse(dims.begin(), dims.end());
+  Encoding e = shaped(dims);
+  e.codecs = chunk_.codecs;
+  e.swap = chunk_.swap;
+  const size_t header = 4 + 4 * rank + (u16(0) == 1 ? 4 : 0);
+  place(v, z0, decoded(e, bytes.substr(header), file, static_cast<size_t>(elements(e)) * item_), e, origin);
+}
+
 std::string ZarrArray::describe() const {
-  return kind_text_ + ", Zarr " + std::to_string(version_) + ", " + (sharded_ ? "shards " : "chunks ") + shape_text(chunk_.shape) +
+  return kind_text_ + (version_ ? ", Zarr " + std::to_string(version_) : std::string()) + ", " +
+         (sharded_ ? "shards " : version_ ? "chunks " : "blocks ") + shape_text(chunk_.shape) +
          ", " + codec_text_;
 }
 
@@ -447,6 +528,8 @@ Volume ZarrArray::read(int64_t z0, int64_t z1) const {
       const auto& c = keys[static_cast<size_t>(k)];
       if (sharded_) {
         read_shard(v, z0, z1, c);
+      } else if (version_ == 0) {
+        read_n5_block(v, z0, c);
       } else {
         const std::array<int64_t, 3> origin{c[0] * chunk_.shape[0], c[1] * chunk_.shape[1], c[2] * chunk_.shape[2]};
         const fs::path file = array_ / key(c);

@@ -1,5 +1,5 @@
 // Zarr arrays and OME-Zarr images as volumes (Zarr storage specifications 2 and 3; OME-NGFF 0.4
-// and 0.5).
+// and 0.5), and N5 datasets.
 //
 // Reading: a folder is Zarr when its name ends in .zarr or it holds .zarray, .zgroup or zarr.json
 // (never read as a folder of images). An array is read as it is; an OME-Zarr image (a group with
@@ -16,6 +16,9 @@
 // that does not decode to its size, or an index that points outside its shard or fails its
 // checksum, names its file. What an array announces is checked against the memory budget before
 // anything is allocated.
+// N5 (a folder with attributes.json, or named *.n5): a dataset's dimensions and blocks (listed x
+// first), big-endian blocks with their header (edge blocks whole or cut), raw, gzip, zlib, blosc
+// or zstd; a container is refused with the names of its datasets.
 //
 // Writing (a path ending in .zarr): an OME-Zarr 0.4 image: .zgroup, .zattrs (multiscales: axes z,
 // y, x in nanometers, one scale per level), level 0 at full resolution and coarser levels, each
@@ -37,6 +40,8 @@
 namespace uniem {
 
 bool is_zarr(const std::filesystem::path& path);
+// An N5 container (attributes.json without "dimensions"): its datasets are the folders in it.
+bool is_n5_container(const std::filesystem::path& path);
 
 class ZarrArray {
  public:
@@ -63,6 +68,8 @@ class ZarrArray {
  private:
   void read_v2(const std::filesystem::path& metadata);
   void read_v3(const std::filesystem::path& metadata);
+  void read_n5(const std::filesystem::path& attributes);
+  void read_n5_block(Volume& v, int64_t z0, const std::array<int64_t, 3>& block) const;
   std::string key(const std::array<int64_t, 3>& chunk) const;
   // `stored`, read from `file`, with e's codecs undone: `expected` bytes, or InputError.
   std::string decoded(const Encoding& e, std::string stored, const std::filesystem::path& file, size_t expected) const;
@@ -71,7 +78,7 @@ class ZarrArray {
   void read_shard(Volume& v, int64_t z0, int64_t z1, const std::array<int64_t, 3>& shard) const;
 
   std::filesystem::path array_, metadata_;
-  int version_ = 2;
+  int version_ = 2;  // 0 for N5
   std::array<int64_t, 3> shape_{1, 1, 1};
   int leading_ = 0;       // axes of size 1 before z (or y)
   bool planar_ = false;   // rank 2: no z axis in the keys

@@ -392,3 +392,35 @@ TEST_CASE("zarr: version 3 arrays: codecs with a checksum, shards with their ind
                                {"codecs", {{{"name", "transpose"}, {"configuration", {{"order", {2, 1, 0}}}}}, {{"name", "bytes"}}}}});
   CHECK(message_of(t).find("transposes its chunks") != std::string::npos);
 }
+
+TEST_CASE("n5: a dataset's blocks, listed x first, big-endian, edge blocks cut; a container names its datasets") {
+  test::TempDir dir;
+  const fs::path d = dir / "volume.n5" / "raw";
+  fs::create_directories(d);
+  write_json(dir / "volume.n5" / "attributes.json", {{"n5", "2.0.0"}});
+  write_json(d / "attributes.json", {{"dimensions", {5, 3, 2}}, {"blockSize", {4, 3, 1}}, {"dataType", "uint16"}, {"compression", {{"type", "raw"}}}});
+  // Blocks (x, y, z) = (0, 0, z) of 4 x 3 and (1, 0, z) of 1 x 3 (cut at the edge, as Java's N5 writes them).
+  for (int z = 0; z < 2; ++z)
+    for (int bx = 0; bx < 2; ++bx) {
+      const int w = bx == 0 ? 4 : 1;
+      std::string b = {0, 0, 0, 3, 0, 0, 0, static_cast<char>(w), 0, 0, 0, 3, 0, 0, 0, 1};
+      for (int y = 0; y < 3; ++y)
+        for (int x = 0; x < w; ++x) {
+          const int value = 1000 * z + 100 * y + bx * 4 + x;
+          b += static_cast<char>(value >> 8);
+          b += static_cast<char>(value & 0xff);
+        }
+      fs::create_directories(d / std::to_string(bx) / "0");
+      test::write_text(d / std::to_string(bx) / "0" / std::to_string(z), b);
+    }
+  StackInfo info;
+  const Volume v = read_volume(d, {}, &info);
+  CHECK(info.kind.find("N5 dataset, blocks 1 x 3 x 4") == 0);
+  CHECK(v.nz() == 2);
+  CHECK(v.nx() == 5);
+  CHECK(v.at<uint16_t>(1, 2, 4) == 1204);
+  CHECK(v.at<uint16_t>(0, 1, 2) == 102);
+  CHECK(message_of(dir / "volume.n5").find("is an N5 container, not a dataset: give the dataset in it (raw)") != std::string::npos);
+  write_json(d / "attributes.json", {{"dimensions", {5, 3, 2}}, {"blockSize", {4, 3, 1}}, {"dataType", "uint16"}, {"compression", {{"type", "xz"}}}});
+  CHECK(message_of(d).find("compressed with \"xz\"") != std::string::npos);
+}

@@ -3,7 +3,8 @@
 
 zarr-python writes arrays of every type and codec uniem reads (zlib, gzip, blosc with lz4, zstd
 and zlib inside and byte or bit shuffle, zstd, lz4, none; big-endian,
-bool, float64, 2D, chunks left unwritten); `uniem convert` turns each into an OME-Zarr image;
+bool, float64, 2D, chunks left unwritten; and N5 datasets through its N5Store); `uniem convert`
+turns each into an OME-Zarr image;
 zarr-python reads that back and must find the same voxels, the OME multiscales metadata, and
 coarser levels that are the block means (images) or the most frequent ids (--labels).
 
@@ -79,6 +80,17 @@ for name, (data, codec, chunks, fill) in arrays.items():
     check(back.shape == expected.shape and back.dtype == expected.dtype.newbyteorder("="),
           f"{name}: shape {back.shape} and type {back.dtype} as written")
     check(np.array_equal(back, expected), f"{name}: every voxel read by uniem and written back as zarr-python reads it")
+
+# N5, as zarr-python's N5Store writes it (blocks listed x first, big-endian, whole edge blocks).
+n5 = zarr.N5Store(f"{work}/volume.n5")
+n5_cases = {"gzip": (numcodecs.GZip(), np.uint16), "zlib": (numcodecs.Zlib(), np.uint8), "blosc": (numcodecs.Blosc(), np.float32),
+            "raw": (None, np.uint32)}
+for name, (codec, dtype) in n5_cases.items():
+    data = (rng.random((5, 37, 41)) * 1000).astype(dtype)
+    zarr.open_array(n5, mode="w", path=name, shape=data.shape, chunks=(2, 16, 16), dtype=dtype, compressor=codec)[...] = data
+    run("convert", f"{work}/volume.n5/{name}", f"{work}/n5-{name}.zarr")
+    back = level(zarr.open_group(f"{work}/n5-{name}.zarr", mode="r"), 0)
+    check(np.array_equal(back, data), f"N5 {name} ({np.dtype(dtype).name}): every voxel read by uniem")
 
 # A pyramid: an image's coarser level holds the block means; unknown voxel size, so z is halved too.
 image = rng.integers(0, 256, (3, 300, 400), dtype=np.uint8)

@@ -96,6 +96,27 @@ TEST_CASE("data service: the workspace by kind, with each stack's shape, type an
   for (const auto& i : items) CHECK(i["path"].get<std::string>().find(".uniem") == std::string::npos);
 }
 
+TEST_CASE("data service: OME-Zarr images and N5 datasets are stacks; their chunks are not walked") {
+  Workspace w;
+  Volume v(DType::u8, 3, 20, 30);
+  for (int64_t i = 0; i < v.voxels(); ++i) v.data<uint8_t>()[i] = static_cast<uint8_t>(i % 90);
+  write_volume(w.dir / "em" / "image.zarr", v, {.format = StackFormat::ome_zarr});
+  fs::create_directories(w.dir / "vol.n5" / "raw" / "0" / "0");
+  write_text(w.dir / "vol.n5" / "attributes.json", R"({"n5": "2.0.0"})");
+  write_text(w.dir / "vol.n5" / "raw" / "attributes.json",
+             R"({"dimensions": [2, 2, 1], "blockSize": [2, 2, 1], "dataType": "uint8", "compression": {"type": "raw"}})");
+  write_text(w.dir / "vol.n5" / "raw" / "0" / "0" / "0", std::string("\0\0\0\3\0\0\0\2\0\0\0\2\0\0\0\1\1\2\3\4", 20));
+  const json list = w.get_json("/api/data");
+  const json zarr = find(list["items"], "em/image.zarr");
+  CHECK(zarr["format"] == "OME-Zarr");
+  CHECK(zarr["shape"] == json({3, 20, 30}));
+  CHECK(find(list["items"], "vol.n5/raw")["shape"] == json({1, 2, 2}));
+  for (const auto& i : list["items"]) CHECK(i["path"].get<std::string>().find("image.zarr/") == std::string::npos);
+  CHECK(list["problems"].size() == 1);  // still only the folder that is no stack
+  const auto picture = w.get("/api/data/section?path=em/image.zarr&z=1");
+  CHECK(picture->status == 200);
+}
+
 TEST_CASE("data service: a broken project.json or mesh folder leaves the list readable") {
   Workspace w;
   fs::create_directories(w.dir / "badproj");

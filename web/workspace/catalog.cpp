@@ -143,7 +143,7 @@ void DataCatalog::visit(Walk& walk, const fs::path& folder, int depth) {
     if (fs::exists(folder / "training-log.jsonl")) i["details"]["steps"] = last_logged_step(folder / "training-log.jsonl");
     return i;
   };
-  if (folder != paths_.workspace() && is_zarr(folder)) {  // a volume, its chunks no folders of their own
+  if (folder != paths_.workspace() && is_zarr(folder) && !is_n5_container(folder)) {  // a volume, its chunks no folders of their own
     add_stack(walk, folder);
     return;
   }
