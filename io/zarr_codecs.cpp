@@ -2,10 +2,11 @@
 
 #include <blosc.h>
 #include <lz4.h>
-#include <zlib.h>
+#include <libdeflate.h>
 #include <zstd.h>
 
 #include <array>
+#include <memory>
 
 #include "core/error.h"
 
@@ -23,17 +24,15 @@ void zarr_decode(const std::string& codec, const std::string& stored, size_t exp
     return InputError(file, "is not a whole " + codec + " chunk of this array (" + std::to_string(got) + " of " + std::to_string(expected) +
                                 " bytes decoded): truncated or damaged");
   };
-  if (codec == "zlib" || codec == "gzip") {
-    z_stream s{};
-    if (inflateInit2(&s, 32 + MAX_WBITS) != Z_OK) throw Error("zlib could not start");  // zlib or gzip header
-    s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(stored.data()));
-    s.avail_in = static_cast<uInt>(stored.size());
-    s.next_out = reinterpret_cast<Bytef*>(out.data());
-    s.avail_out = static_cast<uInt>(expected);
-    const int r = inflate(&s, Z_FINISH);
-    const size_t got = s.total_out;
-    inflateEnd(&s);
-    if (r != Z_STREAM_END || got != expected) throw damaged(got);
+  if (codec == "zlib" || codec == "gzip") {  // libdeflate: whole buffers, 2-3 times faster than zlib's inflate
+    thread_local const std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)> inflater(
+        libdeflate_alloc_decompressor(), &libdeflate_free_decompressor);
+    if (!inflater) throw Error("libdeflate: out of memory");
+    const bool gzip = stored.size() >= 2 && static_cast<uint8_t>(stored[0]) == 0x1f && static_cast<uint8_t>(stored[1]) == 0x8b;
+    size_t got = 0;
+    const auto r = gzip ? libdeflate_gzip_decompress(inflater.get(), stored.data(), stored.size(), out.data(), expected, &got)
+                        : libdeflate_zlib_decompress(inflater.get(), stored.data(), stored.size(), out.data(), expected, &got);
+    if (r != LIBDEFLATE_SUCCESS || got != expected) throw damaged(r == LIBDEFLATE_SUCCESS ? got : 0);
   } else if (codec == "blosc") {
     size_t bytes = 0, compressed = 0, block = 0;
     if (stored.size() < BLOSC_MIN_HEADER_LENGTH) throw damaged(0);

@@ -1,4 +1,4 @@
-// The byte codecs of Zarr chunks (io/zarr.h): zlib and gzip (zlib), blosc (c-blosc: lz4, zstd,
+// The byte codecs of Zarr chunks (io/zarr.h): zlib and gzip (libdeflate), blosc (c-blosc: lz4, zstd,
 // zlib, blosclz inside, byte or bit shuffle), zstd and lz4 in numcodecs' framing.
 #pragma once
 

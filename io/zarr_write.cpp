@@ -1,12 +1,13 @@
 // Writing OME-Zarr images with their pyramid, as Zarr 2 (OME-Zarr 0.4) or Zarr 3 with shards
 // (OME-Zarr 0.5) (io/zarr.h).
-#include <zlib.h>
+#include <libdeflate.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -117,13 +118,16 @@ void write_level_v2(const fs::path& folder, const Volume& v, Progress& progress)
   const auto keys = grid(v, chunks, folder);
   parallel_for(0, static_cast<int64_t>(keys.size()), 1, [&](int64_t b, int64_t e) {
     std::string raw, packed;
+    // libdeflate writes the zlib format 2-3 times faster than zlib itself at the same level.
+    const std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> deflater(libdeflate_alloc_compressor(1),
+                                                                                                  &libdeflate_free_compressor);
+    if (!deflater) throw Error("libdeflate: out of memory");
     for (int64_t k = b; k < e; ++k) {
       const auto& c = keys[static_cast<size_t>(k)];
       extract(v, {c[0] * chunks[0], c[1] * chunks[1], c[2] * chunks[2]}, chunks, raw);
-      uLongf size = compressBound(static_cast<uLong>(raw.size()));
-      packed.resize(size);
-      if (compress2(reinterpret_cast<Bytef*>(packed.data()), &size, reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()), 1) != Z_OK)
-        throw Error("zlib could not compress a chunk");
+      packed.resize(libdeflate_zlib_compress_bound(deflater.get(), raw.size()));
+      const size_t size = libdeflate_zlib_compress(deflater.get(), raw.data(), raw.size(), packed.data(), packed.size());
+      if (size == 0) throw Error("libdeflate could not compress a chunk");
       packed.resize(size);
       write_file(key_file(folder, c), packed);
       progress.advance();

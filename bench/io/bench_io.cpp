@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   synth.nz = 100;
   synth.ny = synth.nx = 1024;
   int reps = 3;
-  std::string areas = "png,tiff";
+  std::string areas = "png,tiff,zarr";
   fs::path dir = fs::temp_directory_path() / ("uniem-bench-io-" + std::to_string(getpid()));
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
@@ -58,11 +58,13 @@ int main(int argc, char** argv) {
               static_cast<long long>(synth.nz), static_cast<long long>(synth.ny), static_cast<long long>(synth.nx), reps);
   const Volume v = synthesize(synth).image;
   const double mib = static_cast<double>(v.bytes()) / (1024.0 * 1024.0);
-  WriteOptions png, tiff;
-  png.overwrite = tiff.overwrite = true;
+  WriteOptions png, tiff, zarr;
+  png.overwrite = tiff.overwrite = zarr.overwrite = true;
   tiff.format = StackFormat::multipage_tiff;
+  zarr.format = StackFormat::ome_zarr;
   write_volume(dir / "png", v, png);
   write_volume(dir / "stack.tif", v, tiff);
+  write_volume(dir / "stack.zarr", v, zarr);
 
   struct Row {
     const char* name;
@@ -75,6 +77,9 @@ int main(int argc, char** argv) {
       {"write PNG folder", "write_png", [&] { write_volume(dir / "out-png", v, png); }},
       {"read multi-page TIFF", "read_tiff", [&] { read_volume(dir / "stack.tif"); }},
       {"write multi-page TIFF", "write_tiff", [&] { write_volume(dir / "out.tif", v, tiff); }},
+      // The same chunks (32 x 256 x 256, zlib level 1); uniem also writes the pyramid's coarser levels.
+      {"read OME-Zarr (level 0)", "read_zarr", [&] { read_volume(dir / "stack.zarr"); }},
+      {"write OME-Zarr (with its pyramid)", "write_zarr", [&] { write_volume(dir / "out.zarr", v, zarr); }},
   };
   const int threads = thread_count();
   std::erase_if(rows, [&](const Row& r) {
@@ -92,9 +97,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_io: the peer script failed; install python3-pil python3-tifffile (make bench does)\n");
     return 1;
   }
-  std::printf("peer: Pillow %s, tifffile %s, numpy %s (/usr/bin/python3, one thread)\n\n",
+  std::printf("peer: Pillow %s, tifffile %s, numpy %s%s (/usr/bin/python3, one thread)\n\n",
               peer["versions"]["Pillow"].get<std::string>().c_str(), peer["versions"]["tifffile"].get<std::string>().c_str(),
-              peer["versions"]["numpy"].get<std::string>().c_str());
+              peer["versions"]["numpy"].get<std::string>().c_str(),
+              peer["versions"].contains("zarr") ? (", zarr " + peer["versions"]["zarr"].get<std::string>()).c_str() : "");
   std::printf("| operation | uniem 1 thread MB/s | uniem %d threads MB/s | peer MB/s | ratio 1 thread | ratio %d threads |\n",
               threads, threads);
   std::printf("|---|---:|---:|---:|---:|---:|\n");

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""The peer side of bench/io: Pillow for PNG stacks, tifffile for multi-page TIFF.
+"""The peer side of bench/io: Pillow for PNG stacks, tifffile for multi-page TIFF, zarr-python for
+Zarr (the level 0 array of uniem's OME-Zarr; written with the same chunks and codec, no pyramid).
 
-Usage: /usr/bin/python3 peer_io.py DIR REPS [AREAS]   (AREAS: png,tiff by default)
-DIR holds png/ (0000.png ...) and stack.tif, both made by bench_io. Prints one JSON object:
+Usage: /usr/bin/python3 peer_io.py DIR REPS [AREAS]   (AREAS: png,tiff,zarr by default)
+DIR holds png/ (0000.png ...), stack.tif and stack.zarr, made by bench_io. Prints one JSON object:
 seconds (median of REPS after one warm-up) for each operation. Pillow saves PNG with its
 defaults (zlib level 6, adaptive filters); tifffile writes uncompressed, as uniem does.
 """
@@ -19,7 +20,7 @@ import tifffile
 from PIL import Image
 
 folder, reps = sys.argv[1], int(sys.argv[2])
-areas = sys.argv[3].split(",") if len(sys.argv) > 3 else ["png", "tiff"]
+areas = sys.argv[3].split(",") if len(sys.argv) > 3 else ["png", "tiff", "zarr"]
 names = sorted(n for n in os.listdir(os.path.join(folder, "png")) if n.endswith(".png"))  # not voxel-size.json
 
 
@@ -53,5 +54,16 @@ if "png" in areas:
 if "tiff" in areas:
     result["read_tiff"] = timed(lambda: tifffile.imread(os.path.join(folder, "stack.tif")))
     result["write_tiff"] = timed(lambda: tifffile.imwrite(os.path.join(out, "stack.tif"), volume))
+if "zarr" in areas:
+    import numcodecs
+    import zarr
+    result["versions"]["zarr"] = zarr.__version__
+    result["read_zarr"] = timed(lambda: zarr.open_array(os.path.join(folder, "stack.zarr", "0"), mode="r")[...])
+
+    def write_zarr():
+        z = zarr.open_array(os.path.join(out, "stack.zarr"), mode="w", shape=volume.shape, dtype=volume.dtype,
+                            chunks=(32, 256, 256), compressor=numcodecs.Zlib(level=1))
+        z[...] = volume
+    result["write_zarr"] = timed(write_zarr)
 shutil.rmtree(out)
 print(json.dumps(result))
