@@ -5,7 +5,7 @@
 // Usage: node proofreader.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium or
 // playwright-core; screenshots of both pages are written to WORK_DIR on failure.
 import { mkdirSync, rmSync } from 'node:fs';
-import { uniem, serve, stop, json, labelVolume, check, launchChromium, finish } from './server.mjs';
+import { uniem, serve, stop, json, labelVolume, check, launchChromium, finish, pageHelpers } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -170,7 +170,90 @@ try {
   await b.waitForFunction(() => /found/.test(document.getElementById('segment-range').textContent), null, { timeout: 5000 });
   const found = await rowIds();
   check(found.length > 0 && found.every((id) => String(id).includes(String(painted))), `searching ${painted} lists only ids that hold it (${found})`);
-  console.log(`ok: paint, merge, split, undo, redo, lock refusal, export, contrast and the segment list in Chromium; the second page saw every edit`);
+
+  // 9. After Enter or Esc in a box the keys drive the viewer again (they went into the box).
+  await json(`${base}api/edit`, { op: 'unlock', user: 'bea', version: (await json(`${base}api/info`)).version, id: lockId });
+  const c = await open();
+  const { shot } = pageHelpers(c, work);
+  const cz = () => c.evaluate(() => window.uniem.z);
+  const focused = () => c.evaluate(() => document.activeElement.id || document.activeElement.tagName);
+  await c.fill('#user', 'cleo');
+  await c.press('#user', 'Enter');
+  await c.fill('#slice', '1');
+  await c.press('#slice', 'Enter');
+  await c.waitForFunction(() => window.uniem.z === 1, null, { timeout: 3000 });
+  check(await focused() === 'BODY', `Enter left the section box (focus on ${await focused()})`);
+  await c.keyboard.press('w');
+  await c.waitForFunction(() => window.uniem.z === 2, null, { timeout: 3000 }).catch(() => {});
+  check(await cz() === 2, `W after Enter in the section box goes to section 2 (at ${await cz()})`);
+  await c.fill('#brush', '6');
+  await c.press('#brush', 'Escape');
+  check(await focused() === 'BODY', `Esc left the brush box (focus on ${await focused()})`);
+  await c.keyboard.press('s');
+  await c.waitForFunction(() => window.uniem.z === 1, null, { timeout: 3000 }).catch(() => {});
+  check(await cz() === 1 && await c.inputValue('#brush') === '6', `S after Esc in the brush box goes to section 1 (at ${await cz()}), the brush stays 6`);
+
+  // 10. Jumping to a segment absent from the middle section of its box goes where it is.
+  let v = (await json(`${base}api/info`)).version;
+  const far = await json(`${base}api/edit`, { op: 'paint', user: 'bea', version: v, z: 0, points: [[10, 10]], radius: 3, id: 'new' });
+  await json(`${base}api/edit`, { op: 'paint', user: 'bea', version: far.version, z: 5, points: [[150, 150]], radius: 3, id: far.id });
+  await waitVersion(c, far.version + 1);  // (the page has heard of both: their news does not cover what the jump says)
+  await c.fill('#jump', String(far.id));
+  await c.press('#jump', 'Enter');
+  await c.waitForFunction((id) => window.uniem.labels && window.uniem.labels.includes(id), far.id, { timeout: 5000 }).catch(() => {});
+  const centre = await c.evaluate(() => {
+    const s = window.uniem, view = document.getElementById('view');
+    return [s.z, Math.round((view.height / 2 - s.oy) / s.scale - 0.5), Math.round((view.width / 2 - s.ox) / s.scale - 0.5)];
+  });
+  live = await labelVolume(base);
+  check(live.at(...centre) === far.id, `the jump to segment ${far.id} (sections 0 and 5) centres on it: z ${centre}, there ${live.at(...centre)}`);
+  check(/on sections 0 to 5; shown here on section 0/.test(await c.textContent('#message')), `the page says where: ${await c.textContent('#message')}`);
+  await shot('jump-to-segment-off-the-middle.png', c);
+  await c.keyboard.press('w');
+  await c.waitForFunction((z) => window.uniem.z === z + 1, centre[0], { timeout: 3000 });  // the keys work after the jump
+  await c.keyboard.press('s');
+  await c.waitForFunction((z) => window.uniem.z === z, centre[0], { timeout: 3000 });
+
+  // 11. Undoing a paint with a new id: the brush goes back to 'new' and the next stroke is saved.
+  // (After the jump the view is centred near voxel 12, 12: the strokes of 11 and 12 lie within it.)
+  await c.keyboard.press('3');
+  await drag(c, [[40, 20], [40, 50]]);
+  await c.waitForFunction(() => /^[0-9]+$/.test(document.getElementById('brush-id').value), null, { timeout: 5000 });
+  const undone = Number(await c.inputValue('#brush-id'));
+  await c.keyboard.press('Control+z');
+  await c.waitForFunction(() => document.getElementById('brush-id').value === 'new', null, { timeout: 5000 }).catch(() => {});
+  check(await c.inputValue('#brush-id') === 'new', `after undoing the paint of ${undone} the brush is 'new' (${await c.inputValue('#brush-id')})`);
+  check(/no longer exists/.test(await c.textContent('#message')), `the page says why: ${await c.textContent('#message')}`);
+  await shot('brush-after-undo.png', c);
+  v = await version(c);
+  await drag(c, [[55, 20], [55, 50]]);
+  await waitVersion(c, v + 1);
+  await c.waitForFunction(() => /^[0-9]+$/.test(document.getElementById('brush-id').value), null, { timeout: 5000 });
+  const again = Number(await c.inputValue('#brush-id'));
+  check((await labelVolume(base)).at(centre[0], 55, 35) === again && again > 0, `the next stroke was saved as segment ${again}`);
+
+  // 12. A stroke the server does not answer: not shown as saved, said plainly, redrawn when it answers.
+  const down = /\/api\//;
+  const refuse = (r) => r.abort('connectionrefused');
+  await c.route(down, refuse);
+  v = await version(c);
+  const before = (await labelVolume(base)).at(centre[0], 70, 35);
+  await drag(c, [[70, 20], [70, 50]]);
+  await c.waitForFunction(() => /did not answer; this stroke was not saved/.test(document.getElementById('message').textContent), null, { timeout: 5000 }).catch(() => {});
+  check(/the server did not answer; this stroke was not saved/.test(await c.textContent('#message')), `the message says the stroke was not saved: ${await c.textContent('#message')}`);
+  check(await c.evaluate(() => window.uniem.stroke) === null, 'the stroke is no longer drawn');
+  check(await version(c) === v && (await labelVolume(base)).at(centre[0], 70, 35) === before, 'the server has not got it');
+  await shot('stroke-not-saved.png', c);
+  const other = await json(`${base}api/edit`, { op: 'paint', user: 'bea', version: v, z: centre[0], points: [[85, 85]], radius: 3, id: 'new' });
+  await c.unroute(down, refuse);
+  await c.waitForFunction((id) => window.uniem.labels[85 * window.uniem.lw + 85] === id &&
+    /answers again/.test(document.getElementById('message').textContent), other.id, { timeout: 5000 }).catch(() => {});
+  const shown = await c.evaluate(() => [...window.uniem.labels]);
+  live = await labelVolume(base);
+  check(shown.every((id, i) => id === live.sections[centre[0]][i]), 'once the server answers the section is as the server has it');
+  check(/answers again/.test(await c.textContent('#message')), `the page says the server is back: ${await c.textContent('#message')}`);
+  await shot('stroke-not-saved-server-back.png', c);
+  console.log(`ok: paint, merge, split, undo, redo, lock refusal, export, contrast and the segment list in Chromium; the second page saw every edit; keys after typing, jumps, the brush after undo and unsaved strokes`);
 } catch (e) {
   error = e;
 }

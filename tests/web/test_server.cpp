@@ -103,6 +103,17 @@ TEST_CASE("server: the page, the project, sections and an edit over HTTP") {
   auto file = c.Get("/exports/labels-v1.tif");
   CHECK(file->status == 200);
   CHECK(file->body.size() > 4 * 96 * 96 * 2);
+  {  // A segment on sections 0 and 3 only: the jump goes to one of them, onto the segment.
+    const json a = edit(c, {{"op", "paint"}, {"user", "ann"}, {"version", 1}, {"z", 0}, {"points", {{10, 10}}}, {"radius", 2}, {"id", "new"}});
+    edit(c, {{"op", "paint"}, {"user", "ann"}, {"version", 2}, {"z", 3}, {"points", {{80, 80}}}, {"radius", 2}, {"id", a["id"]}});
+    const json where = json::parse(c.Get("/api/segment?id=" + a["id"].dump())->body);
+    REQUIRE(where["y"].get<int64_t>() >= 0);
+    CHECK(where["z"] == 0);  // (1 is the middle of 0..3; 0 is nearer than 3)
+    auto section = c.Get("/api/labels?z=0")->body;
+    uint32_t there = 0;
+    std::memcpy(&there, section.data() + 4 * (where["y"].get<int64_t>() * 96 + where["x"].get<int64_t>()), 4);
+    CHECK(there == a["id"].get<uint32_t>());
+  }
 }
 
 TEST_CASE("server: bad and hostile requests get 4xx JSON and change nothing") {

@@ -28,20 +28,57 @@ function user() { return $('user').value.trim() || 'anonymous'; }
 // this browser, so that undo takes back only this person's edits.
 function me() { return $('user').value.trim() || state.anonymous || 'anonymous'; }
 
-async function edit(op, fields) {
+// Sends an edit; the labels are shown again as the server has them. `what` names a stroke for
+// the messages ('this stroke'): when it does not go through, the person is told it was not saved.
+async function edit(op, fields, what = '') {
+  let result;
   try {
-    const result = await api('api/edit', { op, user: user(), version: state.version, ...fields });
-    if (result.version > state.version) state.version = result.version;
-    if (result.user && !$('user').value.trim()) state.anonymous = result.user;
-    await refreshLabels(true);
-    scheduleLists();
-    showVersion();
-    return result;
+    result = await api('api/edit', { op, user: user(), version: state.version, ...fields });
   } catch (e) {
-    say(e.message, true);
-    await refreshLabels(true);
+    if (e.status === undefined) {  // no answer: nothing was saved; redraw once the server is back
+      say(`the server did not answer; ${what || `the ${op}`} was not saved. Check that uniem is still running, then do it again.`, true);
+      whenServerAnswers();
+    } else {
+      say(what ? `${what} was not saved: ${e.message}` : e.message, true);
+      await refreshLabels(true);
+    }
     return null;
   }
+  if (result.version > state.version) state.version = result.version;
+  if (result.user && !$('user').value.trim()) state.anonymous = result.user;
+  await refreshLabels(true);
+  scheduleLists();
+  showVersion();
+  if (op === 'undo' || op === 'redo') await keepBrushValid(op);
+  return result;
+}
+
+// After an undo or a redo the brush's id may be gone (an undone paint with a new id): the brush
+// goes back to 'new', since a stroke with an id that does not exist would be refused.
+async function keepBrushValid(op) {
+  const id = brushId();
+  if (!Number.isInteger(id)) return;
+  const gone = await api('api/segment', undefined, { id }).then(() => false, (e) => e.status === 404);
+  if (!gone) return;
+  $('brush-id').value = 'new';
+  say(`segment ${id} no longer exists after the ${op}; the brush paints a new segment again (id: new)`);
+}
+
+// While the server does not answer, asks it again every second; once it does, the section and
+// the lists are shown as the server has them (a stroke that was not saved disappears).
+function whenServerAnswers() {
+  if (whenServerAnswers.timer) return;
+  const retry = async () => {
+    let info;
+    try { info = await api('api/info'); } catch (e) { whenServerAnswers.timer = setTimeout(retry, 1000); return; }
+    whenServerAnswers.timer = null;
+    if (info.version > state.version) state.version = info.version;
+    showVersion();
+    await refreshLabels(true);
+    scheduleLists();
+    say('the server answers again; the section shows what it has saved (draw again what was not saved)');
+  };
+  whenServerAnswers.timer = setTimeout(retry, 1000);
 }
 
 function say(text, error = false) {
@@ -243,10 +280,17 @@ async function refreshLabels(force = false) {
   const key = `${state.z}/${level}`;
   if (!force && key === state.labelKey) return;
   state.labelKey = key;
-  const response = await fetch(url('api/labels', { z: state.z, level, encoding: 'runs' }));
-  if (!response.ok) { say(`labels: HTTP ${response.status}`, true); return; }
+  let response, runs;
+  try {
+    response = await fetch(url('api/labels', { z: state.z, level, encoding: 'runs' }));
+    if (response.ok) runs = new Uint32Array(await response.arrayBuffer());
+  } catch (e) {  // no answer: loaded again when the server answers
+    if (state.labelKey === key) state.labelKey = '';
+    whenServerAnswers();
+    return;
+  }
+  if (!response.ok) { say(`the labels of section ${state.z} could not be loaded: the server answered HTTP ${response.status}`, true); return; }
   const [h, w] = response.headers.get('X-Uniem-Size').split(',').map(Number);
-  const runs = new Uint32Array(await response.arrayBuffer());
   if (state.labelKey !== key) return;
   // (id, count) pairs in raster order.
   const labels = new Uint32Array(w * h);
@@ -281,7 +325,10 @@ async function goTo(z, y, x) {
 async function refreshSegments() {
   const query = { count: state.segmentPage, offset: state.segmentOffset, sort: state.sort,
     order: state.sortDown ? 'down' : 'up', search: $('search').value.trim() };
-  const page = await api('api/segments', undefined, query).catch((e) => { say(e.message, true); return null; });
+  const page = await api('api/segments', undefined, query).catch((e) => {
+    if (e.status === undefined) whenServerAnswers(); else say(e.message, true);  // no answer: asked again later
+    return null;
+  });
   if (!page) return;
   if (page.items.length === 0 && page.matching > 0 && state.segmentOffset > 0) {  // the list shrank
     state.segmentOffset = Math.floor((page.matching - 1) / state.segmentPage) * state.segmentPage;
@@ -377,10 +424,14 @@ async function jumpTo(text) {
   const parts = text.split(',').map((s) => Number(s.trim()));
   if (parts.length === 3 && parts.every(Number.isInteger)) return goTo(parts[0], parts[1], parts[2]);
   if (parts.length === 1 && Number.isInteger(parts[0]) && parts[0] > 0) {
+    let s;
     try {
-      const s = await api(`api/segment?id=${parts[0]}`);
-      return goTo(s.z, s.y, s.x);
+      s = await api('api/segment', undefined, { id: parts[0] });
     } catch (e) { return say(e.message, true); }
+    // The server gives a voxel of the segment on the section of its box nearest the middle that holds it.
+    if (s.y < 0 || s.x < 0) return say(`segment ${parts[0]} has no voxels: there is nothing to show`, true);
+    await goTo(s.z, s.y, s.x);
+    return say(`segment ${parts[0]} is on sections ${s.box[0]} to ${s.box[3] - 1}; shown here on section ${s.z}`);
   }
   say('jump takes a segment id or z,y,x', true);
 }
@@ -508,8 +559,8 @@ window.addEventListener('mouseup', async (e) => {
   const points = stroke.points.map((p) => [Math.round(p[0] * 10) / 10, Math.round(p[1] * 10) / 10]);
   const fields = { z: state.z, points, radius: brush() };
   if (stroke.mode === 'paint') fields.id = brushId();
-  const r = await edit(stroke.mode, fields);
-  state.stroke = null;
+  const r = await edit(stroke.mode, fields, 'this stroke');
+  state.stroke = null;  // saved and shown from the server's labels, or not saved and gone
   if (r && stroke.mode === 'paint' && brushId() === 'new') {
     $('brush-id').value = r.id;
     say(`painted new segment ${r.id}; the brush keeps it (type new for another)`);
@@ -536,7 +587,7 @@ canvas.addEventListener('click', (e) => {
     if (id) say(`segment ${id} selected${channel ? ' (in the 3D view too, when open)' : ''}`);
     return;
   } else if (state.mode === 'fill') {
-    edit('fill', { z: state.z, y: Math.round(v[0]), x: Math.round(v[1]), id: brushId() }).then((r) => {
+    edit('fill', { z: state.z, y: Math.round(v[0]), x: Math.round(v[1]), id: brushId() }, 'this fill').then((r) => {
       if (r && brushId() === 'new') $('brush-id').value = r.id;
     });
   } else {
@@ -570,10 +621,19 @@ function showCursor() {
 }
 
 // ---- keys and controls ----------------------------------------------------------------------
+// A box being typed in (jump, section, brush, id, search, name) takes the keys; Enter or Esc
+// leaves it, so that the keys drive the viewer again.
+function typing(t) {
+  return t.tagName === 'TEXTAREA' || t.isContentEditable ||
+    (t.tagName === 'INPUT' && ['text', 'number', 'search', 'email', 'url', 'password', ''].includes(t.type));
+}
 window.addEventListener('keydown', (e) => {
-  if (e.target.tagName === 'INPUT' && e.key !== 'Escape') {
+  if (typing(e.target)) {
+    if (e.key !== 'Enter' && e.key !== 'Escape') return;
+    e.preventDefault();
     if (e.key === 'Enter' && e.target.id === 'jump') jumpTo(e.target.value);
     if (e.key === 'Enter' && e.target.id === 'slice') goTo(Number(e.target.value));
+    e.target.blur();
     return;
   }
   const k = e.key.toLowerCase();

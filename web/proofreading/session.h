@@ -103,8 +103,9 @@ class Session {
   // name, colour, locked_by}] for every segment with a name, a colour or a lock}: what the page's list shows.
   nlohmann::json segment_page(const SegmentQuery& query) const;
   nlohmann::json markers() const;   // [{key, z, y, x, note, user, segment, name?, type?, nm?}], by key
-  // {id, voxels, box: [z0, y0, x0, z1, y1, x1], z, y, x}: a voxel of the segment near the middle
-  // of its box, to jump to. RequestError 404 when there is no such segment.
+  // {id, voxels, box: [z0, y0, x0, z1, y1, x1], z, y, x}: a voxel of the segment to jump to, on
+  // the section nearest the middle of its box that holds it (not every section of the box need),
+  // nearest the box's centre there. RequestError 404 when there is no such segment.
   nlohmann::json locate(uint32_t id) const;
   nlohmann::json history(int64_t count) const;  // the last records: seq, kind, user, op, time
   // The voxels and the version of the last change of segment `id` (a cache key for what is made

@@ -174,25 +174,32 @@ json Session::markers() const {
 json Session::locate(uint32_t id) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = segments_.find(id);
-  if (it == segments_.end()) throw RequestError(404, "segment " + std::to_string(id) + " does not exist");
+  if (it == segments_.end() || it->second.voxels == 0) throw RequestError(404, "segment " + std::to_string(id) + " does not exist");
   const auto box = segment_box(id);
-  const int64_t z = (box[0] + box[3] - 1) / 2;
+  // A segment need not be on every section of its box: the section nearest the middle that holds
+  // it, and there its voxel nearest the centre of the box.
+  const int64_t middle = (box[0] + box[3] - 1) / 2;
   const double cy = 0.5 * static_cast<double>(box[1] + box[4] - 1), cx = 0.5 * static_cast<double>(box[2] + box[5] - 1);
-  int64_t best_y = -1, best_x = -1;
-  double best = 1e300;
-  for (int64_t y = box[1]; y < box[4]; ++y)
-    for (int64_t x = box[2]; x < box[5]; ++x)
-      if (voxel(z, y, x) == id) {
-        const double d = (static_cast<double>(y) - cy) * (static_cast<double>(y) - cy) +
-                         (static_cast<double>(x) - cx) * (static_cast<double>(x) - cx);
-        if (d < best) {
-          best = d;
-          best_y = y;
-          best_x = x;
-        }
-      }
+  int64_t best_z = -1, best_y = -1, best_x = -1;
+  for (int64_t step = 0; best_z < 0 && step <= box[3] - box[0]; ++step)
+    for (const int64_t z : {middle - step, middle + step}) {
+      if (best_z >= 0 || z < box[0] || z >= box[3]) continue;
+      double best = 1e300;
+      for (int64_t y = box[1]; y < box[4]; ++y)
+        for (int64_t x = box[2]; x < box[5]; ++x)
+          if (voxel(z, y, x) == id) {
+            const double d = (static_cast<double>(y) - cy) * (static_cast<double>(y) - cy) +
+                             (static_cast<double>(x) - cx) * (static_cast<double>(x) - cx);
+            if (d < best) {
+              best = d;
+              best_z = z;
+              best_y = y;
+              best_x = x;
+            }
+          }
+    }
   trim();
-  return json{{"id", id}, {"voxels", it->second.voxels}, {"box", box}, {"z", z}, {"y", best_y}, {"x", best_x}};
+  return json{{"id", id}, {"voxels", it->second.voxels}, {"box", box}, {"z", best_z}, {"y", best_y}, {"x", best_x}};
 }
 
 json Session::history(int64_t count) const {
