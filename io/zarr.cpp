@@ -455,15 +455,7 @@ void ZarrArray::place(Volume& v, int64_t z0, const std::string& bytes, const Enc
     for (int64_t z = za; z < zb; ++z)
       for (int64_t y = origin[1]; y < yb; ++y) {
         const int64_t offset = ((z - origin[0]) * e.shape[1] + (y - origin[1])) * e.shape[2];
-        T* out = &v.at<T>(z - z0, y, origin[2]);
-        const uint8_t* in = data + static_cast<size_t>(offset) * item_;
-        for (int64_t x = 0; x < xb - origin[2]; ++x, in += item_) {
-          if (kind_ == 'f') out[x] = static_cast<T>(item_ == 4 ? load<float>(in, e.swap) : load<double>(in, e.swap));
-          else if (item_ == 1) out[x] = static_cast<T>(in[0]);
-          else if (item_ == 2) out[x] = static_cast<T>(load<uint16_t>(in, e.swap));
-          else if (item_ == 4) out[x] = static_cast<T>(load<uint32_t>(in, e.swap));
-          else out[x] = static_cast<T>(load<uint64_t>(in, e.swap));
-        }
+        convert<T>(data + static_cast<size_t>(offset) * item_, kind_, item_, e.swap, xb - origin[2], &v.at<T>(z - z0, y, origin[2]));
       }
   });
 }
