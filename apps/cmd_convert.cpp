@@ -1,4 +1,4 @@
-// uniem convert: between stack kinds (PNG folder, TIFF folder, multi-page TIFF) and bit depths.
+// uniem convert: between stack kinds (PNG or TIFF folder, multi-page TIFF, OME-Zarr, HDF5) and bit depths.
 #include <cstdio>
 
 #include "apps/cli.h"
@@ -35,7 +35,10 @@ cli::Command convert_command() {
       "Fiji, napari, Neuroglancer and webKnossos; --labels for a label volume, whose coarser levels keep\n"
       "ids), anything else a folder of PNG files (0000.png, 0001.png, ...); --format chooses explicitly\n"
       "(png, tiff, tiff-stack for a folder of TIFF files, zarr; zarr3 for OME-Zarr 0.5, Zarr version 3\n"
-      "in shards). IN may be an OME-Zarr image or a Zarr array (version 2 or 3) too.\n"
+      "in shards), one ending in .h5 (or file.h5:DATASET) a dataset in an HDF5 file, added beside the\n"
+      "datasets an existing file holds (named volumes/raw, or volumes/labels with --labels, unless\n"
+      "given). IN may be an OME-Zarr image, a Zarr array (version 2 or 3), an N5 dataset or an HDF5\n"
+      "dataset (file.h5:volumes/raw) too.\n"
       "Bit depth is kept unless --bits says otherwise. Values that do not fit the new depth are\n"
       "refused, never cut silently: --scale maps min..max onto the new range (images), --clip\n"
       "saturates, and --relabel renumbers label ids 1..N (labels; picks the smallest depth that fits).\n"
@@ -45,13 +48,14 @@ cli::Command convert_command() {
       "temporary name and appears only when complete.",
       "  uniem convert raw/ raw.tif --voxel-size 50,4,4\n"
       "  uniem convert raw/ raw.zarr\n"
+      "  uniem convert cremi.h5:volumes/labels/neuron_ids labels.tif\n"
       "  uniem convert probabilities.tif probs8/ --bits 8 --scale\n"
       "  uniem convert segmentation.tif seg16/ --relabel\n"
       "  uniem convert section/ bottom/ --crop 0,768,0,1,256,1024   # the bottom 256 rows of a 1024^2 section");
-  command.positional("IN", "folder of PNG/TIFF files, a (multi-page) TIFF file, or a .zarr").input()
-      .positional("OUT", "output folder, a .tif/.tiff file, or a .zarr").output()
-      .option("format", "KIND", "png, tiff (one multi-page file), tiff-stack (a folder of TIFF files), zarr (OME-Zarr 0.4) or zarr3 (OME-Zarr 0.5, sharded)")
-      .choices({"png", "tiff", "tiff-stack", "tif", "tif-stack", "zarr", "zarr3"})
+  command.positional("IN", "folder of PNG/TIFF files, a (multi-page) TIFF file, a .zarr or file.h5:DATASET").input()
+      .positional("OUT", "output folder, a .tif/.tiff file, a .zarr or file.h5[:DATASET]").output()
+      .option("format", "KIND", "png, tiff (one multi-page file), tiff-stack (a folder of TIFF files), zarr (OME-Zarr 0.4), zarr3 (OME-Zarr 0.5, sharded) or hdf5")
+      .choices({"png", "tiff", "tiff-stack", "tif", "tif-stack", "zarr", "zarr3", "hdf5"})
       .flag("labels", "IN is a label volume: an OME-Zarr output's coarser levels keep the most frequent id, not the mean")
       .option("bits", "B", "8, 16, 32, 64 or float").choices({"8", "16", "32", "64", "float", "float32"})
       .flag("scale", "rescale min..max linearly onto the new bit depth")
@@ -71,10 +75,9 @@ cli::Command convert_command() {
 int run_convert(const cli::Args& args) {
   if (args.has("scale") && args.has("clip")) throw UsageError("--scale and --clip exclude each other");
   const std::string in = args.positional(0), out = args.positional(1);
-  WriteOptions write = prepare_output(args, out);
+  WriteOptions write = prepare_output(args, out, args.has("labels"));
   write.tiff_compression = parse_compression(args.get("compression"));
   write.png_compression = static_cast<int>(args.integer("png-level"));
-  write.labels = args.has("labels");
   const bool change_bits = args.has("bits");
   const DType bits = change_bits ? parse_bits(args.get("bits")) : DType::u8;
 

@@ -27,8 +27,7 @@ cli::Command export_command() {
 int run_export(const cli::Args& args) {
   const std::string project = args.positional(0), out = args.positional(1);
   const int bits = args.has("bits") ? static_cast<int>(args.integer("bits")) : 0;
-  WriteOptions write = prepare_output(args, out);
-  write.labels = true;  // an OME-Zarr pyramid keeps ids
+  WriteOptions write = prepare_output(args, out, true);
   web::SessionOptions options;
   options.read_only = true;
   options.flush_seconds = 0;

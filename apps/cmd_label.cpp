@@ -67,8 +67,7 @@ int run_label(const cli::Args& args) {
   const auto connectivity = connectivity_from(static_cast<int>(args.integer("connectivity")));  // one of the choices
   const std::string mode = args.get("mode");
   const std::string in = args.positional(0), out = args.positional(1);
-  WriteOptions write = prepare_output(args, out);
-  write.labels = true;  // an OME-Zarr pyramid keeps ids
+  WriteOptions write = prepare_output(args, out, true);
   if (args.has("stats")) AtomicOutput::check(args.get("stats"), AtomicOutput::Kind::file, write.overwrite);
 
   const ReadOptions read = read_options(args);

@@ -91,8 +91,7 @@ int run_watershed(const cli::Args& args) {
   const int neighbours = args.has("connectivity") || !preset ? static_cast<int>(args.integer("connectivity")) : preset->connectivity;
   const auto connectivity = connectivity_from(neighbours);  // one of the choices, or the preset's
   const std::string in = args.positional(0), out = args.positional(1);
-  WriteOptions write = prepare_output(args, out);
-  write.labels = true;  // an OME-Zarr pyramid keeps ids
+  WriteOptions write = prepare_output(args, out, true);
   const ReadOptions read = read_options(args);
   Volume landscape = read_volume(in, read);
   Volume mask_volume, markers;

@@ -19,13 +19,14 @@ Volume apply_crop(const cli::Args& args, Volume v, const std::string& source) {
   }
 }
 
-WriteOptions prepare_output(const cli::Args& args, const std::string& out) {
+WriteOptions prepare_output(const cli::Args& args, const std::string& out, bool labels) {
   WriteOptions write;
+  write.labels = labels;
   write.overwrite = args.has("overwrite");
   write.format = format_for_output(out);
   if (args.has("format")) {
     const auto f = parse_stack_format(args.get("format"));
-    if (!f) throw UsageError("--format takes png, tiff, tiff-stack, zarr or zarr3, not '" + args.get("format") + "'");
+    if (!f) throw UsageError("--format takes png, tiff, tiff-stack, zarr, zarr3 or hdf5, not '" + args.get("format") + "'");
     write.format = *f;
   }
   check_output_writable(out, write);

@@ -16,6 +16,8 @@ ReadOptions read_options(const cli::Args& args);
 Volume apply_crop(const cli::Args& args, Volume v, const std::string& source);
 
 // Throws InputError now if OUT may not be written (it exists and --overwrite was not given).
-WriteOptions prepare_output(const cli::Args& args, const std::string& out);
+// `labels`: OUT holds a label volume (an OME-Zarr pyramid keeps ids; an HDF5 dataset is named
+// volumes/labels by default).
+WriteOptions prepare_output(const cli::Args& args, const std::string& out, bool labels = false);
 
 }  // namespace uniem::apps

@@ -2,7 +2,8 @@
 #   uniem::eigen uniem::zlib uniem::deflate uniem::tiff uniem::lodepng uniem::httplib uniem::json
 #   uniem::doctest uniem::sqlite uniem::blosc (libdeflate: whole-buffer DEFLATE, 2-3x faster than zlib,
 #   for the label chunks; SQLite: the job queue and history of a workspace, web/jobs/; c-blosc with
-#   zstd and lz4: the codecs of Zarr chunks, io/zarr.h)
+#   zstd and lz4: the codecs of Zarr chunks, io/zarr.h; uniem::hdf5, the serial thread-safe libhdf5:
+#   HDF5 datasets, io/hdf5.h)
 # A static build (UNIEM_STATIC) links the static archives Debian ships and compiles lodepng and
 # cpp-httplib, which Debian ships as shared libraries only, from their Debian source packages.
 find_package(Threads REQUIRED)
@@ -59,6 +60,14 @@ if(UNIEM_STATIC)
   # Debian's blosc.pc names no private libraries: the codecs its archive calls are listed here.
   add_library(uniem_blosc INTERFACE)
   uniem_static_archives(uniem_blosc blosc lz4 snappy zstd z)
+  # libhdf5's archive lives in its own folder; its filters call szip (libsz over libaec) and zlib.
+  # Its read-only S3 driver (libcurl) is never referenced and so never linked.
+  pkg_check_modules(HDF5 REQUIRED hdf5)
+  find_library(UNIEM_ARCHIVE_hdf5 hdf5 PATHS ${HDF5_LIBRARY_DIRS} NO_DEFAULT_PATH REQUIRED)
+  add_library(uniem_hdf5 INTERFACE)
+  target_include_directories(uniem_hdf5 SYSTEM INTERFACE ${HDF5_INCLUDE_DIRS})
+  target_link_libraries(uniem_hdf5 INTERFACE ${UNIEM_ARCHIVE_hdf5})
+  uniem_static_archives(uniem_hdf5 sz aec z dl m)
 else()
   find_library(LODEPNG_LIBRARY lodepng REQUIRED)
   find_path(LODEPNG_INCLUDE_DIR lodepng.h REQUIRED)
@@ -80,6 +89,9 @@ else()
   pkg_check_modules(BLOSC REQUIRED IMPORTED_TARGET blosc libzstd liblz4)
   add_library(uniem_blosc INTERFACE)
   target_link_libraries(uniem_blosc INTERFACE PkgConfig::BLOSC)
+  pkg_check_modules(HDF5 REQUIRED IMPORTED_TARGET hdf5)
+  add_library(uniem_hdf5 INTERFACE)
+  target_link_libraries(uniem_hdf5 INTERFACE PkgConfig::HDF5)
 endif()
 find_package(ZLIB REQUIRED)
 
@@ -91,5 +103,6 @@ add_library(uniem::lodepng ALIAS uniem_lodepng)
 add_library(uniem::httplib ALIAS uniem_httplib)
 add_library(uniem::sqlite ALIAS uniem_sqlite)
 add_library(uniem::blosc ALIAS uniem_blosc)
+add_library(uniem::hdf5 ALIAS uniem_hdf5)
 add_library(uniem::json ALIAS nlohmann_json::nlohmann_json)
 add_library(uniem::doctest ALIAS doctest::doctest)

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/utc_time.h"
+#include "io/hdf5.h"
 #include "io/sha256.h"
 
 namespace fs = std::filesystem;
@@ -111,9 +112,10 @@ void hash_file(Sha256& h, const fs::path& file, uint64_t size, bool sampled) {
 
 }  // namespace
 
-Fingerprint fingerprint(const fs::path& path, uint64_t full_limit, size_t listed_files) {
+Fingerprint fingerprint(const fs::path& named, uint64_t full_limit, size_t listed_files) {
   Fingerprint f;
-  f.path = fs::absolute(path).lexically_normal().string();
+  f.path = fs::absolute(named).lexically_normal().string();
+  const fs::path path = file_on_disk(named);  // a dataset in an HDF5 file: the whole file
   std::error_code ec;
   const auto status = fs::status(path, ec);
   if (ec || !fs::exists(status)) {

@@ -41,6 +41,7 @@ struct Fingerprint {
 
 constexpr uint64_t default_full_limit = uint64_t{8} << 30;
 
+// `path` may name a dataset in an HDF5 file ("cremi.h5:volumes/raw"): the whole file is summed.
 Fingerprint fingerprint(const std::filesystem::path& path, uint64_t full_limit = default_full_limit,
                         size_t listed_files = 200);
 

@@ -15,6 +15,8 @@
 #include "io/atomic_output.h"
 #include "io/natural_sort.h"
 #include "io/png.h"
+#include "io/hdf5.h"
+#include "io/volume_source.h"
 #include "io/zarr.h"
 
 namespace fs = std::filesystem;
@@ -161,15 +163,14 @@ Volume read_file(const fs::path& file, const ReadOptions& options, StackInfo* in
 }  // namespace
 
 Volume read_volume(const fs::path& input, const ReadOptions& options, StackInfo* info) {
-  std::error_code ec;
-  const auto status = fs::status(input, ec);
-  if (!fs::exists(status)) throw InputError(input, "no such file or folder");
   Volume v;
-  if (fs::is_directory(status) && is_zarr(input)) {
-    const ZarrArray zarr(input);
-    v = zarr.read(0, zarr.nz());
-    if (info) *info = {zarr.describe(), std::string(dtype_name(zarr.dtype())) + " values"};
+  if (const auto source = open_volume_source(input)) {
+    v = source->read(0, source->nz());
+    if (info) *info = {source->describe(), std::string(dtype_name(source->dtype())) + " values"};
   } else {
+    std::error_code ec;
+    const auto status = fs::status(input, ec);
+    if (!fs::exists(status)) throw InputError(input, "no such file or folder");
     v = fs::is_directory(status) ? read_folder(input, options, info) : read_file(input, options, info);
   }
   if (options.voxel_size) v.voxel_size = *options.voxel_size;
@@ -180,23 +181,23 @@ struct StackReader::State {
   fs::path input;
   std::vector<fs::path> files;              // a folder stack, or one PNG / single-page TIFF
   std::unique_ptr<TiffPageReader> pages;    // a multi-page TIFF
-  std::unique_ptr<ZarrArray> zarr;          // a Zarr array or OME-Zarr image
+  std::unique_ptr<VolumeSource> chunked;    // Zarr, N5, HDF5 (io/volume_source.h)
   ColorPolicy color;
 };
 
 StackReader::StackReader(const fs::path& input, const ReadOptions& options) : state_(std::make_unique<State>()) {
+  state_->color = options.color;
+  state_->input = input;
+  if ((state_->chunked = open_volume_source(input))) {
+    const VolumeSource& c = *state_->chunked;
+    nz_ = c.nz(), ny_ = c.ny(), nx_ = c.nx(), dtype_ = c.dtype();
+    voxel_size_ = options.voxel_size ? *options.voxel_size : c.voxel_size();
+    return;
+  }
   std::error_code ec;
   const auto status = fs::status(input, ec);
   if (!fs::exists(status)) throw InputError(input, "no such file or folder");
-  state_->color = options.color;
-  state_->input = input;
   ImageHeader h;
-  if (fs::is_directory(status) && is_zarr(input)) {
-    state_->zarr = std::make_unique<ZarrArray>(input);
-    nz_ = state_->zarr->nz(), ny_ = state_->zarr->ny(), nx_ = state_->zarr->nx(), dtype_ = state_->zarr->dtype();
-    voxel_size_ = options.voxel_size ? *options.voxel_size : state_->zarr->voxel_size();
-    return;
-  }
   if (fs::is_directory(status)) {
     std::string formats;
     state_->files = checked_folder(input, options, h, formats);
@@ -231,8 +232,8 @@ StackReader::~StackReader() = default;
 Volume StackReader::next(int64_t count) {
   const int64_t n = std::min(count, nz_ - read_);
   if (n <= 0) return Volume();
-  if (state_->zarr) {
-    Volume v = state_->zarr->read(read_, read_ + n);
+  if (state_->chunked) {
+    Volume v = state_->chunked->read(read_, read_ + n);
     read_ += n;
     return v;
   }
@@ -265,6 +266,7 @@ void StackReader::seek(int64_t z) {
 }
 
 StackFormat format_for_output(const fs::path& output) {
+  if (parse_hdf5_path(output)) return StackFormat::hdf5;
   if (lower_extension(output) == ".zarr") return StackFormat::ome_zarr;
   return is_tiff(output) ? StackFormat::multipage_tiff : StackFormat::png_folder;
 }
@@ -275,10 +277,35 @@ std::optional<StackFormat> parse_stack_format(const std::string& name) {
   if (name == "tiff" || name == "tif") return StackFormat::multipage_tiff;
   if (name == "zarr" || name == "ome-zarr") return StackFormat::ome_zarr;
   if (name == "zarr3") return StackFormat::ome_zarr3;
+  if (name == "hdf5" || name == "h5") return StackFormat::hdf5;
   return std::nullopt;
 }
 
+namespace {
+
+// Where an HDF5 output goes: "file.h5:dataset", the dataset named by default after what it holds.
+Hdf5Path hdf5_output(const fs::path& output, const WriteOptions& options) {
+  auto where = parse_hdf5_path(output);
+  if (!where) where = Hdf5Path{output, ""};
+  if (where->dataset.empty()) where->dataset = options.labels ? "volumes/labels" : "volumes/raw";
+  return *where;
+}
+
+// An HDF5 output may go into an existing file, beside its other datasets; it replaces a dataset of
+// its name only with --overwrite.
+void check_hdf5_writable(const Hdf5Path& where, const WriteOptions& options) {
+  std::error_code ec;
+  if (!fs::exists(where.file, ec)) return AtomicOutput::check(where.file, AtomicOutput::Kind::file, false);
+  if (!options.overwrite && hdf5_has_dataset(where.file, where.dataset))
+    throw InputError(where.file.string() + ":" + where.dataset,
+                     "already exists in the file; give --overwrite to replace it, or name another dataset (" + where.file.string() + ":" +
+                         where.dataset + "_2)");
+}
+
+}  // namespace
+
 void check_output_writable(const fs::path& output, const WriteOptions& options) {
+  if (options.format == StackFormat::hdf5) return check_hdf5_writable(hdf5_output(output, options), options);
   AtomicOutput::check(output, options.format == StackFormat::multipage_tiff ? AtomicOutput::Kind::file : AtomicOutput::Kind::folder,
                       options.overwrite);
 }
@@ -292,6 +319,18 @@ void write_volume(const fs::path& output, const Volume& v, const WriteOptions& o
   if (options.format == StackFormat::ome_zarr || options.format == StackFormat::ome_zarr3) {
     AtomicOutput out(output, AtomicOutput::Kind::folder, options.overwrite);
     write_ome_zarr(out.temporary(), v, options.labels, options.format == StackFormat::ome_zarr3 ? 3 : 2);
+    out.commit();
+    return;
+  }
+  if (options.format == StackFormat::hdf5) {
+    // A copy of an existing file gets the dataset and is renamed over it: the file stays whole.
+    const Hdf5Path where = hdf5_output(output, options);
+    check_hdf5_writable(where, options);
+    std::error_code ec;
+    const bool existing = fs::exists(where.file, ec);
+    AtomicOutput out(where.file, AtomicOutput::Kind::file, existing || options.overwrite);
+    if (existing) fs::copy_file(where.file, out.temporary(), fs::copy_options::overwrite_existing);
+    write_hdf5_dataset(out.temporary(), where.dataset, v, existing);
     out.commit();
     return;
   }

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "core/image/volume.h"
+#include "io/volume_source.h"
 
 namespace uniem {
 
@@ -43,18 +44,13 @@ bool is_zarr(const std::filesystem::path& path);
 // An N5 container (attributes.json without "dimensions"): its datasets are the folders in it.
 bool is_n5_container(const std::filesystem::path& path);
 
-class ZarrArray {
+class ZarrArray : public VolumeSource {
  public:
   // Reads the metadata (InputError naming the file and what is wrong).
   explicit ZarrArray(const std::filesystem::path& path);
-  int64_t nz() const { return shape_[0]; }
-  int64_t ny() const { return shape_[1]; }
-  int64_t nx() const { return shape_[2]; }
-  DType dtype() const { return dtype_; }
-  const VoxelSize& voxel_size() const { return voxel_size_; }
-  std::string describe() const;  // "OME-Zarr image (level 0 of 4), Zarr 2, chunks 32 x 256 x 256, zlib"
+  std::string describe() const override;  // "OME-Zarr image (level 0 of 4), Zarr 2, chunks 32 x 256 x 256, zlib"
   // Sections [z0, z1), every chunk that holds part of them decoded once.
-  Volume read(int64_t z0, int64_t z1) const;
+  Volume read(int64_t z0, int64_t z1) const override;
 
   // How a chunk's bytes are stored: its shape (z, y, x; leading axes of one before), the byte
   // codecs to undo, last first, and the byte order of its values.
@@ -79,19 +75,16 @@ class ZarrArray {
 
   std::filesystem::path array_, metadata_;
   int version_ = 2;  // 0 for N5
-  std::array<int64_t, 3> shape_{1, 1, 1};
   int leading_ = 0;       // axes of size 1 before z (or y)
   bool planar_ = false;   // rank 2: no z axis in the keys
   char kind_ = 'u';       // 'u', 'f' or 'b', as stored
   size_t item_ = 1;       // bytes per stored element
-  DType dtype_ = DType::u8;
   double fill_ = 0;
   Encoding chunk_;        // the chunks of the grid (shards, when sharded)
   bool sharded_ = false;
   Encoding inner_, index_;  // a shard's inner chunks and its index
   bool index_at_end_ = true;
   std::string key_prefix_, separator_ = ".", codec_text_, kind_text_;
-  VoxelSize voxel_size_;
 };
 
 // Writes `v` (one channel) as an OME-Zarr image at `folder` (a new folder), its pyramid made by

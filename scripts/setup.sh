@@ -25,9 +25,9 @@ done
 
 packages=(build-essential cmake pkg-config git file
           libeigen3-dev zlib1g-dev libdeflate-dev liblodepng-dev libcpp-httplib-dev doctest-dev libtiff-dev
-          nlohmann-json3-dev libsqlite3-dev libblosc-dev libzstd-dev liblz4-dev libsnappy-dev clang)
+          nlohmann-json3-dev libsqlite3-dev libblosc-dev libzstd-dev liblz4-dev libsnappy-dev libhdf5-dev clang)
 [ $want_static = 1 ] && packages+=(dpkg-dev)
-[ $want_browser = 1 ] && packages+=(chromium python3-zarr)  # the tests' browser and their Zarr oracle
+[ $want_browser = 1 ] && packages+=(chromium python3-zarr python3-h5py)  # the tests' browser and their Zarr and HDF5 oracles
 # Node.js may come from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm): only
 # what has no command yet is installed. npm fetches the pages' libraries (and the browser tests').
 command -v node >/dev/null || packages+=(nodejs)

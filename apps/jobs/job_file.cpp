@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "io/hdf5.h"
 #include "web/workspace/workspace_paths.h"
 
 namespace fs = std::filesystem;
@@ -59,7 +60,7 @@ std::string quoted(const std::string& s) {
 // A path, or for a TensorFlow checkpoint (ffn import-tf's CHECKPOINT) the prefix of its files.
 bool exists_or_prefix(const fs::path& p, bool prefix_allowed) {
   std::error_code ec;
-  if (fs::exists(p, ec)) return true;
+  if (fs::exists(file_on_disk(p), ec)) return true;  // for "file.h5:dataset", the file
   if (!prefix_allowed || !fs::is_directory(p.parent_path(), ec)) return false;
   const std::string prefix = p.filename().string() + ".";
   for (const auto& e : fs::directory_iterator(p.parent_path(), ec))

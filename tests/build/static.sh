@@ -20,6 +20,10 @@ trap 'rm -rf "$work"' EXIT
 expect "multi-page TIFF" "$("$bin" info "$work/neurons.tif" --json)" '"dtype": "uint16"'
 # PNG -> TIFF -> PNG gives the same files, byte for byte (same voxels, voxel size and encoder).
 cmp <(cat "$work"/s/neurons/*.png) <(cat "$work"/back/*.png) || { echo "FAILED: PNG -> TIFF -> PNG changed the files"; exit 1; }
+# HDF5 (libhdf5 linked in): the labels into a dataset and back, the same TIFF.
+"$bin" convert "$work/neurons.tif" "$work/neurons.h5:volumes/labels" --quiet >/dev/null
+"$bin" convert "$work/neurons.h5:volumes/labels" "$work/from-hdf5.tif" --quiet >/dev/null
+cmp "$work/neurons.tif" "$work/from-hdf5.tif" || { echo "FAILED: TIFF -> HDF5 -> TIFF changed the file"; exit 1; }
 # The workbench starts and keeps its job queue in SQLite (linked in).
 "$bin" workbench "$work" --port 0 >"$work/workbench.log" 2>&1 &
 server=$!

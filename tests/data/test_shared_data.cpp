@@ -100,3 +100,19 @@ TEST_CASE("the SNEMI3D labels are 16-bit ids and the VNC membranes are 1-bit mas
     REQUIRE((v == 0 || v == 255));
   }
 }
+
+TEST_CASE("the fibsem-mini HDF5 files (gzip-less and LZF) hold what its PNG folders hold") {
+  const fs::path hdf5 = data / "fibsem-mini" / "hdf5";
+  const Volume image = read_volume(hdf5 / "train-image.h5");
+  const Volume png = read_volume(data / "fibsem-mini" / "train" / "image");
+  REQUIRE(image.shape() == png.shape());
+  CHECK(std::equal(image.raw(), image.raw() + image.bytes(), png.raw()));
+  // train-gt.lzf.h5:stack is int32 in LZF chunks (h5py's filter, decoded by uniem).
+  const Volume gt = read_volume(fs::path(hdf5.string() + "/train-gt.lzf.h5:stack"));
+  const Volume labels = read_volume(data / "fibsem-mini" / "train" / "label");
+  REQUIRE(gt.shape() == labels.shape());
+  CHECK(gt.dtype() == DType::u32);
+  int64_t differ = 0;
+  for (int64_t i = 0; i < gt.elements(); ++i) differ += gt.value(i) != labels.value(i);
+  CHECK(differ == 0);
+}

@@ -117,6 +117,27 @@ TEST_CASE("data service: OME-Zarr images and N5 datasets are stacks; their chunk
   CHECK(picture->status == 200);
 }
 
+TEST_CASE("data service: each volume of an HDF5 file is a stack; a file outside by a link is refused") {
+  Workspace w;
+  Volume raw(DType::u8, 2, 16, 24), labels(DType::u16, 2, 16, 24);
+  for (int64_t i = 0; i < raw.voxels(); ++i) raw.data<uint8_t>()[i] = static_cast<uint8_t>(i), labels.data<uint16_t>()[i] = static_cast<uint16_t>(i / 50);
+  write_volume(w.dir / "cremi.h5:volumes/raw", raw, {.format = StackFormat::hdf5});
+  write_volume(w.dir / "cremi.h5:volumes/labels/neuron_ids", labels, {.format = StackFormat::hdf5});
+  const json list = w.get_json("/api/data");
+  const json r = find(list["items"], "cremi.h5:volumes/raw");
+  CHECK(r["format"] == "HDF5 dataset");
+  CHECK(r["kind"] == "images");
+  CHECK(r["shape"] == json({2, 16, 24}));
+  CHECK(find(list["items"], "cremi.h5:volumes/labels/neuron_ids")["kind"] == "labels");
+  CHECK(w.get("/api/data/section?path=cremi.h5:volumes/raw&z=1")->status == 200);
+  // A link inside the workspace to a file outside it: the file is what is checked, not the dataset.
+  const fs::path outside = fs::path(w.dir.path().string() + "-outside.h5");
+  fs::copy_file(w.dir / "cremi.h5", outside, fs::copy_options::overwrite_existing);
+  fs::create_symlink(outside, w.dir / "link.h5");
+  CHECK(w.get("/api/data/section?path=link.h5:volumes/raw&z=1")->status == 403);
+  fs::remove(outside);
+}
+
 TEST_CASE("data service: a broken project.json or mesh folder leaves the list readable") {
   Workspace w;
   fs::create_directories(w.dir / "badproj");

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/utc_time.h"
+#include "io/hdf5.h"
 #include "io/stack.h"
 #include "io/zarr.h"
 #include "web/http.h"
@@ -89,7 +90,9 @@ struct DataCatalog::Walk {
 
 void DataCatalog::add_stack(Walk& walk, const fs::path& input) {
   std::error_code ec;
-  const auto modified = fs::last_write_time(input, ec);
+  const auto hdf5 = parse_hdf5_path(input);  // a dataset in an HDF5 file: the file is on disk
+  const fs::path on_disk = file_on_disk(input);
+  const auto modified = fs::last_write_time(on_disk, ec);
   const std::string key = input.string();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -104,16 +107,17 @@ void DataCatalog::add_stack(Walk& walk, const fs::path& input) {
   try {
     const StackReader stack(input);
     const std::string shown = paths_.shown(input);
-    const std::string name = input.filename().string();
+    const std::string name = hdf5 ? hdf5->file.filename().string() + ":" + hdf5->dataset : input.filename().string();
+    const std::string kind_name = hdf5 ? hdf5->dataset : name;  // what says labels or images
     const bool labels = stack.channels() == 1 && stack.dtype() != DType::f32 &&
-                        (stack.dtype() != DType::u8 ? !std::regex_search(lower(name), std::regex("image|raw|em")) : named_like_labels(name));
+                        (stack.dtype() != DType::u8 ? !std::regex_search(lower(kind_name), std::regex("image|raw|em")) : named_like_labels(kind_name));
     size_t pngs = 0, files = 0;
     if (fs::is_directory(input)) {
       for (const auto& e : fs::directory_iterator(input, ec))
         if (e.is_regular_file(ec) && !skipped(e.path().filename().string()) && (is_png(e.path()) || is_tiff(e.path())))
           ++files, pngs += is_png(e.path());
     }
-    const std::string format = is_zarr(input) ? "OME-Zarr" : files ? "folder of " + std::to_string(files) + (pngs == files ? " PNG" : pngs ? " PNG and TIFF" : " TIFF") + " files"
+    const std::string format = hdf5 ? "HDF5 dataset" : is_zarr(input) ? "OME-Zarr" : files ? "folder of " + std::to_string(files) + (pngs == files ? " PNG" : pngs ? " PNG and TIFF" : " TIFF") + " files"
                                      : stack.nz() > 1 ? "multi-page TIFF" : "image file";
     const VoxelSize& v = stack.voxel_size();
     const std::string url = "api/data/section?path=" + url_component(shown) + "&v=" +
@@ -122,7 +126,7 @@ void DataCatalog::add_stack(Walk& walk, const fs::path& input) {
               {"kind", labels ? "labels" : "images"}, {"shape", {stack.nz(), stack.ny(), stack.nx()}},
               {"channels", stack.channels()}, {"dtype", dtype_name(stack.dtype())},
               {"voxel_size", {{"z", v.z}, {"y", v.y}, {"x", v.x}, {"known", v.known}}},
-              {"format", format}, {"bytes", size_on_disk(input)}, {"modified", utc_time(modified)},
+              {"format", format}, {"bytes", size_on_disk(on_disk)}, {"modified", utc_time(modified)},
               {"sections_url", url + (labels ? "&as=labels" : "")},
               {"thumbnail", url + "&z=" + std::to_string(stack.nz() / 2) + "&size=192" + (labels ? "&as=labels" : "")}};
   } catch (const std::exception& e) {
@@ -185,12 +189,13 @@ void DataCatalog::visit(Walk& walk, const fs::path& folder, int depth) {
     }
     walk.items.push_back(item("run", details));
   }
-  std::vector<fs::path> folders, tiffs;
+  std::vector<fs::path> folders, tiffs, hdf5;
   bool images = false;
   for (const auto& e : fs::directory_iterator(folder, fs::directory_options::skip_permission_denied, ec)) {
     const std::string name = e.path().filename().string();
     if (skipped(name)) continue;
     if (e.is_directory(ec)) folders.push_back(e.path());
+    else if (e.is_regular_file(ec) && parse_hdf5_path(e.path())) hdf5.push_back(e.path());
     else if (e.is_regular_file(ec) && (is_png(e.path()) || is_tiff(e.path()))) {
       images = true;
       if (is_tiff(e.path())) tiffs.push_back(e.path());
@@ -210,6 +215,15 @@ void DataCatalog::visit(Walk& walk, const fs::path& folder, int depth) {
     else for (const auto& t : tiffs) add_stack(walk, t);
   } else {
     for (const auto& t : tiffs) add_stack(walk, t);  // loose files beside other data: TIFF stacks only
+  }
+  // Each volume of an HDF5 file is a stack of its own ("cremi.h5:volumes/raw").
+  std::sort(hdf5.begin(), hdf5.end());
+  for (const auto& file : hdf5) {
+    try {
+      for (const std::string& dataset : hdf5_volumes(file)) add_stack(walk, file.string() + ":" + dataset);
+    } catch (const std::exception& e) {
+      walk.problems.push_back({{"path", paths_.shown(file)}, {"message", e.what()}});
+    }
   }
   if (depth >= max_depth_) return;
   std::sort(folders.begin(), folders.end());

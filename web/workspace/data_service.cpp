@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/image/filter_steps.h"
+#include "io/hdf5.h"
 #include "io/stack.h"
 #include "web/request_error.h"
 #include "web/workspace/catalog.h"
@@ -27,11 +28,12 @@ std::string param(const httplib::Request& req, const char* key) {
   return req.get_param_value(key);
 }
 
-// A path that must exist: 404 otherwise (only once it is known to be inside).
+// A path that must exist (the file, for a dataset in an HDF5 file): 404 otherwise (only once it
+// is known to be inside).
 fs::path existing(const WorkspacePaths& paths, const std::string& text) {
   fs::path p = paths.resolve(text);
   std::error_code ec;
-  if (!fs::exists(p, ec)) throw RequestError(404, "'" + text + "' does not exist");
+  if (!fs::exists(file_on_disk(p), ec)) throw RequestError(404, "'" + text + "' does not exist");
   return p;
 }
 

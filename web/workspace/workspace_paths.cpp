@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_output.h"
+#include "io/hdf5.h"
 #include "web/request_error.h"
 
 namespace fs = std::filesystem;
@@ -61,6 +62,9 @@ bool WorkspacePaths::allowed(const fs::path& c) const {
 fs::path WorkspacePaths::resolve(const std::string& text) const {
   if (text.empty()) throw RequestError(400, "no path given");
   if (text.find('\0') != std::string::npos) throw RequestError(400, "the path holds a NUL character");
+  // A dataset in an HDF5 file ("cremi.h5:volumes/raw"): the file is what must lie inside.
+  if (const auto h5 = parse_hdf5_path(text); h5 && !h5->dataset.empty())
+    return fs::path(resolve(h5->file.string()).string() + ":" + h5->dataset);
   const fs::path p = fs::path(text).is_absolute() ? fs::path(text) : workspace_ / text;
   // Normalised first, so that a made-up folder and '..' cannot hide a link; a path that cannot be
   // resolved is refused as one outside, the same answer.
