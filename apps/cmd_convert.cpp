@@ -37,8 +37,10 @@ cli::Command convert_command() {
       "(png, tiff, tiff-stack for a folder of TIFF files, zarr; zarr3 for OME-Zarr 0.5, Zarr version 3\n"
       "in shards), one ending in .h5 (or file.h5:DATASET) a dataset in an HDF5 file, added beside the\n"
       "datasets an existing file holds (named volumes/raw, or volumes/labels with --labels, unless\n"
-      "given). IN may be an OME-Zarr image, a Zarr array (version 2 or 3), an N5 dataset or an HDF5\n"
-      "dataset (file.h5:volumes/raw) too.\n"
+      "given), one ending in .precomputed a Neuroglancer precomputed volume with its pyramid (label\n"
+      "volumes as compressed segmentation, with --labels). IN may be an OME-Zarr image, a Zarr array\n"
+      "(version 2 or 3), an N5 dataset, an HDF5 dataset (file.h5:volumes/raw) or a precomputed\n"
+      "volume too.\n"
       "Bit depth is kept unless --bits says otherwise. Values that do not fit the new depth are\n"
       "refused, never cut silently: --scale maps min..max onto the new range (images), --clip\n"
       "saturates, and --relabel renumbers label ids 1..N (labels; picks the smallest depth that fits).\n"
@@ -49,14 +51,15 @@ cli::Command convert_command() {
       "  uniem convert raw/ raw.tif --voxel-size 50,4,4\n"
       "  uniem convert raw/ raw.zarr\n"
       "  uniem convert cremi.h5:volumes/labels/neuron_ids labels.tif\n"
+      "  uniem convert segmentation.tif segmentation.precomputed --labels   # for Neuroglancer\n"
       "  uniem convert probabilities.tif probs8/ --bits 8 --scale\n"
       "  uniem convert segmentation.tif seg16/ --relabel\n"
       "  uniem convert section/ bottom/ --crop 0,768,0,1,256,1024   # the bottom 256 rows of a 1024^2 section");
-  command.positional("IN", "folder of PNG/TIFF files, a (multi-page) TIFF file, a .zarr or file.h5:DATASET").input()
-      .positional("OUT", "output folder, a .tif/.tiff file, a .zarr or file.h5[:DATASET]").output()
-      .option("format", "KIND", "png, tiff (one multi-page file), tiff-stack (a folder of TIFF files), zarr (OME-Zarr 0.4), zarr3 (OME-Zarr 0.5, sharded) or hdf5")
-      .choices({"png", "tiff", "tiff-stack", "tif", "tif-stack", "zarr", "zarr3", "hdf5"})
-      .flag("labels", "IN is a label volume: an OME-Zarr output's coarser levels keep the most frequent id, not the mean")
+  command.positional("IN", "folder of PNG/TIFF files, a (multi-page) TIFF file, a .zarr, file.h5:DATASET or a .precomputed").input()
+      .positional("OUT", "output folder, a .tif/.tiff file, a .zarr, file.h5[:DATASET] or a .precomputed").output()
+      .option("format", "KIND", "png, tiff (one multi-page file), tiff-stack (a folder of TIFF files), zarr (OME-Zarr 0.4), zarr3 (OME-Zarr 0.5, sharded), hdf5 or precomputed (Neuroglancer)")
+      .choices({"png", "tiff", "tiff-stack", "tif", "tif-stack", "zarr", "zarr3", "hdf5", "precomputed"})
+      .flag("labels", "IN is a label volume: coarser levels of an OME-Zarr or precomputed output keep the most frequent id, not the mean")
       .option("bits", "B", "8, 16, 32, 64 or float").choices({"8", "16", "32", "64", "float", "float32"})
       .flag("scale", "rescale min..max linearly onto the new bit depth")
       .flag("clip", "saturate values that do not fit the new bit depth")

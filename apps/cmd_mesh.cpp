@@ -10,6 +10,7 @@
 #include "apps/stack_options.h"
 #include "io/atomic_output.h"
 #include "io/label_meshes.h"
+#include "io/precomputed.h"
 #include "io/stack.h"
 #include "web/http.h"
 
@@ -52,12 +53,15 @@ cli::Command mesh_command() {
       "OUTDIR (new, or an empty folder) gets one file per object, label_N.ply, or with --single-file\n"
       "one meshes.ply holding all (faces carry their label); --format obj or stl instead of PLY, or\n"
       "--format precomputed for a folder Neuroglancer opens as a precomputed:// mesh source (its\n"
-      "fragments are also the compact binary form uniem's web pages read). measurements.csv lists,\n"
+      "fragments are also the compact binary form uniem's web pages read); written inside a\n"
+      "precomputed segmentation (seg.precomputed/mesh), the segmentation's info names it, so that\n"
+      "Neuroglancer shows each segment's surface with it. measurements.csv lists,\n"
       "per object: voxels, volume from the voxels and from the mesh (nm^3), surface area (nm^2),\n"
       "bounding box (voxels), centroid (nm), vertices and triangles.",
       "  uniem mesh segmentation.tif meshes/ --voxel-size 30,6,6\n"
       "  uniem mesh mito-objects/ mito-meshes/ --labels 3,17 --decimate 0.25 --format obj\n"
-      "  uniem mesh neurons.tif ng-meshes/ --downsample 2 --format precomputed");
+      "  uniem mesh neurons.tif ng-meshes/ --downsample 2 --format precomputed\n"
+      "  uniem mesh neurons.precomputed neurons.precomputed/mesh --format precomputed");
   command.positional("LABELS", "label volume: folder of PNG/TIFF sections or a multi-page TIFF").input()
       .positional("OUTDIR", "new folder for the meshes and measurements.csv").output()
       .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
@@ -103,6 +107,8 @@ int run_mesh(const cli::Args& args) {
   const Volume labels = read_volume(in, read_options(args));
   const MeshSummary s = write_label_meshes(labels, in, output.temporary(), job);
   output.commit();
+  if (job.format == "precomputed" && attach_precomputed_meshes(out))
+    std::printf("the segmentation %s now names these meshes: Neuroglancer shows them with it\n", fs::path(out).parent_path().string().c_str());
   progress_event(nlohmann::json{{"event", "metrics"}, {"phase", "mesh"}, {"objects", s.objects}, {"triangles", s.triangles},
                                 {"vertices", s.vertices}}.dump());  // for a job's record
   if (s.objects == 0) {

@@ -26,7 +26,7 @@ WriteOptions prepare_output(const cli::Args& args, const std::string& out, bool 
   write.format = format_for_output(out);
   if (args.has("format")) {
     const auto f = parse_stack_format(args.get("format"));
-    if (!f) throw UsageError("--format takes png, tiff, tiff-stack, zarr, zarr3 or hdf5, not '" + args.get("format") + "'");
+    if (!f) throw UsageError("--format takes png, tiff, tiff-stack, zarr, zarr3, hdf5 or precomputed, not '" + args.get("format") + "'");
     write.format = *f;
   }
   check_output_writable(out, write);

@@ -16,6 +16,7 @@
 #include "io/natural_sort.h"
 #include "io/png.h"
 #include "io/hdf5.h"
+#include "io/precomputed.h"
 #include "io/volume_source.h"
 #include "io/zarr.h"
 
@@ -268,6 +269,7 @@ void StackReader::seek(int64_t z) {
 StackFormat format_for_output(const fs::path& output) {
   if (parse_hdf5_path(output)) return StackFormat::hdf5;
   if (lower_extension(output) == ".zarr") return StackFormat::ome_zarr;
+  if (lower_extension(output) == ".precomputed") return StackFormat::precomputed;
   return is_tiff(output) ? StackFormat::multipage_tiff : StackFormat::png_folder;
 }
 
@@ -278,6 +280,7 @@ std::optional<StackFormat> parse_stack_format(const std::string& name) {
   if (name == "zarr" || name == "ome-zarr") return StackFormat::ome_zarr;
   if (name == "zarr3") return StackFormat::ome_zarr3;
   if (name == "hdf5" || name == "h5") return StackFormat::hdf5;
+  if (name == "precomputed" || name == "neuroglancer") return StackFormat::precomputed;
   return std::nullopt;
 }
 
@@ -319,6 +322,12 @@ void write_volume(const fs::path& output, const Volume& v, const WriteOptions& o
   if (options.format == StackFormat::ome_zarr || options.format == StackFormat::ome_zarr3) {
     AtomicOutput out(output, AtomicOutput::Kind::folder, options.overwrite);
     write_ome_zarr(out.temporary(), v, options.labels, options.format == StackFormat::ome_zarr3 ? 3 : 2);
+    out.commit();
+    return;
+  }
+  if (options.format == StackFormat::precomputed) {
+    AtomicOutput out(output, AtomicOutput::Kind::folder, options.overwrite);
+    write_precomputed_volume(out.temporary(), v, options.labels);
     out.commit();
     return;
   }

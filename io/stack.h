@@ -7,7 +7,8 @@
 //   - a single PNG or single-page TIFF file (a volume with nz = 1);
 //   - a Zarr array or OME-Zarr image (a folder named *.zarr, or holding .zarray or .zgroup; never
 //     read as a folder of images), at full resolution (io/zarr.h);
-//   - an HDF5 dataset, "file.h5:volumes/raw" (io/hdf5.h).
+//   - an HDF5 dataset, "file.h5:volumes/raw" (io/hdf5.h);
+//   - a Neuroglancer precomputed volume (a folder with an "info" file; io/precomputed.h).
 // Every section must have the same width, height and voxel type; the first that differs is named
 // in the error. Voxel size: from the files when they say it (TIFF resolution and ImageJ spacing;
 // for a folder, its voxel-size.json, which uniem writes beside PNG stacks since PNG cannot hold
@@ -23,7 +24,8 @@
 // ending in .zarr is written as an OME-Zarr image with its multiscale pyramid (io/zarr.h); one
 // naming an HDF5 file ("out.h5" or "out.h5:volumes/labels") as a dataset in it (io/hdf5.h), beside
 // the datasets an existing file holds ("volumes/raw", or "volumes/labels" for label volumes, when
-// none is named).
+// none is named); one ending in .precomputed as a Neuroglancer precomputed volume with its pyramid
+// (io/precomputed.h).
 #pragma once
 
 #include <filesystem>
@@ -78,11 +80,12 @@ class StackReader {
   VoxelSize voxel_size_;
 };
 
-enum class StackFormat { png_folder, tiff_folder, multipage_tiff, ome_zarr, ome_zarr3, hdf5 };
+enum class StackFormat { png_folder, tiff_folder, multipage_tiff, ome_zarr, ome_zarr3, hdf5, precomputed };
 
-// Multi-page TIFF for *.tif / *.tiff, OME-Zarr for *.zarr, HDF5 for *.h5[:dataset], else a PNG folder.
+// Multi-page TIFF for *.tif / *.tiff, OME-Zarr for *.zarr, HDF5 for *.h5[:dataset], Neuroglancer
+// precomputed for *.precomputed, else a PNG folder.
 StackFormat format_for_output(const std::filesystem::path& output);
-std::optional<StackFormat> parse_stack_format(const std::string& name);  // "png", "tiff", "tiff-stack", "zarr", "zarr3", "hdf5"
+std::optional<StackFormat> parse_stack_format(const std::string& name);  // "png", "tiff", "tiff-stack", "zarr", "zarr3", "hdf5", "precomputed"
 
 struct WriteOptions {
   StackFormat format = StackFormat::png_folder;

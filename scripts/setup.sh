@@ -7,8 +7,9 @@
 #   scripts/setup.sh --static   also the Debian sources of lodepng and cpp-httplib for the static build,
 #                               unpacked into build-static/_sources (adds a deb-src entry to apt if missing)
 #   scripts/setup.sh --bench    also the Python peers the benchmarks compare against
-#   scripts/setup.sh --browser  also Chromium, Node.js, playwright-core and zarrita (npm, into tests/e2e) for the
-#                               browser tests of the web pages and the Zarr oracles (with python3-zarr)
+#   scripts/setup.sh --browser  also Chromium, Node.js, playwright-core, zarrita and neuroglancer (npm, into
+#                               tests/e2e) for the browser tests of the web pages and the format oracles
+#                               (with python3-zarr and python3-h5py)
 # Runs apt-get as root, or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,4 +81,17 @@ if [ $want_browser = 1 ] && { [ ! -d tests/e2e/node_modules/playwright-core ] ||
   echo "setup: installing playwright-core and zarrita from npm into tests/e2e/node_modules"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || {
     echo "setup: 'npm ci' in tests/e2e failed (is registry.npmjs.org reachable?)" >&2; exit 1; }
+fi
+# Neuroglancer's own code is the oracle of the precomputed format (compressed segmentation, Morton
+# codes, the sharding hash). Its npm package names a dependency on GitHub, which cannot be reached
+# here, and the oracle needs none of them: the package alone is unpacked (npm checks its integrity).
+neuroglancer=2.41.2
+if [ $want_browser = 1 ] && [ ! -f tests/e2e/node_modules/neuroglancer/lib/util/zorder.js ]; then
+  echo "setup: unpacking neuroglancer $neuroglancer from npm into tests/e2e/node_modules/neuroglancer (the precomputed oracle)"
+  pack=$(mktemp -d)
+  (cd "$pack" && npm pack "neuroglancer@$neuroglancer" --loglevel=error >/dev/null) || {
+    echo "setup: 'npm pack neuroglancer@$neuroglancer' failed (is registry.npmjs.org reachable?)" >&2; rm -rf "$pack"; exit 1; }
+  mkdir -p tests/e2e/node_modules/neuroglancer
+  tar xzf "$pack"/neuroglancer-$neuroglancer.tgz -C tests/e2e/node_modules/neuroglancer --strip-components=1
+  rm -rf "$pack"
 fi

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/utc_time.h"
 #include "io/hdf5.h"
+#include "io/precomputed.h"
 #include "io/stack.h"
 #include "io/zarr.h"
 #include "web/http.h"
@@ -117,7 +118,7 @@ void DataCatalog::add_stack(Walk& walk, const fs::path& input) {
         if (e.is_regular_file(ec) && !skipped(e.path().filename().string()) && (is_png(e.path()) || is_tiff(e.path())))
           ++files, pngs += is_png(e.path());
     }
-    const std::string format = hdf5 ? "HDF5 dataset" : is_zarr(input) ? "OME-Zarr" : files ? "folder of " + std::to_string(files) + (pngs == files ? " PNG" : pngs ? " PNG and TIFF" : " TIFF") + " files"
+    const std::string format = hdf5 ? "HDF5 dataset" : is_precomputed(input) ? "Neuroglancer precomputed" : is_zarr(input) ? "OME-Zarr" : files ? "folder of " + std::to_string(files) + (pngs == files ? " PNG" : pngs ? " PNG and TIFF" : " TIFF") + " files"
                                      : stack.nz() > 1 ? "multi-page TIFF" : "image file";
     const VoxelSize& v = stack.voxel_size();
     const std::string url = "api/data/section?path=" + url_component(shown) + "&v=" +
@@ -147,7 +148,7 @@ void DataCatalog::visit(Walk& walk, const fs::path& folder, int depth) {
     if (fs::exists(folder / "training-log.jsonl")) i["details"]["steps"] = last_logged_step(folder / "training-log.jsonl");
     return i;
   };
-  if (folder != paths_.workspace() && is_zarr(folder) && !is_n5_container(folder)) {  // a volume, its chunks no folders of their own
+  if (folder != paths_.workspace() && ((is_zarr(folder) && !is_n5_container(folder)) || is_precomputed(folder))) {  // a volume, its chunks no folders of their own
     add_stack(walk, folder);
     return;
   }

@@ -4,7 +4,8 @@
 //   project  a proofreading project (project.json)          model2d   model.json "uniem-model-2d"
 //   run      a job's run folder (run.json; its outputs too) ffn_model model.json "uniem-model-ffn"
 //   meshes   a mesh folder (measurements.csv)               images / labels   image stacks
-// Image stacks are folders of PNG or TIFF files, multi-page TIFF files, Zarr and N5 volumes and
+// Image stacks are folders of PNG or TIFF files, multi-page TIFF files, Zarr, N5 and Neuroglancer
+// precomputed volumes and
 // each volume of an HDF5 file ("cremi.h5:volumes/raw"), probed from their headers only (shape,
 // type, voxel size), once per change of the folder or file (its modification time).
 // "labels" are stacks of 16 bits and more, or 8-bit ones named like a segmentation (label, seg,

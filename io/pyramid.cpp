@@ -1,0 +1,65 @@
+#include "io/pyramid.h"
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include "core/threads.h"
+
+namespace uniem {
+namespace {
+
+// One level coarser: blocks of fz x 2 x 2 voxels, their mean (rounded for integers) or, for
+// labels, their most frequent value (the smallest of a tie).
+Volume coarser(const Volume& v, int64_t fz, bool labels) {
+  Volume out(v.dtype(), (v.nz() + fz - 1) / fz, (v.ny() + 1) / 2, (v.nx() + 1) / 2);
+  visit_dtype(v.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    parallel_for(0, out.nz(), 1, [&](int64_t b, int64_t e) {
+      for (int64_t z = b; z < e; ++z)
+        for (int64_t y = 0; y < out.ny(); ++y)
+          for (int64_t x = 0; x < out.nx(); ++x) {
+            T values[8];
+            int n = 0;
+            for (int64_t dz = 0; dz < fz && z * fz + dz < v.nz(); ++dz)
+              for (int64_t dy = 0; dy < 2 && 2 * y + dy < v.ny(); ++dy)
+                for (int64_t dx = 0; dx < 2 && 2 * x + dx < v.nx(); ++dx) values[n++] = v.at<T>(z * fz + dz, 2 * y + dy, 2 * x + dx);
+            T result{};
+            if (labels) {
+              for (int i = 1; i < n; ++i)  // insertion sort: at most 8 values
+                for (int j = i; j > 0 && values[j] < values[j - 1]; --j) std::swap(values[j], values[j - 1]);
+              int best = 0;
+              for (int i = 0, run = 1; i < n; ++i, ++run) {
+                if (i > 0 && values[i] != values[i - 1]) run = 1;
+                if (run > best) best = run, result = values[i];
+              }
+            } else {
+              double sum = 0;
+              for (int i = 0; i < n; ++i) sum += static_cast<double>(values[i]);
+              const double mean = sum / n;
+              result = std::is_floating_point_v<T> ? static_cast<T>(mean) : static_cast<T>(std::llround(mean));
+            }
+            out.at<T>(z, y, x) = result;
+          }
+    });
+  });
+  return out;
+}
+
+}  // namespace
+
+Pyramid make_pyramid(const Volume& v, bool labels) {
+  Pyramid p;
+  p.scales.push_back({v.voxel_size.z, v.voxel_size.y, v.voxel_size.x});
+  const Volume* last = &v;
+  while (p.levels.size() + 1 < 8 && std::max(last->ny(), last->nx()) > 256) {
+    const auto s = p.scales.back();
+    const int64_t fz = last->nz() > 1 && s[0] <= s[2] ? 2 : 1;  // z is halved while it is not coarser than x
+    p.levels.push_back(coarser(*last, fz, labels));
+    p.scales.push_back({s[0] * static_cast<double>(fz), s[1] * 2, s[2] * 2});
+    last = &p.levels.back();
+  }
+  return p;
+}
+
+}  // namespace uniem
