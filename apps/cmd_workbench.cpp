@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -60,12 +61,18 @@ cli::Command workbench_command() {
       "--project FOLDER/NAME) opens in the proofreader from the page, several at once.\n"
       "By default only this computer can connect; with --host 0.0.0.0 others on the lab network\n"
       "can, with the access token printed at start. Ctrl+C stops the server and the running job\n"
-      "(resume it later).",
-      "  uniem workbench my-experiment/\n  uniem workbench . --host 0.0.0.0 --port 8000");
+      "(resume it later).\n"
+      "Viewers read the workspace's volumes as they are under /share/: Neuroglancer opens\n"
+      "precomputed://http://127.0.0.1:8000/share/seg.precomputed or zarr://http://127.0.0.1:8000/share/raw.zarr\n"
+      "(with a token: /share/TOKEN/...). A viewer served from another web site (the Neuroglancer or\n"
+      "webKnossos you use) may read them only when named with --share-to.",
+      "  uniem workbench my-experiment/\n  uniem workbench . --host 0.0.0.0 --port 8000\n"
+      "  uniem workbench . --share-to https://neuroglancer-demo.appspot.com");
   command.positional("FOLDER", "the workspace folder").input().optional(".");
   command.option("host", "ADDRESS", "address to listen on; anything but loopback needs the token", "127.0.0.1").advanced()
       .option("port", "N", "port (0: any free one; when 8000 is taken and none is given, another)", "8000").integer(0, 65535).advanced()
       .option("token", "TEXT", "access token (default: none on loopback, a random one otherwise)").advanced()
+      .option("share-to", "ORIGINS", "web sites (comma-separated, e.g. https://neuroglancer-demo.appspot.com) whose viewers may read the volumes under /share/").advanced()
       .flag("no-browser", "do not open the page in the default browser (it opens when a desktop session runs)").advanced();
   return command;
 }
@@ -99,6 +106,7 @@ int serve_workbench(const fs::path& folder, const ServeOptions& options, bool op
   if (ec || ::access((workspace / ".uniem").c_str(), W_OK) != 0)
     throw InputError(workspace, "cannot be written (jobs write their outputs and the queue into it); choose a folder you can write");
   o.secret = page_secret(workspace / ".uniem" / "page-secret");
+  o.share_origins = options.share_origins;
   web::HttpServer http(o);
   web::add_page_routes(http, "workbench.html");
   web::add_page_routes(http, "annotator.html", "/annotator");  // the 3D annotator
@@ -134,6 +142,16 @@ int run_workbench(const cli::Args& args) {
   o.port = static_cast<int>(args.integer("port"));
   o.any_port_if_taken = !args.has("port");  // the default taken (another workbench): any free one
   if (args.has("token")) o.token = args.get("token");
+  if (args.has("share-to")) {
+    std::stringstream list(args.get("share-to"));
+    for (std::string origin; std::getline(list, origin, ',');) {
+      while (!origin.empty() && origin.back() == '/') origin.pop_back();
+      const size_t scheme = origin.find("://");
+      if (!(origin.rfind("http://", 0) == 0 || origin.rfind("https://", 0) == 0) || origin.find('/', scheme + 3) != std::string::npos)
+        throw UsageError("--share-to takes web sites such as https://neuroglancer-demo.appspot.com (scheme and host, no path), not '" + origin + "'");
+      o.share_origins.push_back(origin);
+    }
+  }
   o.cache_bytes = memory_budget() / 8;
   return serve_workbench(args.positional(0), o, !args.has("no-browser"));
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "io/stack.h"
 
@@ -25,6 +26,7 @@ struct ServeOptions {
   std::string token;  // empty: none on loopback, a random one otherwise
   bool any_port_if_taken = false;
   int64_t cache_bytes = int64_t{1} << 30;  // label chunks kept in memory (web::SessionOptions)
+  std::vector<std::string> share_origins;   // other sites that may read /share/ (web/http.h)
 };
 
 // Opens the project and serves it until SIGINT or SIGTERM; prints the address. Returns 0.

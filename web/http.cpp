@@ -538,14 +538,23 @@ bool HttpServer::refuse(const httplib::Request& req, httplib::Response& res) {
     return no(421, "this server answers only at the address it printed (http://127.0.0.1:PORT/); it was reached "
                    "through the name '" + host + "', which is how another web site would try");
   const std::string header_token = req.get_header_value("X-Uniem-Token");
+  const bool shared = req.path.rfind("/share/", 0) == 0;
   const bool token_ok = !options_.token.empty() &&
-                        same_token(header_token.empty() && req.has_param("token") ? req.get_param_value("token") : header_token,
-                                   options_.token);
+                        (same_token(header_token.empty() && req.has_param("token") ? req.get_param_value("token") : header_token,
+                                    options_.token) ||
+                         (shared && same_token(req.path.substr(7, req.path.find('/', 7) - 7), options_.token)));  // /share/TOKEN/...
   // The page's secret cookie stands for the token: it is given only with a page that was loaded
   // with it, so the page's scripts, styles and API calls need not carry the token themselves.
   if (!options_.token.empty() && !token_ok && client(req).empty())
     return no(401, "this server asks for its access token (printed when it started): open the address it printed");
-  if (!is_page(req.path)) {
+  if (shared && share_origin(req) && req.method == "OPTIONS") {  // a viewer's preflight for its Range header
+    res.status = 204;  // Access-Control-Allow-Origin: added with every /share/ answer, below
+    res.set_header("Access-Control-Allow-Methods", "GET, HEAD");
+    res.set_header("Access-Control-Allow-Headers", "Range");
+    res.set_header("Access-Control-Max-Age", "600");
+    return true;
+  }
+  if (!is_page(req.path) && !(shared && share_origin(req) && (req.method == "GET" || req.method == "HEAD"))) {
     const std::string origin = req.get_header_value("Origin");
     if (!origin.empty() && lower(origin) != "http://" + host)
       return no(403, "requests from other web sites (" + origin + ") are refused");
@@ -601,6 +610,11 @@ void HttpServer::guard() {
       res.set_header("Connection", "close");
       res.headers.erase("Keep-Alive");
     }
+    if (req.path.rfind("/share/", 0) == 0 && share_origin(req)) {
+      res.set_header("Access-Control-Allow-Origin", req.get_header_value("Origin"));
+      res.set_header("Vary", "Origin");
+      res.set_header("Access-Control-Expose-Headers", "Content-Length, Content-Range, Accept-Ranges");
+    }
     if (req.method == "GET" && res.get_header_value("Content-Type").rfind("text/html", 0) == 0) {
       res.set_header("X-Frame-Options", "DENY");
       res.set_header("Content-Security-Policy", "frame-ancestors 'none'");
@@ -635,6 +649,19 @@ void HttpServer::guard() {
       send_error(res, res.status, what);
     }
   });
+}
+
+bool HttpServer::share_origin(const httplib::Request& req) const {
+  const std::string origin = lower(req.get_header_value("Origin"));
+  return !origin.empty() && std::any_of(options_.share_origins.begin(), options_.share_origins.end(),
+                                        [&](const std::string& o) { return lower(o) == origin; });
+}
+
+std::string HttpServer::shared_path(const httplib::Request& req) const {
+  std::string rest = req.path.substr(std::min(req.path.size(), size_t{7}));  // after "/share/"
+  if (!options_.token.empty() && same_token(rest.substr(0, rest.find('/')), options_.token))
+    rest = rest.find('/') == std::string::npos ? "" : rest.substr(rest.find('/') + 1);
+  return rest;
 }
 
 std::string HttpServer::cookie_client(const httplib::Request& req) const {

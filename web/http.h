@@ -26,6 +26,11 @@
 //    head_timeout_seconds and hold at most max_head bytes, the whole request within
 //    request_timeout_seconds; every read and write waits at most io_timeout_seconds; idle
 //    keep-alive connections end after 5 s. At most max_streams event streams (503 beyond).
+//  - Shared files: GET and HEAD under /share/ (a workspace's volumes and meshes for Neuroglancer,
+//    webKnossos and other viewers, read-only, with byte ranges) may come from the other web sites
+//    named in share_origins, which get CORS headers (and answers to their preflight OPTIONS);
+//    every other site is refused as above. With a token, the path carries it as its first part,
+//    /share/TOKEN/..., since a viewer appends file names to the address it is given.
 // Errors are JSON {"error": message}: 4xx for the request, 5xx when the server or its disk fails.
 #pragma once
 
@@ -54,6 +59,7 @@ struct HttpOptions {
   bool any_port_if_taken = false;  // another free port when `port` is taken
   std::string token;             // empty: none asked (loopback only)
   std::string secret;            // the page's secret; empty: a random one for this process
+  std::vector<std::string> share_origins;  // sites that may read /share/ ("https://neuroglancer-demo.appspot.com")
   size_t max_body = 1 << 20;     // bytes of a request body
   size_t max_head = 64 << 10;    // bytes of a request line and headers
   int max_json_depth = 64;       // nesting of a JSON body
@@ -95,12 +101,15 @@ class HttpServer {
   int open_streams() const { return streams_; }
   // The id of the browser that sent `req` (from its cookie), "" when it has no valid cookie.
   std::string client(const httplib::Request& req) const;
+  // For a request under /share/: the path after /share/ (and after the token, when there is one).
+  std::string shared_path(const httplib::Request& req) const;
 
  private:
   void guard();
   // Answers `req` with its refusal and returns true when the rules above refuse it.
   bool refuse(const httplib::Request& req, httplib::Response& res);
   bool host_allowed(const std::string& host) const;
+  bool share_origin(const httplib::Request& req) const;  // a /share/ request from a site in share_origins
   std::string cookie_client(const httplib::Request& req) const;  // CLIENT of any cookie, checked or not
   HttpOptions options_;
   std::unique_ptr<GuardedServer> http_;

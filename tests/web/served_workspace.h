@@ -31,6 +31,7 @@ struct ServedWorkspace {
     web::HttpOptions o;
     o.port = 0;
     o.token = "T";  // what a program uses instead of the page's cookie
+    o.share_origins = {"http://viewer.example:9000"};  // a viewer's site that may read /share/
     http = std::make_unique<web::HttpServer>(o);
     data = std::make_unique<web::DataService>(*http, dir.path());
     annotator = std::make_unique<web::AnnotatorService>(*http, data->paths());

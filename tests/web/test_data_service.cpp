@@ -138,6 +138,39 @@ TEST_CASE("data service: each volume of an HDF5 file is a stack; a file outside 
   fs::remove(outside);
 }
 
+TEST_CASE("data service: /share/ gives viewers the files as they are, with byte ranges, to the sites named") {
+  Workspace w;
+  std::ifstream in(w.dir / "em" / "cells.tif", std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  httplib::Client viewer("127.0.0.1", w.port);  // no token header, no cookie: a viewer in another site's page
+  auto r = viewer.Get("/share/T/em/cells.tif", httplib::Headers{{"Range", "bytes=8-23"}, {"Origin", "http://viewer.example:9000"}, {"Sec-Fetch-Site", "cross-site"}});
+  REQUIRE(r);
+  CHECK(r->status == 206);
+  CHECK(r->body == file.substr(8, 16));
+  CHECK(r->get_header_value("Content-Range") == "bytes 8-23/" + std::to_string(file.size()));
+  CHECK(r->get_header_value_count("Access-Control-Allow-Origin") == 1);
+  CHECK(r->get_header_value("Access-Control-Allow-Origin") == "http://viewer.example:9000");
+  r = viewer.Get("/share/T/em/cells.tif");
+  CHECK(r->status == 200);
+  CHECK(r->body == file);
+  // The preflight a viewer sends for its Range header.
+  r = viewer.Options("/share/T/em/cells.tif", httplib::Headers{{"Origin", "http://viewer.example:9000"}, {"Access-Control-Request-Headers", "range"}});
+  CHECK(r->status == 204);
+  CHECK(r->get_header_value_count("Access-Control-Allow-Origin") == 1);
+  CHECK(r->get_header_value("Access-Control-Allow-Headers") == "Range");
+  // Refused: another site, no token, the workspace's hidden files, paths outside, folders.
+  r = viewer.Get("/share/T/em/cells.tif", httplib::Headers{{"Origin", "http://evil.example"}, {"Sec-Fetch-Site", "cross-site"}});
+  CHECK(r->status == 403);
+  CHECK(!r->has_header("Access-Control-Allow-Origin"));
+  CHECK(viewer.Options("/share/T/em/cells.tif", httplib::Headers{{"Origin", "http://evil.example"}})->status == 403);
+  CHECK(viewer.Get("/share/em/cells.tif")->status == 401);
+  CHECK(viewer.Get("/share/wrong/em/cells.tif")->status == 401);
+  CHECK(viewer.Get("/share/T/.uniem/page-secret")->status == 403);
+  CHECK(viewer.Get("/share/T/../outside.txt")->status != 200);
+  CHECK(viewer.Get("/share/T/em")->status == 404);
+  CHECK(w.get("/share/em/cells.tif")->status == 200);  // the token in the header does as well
+}
+
 TEST_CASE("data service: a broken project.json or mesh folder leaves the list readable") {
   Workspace w;
   fs::create_directories(w.dir / "badproj");

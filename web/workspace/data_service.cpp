@@ -170,6 +170,29 @@ DataService::DataService(HttpServer& http, fs::path workspace) : state_(std::mak
     res.set_header("Cache-Control", "no-store");
     res.set_content(std::move(body), type);
   });
+  // Files as they are, for viewers: byte ranges come from httplib, which calls the provider for
+  // the range asked; shards and chunks are read from the file, never held whole.
+  http.get(R"(/share/.*)", [&s, &http](const httplib::Request& req, httplib::Response& res) {
+    const std::string text = http.shared_path(req);
+    const fs::path file = existing(s.paths, text);
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) throw RequestError(404, "'" + text + "' is a folder; a viewer asks for the files in it");
+    const auto size = static_cast<size_t>(fs::file_size(file, ec));
+    const std::string name = file.filename().string();
+    const bool json_file = name == "info" || name == ".zarray" || name == ".zattrs" || name == ".zgroup" || name == "zarr.json" ||
+                           name == "attributes.json" || file.extension() == ".json";
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("Accept-Ranges", "bytes");
+    res.set_content_provider(size, json_file ? "application/json" : "application/octet-stream",
+                             [file](size_t offset, size_t length, httplib::DataSink& sink) {
+                               std::ifstream in(file, std::ios::binary);
+                               in.seekg(static_cast<std::streamoff>(offset));
+                               std::string buffer(std::min<size_t>(length, 1 << 20), '\0');
+                               in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+                               const auto got = static_cast<size_t>(std::max<std::streamsize>(0, in.gcount()));
+                               return got > 0 && sink.write(buffer.data(), got);
+                             });
+  });
   // Adding and removing folders, from this computer only: {"path"} -> {"folders"}.
   for (const bool adding : {true, false}) {
     http.post(adding ? "/api/data/folders" : "/api/data/folders/remove",

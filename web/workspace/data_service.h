@@ -39,6 +39,11 @@
 //   GET  /api/training/samples?path=P  {"samples": [{"step", "url"}]}: the trainer's sample
 //                                    pictures (P/samples/step-N.png: input, output, target)
 //   GET  /api/data/file?path=F       a PNG, CSV, JSON or text file of the workspace, as it is
+//   GET  /share/PATH                 any file of the workspace or an added folder, as it is, with
+//                                    byte ranges (Range: bytes=A-B -> 206): what a viewer reads of
+//                                    an OME-Zarr, N5 or precomputed volume and its meshes, e.g.
+//                                    Neuroglancer at precomputed://http://HOST:PORT/share/seg.precomputed;
+//                                    other sites only as web/http.h allows (share_origins, token)
 #pragma once
 
 #include <filesystem>

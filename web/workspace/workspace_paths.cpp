@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -24,11 +25,15 @@ bool below(const fs::path& path, const fs::path& root) {
   return true;
 }
 
+// A part of the path named with a leading dot, except the metadata files of a Zarr version 2
+// array or group (.zarray, .zattrs, .zgroup, .zmetadata), which viewers must read.
 bool hidden_part(const fs::path& path, const fs::path& root) {
   const fs::path rest = path.lexically_relative(root);
-  return std::any_of(rest.begin(), rest.end(), [](const fs::path& part) {
+  const fs::path last = rest.empty() ? fs::path() : *std::prev(rest.end());
+  return std::any_of(rest.begin(), rest.end(), [&](const fs::path& part) {
     const std::string s = part.string();
-    return s.size() > 1 && s[0] == '.' && s != "..";
+    const bool zarr_metadata = s == ".zarray" || s == ".zattrs" || s == ".zgroup" || s == ".zmetadata";
+    return s.size() > 1 && s[0] == '.' && s != ".." && !(zarr_metadata && part == last);
   });
 }
 

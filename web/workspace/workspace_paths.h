@@ -1,7 +1,8 @@
 // Which paths the workbench's pages may read: the workspace and the folders added to it, nothing
 // else. A path from a request is resolved (relative ones from the workspace, symbolic links
 // followed) and refused with 403 when it leads outside them, or into a hidden file or folder (the
-// workspace's .uniem holds the page's secret), with the same message whether it exists or not.
+// workspace's .uniem holds the page's secret; a Zarr array's .zarray, .zattrs, .zgroup and
+// .zmetadata are not hidden), with the same message whether it exists or not.
 // Added folders are kept in WORKSPACE/.uniem/folders.json; only this computer may add them.
 #pragma once
 
