@@ -291,37 +291,79 @@ Volume Hdf5Dataset::read(int64_t z0, int64_t z1) const {
   return v;
 }
 
-void write_hdf5_dataset(const fs::path& file, const std::string& dataset, const Volume& v, bool existing) {
+struct Hdf5Writer::State {
+  fs::path target;
+  hid_t file = -1, dataset = -1, type = -1;
+  int rank = 3;
+  int64_t nz = 0, written = 0;
+  ~State() {
+    if (dataset >= 0) H5Dclose(dataset);
+    if (file >= 0) H5Fclose(file);
+  }
+};
+
+Hdf5Writer::Hdf5Writer(const fs::path& file, const std::string& dataset, bool existing, int64_t nz, const Volume& like)
+    : state_(std::make_unique<State>()) {
   prepare();
-  const fs::path target = file.string() + ":" + dataset;
-  Id f(existing ? H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT) : H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-  if (!f.ok()) throw InputError(file, "cannot be written as HDF5 (" + library_message() + ")");
-  if (existing && link_exists(f.get(), dataset) && H5Ldelete(f.get(), dataset.c_str(), H5P_DEFAULT) < 0)
-    throw InputError(target, "cannot be replaced (" + library_message() + ")");
-  const int rank = v.channels() == 1 ? 3 : 4;
-  const hsize_t dims[4] = {static_cast<hsize_t>(v.nz()), static_cast<hsize_t>(v.ny()), static_cast<hsize_t>(v.nx()), static_cast<hsize_t>(v.channels())};
-  const hsize_t chunk[4] = {static_cast<hsize_t>(std::min<int64_t>(v.nz(), 32)), static_cast<hsize_t>(std::min<int64_t>(v.ny(), 256)),
-                            static_cast<hsize_t>(std::min<int64_t>(v.nx(), 256)), static_cast<hsize_t>(v.channels())};
-  Id space(H5Screate_simple(rank, dims, nullptr), H5Sclose);
+  State& s = *state_;
+  s.target = file.string() + ":" + dataset;
+  s.nz = nz;
+  s.file = existing ? H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT) : H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (s.file < 0) throw InputError(file, "cannot be written as HDF5 (" + library_message() + ")");
+  if (existing && link_exists(s.file, dataset) && H5Ldelete(s.file, dataset.c_str(), H5P_DEFAULT) < 0)
+    throw InputError(s.target, "cannot be replaced (" + library_message() + ")");
+  s.rank = like.channels() == 1 ? 3 : 4;
+  const hsize_t dims[4] = {static_cast<hsize_t>(nz), static_cast<hsize_t>(like.ny()), static_cast<hsize_t>(like.nx()), static_cast<hsize_t>(like.channels())};
+  const hsize_t chunk[4] = {static_cast<hsize_t>(std::min<int64_t>(nz, 32)), static_cast<hsize_t>(std::min<int64_t>(like.ny(), 256)),
+                            static_cast<hsize_t>(std::min<int64_t>(like.nx(), 256)), static_cast<hsize_t>(like.channels())};
+  Id space(H5Screate_simple(s.rank, dims, nullptr), H5Sclose);
   Id create(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  H5Pset_chunk(create.get(), rank, chunk);
-  if (dtype_size(v.dtype()) > 1) H5Pset_shuffle(create.get());
+  H5Pset_chunk(create.get(), s.rank, chunk);
+  if (dtype_size(like.dtype()) > 1) H5Pset_shuffle(create.get());
   H5Pset_deflate(create.get(), 1);
   Id links(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(links.get(), 1);
-  const hid_t type = v.dtype() == DType::u8 ? H5T_NATIVE_UINT8 : v.dtype() == DType::u16 ? H5T_NATIVE_UINT16 : v.dtype() == DType::u32 ? H5T_NATIVE_UINT32
-                     : v.dtype() == DType::u64 ? H5T_NATIVE_UINT64 : H5T_NATIVE_FLOAT;
-  Id d(H5Dcreate2(f.get(), dataset.c_str(), type, space.get(), links.get(), create.get(), H5P_DEFAULT), H5Dclose);
-  if (!d.ok()) throw InputError(target, "cannot be created (" + library_message() + ")");
-  if (H5Dwrite(d.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.raw()) < 0) throw InputError(target, "cannot be written (" + library_message() + ")");
-  if (v.voxel_size.known) {
+  const DType t = like.dtype();
+  s.type = t == DType::u8 ? H5T_NATIVE_UINT8 : t == DType::u16 ? H5T_NATIVE_UINT16 : t == DType::u32 ? H5T_NATIVE_UINT32
+           : t == DType::u64 ? H5T_NATIVE_UINT64 : H5T_NATIVE_FLOAT;
+  s.dataset = H5Dcreate2(s.file, dataset.c_str(), s.type, space.get(), links.get(), create.get(), H5P_DEFAULT);
+  if (s.dataset < 0) throw InputError(s.target, "cannot be created (" + library_message() + ")");
+  if (like.voxel_size.known) {
     const hsize_t three = 3;
-    const double resolution[3] = {v.voxel_size.z, v.voxel_size.y, v.voxel_size.x};
+    const double resolution[3] = {like.voxel_size.z, like.voxel_size.y, like.voxel_size.x};
     Id a_space(H5Screate_simple(1, &three, nullptr), H5Sclose);
-    Id a(H5Acreate2(d.get(), "resolution", H5T_IEEE_F64LE, a_space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    if (!a.ok() || H5Awrite(a.get(), H5T_NATIVE_DOUBLE, resolution) < 0) throw InputError(target, "cannot hold its voxel size (" + library_message() + ")");
+    Id a(H5Acreate2(s.dataset, "resolution", H5T_IEEE_F64LE, a_space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    if (!a.ok() || H5Awrite(a.get(), H5T_NATIVE_DOUBLE, resolution) < 0) throw InputError(s.target, "cannot hold its voxel size (" + library_message() + ")");
   }
-  if (H5Fflush(f.get(), H5F_SCOPE_GLOBAL) < 0) throw InputError(file, "cannot be written (" + library_message() + ")");
+}
+
+Hdf5Writer::~Hdf5Writer() = default;
+
+void Hdf5Writer::write(const Volume& sections) {
+  prepare();
+  State& s = *state_;
+  if (sections.nz() == 0) return;
+  UNIEM_CHECK(s.written + sections.nz() <= s.nz, "Hdf5Writer: more sections than announced");
+  hsize_t start[4] = {static_cast<hsize_t>(s.written), 0, 0, 0};
+  hsize_t count[4] = {static_cast<hsize_t>(sections.nz()), static_cast<hsize_t>(sections.ny()), static_cast<hsize_t>(sections.nx()),
+                      static_cast<hsize_t>(sections.channels())};
+  Id file_space(H5Dget_space(s.dataset), H5Sclose);
+  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+  Id memory_space(H5Screate_simple(s.rank, count, nullptr), H5Sclose);
+  if (H5Dwrite(s.dataset, s.type, memory_space.get(), file_space.get(), H5P_DEFAULT, sections.raw()) < 0)
+    throw InputError(s.target, "cannot be written (" + library_message() + ")");
+  s.written += sections.nz();
+}
+
+void Hdf5Writer::close() {
+  prepare();
+  State& s = *state_;
+  UNIEM_CHECK(s.written == s.nz, "Hdf5Writer: fewer sections than announced");
+  H5Dclose(s.dataset), s.dataset = -1;
+  const herr_t flushed = H5Fflush(s.file, H5F_SCOPE_GLOBAL);
+  const herr_t closed = H5Fclose(s.file);
+  s.file = -1;
+  if (flushed < 0 || closed < 0) throw InputError(s.target, "cannot be written (" + library_message() + ")");
 }
 
 }  // namespace uniem

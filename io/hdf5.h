@@ -13,7 +13,7 @@
 // hyperslab). The voxel size comes from the dataset's "resolution" attribute (z, y, x in nm, as
 // CREMI files have it) or "element_size_um" (z, y, x in micrometres, as ilastik and Fiji write it).
 //
-// Writing (write_hdf5_dataset): a (z, y, x) dataset, or (z, y, x, 3) for colour, in chunks of up
+// Writing (Hdf5Writer): a (z, y, x) dataset, or (z, y, x, 3) for colour, in chunks of up
 // to 32 x 256 x 256 compressed with gzip level 1 (byte shuffle first for wider types), with a
 // "resolution" attribute when the voxel size is known; groups on its path are made. The file is a
 // temporary copy that io/stack.cpp renames into place, so adding a dataset to an existing file
@@ -21,6 +21,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,8 +67,20 @@ class Hdf5Dataset : public VolumeSource {
   bool is_signed_ = false;
 };
 
-// Writes `v` as `dataset` into `file` (created, or opened for writing when `existing`), replacing a
-// dataset of that name.
-void write_hdf5_dataset(const std::filesystem::path& file, const std::string& dataset, const Volume& v, bool existing);
+// Writes a (z, y, x[, c]) dataset a few sections at a time: `dataset` in `file` (created, or
+// opened for writing when `existing`, replacing a dataset of that name), `nz` sections shaped and
+// typed like `like` (whose voxel size becomes the "resolution" attribute); write() adds the next
+// sections; close() checks that all came and flushes the file.
+class Hdf5Writer {
+ public:
+  Hdf5Writer(const std::filesystem::path& file, const std::string& dataset, bool existing, int64_t nz, const Volume& like);
+  ~Hdf5Writer();
+  void write(const Volume& sections);
+  void close();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace uniem

@@ -5,18 +5,17 @@
 #include <cstdio>
 #include <fstream>
 
-#include <nlohmann/json.hpp>
 #include <mutex>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/memory_budget.h"
 #include "core/progress.h"
 #include "core/threads.h"
-#include "io/atomic_output.h"
+#include "io/hdf5.h"
 #include "io/natural_sort.h"
 #include "io/png.h"
-#include "io/hdf5.h"
-#include "io/precomputed.h"
 #include "io/volume_source.h"
 #include "io/zarr.h"
 
@@ -282,93 +281,6 @@ std::optional<StackFormat> parse_stack_format(const std::string& name) {
   if (name == "hdf5" || name == "h5") return StackFormat::hdf5;
   if (name == "precomputed" || name == "neuroglancer") return StackFormat::precomputed;
   return std::nullopt;
-}
-
-namespace {
-
-// Where an HDF5 output goes: "file.h5:dataset", the dataset named by default after what it holds.
-Hdf5Path hdf5_output(const fs::path& output, const WriteOptions& options) {
-  auto where = parse_hdf5_path(output);
-  if (!where) where = Hdf5Path{output, ""};
-  if (where->dataset.empty()) where->dataset = options.labels ? "volumes/labels" : "volumes/raw";
-  return *where;
-}
-
-// An HDF5 output may go into an existing file, beside its other datasets; it replaces a dataset of
-// its name only with --overwrite.
-void check_hdf5_writable(const Hdf5Path& where, const WriteOptions& options) {
-  std::error_code ec;
-  if (!fs::exists(where.file, ec)) return AtomicOutput::check(where.file, AtomicOutput::Kind::file, false);
-  if (!options.overwrite && hdf5_has_dataset(where.file, where.dataset))
-    throw InputError(where.file.string() + ":" + where.dataset,
-                     "already exists in the file; give --overwrite to replace it, or name another dataset (" + where.file.string() + ":" +
-                         where.dataset + "_2)");
-}
-
-}  // namespace
-
-void check_output_writable(const fs::path& output, const WriteOptions& options) {
-  if (options.format == StackFormat::hdf5) return check_hdf5_writable(hdf5_output(output, options), options);
-  AtomicOutput::check(output, options.format == StackFormat::multipage_tiff ? AtomicOutput::Kind::file : AtomicOutput::Kind::folder,
-                      options.overwrite);
-}
-
-void write_volume(const fs::path& output, const Volume& v, const WriteOptions& options) {
-  if (v.empty()) throw InputError(output, "nothing to write: the volume is empty");
-  if (options.format == StackFormat::png_folder && v.dtype() != DType::u8 && v.dtype() != DType::u16)
-    throw InputError(output, std::string("PNG holds 8 or 16 bits, this volume is ") + dtype_name(v.dtype()) +
-                                 ": write a TIFF (--format tiff) or reduce the depth with 'uniem convert --bits 16'");
-  if (v.channels() != 1 && v.channels() != 3) throw InputError(output, "only 1 or 3 channels can be written");
-  if (options.format == StackFormat::ome_zarr || options.format == StackFormat::ome_zarr3) {
-    AtomicOutput out(output, AtomicOutput::Kind::folder, options.overwrite);
-    write_ome_zarr(out.temporary(), v, options.labels, options.format == StackFormat::ome_zarr3 ? 3 : 2);
-    out.commit();
-    return;
-  }
-  if (options.format == StackFormat::precomputed) {
-    AtomicOutput out(output, AtomicOutput::Kind::folder, options.overwrite);
-    write_precomputed_volume(out.temporary(), v, options.labels);
-    out.commit();
-    return;
-  }
-  if (options.format == StackFormat::hdf5) {
-    // A copy of an existing file gets the dataset and is renamed over it: the file stays whole.
-    const Hdf5Path where = hdf5_output(output, options);
-    check_hdf5_writable(where, options);
-    std::error_code ec;
-    const bool existing = fs::exists(where.file, ec);
-    AtomicOutput out(where.file, AtomicOutput::Kind::file, existing || options.overwrite);
-    if (existing) fs::copy_file(where.file, out.temporary(), fs::copy_options::overwrite_existing);
-    write_hdf5_dataset(out.temporary(), where.dataset, v, existing);
-    out.commit();
-    return;
-  }
-  if (options.format == StackFormat::multipage_tiff) {
-    AtomicOutput out(output, AtomicOutput::Kind::file, options.overwrite);
-    Progress progress("writing " + output.filename().string(), v.nz());
-    write_tiff(out.temporary(), v, 0, v.nz(), options.tiff_compression, &progress);
-    out.commit();
-    return;
-  }
-  AtomicOutput out(output, AtomicOutput::Kind::folder, options.overwrite);
-  const int digits = std::max<int>(4, static_cast<int>(std::to_string(std::max<int64_t>(0, v.nz() - 1)).size()));
-  const char* extension = options.format == StackFormat::png_folder ? ".png" : ".tif";
-  Progress progress("writing " + output.filename().string(), v.nz());
-  parallel_for(0, v.nz(), 1, [&](int64_t b, int64_t e) {
-    for (int64_t z = b; z < e; ++z) {
-      char name[32];
-      std::snprintf(name, sizeof name, "%0*lld%s", digits, static_cast<long long>(z), extension);
-      const fs::path file = out.temporary() / name;
-      if (options.format == StackFormat::png_folder) write_png(file, v, z, options.png_compression);
-      else write_tiff(file, v, z, z + 1, options.tiff_compression);
-      progress.advance();
-    }
-  });
-  if (v.voxel_size.known) {
-    write_file(out.temporary() / voxel_size_file,
-               nlohmann::json{{"z", v.voxel_size.z}, {"y", v.voxel_size.y}, {"x", v.voxel_size.x}, {"unit", "nm"}}.dump() + "\n");
-  }
-  out.commit();
 }
 
 }  // namespace uniem

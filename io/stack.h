@@ -99,6 +99,24 @@ struct WriteOptions {
 // volume; nothing is left behind on failure.
 void write_volume(const std::filesystem::path& output, const Volume& v, const WriteOptions& options);
 
+// A stack written a few sections at a time (io/stack_writer.cpp), for volumes never whole in
+// memory: `nz` sections, each shaped and typed like the first section of `like` (and with its
+// voxel size); append() adds the next sections in order; commit() checks that all came and renames
+// the output into place (destroyed before, nothing is left). Folders of PNG or TIFF files,
+// multi-page TIFF and HDF5 are written as the sections come; OME-Zarr and precomputed outputs, whose
+// pyramids need the whole volume, are assembled in memory first.
+class StackWriter {
+ public:
+  StackWriter(const std::filesystem::path& output, const WriteOptions& options, const Volume& like, int64_t nz);
+  ~StackWriter();
+  void append(const Volume& sections);
+  void commit();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // Checks, before any work is done, that write_volume(output, ...) will not be refused for an
 // existing output; commands call it first so a refusal costs nothing.
 void check_output_writable(const std::filesystem::path& output, const WriteOptions& options);

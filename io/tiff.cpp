@@ -430,29 +430,45 @@ void read_tiff_into(const fs::path& path, ColorPolicy policy, Volume& dst, int64
   }
 }
 
-void write_tiff(const fs::path& path, const Volume& v, int64_t z_begin, int64_t z_end, TiffCompression compression,
-                Progress* progress) {
-  const uint64_t payload = static_cast<uint64_t>(v.slice_elements()) * dtype_size(v.dtype()) * static_cast<uint64_t>(z_end - z_begin);
+struct TiffPageWriter::State {
+  fs::path path;
+  TiffHandle handle;
+  int64_t pages = 0, written = 0;
+  TiffCompression compression = TiffCompression::none;
+  std::string description;
+  std::vector<unsigned char> scratch;
+};
+
+TiffPageWriter::TiffPageWriter(const fs::path& path, int64_t pages, const Volume& like, TiffCompression compression)
+    : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.path = path, s.pages = pages, s.compression = compression;
+  const uint64_t payload = static_cast<uint64_t>(like.slice_elements()) * dtype_size(like.dtype()) * static_cast<uint64_t>(pages);
   const bool big = compression == TiffCompression::none ? payload > (uint64_t{4000} << 20)
                                                         : payload > (uint64_t{3000} << 20);  // compressed size is unknown beforehand
-  TiffHandle t = open_tiff(path, big ? "w8" : "w");
+  s.handle = open_tiff(path, big ? "w8" : "w");
+  s.description = "ImageJ=1.11a\nimages=" + std::to_string(pages) + "\nslices=" + std::to_string(pages) + "\n";
+  if (like.voxel_size.known) {
+    std::ostringstream d;
+    d.precision(10);
+    d << "unit=nm\nspacing=" << like.voxel_size.z << "\n";
+    s.description += d.str();
+  }
+  s.description += "loop=false\n";
+}
+
+TiffPageWriter::~TiffPageWriter() = default;
+
+void TiffPageWriter::write(const Volume& v, int64_t z_begin, int64_t z_end, Progress* progress) {
+  State& s = *state_;
   const uint16_t bits = static_cast<uint16_t>(dtype_size(v.dtype()) * 8);
   const size_t row_bytes = static_cast<size_t>(v.nx() * v.channels()) * dtype_size(v.dtype());
-  std::string description = "ImageJ=1.11a\nimages=" + std::to_string(z_end - z_begin) +
-                            "\nslices=" + std::to_string(z_end - z_begin) + "\n";
-  if (v.voxel_size.known) {
-    std::ostringstream s;
-    s.precision(10);
-    s << "unit=nm\nspacing=" << v.voxel_size.z << "\n";
-    description += s.str();
-  }
-  description += "loop=false\n";
-  const uint32_t rows_per_strip = compression == TiffCompression::none
+  const uint32_t rows_per_strip = s.compression == TiffCompression::none
                                       ? static_cast<uint32_t>(v.ny())
                                       : static_cast<uint32_t>(std::max<size_t>(1, (size_t{256} << 10) / std::max<size_t>(1, row_bytes)));
-  std::vector<unsigned char> scratch;
-  for (int64_t z = z_begin; z < z_end; ++z) {
-    TIFF* h = t.get();
+  for (int64_t z = z_begin; z < z_end; ++z, ++s.written) {
+    UNIEM_CHECK(s.written < s.pages, "TiffPageWriter: more pages than announced");
+    TIFF* h = s.handle.get();
     TIFFSetField(h, TIFFTAG_IMAGEWIDTH, static_cast<uint32_t>(v.nx()));
     TIFFSetField(h, TIFFTAG_IMAGELENGTH, static_cast<uint32_t>(v.ny()));
     TIFFSetField(h, TIFFTAG_BITSPERSAMPLE, bits);
@@ -461,11 +477,11 @@ void write_tiff(const fs::path& path, const Volume& v, int64_t z_begin, int64_t 
     TIFFSetField(h, TIFFTAG_PHOTOMETRIC, v.channels() == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
     TIFFSetField(h, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
     TIFFSetField(h, TIFFTAG_ROWSPERSTRIP, rows_per_strip);
-    if (z_end - z_begin > 1) {
+    if (s.pages > 1) {
       TIFFSetField(h, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
-      TIFFSetField(h, TIFFTAG_PAGENUMBER, static_cast<uint16_t>(z - z_begin), static_cast<uint16_t>(z_end - z_begin));
+      TIFFSetField(h, TIFFTAG_PAGENUMBER, static_cast<uint16_t>(s.written), static_cast<uint16_t>(s.pages));
     }
-    switch (compression) {
+    switch (s.compression) {
       case TiffCompression::none: TIFFSetField(h, TIFFTAG_COMPRESSION, COMPRESSION_NONE); break;
       case TiffCompression::deflate:
         TIFFSetField(h, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
@@ -481,27 +497,38 @@ void write_tiff(const fs::path& path, const Volume& v, int64_t z_begin, int64_t 
       TIFFSetField(h, TIFFTAG_XRESOLUTION, static_cast<float>(1.0 / v.voxel_size.x));
       TIFFSetField(h, TIFFTAG_YRESOLUTION, static_cast<float>(1.0 / v.voxel_size.y));
     }
-    if (z == z_begin) TIFFSetField(h, TIFFTAG_IMAGEDESCRIPTION, description.c_str());
+    if (s.written == 0) TIFFSetField(h, TIFFTAG_IMAGEDESCRIPTION, s.description.c_str());
     TIFFSetField(h, TIFFTAG_SOFTWARE, "uniem");
     const auto* pixels = reinterpret_cast<const unsigned char*>(v.raw_slice(z));
-    for (uint32_t s = 0, y0 = 0; y0 < v.ny(); ++s, y0 += rows_per_strip) {
+    for (uint32_t strip = 0, y0 = 0; y0 < v.ny(); ++strip, y0 += rows_per_strip) {
       const size_t bytes = row_bytes * std::min<size_t>(rows_per_strip, static_cast<size_t>(v.ny() - y0));
       // libtiff may apply the predictor in place, so compressed strips go through a copy.
       unsigned char* data = const_cast<unsigned char*>(pixels + y0 * row_bytes);
-      if (compression != TiffCompression::none) {
-        scratch.assign(pixels + y0 * row_bytes, pixels + y0 * row_bytes + bytes);
-        data = scratch.data();
+      if (s.compression != TiffCompression::none) {
+        s.scratch.assign(pixels + y0 * row_bytes, pixels + y0 * row_bytes + bytes);
+        data = s.scratch.data();
       }
-      if (TIFFWriteEncodedStrip(h, s, data, static_cast<tmsize_t>(bytes)) < 0)
-        throw InputError(path, "could not be written (" + (last_tiff_error.empty() ? "disk full?" : last_tiff_error) + ")");
+      if (TIFFWriteEncodedStrip(h, strip, data, static_cast<tmsize_t>(bytes)) < 0)
+        throw InputError(s.path, "could not be written (" + (last_tiff_error.empty() ? "disk full?" : last_tiff_error) + ")");
     }
     if (!TIFFWriteDirectory(h))
-      throw InputError(path, "could not be written (" + (last_tiff_error.empty() ? "disk full?" : last_tiff_error) + ")");
+      throw InputError(s.path, "could not be written (" + (last_tiff_error.empty() ? "disk full?" : last_tiff_error) + ")");
     if (progress) progress->advance();
   }
-  TIFF* raw = t.release();
+}
+
+void TiffPageWriter::close() {
+  UNIEM_CHECK(state_->written == state_->pages, "TiffPageWriter: fewer pages than announced");
+  TIFF* raw = state_->handle.release();
   TIFFClose(raw);  // flushes; libtiff reports a failed flush only through the error handler
-  if (!last_tiff_error.empty()) throw InputError(path, "could not be written (" + last_tiff_error + ")");
+  if (!last_tiff_error.empty()) throw InputError(state_->path, "could not be written (" + last_tiff_error + ")");
+}
+
+void write_tiff(const fs::path& path, const Volume& v, int64_t z_begin, int64_t z_end, TiffCompression compression,
+                Progress* progress) {
+  TiffPageWriter writer(path, z_end - z_begin, v, compression);
+  writer.write(v, z_begin, z_end, progress);
+  writer.close();
 }
 
 }  // namespace uniem

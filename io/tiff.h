@@ -49,6 +49,22 @@ class TiffPageReader {
 
 enum class TiffCompression { none, deflate, lzw };
 
+// A multi-page TIFF written a few sections at a time, for volumes that are never whole in memory:
+// the number of pages, and the size, type and voxel size of each (from `like`), are given first
+// (BigTIFF when they need it); write() adds sections [z_begin, z_end) of `v` as the next pages;
+// close() checks that every page came and finishes the file (InputError naming it on failure).
+class TiffPageWriter {
+ public:
+  TiffPageWriter(const std::filesystem::path& path, int64_t pages, const Volume& like, TiffCompression compression);
+  ~TiffPageWriter();
+  void write(const Volume& v, int64_t z_begin, int64_t z_end, Progress* progress = nullptr);
+  void close();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // Writes sections [z_begin, z_end) of `v` as the pages of one file.
 void write_tiff(const std::filesystem::path& path, const Volume& v, int64_t z_begin, int64_t z_end,
                 TiffCompression compression = TiffCompression::none, Progress* progress = nullptr);
