@@ -150,6 +150,13 @@ void add_proofreading_routes(HttpServer& http, const std::string& prefix, Sessio
     Session& session = session_of(req);
     send_json(res, session.locate(static_cast<uint32_t>(query_integer(req, "id", 1, UINT32_MAX, 0, true))));
   });
+  s.get(prefix + "/api/fill", [session_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req);
+    const auto shape = session.project().info().shape;
+    send_json(res, session.fill_preview(query_integer(req, "z", 0, shape[0] - 1, 0, true),
+                                        query_integer(req, "y", 0, shape[1] - 1, 0, true),
+                                        query_integer(req, "x", 0, shape[2] - 1, 0, true)));
+  });
   s.get(prefix + "/api/markers", [session_of](const httplib::Request& req, httplib::Response& res) {
     Session& session = session_of(req); send_json(res, session.markers()); });
   s.get(prefix + "/api/history", [session_of](const httplib::Request& req, httplib::Response& res) {

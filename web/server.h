@@ -11,6 +11,7 @@
 //   GET  /api/segments?count[&offset&sort=id|voxels|name&order=up|down&search]   a page of them
 //                              (Session::segment_page: {total, matching, offset, items, annotated})
 //   GET  /api/segment?id       where a segment is: {id, voxels, box, z, y, x}
+//   GET  /api/fill?z&y&x       what a fill there would change: Session::fill_preview()
 //   GET  /api/markers          [{key, z, y, x, note, user, segment, name?, type?, nm?}]
 //   GET  /api/history?count    the last journal records
 //   GET  /api/mesh?segment=N[&detail=full]   the segment's surface, binary PLY in nm, made when asked

@@ -279,6 +279,69 @@ TEST_CASE("session: a stroke on a place someone else changed after the page's ve
   CHECK(refusal(again, request("paint", "bea", again.version(), {{"z", 0}, {"points", {{12, 14}}}, {"radius", 3}, {"id", 1}})) == 200);
 }
 
+TEST_CASE("session: protected strokes change only background and their own segment; fills are bounded and previewed") {
+  Fixture f;
+  SessionOptions o = quiet();
+  o.max_fill_voxels = 1000;
+  Session s(f.project, o);
+  // A hole in segment 1 (x < 100) next to segment 3: the erase is ordinary, so it takes both.
+  json r = s.apply(request("erase", "ann", 0, {{"z", 2}, {"points", {{50, 97}}}, {"radius", 5}}));
+  const int64_t hole = r["changed"].get<int64_t>();
+  CHECK(s.label_at(2, 50, 101) == 0);
+  // Protected paint of segment 3 over the hole and segment 1 around it: only the hole changes.
+  r = s.apply(request("paint", "ann", 1, {{"z", 2}, {"points", {{50, 97}}}, {"radius", 9}, {"id", 3}, {"protect", true}}));
+  CHECK(r["changed"] == hole);
+  CHECK(s.label_at(2, 50, 92) == 3);
+  CHECK(s.label_at(2, 50, 90) == 1);  // within the brush, but segment 1's
+  CHECK(voxels_of(s, 1) == 10 * 160 * 100 - (hole - 17));  // (17 of the hole's voxels, x >= 100, were 3's)
+  // Protected erase of segment 3: segment 1 under the brush stays.
+  CHECK(refusal(s, request("erase", "ann", 2, {{"z", 2}, {"points", {{50, 97}}}, {"radius", 9}, {"protect", true}})) == 400);
+  r = s.apply(request("erase", "ann", 2, {{"z", 2}, {"points", {{50, 97}}}, {"radius", 9}, {"protect", true}, {"id", 3}}));
+  CHECK(s.label_at(2, 50, 90) == 1);
+  CHECK(s.label_at(2, 50, 97) == 0);
+  CHECK(s.label_at(2, 50, 104) == 0);
+  CHECK(s.label_at(2, 50, 108) == 3);  // beyond the radius
+
+  // The preview of a fill of the new hole: its size and its voxels, the same as the fill then changes.
+  const json preview = s.fill_preview(2, 50, 97);
+  CHECK(preview["from"] == 0);
+  CHECK(preview["large"] == false);
+  int64_t inside = 0, covered = 0;
+  for (size_t k = 0; k < preview["runs"].size(); ++k) {
+    covered += preview["runs"][k].get<int64_t>();
+    if (k % 2) inside += preview["runs"][k].get<int64_t>();
+  }
+  const auto& b = preview["box"];
+  CHECK(inside == preview["voxels"].get<int64_t>());
+  const int64_t width = b[3].get<int64_t>() - b[1].get<int64_t>(), area = (b[2].get<int64_t>() - b[0].get<int64_t>()) * width;
+  CHECK(covered <= area);
+  CHECK(area - covered < width);  // the runs end on the box's last row
+  // Protect refuses a fill on a segment; a fill of background never crosses into segments.
+  CHECK(refusal(s, request("fill", "ann", 3, {{"z", 2}, {"y", 50}, {"x", 50}, {"id", 3}, {"protect", true}})) == 409);
+  r = s.apply(request("fill", "ann", 3, {{"z", 2}, {"y", 50}, {"x", 97}, {"id", 2}, {"protect", true}}));
+  CHECK(r["changed"] == preview["voxels"]);
+  CHECK(s.label_at(2, 50, 97) == 2);
+  CHECK(s.label_at(2, 50, 90) == 1);
+  CHECK(s.label_at(2, 50, 108) == 3);
+
+  // Above the limit a fill needs its size confirmed, and the size must still be the one previewed.
+  const json large = s.fill_preview(5, 10, 150);
+  CHECK(large["voxels"] == 160 * 100);
+  CHECK(large["large"] == true);
+  CHECK(refusal(s, request("fill", "ann", 4, {{"z", 5}, {"y", 10}, {"x", 150}, {"id", "new"}})) == 413);
+  CHECK(refusal(s, request("fill", "ann", 4, {{"z", 5}, {"y", 10}, {"x", 150}, {"id", "new"}, {"expect", 999}})) == 409);
+  CHECK(s.version() == 4);
+  r = s.apply(request("fill", "ann", 4, {{"z", 5}, {"y", 10}, {"x", 150}, {"id", "new"}, {"expect", 16000}}));
+  CHECK(r["changed"] == 16000);
+
+  // A fill, like a stroke, is refused where somebody else changed the place after the page's version.
+  s.apply(request("paint", "ann", 5, {{"z", 7}, {"points", {{10, 10}}}, {"radius", 2}, {"id", 2}}));
+  CHECK(refusal(s, request("fill", "bea", 5, {{"z", 7}, {"y", 10}, {"x", 10}, {"id", 3}})) == 409);
+  CHECK(refusal(s, request("fill", "bea", 6, {{"z", 7}, {"y", 10}, {"x", 10}, {"id", 3}})) == 200);
+  // Undo says what it took back.
+  CHECK(s.apply(request("undo", "bea", 7))["of"]["op"] == "fill");
+}
+
 TEST_CASE("session: undo is per user and refuses when a later edit changed the voxels") {
   Fixture f;
   Session s(f.project, quiet());

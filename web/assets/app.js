@@ -1,6 +1,8 @@
 // The uniem proofreader page: one section of EM with its label overlay, the editing tools, and
 // the live view of everybody's edits (server-sent events). Every edit is sent to the server and
-// shown once the server has stored it; the server's answer is the only truth.
+// shown once the server has stored it; the server's answer is the only truth, and the status
+// says what each edit did. This file holds the state, the server, the drawing, sections loading,
+// the view (fit and zoom) and the keys; app_lists.js the side panel, app_tools.js the tools.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -19,6 +21,9 @@ const state = {
   markers: [], markerIndex: -1, sort: 'id', sortDown: false,
   cursor: null, opacity: 0.45, boundaries: false, window: null,
   anonymous: '',                          // this page's name at the server when the user gives none
+  zoomed: false,                          // the user zoomed or panned: a resize keeps the view
+  fill: null,                             // a fill's preview, waiting for Enter or Esc
+  messageSeconds: 6,                      // how long a message stays
 };
 window.uniem = state;  // for people who script the page, and for the browser tests
 
@@ -32,6 +37,7 @@ function me() { return $('user').value.trim() || state.anonymous || 'anonymous';
 // the messages ('this stroke'): when it does not go through, the person is told it was not saved.
 async function edit(op, fields, what = '') {
   let result;
+  quiet();  // the last action's message is stale now
   try {
     result = await api('api/edit', { op, user: user(), version: state.version, ...fields });
   } catch (e) {
@@ -46,22 +52,51 @@ async function edit(op, fields, what = '') {
   }
   if (result.version > state.version) state.version = result.version;
   if (result.user && !$('user').value.trim()) state.anonymous = result.user;
+  const told = whatHappened(op, fields, result);
+  if (told) say(told);
   await refreshLabels(true);
   scheduleLists();
   showVersion();
-  if (op === 'undo' || op === 'redo') await keepBrushValid(op);
+  if (op === 'undo' || op === 'redo') await keepBrushValid(op, told);
   return result;
+}
+
+// What an accepted edit did, in a sentence for the status line.
+function whatHappened(op, f, r) {
+  const n = (k) => `${Number(k || 0).toLocaleString('en')} voxel${k === 1 ? '' : 's'}`;
+  const undo = ' - undo with Ctrl+Z', kept = f.id === 'new' ? ` (new; the brush keeps it, type new for another)` : '';
+  if (r.changed === 0 && ['paint', 'erase', 'fill', 'merge', 'delete', 'split'].includes(op))
+    return `the ${op} changed nothing${f.protect ? ": 'protect others' kept the other segments as they were" : ''}`;
+  switch (op) {
+    case 'paint': return `Painted ${n(r.changed)} into segment ${r.id}${kept} on section ${f.z}${f.protect ? ', other segments protected' : ''}${undo}`;
+    case 'erase': return `Erased ${n(r.changed)}${f.protect ? ` of segment ${f.id}` : ''} to background on section ${f.z}${undo}`;
+    case 'fill': return `Filled ${n(r.changed)} of section ${f.z} with segment ${r.id}${f.id === 'new' ? ' (new)' : ''}${undo}`;
+    case 'merge': return `Merged ${f.ids.slice(1).join(', ')} into segment ${f.ids[0]} (${n(r.changed)} relabelled)${undo}`;
+    case 'split': return `Split segment ${f.id}: the orange part (${n(r.changed)}) is now segment ${r.new_id}${undo}`;
+    case 'delete': return `Deleted segment ${f.id} (${n(r.changed)} now background)${undo}`;
+    case 'undo': case 'redo': {
+      const of = r.of || {}, what = `${of.op || 'edit'}${of.id ? ` of segment ${of.id}` : ''}`;
+      return op === 'undo' ? `Undid your ${what} (${n(r.changed)} back as before) - redo with Ctrl+Y`
+                           : `Redid your ${what} (${n(r.changed)}) - undo with Ctrl+Z`;
+    }
+    case 'lock': return `Locked segment ${f.id}: only you can change it`;
+    case 'unlock': return `Unlocked segment ${f.id}`;
+    case 'name': return f.name ? `Named segment ${f.id} "${f.name}"` : `Segment ${f.id} has no name now`;
+    case 'marker': return `Marker added at z ${f.z} y ${f.y} x ${f.x}`;
+    case 'unmark': return 'Marker removed';
+    default: return '';
+  }
 }
 
 // After an undo or a redo the brush's id may be gone (an undone paint with a new id): the brush
 // goes back to 'new', since a stroke with an id that does not exist would be refused.
-async function keepBrushValid(op) {
+async function keepBrushValid(op, told) {
   const id = brushId();
   if (!Number.isInteger(id)) return;
   const gone = await api('api/segment', undefined, { id }).then(() => false, (e) => e.status === 404);
   if (!gone) return;
   $('brush-id').value = 'new';
-  say(`segment ${id} no longer exists after the ${op}; the brush paints a new segment again (id: new)`);
+  say(`${told ? `${told}. ` : ''}Segment ${id} no longer exists after the ${op}; the brush paints a new segment again (id: new)`);
 }
 
 // While the server does not answer, asks it again every second; once it does, the section and
@@ -81,13 +116,16 @@ function whenServerAnswers() {
   whenServerAnswers.timer = setTimeout(retry, 1000);
 }
 
-function say(text, error = false) {
+// The status line's message: replaced by the next one, cleared when the next edit starts, and gone
+// after state.messageSeconds (twice as long for errors; `keep`: until replaced).
+function say(text, error = false, keep = false) {
   const m = $('message');
   m.textContent = text;
   m.className = error ? 'error' : 'info';
   clearTimeout(say.timer);
-  say.timer = setTimeout(() => { m.textContent = ''; }, error ? 8000 : 4000);
+  if (!keep) say.timer = setTimeout(quiet, state.messageSeconds * (error ? 2000 : 1000));
 }
+function quiet() { clearTimeout(say.timer); $('message').textContent = ''; $('message').className = ''; }
 
 // ---- contrast ---------------------------------------------------------------------------------
 // The window of image values shown black to white; the server maps them (16-bit EM is kept whole).
@@ -165,18 +203,42 @@ function paintOverlay() {
 const canvas = $('view');
 const ctx = canvas.getContext('2d');
 
+// A resize fits the section again unless the user has zoomed or panned.
 function resize() {
   const r = canvas.getBoundingClientRect();
   canvas.width = Math.max(1, Math.round(r.width));
   canvas.height = Math.max(1, Math.round(r.height));
-  draw();
+  if (state.info && !state.zoomed) fit(); else draw();
 }
+
+// The zoom that shows the whole section; zooms go from a quarter of it to 32 screen pixels a voxel.
+function fitScale() {
+  const [, ny, nx] = state.info.shape;
+  return Math.min(canvas.width / nx, canvas.height / ny);
+}
+const maxScale = 32;
+function clampScale(scale) { return Math.min(maxScale, Math.max(fitScale() / 4, scale)); }
 
 function fit() {
   const [, ny, nx] = state.info.shape;
-  state.scale = Math.min(canvas.width / nx, canvas.height / ny);
+  state.scale = fitScale();
   state.ox = (canvas.width - nx * state.scale) / 2;
   state.oy = (canvas.height - ny * state.scale) / 2;
+  state.zoomed = false;
+  draw();
+  refreshSection();
+}
+
+// Zooms keeping canvas point (sx, sy) in place.
+function zoomAt(sx, sy, scale) {
+  scale = clampScale(scale);
+  state.ox = sx - (sx - state.ox) * scale / state.scale;
+  state.oy = sy - (sy - state.oy) * scale / state.scale;
+  state.scale = scale;
+  state.zoomed = true;
+  draw();
+  clearTimeout(zoomAt.timer);
+  zoomAt.timer = setTimeout(refreshSection, 150);
 }
 
 function draw() {
@@ -201,11 +263,9 @@ function draw() {
     if (points.length === 1) ctx.lineTo(points[0][1] + 0.6, points[0][0] + 0.5);
     ctx.stroke();
   };
-  if (state.stroke) {
-    const style = state.stroke.mode === 'erase' ? 'rgba(0,0,0,0.6)' :
-      state.stroke.mode === 'split' ? (state.stroke.group === 2 ? '#ff9800' : '#40c4ff') : 'rgba(255,255,255,0.6)';
-    line(state.stroke.points, style, state.stroke.mode === 'split' ? 2 / state.scale : 2 * brush());
-  }
+  drawFill();
+  if (state.stroke && state.stroke.mode === 'split') line(state.stroke.points, state.stroke.group === 2 ? '#ff9800' : '#40c4ff', 2 / state.scale);
+  else if (state.stroke) ctx.drawImage(state.stroke.canvas, 0, 0, nx, ny);  // the voxels it paints
   for (const g of [1, 2]) {
     ctx.fillStyle = g === 2 ? '#ff9800' : '#40c4ff';
     for (const s of state.seeds) if (s[2] === g) ctx.fillRect(s[1], s[0], 1, 1);
@@ -219,13 +279,7 @@ function draw() {
     ctx.arc(m.x + 0.5, m.y + 0.5, r, 0, 2 * Math.PI);
     ctx.stroke();
   }
-  if (state.cursor && (state.mode === 'paint' || state.mode === 'erase')) {
-    ctx.strokeStyle = '#fff';
-    ctx.lineWidth = 1 / state.scale;
-    ctx.beginPath();
-    ctx.arc(state.cursor[1] + 0.5, state.cursor[0] + 0.5, brush(), 0, 2 * Math.PI);
-    ctx.stroke();
-  }
+  drawBrush();
 }
 
 function toVoxel(event) {
@@ -263,7 +317,30 @@ function chooseLevel() {
   return level;
 }
 
-async function refreshImage() {
+// Sections load one at a time: while one loads, W held down only moves state.z, and when it is in
+// the newest section asked for is loaded (those passed over are never asked for). The promise is
+// kept until what was asked last is shown.
+const sections = { running: null, again: false, force: false };
+state.sectionRequests = 0;  // label sections asked of the server (for the browser tests)
+function refreshSection(force = false) {
+  sections.force = sections.force || force;
+  if (sections.running) { sections.again = true; return sections.running; }
+  sections.running = (async () => {
+    try {
+      do {
+        sections.again = false;
+        const f = sections.force;
+        sections.force = false;
+        await Promise.all([loadImage(), loadLabels(f)]);
+      } while (sections.again);
+    } finally { sections.running = null; }
+  })();
+  return sections.running;
+}
+function refreshImage() { return refreshSection(false); }
+function refreshLabels(force = false) { return refreshSection(force); }
+
+async function loadImage() {
   const level = chooseLevel();
   const [lo, hi] = state.window || state.info.window;
   const key = `${state.z}/${level}/${lo}/${hi}`;
@@ -275,13 +352,14 @@ async function refreshImage() {
   if (state.imageKey === key) { state.image = img; draw(); }
 }
 
-async function refreshLabels(force = false) {
+async function loadLabels(force) {
   const level = chooseLevel();
   const key = `${state.z}/${level}`;
   if (!force && key === state.labelKey) return;
   state.labelKey = key;
   let response, runs;
   try {
+    ++state.sectionRequests;
     response = await fetch(url('api/labels', { z: state.z, level, encoding: 'runs' }));
     if (response.ok) runs = new Uint32Array(await response.arrayBuffer());
   } catch (e) {  // no answer: loaded again when the server answers
@@ -308,132 +386,20 @@ async function refreshLabels(force = false) {
   showCursor();
 }
 
-async function goTo(z, y, x) {
+// Goes to section z; with (y, x), centred there, at `scale` when given.
+async function goTo(z, y, x, scale) {
   const nz = state.info.shape[0];
   state.z = Math.max(0, Math.min(nz - 1, z));
   $('slice').value = state.z;
+  if (state.fill && state.fill.z !== state.z) cancelFill(false);
+  if (scale) { state.scale = clampScale(scale); state.zoomed = true; }
   if (y !== undefined) {
     state.ox = canvas.width / 2 - (x + 0.5) * state.scale;
     state.oy = canvas.height / 2 - (y + 0.5) * state.scale;
   }
   state.seeds = state.seeds.filter(() => false);
   draw();
-  await Promise.all([refreshImage(), refreshLabels()]);
-}
-
-// ---- lists ----------------------------------------------------------------------------------
-async function refreshSegments() {
-  const query = { count: state.segmentPage, offset: state.segmentOffset, sort: state.sort,
-    order: state.sortDown ? 'down' : 'up', search: $('search').value.trim() };
-  const page = await api('api/segments', undefined, query).catch((e) => {
-    if (e.status === undefined) whenServerAnswers(); else say(e.message, true);  // no answer: asked again later
-    return null;
-  });
-  if (!page) return;
-  if (page.items.length === 0 && page.matching > 0 && state.segmentOffset > 0) {  // the list shrank
-    state.segmentOffset = Math.floor((page.matching - 1) / state.segmentPage) * state.segmentPage;
-    return refreshSegments();
-  }
-  state.segments = page.items;
-  state.matching = page.matching;
-  state.total = page.total;
-  state.segmentOffset = page.offset;
-  state.annotated = new Map(page.annotated.map((a) => [a.id, a]));
-  renderSegments();
-  showCursor();
-}
-function segmentPage(step) {
-  const offset = state.segmentOffset + step * state.segmentPage;
-  if (offset < 0 || offset >= state.matching) return;
-  state.segmentOffset = offset;
-  refreshSegments();
-}
-async function refreshMarkers() {
-  state.markers = await api('api/markers').catch(() => state.markers);
-  renderMarkers();
-  draw();
-}
-function scheduleLists() {
-  clearTimeout(scheduleLists.timer);
-  scheduleLists.timer = setTimeout(() => { refreshSegments(); refreshMarkers(); }, 250);
-}
-
-function renderSegments() {
-  $('segment-count').textContent = `(${state.total})`;
-  const first = state.matching ? state.segmentOffset + 1 : 0, last = state.segmentOffset + state.segments.length;
-  $('segment-range').textContent = `${first}-${last} of ${state.matching}${state.matching < state.total ? ' found' : ''}`;
-  $('prev-segments').disabled = state.segmentOffset === 0;
-  $('next-segments').disabled = last >= state.matching;
-  const body = $('segments').tBodies[0];
-  body.textContent = '';
-  for (const s of state.segments) {
-    const tr = body.insertRow();
-    tr.dataset.id = s.id;
-    if (state.picked.includes(s.id) || s.id === state.selected) tr.className = 'selected';
-    const [r, g, b] = colour(s.id);
-    tr.insertCell().innerHTML = `<span class="swatch" style="background:rgb(${r},${g},${b})"></span>${s.id}`;
-    tr.insertCell().textContent = s.voxels;
-    tr.insertCell().textContent = s.name;
-    tr.insertCell().textContent = s.locked_by ? `locked: ${s.locked_by}` : '';
-    const actions = tr.insertCell();
-    const button = (label, title, fn) => {
-      const b2 = document.createElement('button');
-      b2.textContent = label;
-      b2.title = title;
-      b2.onclick = (e) => { e.stopPropagation(); fn(); };
-      actions.appendChild(b2);
-    };
-    button(s.locked_by ? 'unlock' : 'lock', 'lock the segment against edits by others', () => edit(s.locked_by ? 'unlock' : 'lock', { id: s.id }));
-    button('name', 'give the segment a name', () => {
-      const name = prompt(`Name of segment ${s.id}`, s.name);
-      if (name !== null) edit('name', { id: s.id, name });
-    });
-    button('del', 'delete the segment (it becomes background)', () => { if (confirm(`Delete segment ${s.id}?`)) edit('delete', { id: s.id }); });
-    tr.onclick = () => { select(s.id); jumpTo(String(s.id)); };
-  }
-}
-
-function renderMarkers() {
-  $('marker-count').textContent = `(${state.markers.length})`;
-  const ul = $('markers');
-  ul.textContent = '';
-  state.markers.forEach((m, i) => {
-    const li = document.createElement('li');
-    const what = [m.name, m.type ? `(${m.type})` : ''].filter(Boolean).join(' ');  // named in the 3D view
-    li.textContent = `${what ? what + ': ' : ''}z ${m.z} y ${m.y} x ${m.x} ${m.note ? '- ' + m.note : ''} (${m.user})`;
-    if (i === state.markerIndex) li.className = 'current';
-    li.onclick = () => { state.markerIndex = i; goTo(m.z, m.y, m.x); renderMarkers(); };
-    const del = document.createElement('button');
-    del.textContent = 'x';
-    del.title = 'remove this marker';
-    del.onclick = (e) => { e.stopPropagation(); edit('unmark', { key: m.key }); };
-    li.appendChild(del);
-    ul.appendChild(li);
-  });
-}
-
-function stepMarker(d) {
-  if (!state.markers.length) return say('there are no markers');
-  state.markerIndex = (state.markerIndex + d + state.markers.length) % state.markers.length;
-  const m = state.markers[state.markerIndex];
-  goTo(m.z, m.y, m.x);
-  renderMarkers();
-}
-
-async function jumpTo(text) {
-  const parts = text.split(',').map((s) => Number(s.trim()));
-  if (parts.length === 3 && parts.every(Number.isInteger)) return goTo(parts[0], parts[1], parts[2]);
-  if (parts.length === 1 && Number.isInteger(parts[0]) && parts[0] > 0) {
-    let s;
-    try {
-      s = await api('api/segment', undefined, { id: parts[0] });
-    } catch (e) { return say(e.message, true); }
-    // The server gives a voxel of the segment on the section of its box nearest the middle that holds it.
-    if (s.y < 0 || s.x < 0) return say(`segment ${parts[0]} has no voxels: there is nothing to show`, true);
-    await goTo(s.z, s.y, s.x);
-    return say(`segment ${parts[0]} is on sections ${s.box[0]} to ${s.box[3] - 1}; shown here on section ${s.z}`);
-  }
-  say('jump takes a segment id or z,y,x', true);
+  await refreshSection();
 }
 
 // ---- the 3D view of the same project (web/assets/annotator_project.js) ----------------------------
@@ -473,152 +439,6 @@ $('open-3d').onclick = () => {
   if (tab) tab.focus(); else say('the browser blocked the new tab: allow pop-ups for this page, or open annotator/ under this address', true);
 };
 
-// ---- tools ----------------------------------------------------------------------------------
-function setMode(mode) {
-  state.mode = mode;
-  if (mode !== 'merge' && mode !== 'split') { state.picked = []; state.seeds = []; }
-  const m = $('mode');
-  m.textContent = mode[0].toUpperCase() + mode.slice(1);
-  m.className = `mode ${mode}`;
-  for (const b of document.querySelectorAll('[data-mode]')) b.classList.toggle('active', b.dataset.mode === mode);
-  paintOverlay();
-  renderSegments();
-  draw();
-}
-
-function brushId() {
-  const v = $('brush-id').value.trim();
-  return v === 'new' || v === '' ? 'new' : Number(v);
-}
-
-async function apply() {
-  if (state.mode === 'merge') {
-    if (state.picked.length < 2) return say('pick at least two segments to merge', true);
-    const r = await edit('merge', { ids: state.picked });
-    if (r) { say(`merged into ${state.picked[0]}`); state.picked = []; paintOverlay(); renderSegments(); draw(); }
-  } else if (state.mode === 'split') {
-    if (!state.picked.length) return say('click the segment to split first', true);
-    const r = await edit('split', { id: state.picked[0], z: state.z, seeds: state.seeds, mode: $('split3d').checked ? '3d' : '2d' });
-    if (r) { say(`split: the orange part is now segment ${r.new_id}`); state.picked = []; state.seeds = []; paintOverlay(); draw(); }
-  }
-}
-
-let drag = null;
-canvas.addEventListener('contextmenu', (e) => e.preventDefault());
-let pressedAt = null;  // where the mouse went down: a click that did not pan selects in Navigate
-canvas.addEventListener('mousedown', (e) => {
-  pressedAt = [e.clientX, e.clientY];
-  const v = toVoxel(e);
-  const pan = e.button === 1 || e.button === 2 || (e.button === 0 && state.mode === 'navigate');
-  if (pan) { drag = { pan: true, x: e.clientX, y: e.clientY, ox: state.ox, oy: state.oy }; return; }
-  if (e.button !== 0) return;
-  if (state.mode === 'paint' || state.mode === 'erase') {
-    if (!inside(v)) return;
-    state.stroke = { mode: state.mode, points: [clampVoxel(v)] };
-    drag = { stroke: true };
-  } else if (state.mode === 'split' && state.picked.length) {
-    state.stroke = { mode: 'split', group: e.shiftKey ? 2 : 1, points: [clampVoxel(v)] };
-    drag = { stroke: true };
-  }
-  draw();
-});
-window.addEventListener('mousemove', (e) => {
-  if (drag && drag.pan) {
-    const r = canvas.getBoundingClientRect();
-    state.ox = drag.ox + (e.clientX - drag.x) * canvas.width / r.width;
-    state.oy = drag.oy + (e.clientY - drag.y) * canvas.height / r.height;
-    draw();
-    return;
-  }
-  if (e.target === canvas || drag) {
-    state.cursor = toVoxel(e);
-    if (drag && drag.stroke) state.stroke.points.push(clampVoxel(state.cursor));
-    showCursor();
-    draw();
-  }
-});
-window.addEventListener('mouseup', async (e) => {
-  const d = drag;
-  drag = null;
-  if (!d) {
-    return;
-  }
-  if (d.pan) { refreshImage(); refreshLabels(); return; }
-  const stroke = state.stroke;
-  if (!stroke) return;
-  if (stroke.mode === 'split') {
-    const seen = new Set(state.seeds.map((s) => `${s[0]},${s[1]}`));
-    for (const p of stroke.points) {
-      const s = [Math.round(p[0]), Math.round(p[1]), stroke.group];
-      if (!seen.has(`${s[0]},${s[1]}`)) { seen.add(`${s[0]},${s[1]}`); state.seeds.push(s); }
-    }
-    state.stroke = null;
-    draw();
-    return;
-  }
-  const points = stroke.points.map((p) => [Math.round(p[0] * 10) / 10, Math.round(p[1] * 10) / 10]);
-  const fields = { z: state.z, points, radius: brush() };
-  if (stroke.mode === 'paint') fields.id = brushId();
-  const r = await edit(stroke.mode, fields, 'this stroke');
-  state.stroke = null;  // saved and shown from the server's labels, or not saved and gone
-  if (r && stroke.mode === 'paint' && brushId() === 'new') {
-    $('brush-id').value = r.id;
-    say(`painted new segment ${r.id}; the brush keeps it (type new for another)`);
-  }
-  draw();
-});
-canvas.addEventListener('click', (e) => {
-  const v = toVoxel(e);
-  if (!inside(v)) return;
-  const id = labelAt(v);
-  if (state.mode === 'merge') {
-    if (!id) return;
-    const i = state.picked.indexOf(id);
-    if (i >= 0) state.picked.splice(i, 1); else state.picked.push(id);
-    say(`merge: ${state.picked.join(' + ')} (Enter merges into the first)`);
-  } else if (state.mode === 'split' && !state.picked.length) {
-    if (!id) return;
-    state.picked = [id];
-    say(`split ${id}: draw seeds for the part that keeps the id, Shift-draw the other part, then Enter`);
-  } else if (state.mode === 'navigate') {
-    if (pressedAt && Math.hypot(e.clientX - pressedAt[0], e.clientY - pressedAt[1]) > 4) return;
-    if (id === state.selected) return;
-    select(id);
-    if (id) say(`segment ${id} selected${channel ? ' (in the 3D view too, when open)' : ''}`);
-    return;
-  } else if (state.mode === 'fill') {
-    edit('fill', { z: state.z, y: Math.round(v[0]), x: Math.round(v[1]), id: brushId() }, 'this fill').then((r) => {
-      if (r && brushId() === 'new') $('brush-id').value = r.id;
-    });
-  } else {
-    return;
-  }
-  paintOverlay();
-  renderSegments();
-  draw();
-});
-canvas.addEventListener('wheel', (e) => {
-  e.preventDefault();
-  const r = canvas.getBoundingClientRect();
-  const sx = (e.clientX - r.left) * canvas.width / r.width, sy = (e.clientY - r.top) * canvas.height / r.height;
-  const f = Math.exp(-e.deltaY * 0.0015);
-  const scale = Math.min(64, Math.max(0.02, state.scale * f));
-  state.ox = sx - (sx - state.ox) * scale / state.scale;
-  state.oy = sy - (sy - state.oy) * scale / state.scale;
-  state.scale = scale;
-  draw();
-  clearTimeout(refreshImage.timer);
-  refreshImage.timer = setTimeout(() => { refreshImage(); refreshLabels(); }, 150);
-}, { passive: false });
-
-function showCursor() {
-  const v = state.cursor;
-  if (!v || !inside(v)) { $('cursor').textContent = `z ${state.z} y - x -`; $('under').textContent = 'id -'; return; }
-  $('cursor').textContent = `z ${state.z} y ${Math.round(v[0])} x ${Math.round(v[1])}`;
-  const id = labelAt(v);
-  const s = state.annotated.get(id);
-  $('under').textContent = `id ${id}${s && s.name ? ' (' + s.name + ')' : ''}${s && s.locked_by ? ' locked by ' + s.locked_by : ''}`;
-}
 
 // ---- keys and controls ----------------------------------------------------------------------
 // A box being typed in (jump, section, brush, id, search, name) takes the keys; Enter or Esc
@@ -653,7 +473,9 @@ window.addEventListener('keydown', (e) => {
     case '3': setMode('paint'); break;
     case '4': setMode('erase'); break;
     case 'f': setMode('fill'); break;
-    case '0': case 'escape': setMode('navigate'); $('help').hidden = true; break;
+    case 'escape': if (state.fill) { cancelFill(); break; } setMode('navigate'); $('help').hidden = true; break;
+    case '0': setMode('navigate'); $('help').hidden = true; break;
+    case 'h': case 'home': fit(); say('the whole section fits the view (H or Home)'); break;
     case 'enter': apply(); break;
     case 'b': $('boundaries').checked = !$('boundaries').checked; setBoundaries(); break;
     case 'l': {
@@ -689,11 +511,12 @@ function addMarker() {
 }
 
 for (const b of document.querySelectorAll('[data-mode]')) b.onclick = () => setMode(b.dataset.mode);
-for (const a of document.querySelectorAll('[data-sort]')) {
+for (const a of document.querySelectorAll('[data-sort], [data-column]')) {  // the links and the column heads
   a.onclick = (e) => {
     e.preventDefault();
-    state.sortDown = state.sort === a.dataset.sort ? !state.sortDown : a.dataset.sort === 'voxels';
-    state.sort = a.dataset.sort;
+    const by = a.dataset.sort || a.dataset.column;
+    state.sortDown = state.sort === by ? !state.sortDown : by === 'voxels';
+    state.sort = by;
     state.segmentOffset = 0;
     refreshSegments();
   };
@@ -708,7 +531,8 @@ $('window-hi').onchange = windowFromInputs;
 $('window-auto').onclick = () => setWindow(...state.info.window);
 $('prev-segments').onclick = () => segmentPage(-1);
 $('next-segments').onclick = () => segmentPage(1);
-$('apply').onclick = apply;
+$('apply').onclick = () => apply();
+$('fit').onclick = () => fit();
 $('undo').onclick = () => edit('undo', {});
 $('redo').onclick = () => edit('redo', {});
 $('opacity').oninput = () => setOpacity(Number($('opacity').value));
@@ -778,15 +602,15 @@ async function start() {
   $('slice').max = state.info.shape[0] - 1;
   document.title = `uniem proofreader - ${state.info.shape.join(' x ')}`;
   [$('window-lo').value, $('window-hi').value] = state.info.window.map(Math.round);
-  resize();
-  fit();
+  state.z = Math.floor(state.info.shape[0] / 2);  // the middle section, loaded once by the fit
+  resize();  // fits the section to the view
   showVersion();
   setMode('navigate');
   if (state.info.recovery) say(`server: ${state.info.recovery}`);
-  await goTo(Math.floor(state.info.shape[0] / 2));
+  await goTo(state.z);
   refreshSegments();
   refreshMarkers();
   listen();
   state.ready = true;
 }
-start();
+window.addEventListener('DOMContentLoaded', start);  // once app_lists.js and app_tools.js are loaded too

@@ -4,10 +4,25 @@
 //
 // Operations (apply(); the request is JSON with "op", "user" and "version", the project version
 // the user's page shows):
-//   paint   {z, points: [[y, x], ...], radius, id: N | "new"}    brush stroke on section z
-//   erase   {z, points, radius}                                   the same, painting 0
-//   fill    {z, y, x, id: N | "new"}                              2D flood fill (4-connected) of the
-//                                                                  region under (y, x) on section z
+//   paint   {z, points: [[y, x], ...], radius, id: N | "new",     brush stroke on section z: the
+//            protect?}                                             voxels whose centre lies within
+//                                                                  `radius` of a brush centre (below);
+//                                                                  protect: only background (0) and
+//                                                                  segment `id` change ("paint only
+//                                                                  into background", as in VAST)
+//   erase   {z, points, radius, protect?, id?}                    the same, painting 0; protect: only
+//                                                                  the voxels of segment `id`
+//   fill    {z, y, x, id: N | "new", protect?, expect?}           2D flood fill (4-connected) of the
+//                                                                  region under (y, x) on section z:
+//                                                                  the voxels of its one value (the
+//                                                                  background or the segment clicked),
+//                                                                  never across another segment;
+//                                                                  protect: background only. Above
+//                                                                  max_fill_voxels it is refused (413)
+//                                                                  unless `expect` gives its size, as
+//                                                                  fill_preview() said it (the page
+//                                                                  asked); a region whose size is not
+//                                                                  `expect` is refused (409)
 //   merge   {ids: [A, B, ...]}                                    B, ... join A
 //   split   {id, z, seeds: [[y, x, 1|2], ...], mode: "2d"|"3d"}   watershed of the segment on the
 //                                                                  inverted, smoothed image from the
@@ -18,7 +33,14 @@
 //   marker  {z, y, x, note, name?, type?, segment?, nm?: [x, y, z], key?}; unmark {key}
 //           "problem here" markers, and the 3D annotator's (a name, a type, the segment, the point
 //           in nm); with the key of an existing marker, that one moved or changed
-//   undo / redo                                                   the user's own last edit
+//   undo / redo                                                   the user's own last edit; the
+//                                                                  answer's "of" is what it took back
+// Brush centres: the stroke's points and, between two of them, points evenly spaced at most
+// max(0.5, radius / 2) apart, none rounded; voxel (y, x) is painted when (y - cy)^2 + (x - cx)^2
+// <= radius^2 for a centre (cy, cx). The page draws its ring and strokes by the same rule
+// (web/assets/app_tools.js), so what it shows is what is painted.
+// Strokes and fills are refused (409) where another user changed voxels in their box after
+// `version`: two people painting the same place cannot overwrite each other unseen.
 // Each accepted operation becomes a journal record (web/proofreading/journal.h) that is on disk before apply()
 // returns, and the version goes up by one. Refusals throw RequestError (the HTTP status and a
 // message for the page) and change nothing: 400 malformed or out of range, 404 unknown segment,
@@ -65,6 +87,7 @@ struct SessionOptions {
   double max_radius = 200;      // brush radius in voxels
   int64_t max_edit_voxels = 256LL << 20;  // voxels one operation may change
   int64_t max_stroke_cost = 32LL << 20;   // voxels a stroke may visit: brush stamps x (2 radius + 1)^2
+  int64_t max_fill_voxels = 100000;       // a larger fill needs its size confirmed ("expect")
   int64_t cache_bytes = 1LL << 30;  // label chunks kept in memory; beyond it, unchanged ones are
                                     // dropped, least recently used first
   bool read_only = false;       // look, export: no lock, no journal writes, no flushes
@@ -107,6 +130,10 @@ class Session {
   // the section nearest the middle of its box that holds it (not every section of the box need),
   // nearest the box's centre there. RequestError 404 when there is no such segment.
   nlohmann::json locate(uint32_t id) const;
+  // What a fill at (z, y, x) would change, without changing it: {z, y, x, from, voxels, box: [y0,
+  // x0, y1, x1], runs: [out, in, out, in, ...]} (the region's voxels as run lengths over the box
+  // in raster order, starting outside), `large` when voxels > max_fill_voxels, `limit`.
+  nlohmann::json fill_preview(int64_t z, int64_t y, int64_t x) const;
   nlohmann::json history(int64_t count) const;  // the last records: seq, kind, user, op, time
   // The voxels and the version of the last change of segment `id` (a cache key for what is made
   // from it); RequestError 404 when there is no such segment.
@@ -157,7 +184,10 @@ class Session {
   template <class RowFn>
   void for_each_row(int64_t z, int level, RowFn&& row_fn) const;
   uint32_t voxel(int64_t z, int64_t y, int64_t x) const;  // the caller holds the mutex
-  // Journals and applies a change. With `seen` >= 0 (strokes), it is refused (409) when another
+  // The 4-connected region of section z holding the value at (y, x), as y * nx + x in the order
+  // reached; the caller holds the mutex.
+  std::vector<int64_t> flood(int64_t z, int64_t y, int64_t x) const;
+  // Journals and applies a change. With `seen` >= 0 (strokes, fills), it is refused (409) when another
   // user changed voxels in its box after version `seen`, the one the user's page showed.
   nlohmann::json commit(Change& change, const nlohmann::json& op, const std::string& user, const std::string& kind,
                         int64_t target, std::vector<ValueDiff> values, int64_t seen);

@@ -52,6 +52,12 @@ std::string text(const json& r, const char* key, size_t max_length) {
   return s;
 }
 
+bool flag(const json& r, const char* key) {  // absent: false
+  if (!r.contains(key)) return false;
+  if (!r.at(key).is_boolean()) bad(std::string("'") + key + "' is true or false");
+  return r.at(key).get<bool>();
+}
+
 std::string valid_user(const json& r) {
   if (!r.contains("user")) return "anonymous";
   std::string u = text(r, "user", 64);
@@ -99,6 +105,9 @@ json Session::apply(const json& request) {
     const int64_t z = integer(request, "z", 0, shape[0] - 1);
     const double radius = number(request, "radius", 0.5, options_.max_radius);
     const uint32_t id = op == "paint" ? brush_id(request) : 0;
+    const bool protect = flag(request, "protect");
+    // Protected erase: only the voxels of this segment become background.
+    const uint32_t only = op == "erase" && protect ? segment_id(request, "id") : 0;
     const json& points = field(request, "points");
     if (!points.is_array() || points.empty()) bad("'points' must be a list of [y, x]");
     if (static_cast<int64_t>(points.size()) > options_.max_points)
@@ -128,8 +137,15 @@ json Session::apply(const json& request) {
     for (const auto& [cy, cx] : centres)
       for (int64_t y = std::max<int64_t>(0, std::lround(cy) - r); y <= std::min(shape[1] - 1, std::lround(cy) + r); ++y)
         for (int64_t x = std::max<int64_t>(0, std::lround(cx) - r); x <= std::min(shape[2] - 1, std::lround(cx) + r); ++x)
-          if ((y - cy) * (y - cy) + (x - cx) * (x - cx) <= radius * radius) change.set(z, y, x, id);
-    summary.update({{"z", z}, {"id", id}, {"radius", radius}, {"points", p.size()}});
+          if ((y - cy) * (y - cy) + (x - cx) * (x - cx) <= radius * radius) {
+            if (protect) {
+              const uint32_t now = change.get(z, y, x);
+              if (op == "paint" ? now != 0 && now != id : now != only) continue;
+            }
+            change.set(z, y, x, id);
+          }
+    summary.update({{"z", z}, {"id", op == "paint" ? id : only}, {"radius", radius}, {"points", p.size()}});
+    if (protect) summary["protect"] = true;
     json result = commit(change, summary, user, "edit", 0, {}, version);
     result["id"] = id;
     return result;
@@ -138,28 +154,29 @@ json Session::apply(const json& request) {
     const int64_t z = integer(request, "z", 0, shape[0] - 1), y0 = integer(request, "y", 0, shape[1] - 1),
                   x0 = integer(request, "x", 0, shape[2] - 1);
     const uint32_t id = brush_id(request);
+    const bool protect = flag(request, "protect");
     const uint32_t from = change.get(z, y0, x0);
     if (from) check_segment(from, user, version);
+    if (protect && from != 0 && from != id)
+      throw RequestError(409, "this place is segment " + std::to_string(from) +
+                                  ", and 'protect other segments' is on: fill only into background, or turn it off");
     if (from != id) {
-      std::vector<uint8_t> seen(static_cast<size_t>(shape[1] * shape[2]), 0);
-      std::vector<std::array<int64_t, 2>> stack{{y0, x0}};
-      seen[static_cast<size_t>(y0 * shape[2] + x0)] = 1;
-      while (!stack.empty()) {
-        const auto [y, x] = stack.back();
-        stack.pop_back();
-        change.set(z, y, x, id);
-        const int64_t ny[4] = {y - 1, y + 1, y, y}, nx[4] = {x, x, x - 1, x + 1};
-        for (int k = 0; k < 4; ++k) {
-          if (ny[k] < 0 || ny[k] >= shape[1] || nx[k] < 0 || nx[k] >= shape[2]) continue;
-          uint8_t& s = seen[static_cast<size_t>(ny[k] * shape[2] + nx[k])];
-          if (s || change.get(z, ny[k], nx[k]) != from) continue;
-          s = 1;
-          stack.push_back({ny[k], nx[k]});
-        }
+      const std::vector<int64_t> region = flood(z, y0, x0);
+      const int64_t size = static_cast<int64_t>(region.size());
+      if (request.contains("expect")) {
+        const int64_t expect = integer(request, "expect", 0, INT64_MAX);
+        if (expect != size)
+          throw RequestError(409, "the region changed since the preview (" + std::to_string(size) + " voxels now, " +
+                                      std::to_string(expect) + " shown); look at the new preview and fill again");
+      } else if (size > options_.max_fill_voxels) {
+        throw RequestError(413, "this fill would change " + std::to_string(size) + " voxels, more than " +
+                                    std::to_string(options_.max_fill_voxels) +
+                                    " at once: is the outline closed? Look at the preview and confirm it");
       }
+      for (const int64_t i : region) change.set(z, i / shape[2], i % shape[2], id);
     }
     summary.update({{"z", z}, {"y", y0}, {"x", x0}, {"id", id}, {"from", from}});
-    json result = commit(change, summary, user, "edit", 0, {}, -1);
+    json result = commit(change, summary, user, "edit", 0, {}, version);
     result["id"] = id;
     return result;
   }
@@ -254,6 +271,28 @@ json Session::apply(const json& request) {
   }
   if (op == "undo" || op == "redo") return op_undo(user, op == "redo");
   bad("unknown operation '" + op + "' (paint, erase, fill, merge, split, delete, lock, unlock, name, colour, marker, unmark, undo, redo)");
+}
+
+std::vector<int64_t> Session::flood(int64_t z, int64_t y0, int64_t x0) const {
+  const auto shape = project_.info().shape;
+  const uint32_t from = voxel(z, y0, x0);
+  std::vector<uint8_t> seen(static_cast<size_t>(shape[1] * shape[2]), 0);
+  std::vector<int64_t> region, stack{y0 * shape[2] + x0};
+  seen[static_cast<size_t>(stack[0])] = 1;
+  while (!stack.empty()) {
+    const int64_t i = stack.back(), y = i / shape[2], x = i % shape[2];
+    stack.pop_back();
+    region.push_back(i);
+    const int64_t ny[4] = {y - 1, y + 1, y, y}, nx[4] = {x, x, x - 1, x + 1};
+    for (int k = 0; k < 4; ++k) {
+      if (ny[k] < 0 || ny[k] >= shape[1] || nx[k] < 0 || nx[k] >= shape[2]) continue;
+      uint8_t& s = seen[static_cast<size_t>(ny[k] * shape[2] + nx[k])];
+      if (s || voxel(z, ny[k], nx[k]) != from) continue;
+      s = 1;
+      stack.push_back(ny[k] * shape[2] + nx[k]);
+    }
+  }
+  return region;
 }
 
 json Session::op_split(const json& request, const std::string& user, int64_t version, std::unique_lock<std::mutex>& lock) {
@@ -371,7 +410,9 @@ json Session::op_undo(const std::string& user, bool redo) {
                                   " was changed since");
     values.push_back({v.key, now, redo ? v.after : v.before});
   }
-  return commit(change, json{{"op", what}, {"target", target}, {"of", r.op}}, user, what, target, std::move(values), -1);
+  json result = commit(change, json{{"op", what}, {"target", target}, {"of", r.op}}, user, what, target, std::move(values), -1);
+  result["of"] = r.op;  // what was undone or redone, for the page to say
+  return result;
 }
 
 }  // namespace uniem::web

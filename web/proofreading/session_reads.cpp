@@ -171,6 +171,39 @@ json Session::markers() const {
   return list;
 }
 
+json Session::fill_preview(int64_t z, int64_t y, int64_t x) const {
+  const auto shape = project_.info().shape;
+  if (z < 0 || z >= shape[0] || y < 0 || y >= shape[1] || x < 0 || x >= shape[2])
+    throw RequestError(400, "(z, y, x) lies outside the volume");
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<int64_t> region = flood(z, y, x);
+  std::sort(region.begin(), region.end());  // raster order
+  int64_t y0 = INT64_MAX, x0 = INT64_MAX, y1 = 0, x1 = 0;
+  for (const int64_t i : region) {
+    y0 = std::min(y0, i / shape[2]);
+    y1 = std::max(y1, i / shape[2] + 1);
+    x0 = std::min(x0, i % shape[2]);
+    x1 = std::max(x1, i % shape[2] + 1);
+  }
+  // Run lengths over the box, alternately outside and inside the region.
+  json runs = json::array();
+  int64_t at = 0, out = 0;  // position in the box's raster; length of the run outside
+  for (size_t k = 0; k < region.size();) {
+    const int64_t i = region[k], here = (i / shape[2] - y0) * (x1 - x0) + (i % shape[2] - x0);
+    out = here - at;
+    size_t n = 1;
+    while (k + n < region.size() && region[k + n] == i + static_cast<int64_t>(n) && (i + static_cast<int64_t>(n)) % shape[2] < x1) ++n;
+    runs.push_back(out);
+    runs.push_back(n);
+    at = here + static_cast<int64_t>(n);
+    k += n;
+  }
+  const int64_t voxels = static_cast<int64_t>(region.size());
+  return json{{"z", z}, {"y", y}, {"x", x}, {"from", voxel(z, y, x)}, {"voxels", voxels},
+              {"box", {y0, x0, y1, x1}}, {"runs", std::move(runs)},
+              {"large", voxels > options_.max_fill_voxels}, {"limit", options_.max_fill_voxels}};
+}
+
 json Session::locate(uint32_t id) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = segments_.find(id);
