@@ -9,7 +9,9 @@
 #include "core/image/label.h"
 #include "core/image/objects.h"
 #include "core/image/statistics.h"
+#include "core/memory_budget.h"
 #include "io/atomic_output.h"
+#include "io/blockwise_label.h"
 #include "io/stack.h"
 
 namespace uniem::apps {
@@ -45,7 +47,10 @@ cli::Command label_command() {
       "Connectivity: 6 (faces), 18 (and edges), 26 (and corners) in 3D; 4 or 8 labels each section\n"
       "on its own. OUT gets the smallest bit depth that holds N (a .tif file, or a PNG folder while\n"
       "N <= 65535). --stats writes one CSV row per object: voxels, volume in nm^3, bounding box,\n"
-      "centroid (voxels and nm) and, with --intensity, the mean intensity of an image.",
+      "centroid (voxels and nm) and, with --intensity, the mean intensity of an image.\n"
+      "A volume too large for memory (its voxels and labels beyond --memory) is labelled in slabs\n"
+      "of sections, read and written a slab at a time, with exactly the ids of a run in memory\n"
+      "(without --stats); IN and OUT may then be any stack, e.g. an OME-Zarr or HDF5 dataset.",
       "  uniem label mito-mask/ mito-objects.tif --connectivity 6 --stats mito.csv --intensity raw/");
   command.positional("IN", "mask or label volume (folder or TIFF)").input()
       .positional("OUT", "labelled output (folder or .tif)").output()
@@ -71,6 +76,30 @@ int run_label(const cli::Args& args) {
   if (args.has("stats")) AtomicOutput::check(args.get("stats"), AtomicOutput::Kind::file, write.overwrite);
 
   const ReadOptions read = read_options(args);
+  {
+    // A stack whose voxels, labels and output would not fit the memory budget is labelled in
+    // slabs of sections, with the same ids (io/blockwise_label.h).
+    const StackReader probe(in, read);
+    const double need = static_cast<double>(probe.nz()) * static_cast<double>(probe.ny()) * static_cast<double>(probe.nx()) *
+                        (static_cast<double>(dtype_size(probe.dtype()) * static_cast<size_t>(probe.channels())) + 8);
+    if (need > static_cast<double>(memory_budget())) {
+      if (args.has("stats"))
+        throw InputError(in + ": too large to hold in memory (" + format_bytes(need) + ", the limit is " + format_bytes(static_cast<double>(memory_budget())) +
+                         "): it is labelled in slabs, without --stats; give more --memory for the statistics");
+      const int64_t sections = label_slab_sections(probe.ny(), probe.nx(), dtype_size(probe.dtype()), memory_budget());
+      BlockwiseLabelResult r;
+      try {
+        r = label_blockwise(in, read, out, write, *connectivity, mode == "labels" ? 1 : mode == "binary" ? 0 : -1, sections);
+      } catch (const InputError& e) {
+        throw InputError(std::string(e.what()).rfind(in, 0) == 0 ? e.what() : in + ": " + e.what());
+      }
+      std::printf("%lld objects (%s, %d-connectivity; in %lld slabs of %lld sections, to stay within %s) -> %s\n",
+                  static_cast<long long>(r.count), r.preserved ? "label-preserving" : "binary", static_cast<int>(*connectivity),
+                  static_cast<long long>(r.slabs), static_cast<long long>(sections), format_bytes(static_cast<double>(memory_budget())).c_str(),
+                  out.c_str());
+      return 0;
+    }
+  }
   const Volume v = read_volume(in, read);
   bool preserve = mode == "labels";
   if (mode == "auto") preserve = dtype_is_integer(v.dtype()) && !is_mask(v);

@@ -1,0 +1,163 @@
+#include "io/blockwise_label.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <type_traits>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/error.h"
+#include "core/image/convert.h"
+#include "core/progress.h"
+
+namespace fs = std::filesystem;
+
+namespace uniem {
+namespace {
+
+struct UnionFind {
+  std::vector<int64_t> parent;
+  int64_t find(int64_t a) {
+    while (parent[static_cast<size_t>(a)] != a) a = parent[static_cast<size_t>(a)] = parent[static_cast<size_t>(parent[static_cast<size_t>(a)])];
+    return a;
+  }
+  void join(int64_t a, int64_t b) {  // the smaller id stays the root: it is the first voxel's component
+    a = find(a), b = find(b);
+    if (a == b) return;
+    if (a < b) parent[static_cast<size_t>(b)] = a;
+    else parent[static_cast<size_t>(a)] = b;
+  }
+};
+
+// Which (dy, dx) of the section before are neighbours of a voxel under `c`.
+std::vector<std::pair<int, int>> face_offsets(Connectivity c) {
+  if (c == Connectivity::c6) return {{0, 0}};
+  if (c == Connectivity::c18) return {{0, 0}, {-1, 0}, {1, 0}, {0, -1}, {0, 1}};
+  if (c == Connectivity::c26) return {{-1, -1}, {-1, 0}, {-1, 1}, {0, -1}, {0, 0}, {0, 1}, {1, -1}, {1, 0}, {1, 1}};
+  return {};  // 2D connectivities: sections are labelled on their own
+}
+
+// Section `z` of `v` as one-channel values (for comparing labels across the face).
+double value_at(const Volume& v, int64_t z, int64_t i) { return v.value(z * v.ny() * v.nx() + i); }
+
+// True when the stack holds at most one nonzero value (read slab by slab, stopping at a second).
+bool stack_is_mask(const fs::path& input, const ReadOptions& read, int64_t slab_sections) {
+  StackReader reader(input, read);
+  bool seen = false;
+  double first = 0;
+  for (Volume v = reader.next(slab_sections); !v.empty(); v = reader.next(slab_sections)) {
+    for (int64_t i = 0; i < v.elements(); ++i) {
+      const double x = v.value(i);
+      if (x == 0) continue;
+      if (!seen) seen = true, first = x;
+      else if (x != first) return false;
+    }
+    check_cancelled();
+  }
+  return true;
+}
+
+}  // namespace
+
+int64_t label_slab_sections(int64_t ny, int64_t nx, size_t item, int64_t budget) {
+  // The input slab, its uint32 labels, the runs label_components keeps (at most one per voxel
+  // pair), the output slab: about 4 times the input and labels.
+  const double per_section = static_cast<double>(ny) * static_cast<double>(nx) * (static_cast<double>(item) + 4) * 4;
+  return std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(budget) / per_section));
+}
+
+BlockwiseLabelResult label_blockwise(const fs::path& input, const ReadOptions& read, const fs::path& output, WriteOptions write,
+                                     Connectivity connectivity, int preserve, int64_t slab_sections) {
+  slab_sections = std::max<int64_t>(1, slab_sections);
+  BlockwiseLabelResult result;
+  {
+    const StackReader probe(input, read);
+    if (preserve < 0) preserve = dtype_is_integer(probe.dtype()) && !stack_is_mask(input, read, slab_sections);
+  }
+  result.preserved = preserve == 1;
+  const auto offsets = face_offsets(connectivity);
+
+  // Pass 1: provisional ids slab by slab, joined across the faces.
+  UnionFind uf;
+  uf.parent.push_back(0);  // id 0: background
+  std::vector<int64_t> base;  // provisional id of each slab's local id 0
+  Volume last_values, last_labels;  // the previous slab's last section
+  int64_t nz = 0, ny = 0, nx = 0;
+  VoxelSize voxel_size;
+  {
+    StackReader reader(input, read);
+    nz = reader.nz(), ny = reader.ny(), nx = reader.nx(), voxel_size = reader.voxel_size();
+    Progress progress("labelling " + input.filename().string() + " in slabs", nz);
+    for (Volume slab = reader.next(slab_sections); !slab.empty(); slab = reader.next(slab_sections)) {
+      LabelResult local = label_components(slab, connectivity, preserve == 1);
+      const int64_t b = static_cast<int64_t>(uf.parent.size()) - 1;
+      base.push_back(b);
+      for (int64_t i = 1; i <= local.count; ++i) uf.parent.push_back(b + i);
+      if (!last_labels.empty() && !offsets.empty()) {
+        const uint32_t* below = last_labels.data<uint32_t>();
+        const uint32_t* here = local.labels.data<uint32_t>();
+        const int64_t previous = base[base.size() - 2];
+        for (int64_t y = 0; y < ny; ++y)
+          for (int64_t x = 0; x < nx; ++x) {
+            const uint32_t a = here[y * nx + x];
+            if (!a) continue;
+            for (const auto& [dy, dx] : offsets) {
+              const int64_t yy = y + dy, xx = x + dx;
+              if (yy < 0 || yy >= ny || xx < 0 || xx >= nx) continue;
+              const uint32_t c = below[yy * nx + xx];
+              if (!c) continue;
+              if (preserve == 1 && value_at(slab, 0, y * nx + x) != value_at(last_values, 0, yy * nx + xx)) continue;
+              uf.join(b + a, previous + c);
+            }
+          }
+      }
+      const int64_t n = slab.nz();
+      last_labels = Volume(DType::u32, 1, ny, nx);
+      std::memcpy(last_labels.raw(), local.labels.raw_slice(n - 1), last_labels.bytes());
+      last_values = Volume(slab.dtype(), 1, ny, nx, slab.channels());
+      std::memcpy(last_values.raw(), slab.raw_slice(n - 1), last_values.bytes());
+      progress.advance(n);
+      check_cancelled();
+    }
+  }
+  result.slabs = static_cast<int64_t>(base.size());
+
+  // Final ids: in order of the smallest provisional id, the root of each component.
+  std::vector<uint64_t> final_id(uf.parent.size(), 0);
+  for (size_t p = 1; p < uf.parent.size(); ++p) {
+    const int64_t root = uf.find(static_cast<int64_t>(p));
+    final_id[p] = root == static_cast<int64_t>(p) ? static_cast<uint64_t>(++result.count) : final_id[static_cast<size_t>(root)];
+  }
+  const DType type = result.count <= 0xff ? DType::u8 : result.count <= 0xffff ? DType::u16 : DType::u32;
+  if (write.format == StackFormat::png_folder && type == DType::u32)
+    throw InputError(output, std::to_string(result.count) + " objects need 32 bits, more than PNG holds; write a .tif file");
+
+  // Pass 2: each slab labelled again (the same slabs give the same local ids), written with its final ids.
+  Volume like(type, 1, ny, nx);
+  like.voxel_size = read.voxel_size ? *read.voxel_size : voxel_size;
+  StackWriter writer(output, write, like, nz);
+  StackReader reader(input, read);
+  Progress progress("writing " + output.filename().string(), nz);
+  size_t k = 0;
+  for (Volume slab = reader.next(slab_sections); !slab.empty(); slab = reader.next(slab_sections), ++k) {
+    const LabelResult local = label_components(slab, connectivity, preserve == 1);
+    Volume out(type, slab.nz(), ny, nx);
+    out.voxel_size = like.voxel_size;
+    const uint32_t* ids = local.labels.data<uint32_t>();
+    visit_dtype(type, [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (std::is_integral_v<T>) {
+        T* dst = out.data<T>();
+        for (int64_t i = 0; i < out.voxels(); ++i) dst[i] = ids[i] ? static_cast<T>(final_id[static_cast<size_t>(base[k] + ids[i])]) : T{0};
+      }
+    });
+    writer.append(out);
+    progress.advance(slab.nz());
+    check_cancelled();
+  }
+  writer.commit();
+  return result;
+}
+
+}  // namespace uniem
