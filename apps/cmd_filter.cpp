@@ -1,5 +1,6 @@
 // uniem filter: several filters applied to a stack in one run, in the order given
 // (core/image/filters.h for what each does and which type it returns).
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -9,7 +10,9 @@
 #include "apps/commands.h"
 #include "apps/stack_options.h"
 #include "core/image/filter_steps.h"
+#include "core/memory_budget.h"
 #include "core/progress.h"
+#include "io/blockwise_filter.h"
 #include "io/stack.h"
 
 namespace uniem::apps {
@@ -109,7 +112,30 @@ int run_filter(const cli::Args& args) {
   for (const auto& s : steps) parsed.push_back(parse_filter_step(s, three_d));
   const std::string in = args.positional(0), out = args.positional(1);
   const WriteOptions write = prepare_output(args, out);
-  Volume v = read_volume(in, read_options(args));
+  const ReadOptions read = read_options(args);
+  {
+    // A stack whose voxels and working copies (float32) would not fit the memory budget is
+    // filtered in slabs of sections, each with the margin its steps reach (io/blockwise_filter.h).
+    const StackReader probe(in, read);
+    const double per_voxel = static_cast<double>(dtype_size(probe.dtype()) * static_cast<size_t>(probe.channels())) + 12;
+    const double need = static_cast<double>(probe.nz()) * static_cast<double>(probe.ny()) * static_cast<double>(probe.nx()) * per_voxel;
+    if (need > static_cast<double>(memory_budget())) {
+      const int64_t margin = filter_z_margin(parsed, probe.voxel_size(), three_d, probe.dtype(), nullptr);
+      const double per_section = static_cast<double>(probe.ny()) * static_cast<double>(probe.nx()) * per_voxel * 2;
+      const int64_t sections = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(memory_budget()) / per_section) - 2 * std::max<int64_t>(0, margin));
+      BlockwiseFilterResult r;
+      try {
+        r = filter_blockwise(in, read, out, write, parsed, three_d, sections);
+      } catch (const InputError& e) {
+        throw InputError(std::string(e.what()).rfind(in, 0) == 0 ? e.what() : in + ": " + e.what());
+      }
+      std::printf("%zu step%s -> %s (%s; in %lld slabs of %lld sections with %lld more on each side, to stay within %s)\n", steps.size(),
+                  steps.size() == 1 ? "" : "s", out.c_str(), dtype_name(r.dtype), static_cast<long long>(r.slabs),
+                  static_cast<long long>(sections), static_cast<long long>(r.margin), format_bytes(static_cast<double>(memory_budget())).c_str());
+      return 0;
+    }
+  }
+  Volume v = read_volume(in, read);
   Progress progress("filtering", static_cast<int64_t>(steps.size()));
   for (const auto& s : parsed) {
     try {

@@ -117,4 +117,23 @@ Volume apply_filter_step(const ParsedFilterStep& s, const Volume& v, bool three_
   return binary_morphology(v, op, e.x * vs.x, vs, three_d);
 }
 
+int64_t filter_step_z_reach(const ParsedFilterStep& s, const VoxelSize& vs, bool three_d, bool& is_float) {
+  const std::string& n = s.name;
+  const bool was_float = is_float;
+  if (n == "sobel" || n == "normalise" || n == "distance") is_float = true;
+  else if (n == "threshold" || n == "canny" || n == "clahe" || n == "dilate" || n == "erode" || n == "open" || n == "close" ||
+           n == "fill-holes" || n == "remove-small")
+    is_float = false;
+  if (n == "normalise" || n == "distance" || n == "fill-holes" || n == "remove-small" || (n == "threshold" && s.otsu) ||
+      (n == "invert" && was_float))
+    return -1;
+  if (!three_d || n == "invert" || n == "threshold" || n == "canny" || n == "clahe") return 0;
+  if (n == "sobel") return 1;
+  const double z = extent(s.size, vs, true).z;  // the step's reach in sections
+  if (n == "gaussian") return static_cast<int64_t>(std::ceil(4.0 * z));
+  if (n == "bilateral") return static_cast<int64_t>(std::ceil(1.5 * extent(s.size, vs, false).x * vs.x / vs.z)) + 1;
+  if (n == "open" || n == "close") return 2 * static_cast<int64_t>(std::ceil(z));
+  return static_cast<int64_t>(std::ceil(z));  // median, mean, min, max, dilate, erode
+}
+
 }  // namespace uniem

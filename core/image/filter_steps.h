@@ -34,4 +34,13 @@ struct ParsedFilterStep {
 ParsedFilterStep parse_filter_step(const FilterStep& step, bool three_d);
 Volume apply_filter_step(const ParsedFilterStep& step, const Volume& v, bool three_d);
 
+// How many sections before and after a section the step reads to compute it, for a volume of
+// voxel size `vs` whose values are floats (`is_float`) or integers, so that a slab of sections with
+// that many more on each side gives exactly the sections the whole volume gives (io/blockwise_filter.h):
+// 0 for steps on each section (and every step without --3d), the kernel's or ball's reach in z for
+// the neighbourhood steps (twice the ball for open and close); -1 for steps that need the whole
+// volume (otsu, normalise, distance, fill-holes, remove-small, invert of floats). Sets `is_float`
+// to what the step gives.
+int64_t filter_step_z_reach(const ParsedFilterStep& step, const VoxelSize& vs, bool three_d, bool& is_float);
+
 }  // namespace uniem
