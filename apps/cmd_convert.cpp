@@ -5,6 +5,8 @@
 #include "apps/commands.h"
 #include "apps/stack_options.h"
 #include "core/image/convert.h"
+#include "core/memory_budget.h"
+#include "io/blockwise_convert.h"
 #include "io/stack.h"
 
 namespace uniem::apps {
@@ -47,7 +49,9 @@ cli::Command convert_command() {
       "--crop keeps a box of the stack (origin and size in voxels, z,y,x), e.g. sections held out\n"
       "for scoring or a region to look at.\n"
       "OUT must not exist (or be an empty folder) unless --overwrite is given; it is written under a\n"
-      "temporary name and appears only when complete.",
+      "temporary name and appears only when complete.\n"
+      "A volume larger than --memory is converted a slab of sections at a time (crop and --clip\n"
+      "included; --scale and --relabel need it whole).",
       "  uniem convert raw/ raw.tif --voxel-size 50,4,4\n"
       "  uniem convert raw/ raw.zarr\n"
       "  uniem convert cremi.h5:volumes/labels/neuron_ids labels.tif\n"
@@ -84,7 +88,38 @@ int run_convert(const cli::Args& args) {
   const bool change_bits = args.has("bits");
   const DType bits = change_bits ? parse_bits(args.get("bits")) : DType::u8;
 
-  Volume v = apply_crop(args, read_volume(in, read_options(args)), in);
+  const ReadOptions read = read_options(args);
+  {
+    // A stack that would not fit the memory budget is converted a slab of sections at a time
+    // (io/blockwise_convert.h).
+    const StackReader probe(in, read);
+    const double need = static_cast<double>(probe.nz()) * static_cast<double>(probe.ny()) * static_cast<double>(probe.nx()) *
+                        static_cast<double>(dtype_size(probe.dtype()) * static_cast<size_t>(probe.channels())) * 3;
+    if (need > static_cast<double>(memory_budget())) {
+      if (args.has("relabel"))
+        throw InputError(in + ": --relabel numbers the ids of the whole volume, which is larger than the memory limit; give more --memory");
+      std::optional<ConvertBox> box;
+      if (args.has("crop")) {
+        const auto c = args.integers("crop", 6);
+        box = ConvertBox{{c[0], c[1], c[2]}, {c[3], c[4], c[5]}};
+      }
+      const double per_section = static_cast<double>(probe.ny()) * static_cast<double>(probe.nx()) *
+                                 static_cast<double>(dtype_size(probe.dtype()) * static_cast<size_t>(probe.channels()) + 8) * 2;
+      const int64_t sections = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(memory_budget()) / per_section));
+      const DepthPolicy policy = args.has("scale") ? DepthPolicy::scale : args.has("clip") ? DepthPolicy::clip : DepthPolicy::exact;
+      BlockwiseConvertResult r;
+      try {
+        r = convert_blockwise(in, read, out, write, box, change_bits ? std::optional<DType>(bits) : std::nullopt, policy, sections);
+      } catch (const InputError& e) {
+        throw InputError(std::string(e.what()).rfind(in, 0) == 0 ? e.what() : in + ": " + e.what());
+      }
+      std::printf("wrote %s: %lld x %lld x %lld %s (in %lld slabs of %lld sections, to stay within %s)\n", out.c_str(), static_cast<long long>(r.nz),
+                  static_cast<long long>(r.ny), static_cast<long long>(r.nx), dtype_name(r.dtype), static_cast<long long>(r.slabs),
+                  static_cast<long long>(sections), format_bytes(static_cast<double>(memory_budget())).c_str());
+      return 0;
+    }
+  }
+  Volume v = apply_crop(args, read_volume(in, read), in);
   if (args.has("relabel")) {
     int64_t count = 0;
     try {

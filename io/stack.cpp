@@ -235,6 +235,7 @@ Volume StackReader::next(int64_t count) {
   if (state_->chunked) {
     Volume v = state_->chunked->read(read_, read_ + n);
     read_ += n;
+    v.voxel_size = voxel_size_;
     return v;
   }
   Volume v(dtype_, n, ny_, nx_, channels_);
@@ -250,6 +251,7 @@ Volume StackReader::next(int64_t count) {
     });
   }
   read_ += n;
+  v.voxel_size = voxel_size_;
   return v;
 }
 

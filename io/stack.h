@@ -66,7 +66,7 @@ class StackReader {
   int64_t channels() const { return channels_; }
   DType dtype() const { return dtype_; }
   const VoxelSize& voxel_size() const { return voxel_size_; }
-  Volume next(int64_t sections);
+  Volume next(int64_t sections);  // with voxel_size()
   // Goes to section z (0 <= z <= nz()): the next next() starts there. Cheap for a folder; a
   // multi-page TIFF skips the pages between without decoding them (from the first page when
   // going back).
