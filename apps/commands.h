@@ -25,6 +25,8 @@ UNIEM_COMMAND(label)
 UNIEM_COMMAND(eval)
 UNIEM_COMMAND(filter)
 UNIEM_COMMAND(watershed)
+UNIEM_COMMAND(affinities)
+UNIEM_COMMAND(agglomerate)
 UNIEM_COMMAND(mesh)
 UNIEM_COMMAND(train2d)
 UNIEM_COMMAND(infer2d)
@@ -58,6 +60,8 @@ inline constexpr Summary summaries[] = {
     {"filter", "apply filters in order: smoothing, median, thresholds, morphology, distance"},
     {"label", "find connected components, with per-object statistics"},
     {"watershed", "grow regions from markers: split cells along membranes or touching objects"},
+    {"agglomerate", "neurons from predicted affinities: watershed fragments joined by their mean affinity"},
+    {"affinities", "make the affinities of a label volume (training targets, or to try agglomerate)"},
     {"mesh", "surface meshes of labelled objects (PLY, OBJ, STL, Neuroglancer), with area and volume"},
     {"train2d", "train a 2D network (U-Net, ResNet, HighwayNet, DenseNet) from painted sections"},
     {"infer2d", "apply a trained 2D network to sections: probability maps, masks, objects"},
@@ -90,6 +94,8 @@ inline const Subcommand commands[] = {
     {"filter", "", filter_command, run_filter, true},
     {"label", "", label_command, run_label, true},
     {"watershed", "", watershed_command, run_watershed, true},
+    {"affinities", "", affinities_command, run_affinities, true},
+    {"agglomerate", "", agglomerate_command, run_agglomerate, true},
     {"mesh", "", mesh_command, run_mesh, true},
     {"eval", "", eval_command, run_eval, true},
     {"train2d", "", train2d_command, run_train2d, true},

@@ -28,7 +28,7 @@ void print_help() {
   std::printf(
       "uniem - segmentation of electron-microscopy volumes, in one program\n\n"
       "Usage: uniem <command> [arguments] [options]\n\nCommands:\n");
-  for (const auto& c : uniem::apps::summaries) std::printf("  %-10s %s\n", c.name, c.summary);
+  for (const auto& c : uniem::apps::summaries) std::printf("  %-12s %s\n", c.name, c.summary);
   std::printf(
       "\nEvery command explains itself: uniem <command> --help\n"
       "Image stacks are folders of PNG/TIFF files (sorted by name, 2.png before 10.png) or\n"
