@@ -11,8 +11,9 @@ namespace {
 
 // One level coarser: blocks of fz x 2 x 2 voxels, their mean (rounded for integers) or, for
 // labels, their most frequent value (the smallest of a tie).
-Volume coarser(const Volume& v, int64_t fz, bool labels) {
-  Volume out(v.dtype(), (v.nz() + fz - 1) / fz, (v.ny() + 1) / 2, (v.nx() + 1) / 2);
+// Sections [begin, end) of `v` (begin a multiple of fz), one level coarser.
+Volume coarser(const Volume& v, int64_t fz, bool labels, int64_t begin, int64_t end) {
+  Volume out(v.dtype(), (end - begin + fz - 1) / fz, (v.ny() + 1) / 2, (v.nx() + 1) / 2);
   visit_dtype(v.dtype(), [&](auto tag) {
     using T = decltype(tag);
     parallel_for(0, out.nz(), 1, [&](int64_t b, int64_t e) {
@@ -21,9 +22,9 @@ Volume coarser(const Volume& v, int64_t fz, bool labels) {
           for (int64_t x = 0; x < out.nx(); ++x) {
             T values[8];
             int n = 0;
-            for (int64_t dz = 0; dz < fz && z * fz + dz < v.nz(); ++dz)
+            for (int64_t dz = 0; dz < fz && begin + z * fz + dz < end; ++dz)
               for (int64_t dy = 0; dy < 2 && 2 * y + dy < v.ny(); ++dy)
-                for (int64_t dx = 0; dx < 2 && 2 * x + dx < v.nx(); ++dx) values[n++] = v.at<T>(z * fz + dz, 2 * y + dy, 2 * x + dx);
+                for (int64_t dx = 0; dx < 2 && 2 * x + dx < v.nx(); ++dx) values[n++] = v.at<T>(begin + z * fz + dz, 2 * y + dy, 2 * x + dx);
             T result{};
             if (labels) {
               for (int i = 1; i < n; ++i)  // insertion sort: at most 8 values
@@ -48,15 +49,30 @@ Volume coarser(const Volume& v, int64_t fz, bool labels) {
 
 }  // namespace
 
+std::vector<PyramidLevel> pyramid_plan(const std::array<int64_t, 3>& shape, const VoxelSize& vs) {
+  std::vector<PyramidLevel> plan{{shape, {vs.z, vs.y, vs.x}, 1}};
+  while (plan.size() < 8 && std::max(plan.back().shape[1], plan.back().shape[2]) > 256) {
+    const PyramidLevel& last = plan.back();
+    const auto& s = last.scale;
+    const int64_t fz = last.shape[0] > 1 && s[0] <= s[2] ? 2 : 1;  // z is halved while it is not coarser than x
+    plan.push_back({{(last.shape[0] + fz - 1) / fz, (last.shape[1] + 1) / 2, (last.shape[2] + 1) / 2},
+                    {s[0] * static_cast<double>(fz), s[1] * 2, s[2] * 2}, fz});
+  }
+  return plan;
+}
+
+Volume coarser_level(const Volume& v, int64_t fz, bool labels, int64_t begin, int64_t end) {
+  return coarser(v, fz, labels, begin, end < 0 ? v.nz() : end);
+}
+
 Pyramid make_pyramid(const Volume& v, bool labels) {
   Pyramid p;
-  p.scales.push_back({v.voxel_size.z, v.voxel_size.y, v.voxel_size.x});
+  const auto plan = pyramid_plan(v.shape(), v.voxel_size);
   const Volume* last = &v;
-  while (p.levels.size() + 1 < 8 && std::max(last->ny(), last->nx()) > 256) {
-    const auto s = p.scales.back();
-    const int64_t fz = last->nz() > 1 && s[0] <= s[2] ? 2 : 1;  // z is halved while it is not coarser than x
-    p.levels.push_back(coarser(*last, fz, labels));
-    p.scales.push_back({s[0] * static_cast<double>(fz), s[1] * 2, s[2] * 2});
+  for (size_t i = 0; i < plan.size(); ++i) {
+    p.scales.push_back(plan[i].scale);
+    if (i == 0) continue;
+    p.levels.push_back(coarser(*last, plan[i].fz, labels, 0, last->nz()));
     last = &p.levels.back();
   }
   return p;

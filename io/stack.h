@@ -103,8 +103,8 @@ void write_volume(const std::filesystem::path& output, const Volume& v, const Wr
 // memory: `nz` sections, each shaped and typed like the first section of `like` (and with its
 // voxel size); append() adds the next sections in order; commit() checks that all came and renames
 // the output into place (destroyed before, nothing is left). Folders of PNG or TIFF files,
-// multi-page TIFF and HDF5 are written as the sections come; OME-Zarr and precomputed outputs, whose
-// pyramids need the whole volume, are assembled in memory first.
+// multi-page TIFF, HDF5 and OME-Zarr (its pyramid level by level) are written as the sections
+// come; precomputed outputs are assembled in memory first.
 class StackWriter {
  public:
   StackWriter(const std::filesystem::path& output, const WriteOptions& options, const Volume& like, int64_t nz);

@@ -1,7 +1,7 @@
 // Writing stacks: write_volume for a whole volume, StackWriter a few sections at a time
-// (io/stack.h). The formats that can be written in order of sections are (a file per section,
-// the pages of a multi-page TIFF, hyperslabs of an HDF5 dataset); OME-Zarr and precomputed
-// outputs, whose pyramids need the whole volume, are assembled by StackWriter before writing.
+// (io/stack.h). Written in order of sections: a file per section, the pages of a multi-page TIFF,
+// hyperslabs of an HDF5 dataset, OME-Zarr chunk rows with their pyramid (io/zarr.h
+// OmeZarrWriter); precomputed outputs are assembled by StackWriter before writing.
 #include <algorithm>
 #include <cstdio>
 
@@ -42,7 +42,8 @@ void check_hdf5_writable(const Hdf5Path& where, const WriteOptions& options) {
                          where.dataset + "_2)");
 }
 
-bool assembled(StackFormat f) { return f == StackFormat::ome_zarr || f == StackFormat::ome_zarr3 || f == StackFormat::precomputed; }
+bool assembled(StackFormat f) { return f == StackFormat::precomputed; }
+bool zarr(StackFormat f) { return f == StackFormat::ome_zarr || f == StackFormat::ome_zarr3; }
 
 }  // namespace
 
@@ -61,7 +62,8 @@ struct StackWriter::State {
   std::unique_ptr<AtomicOutput> out;
   std::unique_ptr<TiffPageWriter> pages;
   std::unique_ptr<Hdf5Writer> hdf5;
-  Volume whole;           // OME-Zarr and precomputed: the volume, assembled
+  std::unique_ptr<OmeZarrWriter> zarr;
+  Volume whole;           // precomputed: the volume, assembled
   std::unique_ptr<Progress> progress;
 };
 
@@ -91,8 +93,10 @@ StackWriter::StackWriter(const fs::path& output, const WriteOptions& options, co
   } else {
     s.out = std::make_unique<AtomicOutput>(output, AtomicOutput::Kind::folder, options.overwrite);
     s.digits = std::max<int>(4, static_cast<int>(std::to_string(std::max<int64_t>(0, nz - 1)).size()));
+    if (zarr(options.format))
+      s.zarr = std::make_unique<OmeZarrWriter>(s.out->temporary(), s.like, nz, options.labels, options.format == StackFormat::ome_zarr3 ? 3 : 2);
   }
-  if (!assembled(options.format)) s.progress = std::make_unique<Progress>("writing " + output.filename().string(), nz);
+  if (!assembled(options.format) && !zarr(options.format)) s.progress = std::make_unique<Progress>("writing " + output.filename().string(), nz);
 }
 
 StackWriter::~StackWriter() = default;
@@ -109,6 +113,8 @@ void StackWriter::append(const Volume& v) {
       s.whole.voxel_size = s.like.voxel_size;
     }
     std::copy(v.raw(), v.raw() + v.bytes(), s.whole.raw_slice(s.written));
+  } else if (s.zarr) {
+    s.zarr->append(v);
   } else if (s.hdf5) {
     s.hdf5->write(v);
     s.progress->advance(v.nz());
@@ -134,8 +140,9 @@ void StackWriter::commit() {
   State& s = *state_;
   UNIEM_CHECK(s.written == s.nz, "StackWriter: fewer sections than announced");
   if (assembled(s.options.format)) {
-    if (s.options.format == StackFormat::precomputed) write_precomputed_volume(s.out->temporary(), s.whole, s.options.labels);
-    else write_ome_zarr(s.out->temporary(), s.whole, s.options.labels, s.options.format == StackFormat::ome_zarr3 ? 3 : 2);
+    write_precomputed_volume(s.out->temporary(), s.whole, s.options.labels);
+  } else if (s.zarr) {
+    s.zarr->finish();
   } else if (s.hdf5) {
     s.hdf5->close();
   } else if (s.pages) {
@@ -153,8 +160,7 @@ void write_volume(const fs::path& output, const Volume& v, const WriteOptions& o
   if (assembled(options.format)) {  // written from `v` itself, not a copy of it
     if (v.channels() != 1 && v.channels() != 3) throw InputError(output, "only 1 or 3 channels can be written");
     AtomicOutput out(output, AtomicOutput::Kind::folder, options.overwrite);
-    if (options.format == StackFormat::precomputed) write_precomputed_volume(out.temporary(), v, options.labels);
-    else write_ome_zarr(out.temporary(), v, options.labels, options.format == StackFormat::ome_zarr3 ? 3 : 2);
+    write_precomputed_volume(out.temporary(), v, options.labels);
     out.commit();
     return;
   }

@@ -32,10 +32,12 @@
 
 #include <array>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/image/volume.h"
+#include "core/progress.h"
 #include "io/volume_source.h"
 
 namespace uniem {
@@ -91,5 +93,28 @@ class ZarrArray : public VolumeSource {
 // the mean (images) or the most frequent value (`labels`); `version` 2 (OME-Zarr 0.4) or 3
 // (OME-Zarr 0.5, sharded).
 void write_ome_zarr(const std::filesystem::path& folder, const Volume& v, bool labels, int version = 2);
+
+// The same a few sections at a time, for volumes never whole in memory: `nz` sections shaped and
+// typed like `like` (with its voxel size); append() takes the next sections; each level writes its
+// whole chunk (or shard) rows as they fill and hands them, made coarser, to the next level, so
+// that memory holds about one chunk row per level; finish() writes the rest and the metadata. The
+// files are those write_ome_zarr writes, byte for byte.
+class OmeZarrWriter {
+ public:
+  OmeZarrWriter(const std::filesystem::path& folder, const Volume& like, int64_t nz, bool labels, int version);
+  ~OmeZarrWriter();
+  void append(const Volume& sections);
+  void finish();
+
+ private:
+  struct Level;
+  void push(size_t level, const Volume& sections, bool last);
+  std::filesystem::path folder_;
+  bool labels_ = false, voxel_size_known_ = false;
+  int version_ = 2;
+  std::vector<std::unique_ptr<Level>> levels_;
+  std::vector<std::array<double, 3>> scales_;
+  std::unique_ptr<Progress> progress_;
+};
 
 }  // namespace uniem

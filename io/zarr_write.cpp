@@ -38,25 +38,27 @@ std::string zarr_type(DType t) {
   return "";
 }
 
-// The box of `v` at `origin` (z, y, x) of `shape`, in C order into `raw`, zero beyond v's edges.
-void extract(const Volume& v, const std::array<int64_t, 3>& origin, const std::array<int64_t, 3>& shape, std::string& raw) {
+// The box of `v` at `origin` (z, y, x) of `shape`, in C order into `raw`, zero beyond v's edges
+// and beyond section `z_end`.
+void extract(const Volume& v, const std::array<int64_t, 3>& origin, const std::array<int64_t, 3>& shape, std::string& raw, int64_t z_end) {
   const size_t item = dtype_size(v.dtype());
   raw.assign(static_cast<size_t>(shape[0] * shape[1] * shape[2]) * item, '\0');  // edges padded with the fill value
   const int64_t w = std::min(shape[2], v.nx() - origin[2]);
-  for (int64_t z = 0; z < shape[0] && origin[0] + z < v.nz(); ++z)
+  for (int64_t z = 0; z < shape[0] && origin[0] + z < z_end; ++z)
     for (int64_t y = 0; y < shape[1] && origin[1] + y < v.ny(); ++y) {
       const std::byte* row = v.raw_slice(origin[0] + z) + static_cast<size_t>((origin[1] + y) * v.nx() + origin[2]) * item;
       std::memcpy(raw.data() + static_cast<size_t>((z * shape[1] + y) * shape[2]) * item, row, static_cast<size_t>(w) * item);
     }
 }
 
-// The grid of boxes of `shape` over `v`, with the folders their keys need made ("a/b/c": a/b).
-std::vector<std::array<int64_t, 3>> grid(const Volume& v, const std::array<int64_t, 3>& shape, const fs::path& keys) {
+// The boxes of `box` shape over a level's sections [z0, z1) (z0 a multiple of box[0]) of `slab`
+// (y and x whole), with the folders their keys need made ("a/b/c": a/b).
+std::vector<std::array<int64_t, 3>> grid(const Volume& slab, int64_t z0, int64_t z1, const std::array<int64_t, 3>& box, const fs::path& keys) {
   std::vector<std::array<int64_t, 3>> out;
-  for (int64_t cz = 0; cz * shape[0] < v.nz(); ++cz)
-    for (int64_t cy = 0; cy * shape[1] < v.ny(); ++cy) {
+  for (int64_t cz = z0 / box[0]; cz * box[0] < z1; ++cz)
+    for (int64_t cy = 0; cy * box[1] < slab.ny(); ++cy) {
       fs::create_directories(keys / std::to_string(cz) / std::to_string(cy));
-      for (int64_t cx = 0; cx * shape[2] < v.nx(); ++cx) out.push_back({cz, cy, cx});
+      for (int64_t cx = 0; cx * box[2] < slab.nx(); ++cx) out.push_back({cz, cy, cx});
     }
   return out;
 }
@@ -65,21 +67,59 @@ fs::path key_file(const fs::path& keys, const std::array<int64_t, 3>& c) {
   return keys / std::to_string(c[0]) / std::to_string(c[1]) / std::to_string(c[2]);
 }
 
+using Shape = std::array<int64_t, 3>;
+
 // Zarr 2: chunks of 32 x 256 x 256 at most, zlib level 1.
-void write_level_v2(const fs::path& folder, const Volume& v, Progress& progress) {
-  const std::array<int64_t, 3> chunks{std::min<int64_t>(v.nz(), 32), std::min<int64_t>(v.ny(), 256), std::min<int64_t>(v.nx(), 256)};
+Shape chunks_v2(const Shape& n) { return {std::min<int64_t>(n[0], 32), std::min<int64_t>(n[1], 256), std::min<int64_t>(n[2], 256)}; }
+
+// Zarr 3: shards of up to 2 x 4 x 4 inner chunks of 32 x 128 x 128 at most, each zstd level 3,
+// the shard's index (offset and length per inner chunk, CRC-32C) at its end.
+Shape inner_shape(const Shape& n) { return {std::min<int64_t>(n[0], 32), std::min<int64_t>(n[1], 128), std::min<int64_t>(n[2], 128)}; }
+Shape shard_shape(const Shape& n) {
+  const auto in = inner_shape(n);
+  const Shape most{2, 4, 4};
+  Shape s{};
+  for (size_t i = 0; i < 3; ++i) s[i] = in[i] * std::min(most[i], (n[i] + in[i] - 1) / in[i]);
+  return s;
+}
+
+void write_metadata_v2(const fs::path& folder, const Shape& n, DType t) {
+  const auto chunks = chunks_v2(n);
   fs::create_directories(folder);
   const json meta = {{"zarr_format", 2},
-                     {"shape", {v.nz(), v.ny(), v.nx()}},
+                     {"shape", {n[0], n[1], n[2]}},
                      {"chunks", {chunks[0], chunks[1], chunks[2]}},
-                     {"dtype", zarr_type(v.dtype())},
+                     {"dtype", zarr_type(t)},
                      {"compressor", {{"id", "zlib"}, {"level", 1}}},
                      {"fill_value", 0},
                      {"order", "C"},
                      {"filters", nullptr},
                      {"dimension_separator", "/"}};
   write_file(folder / ".zarray", meta.dump(2) + "\n");
-  const auto keys = grid(v, chunks, folder);
+}
+
+void write_metadata_v3(const fs::path& folder, const Shape& n, DType t) {
+  const auto inner = inner_shape(n), shard = shard_shape(n);
+  const json le = {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
+  const json sharding = {{"name", "sharding_indexed"},
+                         {"configuration", {{"chunk_shape", {inner[0], inner[1], inner[2]}},
+                                            {"codecs", json::array({le, {{"name", "zstd"}, {"configuration", {{"level", 3}, {"checksum", false}}}}})},
+                                            {"index_codecs", json::array({le, {{"name", "crc32c"}}})},
+                                            {"index_location", "end"}}}};
+  const json meta = {{"zarr_format", 3}, {"node_type", "array"}, {"shape", {n[0], n[1], n[2]}}, {"data_type", dtype_name(t)},
+                     {"chunk_grid", {{"name", "regular"}, {"configuration", {{"chunk_shape", {shard[0], shard[1], shard[2]}}}}}},
+                     {"chunk_key_encoding", {{"name", "default"}, {"configuration", {{"separator", "/"}}}}},
+                     {"fill_value", 0}, {"codecs", json::array({sharding})}, {"dimension_names", {"z", "y", "x"}},
+                     {"attributes", json::object()}};
+  fs::create_directories(folder);
+  write_file(folder / "zarr.json", meta.dump(2) + "\n");
+}
+
+// The chunks of a level's sections [z0, z1) (z0 a multiple of the chunks' depth), held by `slab`
+// from its section `first` on.
+void write_chunks_v2(const fs::path& folder, const Shape& n, const Volume& slab, int64_t first, int64_t z0, int64_t z1, Progress& progress) {
+  const auto chunks = chunks_v2(n);
+  const auto keys = grid(slab, z0, z1, chunks, folder);
   parallel_for(0, static_cast<int64_t>(keys.size()), 1, [&](int64_t b, int64_t e) {
     std::string raw, packed;
     // libdeflate writes the zlib format 2-3 times faster than zlib itself at the same level.
@@ -88,7 +128,7 @@ void write_level_v2(const fs::path& folder, const Volume& v, Progress& progress)
     if (!deflater) throw Error("libdeflate: out of memory");
     for (int64_t k = b; k < e; ++k) {
       const auto& c = keys[static_cast<size_t>(k)];
-      extract(v, {c[0] * chunks[0], c[1] * chunks[1], c[2] * chunks[2]}, chunks, raw);
+      extract(slab, {c[0] * chunks[0] - z0 + first, c[1] * chunks[1], c[2] * chunks[2]}, chunks, raw, z1 - z0 + first);
       packed.resize(libdeflate_zlib_compress_bound(deflater.get(), raw.size()));
       const size_t size = libdeflate_zlib_compress(deflater.get(), raw.data(), raw.size(), packed.data(), packed.size());
       if (size == 0) throw Error("libdeflate could not compress a chunk");
@@ -99,37 +139,11 @@ void write_level_v2(const fs::path& folder, const Volume& v, Progress& progress)
   });
 }
 
-// Zarr 3: shards of up to 2 x 4 x 4 inner chunks of 32 x 128 x 128 at most, each zstd level 3,
-// the shard's index (offset and length per inner chunk, CRC-32C) at its end.
-std::array<int64_t, 3> inner_shape(const Volume& v) {
-  return {std::min<int64_t>(v.nz(), 32), std::min<int64_t>(v.ny(), 128), std::min<int64_t>(v.nx(), 128)};
-}
-std::array<int64_t, 3> shard_shape(const Volume& v) {
-  const auto in = inner_shape(v);
-  const std::array<int64_t, 3> n{v.nz(), v.ny(), v.nx()}, most{2, 4, 4};
-  std::array<int64_t, 3> s{};
-  for (int i = 0; i < 3; ++i) s[static_cast<size_t>(i)] = in[static_cast<size_t>(i)] *
-      std::min(most[static_cast<size_t>(i)], (n[static_cast<size_t>(i)] + in[static_cast<size_t>(i)] - 1) / in[static_cast<size_t>(i)]);
-  return s;
-}
-
-void write_level_v3(const fs::path& folder, const Volume& v, Progress& progress) {
-  const auto inner = inner_shape(v), shard = shard_shape(v);
-  const json le = {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
-  const json sharding = {{"name", "sharding_indexed"},
-                         {"configuration", {{"chunk_shape", {inner[0], inner[1], inner[2]}},
-                                            {"codecs", json::array({le, {{"name", "zstd"}, {"configuration", {{"level", 3}, {"checksum", false}}}}})},
-                                            {"index_codecs", json::array({le, {{"name", "crc32c"}}})},
-                                            {"index_location", "end"}}}};
-  std::string type = dtype_name(v.dtype());
-  const json meta = {{"zarr_format", 3}, {"node_type", "array"}, {"shape", {v.nz(), v.ny(), v.nx()}}, {"data_type", type},
-                     {"chunk_grid", {{"name", "regular"}, {"configuration", {{"chunk_shape", {shard[0], shard[1], shard[2]}}}}}},
-                     {"chunk_key_encoding", {{"name", "default"}, {"configuration", {{"separator", "/"}}}}},
-                     {"fill_value", 0}, {"codecs", json::array({sharding})}, {"dimension_names", {"z", "y", "x"}},
-                     {"attributes", json::object()}};
-  fs::create_directories(folder);
-  write_file(folder / "zarr.json", meta.dump(2) + "\n");
-  const auto keys = grid(v, shard, folder / "c");
+// The shards of a level's sections [z0, z1) (z0 a multiple of the shards' depth), held by `slab`
+// from its section `first` on.
+void write_shards_v3(const fs::path& folder, const Shape& n, const Volume& slab, int64_t first, int64_t z0, int64_t z1, Progress& progress) {
+  const auto inner = inner_shape(n), shard = shard_shape(n);
+  const auto keys = grid(slab, z0, z1, shard, folder / "c");
   parallel_for(0, static_cast<int64_t>(keys.size()), 1, [&](int64_t b, int64_t e) {
     std::string raw, packed, file, index;
     for (int64_t k = b; k < e; ++k) {
@@ -142,13 +156,13 @@ void write_level_v3(const fs::path& folder, const Volume& v, Progress& progress)
       for (int64_t iz = 0; iz < shard[0] / inner[0]; ++iz)
         for (int64_t iy = 0; iy < shard[1] / inner[1]; ++iy)
           for (int64_t ix = 0; ix < shard[2] / inner[2]; ++ix) {
-            const std::array<int64_t, 3> at{c[0] * shard[0] + iz * inner[0], c[1] * shard[1] + iy * inner[1], c[2] * shard[2] + ix * inner[2]};
-            if (at[0] >= v.nz() || at[1] >= v.ny() || at[2] >= v.nx()) {  // past the edge: an empty inner chunk
+            const Shape at{c[0] * shard[0] + iz * inner[0], c[1] * shard[1] + iy * inner[1], c[2] * shard[2] + ix * inner[2]};
+            if (at[0] >= n[0] || at[1] >= n[1] || at[2] >= n[2]) {  // past the edge: an empty inner chunk
               put(UINT64_MAX);
               put(UINT64_MAX);
               continue;
             }
-            extract(v, at, inner, raw);
+            extract(slab, {at[0] - z0 + first, at[1], at[2]}, inner, raw, z1 - z0 + first);
             packed.resize(ZSTD_compressBound(raw.size()));
             const size_t size = ZSTD_compress(packed.data(), packed.size(), raw.data(), raw.size(), 3);
             if (ZSTD_isError(size)) throw Error(std::string("zstd could not compress a chunk: ") + ZSTD_getErrorName(size));
@@ -164,47 +178,118 @@ void write_level_v3(const fs::path& folder, const Volume& v, Progress& progress)
   });
 }
 
+// Sections [begin, end) of `v` as a volume of their own.
+Volume sections_of(const Volume& v, int64_t begin, int64_t end) {
+  Volume out = Volume::uninitialized(v.dtype(), end - begin, v.ny(), v.nx(), v.channels());
+  out.voxel_size = v.voxel_size;
+  if (end > begin) std::memcpy(out.raw(), v.raw_slice(begin), out.bytes());
+  return out;
+}
+
 }  // namespace
 
-void write_ome_zarr(const fs::path& folder, const Volume& v, bool labels, int version) {
-  if (v.channels() != 1) throw InputError(folder, "OME-Zarr is written for one channel; write a colour volume as TIFF");
-  const Pyramid pyramid = make_pyramid(v, labels);
-  const std::vector<Volume>& levels = pyramid.levels;
-  const auto& scales = pyramid.scales;
+// One level of the pyramid written as its sections come: whole chunk (or shard) rows are written
+// and handed, made coarser, to the next level; the rest waits for more sections or finish().
+struct OmeZarrWriter::Level {
+  fs::path folder;
+  Shape shape{};
+  int64_t depth = 1;     // sections per chunk row (a multiple of the next level's fz)
+  int64_t written = 0;   // sections written
+  int64_t next_fz = 1;
+  Volume pending;        // sections [written, written + pending.nz())
+};
+
+OmeZarrWriter::OmeZarrWriter(const fs::path& folder, const Volume& like, int64_t nz, bool labels, int version)
+    : folder_(folder), labels_(labels), version_(version) {
+  if (like.channels() != 1) throw InputError(folder, "OME-Zarr is written for one channel; write a colour volume as TIFF");
+  const auto plan = pyramid_plan({nz, like.ny(), like.nx()}, like.voxel_size);
   int64_t files = 0;
-  for (size_t i = 0; i <= levels.size(); ++i) {
-    const Volume& l = i == 0 ? v : levels[i - 1];
-    const std::array<int64_t, 3> s = version == 3 ? shard_shape(l) : std::array<int64_t, 3>{32, 256, 256};
-    files += ((l.nz() + s[0] - 1) / s[0]) * ((l.ny() + s[1] - 1) / s[1]) * ((l.nx() + s[2] - 1) / s[2]);
+  for (size_t i = 0; i < plan.size(); ++i) {
+    auto level = std::make_unique<Level>();
+    level->folder = folder / std::to_string(i);
+    level->shape = plan[i].shape;
+    level->depth = version == 3 ? shard_shape(level->shape)[0] : chunks_v2(level->shape)[0];
+    level->next_fz = i + 1 < plan.size() ? plan[i + 1].fz : 1;
+    const Shape box = version == 3 ? shard_shape(level->shape) : Shape{32, 256, 256};
+    files += ((level->shape[0] + box[0] - 1) / box[0]) * ((level->shape[1] + box[1] - 1) / box[1]) * ((level->shape[2] + box[2] - 1) / box[2]);
+    if (version == 3) write_metadata_v3(level->folder, level->shape, like.dtype());
+    else write_metadata_v2(level->folder, level->shape, like.dtype());
+    scales_.push_back(plan[i].scale);
+    levels_.push_back(std::move(level));
   }
-  Progress progress("writing " + folder.filename().string(), files);
+  progress_ = std::make_unique<Progress>("writing " + folder.filename().string(), files);
+  voxel_size_known_ = like.voxel_size.known;
+}
+
+OmeZarrWriter::~OmeZarrWriter() = default;
+
+void OmeZarrWriter::push(size_t i, const Volume& v, bool last) {
+  Level& l = *levels_[i];
+  // The level's next sections: what waits, then `v`; joined (a copy) only while something waits,
+  // which is less than one chunk row.
+  Volume joined;
+  if (l.pending.nz() > 0 && v.nz() > 0) {
+    joined = Volume::uninitialized(v.dtype(), l.pending.nz() + v.nz(), v.ny(), v.nx());
+    joined.voxel_size = v.voxel_size;
+    std::memcpy(joined.raw(), l.pending.raw(), l.pending.bytes());
+    std::memcpy(joined.raw_slice(l.pending.nz()), v.raw(), v.bytes());
+  }
+  const Volume& next = joined.nz() > 0 ? joined : l.pending.nz() > 0 ? l.pending : v;
+  const int64_t ready = last ? next.nz() : next.nz() / l.depth * l.depth;  // whole chunk rows; at the end, the rest
+  Volume coarse;
+  if (ready > 0) {
+    if (version_ == 3) write_shards_v3(l.folder, l.shape, next, 0, l.written, l.written + ready, *progress_);
+    else write_chunks_v2(l.folder, l.shape, next, 0, l.written, l.written + ready, *progress_);
+    l.written += ready;
+    if (i + 1 < levels_.size()) coarse = coarser_level(next, l.next_fz, labels_, 0, ready);
+  }
+  Volume rest = sections_of(next, ready, next.nz());
+  l.pending = std::move(rest);
+  if (i + 1 < levels_.size() && (ready > 0 || last)) push(i + 1, coarse, last);
+}
+
+void OmeZarrWriter::append(const Volume& sections) {
+  if (sections.nz() > 0) push(0, sections, false);
+}
+
+void OmeZarrWriter::finish() {
+  push(0, Volume(), true);
+  for (const auto& l : levels_)
+    UNIEM_CHECK(l->written == l->shape[0], "OmeZarrWriter: level " + l->folder.filename().string() + " got " + std::to_string(l->written) +
+                                               " of " + std::to_string(l->shape[0]) + " sections");
   json axes = json::array(), datasets = json::array();
   for (const char* a : {"z", "y", "x"}) {
     json axis = {{"name", a}, {"type", "space"}};
-    if (v.voxel_size.known) axis["unit"] = "nanometer";
+    if (voxel_size_known_) axis["unit"] = "nanometer";
     axes.push_back(axis);
   }
-  for (size_t i = 0; i <= levels.size(); ++i) {
-    if (version == 3) write_level_v3(folder / std::to_string(i), i == 0 ? v : levels[i - 1], progress);
-    else write_level_v2(folder / std::to_string(i), i == 0 ? v : levels[i - 1], progress);
+  for (size_t i = 0; i < levels_.size(); ++i)
     datasets.push_back({{"path", std::to_string(i)},
-                        {"coordinateTransformations", {{{"type", "scale"}, {"scale", {scales[i][0], scales[i][1], scales[i][2]}}}}}});
-  }
-  json multiscale = {{"name", folder.filename().string()},
+                        {"coordinateTransformations", {{{"type", "scale"}, {"scale", {scales_[i][0], scales_[i][1], scales_[i][2]}}}}}});
+  // The image's name: its folder's, without the temporary suffix an atomic output writes under.
+  std::string name = folder_.filename().string();
+  if (const size_t tmp = name.rfind(".tmp-"); tmp != std::string::npos) name.erase(tmp);
+  json multiscale = {{"name", name},
                      {"axes", axes},
                      {"datasets", datasets},
-                     {"type", labels ? "mode" : "mean"},
-                     {"metadata", {{"description", labels ? "each coarser level: the most frequent id of 2 x 2 (x 2) voxels"
-                                                          : "each coarser level: the mean of 2 x 2 (x 2) voxels"},
+                     {"type", labels_ ? "mode" : "mean"},
+                     {"metadata", {{"description", labels_ ? "each coarser level: the most frequent id of 2 x 2 (x 2) voxels"
+                                                           : "each coarser level: the mean of 2 x 2 (x 2) voxels"},
                                    {"written_by", "uniem"}}}};
-  if (version == 3) {  // OME-Zarr 0.5: the version once, for the image, in zarr.json's attributes
+  if (version_ == 3) {  // OME-Zarr 0.5: the version once, for the image, in zarr.json's attributes
     const json ome = {{"version", "0.5"}, {"multiscales", json::array({multiscale})}};
-    write_file(folder / "zarr.json", json{{"zarr_format", 3}, {"node_type", "group"}, {"attributes", {{"ome", ome}}}}.dump(2) + "\n");
+    write_file(folder_ / "zarr.json", json{{"zarr_format", 3}, {"node_type", "group"}, {"attributes", {{"ome", ome}}}}.dump(2) + "\n");
     return;
   }
   multiscale["version"] = "0.4";
-  write_file(folder / ".zgroup", json{{"zarr_format", 2}}.dump() + "\n");
-  write_file(folder / ".zattrs", json{{"multiscales", json::array({multiscale})}}.dump(2) + "\n");
+  write_file(folder_ / ".zgroup", json{{"zarr_format", 2}}.dump() + "\n");
+  write_file(folder_ / ".zattrs", json{{"multiscales", json::array({multiscale})}}.dump(2) + "\n");
+}
+
+void write_ome_zarr(const fs::path& folder, const Volume& v, bool labels, int version) {
+  OmeZarrWriter writer(folder, v, v.nz(), labels, version);
+  writer.append(v);
+  writer.finish();
 }
 
 }  // namespace uniem
