@@ -108,8 +108,9 @@ PageLayout read_layout(TIFF* t, const fs::path& path, int64_t page) {
     case PHOTOMETRIC_MINISBLACK:
     case PHOTOMETRIC_MINISWHITE: break;
     case PHOTOMETRIC_RGB:
-      if (l.samples < 3 || l.bits < 8 || l.bits > 16)
-        throw InputError(path, where + "RGB needs 3 or 4 samples of 8 or 16 bits");
+      // 32-bit float samples too: three-channel volumes such as affinities (uniem agglomerate).
+      if (l.samples < 3 || !(l.bits == 8 || l.bits == 16 || (l.bits == 32 && l.format == SAMPLEFORMAT_IEEEFP)))
+        throw InputError(path, where + "RGB needs 3 or 4 samples of 8 or 16 bits, or of 32-bit float");
       break;
     case PHOTOMETRIC_PALETTE:
       if (l.bits > 8 || !TIFFGetField(t, TIFFTAG_COLORMAP, &l.red, &l.green, &l.blue))

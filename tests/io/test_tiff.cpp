@@ -5,6 +5,7 @@
 #include <fstream>
 #include <vector>
 
+#include "io/stack.h"
 #include "io/tiff.h"
 #include "tests/test_support.h"
 
@@ -188,4 +189,17 @@ TEST_CASE("signed and 64-bit float samples, truncation and junk are refused with
     CAPTURE(name);
     CHECK(test::input_error_message([&] { read(dir / name); }).find(name) != std::string::npos);
   }
+}
+
+TEST_CASE("three-channel float32 volumes (affinities) round-trip through a multi-page TIFF") {
+  TempDir dir;
+  Volume v(DType::f32, 3, 5, 7, 3);
+  for (int64_t i = 0; i < v.elements(); ++i) v.data<float>()[i] = static_cast<float>(i) / 97.0f;
+  write_volume(dir / "aff.tif", v, {.format = StackFormat::multipage_tiff});
+  ReadOptions read;
+  read.color = ColorPolicy::channels;
+  const Volume back = read_volume(dir / "aff.tif", read);
+  REQUIRE(back.channels() == 3);
+  REQUIRE(back.dtype() == DType::f32);
+  CHECK(std::equal(back.raw(), back.raw() + back.bytes(), v.raw()));
 }
