@@ -8,7 +8,6 @@
 #include <utility>
 
 #include "core/error.h"
-#include "core/memory_budget.h"
 
 namespace fs = std::filesystem;
 
@@ -264,9 +263,7 @@ Volume Hdf5Dataset::read(int64_t z0, int64_t z1) const {
   const fs::path source = file_.string() + ":" + dataset_;
   z1 = std::min(z1, nz());
   if (z1 <= z0) return Volume();
-  check_memory_budget(source, "announces " + std::to_string(z1 - z0) + " sections of " + std::to_string(nx()) + " x " + std::to_string(ny()) + " pixels",
-                      static_cast<double>(z1 - z0) * static_cast<double>(ny()) * static_cast<double>(nx()) * static_cast<double>(dtype_size(dtype_)),
-                      dtype_name(dtype_), "read part of it (uniem convert --crop)");
+  check_sections_budget(source, z1 - z0, "read part of it (uniem convert --crop)");
   Volume v = Volume::uninitialized(dtype_, z1 - z0, ny(), nx());
   v.voxel_size = voxel_size_;
   std::vector<hsize_t> start(dims_.size(), 0), count(dims_.begin(), dims_.end());

@@ -9,7 +9,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "core/memory_budget.h"
 #include "core/progress.h"
 #include "core/threads.h"
 #include "io/atomic_output.h"
@@ -157,17 +156,6 @@ uint32_t rotl(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
 uint32_t fmix(uint32_t h) {
   h ^= h >> 16, h *= 0x85ebca6bu, h ^= h >> 13, h *= 0xc2b2ae35u, h ^= h >> 16;
   return h;
-}
-
-const char* type_name(DType t) {
-  switch (t) {
-    case DType::u8: return "uint8";
-    case DType::u16: return "uint16";
-    case DType::u32: return "uint32";
-    case DType::u64: return "uint64";
-    case DType::f32: return "float32";
-  }
-  return "";
 }
 
 }  // namespace
@@ -319,9 +307,7 @@ std::string PrecomputedVolume::chunk_bytes(const std::array<int64_t, 3>& g, fs::
 Volume PrecomputedVolume::read(int64_t z0, int64_t z1) const {
   z1 = std::min(z1, nz());
   if (z1 <= z0) return Volume();
-  check_memory_budget(folder_, "announces " + std::to_string(z1 - z0) + " sections of " + std::to_string(nx()) + " x " + std::to_string(ny()) + " pixels",
-                      static_cast<double>(z1 - z0) * static_cast<double>(ny()) * static_cast<double>(nx()) * static_cast<double>(item_),
-                      dtype_name(dtype_), "read a coarser scale");
+  check_sections_budget(folder_, z1 - z0, "read a coarser scale");
   Volume v(dtype_, z1 - z0, ny(), nx());  // zeros where chunks are missing
   v.voxel_size = voxel_size_;
   std::vector<std::array<int64_t, 3>> cells;
@@ -347,7 +333,7 @@ Volume PrecomputedVolume::read(int64_t z0, int64_t z1) const {
         decode_segmentation(bytes, get32(bytes, 0), size, block_, dtype_ == DType::u64 ? 2 : 1, reinterpret_cast<std::byte*>(decoded.data()), file);
         raw = &decoded;
       } else if (bytes.size() != voxels * item_) {
-        throw InputError(file, "holds " + std::to_string(bytes.size()) + " bytes; a raw chunk of " + numbers(size, " x ") + " " + type_name(dtype_) +
+        throw InputError(file, "holds " + std::to_string(bytes.size()) + " bytes; a raw chunk of " + numbers(size, " x ") + " " + dtype_name(dtype_) +
                                    " voxels has " + std::to_string(voxels * item_));
       }
       for (int64_t z = std::max(begin[2], z0); z < std::min(begin[2] + size[2], z1); ++z)
@@ -416,7 +402,7 @@ void write_precomputed_volume(const fs::path& folder, const Volume& v, bool labe
       }
     });
   }
-  const json info = {{"@type", "neuroglancer_multiscale_volume"}, {"type", labels ? "segmentation" : "image"}, {"data_type", type_name(stored)},
+  const json info = {{"@type", "neuroglancer_multiscale_volume"}, {"type", labels ? "segmentation" : "image"}, {"data_type", dtype_name(stored)},
                      {"num_channels", 1}, {"scales", scales}};
   write_file(folder / "info", info.dump(2) + "\n");
 }

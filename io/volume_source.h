@@ -31,6 +31,9 @@ class VolumeSource {
   virtual Volume read(int64_t z0, int64_t z1) const = 0;
 
  protected:
+  // Throws InputError naming `source` when `sections` sections exceed the memory budget
+  // (core/memory_budget.h); `remedy` says what to do instead.
+  void check_sections_budget(const std::filesystem::path& source, int64_t sections, const std::string& remedy) const;
   std::array<int64_t, 3> shape_{1, 1, 1};
   DType dtype_ = DType::u8;
   VoxelSize voxel_size_;

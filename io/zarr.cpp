@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "core/memory_budget.h"
 #include "core/progress.h"
 #include "core/threads.h"
 #include "io/crc32c.h"
@@ -504,9 +503,7 @@ void ZarrArray::read_shard(Volume& v, int64_t z0, int64_t z1, const std::array<i
 Volume ZarrArray::read(int64_t z0, int64_t z1) const {
   z1 = std::min(z1, nz());
   if (z1 <= z0) return Volume();
-  check_memory_budget(array_, "announces " + std::to_string(z1 - z0) + " sections of " + std::to_string(nx()) + " x " + std::to_string(ny()) + " pixels",
-                      static_cast<double>(z1 - z0) * static_cast<double>(ny()) * static_cast<double>(nx()) * static_cast<double>(dtype_size(dtype_)),
-                      dtype_name(dtype_), "read a smaller array (a coarser level of the pyramid)");
+  check_sections_budget(array_, z1 - z0, "read a smaller array (a coarser level of the pyramid)");
   Volume v = Volume::uninitialized(dtype_, z1 - z0, ny(), nx());
   v.voxel_size = voxel_size_;
   std::vector<std::array<int64_t, 3>> keys;

@@ -10,24 +10,11 @@
 #include "core/image/synth.h"
 #include "core/random.h"
 #include "core/threads.h"
+#include "tests/image/synthetic_neurons.h"
 #include "tests/test_support.h"
 
 using namespace uniem;
-
-namespace {
-
-// Neurons of a small synthetic EM volume: objects separated by membranes (label 0).
-Volume synthetic_neurons(uint64_t seed) {
-  SynthOptions o;
-  o.nz = 12;
-  o.ny = o.nx = 96;
-  o.seed = seed;
-  o.radius_min_nm = 40;  // thin neurites: some 30 objects
-  o.radius_max_nm = 120;
-  return synthesize(o).neurons;
-}
-
-}  // namespace
+using uniem::test::synthetic_neurons;
 
 TEST_CASE("affinities of labels: 1 between equal nonzero labels, channel c towards the previous voxel along x, y, z") {
   Volume labels(DType::u16, 2, 2, 3);

@@ -13,9 +13,11 @@
 #include "core/image/synth.h"
 #include "core/random.h"
 #include "core/threads.h"
+#include "tests/image/synthetic_neurons.h"
 #include "tests/test_support.h"
 
 using namespace uniem;
+using uniem::test::synthetic_neurons;
 
 namespace {
 
@@ -48,15 +50,6 @@ AgglomerationOptions at(std::vector<double> thresholds, std::optional<double> pe
   return o;
 }
 
-Volume synthetic_neurons(uint64_t seed) {
-  SynthOptions o;
-  o.nz = 12;
-  o.ny = o.nx = 96;
-  o.seed = seed;
-  o.radius_min_nm = 40;  // thin neurites: some 30 objects
-  o.radius_max_nm = 120;
-  return synthesize(o).neurons;
-}
 
 // Float affinities of `labels` with Gaussian noise of standard deviation sigma, clamped to [0, 1].
 Volume noisy_affinities(const Volume& labels, double sigma, uint64_t seed) {
