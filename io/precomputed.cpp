@@ -345,66 +345,92 @@ Volume PrecomputedVolume::read(int64_t z0, int64_t z1) const {
   return v;
 }
 
-void write_precomputed_volume(const fs::path& folder, const Volume& v, bool labels) {
-  if (v.channels() != 1) throw InputError(folder, "precomputed volumes are written for one channel; write a colour volume as TIFF");
-  if (labels && v.dtype() == DType::f32) throw InputError(folder, "a label volume holds integer ids, this one floats");
-  Pyramid pyramid = make_pyramid(v, labels);
+PrecomputedWriter::PrecomputedWriter(const fs::path& folder, const Volume& like, int64_t nz, bool labels)
+    : folder_(folder), labels_(labels) {
+  if (like.channels() != 1) throw InputError(folder, "precomputed volumes are written for one channel; write a colour volume as TIFF");
+  if (labels && like.dtype() == DType::f32) throw InputError(folder, "a label volume holds integer ids, this one floats");
   // Label volumes as uint32 (uint64 when an id needs it): what compressed_segmentation holds.
-  const DType stored = !labels ? v.dtype() : v.dtype() == DType::u64 ? DType::u64 : DType::u32;
-  const std::array<int64_t, 3> chunk{64, 64, 64}, block{8, 8, 8};
-  json scales = json::array();
+  stored_ = !labels ? like.dtype() : like.dtype() == DType::u64 ? DType::u64 : DType::u32;
+  plan_ = pyramid_plan({nz, like.ny(), like.nx()}, like.voxel_size);
+  std::vector<int64_t> depths;
   int64_t files = 0;
-  for (size_t i = 0; i <= pyramid.levels.size(); ++i) {
-    const Volume& l = i == 0 ? v : pyramid.levels[i - 1];
-    files += ((l.nx() + 63) / 64) * ((l.ny() + 63) / 64) * ((l.nz() + 63) / 64);
-  }
-  Progress progress("writing " + folder.filename().string(), files);
-  for (size_t i = 0; i <= pyramid.levels.size(); ++i) {
-    const Volume& l = i == 0 ? v : pyramid.levels[i - 1];
-    const auto& s = pyramid.scales[i];
-    const std::array<double, 3> resolution{s[2], s[1], s[0]};  // nm (1 nm voxels when the size is unknown)
+  for (const auto& level : plan_) {
+    const std::array<int64_t, 3> size{level.shape[2], level.shape[1], level.shape[0]};  // x, y, z
+    const std::array<double, 3> resolution{level.scale[2], level.scale[1], level.scale[0]};  // nm (1 nm when unknown)
     auto text = [](double d) { return d == static_cast<double>(static_cast<int64_t>(d)) ? std::to_string(static_cast<int64_t>(d)) : json(d).dump(); };
-    const std::string key = text(resolution[0]) + "_" + text(resolution[1]) + "_" + text(resolution[2]);
-    const std::array<int64_t, 3> size{l.nx(), l.ny(), l.nz()};
-    json scale = {{"key", key}, {"size", size}, {"resolution", resolution}, {"voxel_offset", {0, 0, 0}},
-                  {"chunk_sizes", {{std::min(chunk[0], size[0]), std::min(chunk[1], size[1]), std::min(chunk[2], size[2])}}},
-                  {"encoding", labels ? "compressed_segmentation" : "raw"}};
-    if (labels) scale["compressed_segmentation_block_size"] = block;
-    scales.push_back(scale);
-    fs::create_directories(folder / key);
-    std::array<int64_t, 3> grid{};
-    for (int d = 0; d < 3; ++d) grid[d] = (size[d] + chunk[d] - 1) / chunk[d];
-    const Volume converted = stored == l.dtype() ? Volume() : [&] {
-      Volume c(stored, l.nz(), l.ny(), l.nx());
-      for (int64_t k = 0; k < l.elements(); ++k) c.data<uint32_t>()[k] = static_cast<uint32_t>(l.value(k));
-      return c;
-    }();
-    const Volume& source = converted.empty() ? l : converted;
-    const size_t item = dtype_size(stored);
-    parallel_for(0, grid[0] * grid[1] * grid[2], 1, [&](int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) {
-        const std::array<int64_t, 3> g{k % grid[0], k / grid[0] % grid[1], k / (grid[0] * grid[1])};
-        std::array<int64_t, 3> begin{}, end{}, n{};
-        for (int d = 0; d < 3; ++d) begin[d] = g[d] * chunk[d], end[d] = std::min(size[d], begin[d] + chunk[d]), n[d] = end[d] - begin[d];
-        std::string raw(static_cast<size_t>(n[0] * n[1] * n[2]) * item, '\0');
-        for (int64_t z = 0; z < n[2]; ++z)
-          for (int64_t y = 0; y < n[1]; ++y)
-            std::memcpy(raw.data() + static_cast<size_t>((z * n[1] + y) * n[0]) * item,
-                        source.raw() + static_cast<size_t>(((begin[2] + z) * source.ny() + begin[1] + y) * source.nx() + begin[0]) * item,
-                        static_cast<size_t>(n[0]) * item);
-        if (labels)
-          raw = stored == DType::u64 ? encode_segmentation(reinterpret_cast<const uint64_t*>(raw.data()), n, block)
-                                     : encode_segmentation(reinterpret_cast<const uint32_t*>(raw.data()), n, block);
-        write_file(folder / key / (std::to_string(begin[0]) + "-" + std::to_string(end[0]) + "_" + std::to_string(begin[1]) + "-" +
-                                   std::to_string(end[1]) + "_" + std::to_string(begin[2]) + "-" + std::to_string(end[2])),
-                   raw);
-        progress.advance();
-      }
-    });
+    keys_.push_back(text(resolution[0]) + "_" + text(resolution[1]) + "_" + text(resolution[2]));
+    fs::create_directories(folder / keys_.back());
+    depths.push_back(std::min<int64_t>(64, size[2]));  // whole rows of chunks
+    files += ((size[0] + 63) / 64) * ((size[1] + 63) / 64) * ((size[2] + 63) / 64);
   }
-  const json info = {{"@type", "neuroglancer_multiscale_volume"}, {"type", labels ? "segmentation" : "image"}, {"data_type", dtype_name(stored)},
+  progress_ = std::make_unique<Progress>("writing " + folder.filename().string(), files);
+  stream_ = std::make_unique<PyramidStream>(plan_, depths, labels,
+                                            [this](size_t level, const Volume& held, int64_t count, int64_t z0) { write_chunks(level, held, count, z0); });
+}
+
+PrecomputedWriter::~PrecomputedWriter() = default;
+
+// The chunks of a level's sections [z0, z0 + count), the first `count` sections of `held`.
+void PrecomputedWriter::write_chunks(size_t level, const Volume& held, int64_t count, int64_t z0) {
+  const auto& shape = plan_[level].shape;
+  const std::array<int64_t, 3> size{shape[2], shape[1], shape[0]}, chunk{64, 64, 64}, block{8, 8, 8};
+  std::array<int64_t, 3> grid{};
+  for (int d = 0; d < 3; ++d) grid[d] = (size[d] + chunk[d] - 1) / chunk[d];
+  const int64_t gz0 = z0 / chunk[2], gz1 = (z0 + count + chunk[2] - 1) / chunk[2];
+  const size_t item = dtype_size(stored_);
+  parallel_for(0, grid[0] * grid[1] * (gz1 - gz0), 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      const std::array<int64_t, 3> g{k % grid[0], k / grid[0] % grid[1], gz0 + k / (grid[0] * grid[1])};
+      std::array<int64_t, 3> begin{}, end{}, n{};
+      for (int d = 0; d < 3; ++d) begin[d] = g[d] * chunk[d], end[d] = std::min(size[d], begin[d] + chunk[d]), n[d] = end[d] - begin[d];
+      std::string raw(static_cast<size_t>(n[0] * n[1] * n[2]) * item, '\0');
+      for (int64_t z = 0; z < n[2]; ++z)
+        for (int64_t y = 0; y < n[1]; ++y) {
+          const int64_t at = ((begin[2] + z - z0) * held.ny() + begin[1] + y) * held.nx() + begin[0];
+          char* out = raw.data() + static_cast<size_t>((z * n[1] + y) * n[0]) * item;
+          if (stored_ == held.dtype()) {
+            std::memcpy(out, held.raw() + static_cast<size_t>(at) * item, static_cast<size_t>(n[0]) * item);
+          } else {  // 8- or 16-bit ids as uint32
+            for (int64_t x = 0; x < n[0]; ++x) {
+              const auto id = static_cast<uint32_t>(held.value(at + x));
+              std::memcpy(out + static_cast<size_t>(x) * 4, &id, 4);
+            }
+          }
+        }
+      if (labels_)
+        raw = stored_ == DType::u64 ? encode_segmentation(reinterpret_cast<const uint64_t*>(raw.data()), n, block)
+                                    : encode_segmentation(reinterpret_cast<const uint32_t*>(raw.data()), n, block);
+      write_file(folder_ / keys_[level] / (std::to_string(begin[0]) + "-" + std::to_string(end[0]) + "_" + std::to_string(begin[1]) + "-" +
+                                           std::to_string(end[1]) + "_" + std::to_string(begin[2]) + "-" + std::to_string(end[2])),
+                 raw);
+      progress_->advance();
+    }
+  });
+}
+
+void PrecomputedWriter::append(const Volume& sections) { stream_->append(sections); }
+
+void PrecomputedWriter::finish() {
+  stream_->finish();
+  json scales = json::array();
+  for (size_t i = 0; i < plan_.size(); ++i) {
+    const auto& level = plan_[i];
+    const std::array<int64_t, 3> size{level.shape[2], level.shape[1], level.shape[0]};
+    json scale = {{"key", keys_[i]}, {"size", size}, {"resolution", {level.scale[2], level.scale[1], level.scale[0]}}, {"voxel_offset", {0, 0, 0}},
+                  {"chunk_sizes", {{std::min<int64_t>(64, size[0]), std::min<int64_t>(64, size[1]), std::min<int64_t>(64, size[2])}}},
+                  {"encoding", labels_ ? "compressed_segmentation" : "raw"}};
+    if (labels_) scale["compressed_segmentation_block_size"] = {8, 8, 8};
+    scales.push_back(scale);
+  }
+  const json info = {{"@type", "neuroglancer_multiscale_volume"}, {"type", labels_ ? "segmentation" : "image"}, {"data_type", dtype_name(stored_)},
                      {"num_channels", 1}, {"scales", scales}};
-  write_file(folder / "info", info.dump(2) + "\n");
+  write_file(folder_ / "info", info.dump(2) + "\n");
+}
+
+void write_precomputed_volume(const fs::path& folder, const Volume& v, bool labels) {
+  PrecomputedWriter writer(folder, v, v.nz(), labels);
+  writer.append(v);
+  writer.finish();
 }
 
 bool attach_precomputed_meshes(const fs::path& mesh_folder) {

@@ -18,7 +18,8 @@
 // (jpeg, png, compresso) are refused naming the file.
 //
 // Writing (a path ending in .precomputed, or --format precomputed): unsharded, chunks of up to
-// 64 x 64 x 64 voxels, a pyramid as OME-Zarr has it (io/pyramid.h); images "raw" in their own
+// 64 x 64 x 64 voxels, a pyramid as OME-Zarr has it (io/pyramid.h), written a row of chunks at a
+// time; images "raw" in their own
 // type, label volumes "compressed_segmentation" (8 x 8 x 8 blocks) as uint32, or uint64 for ids
 // above 2^32, with "type": "segmentation" so Neuroglancer colours the segments.
 #pragma once
@@ -26,8 +27,12 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "core/progress.h"
+#include "io/pyramid.h"
 #include "io/volume_source.h"
 
 namespace uniem {
@@ -57,6 +62,28 @@ class PrecomputedVolume : public VolumeSource {
 
 // Writes `v` (one channel) as a precomputed volume into the new folder `folder`.
 void write_precomputed_volume(const std::filesystem::path& folder, const Volume& v, bool labels);
+
+// The same a few sections at a time (io/pyramid.h PyramidStream): `nz` sections shaped and typed
+// like `like`; append() takes the next sections, each level writing its whole rows of chunks as
+// they fill; finish() writes the rest and the info. The files are those write_precomputed_volume
+// writes.
+class PrecomputedWriter {
+ public:
+  PrecomputedWriter(const std::filesystem::path& folder, const Volume& like, int64_t nz, bool labels);
+  ~PrecomputedWriter();
+  void append(const Volume& sections);
+  void finish();
+
+ private:
+  void write_chunks(size_t level, const Volume& held, int64_t count, int64_t z0);
+  std::filesystem::path folder_;
+  bool labels_ = false;
+  DType stored_ = DType::u8;
+  std::vector<PyramidLevel> plan_;
+  std::vector<std::string> keys_;
+  std::unique_ptr<Progress> progress_;
+  std::unique_ptr<PyramidStream> stream_;
+};
 
 // When `mesh_folder` (a precomputed mesh folder, io/mesh_files.h) lies in a precomputed
 // segmentation's folder, names it as the segmentation's "mesh" in its info (rewritten whole), so

@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <string>
 #include <type_traits>
+#include <utility>
 
+#include "core/error.h"
 #include "core/threads.h"
 
 namespace uniem {
@@ -61,21 +65,45 @@ std::vector<PyramidLevel> pyramid_plan(const std::array<int64_t, 3>& shape, cons
   return plan;
 }
 
-Volume coarser_level(const Volume& v, int64_t fz, bool labels, int64_t begin, int64_t end) {
-  return coarser(v, fz, labels, begin, end < 0 ? v.nz() : end);
+PyramidStream::PyramidStream(std::vector<PyramidLevel> plan, std::vector<int64_t> depths, bool labels, Write write)
+    : plan_(std::move(plan)), depths_(std::move(depths)), written_(plan_.size(), 0), pending_(plan_.size()), labels_(labels),
+      write_(std::move(write)) {}
+
+void PyramidStream::push(size_t i, const Volume& v, bool last) {
+  // The level's next sections: what waits, then `v`; joined (a copy) only while something waits,
+  // which is less than one row.
+  Volume joined;
+  Volume& pending = pending_[i];
+  if (pending.nz() > 0 && v.nz() > 0) {
+    joined = Volume::uninitialized(v.dtype(), pending.nz() + v.nz(), v.ny(), v.nx());
+    joined.voxel_size = v.voxel_size;
+    std::memcpy(joined.raw(), pending.raw(), pending.bytes());
+    std::memcpy(joined.raw_slice(pending.nz()), v.raw(), v.bytes());
+  }
+  const Volume& next = joined.nz() > 0 ? joined : pending.nz() > 0 ? pending : v;
+  const int64_t ready = last ? next.nz() : next.nz() / depths_[i] * depths_[i];  // whole rows; at the end, the rest
+  Volume coarse;
+  if (ready > 0) {
+    write_(i, next, ready, written_[i]);
+    written_[i] += ready;
+    if (i + 1 < plan_.size()) coarse = coarser(next, plan_[i + 1].fz, labels_, 0, ready);
+  }
+  Volume rest = Volume::uninitialized(next.dtype(), next.nz() - ready, next.ny(), next.nx());
+  if (rest.nz() > 0) std::memcpy(rest.raw(), next.raw_slice(ready), rest.bytes());
+  rest.voxel_size = next.voxel_size;
+  pending = std::move(rest);
+  if (i + 1 < plan_.size() && (ready > 0 || last)) push(i + 1, coarse, last);
 }
 
-Pyramid make_pyramid(const Volume& v, bool labels) {
-  Pyramid p;
-  const auto plan = pyramid_plan(v.shape(), v.voxel_size);
-  const Volume* last = &v;
-  for (size_t i = 0; i < plan.size(); ++i) {
-    p.scales.push_back(plan[i].scale);
-    if (i == 0) continue;
-    p.levels.push_back(coarser(*last, plan[i].fz, labels, 0, last->nz()));
-    last = &p.levels.back();
-  }
-  return p;
+void PyramidStream::append(const Volume& sections) {
+  if (sections.nz() > 0) push(0, sections, false);
+}
+
+void PyramidStream::finish() {
+  push(0, Volume(), true);
+  for (size_t i = 0; i < plan_.size(); ++i)
+    UNIEM_CHECK(written_[i] == plan_[i].shape[0], "PyramidStream: level " + std::to_string(i) + " got " + std::to_string(written_[i]) +
+                                                       " of " + std::to_string(plan_[i].shape[0]) + " sections");
 }
 
 }  // namespace uniem

@@ -6,18 +6,12 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <vector>
 
 #include "core/image/volume.h"
 
 namespace uniem {
-
-struct Pyramid {
-  std::vector<Volume> levels;                  // level 1, 2, ...; level 0 is the volume itself
-  std::vector<std::array<double, 3>> scales;   // voxel size (z, y, x) of level 0, 1, ...
-};
-
-Pyramid make_pyramid(const Volume& v, bool labels);
 
 // The levels of a volume's pyramid without computing them, for writers that go a slab at a time:
 // each level's shape (z, y, x), voxel size, and the z factor from the level before (1 for level 0).
@@ -28,9 +22,26 @@ struct PyramidLevel {
 };
 std::vector<PyramidLevel> pyramid_plan(const std::array<int64_t, 3>& shape, const VoxelSize& voxel_size);
 
-// Sections [begin, end) of `v` (end -1: to its last) one level coarser: blocks of fz x 2 x 2
-// voxels. A slab of sections starting at a multiple of fz gives exactly the sections that the whole
-// volume gives there.
-Volume coarser_level(const Volume& v, int64_t fz, bool labels, int64_t begin = 0, int64_t end = -1);
+// A pyramid written as its sections come, for the writers of chunked formats: each level gathers
+// sections until it has whole rows of `depth` sections (a multiple of the next level's fz, or the
+// level's whole depth), hands them to `write` and, made coarser, to the next level (a row starts
+// at a multiple of fz, so it gives exactly the sections the whole volume gives there); finish() hands
+// on what is left. `write(level, held, count, z0)`: the level's sections [z0, z0 + count), the
+// first `count` sections of `held`. Memory: less than one row per level waits.
+class PyramidStream {
+ public:
+  using Write = std::function<void(size_t level, const Volume& held, int64_t count, int64_t z0)>;
+  PyramidStream(std::vector<PyramidLevel> plan, std::vector<int64_t> depths, bool labels, Write write);
+  void append(const Volume& sections);
+  void finish();  // checks that every level got all its sections
+
+ private:
+  void push(size_t level, const Volume& sections, bool last);
+  std::vector<PyramidLevel> plan_;
+  std::vector<int64_t> depths_, written_;
+  std::vector<Volume> pending_;
+  bool labels_;
+  Write write_;
+};
 
 }  // namespace uniem

@@ -102,9 +102,9 @@ void write_volume(const std::filesystem::path& output, const Volume& v, const Wr
 // A stack written a few sections at a time (io/stack_writer.cpp), for volumes never whole in
 // memory: `nz` sections, each shaped and typed like the first section of `like` (and with its
 // voxel size); append() adds the next sections in order; commit() checks that all came and renames
-// the output into place (destroyed before, nothing is left). Folders of PNG or TIFF files,
-// multi-page TIFF, HDF5 and OME-Zarr (its pyramid level by level) are written as the sections
-// come; precomputed outputs are assembled in memory first.
+// the output into place (destroyed before, nothing is left). Every format is written as the
+// sections come: folders of PNG or TIFF files, multi-page TIFF, HDF5, and OME-Zarr and precomputed
+// volumes with their pyramids, a row of chunks at a time.
 class StackWriter {
  public:
   StackWriter(const std::filesystem::path& output, const WriteOptions& options, const Volume& like, int64_t nz);

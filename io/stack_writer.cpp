@@ -1,7 +1,7 @@
 // Writing stacks: write_volume for a whole volume, StackWriter a few sections at a time
 // (io/stack.h). Written in order of sections: a file per section, the pages of a multi-page TIFF,
-// hyperslabs of an HDF5 dataset, OME-Zarr chunk rows with their pyramid (io/zarr.h
-// OmeZarrWriter); precomputed outputs are assembled by StackWriter before writing.
+// hyperslabs of an HDF5 dataset, OME-Zarr and precomputed chunk rows with their pyramid
+// (io/zarr.h OmeZarrWriter, io/precomputed.h PrecomputedWriter).
 #include <algorithm>
 #include <cstdio>
 
@@ -42,7 +42,6 @@ void check_hdf5_writable(const Hdf5Path& where, const WriteOptions& options) {
                          where.dataset + "_2)");
 }
 
-bool assembled(StackFormat f) { return f == StackFormat::precomputed; }
 bool zarr(StackFormat f) { return f == StackFormat::ome_zarr || f == StackFormat::ome_zarr3; }
 
 }  // namespace
@@ -63,7 +62,7 @@ struct StackWriter::State {
   std::unique_ptr<TiffPageWriter> pages;
   std::unique_ptr<Hdf5Writer> hdf5;
   std::unique_ptr<OmeZarrWriter> zarr;
-  Volume whole;           // precomputed: the volume, assembled
+  std::unique_ptr<PrecomputedWriter> precomputed;
   std::unique_ptr<Progress> progress;
 };
 
@@ -95,8 +94,10 @@ StackWriter::StackWriter(const fs::path& output, const WriteOptions& options, co
     s.digits = std::max<int>(4, static_cast<int>(std::to_string(std::max<int64_t>(0, nz - 1)).size()));
     if (zarr(options.format))
       s.zarr = std::make_unique<OmeZarrWriter>(s.out->temporary(), s.like, nz, options.labels, options.format == StackFormat::ome_zarr3 ? 3 : 2);
+    else if (options.format == StackFormat::precomputed)
+      s.precomputed = std::make_unique<PrecomputedWriter>(s.out->temporary(), s.like, nz, options.labels);
   }
-  if (!assembled(options.format) && !zarr(options.format)) s.progress = std::make_unique<Progress>("writing " + output.filename().string(), nz);
+  if (!s.zarr && !s.precomputed) s.progress = std::make_unique<Progress>("writing " + output.filename().string(), nz);
 }
 
 StackWriter::~StackWriter() = default;
@@ -107,12 +108,8 @@ void StackWriter::append(const Volume& v) {
   UNIEM_CHECK(v.dtype() == s.like.dtype() && v.ny() == s.like.ny() && v.nx() == s.like.nx() && v.channels() == s.like.channels(),
               "StackWriter: sections of another shape or type than announced");
   UNIEM_CHECK(s.written + v.nz() <= s.nz, "StackWriter: more sections than announced");
-  if (assembled(s.options.format)) {
-    if (s.whole.empty()) {
-      s.whole = Volume::uninitialized(s.like.dtype(), s.nz, s.like.ny(), s.like.nx(), s.like.channels());
-      s.whole.voxel_size = s.like.voxel_size;
-    }
-    std::copy(v.raw(), v.raw() + v.bytes(), s.whole.raw_slice(s.written));
+  if (s.precomputed) {
+    s.precomputed->append(v);
   } else if (s.zarr) {
     s.zarr->append(v);
   } else if (s.hdf5) {
@@ -139,8 +136,8 @@ void StackWriter::append(const Volume& v) {
 void StackWriter::commit() {
   State& s = *state_;
   UNIEM_CHECK(s.written == s.nz, "StackWriter: fewer sections than announced");
-  if (assembled(s.options.format)) {
-    write_precomputed_volume(s.out->temporary(), s.whole, s.options.labels);
+  if (s.precomputed) {
+    s.precomputed->finish();
   } else if (s.zarr) {
     s.zarr->finish();
   } else if (s.hdf5) {
@@ -157,13 +154,6 @@ void StackWriter::commit() {
 
 void write_volume(const fs::path& output, const Volume& v, const WriteOptions& options) {
   if (v.empty()) throw InputError(output, "nothing to write: the volume is empty");
-  if (assembled(options.format)) {  // written from `v` itself, not a copy of it
-    if (v.channels() != 1 && v.channels() != 3) throw InputError(output, "only 1 or 3 channels can be written");
-    AtomicOutput out(output, AtomicOutput::Kind::folder, options.overwrite);
-    write_precomputed_volume(out.temporary(), v, options.labels);
-    out.commit();
-    return;
-  }
   StackWriter writer(output, options, v, v.nz());
   writer.append(v);
   writer.commit();

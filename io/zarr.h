@@ -38,6 +38,7 @@
 
 #include "core/image/volume.h"
 #include "core/progress.h"
+#include "io/pyramid.h"
 #include "io/volume_source.h"
 
 namespace uniem {
@@ -107,14 +108,12 @@ class OmeZarrWriter {
   void finish();
 
  private:
-  struct Level;
-  void push(size_t level, const Volume& sections, bool last);
   std::filesystem::path folder_;
   bool labels_ = false, voxel_size_known_ = false;
   int version_ = 2;
-  std::vector<std::unique_ptr<Level>> levels_;
-  std::vector<std::array<double, 3>> scales_;
+  std::vector<PyramidLevel> plan_;
   std::unique_ptr<Progress> progress_;
+  std::unique_ptr<PyramidStream> stream_;
 };
 
 }  // namespace uniem

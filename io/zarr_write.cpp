@@ -178,94 +178,49 @@ void write_shards_v3(const fs::path& folder, const Shape& n, const Volume& slab,
   });
 }
 
-// Sections [begin, end) of `v` as a volume of their own.
-Volume sections_of(const Volume& v, int64_t begin, int64_t end) {
-  Volume out = Volume::uninitialized(v.dtype(), end - begin, v.ny(), v.nx(), v.channels());
-  out.voxel_size = v.voxel_size;
-  if (end > begin) std::memcpy(out.raw(), v.raw_slice(begin), out.bytes());
-  return out;
-}
 
 }  // namespace
-
-// One level of the pyramid written as its sections come: whole chunk (or shard) rows are written
-// and handed, made coarser, to the next level; the rest waits for more sections or finish().
-struct OmeZarrWriter::Level {
-  fs::path folder;
-  Shape shape{};
-  int64_t depth = 1;     // sections per chunk row (a multiple of the next level's fz)
-  int64_t written = 0;   // sections written
-  int64_t next_fz = 1;
-  Volume pending;        // sections [written, written + pending.nz())
-};
 
 OmeZarrWriter::OmeZarrWriter(const fs::path& folder, const Volume& like, int64_t nz, bool labels, int version)
     : folder_(folder), labels_(labels), version_(version) {
   if (like.channels() != 1) throw InputError(folder, "OME-Zarr is written for one channel; write a colour volume as TIFF");
-  const auto plan = pyramid_plan({nz, like.ny(), like.nx()}, like.voxel_size);
+  plan_ = pyramid_plan({nz, like.ny(), like.nx()}, like.voxel_size);
+  std::vector<int64_t> depths;
   int64_t files = 0;
-  for (size_t i = 0; i < plan.size(); ++i) {
-    auto level = std::make_unique<Level>();
-    level->folder = folder / std::to_string(i);
-    level->shape = plan[i].shape;
-    level->depth = version == 3 ? shard_shape(level->shape)[0] : chunks_v2(level->shape)[0];
-    level->next_fz = i + 1 < plan.size() ? plan[i + 1].fz : 1;
-    const Shape box = version == 3 ? shard_shape(level->shape) : Shape{32, 256, 256};
-    files += ((level->shape[0] + box[0] - 1) / box[0]) * ((level->shape[1] + box[1] - 1) / box[1]) * ((level->shape[2] + box[2] - 1) / box[2]);
-    if (version == 3) write_metadata_v3(level->folder, level->shape, like.dtype());
-    else write_metadata_v2(level->folder, level->shape, like.dtype());
-    scales_.push_back(plan[i].scale);
-    levels_.push_back(std::move(level));
+  for (size_t i = 0; i < plan_.size(); ++i) {
+    const Shape& n = plan_[i].shape;
+    const Shape box = version == 3 ? shard_shape(n) : chunks_v2(n);
+    depths.push_back(box[0]);  // whole chunk (or shard) rows
+    files += ((n[0] + box[0] - 1) / box[0]) * ((n[1] + box[1] - 1) / box[1]) * ((n[2] + box[2] - 1) / box[2]);
+    if (version == 3) write_metadata_v3(folder / std::to_string(i), n, like.dtype());
+    else write_metadata_v2(folder / std::to_string(i), n, like.dtype());
   }
   progress_ = std::make_unique<Progress>("writing " + folder.filename().string(), files);
   voxel_size_known_ = like.voxel_size.known;
+  stream_ = std::make_unique<PyramidStream>(plan_, depths, labels, [this](size_t level, const Volume& held, int64_t count, int64_t z0) {
+    const fs::path f = folder_ / std::to_string(level);
+    if (version_ == 3) write_shards_v3(f, plan_[level].shape, held, 0, z0, z0 + count, *progress_);
+    else write_chunks_v2(f, plan_[level].shape, held, 0, z0, z0 + count, *progress_);
+  });
 }
 
 OmeZarrWriter::~OmeZarrWriter() = default;
 
-void OmeZarrWriter::push(size_t i, const Volume& v, bool last) {
-  Level& l = *levels_[i];
-  // The level's next sections: what waits, then `v`; joined (a copy) only while something waits,
-  // which is less than one chunk row.
-  Volume joined;
-  if (l.pending.nz() > 0 && v.nz() > 0) {
-    joined = Volume::uninitialized(v.dtype(), l.pending.nz() + v.nz(), v.ny(), v.nx());
-    joined.voxel_size = v.voxel_size;
-    std::memcpy(joined.raw(), l.pending.raw(), l.pending.bytes());
-    std::memcpy(joined.raw_slice(l.pending.nz()), v.raw(), v.bytes());
-  }
-  const Volume& next = joined.nz() > 0 ? joined : l.pending.nz() > 0 ? l.pending : v;
-  const int64_t ready = last ? next.nz() : next.nz() / l.depth * l.depth;  // whole chunk rows; at the end, the rest
-  Volume coarse;
-  if (ready > 0) {
-    if (version_ == 3) write_shards_v3(l.folder, l.shape, next, 0, l.written, l.written + ready, *progress_);
-    else write_chunks_v2(l.folder, l.shape, next, 0, l.written, l.written + ready, *progress_);
-    l.written += ready;
-    if (i + 1 < levels_.size()) coarse = coarser_level(next, l.next_fz, labels_, 0, ready);
-  }
-  Volume rest = sections_of(next, ready, next.nz());
-  l.pending = std::move(rest);
-  if (i + 1 < levels_.size() && (ready > 0 || last)) push(i + 1, coarse, last);
-}
-
-void OmeZarrWriter::append(const Volume& sections) {
-  if (sections.nz() > 0) push(0, sections, false);
-}
+void OmeZarrWriter::append(const Volume& sections) { stream_->append(sections); }
 
 void OmeZarrWriter::finish() {
-  push(0, Volume(), true);
-  for (const auto& l : levels_)
-    UNIEM_CHECK(l->written == l->shape[0], "OmeZarrWriter: level " + l->folder.filename().string() + " got " + std::to_string(l->written) +
-                                               " of " + std::to_string(l->shape[0]) + " sections");
+  stream_->finish();
   json axes = json::array(), datasets = json::array();
   for (const char* a : {"z", "y", "x"}) {
     json axis = {{"name", a}, {"type", "space"}};
     if (voxel_size_known_) axis["unit"] = "nanometer";
     axes.push_back(axis);
   }
-  for (size_t i = 0; i < levels_.size(); ++i)
+  for (size_t i = 0; i < plan_.size(); ++i) {
+    const auto& scale = plan_[i].scale;
     datasets.push_back({{"path", std::to_string(i)},
-                        {"coordinateTransformations", {{{"type", "scale"}, {"scale", {scales_[i][0], scales_[i][1], scales_[i][2]}}}}}});
+                        {"coordinateTransformations", {{{"type", "scale"}, {"scale", {scale[0], scale[1], scale[2]}}}}}});
+  }
   // The image's name: its folder's, without the temporary suffix an atomic output writes under.
   std::string name = folder_.filename().string();
   if (const size_t tmp = name.rfind(".tmp-"); tmp != std::string::npos) name.erase(tmp);
