@@ -60,6 +60,33 @@ std::string page_secret(const fs::path& file) {
   return secret;
 }
 
+std::map<std::string, std::string> user_tokens(const fs::path& file, const std::vector<std::string>& users) {
+  nlohmann::json kept = nlohmann::json::object();
+  if (fs::exists(file)) {
+    std::ifstream in(file);
+    kept = nlohmann::json::parse(in, nullptr, false);
+    if (!kept.is_object()) throw InputError(file.string() + " is damaged; delete it to give everyone a new address");
+  }
+  std::map<std::string, std::string> tokens;
+  bool added = false;
+  for (const std::string& user : users) {
+    const auto it = kept.find(user);
+    if (it != kept.end() && it->is_string() && it->get<std::string>().size() == 32) {
+      tokens[user] = it->get<std::string>();
+    } else {
+      tokens[user] = web::make_token();
+      kept[user] = tokens[user];
+      added = true;
+    }
+  }
+  if (added) {
+    write_file_durably(file, kept.dump(2) + "\n");
+    std::error_code ec;
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace, ec);
+  }
+  return tokens;
+}
+
 void listen_until_signalled(const std::function<void()>& listen, const std::function<void()>& stop) {
   // SIGINT and SIGTERM only raise a flag (whichever thread takes them); a watcher stops the server.
   stop_requested = cancel_requested();
@@ -95,6 +122,7 @@ int serve_project(const fs::path& project, const ServeOptions& options) {
   session_options.cache_bytes = options.cache_bytes;
   web::Session session(project, session_options);
   server_options.secret = page_secret(project / "page-secret");  // once the session holds the project's lock
+  if (!options.users.empty()) server_options.users = user_tokens(project / ".user-tokens", options.users);
   auto server = std::make_unique<web::Server>(session, server_options);
   const int port = server->bind();
   const auto info = session.info();
@@ -106,8 +134,15 @@ int serve_project(const fs::path& project, const ServeOptions& options) {
               static_cast<long long>(info["version"].get<int64_t>()));
   if (!session.recovery_note().empty()) std::printf("Recovery: %s.\n", session.recovery_note().c_str());
   const std::string host = options.host == "0.0.0.0" || options.host == "::" ? "<this computer's address>" : options.host;
-  std::printf("The proofreader is at http://%s:%d/%s\n", host.c_str(), port,
-              server_options.token.empty() ? "" : ("?token=" + server_options.token).c_str());
+  if (options.users.empty()) {
+    std::printf("The proofreader is at http://%s:%d/%s\n", host.c_str(), port,
+                server_options.token.empty() ? "" : ("?token=" + server_options.token).c_str());
+  } else {
+    std::printf("Each person has an address of their own, which signs them in (give each only to its owner):\n");
+    for (const std::string& user : options.users)
+      std::printf("  The proofreader for %s is at http://%s:%d/?token=%s\n", user.c_str(), host.c_str(), port,
+                  server_options.users.at(user).c_str());
+  }
   std::printf("Open it in a browser; press ? there for the keys. Ctrl+C stops the server (every edit is already saved).\n");
   std::fflush(stdout);
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string token;  // empty: none on loopback, a random one otherwise
+  std::vector<std::string> users;  // people with an address (a token) of their own (uniem serve --users)
   bool any_port_if_taken = false;
   int64_t cache_bytes = int64_t{1} << 30;  // label chunks kept in memory (web::SessionOptions)
   std::vector<std::string> share_origins;   // other sites that may read /share/ (web/http.h)
@@ -47,6 +49,10 @@ web::JobServiceOptions workbench_job_options(const std::filesystem::path& worksp
 // The page's secret (web/http.h) kept in `file` (readable by its owner only), so that open pages
 // keep working when the server is started again.
 std::string page_secret(const std::filesystem::path& file);
+
+// Each of `users`' own token, kept in `file` (readable by its owner only) so that their addresses
+// stay the same when the server starts again; a name not yet there gets a new random token.
+std::map<std::string, std::string> user_tokens(const std::filesystem::path& file, const std::vector<std::string>& users);
 
 // Calls listen() (which serves until stop() is called) and calls stop() on the first SIGINT or
 // SIGTERM; a second one ends the process at once. A Ctrl+C that came before counts.

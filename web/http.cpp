@@ -459,16 +459,23 @@ std::string make_token() {
 
 HttpServer::HttpServer(HttpOptions options)
     : options_(std::move(options)), http_(std::make_unique<GuardedServer>(options_)) {
-  if (!is_loopback(options_.host) && options_.token.empty())
+  if (!is_loopback(options_.host) && options_.token.empty() && options_.users.empty())
     throw InputError("serving on " + options_.host + " (beyond this computer) needs an access token");
   secret_ = options_.secret.empty() ? make_token() : options_.secret;
   // With a token, the cookie that stands for it is bound to it: a browser that had an earlier
-  // token's page gets no access when the server starts again with a new one.
-  if (!options_.token.empty()) {
+  // token's page gets no access when the server starts again with a new one, and one person's
+  // cookie is never another's.
+  const auto key = [this](const std::string& user, const std::string& token) {
+    if (token.empty()) throw InputError("no access token for " + user);
+    for (const Key& k : keys_)
+      if (k.token == token)
+        throw InputError("two people cannot share one access token (" + (k.user.empty() ? "--token" : k.user) + " and " + user + ")");
     Sha256 h;
-    h.update(secret_ + "\n" + options_.token);
-    secret_ = h.hex().substr(0, 32);
-  }
+    h.update(secret_ + "\n" + token);
+    keys_.push_back(Key{user, token, h.hex().substr(0, 32)});
+  };
+  if (!options_.token.empty()) key("", options_.token);
+  for (const auto& [user, token] : options_.users) key(user, token);
   // Room for the connections and the project's files: raise the soft limit on open files.
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max && files.rlim_cur < 4096) {
@@ -537,15 +544,11 @@ bool HttpServer::refuse(const httplib::Request& req, httplib::Response& res) {
   if (!host_allowed(host))
     return no(421, "this server answers only at the address it printed (http://127.0.0.1:PORT/); it was reached "
                    "through the name '" + host + "', which is how another web site would try");
-  const std::string header_token = req.get_header_value("X-Uniem-Token");
   const bool shared = req.path.rfind("/share/", 0) == 0;
-  const bool token_ok = !options_.token.empty() &&
-                        (same_token(header_token.empty() && req.has_param("token") ? req.get_param_value("token") : header_token,
-                                    options_.token) ||
-                         (shared && same_token(req.path.substr(7, req.path.find('/', 7) - 7), options_.token)));  // /share/TOKEN/...
+  const bool token_ok = token_key(req) != nullptr;
   // The page's secret cookie stands for the token: it is given only with a page that was loaded
   // with it, so the page's scripts, styles and API calls need not carry the token themselves.
-  if (!options_.token.empty() && !token_ok && client(req).empty())
+  if (!keys_.empty() && !token_ok && client(req).empty())
     return no(401, "this server asks for its access token (printed when it started): open the address it printed");
   if (shared && share_origin(req) && req.method == "OPTIONS") {  // a viewer's preflight for its Range header
     res.status = 204;  // Access-Control-Allow-Origin: added with every /share/ answer, below
@@ -618,11 +621,14 @@ void HttpServer::guard() {
     if (req.method == "GET" && res.get_header_value("Content-Type").rfind("text/html", 0) == 0) {
       res.set_header("X-Frame-Options", "DENY");
       res.set_header("Content-Security-Policy", "frame-ancestors 'none'");
-      // The page gets the secret with an id for this browser, kept across reloads and restarts.
-      if (client(req).empty()) {
+      // The page gets the secret with an id for this browser, kept across reloads and restarts;
+      // a page loaded with a person's token gets theirs, whoever's cookie the browser had.
+      const Key* given = token_key(req);
+      if (client(req).empty() || (given && given != cookie_key(req))) {
         std::string id = cookie_client(req);
         if (id.empty()) id = make_token().substr(0, 12);
-        res.set_header("Set-Cookie", cookie_ + "=" + secret_ + "." + id + "; Path=/; HttpOnly; SameSite=Strict");
+        const std::string& secret = given ? given->secret : secret_;
+        res.set_header("Set-Cookie", cookie_ + "=" + secret + "." + id + "; Path=/; HttpOnly; SameSite=Strict");
       }
     }
   });
@@ -659,7 +665,8 @@ bool HttpServer::share_origin(const httplib::Request& req) const {
 
 std::string HttpServer::shared_path(const httplib::Request& req) const {
   std::string rest = req.path.substr(std::min(req.path.size(), size_t{7}));  // after "/share/"
-  if (!options_.token.empty() && same_token(rest.substr(0, rest.find('/')), options_.token))
+  const std::string first = rest.substr(0, rest.find('/'));
+  if (std::any_of(keys_.begin(), keys_.end(), [&](const Key& k) { return same_token(first, k.token); }))
     rest = rest.find('/') == std::string::npos ? "" : rest.substr(rest.find('/') + 1);
   return rest;
 }
@@ -676,10 +683,36 @@ std::string HttpServer::cookie_client(const httplib::Request& req) const {
 }
 
 std::string HttpServer::client(const httplib::Request& req) const {
+  if (!keys_.empty()) return cookie_key(req) ? cookie_client(req) : "";
   const std::string value = cookie_value(req.get_header_value("Cookie"), cookie_);
   const size_t dot = value.find('.');
   if (dot == std::string::npos || !same_token(value.substr(0, dot), secret_)) return "";
   return cookie_client(req);
+}
+
+const HttpServer::Key* HttpServer::token_key(const httplib::Request& req) const {
+  const std::string header = req.get_header_value("X-Uniem-Token");
+  const std::string given = header.empty() && req.has_param("token") ? req.get_param_value("token") : header;
+  const bool shared = req.path.rfind("/share/", 0) == 0;
+  const std::string in_path = shared ? req.path.substr(7, req.path.find('/', 7) - 7) : "";  // /share/TOKEN/...
+  for (const Key& k : keys_)
+    if (same_token(given, k.token) || (shared && same_token(in_path, k.token))) return &k;
+  return nullptr;
+}
+
+const HttpServer::Key* HttpServer::cookie_key(const httplib::Request& req) const {
+  const std::string value = cookie_value(req.get_header_value("Cookie"), cookie_);
+  const size_t dot = value.find('.');
+  if (dot == std::string::npos) return nullptr;
+  for (const Key& k : keys_)
+    if (same_token(value.substr(0, dot), k.secret)) return &k;
+  return nullptr;
+}
+
+std::string HttpServer::user(const httplib::Request& req) const {
+  if (const Key* k = token_key(req)) return k->user;
+  if (const Key* k = cookie_key(req)) return k->user;
+  return "";
 }
 
 void HttpServer::get(const std::string& pattern, Handler handler) { http_->Get(pattern, std::move(handler)); }

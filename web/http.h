@@ -7,6 +7,10 @@
 //  - Token: when one is set (always beyond loopback), every request carries it, as the header
 //    X-Uniem-Token or the query parameter token, or carries the page's secret cookie (below), which
 //    only a page loaded with the token gets; checked before any body is read.
+//  - People: with `users`, each person has a token of their own (any of them is accepted as the
+//    token is), and user() says whose a request is: the person whose token it carries or, without
+//    one, whose page gave it its cookie (a cookie stands for one person's token; a page loaded with
+//    another person's token gets that person's cookie instead).
 //  - Origin: API requests (all but the page and its assets) that a browser marks as coming from
 //    another origin (Origin, Sec-Fetch-Site) get 403.
 //  - Writes (POST, only to the paths registered with post()): Content-Type application/json, so a
@@ -37,6 +41,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <regex>
 #include <set>
@@ -58,6 +63,7 @@ struct HttpOptions {
   int port = 8080;               // 0: any free port
   bool any_port_if_taken = false;  // another free port when `port` is taken
   std::string token;             // empty: none asked (loopback only)
+  std::map<std::string, std::string> users;  // person -> their own token (each also works as `token`)
   std::string secret;            // the page's secret; empty: a random one for this process
   std::vector<std::string> share_origins;  // sites that may read /share/ ("https://neuroglancer-demo.appspot.com")
   size_t max_body = 1 << 20;     // bytes of a request body
@@ -101,6 +107,8 @@ class HttpServer {
   int open_streams() const { return streams_; }
   // The id of the browser that sent `req` (from its cookie), "" when it has no valid cookie.
   std::string client(const httplib::Request& req) const;
+  // The person (a name of HttpOptions::users) `req` comes from, "" without users or when unknown.
+  std::string user(const httplib::Request& req) const;
   // For a request under /share/: the path after /share/ (and after the token, when there is one).
   std::string shared_path(const httplib::Request& req) const;
 
@@ -111,9 +119,17 @@ class HttpServer {
   bool host_allowed(const std::string& host) const;
   bool share_origin(const httplib::Request& req) const;  // a /share/ request from a site in share_origins
   std::string cookie_client(const httplib::Request& req) const;  // CLIENT of any cookie, checked or not
+  // A token the server accepts, the person it is theirs ("" for HttpOptions::token) and the
+  // secret their page's cookie carries (bound to the token).
+  struct Key {
+    std::string user, token, secret;
+  };
+  const Key* token_key(const httplib::Request& req) const;   // the token the request carries
+  const Key* cookie_key(const httplib::Request& req) const;  // the token its valid cookie stands for
   HttpOptions options_;
   std::unique_ptr<GuardedServer> http_;
   std::string secret_, cookie_;     // the page's secret and the name of its cookie
+  std::vector<Key> keys_;           // empty: no token asked (loopback)
   std::vector<std::regex> post_paths_;
   std::atomic<int> streams_{0};
   std::atomic<bool> listening_{false}, stopping_{false};

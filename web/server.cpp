@@ -100,8 +100,13 @@ void add_proofreading_routes(HttpServer& http, const std::string& prefix, Sessio
     info["cached"] = cached;
     send_json(res, info);
   });
-  s.get(prefix + "/api/info", [session_of](const httplib::Request& req, httplib::Response& res) {
-    Session& session = session_of(req); send_json(res, session.info()); });
+  s.get(prefix + "/api/info", [session_of, &http](const httplib::Request& req, httplib::Response& res) {
+    json info = session_of(req).info();
+    const std::string user = http.user(req), client = http.client(req);
+    if (!user.empty()) info["user"] = user;
+    if (!client.empty()) info["anonymous"] = "anonymous-" + client.substr(0, 6);
+    send_json(res, info);
+  });
   s.get(prefix + "/api/image", [session_of](const httplib::Request& req, httplib::Response& res) {
     Session& session = session_of(req);
     const ProjectInfo& info = session.project().info();
@@ -130,6 +135,34 @@ void add_proofreading_routes(HttpServer& http, const std::string& prefix, Sessio
       body = gzip(body);
     }
     res.set_content(std::move(body), "application/octet-stream");
+  });
+  // The cuts across the sections (the page's xz and yz views), at full resolution.
+  auto plane_of = [](const httplib::Request& req, const ProjectInfo& info, int64_t& at) {
+    const std::string plane = req.has_param("plane") ? req.get_param_value("plane") : "";
+    if (plane != "xz" && plane != "yz") throw RequestError(400, "'plane' is xz (the cut through y = at) or yz (through x = at)");
+    at = query_integer(req, "at", 0, info.shape[plane == "xz" ? 1 : 2] - 1, 0, true);
+    return plane;
+  };
+  s.get(prefix + "/api/image/plane", [session_of, plane_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req);
+    const ProjectInfo& info = session.project().info();
+    int64_t at = 0;
+    const std::string plane = plane_of(req, info, at);
+    const double lo = query_number(req, "lo", info.window[0]), hi = query_number(req, "hi", info.window[1]);
+    if (hi <= lo) throw RequestError(400, "'hi' must be above 'lo'");
+    res.set_header("Cache-Control", "max-age=3600");
+    res.set_content(session.project().image_plane_png(plane, at, lo, hi), "image/png");
+  });
+  s.get(prefix + "/api/labels/plane", [session_of, plane_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req);
+    const ProjectInfo& info = session.project().info();
+    int64_t at = 0;
+    const std::string plane = plane_of(req, info, at);
+    const std::string encoding = req.has_param("encoding") ? req.get_param_value("encoding") : "raw";
+    if (encoding != "raw" && encoding != "runs") throw RequestError(400, "'encoding' is raw or runs");
+    res.set_header("X-Uniem-Size", std::to_string(info.shape[0]) + "," + std::to_string(info.shape[plane == "xz" ? 2 : 1]));
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(session.label_plane(plane, at, encoding == "runs"), "application/octet-stream");
   });
   s.get(prefix + "/api/segments", [session_of](const httplib::Request& req, httplib::Response& res) {
     Session& session = session_of(req);
@@ -174,6 +207,15 @@ void add_proofreading_routes(HttpServer& http, const std::string& prefix, Sessio
   });
   s.post(prefix + "/api/edit", [session_of, &http](const httplib::Request& req, const json& request, httplib::Response& res) {
     Session& session = session_of(req);
+    // A person with their own token is that person, whatever name the request gives.
+    const std::string user = http.user(req);
+    if (request.is_object() && !user.empty()) {
+      json named = request;
+      named["user"] = user;
+      json result = session.apply(named);
+      result["user"] = user;
+      return send_json(res, result);
+    }
     // People who give no name are told apart by their browser, so that undo takes back their own.
     const std::string client = http.client(req);
     if (request.is_object() && !client.empty() && request.value("user", json("anonymous")) == "anonymous") {

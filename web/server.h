@@ -2,11 +2,17 @@
 //
 //   GET  /                     the page (web/assets/, embedded at build time)
 //   GET  /annotator/           the 3D annotator on this project (its segments' surfaces, markers)
-//   GET  /api/info             project, version, next id
+//   GET  /api/info             project, version, next id; "user": the person whose own token (or
+//                              cookie) the request carries (HttpOptions::users), "anonymous": the
+//                              name this browser's edits get when it gives none
 //   GET  /api/image?z&level[&lo&hi]   image section as 8-bit PNG, values lo..hi shown black..white
 //   GET  /api/labels?z&level[&encoding=raw|runs]   label section, uint32 little-endian: raw, each
 //                              voxel (gzip when the browser takes it), or runs, (id, count) pairs
 //                              in raster order (what the page asks for: small and fast to make)
+//   GET  /api/image/plane?plane=xz|yz&at[&lo&hi]   the cut across the sections as 8-bit PNG:
+//                              xz through y = at (rows z, columns x), yz through x = at (rows z, columns y)
+//   GET  /api/labels/plane?plane=xz|yz&at[&encoding=raw|runs]   the same cut of the labels, uint32
+//                              as /api/labels gives a section (X-Uniem-Size: nz, columns)
 //   GET  /api/segments         [{id, voxels, name, locked_by}], all of them
 //   GET  /api/segments?count[&offset&sort=id|voxels|name&order=up|down&search]   a page of them
 //                              (Session::segment_page: {total, matching, offset, items, annotated})
@@ -20,7 +26,8 @@
 //   GET  /api/mesh/info?segment=N[&detail=full]   that JSON alone: vertices, triangles, area,
 //                              volume, level (1: every voxel; more: a coarser level), decimated
 //   GET  /api/events?since=V   server-sent events: {"version", "events" | "reload"} as they happen
-//   POST /api/edit             an operation (web/proofreading/session.h); 200 {"version", ...} once it is on disk
+//   POST /api/edit             an operation (web/proofreading/session.h); 200 {"version", ...} once it is on disk;
+//                              with people's own tokens, the edit is that person's whatever "user" says
 //   POST /api/export           {"format": "tif"|"png", "bits": 0|8|16|32} -> exports/NAME, {"file"}
 //   GET  /exports/NAME         a finished export
 // Every request passes the rules of web/http.h first (host, token, origin, the page's secret for

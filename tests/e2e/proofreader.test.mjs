@@ -5,7 +5,7 @@
 // Usage: node proofreader.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium or
 // playwright-core; screenshots of both pages are written to WORK_DIR on failure.
 import { mkdirSync, rmSync } from 'node:fs';
-import { uniem, serve, stop, json, labelVolume, check, launchChromium, finish, pageHelpers } from './server.mjs';
+import { uniem, serve, serveUsers, stop, json, labelVolume, check, launchChromium, finish, pageHelpers } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
 const browser = await launchChromium();
@@ -128,6 +128,17 @@ try {
   await drag(a, [[ids[0].y, ids[0].x], [ids[0].y, ids[0].x + 2]]);
   await a.waitForFunction(() => /locked by bea/.test(document.getElementById('message').textContent), null, { timeout: 5000 });
   check(await version(a) === 6, 'the refused stroke changed nothing');
+  // A's page offers no button that cannot work: bea's lock is greyed and says who holds it; L says why.
+  const lockButton = `#segments tr[data-id="${lockId}"] button`;
+  await a.waitForFunction((s) => { const e = document.querySelector(s); return e && e.textContent === 'unlock' && e.disabled; }, lockButton, { timeout: 5000 });
+  const lockTitle = await a.getAttribute(lockButton, 'title');
+  check(/locked by bea: only bea can unlock/.test(lockTitle), `the greyed unlock says who holds the lock: ${lockTitle}`);
+  check(await a.textContent(`#segments tr[data-id="${lockId}"] td:nth-child(4)`) === 'bea', 'the lock column names bea');
+  await a.keyboard.press('l');
+  check(/locked by bea: only bea can unlock/.test(await a.textContent('#message')), `L over bea's segment says why: ${await a.textContent('#message')}`);
+  check(await version(a) === 6, 'L sent nothing');
+  await b.waitForFunction((s) => { const e = document.querySelector(s); return e && e.textContent === 'unlock' && !e.disabled; }, lockButton, { timeout: 5000 });
+  await pageHelpers(a, work).shot('lock-of-another.png', a);
 
   // 6. Export from the page; uniem reads the stack back: every voxel as the server has it.
   await a.click('#export');
@@ -478,7 +489,94 @@ try {
   check(d.missing.length === 0, `no request of the page was answered 404 (${d.missing})`);
   check(await d.evaluate(() => !!document.querySelector('link[rel="icon"]')), 'the page has its icon');
 
-  console.log(`ok: paint, merge, split, undo, redo, lock refusal, export, contrast and the segment list in Chromium; the second page saw every edit; keys after typing, jumps, the brush after undo and unsaved strokes; protect others and stale strokes, previewed fills, messages, fit and zoom, the brush's voxels, the panel and the toolbar`);
+  // 20. Side views (xz, yz): the cuts through the point clicked, voxel for voxel the exported
+  // stack's, drawn to scale (30 x 6 x 6 nm voxels: a section 5 times as tall as a voxel is wide).
+  const { file: sideFile } = await json(`${base}api/export`, { format: 'tif' });
+  const sideRead = await serve(binary, ['--images', `${work}/synth/image`, '--labels', `${work}/project/exports/${sideFile}`, '--project', `${work}/reread-side`]);
+  const stack = await labelVolume(sideRead.url);
+  await stop(sideRead);
+  await d.keyboard.press('0');
+  await d.locator('#view').hover();
+  await d.keyboard.press('v');
+  await d.waitForFunction(() => !document.getElementById('planes').hidden && window.uniem.planes.xz.labels && window.uniem.planes.yz.labels, null, { timeout: 5000 });
+  await d.keyboard.press('h');  // the whole section in view
+  const [y0, x0] = [57, 101];
+  await d.evaluate(() => setOpacity(1));
+  await click(d, y0, x0);
+  await d.waitForFunction(([y, x]) => { const p = window.uniem.planes; return p.xz.at === y && p.yz.at === x && p.xz.key.startsWith(`${y}/`) && p.yz.key.startsWith(`${x}/`); }, [y0, x0], { timeout: 5000 });
+  const cuts = await d.evaluate(() => ['xz', 'yz'].map((p) => ({ ...window.uniem.planes[p], labels: [...window.uniem.planes[p].labels], image: null, overlay: null })));
+  const [nz, ny, nx] = stack.info.shape;
+  check(cuts[0].w === nx && cuts[0].h === nz && cuts[1].w === ny && cuts[1].h === nz, `the cuts are ${nz} sections tall (${cuts[0].w}x${cuts[0].h}, ${cuts[1].w}x${cuts[1].h})`);
+  let cutDiffer = 0;
+  for (let zz = 0; zz < nz; ++zz) for (let k = 0; k < nx; ++k) cutDiffer += cuts[0].labels[zz * nx + k] !== stack.at(zz, y0, k);
+  for (let zz = 0; zz < nz; ++zz) for (let k = 0; k < ny; ++k) cutDiffer += cuts[1].labels[zz * ny + k] !== stack.at(zz, k, x0);
+  check(cutDiffer === 0, `the xz and yz views hold the exported stack's voxels (${cutDiffer} differ)`);
+  // What is drawn: at opacity 1, each voxel of a column of the xz view in its segment's colour
+  // (the section's own row is under the yellow line; background shows the grey image).
+  const column = 40;
+  const sideDrawn = await d.evaluate((k) => {
+    const c = document.getElementById('xz'), g = c.getContext('2d'), L = planeLayout('xz'), out = [];
+    for (let zz = 0; zz < window.uniem.planes.xz.h; ++zz)
+      out.push([...g.getImageData(Math.floor(L.ox + (k + 0.5) * L.sx), Math.floor(L.oy + (zz + 0.5) * L.sz), 1, 1).data]);
+    return { out, sx: L.sx, sz: L.sz, z: window.uniem.z };
+  }, column);
+  check(Math.abs(sideDrawn.sz / sideDrawn.sx - 5) < 0.01, `a section is drawn 5 times as tall as a voxel is wide (${sideDrawn.sz} / ${sideDrawn.sx})`);
+  let wrongColour = 0;
+  for (let zz = 0; zz < nz; ++zz) {
+    if (zz === sideDrawn.z) continue;
+    const id = stack.at(zz, y0, column), [r, g, b] = sideDrawn.out[zz];
+    const want = id ? await d.evaluate((i) => colour(i).map((v) => v | 0), id) : null;  // as the overlay packs it
+    if (want ? (r !== want[0] || g !== want[1] || b !== want[2]) : (r !== g || g !== b)) ++wrongColour;
+  }
+  check(wrongColour === 0, `the xz view draws column ${column} in the exported ids' colours (${wrongColour} wrong: ${JSON.stringify(sideDrawn.out)})`);
+  await shot('side-views.png', d);
+  // A click in the xz view goes to that section and moves the magenta line there.
+  const [cx, cy] = await d.evaluate(() => window.uniem.planes.toScreen('xz', 1, 130));
+  await d.mouse.click(cx, cy);
+  await d.waitForFunction(() => window.uniem.z === 1 && window.uniem.planes.point[1] === 130 && window.uniem.planes.yz.at === 130, null, { timeout: 5000 });
+  check(/section 1, x 130/.test(await d.textContent('#message')), `the click is said: ${await d.textContent('#message')}`);
+  await shot('side-views-clicked.png', d);
+  await d.keyboard.press('v');
+  check(await d.evaluate(() => document.getElementById('planes').hidden), 'V hides the side views');
+
+  // 19. People's own addresses (--users): the name comes from the address, and bob's lock and
+  // edits stay his even when alice's page sends his name.
+  const team = await serveUsers(binary, ['--images', `${work}/synth/image`, '--labels', `${work}/synth/neurons`, '--project', `${work}/project-users`], ['alice', 'bob']);
+  try {
+    const person = async (name) => {
+      const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+      const page = await context.newPage();
+      page.on('pageerror', (e) => { console.error(`page error: ${e.message}`); exitCode = 1; });
+      await page.goto(team.urls[name]);
+      await page.waitForFunction(() => window.uniem && window.uniem.ready && window.uniem.labels);
+      pages.push(page);
+      return page;
+    };
+    const alice = await person('alice'), bob = await person('bob');
+    check(await alice.inputValue('#user') === 'alice' && await alice.evaluate(() => document.getElementById('user').readOnly),
+      'alice\'s page shows her name, not editable');
+    check(/signed in as/.test(await alice.textContent('#who')), `the name says how it was given: ${await alice.textContent('#who')}`);
+    await bob.click('#segments tbody tr:first-child button');  // lock
+    const held = Number(await bob.getAttribute('#segments tbody tr:first-child', 'data-id'));
+    await bob.waitForFunction(() => /^Locked segment/.test(document.getElementById('message').textContent), null, { timeout: 5000 });
+    const heldButton = `#segments tr[data-id="${held}"] button`;
+    await alice.waitForFunction((s) => { const e = document.querySelector(s); return e && e.textContent === 'unlock' && e.disabled; }, heldButton, { timeout: 5000 });
+    check(/locked by bob: only bob can unlock/.test(await alice.getAttribute(heldButton, 'title')), 'alice\'s greyed unlock names bob');
+    // A page that sends bob's name anyway is refused: the server knows alice by her address.
+    const v = await version(alice);
+    await alice.evaluate(async (id) => { document.getElementById('user').value = 'bob'; await edit('unlock', { id }); }, held);
+    check(/locked by bob/.test(await alice.textContent('#message')), `the forced unlock is refused: ${await alice.textContent('#message')}`);
+    await alice.evaluate(async () => { await edit('undo', {}); });
+    check(/nothing to undo/.test(await alice.textContent('#message')), `alice cannot undo bob's lock: ${await alice.textContent('#message')}`);
+    check(await version(alice) === v, 'neither changed anything');
+    await alice.evaluate(() => { document.getElementById('user').value = 'alice'; renderSegments(); });
+    await pageHelpers(alice, work).shot('users-lock-of-bob.png', alice);
+    await pageHelpers(bob, work).shot('users-bob-holds-lock.png', bob);
+  } finally {
+    await stop(team);
+  }
+
+  console.log(`ok: paint, merge, split, undo, redo, lock refusal, export, contrast and the segment list in Chromium; the second page saw every edit; keys after typing, jumps, the brush after undo and unsaved strokes; protect others and stale strokes, previewed fills, messages, fit and zoom, the brush's voxels, the panel and the toolbar; locks of others greyed, people's own addresses, side views`);
 } catch (e) {
   error = e;
 }

@@ -32,6 +32,14 @@ export function serve(binary, args) {
   return start(binary, ['serve', ...args, '--port', '0'], /The proofreader is at (http:\/\/\S+)/);
 }
 
+// Starts `uniem serve ARGS --users NAMES --port 0` and resolves { process, urls: {name: address} }
+// once every person's address is printed.
+export async function serveUsers(binary, args, users) {
+  const line = (name) => new RegExp(`The proofreader for ${name} is at (http:\\/\\/\\S+)`);
+  const server = await start(binary, ['serve', ...args, '--users', users.join(','), '--port', '0'], line(users.at(-1)));
+  return { ...server, urls: Object.fromEntries(users.map((name) => [name, server.output().match(line(name))[1]])) };
+}
+
 // Starts `uniem workbench FOLDER ARGS --port 0` (its jobs inherit `env`), resolved as serve() is.
 export function workbench(binary, folder, args = [], env = {}) {
   return start(binary, ['workbench', folder, ...args, '--port', '0'], /The workbench for .* is at (http:\/\/\S+)/, env);

@@ -201,6 +201,124 @@ TEST_CASE("server: a token is asked on every request when set") {
   CHECK(make_token() != make_token());
 }
 
+TEST_CASE("server: with people's own tokens, locks and undo are theirs whatever name is sent") {
+  ServerOptions options;
+  options.users = {{"alice", "alice-token-0123456789"}, {"bob", "bob-token-0123456789"}};
+  Served s("", options);
+  auto as = [&](const std::string& token) {
+    auto c = s.bare();
+    c.set_default_headers({{"X-Uniem-Token", token}});
+    return c;
+  };
+  auto alice = as("alice-token-0123456789"), bob = as("bob-token-0123456789");
+  CHECK(s.bare().Get("/api/info")->status == 401);  // neither token: no access, even on loopback
+  CHECK(json::parse(alice.Get("/api/info")->body)["user"] == "alice");
+  CHECK(json::parse(bob.Get("/api/info")->body)["user"] == "bob");
+
+  // Bob locks segment 2 and paints into it, sending no name at all.
+  int status = 0;
+  json r = edit(bob, {{"op", "lock"}, {"version", 0}, {"id", 2}}, &status);
+  CHECK(status == 200);
+  CHECK(r["user"] == "bob");
+  r = edit(bob, {{"op", "paint"}, {"version", 1}, {"z", 1}, {"points", {{10, 40}}}, {"radius", 2}, {"id", 2}}, &status);
+  CHECK(status == 200);
+  const int64_t before = s.session->version();
+  CHECK(s.session->label_at(1, 10, 40) == 2);
+
+  // Alice, saying she is bob, can neither unlock, nor paint into his segment, nor undo his edits.
+  r = edit(alice, {{"op", "unlock"}, {"user", "bob"}, {"version", before}, {"id", 2}}, &status);
+  CHECK(status == 409);
+  CHECK(r["error"].get<std::string>().find("locked by bob") != std::string::npos);
+  edit(alice, {{"op", "delete"}, {"user", "bob"}, {"version", before}, {"id", 2}}, &status);
+  CHECK(status == 409);
+  r = edit(alice, {{"op", "undo"}, {"user", "bob"}, {"version", before}}, &status);
+  CHECK(status == 409);
+  CHECK(r["error"].get<std::string>().find("nothing to undo") != std::string::npos);
+  CHECK(s.session->version() == before);
+
+  // Her page's cookie stands for her token: the page loaded with it edits as alice.
+  const auto page = s.bare().Get("/?token=alice-token-0123456789");
+  REQUIRE(page);
+  const std::string set = page->get_header_value("Set-Cookie");
+  const std::string jar = set.substr(0, set.find(';'));
+  auto browser = s.bare();
+  browser.set_default_headers({{"Cookie", jar}});
+  r = edit(browser, {{"op", "lock"}, {"user", "bob"}, {"version", before}, {"id", 1}}, &status);
+  CHECK(status == 200);
+  CHECK(r["user"] == "alice");
+  CHECK(s.session->segments()[0]["locked_by"] == "alice");
+  r = edit(browser, {{"op", "undo"}, {"user", "bob"}, {"version", before + 1}}, &status);  // her own lock, not his
+  CHECK(status == 200);
+  CHECK(r["user"] == "alice");
+  CHECK(s.session->segments()[0]["locked_by"] == "");
+  CHECK(s.session->segments()[1]["locked_by"] == "bob");
+  CHECK(s.session->label_at(1, 10, 40) == 2);  // his stroke stays
+
+  // The same browser loading bob's address becomes bob: his token wins over her cookie, and the
+  // page gets his cookie.
+  auto switching = s.bare();
+  switching.set_default_headers({{"Cookie", jar}});
+  const auto his = switching.Get("/?token=bob-token-0123456789");
+  REQUIRE(his);
+  const std::string bob_set = his->get_header_value("Set-Cookie");
+  REQUIRE(!bob_set.empty());
+  CHECK(bob_set.substr(0, bob_set.find('.')) != jar.substr(0, jar.find('.')));
+  auto as_bob = s.bare();
+  as_bob.set_default_headers({{"Cookie", bob_set.substr(0, bob_set.find(';'))}});
+  CHECK(json::parse(as_bob.Get("/api/info")->body)["user"] == "bob");
+  r = edit(as_bob, {{"op", "unlock"}, {"user", "alice"}, {"version", s.session->version()}, {"id", 2}}, &status);
+  CHECK(status == 200);
+  CHECK(s.session->segments()[1]["locked_by"] == "");
+}
+
+TEST_CASE("server: the xz and yz cuts hold the voxels of the sections") {
+  Served s;
+  auto c = s.client();
+  int status = 0;
+  edit(c, {{"op", "paint"}, {"user", "a"}, {"version", 0}, {"z", 2}, {"points", {{30, 20}}}, {"radius", 3}, {"id", "new"}}, &status);
+  REQUIRE(status == 200);
+  for (const auto& [plane, at] : std::vector<std::pair<std::string, int>>{{"xz", 30}, {"yz", 20}, {"xz", 95}, {"yz", 0}}) {
+    CAPTURE(plane);
+    CAPTURE(at);
+    const auto raw = c.Get("/api/labels/plane?plane=" + plane + "&at=" + std::to_string(at));
+    REQUIRE(raw->status == 200);
+    CHECK(raw->get_header_value("X-Uniem-Size") == "4,96");
+    REQUIRE(raw->body.size() == 4 * 96 * 4);
+    std::vector<uint32_t> voxels(4 * 96);
+    std::memcpy(voxels.data(), raw->body.data(), raw->body.size());
+    const auto runs = c.Get("/api/labels/plane?plane=" + plane + "&at=" + std::to_string(at) + "&encoding=runs");
+    std::vector<uint32_t> pairs(runs->body.size() / 4), expanded;
+    std::memcpy(pairs.data(), runs->body.data(), runs->body.size());
+    for (size_t k = 0; k + 1 < pairs.size(); k += 2) expanded.insert(expanded.end(), pairs[k + 1], pairs[k]);
+    CHECK(expanded == voxels);
+    int wrong = 0;
+    for (int64_t z = 0; z < 4; ++z)
+      for (int64_t k = 0; k < 96; ++k)
+        wrong += voxels[z * 96 + k] != (plane == "xz" ? s.session->label_at(z, at, k) : s.session->label_at(z, k, at));
+    CHECK(wrong == 0);
+    // The image's cut, windowed as the sections are.
+    const auto png = c.Get("/api/image/plane?plane=" + plane + "&at=" + std::to_string(at) + "&lo=1000&hi=4000");
+    REQUIRE(png->status == 200);
+    unsigned char* pixels = nullptr;
+    unsigned w = 0, h = 0;
+    REQUIRE(lodepng_decode_memory(&pixels, &w, &h, reinterpret_cast<const unsigned char*>(png->body.data()), png->body.size(),
+                                  LCT_GREY, 8) == 0);
+    REQUIRE((w == 96 && h == 4));
+    wrong = 0;
+    for (int64_t z = 0; z < 4; ++z)
+      for (int64_t k = 0; k < 96; ++k) {
+        const int64_t y = plane == "xz" ? at : k, x = plane == "xz" ? k : at;
+        const double v = 1000 + (z * 96 * 96 + y * 96 + x) % 3000;
+        wrong += pixels[z * 96 + k] != static_cast<unsigned char>(std::lround((v - 1000) * 255 / 3000));
+      }
+    std::free(pixels);
+    CHECK(wrong == 0);
+  }
+  CHECK(c.Get("/api/labels/plane?plane=xy&at=1")->status == 400);
+  CHECK(c.Get("/api/labels/plane?plane=xz&at=96")->status == 400);
+  CHECK(c.Get("/api/image/plane?plane=yz")->status == 400);
+}
+
 TEST_CASE("server: ten concurrent clients making 100 edits each end with all 1000 applied once") {
   Served s;
   std::atomic<int> acknowledged{0};

@@ -2,7 +2,8 @@
 // the live view of everybody's edits (server-sent events). Every edit is sent to the server and
 // shown once the server has stored it; the server's answer is the only truth, and the status
 // says what each edit did. This file holds the state, the server, the drawing, sections loading,
-// the view (fit and zoom) and the keys; app_lists.js the side panel, app_tools.js the tools.
+// the view (fit and zoom) and the keys; app_lists.js the side panel, app_tools.js the tools,
+// app_planes.js the side views (xz, yz).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -280,6 +281,7 @@ function draw() {
     ctx.stroke();
   }
   drawBrush();
+  drawPlaneLines(ctx);
 }
 
 function toVoxel(event) {
@@ -394,6 +396,7 @@ async function goTo(z, y, x, scale) {
   if (state.fill && state.fill.z !== state.z) cancelFill(false);
   if (scale) { state.scale = clampScale(scale); state.zoomed = true; }
   if (y !== undefined) {
+    planeAt(y, x);
     state.ox = canvas.width / 2 - (x + 0.5) * state.scale;
     state.oy = canvas.height / 2 - (y + 0.5) * state.scale;
   }
@@ -480,7 +483,9 @@ window.addEventListener('keydown', (e) => {
     case 'b': $('boundaries').checked = !$('boundaries').checked; setBoundaries(); break;
     case 'l': {
       const id = v ? labelAt(v) : 0;
-      if (id) edit(state.annotated.get(id)?.locked_by ? 'unlock' : 'lock', { id });
+      const holder = id ? lockHolder(state.annotated.get(id)?.locked_by) : '';
+      if (holder) say(heldBy(id, holder), true);
+      else if (id) edit(state.annotated.get(id)?.locked_by ? 'unlock' : 'lock', { id });
       break;
     }
     case 'm': addMarker(); break;
@@ -559,8 +564,18 @@ $('export').onclick = async () => {
 // The name is kept in this browser from the first visit on: the 3D annotator files its edits under it too.
 if (!localStorage.getItem('uniem-user')) localStorage.setItem('uniem-user', `user-${Math.floor(Math.random() * 9000 + 1000)}`);
 $('user').value = localStorage.getItem('uniem-user');
-$('user').onchange = () => localStorage.setItem('uniem-user', $('user').value.trim());
+$('user').onchange = () => { localStorage.setItem('uniem-user', $('user').value.trim()); renderSegments(); };
 window.addEventListener('resize', resize);
+// Opened with a person's own address (uniem serve --users): the server files every edit under
+// their name, so the name is shown and cannot be changed here.
+function signedIn(name) {
+  $('user').value = name;
+  $('user').readOnly = true;
+  $('who').firstChild.textContent = 'signed in as ';
+  $('who').classList.add('signed-in');
+  $('who').title = `you are signed in as ${name} by the address you opened; your edits, locks and undo are yours. ` +
+    'To work under another name, open that person\'s address.';
+}
 
 // ---- live updates ---------------------------------------------------------------------------
 function listen() {
@@ -598,6 +613,8 @@ async function start() {
     return;
   }
   state.version = state.info.version;
+  if (state.info.anonymous) state.anonymous = state.info.anonymous;
+  if (state.info.user) signedIn(state.info.user);
   $('slices').textContent = `/ ${state.info.shape[0] - 1}`;
   $('slice').max = state.info.shape[0] - 1;
   document.title = `uniem proofreader - ${state.info.shape.join(' x ')}`;

@@ -40,6 +40,11 @@ function scheduleLists() {
   scheduleLists.timer = setTimeout(() => { refreshSegments(); refreshMarkers(); }, 250);
 }
 
+// Who holds a lock when it is not this person ('' when nobody does or this person does), and
+// what the page says about such a segment.
+function lockHolder(lockedBy) { return lockedBy && lockedBy !== me() ? lockedBy : ''; }
+function heldBy(id, holder) { return `segment ${id} is locked by ${holder}: only ${holder} can unlock, change, rename or delete it`; }
+
 function renderSegments() {
   $('segment-count').textContent = `(${state.total})`;
   const first = state.matching ? state.segmentOffset + 1 : 0, last = state.segmentOffset + state.segments.length;
@@ -62,16 +67,23 @@ function renderSegments() {
     tr.insertCell().innerHTML = `<span class="swatch" style="background:rgb(${r},${g},${b})"></span>${s.id}`;
     tr.insertCell().textContent = s.voxels;
     tr.insertCell().textContent = s.name;
-    tr.insertCell().textContent = s.locked_by ? `locked: ${s.locked_by}` : '';
+    // Another person's lock: only they can unlock, rename or delete the segment, so its buttons
+    // are greyed and say who holds it.
+    const holder = lockHolder(s.locked_by), held = holder ? heldBy(s.id, holder) : '';
+    const lock = tr.insertCell();  // under the column 'lock': who holds it
+    lock.textContent = !s.locked_by ? '' : holder || 'you';
+    lock.title = !s.locked_by ? '' : holder ? `locked by ${holder}` : 'locked by you: nobody else can change it';
     const actions = tr.insertCell();
     const button = (label, title, fn) => {
       const b2 = document.createElement('button');
       b2.textContent = label;
-      b2.title = title;
+      b2.title = held || title;
+      b2.disabled = !!held;
       b2.onclick = (e) => { e.stopPropagation(); fn(); };
       actions.appendChild(b2);
     };
-    button(s.locked_by ? 'unlock' : 'lock', 'lock the segment against edits by others', () => edit(s.locked_by ? 'unlock' : 'lock', { id: s.id }));
+    button(s.locked_by ? 'unlock' : 'lock', s.locked_by ? 'unlock the segment: others may change it again' : 'lock the segment against edits by others',
+      () => edit(s.locked_by ? 'unlock' : 'lock', { id: s.id }));
     button('name', 'give the segment a name', () => {
       const name = prompt(`Name of segment ${s.id}`, s.name);
       if (name !== null) edit('name', { id: s.id, name });

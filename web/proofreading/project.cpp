@@ -11,6 +11,7 @@
 #include "core/image/convert.h"
 #include "core/image/statistics.h"
 #include "core/progress.h"
+#include "core/threads.h"
 #include "io/atomic_output.h"
 #include "io/png.h"
 
@@ -22,6 +23,10 @@ namespace {
 
 constexpr int format_version = 1;
 constexpr size_t png_cache_entries = 512;
+// Decoded tiles kept for the cuts across the sections: a cut of a 100 x 1024 x 1024 stack meets
+// 200 tiles of 512 x 512, read in 130-230 ms (two busy cores); kept, the next cut through the
+// same tiles is served in 1-9 ms.
+constexpr int64_t tile_cache_bytes = int64_t{256} << 20;
 
 std::array<int64_t, 2> halved(std::array<int64_t, 2> s, int level) {
   for (int l = 0; l < level; ++l) s = {(s[0] + 1) / 2, (s[1] + 1) / 2};
@@ -280,8 +285,68 @@ Volume Project::image_section(int64_t z, int level) const {
   return section;
 }
 
+Volume Project::image_plane(const std::string& plane, int64_t at) const {
+  const bool xz = plane == "xz";
+  UNIEM_CHECK((xz || plane == "yz") && at >= 0 && at < info_.shape[xz ? 1 : 2], "Project::image_plane: out of range");
+  const ChunkStore& store = levels_[0];
+  const auto tile = info_.image_tile;
+  const int64_t nz = info_.shape[0], n = info_.shape[xz ? 2 : 1], along = xz ? 2 : 1;
+  Volume out(info_.image_dtype, 1, nz, n);
+  out.voxel_size = info_.voxel_size;
+  // One row (xz) or column (yz) of a tile per section; the tiles of different sections in parallel.
+  const auto copy = [&](auto zero) {
+    using T = decltype(zero);
+    parallel_for(0, nz, 1, [&](int64_t z0, int64_t z1) {
+      for (int64_t z = z0; z < z1; ++z)
+        for (int64_t c = 0; c < store.grid()[along]; ++c) {
+          const int64_t i = xz ? store.index_of(z / tile[0], at / tile[1], c) : store.index_of(z / tile[0], c, at / tile[2]);
+          const auto o = store.origin(i), e = store.extent(i);
+          const std::shared_ptr<const Volume> kept = image_tile(i);  // held while read: others may drop it
+          const Volume& t = *kept;
+          T* row = out.data<T>() + z * n + o[along];
+          for (int64_t k = 0; k < e[along]; ++k)
+            row[k] = xz ? t.at<T>(z - o[0], at - o[1], k) : t.at<T>(z - o[0], k, at - o[2]);
+        }
+    });
+  };
+  if (info_.image_dtype == DType::u8) copy(uint8_t{0});
+  else copy(uint16_t{0});
+  return out;
+}
+
+std::shared_ptr<const Volume> Project::image_tile(int64_t index) const {
+  {
+    std::lock_guard<std::mutex> lock(tiles_mutex_);
+    const auto it = tile_at_.find(index);
+    if (it != tile_at_.end()) {
+      tiles_.splice(tiles_.begin(), tiles_, it->second);
+      return it->second->second;
+    }
+  }
+  auto tile = std::make_shared<const Volume>(levels_[0].read(index));
+  std::lock_guard<std::mutex> lock(tiles_mutex_);
+  if (tile_at_.count(index)) return tile;  // read by another thread meanwhile
+  tiles_.emplace_front(index, tile);
+  tile_at_[index] = tiles_.begin();
+  tile_bytes_ += static_cast<int64_t>(tile->bytes());
+  while (tile_bytes_ > tile_cache_bytes && tiles_.size() > 1) {
+    tile_bytes_ -= static_cast<int64_t>(tiles_.back().second->bytes());
+    tile_at_.erase(tiles_.back().first);
+    tiles_.pop_back();
+  }
+  return tile;
+}
+
 std::string Project::image_png(int64_t z, int level, double lo, double hi) const {
-  const std::string key = std::to_string(z) + "/" + std::to_string(level) + "/" + std::to_string(lo) + "/" + std::to_string(hi);
+  return windowed_png(std::to_string(z) + "/" + std::to_string(level), lo, hi, [&] { return image_section(z, level); });
+}
+
+std::string Project::image_plane_png(const std::string& plane, int64_t at, double lo, double hi) const {
+  return windowed_png(plane + "/" + std::to_string(at), lo, hi, [&] { return image_plane(plane, at); });
+}
+
+std::string Project::windowed_png(const std::string& what, double lo, double hi, const std::function<Volume()>& read) const {
+  const std::string key = what + "/" + std::to_string(lo) + "/" + std::to_string(hi);
   {
     std::lock_guard<std::mutex> lock(cache_mutex_);
     for (auto it = cache_.begin(); it != cache_.end(); ++it)
@@ -290,7 +355,7 @@ std::string Project::image_png(int64_t z, int level, double lo, double hi) const
         return it->second;
       }
   }
-  const Volume section = image_section(z, level);
+  const Volume section = read();
   Volume grey(DType::u8, 1, section.ny(), section.nx());
   const double scale = 255.0 / std::max(hi - lo, 1e-9);
   uint8_t lut[65536];

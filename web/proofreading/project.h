@@ -22,6 +22,7 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -75,6 +76,10 @@ class Project {
   Volume image_section(int64_t z, int level) const;
   // The same as an 8-bit PNG, values lo..hi mapped to 0..255; cached (the image never changes).
   std::string image_png(int64_t z, int level, double lo, double hi) const;
+  // The cut across the sections at full resolution: "xz" through y = at (rows z, columns x) or
+  // "yz" through x = at (rows z, columns y), in the image's own type; and as a PNG, as above.
+  Volume image_plane(const std::string& plane, int64_t at) const;
+  std::string image_plane_png(const std::string& plane, int64_t at, double lo, double hi) const;
 
   const ChunkStore& labels() const { return labels_; }
 
@@ -83,6 +88,15 @@ class Project {
   ProjectInfo info_;
   std::vector<ChunkStore> levels_;
   ChunkStore labels_;
+  // What read() gives, windowed lo..hi as an 8-bit PNG, cached under `what` and the window.
+  std::string windowed_png(const std::string& what, double lo, double hi, const std::function<Volume()>& read) const;
+  // Tile `index` of the full-resolution image, decoded; the cuts across the sections read a row
+  // of a tile of every section, and the next cut nearby reads the same tiles again.
+  std::shared_ptr<const Volume> image_tile(int64_t index) const;
+  mutable std::mutex tiles_mutex_;
+  mutable std::list<std::pair<int64_t, std::shared_ptr<const Volume>>> tiles_;  // most recent first
+  mutable std::map<int64_t, decltype(tiles_)::iterator> tile_at_;
+  mutable int64_t tile_bytes_ = 0;
   mutable std::mutex cache_mutex_;
   mutable std::list<std::pair<std::string, std::string>> cache_;  // most recent first
 };

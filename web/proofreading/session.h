@@ -120,6 +120,9 @@ class Session {
   std::string label_slice(int64_t z, int level) const;
   // The same as (id, count) pairs of uint32 in raster order, each run as long as it goes.
   std::string label_runs(int64_t z, int level) const;
+  // The cut across the sections at full resolution, uint32 little-endian: "xz" through y = at (rows
+  // z, columns x) or "yz" through x = at (rows z, columns y); with `runs`, as (id, count) pairs.
+  std::string label_plane(const std::string& plane, int64_t at, bool runs) const;
   uint32_t label_at(int64_t z, int64_t y, int64_t x) const;
   nlohmann::json segments() const;  // [{id, voxels, name, colour, locked_by}], by id
   // {"total", "matching", "offset", "items": [{id, voxels, name, colour, locked_by}], "annotated": [{id,

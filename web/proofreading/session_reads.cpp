@@ -1,5 +1,5 @@
 // What the page reads from a session (web/proofreading/session.h): the project and version, label sections
-// (raw or as runs), the segment table a page at a time, markers, where a segment is, the history,
+// (raw or as runs), the cuts across them (xz, yz), the segment table a page at a time, markers, where a segment is, the history,
 // and the whole label volume for exports. Each read holds the session's mutex while it runs.
 #include <algorithm>
 #include <cctype>
@@ -76,6 +76,44 @@ std::string Session::label_slice(int64_t z, int level) const {
     std::memcpy(out.data() + static_cast<size_t>(y * size[1]) * 4, row, static_cast<size_t>(size[1]) * 4);
   });
   return out;
+}
+
+std::string Session::label_plane(const std::string& plane, int64_t at, bool runs) const {
+  const auto& info = project_.info();
+  const bool xz = plane == "xz";
+  UNIEM_CHECK((xz || plane == "yz") && at >= 0 && at < info.shape[xz ? 1 : 2], "Session::label_plane: out of range");
+  const ChunkStore& store = project_.labels();
+  const auto cs = info.label_chunk;
+  const int64_t nz = info.shape[0], n = info.shape[xz ? 2 : 1], along = xz ? 2 : 1;
+  const auto index = [&](int64_t cz, int64_t c) {
+    return xz ? store.index_of(cz, at / cs[1], c) : store.index_of(cz, c, at / cs[2]);
+  };
+  std::vector<int64_t> wanted;
+  for (int64_t cz = 0; cz < store.grid()[0]; ++cz)
+    for (int64_t c = 0; c < store.grid()[along]; ++c) wanted.push_back(index(cz, c));
+  load(wanted);
+  std::vector<uint32_t> voxels(static_cast<size_t>(nz * n));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (int64_t z = 0; z < nz; ++z)
+      for (int64_t c = 0; c < store.grid()[along]; ++c) {
+        const Volume& v = chunk(index(z / cs[0], c));
+        uint32_t* row = voxels.data() + z * n + c * cs[along];
+        const int64_t count = xz ? v.nx() : v.ny();
+        for (int64_t k = 0; k < count; ++k)
+          row[k] = xz ? v.at<uint32_t>(z % cs[0], at % cs[1], k) : v.at<uint32_t>(z % cs[0], k, at % cs[2]);
+      }
+    trim();
+  }
+  if (!runs) return std::string(reinterpret_cast<const char*>(voxels.data()), voxels.size() * 4);
+  std::vector<uint32_t> pairs;
+  for (size_t i = 0; i < voxels.size();) {
+    size_t end = i + 1;
+    while (end < voxels.size() && voxels[end] == voxels[i]) ++end;
+    pairs.insert(pairs.end(), {voxels[i], static_cast<uint32_t>(end - i)});
+    i = end;
+  }
+  return std::string(reinterpret_cast<const char*>(pairs.data()), pairs.size() * 4);
 }
 
 std::string Session::label_runs(int64_t z, int level) const {
