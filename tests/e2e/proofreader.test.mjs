@@ -536,6 +536,122 @@ try {
   await d.waitForFunction(() => window.uniem.z === 1 && window.uniem.planes.point[1] === 130 && window.uniem.planes.yz.at === 130, null, { timeout: 5000 });
   check(/section 1, x 130/.test(await d.textContent('#message')), `the click is said: ${await d.textContent('#message')}`);
   await shot('side-views-clicked.png', d);
+
+  // 21. What is shown (page only): I isolates the selected segment in the section and the side
+  // views, Shift+H shows all again; a hidden segment is drawn without its colour; a colour of
+  // one's own is drawn and kept in this browser; a jumped-to segment is outlined until the next key.
+  // Values are the canvas's pixels at opacity 1: a segment's colour exactly, or grey image.
+  const drawnAt = (y, x) => d.evaluate(([yy, xx]) => {
+    const c = document.getElementById('view'), r = c.getBoundingClientRect(), [px, py] = window.uniem.toScreen(yy, xx);
+    return [...c.getContext('2d').getImageData(Math.floor((px - r.left) * c.width / r.width), Math.floor((py - r.top) * c.height / r.height), 1, 1).data].slice(0, 3);
+  }, [y, x]);
+  const colourOf = (id) => d.evaluate((i) => colour(i), id);
+  const same = (p, q) => p[0] === q[0] && p[1] === q[1] && p[2] === q[2];
+  const grey = (p) => p[0] === p[1] && p[1] === p[2];
+  // Two segments of this section nobody else has locked, each with a voxel deep inside it, away
+  // from the side views' lines and the markers.
+  const inner = await d.evaluate(() => {
+    const { labels, lw, lh } = window.uniem, [py, px] = window.uniem.planes.point, found = new Map();
+    const marks = window.uniem.markers.filter((m) => m.z === window.uniem.z);  // drawn as rings
+    for (let y = 3; y < lh - 3; ++y) for (let x = 3; x < lw - 3; ++x) {
+      const id = labels[y * lw + x];
+      if (!id || found.has(id) || Math.abs(y - py) < 4 || Math.abs(x - px) < 4 || marks.some((m) => Math.hypot(m.y - y, m.x - x) < 10) ||
+          lockHolder(window.uniem.annotated.get(id)?.locked_by)) continue;  // its colour may be chosen
+      let deep = true;
+      for (let j = -2; j <= 2 && deep; ++j) for (let k = -2; k <= 2; ++k) if (labels[(y + j) * lw + x + k] !== id) { deep = false; break; }
+      if (deep) found.set(id, [y, x]);
+    }
+    return [...found].slice(0, 2);
+  });
+  check(inner.length === 2, `two segments to show and hide on section 1 (${JSON.stringify(inner)})`);
+  const [[idA, pA], [idB, pB]] = inner;
+  const [colA, colB] = [await colourOf(idA), await colourOf(idB)];
+  check(same(await drawnAt(...pA), colA) && same(await drawnAt(...pB), colB), `segments ${idA} and ${idB} are drawn in their colours`);
+  // Neighbouring segments of this section (touching, or across a membrane) differ in colour (the hue steps by the golden ratio).
+  const closest = await d.evaluate(() => {
+    const { labels, lw, lh } = window.uniem, pairs = new Set();
+    for (let y = 0; y < lh; ++y) for (let x = 0; x < lw; ++x) {  // neighbours across a membrane up to 8 voxels wide
+      const p = labels[y * lw + x];
+      if (!p) continue;
+      for (const [dy, dx] of [[0, 1], [1, 0]]) {
+        for (let k = 1; k <= 8 && y + k * dy < lh && x + k * dx < lw; ++k) {
+          const q = labels[(y + k * dy) * lw + x + k * dx];
+          if (q === p) break;
+          if (q) { pairs.add(p < q ? `${p},${q}` : `${q},${p}`); break; }
+        }
+      }
+    }
+    let near = Infinity, which = '';
+    for (const pq of pairs) {
+      const [p, q] = pq.split(',').map(Number), [a, b] = [colour(p), colour(q)];
+      const dist = Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+      if (dist < near) { near = dist; which = pq; }
+    }
+    return { pairs: pairs.size, near, which };
+  });
+  console.log(`neighbouring segments on section 1: ${closest.pairs} pairs, the closest colours ${closest.near.toFixed(0)} apart (${closest.which})`);
+  check(closest.pairs > 5 && closest.near >= 60, `neighbouring segments have distinct colours (${JSON.stringify(closest)})`);
+  await shot('colours-neighbours.png', d);
+
+  const xzDrawn = () => d.evaluate(() => {  // per voxel of the xz cut: [label, drawn alpha]
+    const c = window.uniem.planes.xz, a = c.overlay.getContext('2d').getImageData(0, 0, c.w, c.h).data;
+    return [...c.labels].map((id, i) => [id, a[4 * i + 3]]);
+  });
+  await d.evaluate((id) => select(id), idA);
+  await d.keyboard.press('i');
+  check(await d.evaluate((id) => window.uniem.display.only && window.uniem.display.only.has(id) && window.uniem.display.only.size === 1, idA), 'I isolates the selected segment');
+  const isoA = await drawnAt(...pA), isoB = await drawnAt(...pB);
+  check(same(isoA, colA) && grey(isoB) && !same(isoB, colB), `isolated: ${idA} keeps its colour ${isoA}, ${idB} shows the image ${isoB}`);
+  const isoXz = await xzDrawn();
+  check(isoXz.every(([id, a]) => (a > 0) === (id === idA)), `the xz view draws only segment ${idA} when isolated (${isoXz.filter(([id, a]) => (a > 0) !== (id === idA)).length} voxels wrong)`);
+  check((await d.textContent('#display-state')).includes(`only ${idA}`), `the panel says what is shown: ${await d.textContent('#display-state')}`);
+  await shot('isolated.png', d);
+  await d.keyboard.press('Shift+H');
+  check(same(await drawnAt(...pB), colB) && !(await d.evaluate(() => window.uniem.display.only)), 'Shift+H shows every segment again');
+  check((await xzDrawn()).every(([id, a]) => (a > 0) === (id > 0)), 'the xz view draws every segment again');
+  check(await d.evaluate(() => window.uniem.z) === 1, 'Shift+H did not fit or move the view');
+
+  await d.click(`#segments tr[data-id="${idB}"] >> text=hide`);
+  const hidB = await drawnAt(...pB);
+  check(grey(hidB) && !same(hidB, colB) && same(await drawnAt(...pA), colA), `hidden: ${idB} drawn without its colour (${hidB}), ${idA} still in its own`);
+  check(await d.evaluate((id) => window.uniem.display.hidden.has(id), idB), `segment ${idB} is hidden`);
+  await shot('hidden.png', d);
+  await d.click(`#segments tr[data-id="${idB}"] >> text=show`);
+  check(same(await drawnAt(...pB), colB), `'show' draws ${idB} again`);
+
+  // A colour chosen in the row is the project's (journaled, as the 3D view's): drawn here, kept by
+  // the server; the x beside it gives the segment its own colour again.
+  const v0 = await version(d);
+  await d.locator(`#segments tr[data-id="${idB}"] input.swatch`).fill('#00ff00');
+  await d.waitForFunction(([id, v]) => window.uniem.version > v && window.uniem.annotated.get(id)?.colour === '#00ff00', [idB, v0], { timeout: 5000 });
+  check(same(await drawnAt(...pB), [0, 255, 0]) && same(await drawnAt(...pA), colA), `the colour chosen for ${idB} is drawn: ${await drawnAt(...pB)}`);
+  check((await json(`${base}api/segments?count=500`)).items.find((q) => q.id === idB).colour === '#00ff00', 'the colour is the project\'s');
+  check(/drawn in #00ff00 now/.test(await d.textContent('#message')), `the colour is said: ${await d.textContent('#message')}`);
+  await shot('own-colour.png', d);
+  await d.click(`#segments tr[data-id="${idB}"] button.own-colour`);
+  await d.waitForFunction((id) => !window.uniem.annotated.get(id)?.colour, idB, { timeout: 5000 });
+  check(same(await drawnAt(...pB), colB), `x: ${idB} in its own colour again`);
+
+  // A jump outlines the segment in white and draws it opaque, until the next key.
+  await d.fill('#jump', String(idA));
+  await d.press('#jump', 'Enter');
+  await d.waitForFunction((id) => window.uniem.display.highlight === id && window.uniem.labels.includes(id), idA, { timeout: 5000 });
+  const outline = await d.evaluate((id) => {
+    const { labels, lw, lh } = window.uniem, o = window.uniem.overlay.getContext('2d').getImageData(0, 0, lw, lh).data;
+    let edges = 0, white = 0;
+    for (let y = 1; y < lh - 1; ++y) for (let x = 1; x < lw - 1; ++x) {
+      const i = y * lw + x;
+      if (labels[i] !== id || (labels[i - 1] === id && labels[i + 1] === id && labels[i - lw] === id && labels[i + lw] === id)) continue;
+      ++edges;
+      white += o[4 * i] === 255 && o[4 * i + 1] === 255 && o[4 * i + 2] === 255 && o[4 * i + 3] === 255;
+    }
+    return { edges, white };
+  }, idA);
+  check(outline.edges > 0 && outline.white === outline.edges, `the jumped-to segment is outlined in white (${JSON.stringify(outline)})`);
+  await shot('jump-highlight.png', d);
+  await d.keyboard.press('Escape');
+  check(await d.evaluate(() => window.uniem.display.highlight) === 0, 'the next key ends the highlight');
+  await d.keyboard.press('h');
   await d.keyboard.press('v');
   check(await d.evaluate(() => document.getElementById('planes').hidden), 'V hides the side views');
 
@@ -576,7 +692,7 @@ try {
     await stop(team);
   }
 
-  console.log(`ok: paint, merge, split, undo, redo, lock refusal, export, contrast and the segment list in Chromium; the second page saw every edit; keys after typing, jumps, the brush after undo and unsaved strokes; protect others and stale strokes, previewed fills, messages, fit and zoom, the brush's voxels, the panel and the toolbar; locks of others greyed, people's own addresses, side views`);
+  console.log(`ok: paint, merge, split, undo, redo, lock refusal, export, contrast and the segment list in Chromium; the second page saw every edit; keys after typing, jumps, the brush after undo and unsaved strokes; protect others and stale strokes, previewed fills, messages, fit and zoom, the brush's voxels, the panel and the toolbar; locks of others greyed, people's own addresses, side views, isolate, hide, own colours and the jump's outline`);
 } catch (e) {
   error = e;
 }

@@ -91,14 +91,17 @@ export function labelColour(id) {
   return `#${[channel(0), channel(8), channel(16)].map((c) => c.toString(16).padStart(2, '0')).join('')}`;
 }
 
-// On a project, the colour its proofreader draws segment `id` in (web/assets/app.js colour(): a
-// hash of the id onto bright hues), so that a segment looks the same on both pages.
+// On a project, the colour its proofreader draws segment `id` in (web/assets/app.js colour(): the
+// hue stepping by the golden ratio of a turn, lightness and saturation from a hash of the id), so
+// that a segment looks the same on both pages.
 function proofreaderColour(id) {
   let h = Math.imul(id ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  const hue = (h % 360) / 60, c = 200, x = c * (1 - Math.abs((hue % 2) - 1));
+  const hue = ((id * 0.6180339887498949) % 1) * 6;
+  const light = [0.55, 0.72, 0.4][h % 3], sat = [0.95, 0.7][(h >>> 8) & 1];
+  const c = (1 - Math.abs(2 * light - 1)) * sat, x = c * (1 - Math.abs((hue % 2) - 1)), m = light - c / 2;
   const [r, g, b] = hue < 1 ? [c, x, 0] : hue < 2 ? [x, c, 0] : hue < 3 ? [0, c, x] : hue < 4 ? [0, x, c] : hue < 5 ? [x, 0, c] : [c, 0, x];
-  return `#${[r + 55, g + 55, b + 55].map((v) => Math.round(v).toString(16).padStart(2, '0')).join('')}`;
+  return `#${[r, g, b].map((v) => Math.round((v + m) * 255).toString(16).padStart(2, '0')).join('')}`;
 }
 
 // Viridis, in 9 steps, for measurements: dark blue (small) to yellow (large).

@@ -3,7 +3,7 @@
 // shown once the server has stored it; the server's answer is the only truth, and the status
 // says what each edit did. This file holds the state, the server, the drawing, sections loading,
 // the view (fit and zoom) and the keys; app_lists.js the side panel, app_tools.js the tools,
-// app_planes.js the side views (xz, yz).
+// app_planes.js the side views (xz, yz), app_display.js what is shown (hide, isolate, colours).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -156,14 +156,19 @@ function windowFromInputs() {
 function showVersion() { $('version').textContent = `version ${state.version}`; }
 
 // ---- colours --------------------------------------------------------------------------------
-// A stable colour per id: a hash of the id onto bright hues (the 3D annotator of a project draws
-// segments in the same colours: web/assets/annotator_common.js proofreaderColour).
+// A stable colour per id, far from the colours of nearby ids: the hue steps by the golden ratio of
+// a turn (ids 1, 2, 3 ... are 137.5 degrees apart), and the lightness and saturation take one of 3
+// and 2 levels from a hash of the id, so that two ids whose hues fall close still differ in
+// brightness most of the time. The 3D annotator of a project draws segments in the same colours
+// (web/assets/annotator_common.js proofreaderColour); a colour chosen for a segment: app_display.js.
 function colour(id) {
   let h = Math.imul(id ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  const hue = (h % 360) / 60, c = 200, x = c * (1 - Math.abs((hue % 2) - 1));
+  const hue = ((id * 0.6180339887498949) % 1) * 6;
+  const light = [0.55, 0.72, 0.4][h % 3], sat = [0.95, 0.7][(h >>> 8) & 1];
+  const c = (1 - Math.abs(2 * light - 1)) * sat, x = c * (1 - Math.abs((hue % 2) - 1)), m = light - c / 2;
   const [r, g, b] = hue < 1 ? [c, x, 0] : hue < 2 ? [x, c, 0] : hue < 3 ? [0, c, x] : hue < 4 ? [0, x, c] : hue < 5 ? [x, 0, c] : [c, 0, x];
-  return [r + 55, g + 55, b + 55];
+  return [r, g, b].map((v) => Math.round((v + m) * 255));
 }
 
 function paintOverlay() {
@@ -177,24 +182,24 @@ function paintOverlay() {
   const picked = new Set(state.picked);
   if (state.selected) picked.add(state.selected);
   const alpha = Math.round(state.opacity * 255);
-  const cache = new Map();
+  const cache = new Map(), lit = state.display.highlight;  // the segment jumped to: opaque, outlined in white
   for (let y = 0, i = 0; y < lh; ++y) {
     for (let x = 0; x < lw; ++x, ++i) {
       const id = labels[i];
       if (id === 0) continue;
-      if (state.boundaries) {
-        const edge = (x > 0 && labels[i - 1] !== id) || (x + 1 < lw && labels[i + 1] !== id) ||
-                     (y > 0 && labels[i - lw] !== id) || (y + 1 < lh && labels[i + lw] !== id);
-        if (!edge && !picked.has(id)) continue;
-      }
+      const edge = (state.boundaries || id === lit) &&
+        ((x > 0 && labels[i - 1] !== id) || (x + 1 < lw && labels[i + 1] !== id) ||
+         (y > 0 && labels[i - lw] !== id) || (y + 1 < lh && labels[i + lw] !== id));
+      if (state.boundaries && !edge && !picked.has(id) && id !== lit) continue;
       let c = cache.get(id);
       if (c === undefined) {
-        const [r, g, b] = colour(id);
-        const a = picked.has(id) ? Math.min(255, alpha + 100) : alpha;
-        c = ((a << 24) | (b << 16) | (g << 8) | r) >>> 0;
+        const rgb = shownColour(id);  // null: hidden, or not among the isolated (app_display.js)
+        const a = id === lit ? 255 : picked.has(id) ? Math.min(255, alpha + 100) : alpha;
+        c = rgb ? ((a << 24) | (rgb[2] << 16) | (rgb[1] << 8) | rgb[0]) >>> 0 : 0;
         cache.set(id, c);
       }
-      px[i] = c;
+      if (c && id === lit && edge) px[i] = 0xffffffff;
+      else if (c) px[i] = c;
     }
   }
   ctx.putImageData(img, 0, 0);
@@ -478,7 +483,8 @@ window.addEventListener('keydown', (e) => {
     case 'f': setMode('fill'); break;
     case 'escape': if (state.fill) { cancelFill(); break; } setMode('navigate'); $('help').hidden = true; break;
     case '0': setMode('navigate'); $('help').hidden = true; break;
-    case 'h': case 'home': fit(); say('the whole section fits the view (H or Home)'); break;
+    case 'h': case 'home': if (e.shiftKey) return;  // Shift+H: show all (app_display.js)
+      fit(); say('the whole section fits the view (H or Home)'); break;
     case 'enter': apply(); break;
     case 'b': $('boundaries').checked = !$('boundaries').checked; setBoundaries(); break;
     case 'l': {

@@ -21,6 +21,7 @@ async function refreshSegments() {
   state.total = page.total;
   state.segmentOffset = page.offset;
   state.annotated = new Map(page.annotated.map((a) => [a.id, a]));
+  noticeProjectColours();  // app_display.js
   renderSegments();
   showCursor();
 }
@@ -63,8 +64,7 @@ function renderSegments() {
     const tr = body.insertRow();
     tr.dataset.id = s.id;
     if (state.picked.includes(s.id) || s.id === state.selected) tr.className = 'selected';
-    const [r, g, b] = colour(s.id);
-    tr.insertCell().innerHTML = `<span class="swatch" style="background:rgb(${r},${g},${b})"></span>${s.id}`;
+    tr.insertCell().textContent = s.id;  // after the swatch, a colour picker (app_display.js)
     tr.insertCell().textContent = s.voxels;
     tr.insertCell().textContent = s.name;
     // Another person's lock: only they can unlock, rename or delete the segment, so its buttons
@@ -90,6 +90,7 @@ function renderSegments() {
     });
     button('del', 'delete the segment (it becomes background)', () => { if (confirm(`Delete segment ${s.id}?`)) edit('delete', { id: s.id }); });
     tr.onclick = () => { select(s.id); jumpTo(String(s.id)); };
+    displayControls(tr, s.id);
   }
 }
 
@@ -150,6 +151,7 @@ async function jumpTo(text) {
     if (s.y < 0 || s.x < 0) return say(`segment ${parts[0]} has no voxels: there is nothing to show`, true);
     if (state.selected !== parts[0]) select(parts[0]);  // highlighted where it is shown
     await goTo(s.z, s.y, s.x);
+    highlightJump(parts[0]);  // opaque and outlined until the next action (app_display.js)
     showWhole(parts[0], s.y, s.x);
     return say(`segment ${parts[0]} is on sections ${s.box[0]} to ${s.box[3] - 1}; shown here on section ${s.z}`);
   }

@@ -9,7 +9,8 @@
 //  - Drawn to scale: a voxel is voxel_size nm tall (z) and wide, so anisotropic stacks look as
 //    the tissue is; the yellow line in each cut is the section shown.
 //  - The cuts are loaded again when the point moves, the version changes (anybody's edit), the
-//    contrast changes or the opacity or the selection do (their colours are app.js colour()).
+//    contrast changes or the opacity or the selection do (their colours and what is shown:
+//    app_display.js shownColour, as in the section view).
 //  - drawPlaneLines(ctx) is called by app.js draw() with the section view's voxel transform set;
 //    planeAt(y, x) by goTo. state.planes.toScreen(plane, z, k) gives page coordinates of voxel
 //    (z, k) of a cut (for the browser tests), state.planes.xz/yz what each cut shows.
@@ -88,14 +89,14 @@ function paintPlane(plane) {
     if (!id) continue;
     let v = cache.get(id);
     if (v === undefined) {
-      const [r, gr, b] = colour(id), a = picked.has(id) ? Math.min(255, alpha + 100) : alpha;
-      v = ((a << 24) | (b << 16) | (gr << 8) | r) >>> 0;
+      const rgb = shownColour(id), a = picked.has(id) || id === state.display.highlight ? Math.min(255, alpha + 100) : alpha;
+      v = rgb ? ((a << 24) | (rgb[2] << 16) | (rgb[1] << 8) | rgb[0]) >>> 0 : 0;  // 0: hidden (app_display.js)
       cache.set(id, v);
     }
     px[i] = v;
   }
   g.putImageData(img, 0, 0);
-  c.painted = `${state.opacity}/${[...picked].join(',')}`;
+  c.painted = `${state.opacity}/${[...picked].join(',')}/${state.display.highlight}`;
   drawPlane(plane);
 }
 
@@ -166,7 +167,7 @@ function drawPlaneLines(g) {
     if (c.key && c.key !== `${at}/${state.version}/${lo}/${hi}`) {
       clearTimeout(drawPlaneLines.timer);  // edits come in bursts: load once they pause
       drawPlaneLines.timer = setTimeout(loadPlanes, 250);
-    } else if (c.labels && c.painted !== `${state.opacity}/${[...picked].join(',')}`) paintPlane(plane);
+    } else if (c.labels && c.painted !== `${state.opacity}/${[...picked].join(',')}/${state.display.highlight}`) paintPlane(plane);
     else drawPlane(plane);
   }
 }

@@ -97,7 +97,7 @@ function startStroke(v) {
   canvas2.height = ny;
   const c = canvas2.getContext('2d');
   const id = brushId(), erase = state.mode === 'erase';
-  const [r, g, b] = erase ? [0, 0, 0] : Number.isInteger(id) ? colour(id) : [255, 255, 255];
+  const [r, g, b] = erase ? [0, 0, 0] : Number.isInteger(id) ? segmentColour(id) : [255, 255, 255];
   c.fillStyle = `rgba(${r},${g},${b},${erase ? 0.7 : 0.8})`;
   const only = erase && protect() ? labelAt(v) : 0;
   state.stroke = { mode: state.mode, points: [], last: null, canvas: canvas2, context: c, voxels: new Set(), only };
