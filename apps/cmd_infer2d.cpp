@@ -1,8 +1,10 @@
-// uniem infer2d: apply a trained 2D model (nn/model_folder.h) to a stack, tile by tile.
+// uniem infer2d: apply a trained 2D model (nn/model_folder.h) to a stack, section by section, tile by tile.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <vector>
 
 #include "apps/compute_device.h"
 #include "apps/cli.h"
@@ -11,8 +13,10 @@
 #include "core/image/convert.h"
 #include "core/image/label.h"
 #include "core/image/watershed.h"
+#include "core/memory_budget.h"
 #include "core/progress.h"
 #include "io/atomic_output.h"
+#include "io/blockwise_label.h"
 #include "io/stack.h"
 #include "nn/model_folder.h"
 #include "nn/tiled_inference.h"
@@ -40,7 +44,10 @@ cli::Command infer2d_command() {
       "                        1 - probability, so cells tile the section with thin borders\n"
       "  inference.json        the model, options, timing and memory\n"
       "--flips averages the 8 flipped and rotated versions of each tile (8x slower, a little more\n"
-      "accurate). The memory for the network is measured on the first tile and printed.",
+      "accurate). The memory for the network is measured on the first tile and printed.\n"
+      "IMAGES is read and OUT written one section at a time, so a stack larger than memory (an\n"
+      "OME-Zarr, HDF5 or precomputed volume too) needs only a section's worth; --grow alone needs\n"
+      "the mask and probabilities whole.",
       "  uniem infer2d --model mito-model --images stack/ --out mito-result --threshold 0.5 --labels 3d\n"
       "  uniem infer2d --model membranes --images isbi/test/image --out isbi-result --bits 16 --flips");
   command.option("model", "DIR", "model folder made by uniem train2d").input().required()
@@ -86,7 +93,9 @@ int run_infer2d(const cli::Args& args) {
   if (!labels.empty() && !threshold_given) throw UsageError("--labels needs --threshold (the mask it labels)");
   if (args.has("grow") && labels.empty()) throw UsageError("--grow needs --labels 2d or 3d");
   const std::string images_path = args.get("images");
-  const Volume images = read_volume(images_path, nn::image_read_options(d.network.in_channels));
+  // Section by section: the stack is read, predicted and written one section at a time, so that
+  // any stack fits in memory (the outputs are the same files as from a volume held whole).
+  StackReader images(images_path, nn::image_read_options(d.network.in_channels));
   if (dtype_name(images.dtype()) != d.input_dtype)
     std::fprintf(stderr, "note: the model was trained on %s images, these are %s (both are scaled to 0..1)\n",
                  d.input_dtype.c_str(), dtype_name(images.dtype()));
@@ -104,17 +113,28 @@ int run_infer2d(const cli::Args& args) {
   const DType out_type = bits == 8 ? DType::u8 : bits == 16 ? DType::u16 : DType::f32;
   const double scale = bits == 8 ? 255.0 : bits == 16 ? 65535.0 : 1.0;
   const int64_t maps = d.loss.softmax() || k > 1 ? k : 1;
-  std::vector<Volume> probability(static_cast<size_t>(maps), Volume(out_type, nz, ny, nx));
-  std::vector<Volume> masks;  // one per output channel
-  Volume classes;
-  if (threshold_given && !d.loss.softmax()) masks.assign(static_cast<size_t>(k), Volume(DType::u8, nz, ny, nx));
-  if (d.loss.softmax()) classes = Volume(DType::u8, nz, ny, nx);
+  const int64_t mask_count = threshold_given && !d.loss.softmax() ? k : 0;
+  AtomicOutput out(out_dir, AtomicOutput::Kind::folder, args.has("overwrite"));
+  Volume probability(out_type, 1, ny, nx), mask(DType::u8, 1, ny, nx), classes(DType::u8, 1, ny, nx);  // one section each
+  probability.voxel_size = mask.voxel_size = classes.voxel_size = images.voxel_size();
+  WriteOptions write;
+  write.format = bits == 32 ? StackFormat::tiff_folder : StackFormat::png_folder;
+  std::vector<std::unique_ptr<StackWriter>> probability_out, mask_out;
+  for (int64_t c = 0; c < maps; ++c)
+    probability_out.push_back(std::make_unique<StackWriter>(
+        out.temporary() / (maps == 1 ? "probabilities" : "probabilities-" + std::to_string(c)), write, probability, nz));
+  write.format = StackFormat::png_folder;
+  for (int64_t c = 0; c < mask_count; ++c)
+    mask_out.push_back(std::make_unique<StackWriter>(out.temporary() / (mask_count == 1 ? "mask" : "mask-" + std::to_string(c)), write, mask, nz));
+  std::unique_ptr<StackWriter> classes_out;
+  if (d.loss.softmax()) classes_out = std::make_unique<StackWriter>(out.temporary() / "classes", write, classes, nz);
   nn::PredictStats stats;
   const auto begin = std::chrono::steady_clock::now();
   {
     Progress progress("infer2d", nz * plan.tiles());
     for (int64_t z = 0; z < nz; ++z) {
-      const std::vector<float> image = nn::image_section(images, z);
+      const Volume section = images.next(1);
+      const std::vector<float> image = nn::image_section(section, 0);
       nn::PredictStats section_stats;
       const auto p = nn::predict_section(*model.network, d.loss, image.data(), ny, nx, tiles,
                                          z == 0 ? &section_stats : nullptr, [&] { progress.advance(); });
@@ -126,49 +146,44 @@ int run_infer2d(const cli::Args& args) {
                      static_cast<long long>(plan.tile), static_cast<long long>(plan.tile), canvas / 1048576.0);
       }
       const int64_t n = ny * nx;
-      for (int64_t c = 0; c < maps; ++c)
+      for (int64_t c = 0; c < maps; ++c) {
         for (int64_t i = 0; i < n; ++i) {
           const double v = p[static_cast<size_t>(c * n + i)];
-          Volume& out = probability[static_cast<size_t>(c)];
-          if (out_type == DType::f32) out.data<float>()[z * n + i] = static_cast<float>(v);
-          else if (out_type == DType::u16) out.data<uint16_t>()[z * n + i] = static_cast<uint16_t>(std::lround(v * scale));
-          else out.data<uint8_t>()[z * n + i] = static_cast<uint8_t>(std::lround(v * scale));
+          if (out_type == DType::f32) probability.data<float>()[i] = static_cast<float>(v);
+          else if (out_type == DType::u16) probability.data<uint16_t>()[i] = static_cast<uint16_t>(std::lround(v * scale));
+          else probability.data<uint8_t>()[i] = static_cast<uint8_t>(std::lround(v * scale));
         }
-      for (size_t c = 0; c < masks.size(); ++c)
+        probability_out[static_cast<size_t>(c)]->append(probability);
+      }
+      for (int64_t c = 0; c < mask_count; ++c) {
         for (int64_t i = 0; i < n; ++i)
-          masks[c].data<uint8_t>()[z * n + i] = p[c * static_cast<size_t>(n) + static_cast<size_t>(i)] >= threshold ? 255 : 0;
-      if (classes.elements() > 0) {
+          mask.data<uint8_t>()[i] = p[static_cast<size_t>(c * n + i)] >= threshold ? 255 : 0;
+        mask_out[static_cast<size_t>(c)]->append(mask);
+      }
+      if (classes_out) {
         const auto best = nn::predicted_target(d.loss, p, k, n, 0.5);
-        std::copy(best.begin(), best.end(), classes.data<uint8_t>() + z * n);
+        std::copy(best.begin(), best.end(), classes.data<uint8_t>());
+        classes_out->append(classes);
       }
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-
-  AtomicOutput out(out_dir, AtomicOutput::Kind::folder, args.has("overwrite"));
-  WriteOptions write;
-  write.format = bits == 32 ? StackFormat::tiff_folder : StackFormat::png_folder;
-  for (int64_t c = 0; c < maps; ++c) {
-    probability[static_cast<size_t>(c)].voxel_size = images.voxel_size;
-    write_volume(out.temporary() / (maps == 1 ? "probabilities" : "probabilities-" + std::to_string(c)),
-                 probability[static_cast<size_t>(c)], write);
-  }
-  write.format = StackFormat::png_folder;
+  for (auto* writers : {&probability_out, &mask_out})
+    for (auto& w : *writers) w->commit();
+  if (classes_out) classes_out->commit();
   int64_t objects = -1;
-  for (size_t c = 0; c < masks.size(); ++c) {
-    masks[c].voxel_size = images.voxel_size;
-    write_volume(out.temporary() / (masks.size() == 1 ? "mask" : "mask-" + std::to_string(c)), masks[c], write);
-  }
-  if (classes.elements() > 0) {
-    classes.voxel_size = images.voxel_size;
-    write_volume(out.temporary() / "classes", classes, write);
-  }
   if (!labels.empty()) {
     const Connectivity connectivity = labels == "2d" ? Connectivity::c4 : Connectivity::c6;
-    LabelResult r = label_components(masks.front(), connectivity, false);
-    objects = r.count;
-    if (args.has("grow")) {  // flood 1 - probability from the objects
-      Volume landscape = probability.front();
+    const fs::path mask_path = out.temporary() / "mask", labels_path = out.temporary() / "labels.tif";
+    WriteOptions tif;
+    tif.format = StackFormat::multipage_tiff;
+    if (!args.has("grow")) {  // the mask's objects, labelled from the written mask a slab at a time
+      objects = label_blockwise(mask_path, {}, labels_path, tif, connectivity, 0,
+                                label_slab_sections(ny, nx, 1, memory_budget())).count;
+    } else {  // flood 1 - probability from the objects: the watershed needs the volume whole
+      LabelResult r = label_components(read_volume(mask_path), connectivity, false);
+      objects = r.count;
+      Volume landscape = read_volume(out.temporary() / "probabilities");
       const double top = out_type == DType::f32 ? 1.0 : scale;
       for (int64_t i = 0; i < landscape.elements(); ++i) {
         const double v = top - landscape.value(i);
@@ -177,12 +192,10 @@ int run_infer2d(const cli::Args& args) {
         else landscape.data<uint8_t>()[i] = static_cast<uint8_t>(v);
       }
       r.labels = watershed(landscape, r.labels, nullptr, {connectivity, false});
+      Volume l = shrink_to_fit(r.labels);
+      l.voxel_size = images.voxel_size();
+      write_volume(labels_path, l, tif);
     }
-    Volume l = shrink_to_fit(r.labels);
-    l.voxel_size = images.voxel_size;
-    WriteOptions tif;
-    tif.format = StackFormat::multipage_tiff;
-    write_volume(out.temporary() / "labels.tif", l, tif);
   }
   nlohmann::json record = {{"model", fs::absolute(args.get("model")).string()},
                            {"checkpoint", model.checkpoint},
@@ -205,7 +218,7 @@ int run_infer2d(const cli::Args& args) {
   out.commit();
   std::printf("%lld sections in %.1f s (%.2f megapixels/s) -> %s/probabilities%s%s%s\n", static_cast<long long>(nz), seconds,
               static_cast<double>(nz * ny * nx) / 1e6 / seconds, out_dir.c_str(), maps > 1 ? "-N" : "",
-              !masks.empty() ? (maps > 1 ? ", mask-N/" : ", mask/") : classes.elements() > 0 ? ", classes/" : "",
+              mask_count > 0 ? (maps > 1 ? ", mask-N/" : ", mask/") : classes_out ? ", classes/" : "",
               objects >= 0 ? (", labels.tif (" + std::to_string(objects) + " objects)").c_str() : "");
   return 0;
 }
