@@ -12,6 +12,7 @@
 
 #include "io/stack.h"
 #include "web/pages.h"
+#include "web/proofreading/project_export.h"
 #include "web/proofreading/segment_meshes.h"
 
 namespace fs = std::filesystem;
@@ -41,22 +42,21 @@ std::string export_labels(const Session& session, const std::string& format, int
   if (format != "tif" && format != "png") throw RequestError(400, "'format' is tif or png");
   if (bits != 0 && bits != 8 && bits != 16 && bits != 32) throw RequestError(400, "'bits' is 0 (smallest), 8, 16 or 32");
   if (format == "png" && bits == 32) throw RequestError(400, "PNG holds 8 or 16 bits; export 32-bit labels as tif");
-  int64_t version = 0;
-  Volume labels;
+  ProjectExport exported;
   try {
-    labels = session.labels(bits, &version);
-    if (format == "png" && labels.dtype() == DType::u32)
+    exported = read_export(session, bits);
+    if (format == "png" && exported.labels.dtype() == DType::u32)
       throw InputError("the labels have ids above 65535, which PNG cannot hold; export as tif");
   } catch (const RequestError&) {
     throw;
   } catch (const InputError& e) {
     throw RequestError(409, e.what());
   }
-  const std::string name = "labels-v" + std::to_string(version) + (format == "tif" ? ".tif" : "");
+  const std::string name = "labels-v" + std::to_string(exported.version) + (format == "tif" ? ".tif" : "");
   WriteOptions options;
   options.format = format == "tif" ? StackFormat::multipage_tiff : StackFormat::png_folder;
   options.overwrite = true;
-  write_volume(session.project().folder() / "exports" / name, labels, options);
+  write_export(session.project().folder() / "exports" / name, exported, options);
   return name;
 }
 
@@ -233,7 +233,10 @@ void add_proofreading_routes(HttpServer& http, const std::string& prefix, Sessio
     const json format = request.value("format", json("tif")), bits = request.value("bits", json(0));
     if (!format.is_string() || !bits.is_number_integer()) throw RequestError(400, "'format' is a string, 'bits' a number");
     const std::string name = export_labels(session, format.get<std::string>(), bits.get<int>());
-    send_json(res, json{{"file", name}, {"path", (session.project().folder() / "exports" / name).string()}});
+    const fs::path stack = session.project().folder() / "exports" / name;
+    json tables = json::array();
+    for (const fs::path& table : export_table_paths(stack)) tables.push_back(table.filename().string());
+    send_json(res, json{{"file", name}, {"path", stack.string()}, {"tables", tables}});
   });
   s.get(prefix + R"(/exports/([^/]+))", [session_of](const httplib::Request& req, httplib::Response& res) {
     Session& session = session_of(req);

@@ -28,8 +28,9 @@
 //   GET  /api/events?since=V   server-sent events: {"version", "events" | "reload"} as they happen
 //   POST /api/edit             an operation (web/proofreading/session.h); 200 {"version", ...} once it is on disk;
 //                              with people's own tokens, the edit is that person's whatever "user" says
-//   POST /api/export           {"format": "tif"|"png", "bits": 0|8|16|32} -> exports/NAME, {"file"}
-//   GET  /exports/NAME         a finished export
+//   POST /api/export           {"format": "tif"|"png", "bits": 0|8|16|32} -> exports/NAME, {"file", "path",
+//                              "tables": [NAME.segments.csv, .segments.json, .markers.csv, .markers.json]}
+//   GET  /exports/NAME         a finished export or one of its tables
 // Every request passes the rules of web/http.h first (host, token, origin, the page's secret for
 // edits, body limits, connection threads); errors are JSON {"error": message}, 4xx for the
 // request, 5xx only when the disk fails. Names in paths are checked so that nothing outside
@@ -71,7 +72,8 @@ class Server {
 
 // "exports/labels-v12.tif": writes the labels as they are now under the project's exports/ folder
 // (8/16/32 bits, 0 = the smallest that holds the ids; refused like `uniem convert` when they do not
-// fit). Returns the file or folder name.
+// fit), with its tables of segments and markers beside it (web/proofreading/project_export.h).
+// Returns the file or folder name.
 std::string export_labels(const Session& session, const std::string& format, int bits);
 
 }  // namespace uniem::web

@@ -4,7 +4,7 @@
 // edit; the exported stack, read back by uniem, must hold exactly what the server shows.
 // Usage: node proofreader.test.mjs UNIEM_BINARY WORK_DIR. Exit 77 (skipped) without Chromium or
 // playwright-core; screenshots of both pages are written to WORK_DIR on failure.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { uniem, serve, serveUsers, stop, json, labelVolume, check, launchChromium, finish, pageHelpers } from './server.mjs';
 
 const [binary, work] = process.argv.slice(2);
@@ -151,6 +151,10 @@ try {
   for (let k = 0; k < live.sections.length; ++k) for (let i = 0; i < live.sections[k].length; ++i) differ += live.sections[k][i] !== exported.sections[k][i];
   check(differ === 0, `the exported stack equals the live labels (${differ} voxels differ)`);
   check(exported.at(z, 20, 40) === painted && exported.at(z, ...right) === part, 'the export holds the stroke and the split');
+  // Its tables, linked from the message; `uniem export`, while the server runs, writes the same.
+  check((await a.$$eval('#message a', (l) => l.map((e) => e.textContent))).join() === 'download,segments.csv,segments.json,markers.csv,markers.json', 'the message links the stack and its tables');
+  const table = readFileSync(`${work}/project/exports/labels-v6.segments.csv`, 'utf8'), cli = (uniem(binary, ['export', `${work}/project`, `${work}/cli.tif`]), readFileSync(`${work}/cli.segments.csv`, 'utf8'));
+  check(/,bea,/.test(table) && cli === table, `the segments table names the lock holder, from the page and from uniem export:\n${table.slice(0, 200)}`);
 
   // 7. Contrast: the inputs, the keys and 'auto' ask the server for the image in that window.
   const asked = b.waitForRequest((r) => /api\/image\?.*lo=50&hi=100/.test(r.url()), { timeout: 5000 });
@@ -654,6 +658,12 @@ try {
   await d.keyboard.press('h');
   await d.keyboard.press('v');
   check(await d.evaluate(() => document.getElementById('planes').hidden), 'V hides the side views');
+  // 21. The scale bar: 1, 2 or 5 x 10^n nm of the 6 nm voxels at this zoom; none, with a note, when the voxel size is unknown.
+  const bar = await d.evaluate(() => ({ ...window.uniem.scaleBar, scale: window.uniem.scale }));
+  check(bar.text === (bar.nm >= 1000 ? `${bar.nm / 1000} µm` : `${bar.nm} nm`) && /^[125]/.test(String(bar.nm)) && Math.abs(bar.pixels - bar.nm / 6 * bar.scale) < 1e-6 && bar.pixels >= 60 && bar.pixels <= 150, `the scale bar: ${JSON.stringify(bar)}`);
+  await shot('scale-bar.png', d);
+  const unknown = await d.evaluate(() => { window.uniem.info.voxel_size_known = false; draw(); const t = window.uniem.scaleBar; window.uniem.info.voxel_size_known = true; draw(); return t; });
+  check(!unknown.pixels && /voxel size not known/.test(unknown.text), `no bar without a voxel size, a note instead: ${JSON.stringify(unknown)}`);
 
   // 19. People's own addresses (--users): the name comes from the address, and bob's lock and
   // edits stay his even when alice's page sends his name.
@@ -692,7 +702,7 @@ try {
     await stop(team);
   }
 
-  console.log(`ok: paint, merge, split, undo, redo, lock refusal, export, contrast and the segment list in Chromium; the second page saw every edit; keys after typing, jumps, the brush after undo and unsaved strokes; protect others and stale strokes, previewed fills, messages, fit and zoom, the brush's voxels, the panel and the toolbar; locks of others greyed, people's own addresses, side views, isolate, hide, own colours and the jump's outline`);
+  console.log(`ok: paint, merge, split, undo, redo, lock refusal, export, contrast and the segment list in Chromium; the second page saw every edit; keys after typing, jumps, the brush after undo and unsaved strokes; protect others and stale strokes, previewed fills, messages, fit and zoom, the brush's voxels, the panel and the toolbar; locks of others greyed, people's own addresses, side views, isolate, hide, own colours and the jump's outline, the export's tables and the scale bar`);
 } catch (e) {
   error = e;
 }

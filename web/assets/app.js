@@ -287,6 +287,7 @@ function draw() {
   }
   drawBrush();
   drawPlaneLines(ctx);
+  drawScaleBar(ctx);
 }
 
 function toVoxel(event) {
@@ -559,12 +560,14 @@ $('help-close').onclick = () => { $('help').hidden = true; };
 $('export').onclick = async () => {
   try {
     const r = await api('api/export', { format: 'tif' });
-    say(`exported version ${state.version} to ${r.path}`);
-    const a = document.createElement('a');
-    a.href = url(`exports/${r.file}`);
-    a.download = r.file;
-    a.textContent = 'download';
-    $('message').append(' ', a);
+    say(`exported version ${state.version} to ${r.path}, with its segments and markers beside it`);
+    for (const [file, text] of [[r.file, 'download'], ...r.tables.map((t) => [t, t.slice(t.indexOf('.') + 1)])]) {
+      const a = document.createElement('a');
+      a.href = url(`exports/${file}`);
+      a.download = file;
+      a.textContent = text;
+      $('message').append(' ', a);
+    }
   } catch (e) { say(e.message, true); }
 };
 // The name is kept in this browser from the first visit on: the 3D annotator files its edits under it too.

@@ -13,6 +13,12 @@
 //    outline until the next key, click in the view or edit.
 //  - state.display holds what is shown (for the browser tests): hidden (Set), only (Set or null),
 //    highlight (id or 0).
+//  - drawScaleBar(g) (called last by app.js draw) draws the scale bar at the bottom right of the
+//    section view (the message is at the bottom left): a round length (1, 2 or 5 x 10^n nm, written
+//    in nm, or in µm from 1000 nm on) that spans 60 to 150 pixels at the current zoom, from the
+//    voxel width (x) of the project's voxel size. When the voxel size is not known there is no bar,
+//    and a note says why. state.scaleBar is what was drawn, for the tests: {nm, pixels, text}, or
+//    {text} without a bar.
 'use strict';
 
 state.display = { hidden: new Set(), only: null, highlight: 0, projectColours: '' };
@@ -139,3 +145,24 @@ window.addEventListener('keydown', (e) => {
 });
 $('view').addEventListener('mousedown', () => endHighlight());
 window.addEventListener('DOMContentLoaded', showDisplayState);
+
+function drawScaleBar(g) {
+  const { voxel_size: size, voxel_size_known: known } = state.info;
+  g.setTransform(1, 0, 0, 1, 0, 0);
+  g.font = '12px sans-serif';
+  const bottom = g.canvas.height - 12;
+  let bar = { text: 'voxel size not known: no scale bar' };
+  if (known && size && size[2] > 0) {
+    const nmPerPixel = size[2] / state.scale, wanted = nmPerPixel * 150;
+    const power = 10 ** Math.floor(Math.log10(wanted)), lead = wanted / power;
+    const nm = +((lead >= 5 ? 5 : lead >= 2 ? 2 : 1) * power).toPrecision(3);
+    bar = { nm, pixels: nm / nmPerPixel, text: nm >= 1000 ? `${+(nm / 1000).toPrecision(3)} µm` : `${nm} nm` };
+  }
+  const width = Math.max(bar.pixels || 0, g.measureText(bar.text).width) + 12, left = g.canvas.width - width - 6;
+  g.fillStyle = 'rgba(0, 0, 0, 0.6)';
+  g.fillRect(left - 6, bottom - (bar.pixels ? 30 : 22), width, bar.pixels ? 36 : 28);
+  g.fillStyle = '#fff';
+  g.fillText(bar.text, left, bottom - (bar.pixels ? 12 : 2));
+  if (bar.pixels) g.fillRect(left, bottom - 6, bar.pixels, 5);
+  state.scaleBar = bar;
+}
