@@ -93,9 +93,7 @@ int run_convert(const cli::Args& args) {
     // A stack that would not fit the memory budget is converted a slab of sections at a time
     // (io/blockwise_convert.h).
     const StackReader probe(in, read);
-    const double need = static_cast<double>(probe.nz()) * static_cast<double>(probe.ny()) * static_cast<double>(probe.nx()) *
-                        static_cast<double>(dtype_size(probe.dtype()) * static_cast<size_t>(probe.channels())) * 3;
-    if (need > static_cast<double>(memory_budget())) {
+    if (in_memory_bytes(probe, 3, 0) > static_cast<double>(memory_budget())) {
       if (args.has("relabel"))
         throw InputError(in + ": --relabel numbers the ids of the whole volume, which is larger than the memory limit; give more --memory");
       std::optional<ConvertBox> box;
@@ -107,15 +105,11 @@ int run_convert(const cli::Args& args) {
                                  static_cast<double>(dtype_size(probe.dtype()) * static_cast<size_t>(probe.channels()) + 8) * 2;
       const int64_t sections = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(memory_budget()) / per_section));
       const DepthPolicy policy = args.has("scale") ? DepthPolicy::scale : args.has("clip") ? DepthPolicy::clip : DepthPolicy::exact;
-      BlockwiseConvertResult r;
-      try {
-        r = convert_blockwise(in, read, out, write, box, change_bits ? std::optional<DType>(bits) : std::nullopt, policy, sections);
-      } catch (const InputError& e) {
-        throw InputError(std::string(e.what()).rfind(in, 0) == 0 ? e.what() : in + ": " + e.what());
-      }
-      std::printf("wrote %s: %lld x %lld x %lld %s (in %lld slabs of %lld sections, to stay within %s)\n", out.c_str(), static_cast<long long>(r.nz),
-                  static_cast<long long>(r.ny), static_cast<long long>(r.nx), dtype_name(r.dtype), static_cast<long long>(r.slabs),
-                  static_cast<long long>(sections), format_bytes(static_cast<double>(memory_budget())).c_str());
+      const BlockwiseConvertResult r = naming_input(in, [&] {
+        return convert_blockwise(in, read, out, write, box, change_bits ? std::optional<DType>(bits) : std::nullopt, policy, sections);
+      });
+      std::printf("wrote %s: %lld x %lld x %lld %s (%s)\n", out.c_str(), static_cast<long long>(r.nz), static_cast<long long>(r.ny),
+                  static_cast<long long>(r.nx), dtype_name(r.dtype), slab_summary(r.slabs, sections).c_str());
       return 0;
     }
   }

@@ -117,21 +117,14 @@ int run_filter(const cli::Args& args) {
     // A stack whose voxels and working copies (float32) would not fit the memory budget is
     // filtered in slabs of sections, each with the margin its steps reach (io/blockwise_filter.h).
     const StackReader probe(in, read);
-    const double per_voxel = static_cast<double>(dtype_size(probe.dtype()) * static_cast<size_t>(probe.channels())) + 12;
-    const double need = static_cast<double>(probe.nz()) * static_cast<double>(probe.ny()) * static_cast<double>(probe.nx()) * per_voxel;
+    const double need = in_memory_bytes(probe, 1, 12);
     if (need > static_cast<double>(memory_budget())) {
       const int64_t margin = filter_z_margin(parsed, probe.voxel_size(), three_d, probe.dtype(), nullptr);
-      const double per_section = static_cast<double>(probe.ny()) * static_cast<double>(probe.nx()) * per_voxel * 2;
+      const double per_section = need / static_cast<double>(probe.nz()) * 2;
       const int64_t sections = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(memory_budget()) / per_section) - 2 * std::max<int64_t>(0, margin));
-      BlockwiseFilterResult r;
-      try {
-        r = filter_blockwise(in, read, out, write, parsed, three_d, sections);
-      } catch (const InputError& e) {
-        throw InputError(std::string(e.what()).rfind(in, 0) == 0 ? e.what() : in + ": " + e.what());
-      }
-      std::printf("%zu step%s -> %s (%s; in %lld slabs of %lld sections with %lld more on each side, to stay within %s)\n", steps.size(),
-                  steps.size() == 1 ? "" : "s", out.c_str(), dtype_name(r.dtype), static_cast<long long>(r.slabs),
-                  static_cast<long long>(sections), static_cast<long long>(r.margin), format_bytes(static_cast<double>(memory_budget())).c_str());
+      const BlockwiseFilterResult r = naming_input(in, [&] { return filter_blockwise(in, read, out, write, parsed, three_d, sections); });
+      std::printf("%zu step%s -> %s (%s; %s, each with %lld more on each side)\n", steps.size(), steps.size() == 1 ? "" : "s", out.c_str(),
+                  dtype_name(r.dtype), slab_summary(r.slabs, sections).c_str(), static_cast<long long>(r.margin));
       return 0;
     }
   }

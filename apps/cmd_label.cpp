@@ -80,23 +80,17 @@ int run_label(const cli::Args& args) {
     // A stack whose voxels, labels and output would not fit the memory budget is labelled in
     // slabs of sections, with the same ids (io/blockwise_label.h).
     const StackReader probe(in, read);
-    const double need = static_cast<double>(probe.nz()) * static_cast<double>(probe.ny()) * static_cast<double>(probe.nx()) *
-                        (static_cast<double>(dtype_size(probe.dtype()) * static_cast<size_t>(probe.channels())) + 8);
+    const double need = in_memory_bytes(probe, 1, 8);
     if (need > static_cast<double>(memory_budget())) {
       if (args.has("stats"))
         throw InputError(in + ": too large to hold in memory (" + format_bytes(need) + ", the limit is " + format_bytes(static_cast<double>(memory_budget())) +
                          "): it is labelled in slabs, without --stats; give more --memory for the statistics");
       const int64_t sections = label_slab_sections(probe.ny(), probe.nx(), dtype_size(probe.dtype()), memory_budget());
-      BlockwiseLabelResult r;
-      try {
-        r = label_blockwise(in, read, out, write, *connectivity, mode == "labels" ? 1 : mode == "binary" ? 0 : -1, sections);
-      } catch (const InputError& e) {
-        throw InputError(std::string(e.what()).rfind(in, 0) == 0 ? e.what() : in + ": " + e.what());
-      }
-      std::printf("%lld objects (%s, %d-connectivity; in %lld slabs of %lld sections, to stay within %s) -> %s\n",
-                  static_cast<long long>(r.count), r.preserved ? "label-preserving" : "binary", static_cast<int>(*connectivity),
-                  static_cast<long long>(r.slabs), static_cast<long long>(sections), format_bytes(static_cast<double>(memory_budget())).c_str(),
-                  out.c_str());
+      const BlockwiseLabelResult r = naming_input(in, [&] {
+        return label_blockwise(in, read, out, write, *connectivity, mode == "labels" ? 1 : mode == "binary" ? 0 : -1, sections);
+      });
+      std::printf("%lld objects (%s, %d-connectivity; %s) -> %s\n", static_cast<long long>(r.count),
+                  r.preserved ? "label-preserving" : "binary", static_cast<int>(*connectivity), slab_summary(r.slabs, sections).c_str(), out.c_str());
       return 0;
     }
   }

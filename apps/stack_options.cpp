@@ -1,5 +1,7 @@
 #include "apps/stack_options.h"
 
+#include "core/memory_budget.h"
+
 namespace uniem::apps {
 
 ReadOptions read_options(const cli::Args& args) {
@@ -31,6 +33,16 @@ WriteOptions prepare_output(const cli::Args& args, const std::string& out, bool 
   }
   check_output_writable(out, write);
   return write;
+}
+
+double in_memory_bytes(const StackReader& in, double copies, double extra_per_voxel) {
+  const double value = static_cast<double>(dtype_size(in.dtype()) * static_cast<size_t>(in.channels()));
+  return static_cast<double>(in.nz()) * static_cast<double>(in.ny()) * static_cast<double>(in.nx()) * (value * copies + extra_per_voxel);
+}
+
+std::string slab_summary(int64_t slabs, int64_t sections) {
+  return "in " + std::to_string(slabs) + " slabs of " + std::to_string(sections) + " sections, to stay within " +
+         format_bytes(static_cast<double>(memory_budget()));
 }
 
 }  // namespace uniem::apps

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "apps/cli.h"
+#include "core/error.h"
 #include "io/stack.h"
 
 namespace uniem::apps {
@@ -19,5 +20,24 @@ Volume apply_crop(const cli::Args& args, Volume v, const std::string& source);
 // `labels`: OUT holds a label volume (an OME-Zarr pyramid keeps ids; an HDF5 dataset is named
 // volumes/labels by default).
 WriteOptions prepare_output(const cli::Args& args, const std::string& out, bool labels = false);
+
+// The bytes a run in memory would hold for the stack `in`: `copies` of its values and
+// `extra_per_voxel` more bytes a voxel (labels, working copies). Above memory_budget() the commands
+// that can work in slabs (io/blockwise_*.h) do.
+double in_memory_bytes(const StackReader& in, double copies, double extra_per_voxel);
+
+// What a slab run adds to its printed line: "in N slabs of S sections, to stay within 256 MiB".
+std::string slab_summary(int64_t slabs, int64_t sections);
+
+// work(), with `source: ` put in front of an InputError's message that does not start with it.
+template <class Work>
+auto naming_input(const std::string& source, Work&& work) -> decltype(work()) {
+  try {
+    return work();
+  } catch (const InputError& e) {
+    if (std::string(e.what()).rfind(source, 0) == 0) throw;
+    throw InputError(source + ": " + e.what());
+  }
+}
 
 }  // namespace uniem::apps
