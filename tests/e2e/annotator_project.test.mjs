@@ -152,11 +152,12 @@ try {
     input.dispatchEvent(new Event('input', { bubbles: true }));
     input.dispatchEvent(new Event('change', { bubbles: true }));
   });
-  await page.waitForFunction(async (address) => {
+  await page.waitForFunction(async ([address, segment]) => {
     const list = await (await fetch(address)).json();
-    return list.some((s) => s.colour === '#ff8800');
-  }, `${base}api/segments`, { timeout: 10000 });
-  check((await json(`${base}api/segments`)).find((s) => s.id === id).colour === '#ff8800', 'the colour is kept in the project');
+    return list.some((s) => s.id === segment && s.colour === '#ff8800');
+  }, [`${base}api/segments`, id], { timeout: 10000 });
+  const coloured = (await json(`${base}api/segments`)).filter((s) => s.colour === '#ff8800').map((s) => s.id);
+  check(coloured.length === 1 && coloured[0] === id, `the colour is kept in the project, for that segment only (${coloured})`);
 
   // 4. After a reload it is still listed.
   await page.reload();
