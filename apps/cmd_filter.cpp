@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/cli.h"
+#include "apps/cluster/cluster_run.h"
 #include "apps/commands.h"
 #include "apps/stack_options.h"
 #include "core/image/filter_steps.h"
@@ -54,7 +55,9 @@ cli::Command filter_command() {
       "Each step below ends with the type it gives, in parentheses.\n"
       "A pipeline can also come from a JSON file: [{\"gaussian\": 1.0}, {\"threshold\": \"otsu\"}].\n"
       "Integer results are rounded, never wrapped; masks and float results need a TIFF output unless\n"
-      "they are 8-bit.",
+      "they are 8-bit.\n"
+      "--cluster local|slurm|kubernetes cuts the work into block tasks of sections, each with the\n"
+      "margin its steps reach, that --workers processes do together (uniem worker, uniem status).",
       "  uniem filter raw/ membranes.tif --gaussian 1 --threshold otsu --invert --remove-small 50\n"
       "  uniem filter raw/ smooth/ --median 2 --3d --voxel-size 30,6,6");
   command.positional("IN", "image stack (folder or TIFF)").input()
@@ -63,6 +66,7 @@ cli::Command filter_command() {
       .flag("3d", "filter the volume in 3D instead of each section")
       .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
       .flag("overwrite", "replace OUT if it exists");
+  add_cluster_options(command);
   command.step("gaussian", "S", "Gaussian smoothing, truncated at 4 sigma (same type)")
       .step("median", "R", "median of the (2R+1)-wide box (same type)")
       .step("mean", "R", "mean of the (2R+1)-wide box (same type)")
@@ -100,6 +104,7 @@ cli::Command filter_command() {
 
 int run_filter(const cli::Args& args) {
   const cli::Command command = filter_command();
+  if (const auto status = run_on_cluster(command, args)) return *status;
   std::vector<FilterStep> steps;
   for (const auto& [name, value] : args.steps()) steps.push_back({name, value});
   if (args.has("pipeline")) {

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "apps/cli.h"
+#include "apps/cluster/cluster_run.h"
 #include "apps/commands.h"
 #include "apps/stack_options.h"
 #include "core/image/convert.h"
@@ -50,8 +51,11 @@ cli::Command label_command() {
       "centroid (voxels and nm) and, with --intensity, the mean intensity of an image.\n"
       "A volume too large for memory (its voxels and labels beyond --memory) is labelled in slabs\n"
       "of sections, read and written a slab at a time, with exactly the ids of a run in memory\n"
-      "(without --stats); IN and OUT may then be any stack, e.g. an OME-Zarr or HDF5 dataset.",
-      "  uniem label mito-mask/ mito-objects.tif --connectivity 6 --stats mito.csv --intensity raw/");
+      "(without --stats); IN and OUT may then be any stack, e.g. an OME-Zarr or HDF5 dataset.\n"
+      "--cluster local|slurm|kubernetes cuts the work into block tasks that --workers processes do\n"
+      "together, on this computer or a cluster (uniem worker, uniem status), with the same ids.",
+      "  uniem label mito-mask/ mito-objects.tif --connectivity 6 --stats mito.csv --intensity raw/\n"
+      "  uniem label big-mask.zarr objects.zarr --cluster slurm --workers 16 --partition short --wait");
   command.positional("IN", "mask or label volume (folder or TIFF)").input()
       .positional("OUT", "labelled output (folder or .tif)").output()
       .option("connectivity", "N", "6, 18 or 26 (3D), 4 or 8 (each section)", "26").choices({"6", "18", "26", "4", "8"})
@@ -62,13 +66,16 @@ cli::Command label_command() {
       .option("intensity", "STACK", "image for the mean intensity column of --stats").input()
       .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
       .flag("overwrite", "replace OUT and the --stats file if they exist");
+  add_cluster_options(command);
   command.rule([](const cli::Args& args) {
     if (args.has("intensity") && !args.has("stats")) throw UsageError("--intensity needs --stats");
+    if (args.get("cluster") != "none" && args.has("stats")) throw UsageError("--stats is for a run in one process, not with --cluster");
   });
   return command;
 }
 
 int run_label(const cli::Args& args) {
+  if (const auto status = run_on_cluster(label_command(), args)) return *status;
   const auto connectivity = connectivity_from(static_cast<int>(args.integer("connectivity")));  // one of the choices
   const std::string mode = args.get("mode");
   const std::string in = args.positional(0), out = args.positional(1);

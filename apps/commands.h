@@ -41,6 +41,8 @@ UNIEM_COMMAND(project)
 UNIEM_COMMAND(workbench)
 UNIEM_COMMAND(run)
 UNIEM_COMMAND(rerun)
+UNIEM_COMMAND(worker)
+UNIEM_COMMAND(status)
 #undef UNIEM_COMMAND
 // uniem describe [COMMAND...]: its arguments are the words of a command's name (apps/cmd_run.cpp).
 cli::Command describe_command();
@@ -73,6 +75,8 @@ inline constexpr Summary summaries[] = {
     {"eval", "score a segmentation against ground truth (Rand, VI, Jaccard, Dice)"},
     {"run", "run a job file: one command or a pipeline of them, with a record of what was run (run.json)"},
     {"rerun", "run a recorded job again and say, output by output, whether the result is identical"},
+    {"worker", "do the block tasks of a --cluster run (on this computer or a cluster node)"},
+    {"status", "show how far a --cluster run has come: tasks done, running, failed"},
     {"describe", "print the options of every command as JSON, for programs that build forms from them"},
     {"devices", "list the GPUs uniem can use"},
 };
@@ -115,6 +119,8 @@ inline const Subcommand commands[] = {
     {"run", "", run_command, run_run, false},
     {"rerun", "", rerun_command, run_rerun, false},
     {"devices", "", devices_command, run_devices, false},
+    {"worker", "", worker_command, run_worker, false},  // a cluster run's own: not a job
+    {"status", "", status_command, run_status, false},
 };
 
 // The command called `name` ("ffn segment"), or nullptr; with `job`, only those a job may run.

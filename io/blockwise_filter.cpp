@@ -26,6 +26,29 @@ int64_t filter_z_margin(const std::vector<ParsedFilterStep>& steps, const VoxelS
   return margin;
 }
 
+namespace {
+
+// The steps run on `window` (sections [a, ...) of the stack); its sections [z0, z1) come out.
+Volume filtered_core(Volume v, int64_t a, int64_t z0, int64_t z1, const std::vector<ParsedFilterStep>& steps, bool three_d) {
+  for (const auto& s : steps) v = apply_filter_step(s, v, three_d);
+  Volume core = Volume::uninitialized(v.dtype(), z1 - z0, v.ny(), v.nx(), v.channels());
+  core.voxel_size = v.voxel_size;
+  std::memcpy(core.raw(), v.raw_slice(z0 - a), core.bytes());
+  return core;
+}
+
+}  // namespace
+
+Volume filter_sections(const fs::path& input, const ReadOptions& read, const std::vector<ParsedFilterStep>& steps, bool three_d,
+                       int64_t margin, int64_t z0, int64_t z1) {
+  StackReader reader(input, read);
+  const int64_t a = std::max<int64_t>(0, z0 - margin), b = std::min(reader.nz(), z1 + margin);
+  reader.seek(a);
+  Volume window = reader.next(b - a);
+  window.voxel_size = reader.voxel_size();
+  return filtered_core(std::move(window), a, z0, z1, steps, three_d);
+}
+
 BlockwiseFilterResult filter_blockwise(const fs::path& input, const ReadOptions& read, const fs::path& output, const WriteOptions& write,
                                        const std::vector<ParsedFilterStep>& steps, bool three_d, int64_t slab_sections) {
   StackReader reader(input, read);
@@ -49,11 +72,7 @@ BlockwiseFilterResult filter_blockwise(const fs::path& input, const ReadOptions&
     const Volume more = reader.next(nb - std::max(b, na));
     if (!more.empty()) std::memcpy(next.raw_slice(std::max(b, na) - na), more.raw(), more.bytes());
     window = std::move(next), a = na, b = nb;
-    Volume v = window;
-    for (const auto& s : steps) v = apply_filter_step(s, v, three_d);
-    Volume core = Volume::uninitialized(v.dtype(), z1 - z0, v.ny(), v.nx(), v.channels());
-    core.voxel_size = v.voxel_size;
-    std::memcpy(core.raw(), v.raw_slice(z0 - a), core.bytes());
+    const Volume core = filtered_core(window, a, z0, z1, steps, three_d);
     if (!writer) writer = std::make_unique<StackWriter>(output, write, core, nz), result.dtype = core.dtype();
     writer->append(core);
     ++result.slabs;

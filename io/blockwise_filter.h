@@ -27,6 +27,11 @@ struct BlockwiseFilterResult {
 // (`whole_step` then names it).
 int64_t filter_z_margin(const std::vector<ParsedFilterStep>& steps, const VoxelSize& vs, bool three_d, DType input, std::string* whole_step);
 
+// Sections [z0, z1) of the filtered stack, read with `margin` sections on each side (as far as the
+// stack goes): one slab of filter_blockwise, for a cluster task (apps/cluster/block_tasks.h).
+Volume filter_sections(const std::filesystem::path& input, const ReadOptions& read, const std::vector<ParsedFilterStep>& steps,
+                       bool three_d, int64_t margin, int64_t z0, int64_t z1);
+
 BlockwiseFilterResult filter_blockwise(const std::filesystem::path& input, const ReadOptions& read, const std::filesystem::path& output,
                                        const WriteOptions& write, const std::vector<ParsedFilterStep>& steps, bool three_d,
                                        int64_t slab_sections);

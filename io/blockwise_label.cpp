@@ -16,20 +16,6 @@ namespace fs = std::filesystem;
 namespace uniem {
 namespace {
 
-struct UnionFind {
-  std::vector<int64_t> parent;
-  int64_t find(int64_t a) {
-    while (parent[static_cast<size_t>(a)] != a) a = parent[static_cast<size_t>(a)] = parent[static_cast<size_t>(parent[static_cast<size_t>(a)])];
-    return a;
-  }
-  void join(int64_t a, int64_t b) {  // the smaller id stays the root: it is the first voxel's component
-    a = find(a), b = find(b);
-    if (a == b) return;
-    if (a < b) parent[static_cast<size_t>(b)] = a;
-    else parent[static_cast<size_t>(a)] = b;
-  }
-};
-
 // Which (dy, dx) of the section before are neighbours of a voxel under `c`.
 std::vector<std::pair<int, int>> face_offsets(Connectivity c) {
   if (c == Connectivity::c6) return {{0, 0}};
@@ -41,7 +27,8 @@ std::vector<std::pair<int, int>> face_offsets(Connectivity c) {
 // Section `z` of `v` as one-channel values (for comparing labels across the face).
 double value_at(const Volume& v, int64_t z, int64_t i) { return v.value(z * v.ny() * v.nx() + i); }
 
-// True when the stack holds at most one nonzero value (read slab by slab, stopping at a second).
+}  // namespace
+
 bool stack_is_mask(const fs::path& input, const ReadOptions& read, int64_t slab_sections) {
   StackReader reader(input, read);
   bool seen = false;
@@ -58,7 +45,88 @@ bool stack_is_mask(const fs::path& input, const ReadOptions& read, int64_t slab_
   return true;
 }
 
-}  // namespace
+SlabFaces slab_faces(const Volume& slab, const LabelResult& local) {
+  SlabFaces f;
+  f.count = local.count;
+  const int64_t n = slab.nz(), ny = slab.ny(), nx = slab.nx();
+  const auto section = [&](const Volume& v, int64_t z) {
+    Volume one(v.dtype(), 1, ny, nx, v.channels());
+    std::memcpy(one.raw(), v.raw_slice(z), one.bytes());
+    return one;
+  };
+  f.first_labels = section(local.labels, 0), f.last_labels = section(local.labels, n - 1);
+  f.first_values = section(slab, 0), f.last_values = section(slab, n - 1);
+  return f;
+}
+
+ComponentJoin::ComponentJoin(Connectivity connectivity, bool preserve) : offsets_(face_offsets(connectivity)), preserve_(preserve) {}
+
+int64_t ComponentJoin::find(int64_t a) {
+  while (parent_[static_cast<size_t>(a)] != a) a = parent_[static_cast<size_t>(a)] = parent_[static_cast<size_t>(parent_[static_cast<size_t>(a)])];
+  return a;
+}
+
+void ComponentJoin::join(int64_t a, int64_t b) {  // the smaller id stays the root: it is the first voxel's component
+  a = find(a), b = find(b);
+  if (a == b) return;
+  if (a < b) parent_[static_cast<size_t>(b)] = a;
+  else parent_[static_cast<size_t>(a)] = b;
+}
+
+void ComponentJoin::add(const SlabFaces& slab) {
+  const int64_t b = static_cast<int64_t>(parent_.size()) - 1;
+  for (int64_t i = 1; i <= slab.count; ++i) parent_.push_back(b + i);
+  if (!base_.empty() && !offsets_.empty()) {
+    const int64_t ny = slab.first_labels.ny(), nx = slab.first_labels.nx();
+    if (last_.last_labels.ny() != ny || last_.last_labels.nx() != nx) throw InputError("slabs of different section sizes cannot be joined");
+    const uint32_t* below = last_.last_labels.data<uint32_t>();
+    const uint32_t* here = slab.first_labels.data<uint32_t>();
+    const int64_t previous = base_.back();
+    for (int64_t y = 0; y < ny; ++y)
+      for (int64_t x = 0; x < nx; ++x) {
+        const uint32_t a = here[y * nx + x];
+        if (!a) continue;
+        for (const auto& [dy, dx] : offsets_) {
+          const int64_t yy = y + dy, xx = x + dx;
+          if (yy < 0 || yy >= ny || xx < 0 || xx >= nx) continue;
+          const uint32_t c = below[yy * nx + xx];
+          if (!c) continue;
+          if (preserve_ && value_at(slab.first_values, 0, y * nx + x) != value_at(last_.last_values, 0, yy * nx + xx)) continue;
+          join(b + a, previous + c);
+        }
+      }
+  }
+  base_.push_back(b);
+  last_ = slab;
+}
+
+std::vector<uint64_t> ComponentJoin::final_ids(int64_t* count) {
+  // In order of the smallest provisional id, the root of each component.
+  std::vector<uint64_t> final_id(parent_.size(), 0);
+  int64_t n = 0;
+  for (size_t p = 1; p < parent_.size(); ++p) {
+    const int64_t root = find(static_cast<int64_t>(p));
+    final_id[p] = root == static_cast<int64_t>(p) ? static_cast<uint64_t>(++n) : final_id[static_cast<size_t>(root)];
+  }
+  if (count) *count = n;
+  return final_id;
+}
+
+DType label_type(int64_t count) { return count <= 0xff ? DType::u8 : count <= 0xffff ? DType::u16 : DType::u32; }
+
+Volume relabel_slab(const LabelResult& local, const std::vector<uint64_t>& final_id, int64_t base, DType type) {
+  const Volume& l = local.labels;
+  Volume out(type, l.nz(), l.ny(), l.nx());
+  const uint32_t* ids = l.data<uint32_t>();
+  visit_dtype(type, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_integral_v<T>) {
+      T* dst = out.data<T>();
+      for (int64_t i = 0; i < out.voxels(); ++i) dst[i] = ids[i] ? static_cast<T>(final_id[static_cast<size_t>(base + ids[i])]) : T{0};
+    }
+  });
+  return out;
+}
 
 int64_t label_slab_sections(int64_t ny, int64_t nx, size_t item, int64_t budget) {
   // The input slab, its uint32 labels, the runs label_components keeps (at most one per voxel
@@ -76,13 +144,9 @@ BlockwiseLabelResult label_blockwise(const fs::path& input, const ReadOptions& r
     if (preserve < 0) preserve = dtype_is_integer(probe.dtype()) && !stack_is_mask(input, read, slab_sections);
   }
   result.preserved = preserve == 1;
-  const auto offsets = face_offsets(connectivity);
 
   // Pass 1: provisional ids slab by slab, joined across the faces.
-  UnionFind uf;
-  uf.parent.push_back(0);  // id 0: background
-  std::vector<int64_t> base;  // provisional id of each slab's local id 0
-  Volume last_values, last_labels;  // the previous slab's last section
+  ComponentJoin join(connectivity, preserve == 1);
   int64_t nz = 0, ny = 0, nx = 0;
   VoxelSize voxel_size;
   {
@@ -90,46 +154,14 @@ BlockwiseLabelResult label_blockwise(const fs::path& input, const ReadOptions& r
     nz = reader.nz(), ny = reader.ny(), nx = reader.nx(), voxel_size = reader.voxel_size();
     Progress progress("labelling " + input.filename().string() + " in slabs", nz);
     for (Volume slab = reader.next(slab_sections); !slab.empty(); slab = reader.next(slab_sections)) {
-      LabelResult local = label_components(slab, connectivity, preserve == 1);
-      const int64_t b = static_cast<int64_t>(uf.parent.size()) - 1;
-      base.push_back(b);
-      for (int64_t i = 1; i <= local.count; ++i) uf.parent.push_back(b + i);
-      if (!last_labels.empty() && !offsets.empty()) {
-        const uint32_t* below = last_labels.data<uint32_t>();
-        const uint32_t* here = local.labels.data<uint32_t>();
-        const int64_t previous = base[base.size() - 2];
-        for (int64_t y = 0; y < ny; ++y)
-          for (int64_t x = 0; x < nx; ++x) {
-            const uint32_t a = here[y * nx + x];
-            if (!a) continue;
-            for (const auto& [dy, dx] : offsets) {
-              const int64_t yy = y + dy, xx = x + dx;
-              if (yy < 0 || yy >= ny || xx < 0 || xx >= nx) continue;
-              const uint32_t c = below[yy * nx + xx];
-              if (!c) continue;
-              if (preserve == 1 && value_at(slab, 0, y * nx + x) != value_at(last_values, 0, yy * nx + xx)) continue;
-              uf.join(b + a, previous + c);
-            }
-          }
-      }
-      const int64_t n = slab.nz();
-      last_labels = Volume(DType::u32, 1, ny, nx);
-      std::memcpy(last_labels.raw(), local.labels.raw_slice(n - 1), last_labels.bytes());
-      last_values = Volume(slab.dtype(), 1, ny, nx, slab.channels());
-      std::memcpy(last_values.raw(), slab.raw_slice(n - 1), last_values.bytes());
-      progress.advance(n);
+      join.add(slab_faces(slab, label_components(slab, connectivity, preserve == 1)));
+      progress.advance(slab.nz());
       check_cancelled();
     }
   }
-  result.slabs = static_cast<int64_t>(base.size());
-
-  // Final ids: in order of the smallest provisional id, the root of each component.
-  std::vector<uint64_t> final_id(uf.parent.size(), 0);
-  for (size_t p = 1; p < uf.parent.size(); ++p) {
-    const int64_t root = uf.find(static_cast<int64_t>(p));
-    final_id[p] = root == static_cast<int64_t>(p) ? static_cast<uint64_t>(++result.count) : final_id[static_cast<size_t>(root)];
-  }
-  const DType type = result.count <= 0xff ? DType::u8 : result.count <= 0xffff ? DType::u16 : DType::u32;
+  result.slabs = static_cast<int64_t>(join.bases().size());
+  const std::vector<uint64_t> final_id = join.final_ids(&result.count);
+  const DType type = label_type(result.count);
   if (write.format == StackFormat::png_folder && type == DType::u32)
     throw InputError(output, std::to_string(result.count) + " objects need 32 bits, more than PNG holds; write a .tif file");
 
@@ -141,17 +173,8 @@ BlockwiseLabelResult label_blockwise(const fs::path& input, const ReadOptions& r
   Progress progress("writing " + output.filename().string(), nz);
   size_t k = 0;
   for (Volume slab = reader.next(slab_sections); !slab.empty(); slab = reader.next(slab_sections), ++k) {
-    const LabelResult local = label_components(slab, connectivity, preserve == 1);
-    Volume out(type, slab.nz(), ny, nx);
+    Volume out = relabel_slab(label_components(slab, connectivity, preserve == 1), final_id, join.bases()[k], type);
     out.voxel_size = like.voxel_size;
-    const uint32_t* ids = local.labels.data<uint32_t>();
-    visit_dtype(type, [&](auto tag) {
-      using T = decltype(tag);
-      if constexpr (std::is_integral_v<T>) {
-        T* dst = out.data<T>();
-        for (int64_t i = 0; i < out.voxels(); ++i) dst[i] = ids[i] ? static_cast<T>(final_id[static_cast<size_t>(base[k] + ids[i])]) : T{0};
-      }
-    });
     writer.append(out);
     progress.advance(slab.nz());
     check_cancelled();
