@@ -10,10 +10,10 @@ all: build
 setup:
 	@scripts/setup.sh
 
-# The tests also build the static binary, which needs the lodepng and cpp-httplib sources, and
-# drive the web pages in a real browser (Chromium and playwright-core).
+# The tests also build the static binary, which needs the lodepng and cpp-httplib sources, drive
+# the web pages in a real browser (Chromium and playwright-core) and run a real Slurm.
 setup-test:
-	@scripts/setup.sh --static --browser
+	@scripts/setup.sh --static --browser --cluster
 
 build: setup
 	@$(CONFIGURE) -B build >/dev/null

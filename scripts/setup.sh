@@ -10,17 +10,19 @@
 #   scripts/setup.sh --browser  also Chromium, Node.js, playwright-core, zarrita and neuroglancer (npm, into
 #                               tests/e2e) for the browser tests of the web pages and the format oracles
 #                               (with python3-zarr and python3-h5py)
+#   scripts/setup.sh --cluster  also Slurm and munge, which the cluster test starts on this machine
 # Runs apt-get as root, or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_static=0 want_bench=0 want_browser=0
+want_static=0 want_bench=0 want_browser=0 want_cluster=0
 for arg in "$@"; do
   case "$arg" in
     --static) want_static=1 ;;
     --bench) want_bench=1 ;;
     --browser) want_browser=1 ;;
-    *) echo "setup.sh: unknown option '$arg' (use --static, --bench or --browser)" >&2; exit 2 ;;
+    --cluster) want_cluster=1 ;;
+    *) echo "setup.sh: unknown option '$arg' (use --static, --bench, --browser or --cluster)" >&2; exit 2 ;;
   esac
 done
 
@@ -29,6 +31,7 @@ packages=(build-essential cmake pkg-config git file
           nlohmann-json3-dev libsqlite3-dev libblosc-dev libzstd-dev liblz4-dev libsnappy-dev libhdf5-dev clang)
 [ $want_static = 1 ] && packages+=(dpkg-dev)
 [ $want_browser = 1 ] && packages+=(chromium python3-zarr python3-h5py)  # the tests' browser and their Zarr and HDF5 oracles
+[ $want_cluster = 1 ] && packages+=(slurm-wlm munge)  # tests/cluster/slurm.sh runs a real Slurm on this machine
 # Node.js may come from elsewhere (NodeSource bundles npm, and conflicts with Debian's npm): only
 # what has no command yet is installed. npm fetches the pages' libraries (and the browser tests').
 command -v node >/dev/null || packages+=(nodejs)

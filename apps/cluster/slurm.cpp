@@ -67,7 +67,7 @@ int slurm_max_array_tasks() {
     const size_t eq = line.find('=');
     if (eq == std::string::npos) break;
     try {
-      return std::max(1, std::stoi(line.substr(eq + 1)) - 1);  // indices 0 .. MaxArraySize - 1
+      return std::max(1, std::stoi(line.substr(eq + 1)));  // indices 0 .. MaxArraySize - 1
     } catch (const std::exception&) {
       break;
     }

@@ -40,7 +40,7 @@ std::vector<SlurmJob> submit_to_slurm(const TaskQueue& queue, const SlurmOptions
 // Whether any of `jobs` is still pending or running (squeue).
 bool slurm_jobs_active(const std::vector<SlurmJob>& jobs);
 
-// The largest array Slurm accepts (MaxArraySize - 1), or 1000 when scontrol cannot tell.
+// The most tasks of an array Slurm accepts (indices 0 .. MaxArraySize - 1), or 1000 when scontrol cannot tell.
 int slurm_max_array_tasks();
 
 // Writes QUEUE/kubernetes.yaml for `workers` pods; returns its path.
