@@ -10,6 +10,8 @@
 #include "core/image/filters.h"
 #include "core/image/statistics.h"
 #include "core/image/watershed.h"
+#include "core/memory_budget.h"
+#include "io/blockwise_watershed.h"
 #include "io/stack.h"
 
 namespace uniem::apps {
@@ -47,7 +49,11 @@ cli::Command watershed_command() {
       "                    the border still make markers, so objects cut by the border are kept.\n"
       "--mask limits the flood; --lines leaves 0 where two regions meet; --merge-smaller N then merges\n"
       "every region under N voxels into the neighbour it shares the lowest boundary with. Ids of OUT\n"
-      "are the markers'.",
+      "are the markers'.\n"
+      "A volume too large for memory (beyond --memory) is flooded in slabs of sections, each with\n"
+      "--overlap more sections on each side, and the slabs' regions are joined where they overlap\n"
+      "(--seeds-below or --markers; without --merge-smaller). This is close to a run in memory, not\n"
+      "identical: bench/RESULTS.md gives the agreement (V_rand 0.999 or more).",
       "  uniem filter raw/ boundary.tif --gaussian 1.5 --invert\n"
       "  uniem watershed boundary.tif cells.tif --seeds-below otsu --connectivity 6 --merge-smaller 200\n"
       "  uniem watershed nuclei-mask/ nuclei.tif --split --min-distance 5\n"
@@ -74,6 +80,9 @@ cli::Command watershed_command() {
       .unit("voxels")
       .option("voxel-size", "Z,Y,X", "voxel size in nm, when the files do not say it").unit("nm")
       .flag("overwrite", "replace OUT if it exists")
+      .option("overlap", "N", "sections shared by neighbouring slabs of a volume too large for memory", "8")
+      .integer(0, {})
+      .advanced()
       .exactly_one_of({"markers", "seeds-below", "split", "preset"})
       .rule([](const cli::Args& args) {
         if (!args.has("split") && !args.has("preset") && (args.has("objects-at-most") || args.has("h-maxima")))
@@ -93,6 +102,33 @@ int run_watershed(const cli::Args& args) {
   const std::string in = args.positional(0), out = args.positional(1);
   WriteOptions write = prepare_output(args, out, true);
   const ReadOptions read = read_options(args);
+  {
+    // A landscape whose voxels, seeds and labels would not fit the memory budget is flooded in
+    // slabs that overlap, stitched where they do (io/blockwise_watershed.h).
+    const StackReader probe(in, read);
+    const double need = in_memory_bytes(probe, 1, 24);
+    if (need > static_cast<double>(memory_budget())) {
+      const std::string too_large = ": too large to hold in memory (" + format_bytes(need) + ", the limit is " +
+                                    format_bytes(static_cast<double>(memory_budget())) + "); ";
+      if (!args.has("seeds-below") && !args.has("markers"))
+        throw InputError(in + too_large + "--split and --preset need the whole volume; give more --memory, or use --seeds-below or --markers");
+      if (args.has("merge-smaller")) throw InputError(in + too_large + "--merge-smaller needs the whole volume; give more --memory or leave it out");
+      BlockwiseWatershedOptions o;
+      if (args.has("seeds-below")) {
+        if (args.get("seeds-below") == "otsu") o.seeds_below_otsu = true;
+        else o.seeds_below = args.number("seeds-below");
+      }
+      if (args.has("markers")) o.markers = args.get("markers");
+      if (args.has("mask")) o.mask = args.get("mask");
+      o.connectivity = *connectivity, o.lines = args.has("lines"), o.overlap = args.integer("overlap");
+      const double per_section = need / static_cast<double>(probe.nz()) * 1.5;
+      o.slab_sections = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(memory_budget()) / per_section) - 2 * o.overlap);
+      const BlockwiseWatershedResult r = naming_input(in, [&] { return watershed_blockwise(in, read, out, write, o); });
+      std::printf("%lld regions -> %s (%s, each flooded with %lld more sections on each side)\n", static_cast<long long>(r.regions),
+                  out.c_str(), slab_summary(r.slabs, o.slab_sections).c_str(), static_cast<long long>(o.overlap));
+      return 0;
+    }
+  }
   Volume landscape = read_volume(in, read);
   Volume mask_volume, markers;
   if (args.has("mask")) mask_volume = read_volume(args.get("mask"), read);

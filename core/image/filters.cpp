@@ -417,6 +417,12 @@ double otsu_threshold(const Volume& v) {
     const auto b = per_value ? static_cast<size_t>(x - s.min) : std::min<size_t>(bins - 1, static_cast<size_t>((x - s.min) / width));
     hist[b] += 1;
   }
+  return otsu_from_histogram(hist, centre);
+}
+
+double otsu_from_histogram(const std::vector<double>& hist, const std::vector<double>& centre) {
+  const size_t bins = hist.size();
+  if (bins == 0) return 0;
   std::vector<double> w1(bins), w2(bins), m1(bins), m2(bins);
   double cw = 0, cm = 0;
   for (size_t i = 0; i < bins; ++i) {

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/image/label.h"
 #include "core/image/volume.h"
@@ -62,6 +63,8 @@ Volume clahe(const Volume& v, const ClaheOptions& options);
 
 // scikit-image's threshold_otsu: one bin per value for integer images, 256 bins for float32.
 double otsu_threshold(const Volume& v);
+// The same from a histogram: hist[i] values at centre[i] (ascending), for volumes read in slabs.
+double otsu_from_histogram(const std::vector<double>& hist, const std::vector<double>& centre);
 Volume threshold(const Volume& v, double level);  // 255 where v > level
 
 enum class Morphology { dilate, erode, open, close };
