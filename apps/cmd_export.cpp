@@ -18,7 +18,7 @@ cli::Command export_command() {
       "anything else a folder of PNG files. --bits chooses the type: the default is the smallest\n"
       "that holds the largest id; 8 or 16 are refused when ids do not fit, PNG holds 8 or 16 only.\n"
       "Beside OUT (named as OUT without its extension): .segments.csv/.json (id, name, colour, lock holder,\n"
-      "voxels) and .markers.csv/.json (key, z, y, x, note, author, segment, name, type).",
+      "voxels, checked in the review and by whom) and .markers.csv/.json (key, z, y, x, note, author, segment, name, type).",
       "  uniem export my-proofreading corrected-labels.tif\n  uniem export my-proofreading labels-png/ --bits 16");
   command.positional("PROJECT", "the project folder").input()
       .positional("OUT", "output stack (folder or .tif)").output()

@@ -190,6 +190,12 @@ void add_proofreading_routes(HttpServer& http, const std::string& prefix, Sessio
                                         query_integer(req, "y", 0, shape[1] - 1, 0, true),
                                         query_integer(req, "x", 0, shape[2] - 1, 0, true)));
   });
+  s.get(prefix + "/api/review", [session_of](const httplib::Request& req, httplib::Response& res) {
+    Session& session = session_of(req);
+    ReviewRules rules;
+    rules.small_below = query_integer(req, "small", 0, INT64_MAX / 2, 0, false);
+    send_json(res, session.review(rules));
+  });
   s.get(prefix + "/api/markers", [session_of](const httplib::Request& req, httplib::Response& res) {
     Session& session = session_of(req); send_json(res, session.markers()); });
   s.get(prefix + "/api/history", [session_of](const httplib::Request& req, httplib::Response& res) {

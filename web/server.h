@@ -13,12 +13,15 @@
 //                              xz through y = at (rows z, columns x), yz through x = at (rows z, columns y)
 //   GET  /api/labels/plane?plane=xz|yz&at[&encoding=raw|runs]   the same cut of the labels, uint32
 //                              as /api/labels gives a section (X-Uniem-Size: nz, columns)
-//   GET  /api/segments         [{id, voxels, name, locked_by}], all of them
+//   GET  /api/segments         [{id, voxels, name, colour, locked_by, checked_by}], all of them
 //   GET  /api/segments?count[&offset&sort=id|voxels|name&order=up|down&search]   a page of them
 //                              (Session::segment_page: {total, matching, offset, items, annotated})
 //   GET  /api/segment?id       where a segment is: {id, voxels, box, z, y, x}
 //   GET  /api/fill?z&y&x       what a fill there would change: Session::fill_preview()
 //   GET  /api/markers          [{key, z, y, x, note, user, segment, name?, type?, nm?}]
+//   GET  /api/review[?small=N] the review queue: segments to look at and why, who checked them, the
+//                              markers, the progress (Session::review; small: a small fragment has
+//                              fewer than N voxels, 0 or absent: a tenth of the median)
 //   GET  /api/history?count    the last journal records
 //   GET  /api/mesh?segment=N[&detail=full]   the segment's surface, binary PLY in nm, made when asked
 //                              and kept until the segment changes (segment_meshes.h): decimated for

@@ -75,6 +75,7 @@ int work_on_queue(const fs::path& folder, const WorkerOptions& options) {
   WorkerLog log(queue.log_file(name));
   log.line("worker " + name + " started on " + folder.string());
   int64_t done = 0;
+  double wait = 0.02;
   while (true) {
     check_cancelled();
     const QueueStatus s = queue.status();
@@ -90,9 +91,11 @@ int work_on_queue(const fs::path& folder, const WorkerOptions& options) {
     if (const int64_t n = queue.reclaim_expired()) log.line(std::to_string(n) + " expired lease" + (n == 1 ? "" : "s") + " given back to the queue");
     const auto lease = queue.take(name, options.last_phase);
     if (!lease) {  // the rest is held by other workers, or waits for a phase they are finishing
-      std::this_thread::sleep_for(std::chrono::duration<double>(options.poll_seconds));
+      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+      wait = std::min(options.poll_seconds, wait * 2);  // soon at first (a phase ends), then less often
       continue;
     }
+    wait = 0.02;
     const std::string what = describe_task(queue, lease->task);
     log.line("took " + what);
     const auto start = std::chrono::steady_clock::now();

@@ -15,7 +15,7 @@ namespace uniem::apps {
 
 struct WorkerOptions {
   int last_phase = std::numeric_limits<int>::max();  // stop after this phase (a Slurm stage)
-  double poll_seconds = 1;                          // how often a waiting worker looks again
+  double poll_seconds = 2;  // how often, at most, a waiting worker looks again (from 20 ms, doubling)
 };
 
 int work_on_queue(const std::filesystem::path& queue, const WorkerOptions& options);

@@ -152,11 +152,12 @@ try {
     input.dispatchEvent(new Event('input', { bubbles: true }));
     input.dispatchEvent(new Event('change', { bubbles: true }));
   });
-  await page.waitForFunction(async ([address, segment]) => {
-    const list = await (await fetch(address)).json();
-    return list.some((s) => s.id === segment && s.colour === '#ff8800');
-  }, [`${base}api/segments`, id], { timeout: 10000 });
-  const coloured = (await json(`${base}api/segments`)).filter((s) => s.colour === '#ff8800').map((s) => s.id);
+  // The page saves it after the events: ask the project until it has it (10 s at most).
+  let coloured = [];
+  for (const start = Date.now(); coloured.length === 0 && Date.now() - start < 10000;) {
+    coloured = (await json(`${base}api/segments`)).filter((s) => s.colour === '#ff8800').map((s) => s.id);
+    if (coloured.length === 0) await new Promise((r) => setTimeout(r, 100));
+  }
   check(coloured.length === 1 && coloured[0] === id, `the colour is kept in the project, for that segment only (${coloured})`);
 
   // 4. After a reload it is still listed.

@@ -52,6 +52,7 @@ struct Annotated {
     edit(*session, "lock", "bea", {{"id", 2}});
     edit(*session, "colour", "ann", {{"id", 3}, {"colour", "#ff8000"}});
     edit(*session, "marker", "carl", {{"z", 2}, {"y", 5}, {"x", 25}, {"note", "merge here?"}});
+    edit(*session, "check", "dora", {{"id", 3}, {"checked", true}});
   }
 };
 
@@ -60,36 +61,38 @@ struct Annotated {
 TEST_CASE("export: the page's export writes the segments and markers beside the stack") {
   Annotated a;
   const std::string name = export_labels(*a.session, "tif", 0);
-  CHECK(name == "labels-v4.tif");
+  CHECK(name == "labels-v5.tif");
   const fs::path exports = a.project / "exports";
   const Volume labels = read_volume(exports / name);
   CHECK(labels.nz() == 3);
   CHECK(labels.value(25) == 3);
 
-  CHECK(read_text(exports / "labels-v4.segments.csv") ==
-        "id,name,colour,locked_by,voxels\n"
-        "1,\"axon, \"\"left\"\"\",,,600\n"
-        "2,,,bea,600\n"
-        "3,,#ff8000,,600\n");
-  const json segments = json::parse(read_text(exports / "labels-v4.segments.json"));
-  CHECK(segments["version"] == 4);
+  CHECK(read_text(exports / "labels-v5.segments.csv") ==
+        "id,name,colour,locked_by,voxels,checked,checked_by\n"
+        "1,\"axon, \"\"left\"\"\",,,600,false,\n"
+        "2,,,bea,600,false,\n"
+        "3,,#ff8000,,600,true,dora\n");
+  const json segments = json::parse(read_text(exports / "labels-v5.segments.json"));
+  CHECK(segments["version"] == 5);
   REQUIRE(segments["segments"].size() == 3);
-  CHECK(segments["segments"][0] == json({{"id", 1}, {"name", "axon, \"left\""}, {"colour", ""}, {"locked_by", ""}, {"voxels", 600}}));
+  CHECK(segments["segments"][0] == json({{"id", 1}, {"name", "axon, \"left\""}, {"colour", ""}, {"locked_by", ""}, {"voxels", 600},
+                                              {"checked", false}, {"checked_by", ""}}));
   CHECK(segments["segments"][1]["locked_by"] == "bea");
+  CHECK((segments["segments"][2]["checked"] == true && segments["segments"][2]["checked_by"] == "dora"));
 
-  CHECK(read_text(exports / "labels-v4.markers.csv") ==
+  CHECK(read_text(exports / "labels-v5.markers.csv") ==
         "key,z,y,x,note,author,segment,name,type\n"
         "marker/4,2,5,25,merge here?,carl,3,,\n");
-  const json markers = json::parse(read_text(exports / "labels-v4.markers.json"));
+  const json markers = json::parse(read_text(exports / "labels-v5.markers.json"));
   REQUIRE(markers["markers"].size() == 1);
   const json& m = markers["markers"][0];
   CHECK((m["z"] == 2 && m["y"] == 5 && m["x"] == 25 && m["note"] == "merge here?" && m["author"] == "carl" && m["segment"] == 3));
 
   // A PNG folder gets its tables named after the folder (here those of the .tif: the same version);
   // nothing temporary is left.
-  CHECK(export_labels(*a.session, "png", 0) == "labels-v4");
-  CHECK(fs::is_directory(exports / "labels-v4"));
-  CHECK(read_text(exports / "labels-v4.markers.csv").find("carl") != std::string::npos);  // the same version, the same tables
+  CHECK(export_labels(*a.session, "png", 0) == "labels-v5");
+  CHECK(fs::is_directory(exports / "labels-v5"));
+  CHECK(read_text(exports / "labels-v5.markers.csv").find("carl") != std::string::npos);  // the same version, the same tables
   for (const auto& e : fs::directory_iterator(exports))
     CHECK_MESSAGE(e.path().filename().string().find(".tmp-") == std::string::npos, e.path().string());
 }
@@ -105,8 +108,8 @@ TEST_CASE("export: the tables' names; an existing table is refused before anythi
   std::ofstream(a.dir / "corrected.markers.csv") << "mine\n";
   CHECK_THROWS_AS(check_export_tables(out, false), InputError);
   const ProjectExport e = read_export(*a.session, 0);
-  CHECK(e.version == 4);
-  CHECK(e.tables_version == 4);
+  CHECK(e.version == 5);
+  CHECK(e.tables_version == 5);
   WriteOptions options;
   options.format = StackFormat::multipage_tiff;
   CHECK_THROWS_AS(write_export(out, e, options), InputError);

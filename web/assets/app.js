@@ -3,7 +3,8 @@
 // shown once the server has stored it; the server's answer is the only truth, and the status
 // says what each edit did. This file holds the state, the server, the drawing, sections loading,
 // the view (fit and zoom) and the keys; app_lists.js the side panel, app_tools.js the tools,
-// app_planes.js the side views (xz, yz), app_display.js what is shown (hide, isolate, colours).
+// app_planes.js the side views (xz, yz), app_display.js what is shown (hide, isolate, colours),
+// app_review.js the review queue (next problem, checked segments, progress).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -76,10 +77,13 @@ function whatHappened(op, f, r) {
     case 'split': return `Split segment ${f.id}: the orange part (${n(r.changed)}) is now segment ${r.new_id}${undo}`;
     case 'delete': return `Deleted segment ${f.id} (${n(r.changed)} now background)${undo}`;
     case 'undo': case 'redo': {
-      const of = r.of || {}, what = `${of.op || 'edit'}${of.id ? ` of segment ${of.id}` : ''}`;
+      const of = r.of || {}, what = of.op === 'check' ? `${of.checked ? 'check' : 'uncheck'} of segment ${of.id}`
+        : `${of.op || 'edit'}${of.id ? ` of segment ${of.id}` : ''}`;
+      if (!r.changed) return op === 'undo' ? `Undid your ${what} - redo with Ctrl+Y` : `Redid your ${what} - undo with Ctrl+Z`;
       return op === 'undo' ? `Undid your ${what} (${n(r.changed)} back as before) - redo with Ctrl+Y`
                            : `Redid your ${what} (${n(r.changed)}) - undo with Ctrl+Z`;
     }
+    case 'check': return f.checked ? `Segment ${f.id} marked checked${undo}` : `Segment ${f.id} is not checked any more${undo}`;
     case 'lock': return `Locked segment ${f.id}: only you can change it`;
     case 'unlock': return `Unlocked segment ${f.id}`;
     case 'name': return f.name ? `Named segment ${f.id} "${f.name}"` : `Segment ${f.id} has no name now`;
@@ -397,6 +401,7 @@ async function loadLabels(force) {
 // Goes to section z; with (y, x), centred there, at `scale` when given.
 async function goTo(z, y, x, scale) {
   const nz = state.info.shape[0];
+  state.moves = (state.moves || 0) + 1;  // a jump still waiting for the server is dropped (jumpTo)
   state.z = Math.max(0, Math.min(nz - 1, z));
   $('slice').value = state.z;
   if (state.fill && state.fill.z !== state.z) cancelFill(false);
@@ -560,7 +565,7 @@ $('help-close').onclick = () => { $('help').hidden = true; };
 $('export').onclick = async () => {
   try {
     const r = await api('api/export', { format: 'tif' });
-    say(`exported version ${state.version} to ${r.path}, with its segments and markers beside it`);
+    say(`exported version ${state.version} to ${r.path}, with its segments (names, colours, locks, checked marks) and markers beside it`);
     for (const [file, text] of [[r.file, 'download'], ...r.tables.map((t) => [t, t.slice(t.indexOf('.') + 1)])]) {
       const a = document.createElement('a');
       a.href = url(`exports/${file}`);
@@ -636,6 +641,7 @@ async function start() {
   await goTo(state.z);
   refreshSegments();
   refreshMarkers();
+  refreshReview();
   listen();
   state.ready = true;
 }

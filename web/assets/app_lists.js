@@ -38,7 +38,7 @@ async function refreshMarkers() {
 }
 function scheduleLists() {
   clearTimeout(scheduleLists.timer);
-  scheduleLists.timer = setTimeout(() => { refreshSegments(); refreshMarkers(); }, 250);
+  scheduleLists.timer = setTimeout(() => { refreshSegments(); refreshMarkers(); refreshReview(); }, 250);
 }
 
 // Who holds a lock when it is not this person ('' when nobody does or this person does), and
@@ -73,6 +73,7 @@ function renderSegments() {
     const lock = tr.insertCell();  // under the column 'lock': who holds it
     lock.textContent = !s.locked_by ? '' : holder || 'you';
     lock.title = !s.locked_by ? '' : holder ? `locked by ${holder}` : 'locked by you: nobody else can change it';
+    reviewCell(tr, s, held);  // under the column of ticks: checked in the review (app_review.js)
     const actions = tr.insertCell();
     const button = (label, title, fn) => {
       const b2 = document.createElement('button');
@@ -92,6 +93,7 @@ function renderSegments() {
     tr.onclick = () => { select(s.id); jumpTo(String(s.id)); };
     displayControls(tr, s.id);
   }
+  showCurrentProblem();  // the review panel's button names the selected segment (app_review.js)
 }
 
 function renderMarkers() {
@@ -144,9 +146,11 @@ async function jumpTo(text) {
   if (parts.length === 3 && parts.every(Number.isInteger)) return goTo(parts[0], parts[1], parts[2]);
   if (parts.length === 1 && Number.isInteger(parts[0]) && parts[0] > 0) {
     let s;
+    const moves = state.moves;
     try {
       s = await api('api/segment', undefined, { id: parts[0] });
     } catch (e) { return say(e.message, true); }
+    if (state.moves !== moves) return;  // the person went elsewhere while the server answered
     // The server gives a voxel of the segment on the section of its box nearest the middle that holds it.
     if (s.y < 0 || s.x < 0) return say(`segment ${parts[0]} has no voxels: there is nothing to show`, true);
     if (state.selected !== parts[0]) select(parts[0]);  // highlighted where it is shown

@@ -62,11 +62,12 @@ void check_export_tables(const fs::path& stack, bool overwrite) {
 }
 
 std::string segments_csv(const json& segments) {
-  std::string out = "id,name,colour,locked_by,voxels\n";
+  std::string out = "id,name,colour,locked_by,voxels,checked,checked_by\n";
   for (const json& s : segments)
     out += std::to_string(s.value("id", int64_t{0})) + "," + csv_field(text_of(s, "name")) + "," +
            csv_field(text_of(s, "colour")) + "," + csv_field(text_of(s, "locked_by")) + "," +
-           std::to_string(s.value("voxels", int64_t{0})) + "\n";
+           std::to_string(s.value("voxels", int64_t{0})) + "," + (text_of(s, "checked_by").empty() ? "false" : "true") + "," +
+           csv_field(text_of(s, "checked_by")) + "\n";
   return out;
 }
 
@@ -87,7 +88,8 @@ void write_export(const fs::path& stack, const ProjectExport& e, const WriteOpti
   json segments = json::array();
   for (const json& s : e.segments)
     segments.push_back({{"id", s.value("id", int64_t{0})}, {"name", text_of(s, "name")}, {"colour", text_of(s, "colour")},
-                        {"locked_by", text_of(s, "locked_by")}, {"voxels", s.value("voxels", int64_t{0})}});
+                        {"locked_by", text_of(s, "locked_by")}, {"voxels", s.value("voxels", int64_t{0})},
+                        {"checked", !text_of(s, "checked_by").empty()}, {"checked_by", text_of(s, "checked_by")}});
   json markers = json::array();
   for (const json& m : e.markers) markers.push_back(exported_marker(m));
   const std::array<std::string, 4> contents = {

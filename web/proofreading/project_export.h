@@ -4,12 +4,13 @@
 // (".tif", ".zarr"...; a trailing slash dropped) followed by
 //   .segments.csv  .segments.json   every segment: id, name, colour ("#rrggbb" given to it, ""
 //                                   for its own from the page's palette), lock holder ("" none),
-//                                   voxels
+//                                   voxels, checked (true/false: marked as reviewed in the review
+//                                   queue) and checked_by (who did, "" none)
 //   .markers.csv   .markers.json    every marker: key, z, y, x (voxels), note, author, segment
 //                                   (0 none), name, type (the 3D annotator's, "" otherwise)
 // e.g. exports/labels-v12.tif and exports/labels-v12.segments.csv. The JSON files hold
 // {"version", "segments" | "markers"}; the CSV files a header line, then one row each, fields
-// quoted when they hold a comma, a quote or a line break. There is no "checked" state yet.
+// quoted when they hold a comma, a quote or a line break.
 // Written whole or not at all: the tables go to temporaries first, the stack is written (whole,
 // io/stack.h), and only then are the tables renamed into place; a failure before leaves nothing.
 // Both the page (web/server.h export_labels) and `uniem export` write through write_export().

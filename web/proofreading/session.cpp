@@ -152,6 +152,7 @@ void Session::replay(const Record& r) {
           const uint32_t b = d.before[k], a = d.after[k];
           if (a == b) continue;
           c.at<uint32_t>(d.origin[0] - o[0] + z, d.origin[1] - o[1] + y, d.origin[2] - o[2] + x) = a;
+          labels_changed_ = r.seq;
           if (b) {
             Segment& s = segments_[b];
             --s.voxels;
@@ -201,6 +202,11 @@ std::string Session::lock_owner(uint32_t id) const {
 
 std::string Session::colour_of(uint32_t id) const {
   const auto it = values_.find(id_key("colour", id));
+  return it == values_.end() ? std::string() : it->get<std::string>();
+}
+
+std::string Session::checker(uint32_t id) const {
+  const auto it = values_.find(id_key("checked", id));
   return it == values_.end() ? std::string() : it->get<std::string>();
 }
 

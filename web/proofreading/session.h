@@ -29,7 +29,9 @@
 //                                                                  two seed groups; group 2 gets a
 //                                                                  new id (2d: on section z only)
 //   delete  {id}                                                  the segment becomes background
-//   lock / unlock {id}; name {id, name}; colour {id, colour: "#rrggbb" or "" for its own}
+//   lock / unlock {id}; name {id, name}; colour {id, colour: "#rrggbb" or "" for its own};
+//   check {id, checked: true|false}                               the segment reviewed (the review
+//                                                                  queue): who checked it is kept
 //   marker  {z, y, x, note, name?, type?, segment?, nm?: [x, y, z], key?}; unmark {key}
 //           "problem here" markers, and the 3D annotator's (a name, a type, the segment, the point
 //           in nm); with the key of an existing marker, that one moved or changed
@@ -76,6 +78,7 @@
 #include "io/folder_lock.h"
 #include "web/proofreading/journal.h"
 #include "web/proofreading/project.h"
+#include "web/proofreading/review_queue.h"
 #include "web/request_error.h"
 
 namespace uniem::web {
@@ -124,11 +127,18 @@ class Session {
   // z, columns x) or "yz" through x = at (rows z, columns y); with `runs`, as (id, count) pairs.
   std::string label_plane(const std::string& plane, int64_t at, bool runs) const;
   uint32_t label_at(int64_t z, int64_t y, int64_t x) const;
-  nlohmann::json segments() const;  // [{id, voxels, name, colour, locked_by}], by id
-  // {"total", "matching", "offset", "items": [{id, voxels, name, colour, locked_by}], "annotated": [{id,
+  nlohmann::json segments() const;  // [{id, voxels, name, colour, locked_by, checked_by}], by id
+  // {"total", "matching", "offset", "items": [{id, voxels, name, colour, locked_by, checked_by}], "annotated": [{id,
   // name, colour, locked_by}] for every segment with a name, a colour or a lock}: what the page's list shows.
   nlohmann::json segment_page(const SegmentQuery& query) const;
   nlohmann::json markers() const;   // [{key, z, y, x, note, user, segment, name?, type?, nm?}], by key
+  // The review queue (web/proofreading/review_queue.h): review_candidates() of the labels, each
+  // segment with "checked_by" ("" when not checked), then "markers" (markers()), and "progress":
+  // {segments, checked, voxels, checked_voxels} over the segments there are now; "scanned": the
+  // version the candidates are of. The scan of the labels reads a section at a time (edits go on
+  // between sections) and is kept until an edit changes voxels, so that checking segments one
+  // after the other costs no new scan.
+  nlohmann::json review(const ReviewRules& rules) const;
   // {id, voxels, box: [z0, y0, x0, z1, y1, x1], z, y, x}: a voxel of the segment to jump to, on
   // the section nearest the middle of its box that holds it (not every section of the box need),
   // nearest the box's centre there. RequestError 404 when there is no such segment.
@@ -206,7 +216,8 @@ class Session {
   bool changed_since(int64_t version, const std::array<int64_t, 6>& box) const;  // by anybody
   std::string lock_owner(uint32_t id) const;
   std::string colour_of(uint32_t id) const;  // "#rrggbb" given to the segment, "" for its own
-  // "name/12", "lock/12": the key of a segment's value in values_.
+  std::string checker(uint32_t id) const;    // who marked the segment checked, "" nobody
+  // "name/12", "lock/12", "colour/12", "checked/12": the key of a segment's value in values_.
   static std::string id_key(const char* what, uint32_t id);
   void flusher();
 
@@ -231,6 +242,11 @@ class Session {
   std::vector<RecordIndex> index_;        // and what they are
   std::map<std::string, std::vector<int64_t>> undo_, redo_;
   std::deque<nlohmann::json> events_;
+  int64_t labels_changed_ = 0;  // the seq of the last record that changed voxels (0: none since opening)
+  // The review queue's scan of the labels and the version it is of (session_review.cpp).
+  mutable std::mutex review_mutex_;
+  mutable std::shared_ptr<const std::map<uint32_t, SegmentShape>> review_scan_;
+  mutable int64_t review_scan_version_ = -1, review_scan_changed_ = -1;  // the version it began at; labels_changed_ then
   bool stopping_ = false;
   std::condition_variable stop_;
   std::mutex flush_mutex_;

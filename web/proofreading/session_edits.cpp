@@ -1,5 +1,6 @@
 // The edit operations of a Session: requests parsed and checked, applied as one Change,
-// committed to the journal (paint, erase, fill, merge, split, delete, lock, name, markers, undo).
+// committed to the journal (paint, erase, fill, merge, split, delete, lock, name, colour, check, markers,
+// undo).
 #include "web/proofreading/session.h"
 
 #include <algorithm>
@@ -213,10 +214,10 @@ json Session::apply(const json& request) {
     return commit(change, summary, user, "edit", 0, {}, -1);
   }
   if (op == "split") return op_split(request, user, version, lock);
-  if (op == "lock" || op == "unlock" || op == "name" || op == "colour") {
+  if (op == "lock" || op == "unlock" || op == "name" || op == "colour" || op == "check") {
     const uint32_t id = segment_id(request, "id");
-    check_segment(id, user, version_);  // locks, names and colours are not stale-checked
-    const std::string key = id_key(op == "unlock" ? "lock" : op.c_str(), id);
+    check_segment(id, user, version_);  // locks, names, colours and checks are not stale-checked
+    const std::string key = id_key(op == "unlock" ? "lock" : op == "check" ? "checked" : op.c_str(), id);
     const json before = values_.contains(key) ? values_.at(key) : json(nullptr);
     json after;
     if (op == "lock") after = user;
@@ -230,6 +231,11 @@ json Session::apply(const json& request) {
                        std::all_of(colour.begin() + 1, colour.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
       if (!colour.empty() && !hex) bad("'colour' is #rrggbb, e.g. #ff8800, or empty for the segment's own colour");
       if (!colour.empty()) after = colour;
+    }
+    if (op == "check") {  // who checked it; unchecked: absent
+      if (!request.contains("checked") || !request.at("checked").is_boolean()) bad("'checked' is true or false");
+      if (request.at("checked").get<bool>()) after = before.is_null() ? json(user) : before;
+      summary["checked"] = !after.is_null();
     }
     summary["id"] = id;
     if (before == after) return json{{"version", version_}, {"changed", 0}};
@@ -270,7 +276,7 @@ json Session::apply(const json& request) {
     return commit(change, summary, user, "edit", 0, {{key, values_.at(key), nullptr}}, -1);
   }
   if (op == "undo" || op == "redo") return op_undo(user, op == "redo");
-  bad("unknown operation '" + op + "' (paint, erase, fill, merge, split, delete, lock, unlock, name, colour, marker, unmark, undo, redo)");
+  bad("unknown operation '" + op + "' (paint, erase, fill, merge, split, delete, lock, unlock, name, colour, check, marker, unmark, undo, redo)");
 }
 
 std::vector<int64_t> Session::flood(int64_t z, int64_t y0, int64_t x0) const {

@@ -145,7 +145,8 @@ json Session::segments() const {
                     {"voxels", s.voxels},
                     {"name", name == values_.end() ? "" : name->get<std::string>()},
                     {"colour", colour_of(id)},
-                    {"locked_by", lock_owner(id)}});
+                    {"locked_by", lock_owner(id)},
+                    {"checked_by", checker(id)}});
   }
   return list;
 }
@@ -190,7 +191,7 @@ json Session::segment_page(const SegmentQuery& query) const {
   json items = json::array();
   for (size_t k = from; k < to; ++k)
     items.push_back({{"id", rows[k].id}, {"voxels", rows[k].voxels}, {"name", rows[k].name}, {"colour", colour_of(rows[k].id)},
-                     {"locked_by", lock_owner(rows[k].id)}});
+                     {"locked_by", lock_owner(rows[k].id)}, {"checked_by", checker(rows[k].id)}});
   return json{{"total", segments_.size()}, {"matching", rows.size()}, {"offset", from}, {"items", items}, {"annotated", annotated}};
 }
 
