@@ -3,8 +3,10 @@
 #include <cstdio>
 
 #include "apps/cli.h"
+#include "apps/cluster/cluster_run.h"
 #include "apps/commands.h"
 #include "apps/stack_options.h"
+#include "apps/watershed_options.h"
 #include "core/image/convert.h"
 #include "core/image/distance.h"
 #include "core/image/filters.h"
@@ -53,7 +55,8 @@ cli::Command watershed_command() {
       "A volume too large for memory (beyond --memory) is flooded in slabs of sections, each with\n"
       "--overlap more sections on each side, and the slabs' regions are joined where they overlap\n"
       "(--seeds-below or --markers; without --merge-smaller). This is close to a run in memory, not\n"
-      "identical: bench/RESULTS.md gives the agreement (V_rand 0.999 or more).",
+      "identical: bench/RESULTS.md gives the agreement (V_rand 0.999 or more). --cluster local|slurm|\n"
+      "kubernetes floods the same slabs as block tasks of --workers processes (uniem worker, status).",
       "  uniem filter raw/ boundary.tif --gaussian 1.5 --invert\n"
       "  uniem watershed boundary.tif cells.tif --seeds-below otsu --connectivity 6 --merge-smaller 200\n"
       "  uniem watershed nuclei-mask/ nuclei.tif --split --min-distance 5\n"
@@ -83,7 +86,9 @@ cli::Command watershed_command() {
       .option("overlap", "N", "sections shared by neighbouring slabs of a volume too large for memory", "8")
       .integer(0, {})
       .advanced()
-      .exactly_one_of({"markers", "seeds-below", "split", "preset"})
+      .exactly_one_of({"markers", "seeds-below", "split", "preset"});
+  add_cluster_options(command);
+  command
       .rule([](const cli::Args& args) {
         if (!args.has("split") && !args.has("preset") && (args.has("objects-at-most") || args.has("h-maxima")))
           throw UsageError("--objects-at-most and --h-maxima go with --split or --preset");
@@ -93,7 +98,24 @@ cli::Command watershed_command() {
   return command;
 }
 
+BlockwiseWatershedOptions blockwise_watershed_options(const cli::Args& args, const std::string& in, const std::string& why) {
+  if (!args.has("seeds-below") && !args.has("markers"))
+    throw InputError(in + why + "--split and --preset need the whole volume; give more --memory, or use --seeds-below or --markers");
+  if (args.has("merge-smaller")) throw InputError(in + why + "--merge-smaller needs the whole volume; give more --memory or leave it out");
+  BlockwiseWatershedOptions o;
+  if (args.has("seeds-below")) {
+    if (args.get("seeds-below") == "otsu") o.seeds_below_otsu = true;
+    else o.seeds_below = args.number("seeds-below");
+  }
+  if (args.has("markers")) o.markers = args.get("markers");
+  if (args.has("mask")) o.mask = args.get("mask");
+  o.connectivity = *connectivity_from(static_cast<int>(args.integer("connectivity")));
+  o.lines = args.has("lines"), o.overlap = args.integer("overlap");
+  return o;
+}
+
 int run_watershed(const cli::Args& args) {
+  if (const auto status = run_on_cluster(watershed_command(), args)) return *status;
   const Preset* preset = nullptr;
   for (const Preset& p : presets)
     if (args.has("preset") && args.get("preset") == p.name) preset = &p;
@@ -110,17 +132,7 @@ int run_watershed(const cli::Args& args) {
     if (need > static_cast<double>(memory_budget())) {
       const std::string too_large = ": too large to hold in memory (" + format_bytes(need) + ", the limit is " +
                                     format_bytes(static_cast<double>(memory_budget())) + "); ";
-      if (!args.has("seeds-below") && !args.has("markers"))
-        throw InputError(in + too_large + "--split and --preset need the whole volume; give more --memory, or use --seeds-below or --markers");
-      if (args.has("merge-smaller")) throw InputError(in + too_large + "--merge-smaller needs the whole volume; give more --memory or leave it out");
-      BlockwiseWatershedOptions o;
-      if (args.has("seeds-below")) {
-        if (args.get("seeds-below") == "otsu") o.seeds_below_otsu = true;
-        else o.seeds_below = args.number("seeds-below");
-      }
-      if (args.has("markers")) o.markers = args.get("markers");
-      if (args.has("mask")) o.mask = args.get("mask");
-      o.connectivity = *connectivity, o.lines = args.has("lines"), o.overlap = args.integer("overlap");
+      BlockwiseWatershedOptions o = blockwise_watershed_options(args, in, too_large);
       const double per_section = need / static_cast<double>(probe.nz()) * 1.5;
       o.slab_sections = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(memory_budget()) / per_section) - 2 * o.overlap);
       const BlockwiseWatershedResult r = naming_input(in, [&] { return watershed_blockwise(in, read, out, write, o); });

@@ -21,15 +21,6 @@ namespace fs = std::filesystem;
 namespace uniem {
 namespace {
 
-struct Window {
-  int64_t z0, z1, a, b;  // its own sections [z0, z1), flooded with [a, b)
-};
-
-Window window_of(int64_t k, int64_t nz, int64_t s, int64_t h) {
-  const int64_t z0 = k * s, z1 = std::min(nz, z0 + s);
-  return {z0, z1, std::max<int64_t>(0, z0 - h), std::min(nz, z1 + h)};
-}
-
 Volume read_sections(const fs::path& path, const ReadOptions& read, int64_t a, int64_t b) {
   StackReader reader(path, read);
   if (b > reader.nz()) throw InputError(path, "has " + std::to_string(reader.nz()) + " sections, fewer than the image");
@@ -44,41 +35,14 @@ Volume sections_of(const Volume& v, int64_t first, int64_t from, int64_t to) {
   return out;
 }
 
-struct Flooder {
-  const fs::path& input;
-  const ReadOptions& read;
-  const BlockwiseWatershedOptions& o;
-  double level;
-  // The window's regions (uint32): seeded by the landscape below `level` or by the markers.
-  Volume operator()(const Window& w) const {
-    const Volume land = read_sections(input, read, w.a, w.b);
-    if (land.channels() != 1) throw InputError(input, "is a colour image; the watershed needs one channel (convert it to grey first)");
-    const Volume markers = o.markers.empty() ? markers_below(land, level, o.connectivity) : read_sections(o.markers, read, w.a, w.b);
-    Volume mask;
-    if (!o.mask.empty()) mask = read_sections(o.mask, read, w.a, w.b);
-    return watershed(land, markers, mask.empty() ? nullptr : &mask, {o.connectivity, o.lines});
-  }
-};
-
 uint32_t max_id(const Volume& labels) {
   const uint32_t* p = labels.data<uint32_t>();
   return labels.voxels() ? *std::max_element(p, p + labels.voxels()) : 0;
 }
 
-struct UnionFind {
-  std::vector<int64_t> parent{0};
-  int64_t find(int64_t a) {
-    while (parent[static_cast<size_t>(a)] != a) a = parent[static_cast<size_t>(a)] = parent[static_cast<size_t>(parent[static_cast<size_t>(a)])];
-    return a;
-  }
-  void join(int64_t a, int64_t b) {
-    a = find(a), b = find(b);
-    if (a != b) parent[static_cast<size_t>(std::max(a, b))] = std::min(a, b);
-  }
-};
-
 // Joins the regions of two slabs that are each other's largest partner where their windows overlap.
-void stitch(const Volume& before, int64_t base_before, const Volume& after, int64_t base_after, UnionFind& uf) {
+template <class Join>
+void stitch(const Volume& before, int64_t base_before, const Volume& after, int64_t base_after, Join&& join) {
   const uint32_t* p = before.data<uint32_t>();
   const uint32_t* q = after.data<uint32_t>();
   std::unordered_map<uint64_t, int64_t> pairs;
@@ -94,7 +58,7 @@ void stitch(const Volume& before, int64_t base_before, const Volume& after, int6
     better(best_of_after[b], n, a);
   }
   for (const auto& [a, best] : best_of_before)
-    if (best_of_after[best.second].second == a) uf.join(base_before + a, base_after + best.second);
+    if (best_of_after[best.second].second == a) join(base_before + a, base_after + best.second);
 }
 
 }  // namespace
@@ -131,55 +95,107 @@ double stack_otsu_threshold(const fs::path& input, const ReadOptions& read, int6
   return otsu_from_histogram(hist, centre);
 }
 
+WatershedSlabs::Window WatershedSlabs::window(int64_t k) const {
+  const int64_t z0 = k * sections, z1 = std::min(nz, z0 + sections);
+  return {z0, z1, std::max<int64_t>(0, z0 - overlap), std::min(nz, z1 + overlap)};
+}
+
+Volume flood_window(const fs::path& input, const ReadOptions& read, const BlockwiseWatershedOptions& o, double level,
+                    const WatershedSlabs::Window& w) {
+  const Volume land = read_sections(input, read, w.a, w.b);
+  if (land.channels() != 1) throw InputError(input, "is a colour image; the watershed needs one channel (convert it to grey first)");
+  const Volume markers = o.markers.empty() ? markers_below(land, level, o.connectivity) : read_sections(o.markers, read, w.a, w.b);
+  Volume mask;
+  if (!o.mask.empty()) mask = read_sections(o.mask, read, w.a, w.b);
+  return watershed(land, markers, mask.empty() ? nullptr : &mask, {o.connectivity, o.lines});
+}
+
+FloodedSlab flooded_slab(const Volume& labels, const WatershedSlabs& slabs, int64_t k) {
+  const auto w = slabs.window(k);
+  FloodedSlab f;
+  f.regions = max_id(labels);
+  std::vector<bool> shown(static_cast<size_t>(f.regions) + 1, false);
+  const uint32_t* ids = labels.data<uint32_t>();
+  const int64_t plane = labels.ny() * labels.nx();
+  for (int64_t i = (w.z0 - w.a) * plane; i < (w.z1 - w.a) * plane; ++i) shown[ids[i]] = true;
+  for (uint32_t i = 1; i <= f.regions; ++i)
+    if (shown[i]) f.shown.push_back(i);
+  if (k > 0) f.head = sections_of(labels, w.a, w.a, slabs.window(k - 1).b);
+  if (k + 1 < slabs.count()) f.tail = sections_of(labels, w.a, slabs.window(k + 1).a, w.b);
+  return f;
+}
+
+int64_t RegionJoin::find(int64_t a) {
+  while (parent_[static_cast<size_t>(a)] != a) a = parent_[static_cast<size_t>(a)] = parent_[static_cast<size_t>(parent_[static_cast<size_t>(a)])];
+  return a;
+}
+
+void RegionJoin::add(const FloodedSlab& slab) {
+  const int64_t b = static_cast<int64_t>(parent_.size()) - 1;
+  for (uint32_t i = 1; i <= slab.regions; ++i) parent_.push_back(b + i), shown_.push_back(false);
+  for (uint32_t i : slab.shown) shown_[static_cast<size_t>(b + i)] = true;
+  if (!base_.empty()) {
+    if (tail_.shape() != slab.head.shape()) throw InputError("the overlaps of neighbouring slabs differ in shape; were they flooded with other options?");
+    stitch(tail_, base_.back(), slab.head, b, [this](int64_t p, int64_t q) {
+      p = find(p), q = find(q);
+      if (p != q) parent_[static_cast<size_t>(std::max(p, q))] = std::min(p, q);
+    });
+  }
+  base_.push_back(b);
+  tail_ = slab.tail;
+}
+
+std::vector<uint64_t> RegionJoin::final_ids(int64_t* count) {
+  std::vector<uint64_t> final_id(parent_.size(), 0);
+  std::vector<bool> shown = shown_;
+  for (size_t p = 1; p < parent_.size(); ++p)
+    if (shown_[p]) shown[static_cast<size_t>(find(static_cast<int64_t>(p)))] = true;
+  int64_t n = 0;
+  for (size_t p = 1; p < parent_.size(); ++p)
+    if (static_cast<size_t>(find(static_cast<int64_t>(p))) == p && shown[p]) final_id[p] = static_cast<uint64_t>(++n);
+  for (size_t p = 1; p < parent_.size(); ++p) final_id[p] = final_id[static_cast<size_t>(find(static_cast<int64_t>(p)))];
+  if (count) *count = n;
+  return final_id;
+}
+
+Volume final_regions(const Volume& labels, const WatershedSlabs& slabs, int64_t k, const std::vector<uint64_t>& final_id, int64_t base,
+                     DType type) {
+  const auto w = slabs.window(k);
+  const Volume core = sections_of(labels, w.a, w.z0, w.z1);
+  Volume out(type, core.nz(), core.ny(), core.nx());
+  const uint32_t* ids = core.data<uint32_t>();
+  visit_dtype(type, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_integral_v<T>) {
+      T* dst = out.data<T>();
+      for (int64_t i = 0; i < out.voxels(); ++i)
+        dst[i] = final_id.empty() ? static_cast<T>(ids[i]) : ids[i] ? static_cast<T>(final_id[static_cast<size_t>(base + ids[i])]) : T{0};
+    }
+  });
+  return out;
+}
+
 BlockwiseWatershedResult watershed_blockwise(const fs::path& input, const ReadOptions& read, const fs::path& output, const WriteOptions& write,
                                              const BlockwiseWatershedOptions& o) {
   BlockwiseWatershedResult result;
   const StackReader probe(input, read);
-  const int64_t nz = probe.nz(), s = std::max<int64_t>(1, o.slab_sections), h = std::max<int64_t>(0, o.overlap);
-  result.slabs = (nz + s - 1) / s;
-  if (o.markers.empty())
-    result.level = o.seeds_below_otsu ? stack_otsu_threshold(input, read, s) : o.seeds_below.value_or(0);
-  const Flooder flood{input, read, o, result.level};
-  VoxelSize voxel_size = read.voxel_size ? *read.voxel_size : probe.voxel_size();
+  const WatershedSlabs slabs{probe.nz(), std::max<int64_t>(1, o.slab_sections), std::max<int64_t>(0, o.overlap)};
+  result.slabs = slabs.count();
+  if (o.markers.empty()) result.level = o.seeds_below_otsu ? stack_otsu_threshold(input, read, slabs.sections) : o.seeds_below.value_or(0);
+  const VoxelSize voxel_size = read.voxel_size ? *read.voxel_size : probe.voxel_size();
 
-  // Pass 1 (seeds from the landscape): each window's regions get provisional ids; neighbouring
-  // slabs are joined where their windows overlap; what appears in a slab's own sections is kept.
-  UnionFind uf;
-  std::vector<int64_t> base;
-  std::vector<bool> shown{false};
+  // Pass 1 (seeds from the landscape): each window's regions, joined across the overlaps.
+  RegionJoin join;
+  std::vector<uint64_t> final_id;
   if (o.markers.empty()) {
-    Volume overlap;  // the last window's labels on the sections the next window shares
-    Progress progress("flooding " + input.filename().string() + " in slabs", nz);
-    for (int64_t k = 0; k < result.slabs; ++k) {
-      const Window w = window_of(k, nz, s, h);
-      const Volume labels = flood(w);
-      const int64_t b = static_cast<int64_t>(uf.parent.size()) - 1;
-      base.push_back(b);
-      const uint32_t n = max_id(labels);
-      for (uint32_t i = 1; i <= n; ++i) uf.parent.push_back(b + i), shown.push_back(false);
-      const uint32_t* ids = labels.data<uint32_t>();
-      for (int64_t i = (w.z0 - w.a) * labels.ny() * labels.nx(); i < (w.z1 - w.a) * labels.ny() * labels.nx(); ++i)
-        if (ids[i]) shown[static_cast<size_t>(b + ids[i])] = true;
-      if (k > 0) {
-        const Window before = window_of(k - 1, nz, s, h);
-        stitch(overlap, base[static_cast<size_t>(k - 1)], sections_of(labels, w.a, w.a, before.b), b, uf);
-      }
-      if (k + 1 < result.slabs) overlap = sections_of(labels, w.a, window_of(k + 1, nz, s, h).a, w.b);
-      progress.advance(w.z1 - w.z0);
+    Progress progress("flooding " + input.filename().string() + " in slabs", slabs.nz);
+    for (int64_t k = 0; k < slabs.count(); ++k) {
+      join.add(flooded_slab(flood_window(input, read, o, result.level, slabs.window(k)), slabs, k));
+      progress.advance(slabs.window(k).z1 - slabs.window(k).z0);
       check_cancelled();
     }
+    final_id = join.final_ids(&result.regions);
   }
-  // Final ids: the regions seen in the slabs' own sections, numbered in the order of their seeds.
-  std::vector<uint64_t> final_id(uf.parent.size(), 0);
-  for (size_t p = 1; p < uf.parent.size(); ++p) {
-    const size_t root = static_cast<size_t>(uf.find(static_cast<int64_t>(p)));
-    if (shown[p] && !shown[root]) shown[root] = true;
-  }
-  for (size_t p = 1; p < uf.parent.size(); ++p) {
-    const size_t root = static_cast<size_t>(uf.find(static_cast<int64_t>(p)));
-    if (root == p && shown[p]) final_id[p] = static_cast<uint64_t>(++result.regions);
-  }
-  for (size_t p = 1; p < uf.parent.size(); ++p) final_id[p] = final_id[static_cast<size_t>(uf.find(static_cast<int64_t>(p)))];
 
   // Pass 2: each window flooded again, its own sections written with the final ids (the markers'
   // own ids with --markers, in 32 bits).
@@ -188,30 +204,20 @@ BlockwiseWatershedResult watershed_blockwise(const fs::path& input, const ReadOp
     throw InputError(output, "32-bit region ids are more than PNG holds; write a .tif file");
   Volume like(type, 1, probe.ny(), probe.nx());
   like.voxel_size = voxel_size;
-  StackWriter writer(output, write, like, nz);
-  Progress progress("writing " + output.filename().string(), nz);
+  StackWriter writer(output, write, like, slabs.nz);
+  Progress progress("writing " + output.filename().string(), slabs.nz);
   std::vector<bool> seen;
-  for (int64_t k = 0; k < result.slabs; ++k) {
-    const Window w = window_of(k, nz, s, h);
-    const Volume core = sections_of(flood(w), w.a, w.z0, w.z1);
-    Volume out(type, core.nz(), core.ny(), core.nx());
+  for (int64_t k = 0; k < slabs.count(); ++k) {
+    const auto w = slabs.window(k);
+    const int64_t base = o.markers.empty() ? join.bases()[static_cast<size_t>(k)] : 0;
+    Volume out = final_regions(flood_window(input, read, o, result.level, w), slabs, k, final_id, base, type);
     out.voxel_size = voxel_size;
-    const uint32_t* ids = core.data<uint32_t>();
-    visit_dtype(type, [&](auto tag) {
-      using T = decltype(tag);
-      if constexpr (std::is_integral_v<T>) {
-        T* dst = out.data<T>();
-        for (int64_t i = 0; i < out.voxels(); ++i) {
-          if (!o.markers.empty()) {
-            dst[i] = static_cast<T>(ids[i]);
-            if (ids[i] >= seen.size()) seen.resize(ids[i] + 1, false);
-            if (ids[i] && !seen[ids[i]]) seen[ids[i]] = true, ++result.regions;
-          } else {
-            dst[i] = ids[i] ? static_cast<T>(final_id[static_cast<size_t>(base[static_cast<size_t>(k)] + ids[i])]) : T{0};
-          }
-        }
+    if (!o.markers.empty())
+      for (int64_t i = 0; i < out.voxels(); ++i) {
+        const auto id = static_cast<size_t>(out.value(i));
+        if (id >= seen.size()) seen.resize(id + 1, false);
+        if (id && !seen[id]) seen[id] = true, ++result.regions;
       }
-    });
     writer.append(out);
     progress.advance(w.z1 - w.z0);
     check_cancelled();

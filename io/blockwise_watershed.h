@@ -17,6 +17,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <vector>
 
 #include "core/image/label.h"
 #include "io/stack.h"
@@ -37,6 +38,52 @@ struct BlockwiseWatershedResult {
   int64_t regions = 0, slabs = 0;
   double level = 0;  // the seeds' level (--seeds-below)
 };
+
+// The steps of watershed_blockwise, for a cluster run that does each slab in its own task
+// (apps/cluster/block_tasks.h): flood_window() and flooded_slab() in each task, RegionJoin once,
+// flood_window() and final_regions() in each task again.
+struct WatershedSlabs {
+  int64_t nz = 0, sections = 64, overlap = 8;
+  struct Window {
+    int64_t z0, z1, a, b;  // the slab's own sections [z0, z1), flooded with [a, b)
+  };
+  int64_t count() const { return (nz + sections - 1) / sections; }
+  Window window(int64_t k) const;
+};
+
+// The regions (uint32) of a window: seeded by the landscape below `level`, or by options.markers.
+Volume flood_window(const std::filesystem::path& input, const ReadOptions& read, const BlockwiseWatershedOptions& options,
+                    double level, const WatershedSlabs::Window& w);
+
+// What a flooded slab hands on to the join: its region count, the regions in its own sections,
+// and its labels on the sections it shares with the slab before (head) and after (tail).
+struct FloodedSlab {
+  uint32_t regions = 0;
+  std::vector<uint32_t> shown;
+  Volume head, tail;
+};
+FloodedSlab flooded_slab(const Volume& labels, const WatershedSlabs& slabs, int64_t k);
+
+// Joins the regions of slabs given in order: the final id of each provisional id (a slab's region
+// i is base + i), numbering the regions seen in the slabs' own sections in the order of the
+// slabs' seeds; `count`: how many.
+class RegionJoin {
+ public:
+  void add(const FloodedSlab& slab);
+  std::vector<uint64_t> final_ids(int64_t* count);
+  const std::vector<int64_t>& bases() const { return base_; }
+
+ private:
+  std::vector<int64_t> parent_{0}, base_;
+  std::vector<bool> shown_{false};
+  Volume tail_;
+  int64_t find(int64_t a);
+};
+
+// The slab's own sections of its window's labels, with their final ids in `type` (with
+// `final_id` empty: the labels as they are, the markers' ids).
+Volume final_regions(const Volume& labels, const WatershedSlabs& slabs, int64_t k, const std::vector<uint64_t>& final_id,
+                     int64_t base, DType type);
 
 BlockwiseWatershedResult watershed_blockwise(const std::filesystem::path& input, const ReadOptions& read,
                                              const std::filesystem::path& output, const WriteOptions& write,

@@ -10,6 +10,7 @@
 #include "apps/cluster/cluster_run.h"
 #include "apps/commands.h"
 #include "apps/stack_options.h"
+#include "apps/watershed_options.h"
 #include "core/error.h"
 #include "core/image/filter_steps.h"
 #include "core/image/label.h"
@@ -17,6 +18,7 @@
 #include "core/progress.h"
 #include "io/blockwise_filter.h"
 #include "io/blockwise_label.h"
+#include "io/blockwise_watershed.h"
 #include "io/stack.h"
 
 namespace fs = std::filesystem;
@@ -114,6 +116,13 @@ Volume read_slab(const Plan& plan, int64_t k) {
   return reader.next(plan.z1(k) - plan.z0(k));
 }
 
+// The join's final id of every provisional id (work/ids.bin).
+void read_ids(const TaskQueue& queue, std::vector<uint64_t>& ids) {
+  const std::string bytes = read_text(queue.work() / "ids.bin");
+  ids.resize(bytes.size() / sizeof(uint64_t));
+  std::memcpy(ids.data(), bytes.data(), ids.size() * sizeof(uint64_t));
+}
+
 Connectivity connectivity_of(const Plan& plan) { return *connectivity_from(static_cast<int>(plan.args.integer("connectivity"))); }
 
 void label_task(const TaskQueue& queue, const Plan& plan, const TaskId& task) {
@@ -142,9 +151,8 @@ void label_task(const TaskQueue& queue, const Plan& plan, const TaskId& task) {
   } else if (task.phase == 2) {  // write: the slab with its final ids
     const json joined = json::parse(read_text(queue.work() / "join.json"));
     const int64_t count = joined.at("count").get<int64_t>();
-    const std::string bytes = read_text(queue.work() / "ids.bin");
-    std::vector<uint64_t> ids(bytes.size() / sizeof(uint64_t));
-    std::memcpy(ids.data(), bytes.data(), ids.size() * sizeof(uint64_t));
+    std::vector<uint64_t> ids;
+    read_ids(queue, ids);
     const Volume slab = read_slab(plan, task.index);
     const int64_t base = joined.at("bases").at(static_cast<size_t>(task.index)).get<int64_t>();
     publish_volume(queue, slab_file("labels", task.index), relabel_slab(label_components(slab, c, preserve), ids, base, label_type(count)));
@@ -158,10 +166,57 @@ void filter_task(const TaskQueue& queue, const Plan& plan, const TaskId& task) {
                  filter_sections(plan.in, read_options(plan.args), steps, plan.args.has("3d"), margin, plan.z0(k), plan.z1(k)));
 }
 
+WatershedSlabs watershed_slabs(const Plan& plan) {
+  return {plan.nz, plan.sections, plan.extra.at("overlap").get<int64_t>()};
+}
+
+void watershed_task(const TaskQueue& queue, const Plan& plan, const TaskId& task) {
+  const BlockwiseWatershedOptions o = blockwise_watershed_options(plan.args, plan.in, ": ");
+  const WatershedSlabs slabs = watershed_slabs(plan);
+  const double level = plan.extra.value("level", 0.0);
+  const bool markers = !o.markers.empty();
+  const int write_phase = markers ? 0 : 2;
+  const std::string k = std::to_string(task.index);
+  if (!markers && task.phase == 0) {  // flood: the slab's regions and its overlaps
+    const FloodedSlab f = flooded_slab(flood_window(plan.in, read_options(plan.args), o, level, slabs.window(task.index)), slabs, task.index);
+    if (!f.head.empty()) publish_volume(queue, "head-" + k + ".tif", f.head);
+    if (!f.tail.empty()) publish_volume(queue, "tail-" + k + ".tif", f.tail);
+    queue.publish("regions-" + k + ".json", json{{"regions", f.regions}, {"shown", f.shown}}.dump());
+  } else if (!markers && task.phase == 1) {  // join: the regions across the overlaps
+    RegionJoin join;
+    for (int64_t s = 0; s < slabs.count(); ++s) {
+      const std::string n = std::to_string(s);
+      const json r = json::parse(read_text(queue.work() / ("regions-" + n + ".json")));
+      FloodedSlab f;
+      f.regions = r.at("regions").get<uint32_t>();
+      f.shown = r.at("shown").get<std::vector<uint32_t>>();
+      if (s > 0) f.head = read_volume(queue.work() / ("head-" + n + ".tif"));
+      if (s + 1 < slabs.count()) f.tail = read_volume(queue.work() / ("tail-" + n + ".tif"));
+      join.add(f);
+    }
+    int64_t count = 0;
+    const std::vector<uint64_t> ids = join.final_ids(&count);
+    queue.publish("ids.bin", std::string(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(uint64_t)));
+    queue.publish("join.json", json{{"count", count}, {"bases", join.bases()}}.dump());
+  } else if (task.phase == write_phase) {  // write: the slab's own sections with their final ids
+    std::vector<uint64_t> ids;
+    int64_t base = 0;
+    DType type = DType::u32;
+    if (!markers) {
+      const json joined = json::parse(read_text(queue.work() / "join.json"));
+      read_ids(queue, ids);
+      base = joined.at("bases").at(static_cast<size_t>(task.index)).get<int64_t>();
+      type = label_type(joined.at("count").get<int64_t>());
+    }
+    const Volume labels = flood_window(plan.in, read_options(plan.args), o, level, slabs.window(task.index));
+    publish_volume(queue, slab_file("labels", task.index), final_regions(labels, slabs, task.index, ids, base, type));
+  }
+}
+
 // The last phase: the slabs, in order, written as OUT; then the work files are removed.
 void finish_task(const TaskQueue& queue, const Plan& plan) {
   if (fs::exists(queue.work() / "result.json")) return;  // done already (a lease that expired under it)
-  const bool labels = plan.command == "label";
+  const bool labels = plan.command == "label" || plan.command == "watershed";
   const char* what = labels ? "labels" : "slab";
   WriteOptions write = prepare_output(plan.args, plan.out, labels);
   const VoxelSize voxel_size = StackReader(plan.in, read_options(plan.args)).voxel_size();
@@ -179,7 +234,7 @@ void finish_task(const TaskQueue& queue, const Plan& plan) {
     writer->append(slab);
   }
   writer->commit();
-  if (labels) result["count"] = json::parse(read_text(queue.work() / "join.json")).at("count");
+  if (fs::exists(queue.work() / "join.json")) result["count"] = json::parse(read_text(queue.work() / "join.json")).at("count");
   queue.publish("result.json", result.dump());
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(queue.work(), ec))
@@ -188,7 +243,7 @@ void finish_task(const TaskQueue& queue, const Plan& plan) {
 
 }  // namespace
 
-bool has_block_tasks(const std::string& command) { return command == "label" || command == "filter"; }
+bool has_block_tasks(const std::string& command) { return command == "label" || command == "filter" || command == "watershed"; }
 
 TaskQueue plan_block_tasks(const fs::path& folder, const cli::Command& command, const cli::Args& args, int workers, int64_t sections,
                            double lease_seconds) {
@@ -202,6 +257,13 @@ TaskQueue plan_block_tasks(const fs::path& folder, const cli::Command& command, 
     budget_sections = label_slab_sections(probe.ny(), probe.nx(), dtype_size(probe.dtype()), memory_budget());
     const std::string mode = args.get("mode");
     extra["preserve"] = mode == "labels" || (mode == "auto" && dtype_is_integer(probe.dtype()) && !stack_is_mask(in, read, budget_sections));
+  } else if (command.name() == "watershed") {
+    const BlockwiseWatershedOptions o = blockwise_watershed_options(args, in, ": with --cluster, ");
+    extra["overlap"] = o.overlap;
+    extra["markers"] = !o.markers.empty();
+    const double per_section = static_cast<double>(probe.ny() * probe.nx()) * (static_cast<double>(dtype_size(probe.dtype())) + 24) * 1.5;
+    budget_sections = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(memory_budget()) / per_section) - 2 * o.overlap);
+    if (o.markers.empty()) extra["level"] = o.seeds_below_otsu ? stack_otsu_threshold(in, read, budget_sections) : *o.seeds_below;
   } else {
     const auto steps = filter_steps(args);
     if (steps.empty()) throw UsageError("a cluster run takes its filter steps from the command line, not from --pipeline");
@@ -221,7 +283,9 @@ TaskQueue plan_block_tasks(const fs::path& folder, const cli::Command& command, 
                {"slabs", slabs},            {"extra", extra}};
   std::vector<QueuePhase> phases;
   if (command.name() == "label") phases = {{"components", slabs}, {"join", 1}, {"write", slabs}, {"finish", 1}};
-  else phases = {{"filter", slabs}, {"finish", 1}};
+  else if (command.name() == "filter") phases = {{"filter", slabs}, {"finish", 1}};
+  else if (extra.value("markers", false)) phases = {{"write", slabs}, {"finish", 1}};
+  else phases = {{"flood", slabs}, {"join", 1}, {"write", slabs}, {"finish", 1}};
   return TaskQueue::create(folder, plan, phases, lease_seconds);
 }
 
@@ -230,6 +294,7 @@ void run_block_task(const TaskQueue& queue, const TaskId& task) {
   if (task.phase == static_cast<int>(queue.phases().size()) - 1) finish_task(queue, plan);
   else if (plan.command == "label") label_task(queue, plan, task);
   else if (plan.command == "filter") filter_task(queue, plan, task);
+  else if (plan.command == "watershed") watershed_task(queue, plan, task);
   else throw InputError(queue.folder() / "plan.json", "names a command without block tasks: " + plan.command);
 }
 
@@ -255,6 +320,9 @@ std::string queue_result(const TaskQueue& queue) {
   if (plan.command == "label")
     return std::to_string(r.value("count", int64_t{0})) + " objects (" + (plan.extra.value("preserve", false) ? "label-preserving" : "binary") +
            ", " + plan.args.get("connectivity") + "-connectivity; " + slabs + ") -> " + plan.out;
+  if (plan.command == "watershed")
+    return (r.contains("count") ? std::to_string(r.value("count", int64_t{0})) + " regions" : std::string("regions of the markers")) + " (" +
+           slabs + ", each flooded with " + std::to_string(plan.extra.value("overlap", int64_t{0})) + " more sections on each side) -> " + plan.out;
   return std::to_string(plan.args.steps().size()) + " step" + (plan.args.steps().size() == 1 ? "" : "s") + " -> " + plan.out + " (" +
          r.value("dtype", "") + "; " + slabs + ")";
 }

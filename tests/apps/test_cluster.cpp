@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/image/metrics.h"
 #include "io/stack.h"
 #include "tests/test_support.h"
 
@@ -95,6 +96,23 @@ TEST_CASE("label and filter by local workers equal a run in one process") {
   const auto many = run_uniem("label " + quote(dir / "s" / "neurons") + " " + quote(dir / "g.tif") + " --cluster local --quiet");
   const std::string count = one.output.substr(0, one.output.find(" objects (label-preserving"));
   CHECK(many.output.find("\n" + count + " objects (label-preserving, 26-connectivity; in ") != std::string::npos);
+}
+
+TEST_CASE("the watershed by local workers: overlapping slabs stitched in a join task, as in one process") {
+  TempDir dir;
+  REQUIRE(run_uniem("synth " + quote(dir / "s") + " --shape 60,96,96 --seed 8 --quiet").exit_code == 0);
+  REQUIRE(run_uniem("filter " + quote(dir / "s" / "image") + " " + quote(dir / "b.tif") + " --gaussian 1.5 --invert --quiet").exit_code == 0);
+  REQUIRE(run_uniem("watershed " + quote(dir / "b.tif") + " " + quote(dir / "one.tif") + " --seeds-below otsu --quiet").exit_code == 0);
+  const auto many = run_uniem("watershed " + quote(dir / "b.tif") + " " + quote(dir / "many.tif") +
+                              " --seeds-below otsu --cluster local --workers 2 --block-sections 12 --quiet");
+  CHECK(many.exit_code == 0);
+  CHECK(many.output.find("regions (in 5 block tasks of 12 sections, each flooded with 8 more sections on each side)") != std::string::npos);
+  const Volume one = read_volume(dir / "one.tif"), slabs = read_volume(dir / "many.tif");
+  CHECK(instance_scores(contingency_table(slabs, one, false)).v_rand >= 0.999);
+  const auto split = run_uniem("watershed " + quote(dir / "b.tif") + " " + quote(dir / "no.tif") + " --split --cluster local");
+  CHECK(split.exit_code == 1);
+  CHECK(split.output.find("--split and --preset need the whole volume") != std::string::npos);
+  CHECK(!fs::exists(dir / "no.tif.queue"));
 }
 
 TEST_CASE("a worker killed in the middle of a task loses nothing: the task is done again") {
