@@ -61,21 +61,9 @@ SlabFaces slab_faces(const Volume& slab, const LabelResult& local) {
 
 ComponentJoin::ComponentJoin(Connectivity connectivity, bool preserve) : offsets_(face_offsets(connectivity)), preserve_(preserve) {}
 
-int64_t ComponentJoin::find(int64_t a) {
-  while (parent_[static_cast<size_t>(a)] != a) a = parent_[static_cast<size_t>(a)] = parent_[static_cast<size_t>(parent_[static_cast<size_t>(a)])];
-  return a;
-}
-
-void ComponentJoin::join(int64_t a, int64_t b) {  // the smaller id stays the root: it is the first voxel's component
-  a = find(a), b = find(b);
-  if (a == b) return;
-  if (a < b) parent_[static_cast<size_t>(b)] = a;
-  else parent_[static_cast<size_t>(a)] = b;
-}
-
 void ComponentJoin::add(const SlabFaces& slab) {
-  const int64_t b = static_cast<int64_t>(parent_.size()) - 1;
-  for (int64_t i = 1; i <= slab.count; ++i) parent_.push_back(b + i);
+  const int64_t b = static_cast<int64_t>(sets_.size()) - 1;
+  sets_.grow(static_cast<size_t>(b + slab.count + 1));
   if (!base_.empty() && !offsets_.empty()) {
     const int64_t ny = slab.first_labels.ny(), nx = slab.first_labels.nx();
     if (last_.last_labels.ny() != ny || last_.last_labels.nx() != nx) throw InputError("slabs of different section sizes cannot be joined");
@@ -92,7 +80,7 @@ void ComponentJoin::add(const SlabFaces& slab) {
           const uint32_t c = below[yy * nx + xx];
           if (!c) continue;
           if (preserve_ && value_at(slab.first_values, 0, y * nx + x) != value_at(last_.last_values, 0, yy * nx + xx)) continue;
-          join(b + a, previous + c);
+          sets_.join(b + a, previous + c);
         }
       }
   }
@@ -102,10 +90,10 @@ void ComponentJoin::add(const SlabFaces& slab) {
 
 std::vector<uint64_t> ComponentJoin::final_ids(int64_t* count) {
   // In order of the smallest provisional id, the root of each component.
-  std::vector<uint64_t> final_id(parent_.size(), 0);
+  std::vector<uint64_t> final_id(sets_.size(), 0);
   int64_t n = 0;
-  for (size_t p = 1; p < parent_.size(); ++p) {
-    const int64_t root = find(static_cast<int64_t>(p));
+  for (size_t p = 1; p < sets_.size(); ++p) {
+    const int64_t root = sets_.find(static_cast<int64_t>(p));
     final_id[p] = root == static_cast<int64_t>(p) ? static_cast<uint64_t>(++n) : final_id[static_cast<size_t>(root)];
   }
   if (count) *count = n;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/image/label.h"
+#include "core/union_find.h"
 #include "io/stack.h"
 
 namespace uniem {
@@ -52,12 +53,11 @@ class ComponentJoin {
   const std::vector<int64_t>& bases() const { return base_; }
 
  private:
-  std::vector<int64_t> parent_{0}, base_;
+  UnionFind<int64_t> sets_{1};  // provisional ids; 0: background
+  std::vector<int64_t> base_;
   std::vector<std::pair<int, int>> offsets_;
   bool preserve_;
   SlabFaces last_;
-  int64_t find(int64_t a);
-  void join(int64_t a, int64_t b);
 };
 
 // True when the stack holds at most one nonzero value (read slab by slab, stopping at a second):

@@ -125,35 +125,28 @@ FloodedSlab flooded_slab(const Volume& labels, const WatershedSlabs& slabs, int6
   return f;
 }
 
-int64_t RegionJoin::find(int64_t a) {
-  while (parent_[static_cast<size_t>(a)] != a) a = parent_[static_cast<size_t>(a)] = parent_[static_cast<size_t>(parent_[static_cast<size_t>(a)])];
-  return a;
-}
-
 void RegionJoin::add(const FloodedSlab& slab) {
-  const int64_t b = static_cast<int64_t>(parent_.size()) - 1;
-  for (uint32_t i = 1; i <= slab.regions; ++i) parent_.push_back(b + i), shown_.push_back(false);
+  const int64_t b = static_cast<int64_t>(sets_.size()) - 1;
+  sets_.grow(static_cast<size_t>(b + slab.regions + 1));
+  shown_.resize(sets_.size(), false);
   for (uint32_t i : slab.shown) shown_[static_cast<size_t>(b + i)] = true;
   if (!base_.empty()) {
     if (tail_.shape() != slab.head.shape()) throw InputError("the overlaps of neighbouring slabs differ in shape; were they flooded with other options?");
-    stitch(tail_, base_.back(), slab.head, b, [this](int64_t p, int64_t q) {
-      p = find(p), q = find(q);
-      if (p != q) parent_[static_cast<size_t>(std::max(p, q))] = std::min(p, q);
-    });
+    stitch(tail_, base_.back(), slab.head, b, [this](int64_t p, int64_t q) { sets_.join(p, q); });
   }
   base_.push_back(b);
   tail_ = slab.tail;
 }
 
 std::vector<uint64_t> RegionJoin::final_ids(int64_t* count) {
-  std::vector<uint64_t> final_id(parent_.size(), 0);
+  std::vector<uint64_t> final_id(sets_.size(), 0);
   std::vector<bool> shown = shown_;
-  for (size_t p = 1; p < parent_.size(); ++p)
-    if (shown_[p]) shown[static_cast<size_t>(find(static_cast<int64_t>(p)))] = true;
+  for (size_t p = 1; p < sets_.size(); ++p)
+    if (shown_[p]) shown[static_cast<size_t>(sets_.find(static_cast<int64_t>(p)))] = true;
   int64_t n = 0;
-  for (size_t p = 1; p < parent_.size(); ++p)
-    if (static_cast<size_t>(find(static_cast<int64_t>(p))) == p && shown[p]) final_id[p] = static_cast<uint64_t>(++n);
-  for (size_t p = 1; p < parent_.size(); ++p) final_id[p] = final_id[static_cast<size_t>(find(static_cast<int64_t>(p)))];
+  for (size_t p = 1; p < sets_.size(); ++p)
+    if (static_cast<size_t>(sets_.find(static_cast<int64_t>(p))) == p && shown[p]) final_id[p] = static_cast<uint64_t>(++n);
+  for (size_t p = 1; p < sets_.size(); ++p) final_id[p] = final_id[static_cast<size_t>(sets_.find(static_cast<int64_t>(p)))];
   if (count) *count = n;
   return final_id;
 }

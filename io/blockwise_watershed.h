@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/image/label.h"
+#include "core/union_find.h"
 #include "io/stack.h"
 
 namespace uniem {
@@ -74,10 +75,10 @@ class RegionJoin {
   const std::vector<int64_t>& bases() const { return base_; }
 
  private:
-  std::vector<int64_t> parent_{0}, base_;
+  UnionFind<int64_t> sets_{1};  // provisional ids; 0: background
+  std::vector<int64_t> base_;
   std::vector<bool> shown_{false};
   Volume tail_;
-  int64_t find(int64_t a);
 };
 
 // The slab's own sections of its window's labels, with their final ids in `type` (with

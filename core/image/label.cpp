@@ -10,6 +10,7 @@
 
 #include "core/image/byte_mask.h"
 #include "core/threads.h"
+#include "core/union_find.h"
 
 namespace uniem {
 namespace {
@@ -34,28 +35,6 @@ std::vector<NeighbourRow> neighbour_rows(Connectivity c) {
   return {};
 }
 
-class UnionFind {
- public:
-  explicit UnionFind(size_t n) : parent_(n) {
-    for (size_t i = 0; i < n; ++i) parent_[i] = static_cast<uint32_t>(i);
-  }
-  uint32_t find(uint32_t i) {
-    while (parent_[i] != i) {
-      parent_[i] = parent_[parent_[i]];  // path halving
-      i = parent_[i];
-    }
-    return i;
-  }
-  void join(uint32_t a, uint32_t b) {
-    a = find(a);
-    b = find(b);
-    if (a < b) parent_[b] = a;
-    else if (b < a) parent_[a] = b;
-  }
-
- private:
-  std::vector<uint32_t> parent_;
-};
 
 // Runs of nonzero bytes in a row, 64 bytes at a time: each block becomes a 64-bit mask of its
 // nonzero bytes (nonzero_mask, byte_mask.h), and the runs are read off the mask's edges with bit scans: a start where a set bit follows a clear one, an end
@@ -153,7 +132,7 @@ LabelResult label_typed(const Volume& in, Connectivity connectivity, bool preser
   chunks.clear();
 
   // Pass 2: join touching runs of each row and its earlier neighbour rows.
-  UnionFind sets(static_cast<size_t>(total));
+  UnionFind<uint32_t> sets(static_cast<size_t>(total));
   const auto neighbours = neighbour_rows(connectivity);
   for (int64_t z = 0; z < nz; ++z) {
     for (int64_t y = 0; y < ny; ++y) {
