@@ -31,12 +31,6 @@ struct Ended {
   std::string output;
 };
 
-std::string read_text(const fs::path& file) {
-  std::stringstream text;
-  text << std::ifstream(file).rdbuf();
-  return text.str();
-}
-
 // Runs uniem with `arguments` (no shell, output into `log`); once `ready` appears in the log (if
 // given), waits `delay` and sends SIGTERM; then waits for the end, two minutes at most.
 Ended run_and_cancel(const std::vector<std::string>& arguments, std::chrono::milliseconds delay, const fs::path& log,

@@ -26,23 +26,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string file_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Every file of `a` and `b` (folders or files) byte for byte, but the OME name an image gets from its folder.
 bool same_files(const fs::path& a, const fs::path& b) {
-  if (fs::is_regular_file(a)) return file_text(a) == file_text(b);
+  if (fs::is_regular_file(a)) return read_text(a) == read_text(b);
   size_t n = 0;
   for (const auto& e : fs::recursive_directory_iterator(a)) {
     if (!e.is_regular_file()) continue;
     ++n;
     const fs::path rel = fs::relative(e.path(), a);
     if (rel == ".zattrs") continue;
-    if (!fs::exists(b / rel) || file_text(e.path()) != file_text(b / rel)) return false;
+    if (!fs::exists(b / rel) || read_text(e.path()) != read_text(b / rel)) return false;
   }
   return n > 0;
 }
@@ -124,7 +117,7 @@ TEST_CASE("a worker killed in the middle of a task loses nothing: the task is do
                               " --gaussian 2 --3d --cluster kubernetes --workers 2 --block-sections 4 --lease 2");
   REQUIRE(plan.exit_code == 0);
   const fs::path queue = dir / "many.tif.queue";
-  const std::string manifest = file_text(queue / "kubernetes.yaml");
+  const std::string manifest = read_text(queue / "kubernetes.yaml");
   CHECK(manifest.find("completionMode: Indexed") != std::string::npos);
   CHECK(manifest.find("completions: 2") != std::string::npos);
   CHECK(manifest.find("\"worker\", '" + queue.string() + "'") != std::string::npos);

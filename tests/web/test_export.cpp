@@ -16,15 +16,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace uniem;
 using namespace uniem::web;
+using uniem::test::read_text;
 
 namespace {
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 json edit(Session& s, const std::string& op, const std::string& user, json fields) {
   fields["op"] = op;
