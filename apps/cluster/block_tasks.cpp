@@ -248,6 +248,7 @@ bool has_block_tasks(const std::string& command) { return command == "label" || 
 TaskQueue plan_block_tasks(const fs::path& folder, const cli::Command& command, const cli::Args& args, int workers, int64_t sections,
                            double lease_seconds) {
   const std::string in = args.positional(0);
+  prepare_output(args, args.positional(1), command.name() != "filter");  // an OUT that may not be written: refused now
   const ReadOptions read = read_options(args);
   const StackReader probe(in, read);
   const int64_t nz = probe.nz();

@@ -184,6 +184,10 @@ TEST_CASE("a failed task names its block and the log; bad input is refused befor
   refused("label " + quote(dir / "s" / "neurons") + " " + quote(dir / "z.tif") + " --cluster local --queue " + quote(dir / "s"), 1,
           "already exists");
   refused("label " + quote(dir / "s" / "neurons") + " " + quote(dir / "z.tif") + " --cluster moon", 2, "--cluster");
+  write_text(dir / "taken.tif", "an earlier result");
+  refused("label " + quote(dir / "s" / "neurons") + " " + quote(dir / "taken.tif") + " --cluster local", 1, "exists");
+  CHECK(!fs::exists(dir / "taken.tif.queue"));
+  CHECK(read_text(dir / "taken.tif") == "an earlier result");
   CHECK(!fs::exists(dir / "x.tif.queue"));
   CHECK(!fs::exists(dir / "y.tif.queue"));
 }
