@@ -9,7 +9,9 @@
 //   - 20 clients each sending 10 strokes/s for --seconds (default 60): p99 acknowledgement,
 //     goal < 100 ms;
 //   - sections served while 200 idle connections (a request never finished) and 100 event streams
-//     are open: p99 of 200, goal < 100 ms (issue #27: they must not take the requests' threads).
+//     are open: p99 of 200, goal < 100 ms (issue #27: they must not take the requests' threads);
+//   - a segment interpolated over the 20 sections between two painted ones, acknowledged: median,
+//     goal < 200 ms (issue #31), for a neurite-sized and a cell-body-sized disc.
 // Clients load the page first for its cookie, as the browser does (web/http.h).
 // Usage: bench_web [--seconds N] [--folder DIR]
 #include <arpa/inet.h>
@@ -224,6 +226,33 @@ int main(int argc, char** argv) {
     crowded.push_back(ms_since(t));
   }
   for (int fd : held) ::close(fd);
+
+  // 6. Interpolation over 20 sections (issue #31): a segment painted as a disc on section z and
+  // on z + 21, the 20 sections between filled by 'interpolate' (over the cells: protect off),
+  // acknowledged; undone (not timed) and done again, 9 times each for a neurite-sized disc
+  // (radius 60 to 120) and a cell-body-sized one (radius 150 to 200).
+  auto edit = [&](json body) {
+    body["user"] = "ground-truth";
+    body["version"] = session.version();
+    auto r = client.Post("/api/edit", body.dump(), "application/json");
+    if (!r || r->status != 200) fail("a ground-truth edit failed: " + (r ? r->body : std::string("no answer")));
+    return json::parse(r->body);
+  };
+  std::vector<double> interpolations[2];
+  int64_t interpolated_voxels[2] = {0, 0};
+  for (int size = 0; size < 2; ++size) {
+    const int64_t z1 = 20 + 30 * size, z2 = z1 + 21;
+    const double r1 = size ? 150 : 60, r2 = size ? 200 : 120;
+    const json disc = edit({{"op", "paint"}, {"z", z1}, {"points", {{500, 480}}}, {"radius", r1}, {"id", "new"}});
+    edit({{"op", "paint"}, {"z", z2}, {"points", {{520, 540}}}, {"radius", r2}, {"id", disc["id"]}});
+    for (int k = 0; k < 9; ++k) {
+      const auto t = Clock::now();
+      const json r = edit({{"op", "interpolate"}, {"id", disc["id"]}, {"z1", z1}, {"z2", z2}, {"protect", false}});
+      interpolations[size].push_back(ms_since(t));
+      interpolated_voxels[size] = r["changed"].get<int64_t>();
+      edit({{"op", "undo"}});
+    }
+  }
   listening = false;
   server.stop();
   serving.join();
@@ -245,6 +274,11 @@ int main(int argc, char** argv) {
   std::printf("  (load: %zu edits, %d refused or lost, median %.2f ms, max %.2f ms)\n", load.size(), failures.load(),
               percentile(load, 0.5), percentile(load, 1.0));
   row("section, 200 idle connections + 100 streams open: p99", percentile(crowded, 0.99), 100);
+  for (int size = 0; size < 2; ++size) {
+    std::snprintf(label, sizeof label, "interpolation, 20 sections, %s (median of 9)", size ? "radius 150 to 200" : "radius 60 to 120");
+    row(label, percentile(interpolations[size], 0.5), 200);
+    std::printf("  (%lld voxels painted, slowest %.2f ms)\n", (long long)interpolated_voxels[size], percentile(interpolations[size], 1.0));
+  }
   std::filesystem::remove_all(scratch);
   return 0;
 }

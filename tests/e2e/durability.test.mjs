@@ -66,5 +66,34 @@ for (let round = 0; round < rounds; ++round) {
   check(info.version === applied, `version ${info.version} counts the ${applied} edits applied`);
   version = info.version;
 }
+
+// Copy and interpolate (fast ground truth): each is one record, there whole after a SIGKILL right
+// after its acknowledgement, and one step of undo after the restart.
+const same = (a, b) => a.sections.every((s, z) => s.every((l, i) => l === b.sections[z][i]));
+const gt = async (op, fields) => {
+  const r = await json(`${server.url}api/edit`, { op, user: 'gt', version, ...fields });
+  version = r.version;
+  return r;
+};
+const killAndRestart = async () => {
+  server.process.kill('SIGKILL');
+  ++kills;
+  await new Promise((resolve) => server.process.once('exit', resolve));
+  server = await serve(binary, ['--project', project]);
+};
+const disc = await gt('paint', { z: 0, points: [[48, 40]], radius: 10, id: 'new' });
+const copied = await gt('copy', { id: disc.id, z: 0, to: 1, protect: false });
+await gt('paint', { z: 3, points: [[48, 56]], radius: 20, id: disc.id });
+const beforeInterpolation = await labelVolume(server.url);
+const filled = await gt('interpolate', { id: disc.id, z1: 1, z2: 3, protect: false });
+check(copied.changed > 250 && filled.changed > 400, `the copy (${copied.changed}) and the interpolation (${filled.changed}) painted`);
+const acknowledged = await labelVolume(server.url);
+await killAndRestart();
+check((await json(`${server.url}api/info`)).version === version, 'the copy and the interpolation are counted after the kill');
+check(same(await labelVolume(server.url), acknowledged), 'the copy and the interpolation survived the kill whole');
+const undone = await gt('undo', {});
+check(undone.of.op === 'interpolate' && undone.changed === filled.changed, 'one undo takes the whole interpolation back');
+await killAndRestart();
+check(same(await labelVolume(server.url), beforeInterpolation), 'the undo of the interpolation survived the kill');
 await stop(server);
-console.log(`ok: ${rounds} SIGKILLs during ${acked} acknowledged edits; every one survived, nothing else changed`);
+console.log(`ok: ${kills} SIGKILLs during ${acked} acknowledged edits, a copy and an interpolation; every one survived, nothing else changed`);

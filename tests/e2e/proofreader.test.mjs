@@ -374,10 +374,12 @@ try {
   });
   await c.keyboard.press('0');
   await c.locator('#view').hover();
+  await c.keyboard.down('Control');  // Ctrl+wheel zooms; the wheel alone moves through the sections
   for (let k = 0; k < 12; ++k) await c.mouse.wheel(0, 400);
   let w = await view();
   check(Math.abs(w.scale - w.fit / 4) < 1e-9, `zooming out stops at a quarter of the fit (${w.scale} vs ${w.fit})`);
   for (let k = 0; k < 30; ++k) await c.mouse.wheel(0, -400);
+  await c.keyboard.up('Control');
   w = await view();
   check(w.scale === 32, `zooming in stops at 32 pixels a voxel (${w.scale})`);
   await c.keyboard.press('Home');
@@ -388,7 +390,9 @@ try {
   await c.waitForTimeout(100);
   w = await view();
   check(Math.abs(w.scale - w.fit) < 1e-9, `after a resize the section fits the new view (${w.scale} vs ${w.fit})`);
+  await c.keyboard.down('Control');
   await c.mouse.wheel(0, -400);
+  await c.keyboard.up('Control');
   const zoomedIn = (await view()).scale;
   await c.setViewportSize({ width: 1100, height: 700 });
   await c.waitForTimeout(150);

@@ -4,7 +4,8 @@
 // says what each edit did. This file holds the state, the server, the drawing, sections loading,
 // the view (fit and zoom) and the keys; app_lists.js the side panel, app_tools.js the tools,
 // app_planes.js the side views (xz, yz), app_display.js what is shown (hide, isolate, colours),
-// app_review.js the review queue (next problem, checked segments, progress).
+// app_review.js the review queue (next problem, checked segments, progress), app_groundtruth.js
+// fast ground truth (copy an outline, interpolate, the brush's size, the wheel).
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -54,6 +55,7 @@ async function edit(op, fields, what = '') {
   }
   if (result.version > state.version) state.version = result.version;
   if (result.user && !$('user').value.trim()) state.anonymous = result.user;
+  rememberPainted(op, fields, result);  // app_groundtruth.js: the sections a segment was painted on
   const told = whatHappened(op, fields, result);
   if (told) say(told);
   await refreshLabels(true);
@@ -78,7 +80,7 @@ function whatHappened(op, f, r) {
     case 'delete': return `Deleted segment ${f.id} (${n(r.changed)} now background)${undo}`;
     case 'undo': case 'redo': {
       const of = r.of || {}, what = of.op === 'check' ? `${of.checked ? 'check' : 'uncheck'} of segment ${of.id}`
-        : `${of.op || 'edit'}${of.id ? ` of segment ${of.id}` : ''}`;
+        : `${{ interpolate: 'interpolation', copy: 'copied outline' }[of.op] || of.op || 'edit'}${of.id ? ` of segment ${of.id}` : ''}`;
       if (!r.changed) return op === 'undo' ? `Undid your ${what} - redo with Ctrl+Y` : `Redid your ${what} - undo with Ctrl+Z`;
       return op === 'undo' ? `Undid your ${what} (${n(r.changed)} back as before) - redo with Ctrl+Y`
                            : `Redid your ${what} (${n(r.changed)}) - undo with Ctrl+Z`;
@@ -412,6 +414,7 @@ async function goTo(z, y, x, scale) {
     state.oy = canvas.height / 2 - (y + 0.5) * state.scale;
   }
   state.seeds = state.seeds.filter(() => false);
+  showGroundTruth();  // the panel names the section (app_groundtruth.js)
   draw();
   await refreshSection();
 }

@@ -288,6 +288,7 @@ canvas.addEventListener('click', (e) => {
 });
 canvas.addEventListener('wheel', (e) => {
   e.preventDefault();
+  if (wheelMoves(e)) return;  // the wheel moves through the sections; Ctrl+wheel zooms (app_groundtruth.js)
   const r = canvas.getBoundingClientRect();
   const sx = (e.clientX - r.left) * canvas.width / r.width, sy = (e.clientY - r.top) * canvas.height / r.height;
   zoomAt(sx, sy, state.scale * Math.exp(-e.deltaY * 0.0015));

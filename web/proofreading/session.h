@@ -23,6 +23,21 @@
 //                                                                  fill_preview() said it (the page
 //                                                                  asked); a region whose size is not
 //                                                                  `expect` is refused (409)
+//   copy    {id, z, to, protect?}                                 segment id's voxels on section z
+//                                                                  painted with id on section `to`
+//                                                                  (its outline copied to the next
+//                                                                  section); they add to what id has
+//                                                                  there. protect (true when absent):
+//                                                                  only background changes, the
+//                                                                  other segments' voxels are kept
+//                                                                  (their count: the answer's "kept")
+//   interpolate {id, z1, z2, protect?}                            z2 >= z1 + 2, id on both: the
+//                                                                  sections between painted with the
+//                                                                  shape interpolated between its two
+//                                                                  outlines (web/proofreading/
+//                                                                  shape_interpolation.h); protect as
+//                                                                  copy's. Both are stale-checked as
+//                                                                  strokes are, and id as merge's is
 //   merge   {ids: [A, B, ...]}                                    B, ... join A
 //   split   {id, z, seeds: [[y, x, 1|2], ...], mode: "2d"|"3d"}   watershed of the segment on the
 //                                                                  inverted, smoothed image from the
@@ -41,7 +56,7 @@
 // max(0.5, radius / 2) apart, none rounded; voxel (y, x) is painted when (y - cy)^2 + (x - cx)^2
 // <= radius^2 for a centre (cy, cx). The page draws its ring and strokes by the same rule
 // (web/assets/app_tools.js), so what it shows is what is painted.
-// Strokes and fills are refused (409) where another user changed voxels in their box after
+// Strokes, fills, copies and interpolations are refused (409) where another user changed voxels in their box after
 // `version`: two people painting the same place cannot overwrite each other unseen.
 // Each accepted operation becomes a journal record (web/proofreading/journal.h) that is on disk before apply()
 // returns, and the version goes up by one. Refusals throw RequestError (the HTTP status and a
@@ -209,6 +224,10 @@ class Session {
   void check_segment(uint32_t id, const std::string& user, int64_t version) const;
   std::array<int64_t, 6> segment_box(uint32_t id) const;
   nlohmann::json op_undo(const std::string& user, bool redo);
+  // copy and interpolate (session_groundtruth.cpp): the caller holds the mutex.
+  nlohmann::json op_ground_truth(const nlohmann::json& req, const std::string& user, int64_t version);
+  // The voxels (y * nx + x, rising) of segment `id` on section z; the caller holds the mutex.
+  std::vector<int64_t> section_voxels(uint32_t id, int64_t z) const;
   // Computes the parts without holding `lock` (a 3D split can take seconds; others edit meanwhile),
   // then refuses (409) if an edit after it began met the segment's box.
   nlohmann::json op_split(const nlohmann::json& req, const std::string& user, int64_t version,

@@ -16,22 +16,20 @@ class Session::Change {
   explicit Change(const Session& s) : s_(s), chunk_(s.project_.info().label_chunk) {}
 
   uint32_t get(int64_t z, int64_t y, int64_t x) {
-    const int64_t i = index(z, y, x);
-    const auto it = edits_.find(i);
-    const Volume& v = it != edits_.end() ? it->second.after : s_.chunk(i);
-    return v.at<uint32_t>(z % chunk_[0], y % chunk_[1], x % chunk_[2]);
+    find(z, y, x);
+    const Volume& v = at_.edit ? at_.edit->after : *at_.chunk;
+    return v.at<uint32_t>(z - at_.lo[0], y - at_.lo[1], x - at_.lo[2]);
   }
 
   void set(int64_t z, int64_t y, int64_t x, uint32_t value) {
-    const int64_t i = index(z, y, x);
-    auto it = edits_.find(i);
-    if (it == edits_.end()) {
-      const Volume& c = s_.chunk(i);
-      if (c.at<uint32_t>(z % chunk_[0], y % chunk_[1], x % chunk_[2]) == value) return;
-      it = edits_.emplace(i, Edit{c, {c.nz(), c.ny(), c.nx()}, {0, 0, 0}}).first;
+    find(z, y, x);
+    const std::array<int64_t, 3> p{z - at_.lo[0], y - at_.lo[1], x - at_.lo[2]};
+    if (!at_.edit) {
+      const Volume& c = *at_.chunk;
+      if (c.at<uint32_t>(p[0], p[1], p[2]) == value) return;
+      at_.edit = &edits_.emplace(at_.index, Edit{c, {c.nz(), c.ny(), c.nx()}, {0, 0, 0}}).first->second;
     }
-    Edit& e = it->second;
-    const std::array<int64_t, 3> p{z % chunk_[0], y % chunk_[1], x % chunk_[2]};
+    Edit& e = *at_.edit;
     e.after.at<uint32_t>(p[0], p[1], p[2]) = value;
     for (int a = 0; a < 3; ++a) {
       e.lo[a] = std::min(e.lo[a], p[a]);
@@ -68,12 +66,28 @@ class Session::Change {
     Volume after;
     std::array<int64_t, 3> lo, hi;
   };
-  int64_t index(int64_t z, int64_t y, int64_t x) const {
-    return s_.project_.labels().index_of(z / chunk_[0], y / chunk_[1], x / chunk_[2]);
+  // The chunk of the last voxel asked for: the next one is mostly in it too (a copy or an
+  // interpolation gets and sets millions of voxels row by row, bench/web).
+  struct At {
+    int64_t index = -1;
+    std::array<int64_t, 3> lo{}, hi{};  // the chunk's voxels
+    const Volume* chunk = nullptr;      // as it is before this change
+    Edit* edit = nullptr;               // its copy, once written
+  };
+  void find(int64_t z, int64_t y, int64_t x) {
+    if (at_.index >= 0 && z >= at_.lo[0] && z < at_.hi[0] && y >= at_.lo[1] && y < at_.hi[1] && x >= at_.lo[2] && x < at_.hi[2])
+      return;
+    at_.index = s_.project_.labels().index_of(z / chunk_[0], y / chunk_[1], x / chunk_[2]);
+    at_.lo = {z / chunk_[0] * chunk_[0], y / chunk_[1] * chunk_[1], x / chunk_[2] * chunk_[2]};
+    for (int a = 0; a < 3; ++a) at_.hi[a] = at_.lo[a] + chunk_[a];
+    at_.chunk = &s_.chunk(at_.index);
+    const auto it = edits_.find(at_.index);
+    at_.edit = it != edits_.end() ? &it->second : nullptr;
   }
   const Session& s_;
   std::array<int64_t, 3> chunk_;
   std::map<int64_t, Edit> edits_;
+  At at_;
 };
 
 }  // namespace uniem::web

@@ -1,5 +1,5 @@
 // The edit operations of a Session: requests parsed and checked, applied as one Change,
-// committed to the journal (paint, erase, fill, merge, split, delete, lock, name, colour, check, markers,
+// committed to the journal (paint, erase, fill, merge, split (copy and interpolate: session_groundtruth.cpp), delete, lock, name, colour, check, markers,
 // undo).
 #include "web/proofreading/session.h"
 
@@ -12,64 +12,14 @@
 #include "core/image/watershed.h"
 #include "core/threads.h"
 #include "web/proofreading/session_change.h"
+#include "web/proofreading/session_request.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 
 namespace uniem::web {
-namespace {
-
-[[noreturn]] void bad(const std::string& message) { throw RequestError(400, message); }
-
-const json& field(const json& r, const char* key) {
-  if (!r.contains(key)) bad(std::string("the request has no '") + key + "'");
-  return r.at(key);
-}
-
-int64_t integer(const json& r, const char* key, int64_t lo, int64_t hi) {
-  const json& v = field(r, key);
-  if (!v.is_number_integer()) bad(std::string("'") + key + "' must be a whole number");
-  const int64_t n = v.get<int64_t>();
-  if (n < lo || n > hi)
-    bad(std::string("'") + key + "' is " + std::to_string(n) + "; it must lie in " + std::to_string(lo) + ".." + std::to_string(hi));
-  return n;
-}
-
-double number(const json& r, const char* key, double lo, double hi) {
-  const json& v = field(r, key);
-  if (!v.is_number()) bad(std::string("'") + key + "' must be a number");
-  const double n = v.get<double>();
-  if (!std::isfinite(n) || n < lo || n > hi)
-    bad(std::string("'") + key + "' must lie in " + std::to_string(lo) + ".." + std::to_string(hi));
-  return n;
-}
-
-std::string text(const json& r, const char* key, size_t max_length) {
-  const json& v = field(r, key);
-  if (!v.is_string()) bad(std::string("'") + key + "' must be a string");
-  std::string s = v.get<std::string>();
-  if (s.size() > max_length) bad(std::string("'") + key + "' is longer than " + std::to_string(max_length) + " characters");
-  return s;
-}
-
-bool flag(const json& r, const char* key) {  // absent: false
-  if (!r.contains(key)) return false;
-  if (!r.at(key).is_boolean()) bad(std::string("'") + key + "' is true or false");
-  return r.at(key).get<bool>();
-}
-
-std::string valid_user(const json& r) {
-  if (!r.contains("user")) return "anonymous";
-  std::string u = text(r, "user", 64);
-  if (u.empty()) bad("'user' is empty");
-  for (char c : u)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '@' || c == ' '))
-      bad("'user' may hold letters, digits, space and - _ . @ only");
-  return u;
-}
-
-}  // namespace
+using namespace request_fields;
 
 json Session::apply(const json& request) {
   if (!request.is_object()) bad("the request must be a JSON object");
@@ -214,6 +164,7 @@ json Session::apply(const json& request) {
     return commit(change, summary, user, "edit", 0, {}, -1);
   }
   if (op == "split") return op_split(request, user, version, lock);
+  if (op == "copy" || op == "interpolate") return op_ground_truth(request, user, version);
   if (op == "lock" || op == "unlock" || op == "name" || op == "colour" || op == "check") {
     const uint32_t id = segment_id(request, "id");
     check_segment(id, user, version_);  // locks, names, colours and checks are not stale-checked
@@ -276,7 +227,7 @@ json Session::apply(const json& request) {
     return commit(change, summary, user, "edit", 0, {{key, values_.at(key), nullptr}}, -1);
   }
   if (op == "undo" || op == "redo") return op_undo(user, op == "redo");
-  bad("unknown operation '" + op + "' (paint, erase, fill, merge, split, delete, lock, unlock, name, colour, check, marker, unmark, undo, redo)");
+  bad("unknown operation '" + op + "' (paint, erase, fill, copy, interpolate, merge, split, delete, lock, unlock, name, colour, check, marker, unmark, undo, redo)");
 }
 
 std::vector<int64_t> Session::flood(int64_t z, int64_t y0, int64_t x0) const {
