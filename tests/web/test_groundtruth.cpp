@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "tests/test_support.h"
+#include "tests/web/session_requests.h"
 #include "web/proofreading/project.h"
 #include "web/proofreading/session.h"
 #include "web/proofreading/shape_interpolation.h"
@@ -16,6 +17,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace uniem;
 using namespace uniem::web;
+using uniem::test::quiet;
+using uniem::test::request;
 
 namespace {
 
@@ -56,19 +59,6 @@ void check_discs(const Volume& shapes, int64_t k, double cy, double cx, double r
   const double t = static_cast<double>(k + 1) / static_cast<double>(shapes.nz() + 1), r = (1 - t) * r1 + t * r2;
   CHECK_MESSAGE(std::abs(static_cast<double>(in) - M_PI * r * r) <= 2 * M_PI * r,
                 "section " << k << ": " << in << " voxels, a disc of radius " << r << " holds " << M_PI * r * r);
-}
-
-SessionOptions quiet() {
-  SessionOptions o;
-  o.flush_seconds = 0;
-  return o;
-}
-
-json request(const std::string& op, const std::string& user, int64_t version, json fields = json::object()) {
-  fields["op"] = op;
-  fields["user"] = user;
-  fields["version"] = version;
-  return fields;
 }
 
 // {status, message} of a refused request; {200, ""} when it was accepted.

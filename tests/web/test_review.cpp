@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/test_support.h"
+#include "tests/web/session_requests.h"
 #include "tests/web/served.h"
 #include "web/proofreading/project.h"
 #include "web/proofreading/review_queue.h"
@@ -13,6 +14,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace uniem;
 using namespace uniem::web;
+using uniem::test::quiet;
+using uniem::test::request;
 
 namespace {
 
@@ -47,13 +50,6 @@ std::string why(const json& candidate) {
   std::string all;
   for (const auto& r : candidate["reasons"]) all += (all.empty() ? "" : ",") + r["why"].get<std::string>();
   return all;
-}
-
-json request(const std::string& op, const std::string& user, int64_t version, json fields = json::object()) {
-  fields["op"] = op;
-  fields["user"] = user;
-  fields["version"] = version;
-  return fields;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "io/chunk_store.h"
 #include "tests/test_support.h"
+#include "tests/web/session_requests.h"
 #include "web/proofreading/project.h"
 #include "web/proofreading/session.h"
 
@@ -17,6 +18,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace uniem;
 using namespace uniem::web;
+using uniem::test::quiet;
+using uniem::test::request;
 
 namespace {
 
@@ -36,19 +39,6 @@ struct Fixture {
     create_project(project, image, &labels, "image", "labels");
   }
 };
-
-SessionOptions quiet() {
-  SessionOptions o;
-  o.flush_seconds = 0;
-  return o;
-}
-
-json request(const std::string& op, const std::string& user, int64_t version, json fields = json::object()) {
-  fields["op"] = op;
-  fields["user"] = user;
-  fields["version"] = version;
-  return fields;
-}
 
 int64_t voxels_of(const Session& s, uint32_t id) {
   for (const auto& seg : s.segments())
