@@ -98,10 +98,11 @@ cli::Command watershed_command() {
   return command;
 }
 
-BlockwiseWatershedOptions blockwise_watershed_options(const cli::Args& args, const std::string& in, const std::string& why) {
+BlockwiseWatershedOptions blockwise_watershed_options(const cli::Args& args, const std::string& in, const std::string& why,
+                                                      const std::string& remedy) {
   if (!args.has("seeds-below") && !args.has("markers"))
-    throw InputError(in + why + "--split and --preset need the whole volume; give more --memory, or use --seeds-below or --markers");
-  if (args.has("merge-smaller")) throw InputError(in + why + "--merge-smaller needs the whole volume; give more --memory or leave it out");
+    throw InputError(in + why + "--split and --preset need the whole volume; " + remedy + ", or use --seeds-below or --markers");
+  if (args.has("merge-smaller")) throw InputError(in + why + "--merge-smaller needs the whole volume; " + remedy + " or leave it out");
   BlockwiseWatershedOptions o;
   if (args.has("seeds-below")) {
     if (args.get("seeds-below") == "otsu") o.seeds_below_otsu = true;
@@ -132,7 +133,7 @@ int run_watershed(const cli::Args& args) {
     if (need > static_cast<double>(memory_budget())) {
       const std::string too_large = ": too large to hold in memory (" + format_bytes(need) + ", the limit is " +
                                     format_bytes(static_cast<double>(memory_budget())) + "); ";
-      BlockwiseWatershedOptions o = blockwise_watershed_options(args, in, too_large);
+      BlockwiseWatershedOptions o = blockwise_watershed_options(args, in, too_large, "give more --memory");
       const double per_section = need / static_cast<double>(probe.nz()) * 1.5;
       o.slab_sections = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(memory_budget()) / per_section) - 2 * o.overlap);
       const BlockwiseWatershedResult r = naming_input(in, [&] { return watershed_blockwise(in, read, out, write, o); });

@@ -171,7 +171,7 @@ WatershedSlabs watershed_slabs(const Plan& plan) {
 }
 
 void watershed_task(const TaskQueue& queue, const Plan& plan, const TaskId& task) {
-  const BlockwiseWatershedOptions o = blockwise_watershed_options(plan.args, plan.in, ": ");
+  const BlockwiseWatershedOptions o = blockwise_watershed_options(plan.args, plan.in, ": ", "run it without --cluster");
   const WatershedSlabs slabs = watershed_slabs(plan);
   const double level = plan.extra.value("level", 0.0);
   const bool markers = !o.markers.empty();
@@ -259,7 +259,7 @@ TaskQueue plan_block_tasks(const fs::path& folder, const cli::Command& command, 
     const std::string mode = args.get("mode");
     extra["preserve"] = mode == "labels" || (mode == "auto" && dtype_is_integer(probe.dtype()) && !stack_is_mask(in, read, budget_sections));
   } else if (command.name() == "watershed") {
-    const BlockwiseWatershedOptions o = blockwise_watershed_options(args, in, ": with --cluster, ");
+    const BlockwiseWatershedOptions o = blockwise_watershed_options(args, in, ": with --cluster, ", "run it without --cluster");
     extra["overlap"] = o.overlap;
     extra["markers"] = !o.markers.empty();
     const double per_section = static_cast<double>(probe.ny() * probe.nx()) * (static_cast<double>(dtype_size(probe.dtype())) + 24) * 1.5;
